@@ -1,0 +1,113 @@
+namespace IotOta.Shared.Protocol
+{
+    /// <summary>
+    /// An <b>original</b> (a minimum-unit packet sent by the gateway) or a <b>copy</b> (the same chunk sent by a peer).
+    /// A reusable instance: <see cref="Parse"/> fills it without allocating; the payload stays in the source buffer.
+    /// </summary>
+    public sealed class DataPacket
+    {
+        public const int MaxTargets = 8;
+        /// <summary>Copy flag: the receiver is the minimum unit for its own group and copies it to its members.</summary>
+        public const byte FlagRelay = 0x01;
+        /// <summary>Copy flag: sent in answer to a repair request.</summary>
+        public const byte FlagRepair = 0x02;
+        public const int FixedLength = WireHeader.Length + 4 + 4 + 1 + 4 + 1 + 4;
+        public const int TargetLength = 10;
+
+        public MessageType Type;
+        public uint ImageId;
+        public int Index;
+        public byte Flags;
+        /// <summary>Node that sent this packet; 0 for the gateway.</summary>
+        public uint SenderNode;
+        public int TargetCount;
+        public readonly uint[] TargetNode = new uint[MaxTargets];
+        public readonly uint[] TargetIp = new uint[MaxTargets];
+        public readonly int[] TargetPort = new int[MaxTargets];
+        public byte[] PayloadBuffer;
+        public int PayloadOffset;
+        public int PayloadLength;
+
+        public bool IsOriginal { get { return Type == MessageType.Original; } }
+        public bool IsRelay { get { return Type == MessageType.Copy && (Flags & FlagRelay) != 0; } }
+        /// <summary>The receiver must act as its group's minimum unit: an original, or a cross-group relay copy.</summary>
+        public bool IsMinimumUnit { get { return IsOriginal || IsRelay; } }
+
+        public static int EncodedLength(int targetCount, int payloadLength)
+        {
+            return FixedLength + targetCount * TargetLength + payloadLength;
+        }
+
+        public void Parse(byte[] buffer, int offset, int count)
+        {
+            WireReader r = new WireReader(buffer, offset, count);
+            MessageType t = WireHeader.Read(r);
+            if (t != MessageType.Original && t != MessageType.Copy)
+            {
+                throw new ProtocolException(ProtocolError.UnexpectedType, "expected an original or copy packet but got type " + (int)t);
+            }
+            Type = t;
+            ImageId = r.ReadUInt32();
+            uint index = r.ReadUInt32();
+            if (index >= Manifest.MaxChunkCount) throw WireReader.OutOfRange("packet index", index);
+            Index = (int)index;
+            Flags = r.ReadByte();
+            SenderNode = r.ReadUInt32();
+            int tc = r.ReadByte();
+            if (tc > MaxTargets) throw WireReader.OutOfRange("copy target count", tc);
+            for (int i = 0; i < tc; i++)
+            {
+                TargetNode[i] = r.ReadUInt32();
+                TargetIp[i] = r.ReadUInt32();
+                TargetPort[i] = r.ReadUInt16();
+            }
+            TargetCount = tc;
+            uint len = r.ReadUInt32();
+            if (len > Manifest.MaxChunkSize) throw WireReader.OutOfRange("payload length", len);
+            if (len != (uint)r.Remaining)
+            {
+                throw new ProtocolException(len > (uint)r.Remaining ? ProtocolError.Truncated : ProtocolError.TrailingBytes,
+                    "payload length " + len + " does not match the " + r.Remaining + " bytes that follow");
+            }
+            PayloadBuffer = buffer;
+            PayloadOffset = r.Position;
+            PayloadLength = (int)len;
+        }
+
+        /// <summary>Writes everything but the payload bytes; returns the absolute offset where the payload must go.
+        /// The caller writes exactly payloadLength bytes there.</summary>
+        public static int WriteHeader(WireWriter w, MessageType type, uint imageId, int index, byte flags, uint sender,
+            int targetCount, uint[] targetNode, uint[] targetIp, int[] targetPort, int payloadLength)
+        {
+            if (type != MessageType.Original && type != MessageType.Copy) throw WireReader.OutOfRange("data packet type", (int)type);
+            if (targetCount < 0 || targetCount > MaxTargets) throw WireReader.OutOfRange("copy target count", targetCount);
+            if (payloadLength < 0 || payloadLength > Manifest.MaxChunkSize) throw WireReader.OutOfRange("payload length", payloadLength);
+            WireHeader.Write(w, type);
+            w.WriteUInt32(imageId);
+            w.WriteUInt32((uint)index);
+            w.WriteByte(flags);
+            w.WriteUInt32(sender);
+            w.WriteByte((byte)targetCount);
+            for (int i = 0; i < targetCount; i++)
+            {
+                w.WriteUInt32(targetNode[i]);
+                w.WriteUInt32(targetIp[i]);
+                w.WriteUInt16(targetPort[i]);
+            }
+            w.WriteUInt32((uint)payloadLength);
+            int at = w.Position;
+            for (int i = 0; i < payloadLength; i++) w.WriteByte(0);
+            return at;
+        }
+
+        /// <summary>Writes a whole packet with its payload; returns the bytes written.</summary>
+        public static int Write(WireWriter w, MessageType type, uint imageId, int index, byte flags, uint sender,
+            int targetCount, uint[] targetNode, uint[] targetIp, int[] targetPort, byte[] payload, int payloadOffset, int payloadLength)
+        {
+            int start = w.Length;
+            int at = WriteHeader(w, type, imageId, index, flags, sender, targetCount, targetNode, targetIp, targetPort, payloadLength);
+            System.Array.Copy(payload, payloadOffset, w.Buffer, at, payloadLength);
+            return w.Length - start;
+        }
+    }
+}

@@ -1,0 +1,15 @@
+namespace IotOta.Shared.Protocol
+{
+    /// <summary>The fourth header byte: what follows.</summary>
+    public enum MessageType : byte
+    {
+        Manifest = 1,
+        Original = 2,
+        Copy = 3,
+        ReceiptNotice = 4,
+        ProgressReport = 5,
+        MemberList = 6,
+        RepairRequest = 7,
+        Presence = 8,
+    }
+}
