@@ -13,6 +13,8 @@ namespace IotOta.Shared.Protocol
         public const byte FlagRepair = 0x02;
         public const int FixedLength = WireHeader.Length + 4 + 4 + 1 + 4 + 1 + 4;
         public const int TargetLength = 10;
+        /// <summary>Offset of the flags byte from the start of an encoded packet.</summary>
+        public const int FlagsOffset = WireHeader.Length + 4 + 4;
 
         public MessageType Type;
         public uint ImageId;
@@ -95,9 +97,7 @@ namespace IotOta.Shared.Protocol
                 w.WriteUInt16(targetPort[i]);
             }
             w.WriteUInt32((uint)payloadLength);
-            int at = w.Position;
-            for (int i = 0; i < payloadLength; i++) w.WriteByte(0);
-            return at;
+            return w.Reserve(payloadLength);
         }
 
         /// <summary>Writes a whole packet with its payload; returns the bytes written.</summary>

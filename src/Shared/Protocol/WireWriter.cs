@@ -74,6 +74,15 @@ namespace IotOta.Shared.Protocol
             _pos += count;
         }
 
+        /// <summary>Advances past n bytes the caller fills itself; returns the absolute offset where they start.</summary>
+        public int Reserve(int n)
+        {
+            Ensure(n);
+            int at = _pos;
+            _pos += n;
+            return at;
+        }
+
         /// <summary>Overwrites a UInt32 at an absolute position already written.</summary>
         public void PatchUInt32(int position, uint v)
         {

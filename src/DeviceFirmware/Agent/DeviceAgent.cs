@@ -1,0 +1,714 @@
+using System;
+using IotOta.DeviceFirmware.Flash;
+using IotOta.DeviceFirmware.Ports;
+using IotOta.Shared.Chunking;
+using IotOta.Shared.Protocol;
+
+namespace IotOta.DeviceFirmware.Agent
+{
+    /// <summary>
+    /// The device core. Receives the signed manifest, tells originals (minimum units) from peer copies, writes every
+    /// verified packet straight into the inactive slot, copies each minimum unit to its group and to the named
+    /// devices of other groups, repairs gaps from peers first and the gateway last, verifies the whole image,
+    /// switches the boot slot and restarts.
+    /// Threads: any number of receive threads may call OnMqttMessage/OnPeerMessage; one thread calls PumpOnce in a
+    /// loop (forwarding, install); one calls Tick periodically (repair, progress). Allocates nothing per packet.
+    /// </summary>
+    public sealed class DeviceAgent
+    {
+        private readonly DeviceConfig _cfg;
+        private readonly IFlashLayout _flash;
+        private readonly IMqttPort _mqtt;
+        private readonly IPeerPort _peer;
+        private readonly IClock _clock;
+        private readonly IHashPort _hash;
+        private readonly ISignatureVerifier _verifier;
+        private readonly IRestartPort _restart;
+        private readonly ILogPort _log;
+
+        private readonly object _gate = new object();
+        private readonly object _publishGate = new object();
+        private readonly BootDataStore _boot;
+        private readonly UpdateStateStore _store;
+        private readonly MemberList _members;
+        private readonly MemberListUpdate _memberUpdate = new MemberListUpdate();
+        private readonly DataPacket _rx = new DataPacket();
+        private readonly RepairRequest _repairRx = new RepairRequest();
+        private readonly RepairRequest _repairTx = new RepairRequest();
+        private readonly Presence _presence = new Presence();
+        private readonly ReceiptNotice _notice = new ReceiptNotice();
+        private readonly ProgressReport _progress = new ProgressReport();
+        private readonly ForwardQueue _queue;
+        private readonly ForwardJob _work = new ForwardJob();
+        private readonly byte[] _hashOut = new byte[Manifest.HashLength];
+        private readonly byte[] _imageHash = new byte[Manifest.HashLength];
+        private readonly byte[] _txBuf;
+        private readonly WireWriter _txWriter;
+        private readonly byte[] _noticeBuf = new byte[ReceiptNotice.EncodedLength];
+        private readonly byte[] _presenceBuf = new byte[Presence.EncodedLength];
+        private readonly uint[] _sendNode;
+        private readonly uint[] _sendIp;
+        private readonly int[] _sendPort;
+        private readonly string _topicIn;
+        private readonly string _topicOut;
+        private readonly string _topicStatus;
+        private readonly string _topicMembers;
+
+        private BootRecord _bootRec;
+        private DeviceState _state = DeviceState.Idle;
+        private Manifest _manifest;
+        private PacketBitmap _held;
+        private IFlashPartition _imageSlot;
+        private byte[] _progressBuf = new byte[ProgressReport.FixedLength];
+        private byte[] _repairBuf = new byte[RepairRequest.FixedLength];
+        private bool _installRequested;
+        private bool _stopped;
+        private bool _progressNow = true;
+        private bool _progressDirty;
+        private long _lastNewPacketMs;
+        private long _lastRepairMs;
+        private long _lastProgressMs;
+        private bool _repairing;
+        private int _repairAttempt;
+        private int _heldAtLastRepair;
+
+        public DeviceAgent(DeviceConfig config, IFlashLayout flash, IMqttPort mqtt, IPeerPort peer, IClock clock,
+            IHashPort hash, ISignatureVerifier verifier, IRestartPort restart, ILogPort log)
+        {
+            _cfg = config;
+            _flash = flash;
+            _mqtt = mqtt;
+            _peer = peer;
+            _clock = clock;
+            _hash = hash;
+            _verifier = verifier;
+            _restart = restart;
+            _log = log;
+            _boot = new BootDataStore(flash.BootData);
+            _store = new UpdateStateStore(flash.UpdateState);
+            _members = new MemberList(config.MaxMembers);
+            _queue = new ForwardQueue(config.ForwardQueueCapacity);
+            _txBuf = new byte[DataPacket.EncodedLength(DataPacket.MaxTargets, config.MaxChunkSize)];
+            _txWriter = new WireWriter(_txBuf);
+            int fanout = config.MaxMembers + DataPacket.MaxTargets;
+            _sendNode = new uint[fanout];
+            _sendIp = new uint[fanout];
+            _sendPort = new int[fanout];
+            _topicIn = Topics.DeviceIn(config.NodeId);
+            _topicOut = Topics.DeviceOut(config.NodeId);
+            _topicStatus = Topics.DeviceStatus(config.NodeId);
+            _topicMembers = Topics.GroupMembers(config.GroupId);
+            Counters = new DeviceCounters();
+        }
+
+        public DeviceCounters Counters { get; private set; }
+        public DeviceConfig Config { get { return _cfg; } }
+
+        public DeviceState State { get { lock (_gate) { return _state; } } }
+        public FirmwareVersion RunningVersion { get { lock (_gate) { return _bootRec == null ? _cfg.FactoryVersion : _bootRec.Version; } } }
+        public int ActiveSlot { get { lock (_gate) { return _bootRec == null ? 0 : _bootRec.ActiveSlot; } } }
+        public uint CurrentImageId { get { lock (_gate) { return _manifest == null ? 0 : _manifest.ImageId; } } }
+        public int HeldCount { get { lock (_gate) { return _held == null ? 0 : _held.HeldCount; } } }
+        public int ChunkCount { get { lock (_gate) { return _manifest == null ? 0 : _manifest.ChunkCount; } } }
+        public int MemberCount { get { lock (_gate) { return _members.Count; } } }
+        public bool IsStopped { get { lock (_gate) { return _stopped; } } }
+
+        /// <summary>Boots: reads the boot record (acting as the bootloader: a pending image goes on trial, an image
+        /// that was on trial and never confirmed is rolled back), then resumes any update stored in flash.</summary>
+        public void Start()
+        {
+            lock (_gate)
+            {
+                _bootRec = _boot.Load(_cfg.FactoryVersion);
+                if (_bootRec.State == BootState.Pending)
+                {
+                    BootRecord r = _bootRec.Clone();
+                    r.State = BootState.Trial;
+                    _boot.Save(r);
+                    _bootRec = r;
+                }
+                else if (_bootRec.State == BootState.Trial)
+                {
+                    BootRecord r = _bootRec.Clone();
+                    r.ActiveSlot = 1 - r.ActiveSlot;
+                    r.Version = r.PreviousVersion;
+                    r.ImageId = r.PreviousImageId;
+                    r.State = BootState.Confirmed;
+                    _boot.Save(r);
+                    _bootRec = r;
+                    _state = DeviceState.RolledBack;
+                    Log("image on trial was never confirmed: rolled back to " + r.Version.ToString());
+                }
+                if (_bootRec.State == BootState.Trial) _state = DeviceState.PendingConfirm;
+                RestoreUpdate();
+                _lastNewPacketMs = _clock.NowMs;
+            }
+        }
+
+        private void RestoreUpdate()
+        {
+            int len = _store.StoredManifestLength();
+            if (len == 0) return;
+            byte[] buf = new byte[len];
+            Manifest m = null;
+            if (_store.ReadManifest(buf, 0, len))
+            {
+                try
+                {
+                    m = Manifest.Decode(buf, 0, len);
+                }
+                catch (ProtocolException)
+                {
+                    m = null;
+                }
+            }
+            if (m == null || !_verifier.Verify(m.KeyId, buf, 0, m.SignedLength, m.Signature, 0))
+            {
+                Log("stored update state is not a valid signed manifest; cleared");
+                _store.Clear();
+                return;
+            }
+            _manifest = m;
+            _held = new PacketBitmap(m.ChunkCount);
+            SizeBuffers(m.ChunkCount);
+            if (m.ImageId == _bootRec.ImageId && m.Version.SameAs(_bootRec.Version))
+            {
+                // The running image: every packet is held, in the active slot; keep serving it to peers.
+                for (int i = 0; i < m.ChunkCount; i++) _held.Set(i);
+                _imageSlot = _flash.Slot(_bootRec.ActiveSlot);
+                if (_state == DeviceState.Idle) _state = DeviceState.Updated;
+                return;
+            }
+            if (m.ImageId == _bootRec.PreviousImageId && _state == DeviceState.RolledBack)
+            {
+                _manifest = null;
+                _held = null;
+                return;
+            }
+            _imageSlot = _flash.Slot(1 - _bootRec.ActiveSlot);
+            _store.LoadHeld(len, _held);
+            _state = DeviceState.Receiving;
+            if (_held.IsComplete) _installRequested = true;
+            Log("resuming update " + m.Version.ToString() + " with " + _held.HeldCount + "/" + m.ChunkCount + " packets held");
+        }
+
+        private void SizeBuffers(int chunkCount)
+        {
+            int p = ProgressReport.EncodedLength(chunkCount);
+            if (_progressBuf.Length < p) _progressBuf = new byte[p];
+            int r = RepairRequest.EncodedLength(chunkCount);
+            if (_repairBuf.Length < r) _repairBuf = new byte[r];
+        }
+
+        /// <summary>Called by the MQTT adapter after every (re)connect: subscribes, announces itself, and — the
+        /// self-test of an image on trial — confirms the image once the gateway can be reached.</summary>
+        public void OnConnected()
+        {
+            _mqtt.Subscribe(_topicIn);
+            _mqtt.Subscribe(_topicMembers);
+            _mqtt.Subscribe(Topics.Manifest);
+            bool announced = PublishPresence();
+            lock (_gate)
+            {
+                if (announced && _bootRec.State == BootState.Trial)
+                {
+                    BootRecord r = _bootRec.Clone();
+                    r.State = BootState.Confirmed;
+                    _boot.Save(r);
+                    _bootRec = r;
+                    _state = DeviceState.Updated;
+                    Log("self-test passed: confirmed " + r.Version.ToString());
+                }
+                _progressNow = true;
+            }
+            if (announced) PublishPresence();
+        }
+
+        private bool PublishPresence()
+        {
+            lock (_publishGate)
+            {
+                Presence p = _presence;
+                lock (_gate)
+                {
+                    p.NodeId = _cfg.NodeId;
+                    p.GroupId = _cfg.GroupId;
+                    p.Online = true;
+                    p.Ip = _cfg.PeerIp;
+                    p.Port = _cfg.PeerPort;
+                    p.RunningVersion = _bootRec.Version;
+                    p.State = _state;
+                }
+                int n = p.Encode(_presenceBuf, 0);
+                return _mqtt.Publish(_topicStatus, _presenceBuf, 0, n, true);
+            }
+        }
+
+        /// <summary>A message from the first network.</summary>
+        public void OnMqttMessage(string topic, byte[] buffer, int offset, int count)
+        {
+            try
+            {
+                MessageType t = WireHeader.Peek(buffer, offset, count);
+                if (t == MessageType.Manifest) HandleManifest(buffer, offset, count);
+                else if (t == MessageType.Original || t == MessageType.Copy) HandleData(buffer, offset, count);
+                else if (t == MessageType.MemberList) HandleMembers(buffer, offset, count);
+                else Reject("unexpected MQTT message on " + topic);
+            }
+            catch (ProtocolException e)
+            {
+                Reject(e.Message);
+            }
+            catch (FlashException e)
+            {
+                Fail("flash: " + e.Message);
+            }
+        }
+
+        /// <summary>A message from the second network (a peer's socket).</summary>
+        public void OnPeerMessage(byte[] buffer, int offset, int count)
+        {
+            try
+            {
+                MessageType t = WireHeader.Peek(buffer, offset, count);
+                if (t == MessageType.Copy) HandleData(buffer, offset, count);
+                else if (t == MessageType.RepairRequest) HandleRepairRequest(buffer, offset, count);
+                else Reject("unexpected peer message type " + (int)t);
+            }
+            catch (ProtocolException e)
+            {
+                Reject(e.Message);
+            }
+            catch (FlashException e)
+            {
+                Fail("flash: " + e.Message);
+            }
+        }
+
+        private void Reject(string why)
+        {
+            lock (_gate) { Counters.MessagesRejected++; }
+            Log("rejected: " + why);
+        }
+
+        private void Fail(string why)
+        {
+            lock (_gate)
+            {
+                _state = DeviceState.Failed;
+                _progressNow = true;
+            }
+            Log("failed: " + why);
+        }
+
+        private void HandleMembers(byte[] buffer, int offset, int count)
+        {
+            lock (_gate)
+            {
+                _memberUpdate.Parse(buffer, offset, count);
+                _members.Apply(_memberUpdate, _cfg.GroupId);
+            }
+        }
+
+        private void HandleManifest(byte[] buffer, int offset, int count)
+        {
+            lock (_gate)
+            {
+                if (_stopped) return;
+                if (count >= 8 && _manifest != null)
+                {
+                    uint id = (uint)(buffer[offset + 4] | (buffer[offset + 5] << 8) | (buffer[offset + 6] << 16) | (buffer[offset + 7] << 24));
+                    if (id == _manifest.ImageId) return; // already working on (or serving) this image
+                }
+                Manifest m = Manifest.Decode(buffer, offset, count);
+                if (!_verifier.Verify(m.KeyId, buffer, offset, m.SignedLength, m.Signature, 0))
+                {
+                    Refuse("manifest signature does not verify (key " + m.KeyId + ")");
+                    return;
+                }
+                int cmp = m.Version.CompareTo(_bootRec.Version);
+                if (cmp == 0) return; // already running it
+                if (cmp < 0 && !m.IsRollback)
+                {
+                    Refuse("manifest " + m.Version.ToString() + " is older than running " + _bootRec.Version.ToString() + " and not a signed rollback");
+                    return;
+                }
+                if (m.ChunkSize > _cfg.MaxChunkSize)
+                {
+                    Refuse("chunk size " + m.ChunkSize + " exceeds this device's " + _cfg.MaxChunkSize);
+                    return;
+                }
+                IFlashPartition slot = _flash.Slot(1 - _bootRec.ActiveSlot);
+                if (m.ImageSize > (uint)slot.Size)
+                {
+                    Refuse("image of " + m.ImageSize + " bytes does not fit slot of " + slot.Size);
+                    return;
+                }
+                if (!_store.Fits(count, m.ChunkCount))
+                {
+                    Refuse("manifest does not fit the update-state partition");
+                    return;
+                }
+                _queue.Clear();
+                int sector = slot.SectorSize;
+                int eraseLen = (int)((m.ImageSize + (uint)sector - 1) / (uint)sector) * sector;
+                slot.Erase(0, eraseLen);
+                _store.Begin(buffer, offset, count, m.ChunkCount);
+                _manifest = m;
+                _held = new PacketBitmap(m.ChunkCount);
+                _imageSlot = slot;
+                _installRequested = false;
+                _state = DeviceState.Receiving;
+                _lastNewPacketMs = _clock.NowMs;
+                _repairing = false;
+                _repairAttempt = 0;
+                SizeBuffers(m.ChunkCount);
+                _progressNow = true;
+                Log("accepted manifest " + m.Version.ToString() + ": " + m.ImageSize + " bytes in " + m.ChunkCount + " packets");
+            }
+        }
+
+        private void Refuse(string why)
+        {
+            Counters.ManifestsRefused++;
+            Log("refused: " + why);
+        }
+
+        private void HandleData(byte[] buffer, int offset, int count)
+        {
+            lock (_gate)
+            {
+                if (_stopped) return;
+                DataPacket p = _rx;
+                p.Parse(buffer, offset, count);
+                Manifest m = _manifest;
+                if (m == null || p.ImageId != m.ImageId) return; // not (or no longer) the image being distributed
+                int idx = p.Index;
+                if (idx >= m.ChunkCount || p.PayloadLength != m.ChunkLength(idx))
+                {
+                    Counters.MessagesRejected++;
+                    return;
+                }
+                if (p.IsOriginal) Counters.OriginalsReceived++;
+                else if (p.IsRelay) Counters.RelaysReceived++;
+                else Counters.CopiesReceived++;
+                if (!_held.Get(idx))
+                {
+                    _hash.ChunkHash(m.HashKind, p.PayloadBuffer, p.PayloadOffset, p.PayloadLength, _hashOut, 0);
+                    if (!m.ChunkHashEquals(idx, _hashOut, 0))
+                    {
+                        Counters.BadChunkHashes++;
+                        return; // never reaches flash, never forwarded
+                    }
+                    _imageSlot.Write(m.ChunkOffset(idx), p.PayloadBuffer, p.PayloadOffset, p.PayloadLength);
+                    _store.MarkHeld(idx);
+                    _held.Set(idx);
+                    Counters.PacketsWritten++;
+                    _lastNewPacketMs = _clock.NowMs;
+                    _progressDirty = true;
+                    if (_held.IsComplete && _state == DeviceState.Receiving) _installRequested = true;
+                }
+                else
+                {
+                    Counters.DuplicatePackets++;
+                }
+                if (!p.IsMinimumUnit) return;
+                // A minimum unit: this device copies it (from its own verified flash) to the group and the named targets.
+                ForwardJob job = _queue.Reserve();
+                if (job == null)
+                {
+                    Counters.ForwardDrops++;
+                    return;
+                }
+                job.Kind = ForwardJob.KindMinimumUnit;
+                job.ImageId = m.ImageId;
+                job.Index = idx;
+                job.NoticeKind = p.IsOriginal ? ReceiptNotice.KindOriginal : ReceiptNotice.KindRelay;
+                job.ReceivedAtMs = _clock.NowMs;
+                job.ExcludeNode = p.SenderNode;
+                job.TargetCount = p.TargetCount;
+                for (int i = 0; i < p.TargetCount; i++)
+                {
+                    job.TargetNode[i] = p.TargetNode[i];
+                    job.TargetIp[i] = p.TargetIp[i];
+                    job.TargetPort[i] = p.TargetPort[i];
+                }
+                _queue.Commit();
+            }
+        }
+
+        private void HandleRepairRequest(byte[] buffer, int offset, int count)
+        {
+            lock (_gate)
+            {
+                if (_stopped) return;
+                RepairRequest r = _repairRx;
+                r.Parse(buffer, offset, count);
+                Manifest m = _manifest;
+                if (m == null || r.ImageId != m.ImageId || r.ChunkCount != m.ChunkCount) return;
+                int who = _members.IndexOf(r.NodeId);
+                if (who < 0 || r.NodeId == _cfg.NodeId) return; // only members of this group are served
+                int budget = r.MaxReplies;
+                int room = _queue.Capacity - _queue.Count - 8; // keep room for minimum units
+                if (budget > room) budget = room;
+                for (int i = 0; i < m.ChunkCount && budget > 0; i++)
+                {
+                    if (!r.IsMissing(i) || !_held.Get(i)) continue;
+                    ForwardJob job = _queue.Reserve();
+                    if (job == null) break;
+                    job.Kind = ForwardJob.KindRepairReply;
+                    job.ImageId = m.ImageId;
+                    job.Index = i;
+                    job.ExcludeNode = 0;
+                    job.TargetCount = 1;
+                    job.TargetNode[0] = r.NodeId;
+                    job.TargetIp[0] = _members.IpAt(who);
+                    job.TargetPort[0] = _members.PortAt(who);
+                    _queue.Commit();
+                    budget--;
+                }
+            }
+        }
+
+        /// <summary>Does one piece of forwarding work (or the install when everything is held and forwarded).
+        /// Returns false when there was nothing to do.</summary>
+        public bool PumpOnce()
+        {
+            int msgLen;
+            int memberTargets = 0;
+            int relayTargets = 0;
+            int chunkLen;
+            ForwardJob w = _work;
+            lock (_gate)
+            {
+                if (_stopped) return false;
+                if (!_queue.TryDequeue(w))
+                {
+                    if (_installRequested)
+                    {
+                        _installRequested = false;
+                        return Install();
+                    }
+                    return false;
+                }
+                Manifest m = _manifest;
+                if (m == null || w.ImageId != m.ImageId || !_held.Get(w.Index)) return true;
+                chunkLen = m.ChunkLength(w.Index);
+                _txWriter.Reset(_txBuf, 0, _txBuf.Length);
+                byte flags = w.Kind == ForwardJob.KindRepairReply ? DataPacket.FlagRepair : (byte)0;
+                int at = DataPacket.WriteHeader(_txWriter, MessageType.Copy, m.ImageId, w.Index, flags, _cfg.NodeId,
+                    0, null, null, null, chunkLen);
+                _imageSlot.Read(m.ChunkOffset(w.Index), _txBuf, at, chunkLen);
+                msgLen = _txWriter.Length;
+                if (w.Kind == ForwardJob.KindMinimumUnit)
+                {
+                    for (int i = 0; i < _members.Count; i++)
+                    {
+                        uint node = _members.NodeAt(i);
+                        if (node == _cfg.NodeId || node == w.ExcludeNode) continue;
+                        _sendNode[memberTargets] = node;
+                        _sendIp[memberTargets] = _members.IpAt(i);
+                        _sendPort[memberTargets] = _members.PortAt(i);
+                        memberTargets++;
+                    }
+                    relayTargets = w.TargetCount;
+                }
+                else
+                {
+                    _sendNode[0] = w.TargetNode[0];
+                    _sendIp[0] = w.TargetIp[0];
+                    _sendPort[0] = w.TargetPort[0];
+                    memberTargets = 1;
+                }
+            }
+
+            int sent = 0;
+            int failed = 0;
+            for (int i = 0; i < memberTargets; i++)
+            {
+                if (_peer.Send(_sendIp[i], _sendPort[i], _txBuf, 0, msgLen)) sent++;
+                else failed++;
+            }
+            if (relayTargets > 0)
+            {
+                _txBuf[DataPacket.FlagsOffset] = DataPacket.FlagRelay;
+                for (int i = 0; i < relayTargets; i++)
+                {
+                    if (w.TargetNode[i] == _cfg.NodeId) continue;
+                    if (_peer.Send(w.TargetIp[i], w.TargetPort[i], _txBuf, 0, msgLen)) sent++;
+                    else failed++;
+                }
+            }
+            bool notice = w.Kind == ForwardJob.KindMinimumUnit;
+            if (notice)
+            {
+                _notice.NodeId = _cfg.NodeId;
+                _notice.ImageId = w.ImageId;
+                _notice.Index = w.Index;
+                _notice.Kind = w.NoticeKind;
+                _notice.ReceiveTimeMs = w.ReceivedAtMs;
+                _notice.ForwardedTimeMs = _clock.NowMs;
+                _notice.CopiesSent = sent;
+                int n = _notice.Encode(_noticeBuf, 0);
+                _mqtt.Publish(_topicOut, _noticeBuf, 0, n, false);
+            }
+            lock (_gate)
+            {
+                Counters.CopiesSent += sent;
+                Counters.CopiesFailed += failed;
+                Counters.PeerPayloadBytesSent += (long)sent * chunkLen;
+                if (notice) Counters.NoticesSent++;
+                else Counters.RepairRepliesSent += sent;
+            }
+            return true;
+        }
+
+        /// <summary>Verifies the whole image in the inactive slot, then switches the boot slot and restarts.</summary>
+        private bool Install()
+        {
+            bool restart = false;
+            lock (_gate)
+            {
+                Manifest m = _manifest;
+                if (m == null || _held == null || !_held.IsComplete || _stopped) return false;
+                _state = DeviceState.Verifying;
+                _hash.ImageHashBegin();
+                int step = _txBuf.Length;
+                for (uint pos = 0; pos < m.ImageSize; pos += (uint)step)
+                {
+                    int n = (int)(m.ImageSize - pos < (uint)step ? m.ImageSize - pos : (uint)step);
+                    _imageSlot.Read((int)pos, _txBuf, 0, n);
+                    _hash.ImageHashAppend(_txBuf, 0, n);
+                }
+                _hash.ImageHashFinish(_imageHash, 0);
+                for (int i = 0; i < Manifest.HashLength; i++)
+                {
+                    if (_imageHash[i] != m.ImageHash[i])
+                    {
+                        Counters.ImageVerifyFailures++;
+                        _state = DeviceState.Failed;
+                        _progressNow = true;
+                        Log("whole-image hash does not match the manifest; not installed");
+                        return true;
+                    }
+                }
+                _state = DeviceState.Installing;
+                BootRecord r = _bootRec.Clone();
+                r.PreviousVersion = r.Version;
+                r.PreviousImageId = r.ImageId;
+                r.ActiveSlot = 1 - r.ActiveSlot;
+                r.Version = m.Version;
+                r.ImageId = m.ImageId;
+                r.State = BootState.Pending;
+                _boot.Save(r);
+                _bootRec = r;
+                Counters.Installs++;
+                _stopped = true;
+                restart = true;
+                Log("image " + m.Version.ToString() + " verified and installed in slot " + r.ActiveSlot + "; restarting");
+            }
+            if (restart) _restart.RequestRestart();
+            return true;
+        }
+
+        /// <summary>Periodic work: repair requests when packets stop arriving, and progress reports.</summary>
+        public void Tick()
+        {
+            long now = _clock.NowMs;
+            int repairTo = -1; // -1 none, 0 gateway, 1 peer
+            uint peerIp = 0;
+            int peerPort = 0;
+            int repairLen = 0;
+            lock (_gate)
+            {
+                if (_stopped) return;
+                if (_state == DeviceState.Receiving && _held != null && !_held.IsComplete)
+                {
+                    long idle = _repairing ? _cfg.RepairRoundMs : _cfg.RepairIdleMs;
+                    if (now - _lastNewPacketMs < idle)
+                    {
+                        if (!_repairing) _repairAttempt = 0;
+                    }
+                    else if (now - _lastRepairMs >= idle)
+                    {
+                        if (_repairing && _held.HeldCount <= _heldAtLastRepair) _repairAttempt++;
+                        _repairing = true;
+                        _lastRepairMs = now;
+                        _heldAtLastRepair = _held.HeldCount;
+                        RepairRequest rq = _repairTx;
+                        rq.NodeId = _cfg.NodeId;
+                        rq.ImageId = _manifest.ImageId;
+                        rq.ChunkCount = _manifest.ChunkCount;
+                        rq.MaxReplies = _cfg.MaxRepairReplies;
+                        int missingAt = RepairRequest.FixedLength;
+                        _held.WriteMissing(_repairBuf, missingAt);
+                        rq.MissingBuffer = _repairBuf;
+                        rq.MissingOffset = missingAt;
+                        repairLen = rq.Encode(_repairBuf, 0);
+                        int self = _members.IndexOf(_cfg.NodeId);
+                        int peers = _members.Count - (self >= 0 ? 1 : 0);
+                        int cycle = (peers < 3 ? peers : 3) + 1; // up to three peers, then the gateway
+                        if (_repairAttempt % cycle < cycle - 1)
+                        {
+                            int k = (int)((_cfg.NodeId + (uint)_repairAttempt) % (uint)peers);
+                            int j = self >= 0 && k >= self ? k + 1 : k;
+                            peerIp = _members.IpAt(j);
+                            peerPort = _members.PortAt(j);
+                            repairTo = 1;
+                            Counters.RepairRequestsSent++;
+                        }
+                        else
+                        {
+                            repairTo = 0;
+                            Counters.GatewayRepairRequests++;
+                        }
+                    }
+                }
+                else
+                {
+                    _repairing = false;
+                }
+            }
+            if (repairTo == 1) _peer.Send(peerIp, peerPort, _repairBuf, 0, repairLen);
+            else if (repairTo == 0) _mqtt.Publish(_topicOut, _repairBuf, 0, repairLen, false);
+            PublishProgressIfDue(now);
+        }
+
+        private void PublishProgressIfDue(long now)
+        {
+            lock (_publishGate)
+            {
+                int n;
+                lock (_gate)
+                {
+                    bool due = _progressNow || (_progressDirty && now - _lastProgressMs >= _cfg.ProgressIntervalMs);
+                    if (!due) return;
+                    _progressNow = false;
+                    _progressDirty = false;
+                    _lastProgressMs = now;
+                    _progress.NodeId = _cfg.NodeId;
+                    _progress.ImageId = _manifest == null ? 0 : _manifest.ImageId;
+                    _progress.State = _state;
+                    _progress.RunningVersion = _bootRec.Version;
+                    _progress.ChunkCount = _held == null ? 0 : _held.Count;
+                    _progress.HeldCount = _held == null ? 0 : _held.HeldCount;
+                    _progress.BitmapBuffer = _held == null ? null : _held.Bytes;
+                    _progress.BitmapOffset = 0;
+                    n = _progress.Encode(_progressBuf, 0);
+                }
+                _mqtt.Publish(_topicOut, _progressBuf, 0, n, false);
+            }
+        }
+
+        /// <summary>Stops all work (power off); the adapters stop calling in.</summary>
+        public void Stop()
+        {
+            lock (_gate) { _stopped = true; }
+        }
+
+        private void Log(string message)
+        {
+            if (_log != null) _log.Log("[" + _cfg.NodeId + "] " + message);
+        }
+    }
+}
