@@ -30,8 +30,10 @@ namespace IotOta.Shared.Protocol
             while (i < topic.Length && topic[i] != '/')
             {
                 char c = topic[i];
-                if (c < '0' || c > '9' || digits >= 9) return 0;
-                n = n * 10 + (uint)(c - '0');
+                if (c < '0' || c > '9' || digits >= 10) return 0;
+                uint d = (uint)(c - '0');
+                if (n > 429496729u || (n == 429496729u && d > 5u)) return 0; // would pass uint.MaxValue
+                n = n * 10 + d;
                 i++;
                 digits++;
             }

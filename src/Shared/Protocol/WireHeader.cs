@@ -50,7 +50,7 @@ namespace IotOta.Shared.Protocol
         /// <summary>Peeks at the type of a message without throwing; returns 0 when the header is bad.</summary>
         public static MessageType Peek(byte[] buffer, int offset, int count)
         {
-            if (buffer == null || offset < 0 || count < Length || offset + count > buffer.Length)
+            if (buffer == null || offset < 0 || count < Length || offset > buffer.Length || count > buffer.Length - offset)
             {
                 return 0;
             }

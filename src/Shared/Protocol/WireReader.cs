@@ -18,7 +18,7 @@ namespace IotOta.Shared.Protocol
             {
                 throw new ProtocolException(ProtocolError.Truncated, "no message bytes");
             }
-            if (offset < 0 || count < 0 || offset + count > buffer.Length)
+            if (offset < 0 || count < 0 || offset > buffer.Length || count > buffer.Length - offset)
             {
                 throw new ProtocolException(ProtocolError.LengthMismatch, "offset/count outside the buffer");
             }
