@@ -1,0 +1,274 @@
+using System.Buffers;
+using IotOta.DeviceFirmware.Ports;
+using MQTTnet;
+using MQTTnet.Protocol;
+
+namespace IotOta.VirtualDevice.Network;
+
+/// <summary>
+/// The device's MQTT link on MQTTnet 5. Connects with a clean session and a retained QoS 1 last will, subscribes
+/// (QoS 1) to every topic given to <see cref="Subscribe"/> after each (re)connect, and reconnects by itself with a
+/// short backoff until disposed. Publish is synchronous and QoS 1 (it waits for the broker's ack) and may be called
+/// from several threads. Received messages pass the down bucket and go to the handler one at a time, in order; the
+/// handler's buffer is reused, so it must not keep it.
+/// <para>DisposeAsync drops the connection without a DISCONNECT packet, like a power loss, so the broker publishes
+/// the will; call <see cref="DisconnectAsync"/> first for a clean goodbye.</para>
+/// </summary>
+public sealed class MqttDevicePort : IMqttPort, IAsyncDisposable
+{
+    public static readonly TimeSpan PublishTimeout = TimeSpan.FromSeconds(10);
+    public static readonly TimeSpan MinBackoff = TimeSpan.FromMilliseconds(100);
+    public static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(2);
+
+    private readonly IMqttClient _client;
+    private readonly MqttClientOptions _options;
+    private readonly Action<string, byte[], int, int> _onMessage;
+    private readonly TokenBucket? _up;
+    private readonly TokenBucket? _down;
+    private readonly LinkProfile _link;
+    private readonly List<string> _topics = new();
+    private readonly SemaphoreSlim _connectLock = new(1, 1);
+    private readonly SemaphoreSlim _wake = new(0, int.MaxValue);
+    private readonly CancellationTokenSource _cts = new();
+    private byte[] _receiveBuffer = new byte[4096];
+    private Task? _reconnectLoop;
+    private long _messagesSent, _bytesSent, _messagesReceived, _bytesReceived, _dropped, _connects, _handlerErrors;
+    private volatile bool _disposed;
+
+    public MqttDevicePort(string host, int port, string clientId, string? user, string? password, string willTopic, byte[] willPayload,
+        Action<string, byte[], int, int> onMessage, TokenBucket? upBucket, TokenBucket? downBucket, LinkProfile link)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        ArgumentNullException.ThrowIfNull(clientId);
+        ArgumentNullException.ThrowIfNull(willTopic);
+        ArgumentNullException.ThrowIfNull(willPayload);
+        _onMessage = onMessage ?? throw new ArgumentNullException(nameof(onMessage));
+        _up = upBucket;
+        _down = downBucket;
+        _link = link ?? LinkProfile.Unlimited;
+        ClientId = clientId;
+
+        MqttClientOptionsBuilder b = new MqttClientOptionsBuilder()
+            .WithTcpServer(host, port)
+            .WithClientId(clientId)
+            .WithCleanSession(true)
+            .WithTimeout(TimeSpan.FromSeconds(5))
+            .WithKeepAlivePeriod(TimeSpan.FromSeconds(15))
+            .WithWillTopic(willTopic)
+            .WithWillPayload((byte[])willPayload.Clone())
+            .WithWillRetain(true)
+            .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
+        if (user != null) b = b.WithCredentials(user, password ?? "");
+        _options = b.Build();
+
+        _client = new MqttClientFactory().CreateMqttClient();
+        _client.ApplicationMessageReceivedAsync += OnReceived;
+        _client.DisconnectedAsync += _ =>
+        {
+            if (!_disposed) _wake.Release();
+            return Task.CompletedTask;
+        };
+    }
+
+    public string ClientId { get; }
+    public bool IsConnected => !_disposed && _client.IsConnected;
+
+    public long MessagesSent => Interlocked.Read(ref _messagesSent);
+    public long BytesSent => Interlocked.Read(ref _bytesSent);
+    public long MessagesReceived => Interlocked.Read(ref _messagesReceived);
+    public long BytesReceived => Interlocked.Read(ref _bytesReceived);
+    /// <summary>Publishes that failed (not connected, timed out, or refused); Publish returned false.</summary>
+    public long Dropped => Interlocked.Read(ref _dropped);
+    /// <summary>Successful connects, the first included.</summary>
+    public long Connects => Interlocked.Read(ref _connects);
+    public long HandlerErrors => Interlocked.Read(ref _handlerErrors);
+    public Exception? LastHandlerError { get; private set; }
+
+    /// <summary>Connects (and subscribes) once and starts the background reconnect loop. Throws when this first
+    /// attempt fails; the loop keeps trying anyway until the port is disposed.</summary>
+    public async Task ConnectAsync(CancellationToken ct)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        _reconnectLoop ??= Task.Run(ReconnectLoop);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, _cts.Token);
+        await ConnectOnceAsync(linked.Token).ConfigureAwait(false);
+    }
+
+    /// <summary>A clean DISCONNECT (the broker does not publish the will). The port stops reconnecting and stays
+    /// disconnected; only DisposeAsync is useful after it.</summary>
+    public async Task DisconnectAsync()
+    {
+        if (_disposed) return;
+        _cts.Cancel();
+        Task? loop = _reconnectLoop;
+        if (loop != null)
+        {
+            try { await loop.ConfigureAwait(false); } catch (Exception) { }
+        }
+        await _connectLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (_client.IsConnected) await _client.DisconnectAsync(new MqttClientDisconnectOptions()).ConfigureAwait(false);
+        }
+        finally
+        {
+            _connectLock.Release();
+        }
+    }
+
+    public bool Publish(string topic, byte[] buffer, int offset, int count, bool retain)
+    {
+        if (_disposed || !_client.IsConnected || topic == null || buffer == null || offset < 0 || count < 0 || (long)offset + count > buffer.Length)
+        {
+            Interlocked.Increment(ref _dropped);
+            return false;
+        }
+        try
+        {
+            _up?.Consume(count, _cts.Token);
+            if (_link.Latency > TimeSpan.Zero && _cts.Token.WaitHandle.WaitOne(_link.Latency))
+            {
+                Interlocked.Increment(ref _dropped);
+                return false;
+            }
+            byte[] copy = buffer.AsSpan(offset, count).ToArray();
+            MqttApplicationMessage message = new MqttApplicationMessageBuilder()
+                .WithTopic(topic)
+                .WithPayload(copy)
+                .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+                .WithRetainFlag(retain)
+                .Build();
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_cts.Token);
+            timeout.CancelAfter(PublishTimeout);
+            MqttClientPublishResult result = _client.PublishAsync(message, timeout.Token).GetAwaiter().GetResult();
+            if (!result.IsSuccess)
+            {
+                Interlocked.Increment(ref _dropped);
+                return false;
+            }
+            Interlocked.Increment(ref _messagesSent);
+            Interlocked.Add(ref _bytesSent, count);
+            return true;
+        }
+        catch (Exception)
+        {
+            Interlocked.Increment(ref _dropped);
+            return false;
+        }
+    }
+
+    /// <summary>Remembers the topic for every later (re)connect and, when connected, subscribes now without waiting
+    /// for the broker's answer (so it is safe to call from inside the message handler).</summary>
+    public void Subscribe(string topic)
+    {
+        ArgumentNullException.ThrowIfNull(topic);
+        lock (_topics)
+        {
+            if (_topics.Contains(topic)) return;
+            _topics.Add(topic);
+        }
+        if (!_client.IsConnected) return;
+        _ = SubscribeNowAsync(topic);
+    }
+
+    private async Task SubscribeNowAsync(string topic)
+    {
+        try
+        {
+            await _client.SubscribeAsync(topic, MqttQualityOfServiceLevel.AtLeastOnce, _cts.Token).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // not connected any more: the next connect subscribes again
+        }
+    }
+
+    private async Task ConnectOnceAsync(CancellationToken ct)
+    {
+        await _connectLock.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            if (_client.IsConnected) return;
+            await _client.ConnectAsync(_options, ct).ConfigureAwait(false);
+            Interlocked.Increment(ref _connects);
+            string[] topics;
+            lock (_topics) topics = _topics.ToArray();
+            if (topics.Length > 0)
+            {
+                var sb = new MqttClientSubscribeOptionsBuilder();
+                foreach (string t in topics) sb = sb.WithTopicFilter(t, MqttQualityOfServiceLevel.AtLeastOnce);
+                await _client.SubscribeAsync(sb.Build(), ct).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _connectLock.Release();
+        }
+    }
+
+    private async Task ReconnectLoop()
+    {
+        TimeSpan backoff = MinBackoff;
+        CancellationToken ct = _cts.Token;
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                if (_client.IsConnected)
+                {
+                    backoff = MinBackoff;
+                    await _wake.WaitAsync(TimeSpan.FromSeconds(1), ct).ConfigureAwait(false);
+                    continue;
+                }
+                await Task.Delay(backoff, ct).ConfigureAwait(false);
+                await ConnectOnceAsync(ct).ConfigureAwait(false);
+                backoff = MinBackoff;
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception)
+            {
+                backoff = TimeSpan.FromTicks(Math.Min(MaxBackoff.Ticks, backoff.Ticks * 2));
+            }
+        }
+    }
+
+    private Task OnReceived(MqttApplicationMessageReceivedEventArgs e)
+    {
+        try
+        {
+            ReadOnlySequence<byte> payload = e.ApplicationMessage.Payload;
+            int len = checked((int)payload.Length);
+            if (_receiveBuffer.Length < len) _receiveBuffer = new byte[Math.Max(len, _receiveBuffer.Length * 2)];
+            payload.CopyTo(_receiveBuffer);
+            _down?.Consume(len, _cts.Token);
+            Interlocked.Increment(ref _messagesReceived);
+            Interlocked.Add(ref _bytesReceived, len);
+            _onMessage(e.ApplicationMessage.Topic, _receiveBuffer, 0, len);
+        }
+        catch (OperationCanceledException) when (_cts.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            LastHandlerError = ex;
+            Interlocked.Increment(ref _handlerErrors);
+        }
+        return Task.CompletedTask;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _cts.Cancel();
+        if (_reconnectLoop != null)
+        {
+            try { await _reconnectLoop.ConfigureAwait(false); } catch (Exception) { }
+        }
+        _client.Dispose();
+        _cts.Dispose();
+    }
+}

@@ -1,0 +1,291 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using IotOta.DeviceFirmware.Ports;
+
+namespace IotOta.VirtualDevice.Network;
+
+/// <summary>
+/// The peer network over loopback TCP. Each message travels as one frame: a 4-byte little-endian length, then the
+/// bytes. Inbound: one reader thread per accepted connection hands each frame (after the down bucket lets it pass)
+/// to the handler, synchronously and in order; the buffer is reused, so the handler must not keep it. Outbound: one
+/// persistent connection per destination, made on demand; the up bucket, latency and loss of the link apply to every
+/// message. Send never throws: it returns false when the peer cannot be reached.
+/// </summary>
+public sealed class TcpPeerNetwork : IPeerPort, IDisposable
+{
+    public const int MaxFrameLength = 128 * 1024;
+    public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(2);
+    public const int SendTimeoutMs = 30_000;
+    private const int ThreadStackSize = 256 * 1024;
+
+    private readonly Action<byte[], int, int> _onMessage;
+    private readonly LinkProfile _link;
+    private readonly TokenBucket? _up;
+    private readonly TokenBucket? _down;
+    private readonly TcpListener _listener;
+    private readonly Thread _acceptThread;
+    private readonly CancellationTokenSource _cts = new();
+    private readonly ConcurrentDictionary<long, Outbound> _outbound = new();
+    private readonly ConcurrentDictionary<Inbound, byte> _inbound = new();
+    private long _messagesSent, _bytesSent, _messagesReceived, _bytesReceived, _dropped, _sendFailures, _handlerErrors;
+    private volatile bool _disposed;
+
+    public TcpPeerNetwork(Action<byte[], int, int> onMessage, LinkProfile link, TokenBucket? upBucket, TokenBucket? downBucket, int port = 0)
+    {
+        _onMessage = onMessage ?? throw new ArgumentNullException(nameof(onMessage));
+        _link = link ?? LinkProfile.Unlimited;
+        _up = upBucket;
+        _down = downBucket;
+        _listener = new TcpListener(IPAddress.Loopback, port);
+        _listener.Start();
+        Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
+        Ip = IpCodec.ToUInt(IPAddress.Loopback);
+        _acceptThread = new Thread(AcceptLoop, ThreadStackSize) { IsBackground = true, Name = "peer-accept:" + Port };
+        _acceptThread.Start();
+    }
+
+    /// <summary>The port this network listens on.</summary>
+    public int Port { get; }
+    /// <summary>The address this network listens on, as IPeerPort encodes it (127.0.0.1 = 0x0100007F).</summary>
+    public uint Ip { get; }
+    public LinkProfile Link => _link;
+
+    public long MessagesSent => Interlocked.Read(ref _messagesSent);
+    public long BytesSent => Interlocked.Read(ref _bytesSent);
+    public long MessagesReceived => Interlocked.Read(ref _messagesReceived);
+    public long BytesReceived => Interlocked.Read(ref _bytesReceived);
+    /// <summary>Messages dropped on purpose by the link's loss rate (Send returned true).</summary>
+    public long Dropped => Interlocked.Read(ref _dropped);
+    /// <summary>Sends that failed because the peer could not be reached (Send returned false).</summary>
+    public long SendFailures => Interlocked.Read(ref _sendFailures);
+    /// <summary>Messages whose handler threw (the exception is kept in <see cref="LastHandlerError"/>).</summary>
+    public long HandlerErrors => Interlocked.Read(ref _handlerErrors);
+    public Exception? LastHandlerError { get; private set; }
+
+    public bool Send(uint ip, int port, byte[] buffer, int offset, int count)
+    {
+        if (_disposed || buffer == null || offset < 0 || count < 0 || (long)offset + count > buffer.Length || count > MaxFrameLength
+            || port <= 0 || port > 65535)
+        {
+            Interlocked.Increment(ref _sendFailures);
+            return false;
+        }
+        try
+        {
+            _up?.Consume(count, _cts.Token);
+            if (_link.LossRate > 0 && (_link.LossRate >= 1 || Random.Shared.NextDouble() < _link.LossRate))
+            {
+                Interlocked.Increment(ref _dropped);
+                return true;
+            }
+            if (_link.Latency > TimeSpan.Zero)
+            {
+                if (_cts.Token.WaitHandle.WaitOne(_link.Latency)) return Fail();
+            }
+            Outbound o = _outbound.GetOrAdd(((long)ip << 16) | (uint)port, _ => new Outbound());
+            lock (o)
+            {
+                if (_disposed) return Fail();
+                if (o.Socket != null && !IsAlive(o.Socket)) o.Close();
+                if (o.Socket == null && !o.Connect(IpCodec.ToAddress(ip), port, _cts.Token)) return Fail();
+                BinaryPrimitives.WriteInt32LittleEndian(o.Header, count);
+                o.Segments[1] = new ArraySegment<byte>(buffer, offset, count);
+                try
+                {
+                    int sent = o.Socket!.Send(o.Segments);
+                    if (sent != 4 + count)
+                    {
+                        o.Close();
+                        return Fail();
+                    }
+                }
+                finally
+                {
+                    o.Segments[1] = default;
+                }
+            }
+            Interlocked.Increment(ref _messagesSent);
+            Interlocked.Add(ref _bytesSent, count);
+            return true;
+        }
+        catch (Exception)
+        {
+            if (_outbound.TryGetValue(((long)ip << 16) | (uint)port, out Outbound? o))
+            {
+                lock (o) o.Close();
+            }
+            return Fail();
+        }
+    }
+
+    private bool Fail()
+    {
+        Interlocked.Increment(ref _sendFailures);
+        return false;
+    }
+
+    /// <summary>False when the peer has closed the connection (readable with nothing to read) or it errored.</summary>
+    private static bool IsAlive(Socket s)
+    {
+        try
+        {
+            if (!s.Connected) return false;
+            if (s.Poll(0, SelectMode.SelectError)) return false;
+            return !(s.Poll(0, SelectMode.SelectRead) && s.Available == 0);
+        }
+        catch (Exception)
+        {
+            return false;
+        }
+    }
+
+    private void AcceptLoop()
+    {
+        while (!_disposed)
+        {
+            Socket s;
+            try
+            {
+                s = _listener.AcceptSocket();
+            }
+            catch (Exception)
+            {
+                if (_disposed) return;
+                continue;
+            }
+            if (_disposed)
+            {
+                s.Dispose();
+                return;
+            }
+            s.NoDelay = true;
+            var c = new Inbound(s);
+            _inbound[c] = 0;
+            c.Thread = new Thread(() => ReadLoop(c), ThreadStackSize) { IsBackground = true, Name = "peer-read:" + Port };
+            c.Thread.Start();
+        }
+    }
+
+    private void ReadLoop(Inbound c)
+    {
+        byte[] header = new byte[4];
+        byte[] buffer = new byte[4096];
+        try
+        {
+            while (!_disposed)
+            {
+                if (!ReadExactly(c.Socket, header, 4)) return;
+                int len = BinaryPrimitives.ReadInt32LittleEndian(header);
+                if (len < 0 || len > MaxFrameLength) return;
+                if (buffer.Length < len) buffer = new byte[Math.Min(MaxFrameLength, Math.Max(len, buffer.Length * 2))];
+                if (!ReadExactly(c.Socket, buffer, len)) return;
+                _down?.Consume(len, _cts.Token);
+                Interlocked.Increment(ref _messagesReceived);
+                Interlocked.Add(ref _bytesReceived, len);
+                try
+                {
+                    _onMessage(buffer, 0, len);
+                }
+                catch (Exception e)
+                {
+                    LastHandlerError = e;
+                    Interlocked.Increment(ref _handlerErrors);
+                }
+            }
+        }
+        catch (Exception)
+        {
+            // socket closed or disposed: the connection ends
+        }
+        finally
+        {
+            _inbound.TryRemove(c, out _);
+            c.Socket.Dispose();
+        }
+    }
+
+    private static bool ReadExactly(Socket s, byte[] buffer, int count)
+    {
+        int got = 0;
+        while (got < count)
+        {
+            int n = s.Receive(buffer, got, count - got, SocketFlags.None);
+            if (n <= 0) return false;
+            got += n;
+        }
+        return true;
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _cts.Cancel();
+        try { _listener.Stop(); } catch (Exception) { }
+        foreach (Inbound c in _inbound.Keys)
+        {
+            try { c.Socket.Shutdown(SocketShutdown.Both); } catch (Exception) { }
+            c.Socket.Dispose();
+        }
+        foreach (Outbound o in _outbound.Values)
+        {
+            // Close without taking the lock: a sender blocked in Send is woken by the socket closing.
+            o.Close();
+        }
+        if (Thread.CurrentThread != _acceptThread) _acceptThread.Join(TimeSpan.FromSeconds(2));
+        foreach (Inbound c in _inbound.Keys)
+        {
+            if (c.Thread != null && c.Thread != Thread.CurrentThread) c.Thread.Join(TimeSpan.FromMilliseconds(500));
+        }
+        _cts.Dispose();
+    }
+
+    private sealed class Inbound
+    {
+        public Inbound(Socket s) => Socket = s;
+        public Socket Socket { get; }
+        public Thread? Thread { get; set; }
+    }
+
+    private sealed class Outbound
+    {
+        public readonly byte[] Header = new byte[4];
+        public readonly ArraySegment<byte>[] Segments;
+        private Socket? _socket;
+
+        public Outbound()
+        {
+            Segments = new ArraySegment<byte>[] { new ArraySegment<byte>(Header), default };
+        }
+
+        public Socket? Socket => _socket;
+
+        public bool Connect(IPAddress address, int port, CancellationToken ct)
+        {
+            var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, SendTimeout = SendTimeoutMs };
+            try
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                timeout.CancelAfter(ConnectTimeout);
+                s.ConnectAsync(address, port, timeout.Token).AsTask().GetAwaiter().GetResult();
+                _socket = s;
+                return true;
+            }
+            catch (Exception)
+            {
+                s.Dispose();
+                return false;
+            }
+        }
+
+        public void Close()
+        {
+            Socket? s = Interlocked.Exchange(ref _socket, null);
+            if (s == null) return;
+            try { s.Shutdown(SocketShutdown.Both); } catch (Exception) { }
+            s.Dispose();
+        }
+    }
+}
