@@ -1,0 +1,102 @@
+using System.Diagnostics;
+using IotOta.VirtualDevice.Network;
+using Microsoft.Extensions.Time.Testing;
+
+namespace IotOta.VirtualDevice.Tests.Network;
+
+public sealed class TokenBucketTests
+{
+    [Fact]
+    public void Burst_passes_at_once_then_waits_for_fake_time()
+    {
+        var time = new FakeTimeProvider();
+        var bucket = new TokenBucket(1000, 500, time);
+        bucket.Consume(500); // the burst: no wait
+
+        var done = new ManualResetEventSlim();
+        var t = new Thread(() => { bucket.Consume(1000); done.Set(); }) { IsBackground = true };
+        t.Start();
+        Assert.False(done.Wait(50), "1000 bytes at 1000 B/s must wait for time to pass");
+        time.Advance(TimeSpan.FromMilliseconds(900));
+        Assert.False(done.Wait(50), "900 ms is not enough for 1000 bytes");
+        time.Advance(TimeSpan.FromMilliseconds(100));
+        Assert.True(done.Wait(2000), "1000 ms of fake time lets 1000 bytes pass");
+        Assert.Equal(1500, bucket.TotalConsumed);
+    }
+
+    [Fact]
+    public void Several_threads_together_keep_to_the_rate()
+    {
+        var time = new FakeTimeProvider();
+        var bucket = new TokenBucket(10_000, 1000, time);
+        int finished = 0;
+        var threads = Enumerable.Range(0, 4).Select(_ => new Thread(() =>
+        {
+            for (int i = 0; i < 5; i++) bucket.Consume(1000);
+            Interlocked.Increment(ref finished);
+        }) { IsBackground = true }).ToList();
+        threads.ForEach(t => t.Start());
+        // 20 000 bytes, 1000 of them burst: 19 000 bytes need 1.9 s at 10 000 B/s.
+        for (int ms = 0; ms < 1800; ms += 100)
+        {
+            time.Advance(TimeSpan.FromMilliseconds(100));
+            Thread.Sleep(2);
+        }
+        Thread.Sleep(50);
+        Assert.True(Volatile.Read(ref finished) < 4, "all 20 000 bytes passed in 1.8 s of fake time");
+        time.Advance(TimeSpan.FromMilliseconds(200));
+        Assert.True(threads.All(t => t.Join(3000)), "threads did not finish after 2 s of fake time");
+        Assert.Equal(20_000, bucket.TotalConsumed);
+    }
+
+    [Fact]
+    public async Task ConsumeAsync_waits_for_fake_time_and_can_be_cancelled()
+    {
+        var time = new FakeTimeProvider();
+        var bucket = new TokenBucket(100, 100, time);
+        await bucket.ConsumeAsync(100, CancellationToken.None); // burst
+        Task wait = bucket.ConsumeAsync(100, CancellationToken.None);
+        await Task.Delay(20);
+        Assert.False(wait.IsCompleted);
+        time.Advance(TimeSpan.FromSeconds(1));
+        await wait.WaitAsync(TimeSpan.FromSeconds(2));
+
+        using var cts = new CancellationTokenSource();
+        Task cancelled = bucket.ConsumeAsync(1000, cts.Token);
+        cts.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled);
+        Assert.Equal(200, bucket.TotalConsumed);
+    }
+
+    [Fact]
+    public void Consume_can_be_cancelled()
+    {
+        var bucket = new TokenBucket(10, 10);
+        bucket.Consume(10);
+        using var cts = new CancellationTokenSource(50);
+        Assert.ThrowsAny<OperationCanceledException>(() => bucket.Consume(1000, cts.Token));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-1)]
+    [InlineData(double.PositiveInfinity)]
+    public void Unlimited_rates_never_wait(double rate)
+    {
+        var time = new FakeTimeProvider();
+        var bucket = new TokenBucket(rate, 1, time);
+        Assert.True(bucket.IsUnlimited);
+        var sw = Stopwatch.StartNew();
+        bucket.Consume(100_000_000);
+        Assert.True(sw.ElapsedMilliseconds < 1000);
+    }
+
+    [Fact]
+    public void Real_time_rate_is_roughly_kept()
+    {
+        var bucket = new TokenBucket(1_000_000, 16 * 1024);
+        var sw = Stopwatch.StartNew();
+        for (int i = 0; i < 200; i++) bucket.Consume(1000);
+        Assert.True(sw.Elapsed.TotalSeconds >= 0.15, $"200 KB at 1 MB/s took {sw.Elapsed.TotalSeconds:F3} s");
+    }
+}
