@@ -75,11 +75,12 @@ RESULTS="$ROOT/artifacts/test-results"
 rm -rf "$RESULTS"
 mkdir -p "$RESULTS"
 log "dotnet test IotOta.sln -c Release --no-build"
+CONSOLE_LOG="$ROOT/artifacts/test-console.log"
 set +e
 dotnet test IotOta.sln -c Release --no-build \
-    --logger "trx" --logger "console;verbosity=normal" \
-    --results-directory "$RESULTS"
-TEST_RC=$?
+    --logger "trx" --logger "console;verbosity=minimal" \
+    --results-directory "$RESULTS" 2>&1 | tee "$CONSOLE_LOG"
+TEST_RC=${PIPESTATUS[0]}
 set -e
 
 # ---- totals over every TRX -------------------------------------------------------------------------------------
@@ -106,6 +107,12 @@ done < <(find "$RESULTS" -name '*.trx' -print0)
 echo
 echo "test results: $FILES TRX file(s) in $RESULTS; dotnet test exit code $TEST_RC"
 STATUS=0
+# One console summary line per test assembly ("Passed!  - Failed: ..."); a TRX lost to a name clash must not hide tests.
+RUNS=$(grep -cE '^(Passed|Failed)! +- Failed:' "$CONSOLE_LOG" || true)
+if [ "${RUNS:-0}" -gt "$FILES" ]; then
+    echo "error: $RUNS test assemblies ran but only $FILES TRX file(s) were written; totals would be incomplete" >&2
+    STATUS=1
+fi
 if [ "$TEST_RC" -ne 0 ]; then STATUS=1; fi
 if [ "$FAILED" -ne 0 ]; then STATUS=1; fi
 if [ $((PASSED + FAILED)) -eq 0 ]; then
