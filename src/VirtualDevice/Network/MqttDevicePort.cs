@@ -60,6 +60,7 @@ public sealed class MqttDevicePort : IMqttPort, IAsyncDisposable
             .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
         if (user != null) b = b.WithCredentials(user, password ?? "");
         _options = b.Build();
+        if (_options.ChannelOptions is MqttClientTcpOptions tcp) tcp.NoDelay = true;
 
         _client = new MqttClientFactory().CreateMqttClient();
         _client.ApplicationMessageReceivedAsync += OnReceived;
