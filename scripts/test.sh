@@ -101,7 +101,10 @@ while IFS= read -r -d '' trx; do
     TOTAL=$((TOTAL + $(attr total "$counters")))
     PASSED=$((PASSED + $(attr passed "$counters")))
     FAILED=$((FAILED + $(attr failed "$counters") + $(attr error "$counters") + $(attr timeout "$counters") + $(attr aborted "$counters")))
-    SKIPPED=$((SKIPPED + $(attr notExecuted "$counters") + $(attr inconclusive "$counters")))
+    # Skipped tests (xunit Skip=) are in total but not in executed; notExecuted stays 0 for them.
+    skipped=$(( $(attr total "$counters") - $(attr executed "$counters") ))
+    if [ "$skipped" -lt "$(attr notExecuted "$counters")" ]; then skipped=$(attr notExecuted "$counters"); fi
+    SKIPPED=$((SKIPPED + skipped))
 done < <(find "$RESULTS" -name '*.trx' -print0)
 
 echo
