@@ -68,7 +68,10 @@ public sealed class TcpPeerNetworkTests
     public void Send_to_a_closed_port_returns_false()
     {
         using var a = new TcpPeerNetwork((_, _, _) => { }, LinkProfile.Unlimited, null, null);
-        int closed = FreePort.Next();
+        // a port that is bound but not listening refuses connections, and nobody else can take it meanwhile
+        using var holder = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        holder.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        int closed = ((IPEndPoint)holder.LocalEndPoint!).Port;
         var sw = Stopwatch.StartNew();
         Assert.False(a.Send(IpCodec.Loopback, closed, new byte[10], 0, 10));
         Assert.True(sw.Elapsed < TimeSpan.FromSeconds(3));
