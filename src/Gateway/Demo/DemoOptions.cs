@@ -1,0 +1,46 @@
+namespace IotOta.Gateway.Demo;
+
+/// <summary>What the demo rollout runs: fleet shape, image, broker, links.</summary>
+public sealed record DemoOptions
+{
+    public int Devices { get; init; } = 30;
+    public int Groups { get; init; } = 3;
+    public int ImageSize { get; init; } = 1024 * 1024;
+    public int ChunkSize { get; init; } = 4096;
+    /// <summary>host:port of an external broker; null starts the embedded one.</summary>
+    public string? Broker { get; init; }
+    public bool CrossGroup { get; init; } = true;
+    /// <summary>0 = unlimited.</summary>
+    public double GatewayUpKbps { get; init; }
+    public double DeviceUpKbps { get; init; }
+    public double DeviceDownKbps { get; init; }
+    public double SlowFraction { get; init; }
+    public double SlowFactor { get; init; } = 1;
+    public double Loss { get; init; }
+    public double LatencyMs { get; init; }
+    public int Seed { get; init; } = 1;
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Throws ArgumentException with a clear message for options that cannot run.</summary>
+    public void Validate()
+    {
+        if (Devices < 1) throw new ArgumentException("--devices must be at least 1");
+        if (Groups < 1 || Groups > Devices) throw new ArgumentException("--groups must be between 1 and --devices");
+        if (ImageSize < 1 || ImageSize > 64 * 1024 * 1024) throw new ArgumentException("--image-size must be 1 byte to 64 MiB");
+        if (ChunkSize < 256 || ChunkSize > 65536) throw new ArgumentException("--chunk-size must be 256 to 65536");
+        if (GatewayUpKbps < 0 || DeviceUpKbps < 0 || DeviceDownKbps < 0) throw new ArgumentException("link rates cannot be negative");
+        if (SlowFraction < 0 || SlowFraction > 1) throw new ArgumentException("--slow-fraction must be between 0 and 1");
+        if (SlowFactor < 1) throw new ArgumentException("--slow-factor must be at least 1");
+        if (Loss < 0 || Loss >= 1) throw new ArgumentException("--loss must be in [0, 1)");
+        if (LatencyMs < 0) throw new ArgumentException("--latency-ms cannot be negative");
+        if (Broker != null) ParseBroker(Broker);
+    }
+
+    public static (string Host, int Port) ParseBroker(string text)
+    {
+        int colon = text.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(text[(colon + 1)..], out int port) || port < 1 || port > 65535)
+            throw new ArgumentException($"--broker '{text}' is not HOST:PORT");
+        return (text[..colon], port);
+    }
+}

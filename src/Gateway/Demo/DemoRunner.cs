@@ -1,0 +1,131 @@
+using System.Security.Cryptography;
+using IotOta.Gateway.Images;
+using IotOta.Gateway.Rollouts;
+using IotOta.Gateway.Scheduling;
+using IotOta.Shared.Protocol;
+using IotOta.VirtualDevice.Host;
+using IotOta.VirtualDevice.Network;
+using IotOta.VirtualDevice.Platform;
+
+namespace IotOta.Gateway.Demo;
+
+/// <summary>
+/// The demo rollout: an embedded broker (or an external one), the gateway, a virtual fleet on factory version 1.0.0,
+/// a generated and signed image 2.0.0 rolled out to all of it, and the closing figures.
+/// </summary>
+public static class DemoRunner
+{
+    public static async Task<DemoSummary> RunAsync(DemoOptions o, IProgress<RolloutSnapshot>? progress, Action<string>? log, CancellationToken ct)
+    {
+        o.Validate();
+        string dataDir = Path.Combine(Path.GetTempPath(), "iotota-demo-" + Guid.NewGuid().ToString("N")[..8]);
+        EmbeddedBroker? broker = null;
+        string host;
+        int port;
+        if (o.Broker != null) (host, port) = DemoOptions.ParseBroker(o.Broker);
+        else
+        {
+            broker = await EmbeddedBroker.StartAsync();
+            (host, port) = (broker.Host, broker.Port);
+        }
+        using var signer = ManifestSigner.Generate();
+        var verifier = new EcdsaSignatureVerifier();
+        verifier.Add(signer.KeyId, signer.PublicKey());
+        var links = DeviceLinks(o);
+        TokenBucket? gatewayUp = Rate(o.GatewayUpKbps) is double gu ? new TokenBucket(gu, 16 * 1024) : null;
+        VirtualFleet? fleet = null;
+        GatewayNode? gateway = null;
+        try
+        {
+            gateway = new GatewayNode(host, port, upBucket: gatewayUp, log: log);
+            await gateway.StartAsync(ct);
+            fleet = await VirtualFleet.StartAsync(o.Devices, o.Groups, host, port, dataDir, verifier, i => links[i], new FirmwareVersion(1, 0, 0), log, ct);
+            await gateway.WaitForDevicesAsync(o.Devices, TimeSpan.FromSeconds(60), ct);
+            // Let every device hold its member list before the manifest goes out.
+            await WaitForMemberListsAsync(fleet, o, ct);
+
+            var bytes = new byte[o.ImageSize];
+            new Random(o.Seed).NextBytes(bytes);
+            var image = FirmwareImage.Create(bytes, new FirmwareVersion(2, 0, 0), signer, o.ChunkSize);
+            var options = new RolloutOptions
+            {
+                Timeout = o.Timeout,
+                Scheduler = new SchedulerOptions
+                {
+                    CrossGroup = o.CrossGroup,
+                    PriorForwardRate = Rate(o.DeviceUpKbps) ?? 2_000_000,
+                },
+            };
+            RolloutResult r = await gateway.RunRolloutAsync(image, options, progress, ct);
+            // Check what the devices hold: the active slot must be the image, byte for byte.
+            int verified = fleet.Devices.Count(d => SlotMatches(d, image.Bytes));
+            return new DemoSummary
+            {
+                Devices = o.Devices,
+                Groups = o.Groups,
+                Updated = Math.Min(r.Updated, verified),
+                Failed = o.Devices - Math.Min(r.Updated, verified),
+                ImageBytes = r.ImageBytes,
+                GatewayPayloadBytes = r.GatewayPayloadBytes,
+                PeerPayloadBytes = fleet.PeerPayloadBytes,
+                Seconds = Math.Round(r.Seconds, 3),
+                BoundSeconds = Bound(o, links, r.ImageBytes),
+                GatewayPayloadPerImage = Math.Round((double)r.GatewayPayloadBytes / r.ImageBytes, 4),
+                OriginalsSent = r.OriginalsSent,
+                RelaysNamed = r.RelaysNamed,
+                RepairCopiesSent = r.RepairCopiesSent,
+                Reallocations = r.Reallocations,
+                Mode = o.CrossGroup ? "cross-group" : "per-group",
+                TimedOut = r.TimedOut,
+            };
+        }
+        finally
+        {
+            if (fleet != null) await fleet.DisposeAsync();
+            if (gateway != null) await gateway.DisposeAsync();
+            if (broker != null) await broker.DisposeAsync();
+            try { Directory.Delete(dataDir, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    private static async Task WaitForMemberListsAsync(VirtualFleet fleet, DemoOptions o, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (fleet.Devices.All(d => d.Agent.MemberCount == fleet.Devices.Count(x => x.GroupId == d.GroupId))) return;
+            await Task.Delay(50, ct);
+        }
+    }
+
+    public static bool SlotMatches(VirtualDeviceHost d, byte[] image)
+    {
+        var slot = d.Flash.Slot(d.Agent.ActiveSlot);
+        var buf = new byte[image.Length];
+        slot.Read(0, buf, 0, buf.Length);
+        return buf.AsSpan().SequenceEqual(image);
+    }
+
+    private static double? Rate(double kbps) => kbps > 0 ? kbps * 1000 / 8 : null;
+
+    /// <summary>Per device link: rates from the options; a seeded slow fraction has every rate divided by the factor.</summary>
+    public static LinkProfile[] DeviceLinks(DemoOptions o)
+    {
+        var rng = new Random(o.Seed);
+        int slow = (int)Math.Round(o.Devices * o.SlowFraction);
+        var slowSet = Enumerable.Range(0, o.Devices).OrderBy(_ => rng.Next()).Take(slow).ToHashSet();
+        return Enumerable.Range(0, o.Devices).Select(i =>
+        {
+            double f = slowSet.Contains(i) ? o.SlowFactor : 1;
+            double up = Rate(o.DeviceUpKbps) is double u ? u / f : double.PositiveInfinity;
+            double down = Rate(o.DeviceDownKbps) is double d ? d / f : double.PositiveInfinity;
+            return new LinkProfile(up, down, TimeSpan.FromMilliseconds(o.LatencyMs), o.Loss);
+        }).ToArray();
+    }
+
+    private static double? Bound(DemoOptions o, LinkProfile[] links, long imageBytes)
+    {
+        if (Rate(o.GatewayUpKbps) is not double us || o.DeviceUpKbps <= 0 || o.DeviceDownKbps <= 0) return null;
+        return Math.Round(KumarRossBound.Seconds(imageBytes, us, links.Select(l => l.UpBytesPerSecond).ToList(), links.Select(l => l.DownBytesPerSecond).ToList()), 3);
+    }
+}

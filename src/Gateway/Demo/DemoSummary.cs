@@ -1,0 +1,24 @@
+namespace IotOta.Gateway.Demo;
+
+/// <summary>The demo's closing figures (also its --json output).</summary>
+public sealed record DemoSummary
+{
+    public required int Devices { get; init; }
+    public required int Groups { get; init; }
+    public required int Updated { get; init; }
+    public required int Failed { get; init; }
+    public required long ImageBytes { get; init; }
+    public required long GatewayPayloadBytes { get; init; }
+    public required long PeerPayloadBytes { get; init; }
+    public required double Seconds { get; init; }
+    /// <summary>Kumar–Ross lower bound for the configured rates; null when links are unlimited.</summary>
+    public double? BoundSeconds { get; init; }
+    public double? BoundRatio => BoundSeconds is > 0 ? Seconds / BoundSeconds : null;
+    public required double GatewayPayloadPerImage { get; init; }
+    public required long OriginalsSent { get; init; }
+    public required long RelaysNamed { get; init; }
+    public required long RepairCopiesSent { get; init; }
+    public required long Reallocations { get; init; }
+    public required string Mode { get; init; }
+    public required bool TimedOut { get; init; }
+}

@@ -1,0 +1,61 @@
+using IotOta.Shared.Protocol;
+
+namespace IotOta.Gateway.Fleet;
+
+/// <summary>
+/// The devices the gateway knows, kept current from their retained presence (and last will) and their progress
+/// reports. Raises MembershipChanged when a device joins, leaves, or moves. Thread-safe.
+/// </summary>
+public sealed class DeviceRegistry(TimeProvider time)
+{
+    private readonly object _gate = new();
+    private readonly Dictionary<uint, DeviceRecord> _devices = new();
+
+    /// <summary>A device came online, went offline, or changed group or address.</summary>
+    public event Action? MembershipChanged;
+    /// <summary>A device's state, version or progress changed.</summary>
+    public event Action<DeviceRecord>? DeviceUpdated;
+
+    public void OnPresence(Presence p)
+    {
+        bool membership;
+        DeviceRecord rec;
+        lock (_gate)
+        {
+            _devices.TryGetValue(p.NodeId, out DeviceRecord? old);
+            rec = new DeviceRecord(p.NodeId, p.GroupId, p.Ip, p.Port, p.Online, p.RunningVersion, p.State, time.GetUtcNow(),
+                old?.ImageId ?? 0, old?.HeldCount ?? 0, old?.ChunkCount ?? 0);
+            membership = old == null || old.Online != p.Online || old.GroupId != p.GroupId || old.Ip != p.Ip || old.Port != p.Port;
+            _devices[p.NodeId] = rec;
+        }
+        if (membership) MembershipChanged?.Invoke();
+        DeviceUpdated?.Invoke(rec);
+    }
+
+    public void OnProgress(ProgressReport r)
+    {
+        DeviceRecord rec;
+        lock (_gate)
+        {
+            if (!_devices.TryGetValue(r.NodeId, out DeviceRecord? old)) return; // unknown until its presence arrives
+            rec = old with { Version = r.RunningVersion, State = r.State, LastSeen = time.GetUtcNow(), ImageId = r.ImageId, HeldCount = r.HeldCount, ChunkCount = r.ChunkCount };
+            _devices[r.NodeId] = rec;
+        }
+        DeviceUpdated?.Invoke(rec);
+    }
+
+    public DeviceRecord? Get(uint node)
+    {
+        lock (_gate) return _devices.GetValueOrDefault(node);
+    }
+
+    public IReadOnlyList<DeviceRecord> All()
+    {
+        lock (_gate) return _devices.Values.OrderBy(d => d.NodeId).ToList();
+    }
+
+    public IReadOnlyList<DeviceRecord> Online()
+    {
+        lock (_gate) return _devices.Values.Where(d => d.Online).OrderBy(d => d.NodeId).ToList();
+    }
+}

@@ -1,0 +1,61 @@
+using System.Security.Cryptography;
+using IotOta.Shared.Protocol;
+using IotOta.VirtualDevice.Platform;
+
+namespace IotOta.Gateway.Images;
+
+/// <summary>An image the gateway distributes: its bytes and its signed manifest (and the manifest's encoding).</summary>
+public sealed class FirmwareImage
+{
+    private FirmwareImage(byte[] bytes, Manifest manifest, byte[] manifestBytes)
+    {
+        Bytes = bytes;
+        Manifest = manifest;
+        ManifestBytes = manifestBytes;
+    }
+
+    public byte[] Bytes { get; }
+    public Manifest Manifest { get; }
+    public byte[] ManifestBytes { get; }
+    public FirmwareVersion Version => Manifest.Version;
+    public uint ImageId => Manifest.ImageId;
+    public int ChunkCount => Manifest.ChunkCount;
+    public int ChunkSize => Manifest.ChunkSize;
+
+    /// <summary>Cuts the image into chunks, hashes each and the whole, and signs the manifest.</summary>
+    public static FirmwareImage Create(byte[] image, FirmwareVersion version, ManifestSigner signer, int chunkSize = 4096,
+        ChunkHashKind hashKind = ChunkHashKind.Sha256, uint? imageId = null, bool rollback = false)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        if (image.Length == 0) throw new ArgumentException("the image is empty", nameof(image));
+        if ((uint)image.Length > Manifest.MaxImageSize) throw new ArgumentException($"the image ({image.Length} bytes) exceeds the {Manifest.MaxImageSize}-byte limit", nameof(image));
+        if (chunkSize < Manifest.MinChunkSize || chunkSize > Manifest.MaxChunkSize) throw new ArgumentOutOfRangeException(nameof(chunkSize), $"chunk size must be {Manifest.MinChunkSize}..{Manifest.MaxChunkSize}");
+        int count = Manifest.ChunkCountFor((uint)image.Length, chunkSize);
+        if (count > Manifest.MaxChunkCount) throw new ArgumentException($"{count} chunks exceed the limit of {Manifest.MaxChunkCount}; use larger chunks");
+        byte[] whole = SHA256.HashData(image);
+        var m = new Manifest
+        {
+            ImageId = imageId ?? BitConverter.ToUInt32(whole, 0) | 1,
+            Version = version,
+            Flags = rollback ? Manifest.FlagRollback : (byte)0,
+            HashKind = hashKind,
+            ImageSize = (uint)image.Length,
+            ChunkSize = chunkSize,
+            ChunkCount = count,
+            ImageHash = whole,
+            ChunkHashes = new byte[count * Manifest.HashLength],
+            KeyId = signer.KeyId,
+        };
+        for (int i = 0; i < count; i++)
+        {
+            var chunk = image.AsSpan(m.ChunkOffset(i), m.ChunkLength(i));
+            var dest = m.ChunkHashes.AsSpan(i * Manifest.HashLength, Manifest.HashLength);
+            if (hashKind == ChunkHashKind.Sha256) SHA256.HashData(chunk, dest);
+            else HMACSHA256.HashData(ChunkHashKey.Bytes, chunk, dest);
+        }
+        byte[] encoded = m.ToBytes();
+        m.Signature = signer.Sign(encoded.AsSpan(0, m.SignedLength));
+        Array.Copy(m.Signature, 0, encoded, m.SignedLength + 1, Manifest.SignatureLength);
+        return new FirmwareImage(image, m, encoded);
+    }
+}

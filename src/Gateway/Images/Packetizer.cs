@@ -1,0 +1,35 @@
+using IotOta.Gateway.Fleet;
+using IotOta.Shared.Protocol;
+
+namespace IotOta.Gateway.Images;
+
+/// <summary>Cuts an image into minimum-unit packets: originals (naming their cross-group copy destinations) and the
+/// copies the gateway sends when a device asks it for repairs.</summary>
+public sealed class Packetizer(FirmwareImage image)
+{
+    public FirmwareImage Image { get; } = image;
+
+    public int PayloadLength(int index) => Image.Manifest.ChunkLength(index);
+
+    public byte[] Original(int index, IReadOnlyList<FleetMember> relays)
+    {
+        if (relays.Count > DataPacket.MaxTargets) throw new ArgumentException($"at most {DataPacket.MaxTargets} copy destinations per original");
+        var nodes = relays.Select(r => r.NodeId).ToArray();
+        var ips = relays.Select(r => r.Ip).ToArray();
+        var ports = relays.Select(r => r.Port).ToArray();
+        return Build(MessageType.Original, index, 0, relays.Count, nodes, ips, ports);
+    }
+
+    public byte[] RepairCopy(int index) => Build(MessageType.Copy, index, DataPacket.FlagRepair, 0, null, null, null);
+
+    private byte[] Build(MessageType type, int index, byte flags, int targets, uint[]? nodes, uint[]? ips, int[]? ports)
+    {
+        var m = Image.Manifest;
+        if (index < 0 || index >= m.ChunkCount) throw new ArgumentOutOfRangeException(nameof(index));
+        int len = m.ChunkLength(index);
+        var buf = new byte[DataPacket.EncodedLength(targets, len)];
+        var w = new WireWriter(buf);
+        DataPacket.Write(w, type, m.ImageId, index, flags, 0, targets, nodes, ips, ports, Image.Bytes, m.ChunkOffset(index), len);
+        return buf;
+    }
+}

@@ -1,0 +1,191 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using IotOta.Gateway.Fleet;
+using IotOta.Gateway.Images;
+using IotOta.Gateway.Mqtt;
+using IotOta.Gateway.Scheduling;
+using IotOta.Shared.Protocol;
+using MQTTnet.Protocol;
+
+namespace IotOta.Gateway.Rollouts;
+
+/// <summary>
+/// Runs one rollout: publishes the signed manifest (retained), then keeps publishing originals as the scheduler
+/// plans them, registers their send times, takes receipt notices and repair requests, and ends when every target
+/// device runs the new version (or the timeout passes).
+/// </summary>
+public sealed class RolloutEngine
+{
+    private readonly GatewayMqttClient _mqtt;
+    private readonly DeviceRegistry _registry;
+    private readonly DestinationList _destinations;
+    private readonly OverheadTable _overheads;
+    private readonly FirmwareImage _image;
+    private readonly Packetizer _packetizer;
+    private readonly RolloutOptions _options;
+    private readonly TimeProvider _time;
+    private readonly SemaphoreSlim _wake = new(0, int.MaxValue);
+    private readonly ConcurrentQueue<(uint Node, int Index)> _repairs = new();
+    private readonly ConcurrentDictionary<(uint, int), byte> _repairPending = new();
+    private readonly HashSet<uint> _targets = new();
+    private readonly object _gate = new();
+    private long _gatewayPayload, _originals, _relays, _repairCopies;
+    private long _startTimestamp;
+
+    public RolloutEngine(GatewayMqttClient mqtt, DeviceRegistry registry, DestinationList destinations, OverheadTable overheads,
+        FirmwareImage image, RolloutOptions options, TimeProvider time)
+    {
+        _mqtt = mqtt;
+        _registry = registry;
+        _destinations = destinations;
+        _overheads = overheads;
+        _image = image;
+        _packetizer = new Packetizer(image);
+        _options = options;
+        _time = time;
+        Scheduler = new RolloutScheduler(image.ChunkCount, image.Manifest.ChunkLength, options.Scheduler, overheads, time);
+    }
+
+    public RolloutScheduler Scheduler { get; }
+    public FirmwareImage Image => _image;
+    public long GatewayPayloadBytes => Interlocked.Read(ref _gatewayPayload);
+
+    public void OnNotice(ReceiptNotice n)
+    {
+        if (n.ImageId != _image.ImageId) return;
+        _overheads.RegisterNotice(n, _image.Manifest.ChunkLength(Math.Min(n.Index, _image.ChunkCount - 1)));
+        Scheduler.OnNotice(n.NodeId, n.Index);
+        _wake.Release();
+    }
+
+    public void OnRepairRequest(RepairRequest r)
+    {
+        if (r.ImageId != _image.ImageId || r.ChunkCount != _image.ChunkCount) return;
+        int budget = Math.Min(r.MaxReplies, _options.MaxRepairReplies);
+        for (int i = 0; i < r.ChunkCount && budget > 0; i++)
+        {
+            if (!r.IsMissing(i) || !_repairPending.TryAdd((r.NodeId, i), 0)) continue;
+            _repairs.Enqueue((r.NodeId, i));
+            budget--;
+        }
+        _wake.Release();
+    }
+
+    private void OnMembership(IReadOnlyList<FleetMember> members)
+    {
+        Scheduler.UpdateFleet(members);
+        lock (_gate)
+        {
+            foreach (var m in members) _targets.Add(m.NodeId);
+        }
+        _wake.Release();
+    }
+
+    private bool IsUpdated(DeviceRecord d) => d.Version.SameAs(_image.Version) && d.State == DeviceState.Updated;
+
+    public RolloutSnapshot Snapshot()
+    {
+        HashSet<uint> targets;
+        lock (_gate) targets = new HashSet<uint>(_targets);
+        var devices = _registry.All().Where(d => targets.Contains(d.NodeId)).ToList();
+        var groups = devices.GroupBy(d => d.GroupId).OrderBy(g => g.Key).Select(g => new GroupProgress(g.Key, g.Count(),
+            g.Count(IsUpdated),
+            g.Sum(d => IsUpdated(d) ? _image.ChunkCount : d.ImageId == _image.ImageId ? d.HeldCount : 0),
+            (long)g.Count() * _image.ChunkCount)).ToList();
+        var (done, total) = Scheduler.Progress;
+        return new RolloutSnapshot(_time.GetElapsedTime(_startTimestamp), groups, devices.Count, devices.Count(IsUpdated),
+            devices.Count(d => d.State == DeviceState.Failed), GatewayPayloadBytes, _image.Bytes.Length, done, total);
+    }
+
+    public async Task<RolloutResult> RunAsync(IProgress<RolloutSnapshot>? progress, CancellationToken ct)
+    {
+        _startTimestamp = _time.GetTimestamp();
+        OnMembership(_destinations.Members);
+        _destinations.Changed += OnMembership;
+        try
+        {
+            await _mqtt.PublishAsync(Topics.Manifest, _image.ManifestBytes, retain: true, ct: ct);
+            long lastProgress = 0;
+            bool timedOut = false;
+            while (true)
+            {
+                ct.ThrowIfCancellationRequested();
+                bool worked = false;
+                foreach (SendOrder order in Scheduler.Plan())
+                {
+                    byte[] packet = _packetizer.Original(order.Index, order.Relays);
+                    _overheads.RegisterSend(order.Root.NodeId, order.Index);
+                    foreach (var r in order.Relays) _overheads.RegisterSend(r.NodeId, order.Index);
+                    await _mqtt.PublishAsync(Topics.DeviceIn(order.Root.NodeId), packet, qos: MqttQualityOfServiceLevel.AtMostOnce, ct: ct);
+                    Interlocked.Add(ref _gatewayPayload, _packetizer.PayloadLength(order.Index));
+                    Interlocked.Increment(ref _originals);
+                    Interlocked.Add(ref _relays, order.Relays.Count);
+                    worked = true;
+                }
+                for (int n = 0; n < 64 && _repairs.TryDequeue(out var rep); n++)
+                {
+                    _repairPending.TryRemove(rep, out _);
+                    var dev = _registry.Get(rep.Node);
+                    if (dev == null || !dev.Online || IsUpdated(dev)) continue;
+                    await _mqtt.PublishAsync(Topics.DeviceIn(rep.Node), _packetizer.RepairCopy(rep.Index), qos: MqttQualityOfServiceLevel.AtMostOnce, ct: ct);
+                    Interlocked.Add(ref _gatewayPayload, _packetizer.PayloadLength(rep.Index));
+                    Interlocked.Increment(ref _repairCopies);
+                    worked = true;
+                }
+                if (_time.GetElapsedTime(lastProgress) >= _options.ProgressInterval)
+                {
+                    lastProgress = _time.GetTimestamp();
+                    progress?.Report(Snapshot());
+                }
+                if (Finished()) break;
+                if (_time.GetElapsedTime(_startTimestamp) > _options.Timeout)
+                {
+                    timedOut = true;
+                    break;
+                }
+                if (!worked) await _wake.WaitAsync(TimeSpan.FromMilliseconds(20), ct);
+            }
+            var final = Snapshot();
+            progress?.Report(final);
+            HashSet<uint> targets;
+            lock (_gate) targets = new HashSet<uint>(_targets);
+            var records = _registry.All().Where(d => targets.Contains(d.NodeId)).ToList();
+            var failed = records.Where(d => !IsUpdated(d)).Select(d => d.NodeId).ToList();
+            return new RolloutResult
+            {
+                Devices = records.Count,
+                Updated = records.Count(IsUpdated),
+                Failed = failed.Count,
+                ImageBytes = _image.Bytes.Length,
+                GatewayPayloadBytes = GatewayPayloadBytes,
+                OriginalsSent = Interlocked.Read(ref _originals),
+                RelaysNamed = Interlocked.Read(ref _relays),
+                RepairCopiesSent = Interlocked.Read(ref _repairCopies),
+                Reallocations = Scheduler.Reallocations,
+                Seconds = _time.GetElapsedTime(_startTimestamp).TotalSeconds,
+                TimedOut = timedOut,
+                FailedDevices = failed,
+            };
+        }
+        finally
+        {
+            _destinations.Changed -= OnMembership;
+        }
+    }
+
+    /// <summary>Every target that is online runs the new version or has failed; offline ones do not hold us up.</summary>
+    private bool Finished()
+    {
+        HashSet<uint> targets;
+        lock (_gate) targets = new HashSet<uint>(_targets);
+        if (targets.Count == 0) return false;
+        foreach (uint t in targets)
+        {
+            var d = _registry.Get(t);
+            if (d == null) return false;
+            if (!d.Online) continue;
+            if (!IsUpdated(d) && d.State != DeviceState.Failed) return false;
+        }
+        return true;
+    }
+}

@@ -1,0 +1,19 @@
+namespace IotOta.Gateway.Rollouts;
+
+/// <summary>How a rollout ended.</summary>
+public sealed record RolloutResult
+{
+    public required int Devices { get; init; }
+    public required int Updated { get; init; }
+    public required int Failed { get; init; }
+    public required long ImageBytes { get; init; }
+    /// <summary>Payload bytes of every data packet the gateway published (originals and repair copies).</summary>
+    public required long GatewayPayloadBytes { get; init; }
+    public required long OriginalsSent { get; init; }
+    public required long RelaysNamed { get; init; }
+    public required long RepairCopiesSent { get; init; }
+    public required long Reallocations { get; init; }
+    public required double Seconds { get; init; }
+    public required bool TimedOut { get; init; }
+    public required IReadOnlyList<uint> FailedDevices { get; init; }
+}

@@ -1,0 +1,8 @@
+namespace IotOta.Gateway.Rollouts;
+
+/// <summary>Progress of one group in a rollout.</summary>
+public sealed record GroupProgress(int GroupId, int Devices, int Updated, long HeldPackets, long TotalPackets);
+
+/// <summary>Where a rollout stands.</summary>
+public sealed record RolloutSnapshot(TimeSpan Elapsed, IReadOnlyList<GroupProgress> Groups, int Devices, int Updated, int Failed,
+    long GatewayPayloadBytes, long ImageBytes, int DeliveriesDone, int DeliveriesTotal);

@@ -1,0 +1,13 @@
+namespace IotOta.Gateway.Scheduling;
+
+/// <summary>The minimum units a device holds that the gateway has not yet seen a notice for. Not thread-safe.</summary>
+public sealed class DeviceLoad(uint nodeId)
+{
+    public uint NodeId { get; } = nodeId;
+    public int InFlight { get; set; }
+    /// <summary>Copy bytes the device still has to forward for its outstanding minimum units.</summary>
+    public double InFlightBytes { get; set; }
+    /// <summary>Minimum units assigned to it so far in this rollout.</summary>
+    public long Assigned { get; set; }
+    public long CopyBytesAssigned { get; set; }
+}

@@ -1,0 +1,87 @@
+using IotOta.Shared.Protocol;
+
+namespace IotOta.Gateway.Scheduling;
+
+/// <summary>
+/// For every original (and every relay it names) the gateway registers the send time; for every receipt notice, the
+/// arrival time and the device's own receive and forward-done times. Overhead = notice arrival − send time, smoothed
+/// per device (EWMA). The device's forwarding rate comes from its own clock: copies × bytes over the time it spent
+/// forwarding this packet (from max(receive, previous forward-done) to forward-done). Thread-safe.
+/// </summary>
+public sealed class OverheadTable(TimeProvider time, double alpha = 0.3)
+{
+    private readonly object _gate = new();
+    private readonly Dictionary<(uint Node, int Index), long> _sent = new();
+    private readonly Dictionary<uint, Entry> _devices = new();
+
+    private sealed class Entry
+    {
+        public double OverheadMs = double.NaN;
+        public double LastOverheadMs;
+        public double Rate = double.NaN;
+        public long LastForwardedMs = long.MinValue;
+        public long Notices;
+    }
+
+    /// <summary>Raised after every notice that matched a registered send (for logging and the console).</summary>
+    public event Action<DeviceOverhead>? Updated;
+
+    public void RegisterSend(uint node, int index)
+    {
+        lock (_gate) _sent[(node, index)] = time.GetTimestamp();
+    }
+
+    /// <summary>Records a notice; returns the device's updated figures, or null when no send was registered for it.</summary>
+    public DeviceOverhead? RegisterNotice(ReceiptNotice notice, int chunkBytes)
+    {
+        DeviceOverhead result;
+        lock (_gate)
+        {
+            if (!_sent.Remove((notice.NodeId, notice.Index), out long sentAt)) return null;
+            double overhead = time.GetElapsedTime(sentAt).TotalMilliseconds;
+            if (!_devices.TryGetValue(notice.NodeId, out Entry? e)) _devices[notice.NodeId] = e = new Entry();
+            e.LastOverheadMs = overhead;
+            e.OverheadMs = double.IsNaN(e.OverheadMs) ? overhead : e.OverheadMs + alpha * (overhead - e.OverheadMs);
+            long start = Math.Max(notice.ReceiveTimeMs, e.LastForwardedMs);
+            long busyMs = Math.Max(1, notice.ForwardedTimeMs - start);
+            e.LastForwardedMs = Math.Max(e.LastForwardedMs, notice.ForwardedTimeMs);
+            if (notice.CopiesSent > 0)
+            {
+                double rate = notice.CopiesSent * (double)chunkBytes * 1000.0 / busyMs;
+                e.Rate = double.IsNaN(e.Rate) ? rate : e.Rate + alpha * (rate - e.Rate);
+            }
+            e.Notices++;
+            result = ToRecord(notice.NodeId, e);
+        }
+        Updated?.Invoke(result);
+        return result;
+    }
+
+    public DeviceOverhead? Get(uint node)
+    {
+        lock (_gate) return _devices.TryGetValue(node, out Entry? e) ? ToRecord(node, e) : null;
+    }
+
+    /// <summary>Smoothed forwarding rate of a device in bytes/s, or NaN when not yet measured.</summary>
+    public double ForwardRate(uint node)
+    {
+        lock (_gate) return _devices.TryGetValue(node, out Entry? e) ? e.Rate : double.NaN;
+    }
+
+    public IReadOnlyList<DeviceOverhead> Snapshot()
+    {
+        lock (_gate) return _devices.Select(kv => ToRecord(kv.Key, kv.Value)).OrderBy(d => d.NodeId).ToList();
+    }
+
+    /// <summary>Drops the device's pending sends (it left); its history is kept.</summary>
+    public void ForgetSends(uint node)
+    {
+        lock (_gate)
+        {
+            foreach (var key in _sent.Keys.Where(k => k.Node == node).ToList()) _sent.Remove(key);
+        }
+    }
+
+    private static DeviceOverhead ToRecord(uint node, Entry e) =>
+        new(node, double.IsNaN(e.OverheadMs) ? 0 : e.OverheadMs, e.LastOverheadMs, double.IsNaN(e.Rate) ? 0 : e.Rate, e.Notices);
+}

@@ -1,0 +1,19 @@
+namespace IotOta.Gateway.Scheduling;
+
+/// <summary>How the gateway plans who gets which original.</summary>
+public sealed record SchedulerOptions
+{
+    /// <summary>Send each packet once for the whole fleet: one original to one device, which relays it to one device
+    /// of every other group. When false, every group gets its own original (one per group, no overlap inside it).</summary>
+    public bool CrossGroup { get; init; } = true;
+    /// <summary>At most this many minimum units outstanding per device.</summary>
+    public int MaxInFlightPerDevice { get; init; } = 3;
+    /// <summary>A device takes more work only while the work it already holds would finish within this horizon.</summary>
+    public TimeSpan BacklogHorizon { get; init; } = TimeSpan.FromMilliseconds(600);
+    /// <summary>Forwarding rate assumed for a device before any notice measured it (bytes/s).</summary>
+    public double PriorForwardRate { get; init; } = 250_000;
+    /// <summary>A delivery whose notice has not come back by max(this, 4 × its expected time) is planned again.</summary>
+    public TimeSpan MinNoticeTimeout { get; init; } = TimeSpan.FromSeconds(3);
+    /// <summary>Largest number of orders handed out per planning call.</summary>
+    public int MaxOrdersPerCall { get; init; } = 64;
+}

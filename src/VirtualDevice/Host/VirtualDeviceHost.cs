@@ -1,0 +1,162 @@
+using IotOta.DeviceFirmware.Agent;
+using IotOta.DeviceFirmware.Ports;
+using IotOta.Shared.Protocol;
+using IotOta.VirtualDevice.Flash;
+using IotOta.VirtualDevice.Network;
+using IotOta.VirtualDevice.Platform;
+
+namespace IotOta.VirtualDevice.Host;
+
+/// <summary>
+/// One virtual device: the device core (DeviceAgent) wired to MQTTnet, real TCP sockets on 127.0.0.1 and a
+/// file-backed flash, with its link limits. Runs a forwarding thread and a 50 ms tick. A restart request (after an
+/// install) builds a new agent from what flash holds, as a reboot would. Many hosts run in one process.
+/// </summary>
+public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
+{
+    private readonly VirtualDeviceOptions _o;
+    private readonly AutoResetEvent _work = new(false);
+    private readonly CancellationTokenSource _cts = new();
+    private VirtualFlashLayout? _flash;
+    private TcpPeerNetwork? _peer;
+    private MqttDevicePort? _mqtt;
+    private volatile DeviceAgent? _agent;
+    private Thread? _pump;
+    private Timer? _tick;
+    private long _seenConnects;
+    private int _restarts;
+    private readonly object _restartGate = new();
+
+    public VirtualDeviceHost(VirtualDeviceOptions options) => _o = options;
+
+    public uint NodeId => _o.NodeId;
+    public int GroupId => _o.GroupId;
+    public DeviceAgent Agent => _agent ?? throw new InvalidOperationException("device not started");
+    public TcpPeerNetwork Peer => _peer ?? throw new InvalidOperationException("device not started");
+    public MqttDevicePort Mqtt => _mqtt ?? throw new InvalidOperationException("device not started");
+    public VirtualFlashLayout Flash => _flash ?? throw new InvalidOperationException("device not started");
+    public int Restarts => Volatile.Read(ref _restarts);
+    /// <summary>Counters of every agent this device has run (one per boot), summed.</summary>
+    public long PeerPayloadBytesSent => _previousPeerBytes + (_agent?.Counters.PeerPayloadBytesSent ?? 0);
+    private long _previousPeerBytes;
+
+    public async Task StartAsync(CancellationToken ct)
+    {
+        Directory.CreateDirectory(_o.DataDir);
+        _flash = new VirtualFlashLayout(Path.Combine(_o.DataDir, $"dev-{_o.NodeId}.flash"), _o.SlotSize);
+        TokenBucket? up = _o.Link.CreateUpBucket();
+        TokenBucket? down = _o.Link.CreateDownBucket();
+        _peer = new TcpPeerNetwork(OnPeer, _o.Link, up, down);
+        var will = new Presence { NodeId = _o.NodeId, GroupId = _o.GroupId, Online = false, Ip = _peer.Ip, Port = _peer.Port, RunningVersion = _o.FactoryVersion };
+        _mqtt = new MqttDevicePort(_o.BrokerHost, _o.BrokerPort, $"dev-{_o.NodeId}", _o.MqttUser, _o.MqttPassword,
+            Topics.DeviceStatus(_o.NodeId), will.ToBytes(), OnMqtt, up, down, _o.Link);
+        _agent = CreateAgent();
+        _agent.Start();
+        _pump = new Thread(PumpLoop) { IsBackground = true, Name = $"dev-{_o.NodeId}-pump" };
+        _pump.Start();
+        await _mqtt.ConnectAsync(ct);
+        _tick = new Timer(_ => Tick(), null, 0, 50);
+    }
+
+    private DeviceAgent CreateAgent()
+    {
+        var config = new DeviceConfig
+        {
+            NodeId = _o.NodeId,
+            GroupId = _o.GroupId,
+            PeerIp = _peer!.Ip,
+            PeerPort = _peer.Port,
+            FactoryVersion = _o.FactoryVersion,
+            MaxChunkSize = _o.MaxChunkSize,
+        };
+        ILogPort? log = _o.Log == null ? null : new ListLog(64, _o.Log);
+        return new DeviceAgent(config, _flash!, _mqtt!, _peer, SystemClock.Instance, new DotNetHashPort(),
+            _o.Verifier, this, log);
+    }
+
+    private void OnMqtt(string topic, byte[] buffer, int offset, int count)
+    {
+        _agent?.OnMqttMessage(topic, buffer, offset, count);
+        _work.Set();
+    }
+
+    private void OnPeer(byte[] buffer, int offset, int count)
+    {
+        _agent?.OnPeerMessage(buffer, offset, count);
+        _work.Set();
+    }
+
+    private void PumpLoop()
+    {
+        while (!_cts.IsCancellationRequested)
+        {
+            DeviceAgent? a = _agent;
+            bool did = false;
+            try
+            {
+                did = a != null && a.PumpOnce();
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                _o.Log?.Invoke($"[{_o.NodeId}] pump error: {e.Message}");
+            }
+            if (!did) _work.WaitOne(20);
+        }
+    }
+
+    private void Tick()
+    {
+        if (_cts.IsCancellationRequested) return;
+        DeviceAgent? a = _agent;
+        if (a == null || _mqtt == null) return;
+        try
+        {
+            long connects = _mqtt.Connects;
+            if (connects != Interlocked.Read(ref _seenConnects) && _mqtt.IsConnected)
+            {
+                Interlocked.Exchange(ref _seenConnects, connects);
+                a.OnConnected();
+            }
+            a.Tick();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            _o.Log?.Invoke($"[{_o.NodeId}] tick error: {e.Message}");
+        }
+    }
+
+    /// <summary>The core asked for a reboot: start a fresh agent from flash (boot record, update state).</summary>
+    public void RequestRestart()
+    {
+        ThreadPool.QueueUserWorkItem(_ =>
+        {
+            lock (_restartGate)
+            {
+                if (_cts.IsCancellationRequested) return;
+                DeviceAgent? old = _agent;
+                old?.Stop();
+                _previousPeerBytes += old?.Counters.PeerPayloadBytesSent ?? 0;
+                DeviceAgent next = CreateAgent();
+                next.Start();
+                _agent = next;
+                Interlocked.Increment(ref _restarts);
+                if (_mqtt != null && _mqtt.IsConnected) next.OnConnected();
+                _work.Set();
+            }
+        });
+    }
+
+    /// <summary>Power off: no goodbye, the broker publishes the last will.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _cts.Cancel();
+        _agent?.Stop();
+        _work.Set();
+        if (_tick != null) await _tick.DisposeAsync();
+        _pump?.Join(2000);
+        if (_mqtt != null) await _mqtt.DisposeAsync();
+        _peer?.Dispose();
+        _flash?.Dispose();
+        _work.Dispose();
+    }
+}

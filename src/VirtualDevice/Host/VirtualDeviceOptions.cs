@@ -1,0 +1,24 @@
+using IotOta.DeviceFirmware.Ports;
+using IotOta.Shared.Protocol;
+using IotOta.VirtualDevice.Network;
+
+namespace IotOta.VirtualDevice.Host;
+
+/// <summary>Everything one virtual device needs: identity, broker, where its flash file lives, its link, its trust.</summary>
+public sealed record VirtualDeviceOptions
+{
+    public required uint NodeId { get; init; }
+    public required int GroupId { get; init; }
+    public required string BrokerHost { get; init; }
+    public required int BrokerPort { get; init; }
+    /// <summary>Folder for the device's flash file (dev-{id}.flash).</summary>
+    public required string DataDir { get; init; }
+    public required ISignatureVerifier Verifier { get; init; }
+    public LinkProfile Link { get; init; } = LinkProfile.Unlimited;
+    public FirmwareVersion FactoryVersion { get; init; } = new(1, 0, 0);
+    public int SlotSize { get; init; } = 4 * 1024 * 1024;
+    public int MaxChunkSize { get; init; } = 4096;
+    public string? MqttUser { get; init; }
+    public string? MqttPassword { get; init; }
+    public Action<string>? Log { get; init; }
+}

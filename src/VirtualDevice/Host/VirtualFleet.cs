@@ -1,0 +1,61 @@
+using IotOta.DeviceFirmware.Ports;
+using IotOta.Shared.Protocol;
+using IotOta.VirtualDevice.Network;
+
+namespace IotOta.VirtualDevice.Host;
+
+/// <summary>Many virtual devices in one process: node ids 1..N, spread round-robin over groups 1..G.</summary>
+public sealed class VirtualFleet : IAsyncDisposable
+{
+    private readonly List<VirtualDeviceHost> _devices = new();
+
+    private VirtualFleet() { }
+
+    public IReadOnlyList<VirtualDeviceHost> Devices => _devices;
+
+    public static int GroupOf(int nodeId, int groups) => (nodeId - 1) % groups + 1;
+
+    public static async Task<VirtualFleet> StartAsync(int devices, int groups, string brokerHost, int brokerPort, string dataDir,
+        ISignatureVerifier verifier, Func<int, LinkProfile>? linkFor = null, FirmwareVersion? factoryVersion = null,
+        Action<string>? log = null, CancellationToken ct = default, int firstNodeId = 1)
+    {
+        if (devices < 1) throw new ArgumentOutOfRangeException(nameof(devices), "a fleet needs at least one device");
+        if (groups < 1 || groups > devices) throw new ArgumentOutOfRangeException(nameof(groups), "groups must be between 1 and the number of devices");
+        var fleet = new VirtualFleet();
+        try
+        {
+            for (int i = 0; i < devices; i++)
+            {
+                int node = firstNodeId + i;
+                fleet._devices.Add(new VirtualDeviceHost(new VirtualDeviceOptions
+                {
+                    NodeId = (uint)node,
+                    GroupId = GroupOf(node - firstNodeId + 1, groups),
+                    BrokerHost = brokerHost,
+                    BrokerPort = brokerPort,
+                    DataDir = dataDir,
+                    Verifier = verifier,
+                    Link = linkFor?.Invoke(i) ?? LinkProfile.Unlimited,
+                    FactoryVersion = factoryVersion ?? new FirmwareVersion(1, 0, 0),
+                    Log = log,
+                }));
+            }
+            await Task.WhenAll(fleet._devices.Select(d => d.StartAsync(ct)));
+            return fleet;
+        }
+        catch
+        {
+            await fleet.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Payload bytes all devices sent to peers (copies, relays, repair replies).</summary>
+    public long PeerPayloadBytes => _devices.Sum(d => d.PeerPayloadBytesSent);
+
+    public async ValueTask DisposeAsync()
+    {
+        await Task.WhenAll(_devices.Select(d => d.DisposeAsync().AsTask()));
+        _devices.Clear();
+    }
+}
