@@ -31,6 +31,7 @@ public sealed class GatewayNode : IAsyncDisposable
         Overheads = new OverheadTable(_time);
         Mqtt = new GatewayMqttClient(brokerHost, brokerPort, clientId, OnMessage, upBucket, user, password);
         Destinations = new DestinationList(Registry, (group, bytes) => Mqtt.PublishAsync(Topics.GroupMembers(group), bytes, retain: true));
+        Mqtt.OnDisconnected += reason => _log?.Invoke($"gateway MQTT disconnected: {reason}");
         Registry.MembershipChanged += () => _ = RefreshDestinationsAsync(false);
     }
 

@@ -39,8 +39,11 @@ public static class DemoRunner
         {
             gateway = new GatewayNode(host, port, upBucket: gatewayUp, log: log);
             await gateway.StartAsync(ct);
+            log?.Invoke("gateway connected; starting fleet");
             fleet = await VirtualFleet.StartAsync(o.Devices, o.Groups, host, port, dataDir, verifier, i => links[i], new FirmwareVersion(1, 0, 0), log, ct);
+            log?.Invoke("fleet started; waiting for presence");
             await gateway.WaitForDevicesAsync(o.Devices, TimeSpan.FromSeconds(60), ct);
+            log?.Invoke("all devices online; waiting for member lists");
             // Let every device hold its member list before the manifest goes out.
             await WaitForMemberListsAsync(fleet, o, ct);
 

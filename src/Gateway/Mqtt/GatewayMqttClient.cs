@@ -42,8 +42,11 @@ public sealed class GatewayMqttClient : IAsyncDisposable
             }
             return Task.CompletedTask;
         };
-        _client.DisconnectedAsync += async _ =>
+        _client.DisconnectedAsync += async e =>
         {
+            Disconnects++;
+            LastDisconnect = $"{e.Reason} {e.ReasonString} {e.Exception?.GetType().Name}: {e.Exception?.Message}";
+            OnDisconnected?.Invoke(LastDisconnect);
             while (!_cts.IsCancellationRequested)
             {
                 try
@@ -68,6 +71,9 @@ public sealed class GatewayMqttClient : IAsyncDisposable
     public long BytesPublished => Interlocked.Read(ref _bytes);
     public long MessagesPublished => Interlocked.Read(ref _messages);
     public int HandlerErrors { get; private set; }
+    public int Disconnects { get; private set; }
+    public string? LastDisconnect { get; private set; }
+    public event Action<string>? OnDisconnected;
     public Exception? LastHandlerError { get; private set; }
     public bool IsConnected => _client.IsConnected;
 

@@ -22,7 +22,7 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
     private MqttDevicePort? _mqtt;
     private volatile DeviceAgent? _agent;
     private Thread? _pump;
-    private Timer? _tick;
+    private Thread? _tick;
     private long _seenConnects;
     private int _restarts;
     private readonly object _restartGate = new();
@@ -55,7 +55,16 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
         _pump = new Thread(PumpLoop) { IsBackground = true, Name = $"dev-{_o.NodeId}-pump" };
         _pump.Start();
         await _mqtt.ConnectAsync(ct);
-        _tick = new Timer(_ => Tick(), null, 0, 50);
+        // Dedicated threads: the MQTT port's Publish blocks until the broker acks, which must never starve the pool.
+        _tick = new Thread(() =>
+        {
+            while (!_cts.IsCancellationRequested)
+            {
+                Tick();
+                _cts.Token.WaitHandle.WaitOne(50);
+            }
+        }) { IsBackground = true, Name = $"dev-{_o.NodeId}-tick" };
+        _tick.Start();
     }
 
     private DeviceAgent CreateAgent()
@@ -128,7 +137,7 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
     /// <summary>The core asked for a reboot: start a fresh agent from flash (boot record, update state).</summary>
     public void RequestRestart()
     {
-        ThreadPool.QueueUserWorkItem(_ =>
+        new Thread(() =>
         {
             lock (_restartGate)
             {
@@ -143,7 +152,7 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
                 if (_mqtt != null && _mqtt.IsConnected) next.OnConnected();
                 _work.Set();
             }
-        });
+        }) { IsBackground = true, Name = $"dev-{_o.NodeId}-reboot" }.Start();
     }
 
     /// <summary>Power off: no goodbye, the broker publishes the last will.</summary>
@@ -152,7 +161,7 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
         _cts.Cancel();
         _agent?.Stop();
         _work.Set();
-        if (_tick != null) await _tick.DisposeAsync();
+        _tick?.Join(2000);
         _pump?.Join(2000);
         if (_mqtt != null) await _mqtt.DisposeAsync();
         _peer?.Dispose();
