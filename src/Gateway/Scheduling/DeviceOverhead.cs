@@ -5,4 +5,5 @@ namespace IotOta.Gateway.Scheduling;
 /// <param name="LastOverheadMs">The latest such time.</param>
 /// <param name="ForwardBytesPerSecond">Smoothed rate at which the device forwards copies (from its own clock).</param>
 /// <param name="Notices">Notices counted.</param>
-public sealed record DeviceOverhead(uint NodeId, double OverheadMs, double LastOverheadMs, double ForwardBytesPerSecond, long Notices);
+/// <param name="ArrivalMs">Smoothed overhead minus the device's own forwarding time: the way there and back.</param>
+public sealed record DeviceOverhead(uint NodeId, double OverheadMs, double LastOverheadMs, double ForwardBytesPerSecond, long Notices, double ArrivalMs);

@@ -3,10 +3,13 @@ using IotOta.Gateway.Fleet;
 namespace IotOta.Gateway.Scheduling;
 
 /// <summary>
-/// Chooses which device of a group receives a minimum unit: the one that would finish forwarding it first, given
-/// the work it already holds and the forwarding rate measured from its receipt notices. That hands each device
-/// originals in proportion to what it can forward. A device is skipped while it holds its window of units, or while
-/// its backlog exceeds the horizon (an idle device always qualifies).
+/// Chooses which device of a group receives a minimum unit: the one expected to finish forwarding it first. The
+/// estimate comes from the overhead table: the time an original takes to reach the device (its measured overhead
+/// less its forwarding time — large for a device with a slow or backlogged download) plus the copy bytes it already
+/// holds and this job's, over the forwarding rate measured from its notices. So originals go to devices in
+/// proportion to what they can forward. A device takes new work only below its window and backlog horizon (an idle
+/// one always may), and a device that would finish far later than the group's best is passed over even when the
+/// best is busy: waiting for a fast device beats queueing behind a slow one.
 /// </summary>
 public sealed class IntermediateSelector(OverheadTable overheads, SchedulerOptions options)
 {
@@ -17,7 +20,8 @@ public sealed class IntermediateSelector(OverheadTable overheads, SchedulerOptio
     }
 
     /// <summary>Expected seconds until the device would have forwarded an extra job of jobBytes.</summary>
-    public double FinishSeconds(DeviceLoad load, double jobBytes) => (load.InFlightBytes + jobBytes) / RateOf(load.NodeId);
+    public double FinishSeconds(DeviceLoad load, double jobBytes) =>
+        overheads.ArrivalMs(load.NodeId) / 1000.0 + (load.InFlightBytes + jobBytes) / RateOf(load.NodeId);
 
     public bool HasRoom(DeviceLoad load)
     {
@@ -26,22 +30,25 @@ public sealed class IntermediateSelector(OverheadTable overheads, SchedulerOptio
         return load.InFlightBytes / RateOf(load.NodeId) < options.BacklogHorizon.TotalSeconds;
     }
 
-    /// <summary>The best device of the candidates for a job of jobBytes, or null when none has room.</summary>
+    /// <summary>The best device of the candidates for a job of jobBytes, or null when none should take it now.</summary>
     public FleetMember? Pick(IReadOnlyList<FleetMember> candidates, Func<uint, DeviceLoad> loadOf, double jobBytes, out double finishSeconds)
     {
         FleetMember? best = null;
         finishSeconds = double.PositiveInfinity;
+        double bestAny = double.PositiveInfinity;
         foreach (FleetMember m in candidates)
         {
             DeviceLoad load = loadOf(m.NodeId);
-            if (!HasRoom(load)) continue;
             double f = FinishSeconds(load, jobBytes);
+            bestAny = Math.Min(bestAny, f);
+            if (!HasRoom(load)) continue;
             if (f < finishSeconds || (f == finishSeconds && best != null && load.Assigned < loadOf(best.NodeId).Assigned))
             {
                 finishSeconds = f;
                 best = m;
             }
         }
+        if (best != null && finishSeconds > options.SlowDeviceFactor * bestAny + options.BacklogHorizon.TotalSeconds) return null;
         return best;
     }
 }

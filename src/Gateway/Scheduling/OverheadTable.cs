@@ -19,6 +19,7 @@ public sealed class OverheadTable(TimeProvider time, double alpha = 0.3)
         public double OverheadMs = double.NaN;
         public double LastOverheadMs;
         public double Rate = double.NaN;
+        public double ArrivalMs = double.NaN;
         public long LastForwardedMs = long.MinValue;
         public long Notices;
     }
@@ -42,6 +43,10 @@ public sealed class OverheadTable(TimeProvider time, double alpha = 0.3)
             if (!_devices.TryGetValue(notice.NodeId, out Entry? e)) _devices[notice.NodeId] = e = new Entry();
             e.LastOverheadMs = overhead;
             e.OverheadMs = double.IsNaN(e.OverheadMs) ? overhead : e.OverheadMs + alpha * (overhead - e.OverheadMs);
+            // The part of the overhead not spent forwarding: gateway → device (including the device's download
+            // backlog) and the notice's way back.
+            double arrival = Math.Max(0, overhead - Math.Max(0, notice.ForwardedTimeMs - notice.ReceiveTimeMs));
+            e.ArrivalMs = double.IsNaN(e.ArrivalMs) ? arrival : e.ArrivalMs + alpha * (arrival - e.ArrivalMs);
             long start = Math.Max(notice.ReceiveTimeMs, e.LastForwardedMs);
             long busyMs = Math.Max(1, notice.ForwardedTimeMs - start);
             e.LastForwardedMs = Math.Max(e.LastForwardedMs, notice.ForwardedTimeMs);
@@ -68,6 +73,13 @@ public sealed class OverheadTable(TimeProvider time, double alpha = 0.3)
         lock (_gate) return _devices.TryGetValue(node, out Entry? e) ? e.Rate : double.NaN;
     }
 
+    /// <summary>Smoothed time for an original to reach the device and its notice to come back, forwarding excluded
+    /// (ms); 0 when not yet measured.</summary>
+    public double ArrivalMs(uint node)
+    {
+        lock (_gate) return _devices.TryGetValue(node, out Entry? e) && !double.IsNaN(e.ArrivalMs) ? e.ArrivalMs : 0;
+    }
+
     public IReadOnlyList<DeviceOverhead> Snapshot()
     {
         lock (_gate) return _devices.Select(kv => ToRecord(kv.Key, kv.Value)).OrderBy(d => d.NodeId).ToList();
@@ -83,5 +95,6 @@ public sealed class OverheadTable(TimeProvider time, double alpha = 0.3)
     }
 
     private static DeviceOverhead ToRecord(uint node, Entry e) =>
-        new(node, double.IsNaN(e.OverheadMs) ? 0 : e.OverheadMs, e.LastOverheadMs, double.IsNaN(e.Rate) ? 0 : e.Rate, e.Notices);
+        new(node, double.IsNaN(e.OverheadMs) ? 0 : e.OverheadMs, e.LastOverheadMs, double.IsNaN(e.Rate) ? 0 : e.Rate, e.Notices,
+            double.IsNaN(e.ArrivalMs) ? 0 : e.ArrivalMs);
 }

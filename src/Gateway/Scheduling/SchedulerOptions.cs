@@ -13,7 +13,10 @@ public sealed record SchedulerOptions
     /// <summary>Forwarding rate assumed for a device before any notice measured it (bytes/s).</summary>
     public double PriorForwardRate { get; init; } = 250_000;
     /// <summary>A delivery whose notice has not come back by max(this, 4 × its expected time) is planned again.</summary>
-    public TimeSpan MinNoticeTimeout { get; init; } = TimeSpan.FromSeconds(3);
+    public TimeSpan MinNoticeTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>A device with room is passed over when it would finish later than this many times the group's best
+    /// device (busy or not) plus the backlog horizon.</summary>
+    public double SlowDeviceFactor { get; init; } = 2.0;
     /// <summary>Largest number of orders handed out per planning call.</summary>
     public int MaxOrdersPerCall { get; init; } = 64;
 }
