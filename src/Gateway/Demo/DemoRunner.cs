@@ -70,6 +70,7 @@ public static class DemoRunner
                 Failed = o.Devices - Math.Min(r.Updated, verified),
                 ImageBytes = r.ImageBytes,
                 GatewayPayloadBytes = r.GatewayPayloadBytes,
+                SlotsVerified = verified,
                 PeerPayloadBytes = fleet.PeerPayloadBytes,
                 Seconds = Math.Round(r.Seconds, 3),
                 BoundSeconds = Bound(o, links, r.ImageBytes),

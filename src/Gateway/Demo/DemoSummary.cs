@@ -9,6 +9,8 @@ public sealed record DemoSummary
     public required int Failed { get; init; }
     public required long ImageBytes { get; init; }
     public required long GatewayPayloadBytes { get; init; }
+    /// <summary>Devices whose active flash slot holds the image byte for byte after the rollout.</summary>
+    public required int SlotsVerified { get; init; }
     public required long PeerPayloadBytes { get; init; }
     public required double Seconds { get; init; }
     /// <summary>Kumar–Ross lower bound for the configured rates; null when links are unlimited.</summary>

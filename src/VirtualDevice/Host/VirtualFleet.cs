@@ -21,6 +21,10 @@ public sealed class VirtualFleet : IAsyncDisposable
     {
         if (devices < 1) throw new ArgumentOutOfRangeException(nameof(devices), "a fleet needs at least one device");
         if (groups < 1 || groups > devices) throw new ArgumentOutOfRangeException(nameof(groups), "groups must be between 1 and the number of devices");
+        // Each device's MQTT client runs on the thread pool; keep enough threads ready for a whole fleet.
+        ThreadPool.GetMinThreads(out int workers, out int io);
+        int want = Math.Min(512, Math.Max(64, devices * 2));
+        if (workers < want) ThreadPool.SetMinThreads(want, Math.Max(io, 64));
         var fleet = new VirtualFleet();
         try
         {

@@ -1,0 +1,42 @@
+using IotOta.DeviceFirmware.Ports;
+
+namespace IotOta.DeviceFirmware.Tests.Fakes;
+
+/// <summary>Records every publish (topic, a copy of the bytes, retain) and every subscription. With
+/// <see cref="CountOnly"/> it only counts publishes (no allocation), for the allocation test.</summary>
+public sealed class FakeMqttPort : IMqttPort
+{
+    public sealed record Message(string Topic, byte[] Bytes, bool Retain);
+
+    private readonly object _lock = new();
+    private readonly List<Message> _published = new();
+    private readonly List<string> _subscriptions = new();
+
+    public bool IsConnected { get; set; } = true;
+    public bool CountOnly { get; set; }
+    public int PublishCount;
+
+    public IReadOnlyList<Message> Published { get { lock (_lock) return _published.ToArray(); } }
+    public IReadOnlyList<string> Subscriptions { get { lock (_lock) return _subscriptions.ToArray(); } }
+
+    public bool Publish(string topic, byte[] buffer, int offset, int count, bool retain)
+    {
+        if (!IsConnected) return false;
+        Interlocked.Increment(ref PublishCount);
+        if (CountOnly) return true;
+        var copy = new byte[count];
+        Array.Copy(buffer, offset, copy, 0, count);
+        lock (_lock) _published.Add(new Message(topic, copy, retain));
+        return true;
+    }
+
+    public void Subscribe(string topic)
+    {
+        lock (_lock) _subscriptions.Add(topic);
+    }
+
+    public void Clear()
+    {
+        lock (_lock) _published.Clear();
+    }
+}
