@@ -42,11 +42,17 @@ public sealed class OverheadTable(TimeProvider time, double alpha = 0.3)
             double overhead = time.GetElapsedTime(sentAt).TotalMilliseconds;
             if (!_devices.TryGetValue(notice.NodeId, out Entry? e)) _devices[notice.NodeId] = e = new Entry();
             e.LastOverheadMs = overhead;
-            e.OverheadMs = double.IsNaN(e.OverheadMs) ? overhead : e.OverheadMs + alpha * (overhead - e.OverheadMs);
-            // The part of the overhead not spent forwarding: gateway → device (including the device's download
-            // backlog) and the notice's way back.
-            double arrival = Math.Max(0, overhead - Math.Max(0, notice.ForwardedTimeMs - notice.ReceiveTimeMs));
-            e.ArrivalMs = double.IsNaN(e.ArrivalMs) ? arrival : e.ArrivalMs + alpha * (arrival - e.ArrivalMs);
+            // A relay's copy comes from the root device, not the gateway: its time from the original's send includes
+            // the root's backlog and forwarding, which says nothing about this device's own way there. Counting it
+            // made devices that often relay look far away, so they never won the root role (and its extra copies).
+            if (notice.Kind == ReceiptNotice.KindOriginal)
+            {
+                e.OverheadMs = double.IsNaN(e.OverheadMs) ? overhead : e.OverheadMs + alpha * (overhead - e.OverheadMs);
+                // The part of the overhead not spent forwarding: gateway → device (including the device's download
+                // backlog) and the notice's way back.
+                double arrival = Math.Max(0, overhead - Math.Max(0, notice.ForwardedTimeMs - notice.ReceiveTimeMs));
+                e.ArrivalMs = double.IsNaN(e.ArrivalMs) ? arrival : e.ArrivalMs + alpha * (arrival - e.ArrivalMs);
+            }
             long start = Math.Max(notice.ReceiveTimeMs, e.LastForwardedMs);
             long busyMs = Math.Max(1, notice.ForwardedTimeMs - start);
             e.LastForwardedMs = Math.Max(e.LastForwardedMs, notice.ForwardedTimeMs);
