@@ -85,9 +85,9 @@ public sealed class DeviceHarness : IDisposable
     public void FromPeer(byte[] message) => Agent.OnPeerMessage(message, 0, message.Length);
 
     /// <summary>Publishes the member list of this device's group (every node at Ip:PortOf(node)).</summary>
-    public void Members(uint epoch, params uint[] nodes) => Members(GroupId, epoch, nodes);
+    public void Members(uint epoch, params uint[] nodes) => GroupMembers(GroupId, epoch, nodes);
 
-    public void Members(int group, uint epoch, params uint[] nodes)
+    public void GroupMembers(int group, uint epoch, params uint[] nodes)
     {
         var u = new MemberListUpdate { GroupId = group, Epoch = epoch, Count = nodes.Length };
         u.EnsureCapacity(nodes.Length);

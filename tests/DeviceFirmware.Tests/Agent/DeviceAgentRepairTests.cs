@@ -1,0 +1,178 @@
+using IotOta.DeviceFirmware.Tests.Support;
+using IotOta.Shared.Chunking;
+using IotOta.Shared.Protocol;
+using static IotOta.DeviceFirmware.Tests.Support.Images;
+
+namespace IotOta.DeviceFirmware.Tests.Agent;
+
+public class DeviceAgentRepairTests
+{
+    private const int Idle = 1500;
+    private const int Round = 300;
+
+    private static List<byte[]> PeerRepairRequests(DeviceHarness d)
+        => d.Peer.Sends.Where(s => s.Bytes[3] == (byte)MessageType.RepairRequest).Select(s => s.Bytes).ToList();
+
+    [Fact]
+    public void Idle_download_asks_up_to_three_peers_then_the_gateway()
+    {
+        using var d = new DeviceHarness(nodeId: 1, configure: c => { c.RepairIdleMs = Idle; c.RepairRoundMs = Round; c.MaxRepairReplies = 16; });
+        d.Members(1, 1, 2, 3, 4, 5);
+        var img = Create(V(1, 1, 0));
+        d.Manifest(img);
+        d.Original(img, 0);
+        d.Original(img, 3);
+        d.PumpAll();
+        d.Peer.Clear();
+
+        d.Clock.Advance(Idle - 1);
+        d.Agent.Tick();
+        Assert.Empty(PeerRepairRequests(d));
+
+        d.Clock.Advance(1);
+        d.Agent.Tick();
+        var first = Assert.Single(d.Peer.Sends);
+        var rq = Parsed.Repair(first.Bytes);
+        Assert.Equal(1u, rq.NodeId);
+        Assert.Equal(img.ImageId, rq.ImageId);
+        Assert.Equal(img.ChunkCount, rq.ChunkCount);
+        Assert.Equal(16, rq.MaxReplies);
+        Assert.Equal(Enumerable.Range(0, img.ChunkCount).Where(i => i != 0 && i != 3), Enumerable.Range(0, img.ChunkCount).Where(rq.IsMissing));
+
+        d.Clock.Advance(Round - 1);
+        d.Agent.Tick();
+        Assert.Single(PeerRepairRequests(d)); // not before a round has passed
+        d.Clock.Advance(1);
+        d.Agent.Tick();
+        d.Clock.Advance(Round);
+        d.Agent.Tick();
+
+        var peerRequests = d.Peer.Sends.Where(s => s.Bytes[3] == (byte)MessageType.RepairRequest).ToList();
+        Assert.Equal(3, peerRequests.Count);
+        Assert.Equal(3, peerRequests.Select(s => s.Port).Distinct().Count());
+        Assert.DoesNotContain(peerRequests, s => s.Port == DeviceHarness.PortOf(1));
+        Assert.Empty(d.Out(MessageType.RepairRequest));
+
+        d.Clock.Advance(Round);
+        d.Agent.Tick();
+        Assert.Equal(3, PeerRepairRequests(d).Count);
+        var toGateway = Assert.Single(d.Out(MessageType.RepairRequest));
+        Assert.Equal(8, Enumerable.Range(0, img.ChunkCount).Count(Parsed.Repair(toGateway).IsMissing));
+        Assert.Equal(3, d.Counters.RepairRequestsSent);
+        Assert.Equal(1, d.Counters.GatewayRepairRequests);
+    }
+
+    [Fact]
+    public void Without_peers_the_gateway_is_asked()
+    {
+        using var d = new DeviceHarness(nodeId: 1, configure: c => { c.RepairIdleMs = Idle; c.RepairRoundMs = Round; });
+        d.Members(1, 1);
+        var img = Create(V(1, 1, 0));
+        d.Manifest(img);
+        d.Clock.Advance(Idle);
+        d.Agent.Tick();
+        Assert.Empty(d.Peer.Sends);
+        var rq = Parsed.Repair(Assert.Single(d.Out(MessageType.RepairRequest)));
+        Assert.Equal(img.ChunkCount, Enumerable.Range(0, img.ChunkCount).Count(rq.IsMissing));
+    }
+
+    [Fact]
+    public void New_packets_postpone_repair()
+    {
+        using var d = new DeviceHarness(nodeId: 1, configure: c => { c.RepairIdleMs = Idle; c.RepairRoundMs = Round; });
+        d.Members(1, 1, 2);
+        var img = Create(V(1, 1, 0));
+        d.Manifest(img);
+        for (int i = 0; i < 5; i++)
+        {
+            d.Clock.Advance(Idle - 100);
+            d.Original(img, i);
+            d.Agent.Tick();
+        }
+        d.PumpAll();
+        Assert.Empty(PeerRepairRequests(d));
+        Assert.Empty(d.Out(MessageType.RepairRequest));
+    }
+
+    [Fact]
+    public void No_repair_when_idle_or_complete()
+    {
+        using var d = new DeviceHarness(nodeId: 1);
+        d.Members(1, 1, 2);
+        d.Clock.Advance(100_000);
+        d.Agent.Tick();
+        Assert.Empty(d.Peer.Sends);
+        Assert.Empty(d.Out(MessageType.RepairRequest));
+    }
+
+    private static byte[] Request(uint from, IotOta.Gateway.Images.FirmwareImage img, int maxReplies, IEnumerable<int> missing)
+    {
+        var bits = new PacketBitmap(img.ChunkCount);
+        for (int i = 0; i < img.ChunkCount; i++) if (!missing.Contains(i)) bits.Set(i);
+        var miss = new byte[PacketBitmap.ByteLength(img.ChunkCount)];
+        bits.WriteMissing(miss, 0);
+        var rq = new RepairRequest { NodeId = from, ImageId = img.ImageId, ChunkCount = img.ChunkCount, MaxReplies = maxReplies, MissingBuffer = miss };
+        var b = new byte[RepairRequest.EncodedLength(img.ChunkCount)];
+        rq.Encode(b, 0);
+        return b;
+    }
+
+    [Fact]
+    public void Request_from_a_member_is_answered_with_held_packets_up_to_max_replies()
+    {
+        using var d = new DeviceHarness(nodeId: 2);
+        d.Members(1, 1, 2, 3);
+        var img = Create(V(1, 1, 0));
+        d.Manifest(img);
+        foreach (int i in new[] { 1, 2, 4, 5, 6, 7 }) d.FromPeer(Copy(img, i, sender: 3));
+
+        d.FromPeer(Request(1, img, maxReplies: 4, missing: Enumerable.Range(0, img.ChunkCount)));
+        d.PumpAll();
+
+        var replies = d.Peer.Sends;
+        Assert.Equal(4, replies.Count);
+        Assert.All(replies, s => Assert.Equal(DeviceHarness.AddressOf(1), s.Address));
+        Assert.Equal(new[] { 1, 2, 4, 5 }, replies.Select(s => Parsed.Data(s.Bytes).Index));
+        Assert.All(replies, s =>
+        {
+            var p = Parsed.Data(s.Bytes);
+            Assert.Equal(MessageType.Copy, p.Type);
+            Assert.Equal(DataPacket.FlagRepair, p.Flags);
+            Assert.Equal(2u, p.SenderNode);
+            Assert.Equal(Chunk(img, p.Index), Parsed.Payload(s.Bytes));
+        });
+        Assert.Empty(d.Notices());
+        Assert.Equal(4, d.Counters.RepairRepliesSent);
+    }
+
+    [Fact]
+    public void Only_packets_the_requester_misses_are_sent()
+    {
+        using var d = new DeviceHarness(nodeId: 2);
+        d.Members(1, 1, 2);
+        var img = Create(V(1, 1, 0));
+        d.Manifest(img);
+        for (int i = 0; i < img.ChunkCount; i++) d.FromPeer(Copy(img, i, sender: 3));
+        d.FromPeer(Request(1, img, maxReplies: 64, missing: new[] { 3, 9 }));
+        d.PumpAll();
+        Assert.Equal(new[] { 3, 9 }, d.Peer.Sends.Select(s => Parsed.Data(s.Bytes).Index));
+    }
+
+    [Fact]
+    public void Requests_from_non_members_self_or_another_image_are_ignored()
+    {
+        using var d = new DeviceHarness(nodeId: 2);
+        d.Members(1, 1, 2, 3);
+        var img = Create(V(1, 1, 0));
+        d.Manifest(img);
+        for (int i = 0; i < img.ChunkCount; i++) d.FromPeer(Copy(img, i, sender: 3));
+        var all = Enumerable.Range(0, img.ChunkCount).ToArray();
+
+        d.FromPeer(Request(99, img, 8, all));
+        d.FromPeer(Request(2, img, 8, all));
+        d.FromPeer(Request(1, Create(V(1, 1, 0), seed: 50), 8, all));
+        d.PumpAll();
+        Assert.Empty(d.Peer.Sends);
+        Assert.Equal(0, d.Counters.MessagesRejected);
+    }
+}
