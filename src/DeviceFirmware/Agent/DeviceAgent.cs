@@ -524,13 +524,9 @@ namespace IotOta.DeviceFirmware.Agent
 
             int sent = 0;
             int failed = 0;
-            for (int i = 0; i < memberTargets; i++)
-            {
-                if (_peer.Send(_sendIp[i], _sendPort[i], _txBuf, 0, msgLen)) sent++;
-                else failed++;
-            }
             if (relayTargets > 0)
             {
+                // Relays first: each starts its own group's copies while this device still copies to its members.
                 _txBuf[DataPacket.FlagsOffset] = DataPacket.FlagRelay;
                 for (int i = 0; i < relayTargets; i++)
                 {
@@ -538,6 +534,12 @@ namespace IotOta.DeviceFirmware.Agent
                     if (_peer.Send(w.TargetIp[i], w.TargetPort[i], _txBuf, 0, msgLen)) sent++;
                     else failed++;
                 }
+                _txBuf[DataPacket.FlagsOffset] = 0;
+            }
+            for (int i = 0; i < memberTargets; i++)
+            {
+                if (_peer.Send(_sendIp[i], _sendPort[i], _txBuf, 0, msgLen)) sent++;
+                else failed++;
             }
             bool notice = w.Kind == ForwardJob.KindMinimumUnit;
             if (notice)

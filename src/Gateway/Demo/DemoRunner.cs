@@ -73,6 +73,7 @@ public static class DemoRunner
                 SlotsVerified = verified,
                 PeerPayloadBytes = fleet.PeerPayloadBytes,
                 Seconds = Math.Round(r.Seconds, 3),
+                DeliveredSeconds = r.DeliveredSeconds is double ds ? Math.Round(ds, 3) : null,
                 BoundSeconds = Bound(o, links, r.ImageBytes),
                 GatewayPayloadPerImage = Math.Round((double)r.GatewayPayloadBytes / r.ImageBytes, 4),
                 OriginalsSent = r.OriginalsSent,

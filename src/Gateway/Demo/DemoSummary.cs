@@ -13,6 +13,8 @@ public sealed record DemoSummary
     public required int SlotsVerified { get; init; }
     public required long PeerPayloadBytes { get; init; }
     public required double Seconds { get; init; }
+    /// <summary>When the last receipt notice came back (every packet reached every group).</summary>
+    public double? DeliveredSeconds { get; init; }
     /// <summary>Kumar–Ross lower bound for the configured rates; null when links are unlimited.</summary>
     public double? BoundSeconds { get; init; }
     public double? BoundRatio => BoundSeconds is > 0 ? Seconds / BoundSeconds : null;

@@ -31,6 +31,7 @@ public sealed class RolloutEngine
     private readonly object _gate = new();
     private long _gatewayPayload, _originals, _relays, _repairCopies;
     private long _startTimestamp;
+    private long _deliveredAt;
 
     public RolloutEngine(GatewayMqttClient mqtt, DeviceRegistry registry, DestinationList destinations, OverheadTable overheads,
         FirmwareImage image, RolloutOptions options, TimeProvider time)
@@ -137,6 +138,7 @@ public sealed class RolloutEngine
                     lastProgress = _time.GetTimestamp();
                     progress?.Report(Snapshot());
                 }
+                if (_deliveredAt == 0 && Scheduler.AllDelivered) _deliveredAt = _time.GetTimestamp();
                 if (Finished()) break;
                 if (_time.GetElapsedTime(_startTimestamp) > _options.Timeout)
                 {
@@ -163,6 +165,7 @@ public sealed class RolloutEngine
                 RepairCopiesSent = Interlocked.Read(ref _repairCopies),
                 Reallocations = Scheduler.Reallocations,
                 Seconds = _time.GetElapsedTime(_startTimestamp).TotalSeconds,
+                DeliveredSeconds = _deliveredAt == 0 ? null : _time.GetElapsedTime(_startTimestamp, _deliveredAt).TotalSeconds,
                 TimedOut = timedOut,
                 FailedDevices = failed,
             };

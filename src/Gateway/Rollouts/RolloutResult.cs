@@ -14,6 +14,8 @@ public sealed record RolloutResult
     public required long RepairCopiesSent { get; init; }
     public required long Reallocations { get; init; }
     public required double Seconds { get; init; }
+    /// <summary>When every packet had reached every group as a minimum unit (all notices back).</summary>
+    public double? DeliveredSeconds { get; init; }
     public required bool TimedOut { get; init; }
     public required IReadOnlyList<uint> FailedDevices { get; init; }
 }
