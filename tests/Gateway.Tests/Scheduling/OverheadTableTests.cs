@@ -156,4 +156,23 @@ public class OverheadTableTests
         Assert.Equal([5u, 2u], seen);
         Assert.Equal([2u, 5u], t.Snapshot().Select(d => d.NodeId));
     }
+
+    [Fact]
+    public void RelayNoticeMeasuresRateButNotTheWayThere()
+    {
+        var t = new OverheadTable(_clock);
+        t.RegisterSend(1, 0);
+        _clock.Advance(TimeSpan.FromMilliseconds(20));
+        t.RegisterNotice(Notice(1, 0, 0, 10, 1), Chunk); // original: overhead 20, arrival 10
+        t.RegisterSend(1, 1);
+        _clock.Advance(TimeSpan.FromMilliseconds(500)); // the relay copy waited on its root device
+        var relay = Notice(1, 1, 1000, 1020, 2);
+        relay.Kind = ReceiptNotice.KindRelay;
+        var d = t.RegisterNotice(relay, Chunk)!;
+        Assert.Equal(20, d.OverheadMs, 6);
+        Assert.Equal(10, d.ArrivalMs, 6);
+        Assert.Equal(500, d.LastOverheadMs, 6);
+        Assert.Equal(100_000 + 0.3 * (100_000 - 100_000), d.ForwardBytesPerSecond, 6);
+        Assert.Equal(2, d.Notices);
+    }
 }
