@@ -131,8 +131,11 @@ namespace IotOta.DeviceFirmware.Agent
                 {
                     BootRecord r = _bootRec.Clone();
                     r.ActiveSlot = 1 - r.ActiveSlot;
-                    r.Version = r.PreviousVersion;
-                    r.ImageId = r.PreviousImageId;
+                    r.Version = _bootRec.PreviousVersion;
+                    r.ImageId = _bootRec.PreviousImageId;
+                    // the other slot now holds the image that failed its trial
+                    r.PreviousVersion = _bootRec.Version;
+                    r.PreviousImageId = _bootRec.ImageId;
                     r.State = BootState.Confirmed;
                     _boot.Save(r);
                     _bootRec = r;
@@ -181,6 +184,8 @@ namespace IotOta.DeviceFirmware.Agent
             }
             if (m.ImageId == _bootRec.PreviousImageId && _state == DeviceState.RolledBack)
             {
+                // The stored update is the image that was just rolled back: forget it, or it would be installed again.
+                _store.Clear();
                 _manifest = null;
                 _held = null;
                 return;
