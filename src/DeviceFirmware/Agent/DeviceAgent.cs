@@ -40,6 +40,20 @@ namespace IotOta.DeviceFirmware.Agent
         private readonly ProgressReport _progress = new ProgressReport();
         private readonly ForwardQueue _queue;
         private readonly ForwardJob _work = new ForwardJob();
+        private readonly ForwardQueue _relayQueue;
+        private readonly ForwardJob _relayWork = new ForwardJob();
+        // The member (or repair) job in progress; only the pump thread touches these.
+        private bool _workActive;
+        private int _workNext;
+        private int _workTargets;
+        private int _workSent;
+        private int _workFailed;
+        private int _workSentTotal;
+        // What the send buffer holds.
+        private uint _txImage;
+        private int _txIndex = -1;
+        private int _txLen;
+        private int _txPayloadLen;
         private readonly byte[] _hashOut = new byte[Manifest.HashLength];
         private readonly byte[] _imageHash = new byte[Manifest.HashLength];
         private readonly byte[] _txBuf;
@@ -88,6 +102,7 @@ namespace IotOta.DeviceFirmware.Agent
             _store = new UpdateStateStore(flash.UpdateState);
             _members = new MemberList(config.MaxMembers);
             _queue = new ForwardQueue(config.ForwardQueueCapacity);
+            _relayQueue = new ForwardQueue(config.ForwardQueueCapacity);
             _txBuf = new byte[DataPacket.EncodedLength(DataPacket.MaxTargets, config.MaxChunkSize)];
             _txWriter = new WireWriter(_txBuf);
             int fanout = config.MaxMembers + DataPacket.MaxTargets;
@@ -355,6 +370,8 @@ namespace IotOta.DeviceFirmware.Agent
                     return;
                 }
                 _queue.Clear();
+                _relayQueue.Clear();
+                _workActive = false;
                 int sector = slot.SectorSize;
                 int eraseLen = (int)((m.ImageSize + (uint)sector - 1) / (uint)sector) * sector;
                 slot.Erase(0, eraseLen);
@@ -418,7 +435,32 @@ namespace IotOta.DeviceFirmware.Agent
                     Counters.DuplicatePackets++;
                 }
                 if (!p.IsMinimumUnit) return;
-                // A minimum unit: this device copies it (from its own verified flash) to the group and the named targets.
+                // A minimum unit: this device copies it (from its own verified flash) to the named devices of other
+                // groups first, then to the members of its group.
+                int relays = 0;
+                if (p.TargetCount > 0)
+                {
+                    ForwardJob rj = _relayQueue.Reserve();
+                    if (rj == null)
+                    {
+                        Counters.ForwardDrops++;
+                    }
+                    else
+                    {
+                        rj.Kind = ForwardJob.KindRelay;
+                        rj.ImageId = m.ImageId;
+                        rj.Index = idx;
+                        rj.TargetCount = p.TargetCount;
+                        for (int i = 0; i < p.TargetCount; i++)
+                        {
+                            rj.TargetNode[i] = p.TargetNode[i];
+                            rj.TargetIp[i] = p.TargetIp[i];
+                            rj.TargetPort[i] = p.TargetPort[i];
+                        }
+                        _relayQueue.Commit();
+                        relays = p.TargetCount;
+                    }
+                }
                 ForwardJob job = _queue.Reserve();
                 if (job == null)
                 {
@@ -431,13 +473,8 @@ namespace IotOta.DeviceFirmware.Agent
                 job.NoticeKind = p.IsOriginal ? ReceiptNotice.KindOriginal : ReceiptNotice.KindRelay;
                 job.ReceivedAtMs = _clock.NowMs;
                 job.ExcludeNode = p.SenderNode;
-                job.TargetCount = p.TargetCount;
-                for (int i = 0; i < p.TargetCount; i++)
-                {
-                    job.TargetNode[i] = p.TargetNode[i];
-                    job.TargetIp[i] = p.TargetIp[i];
-                    job.TargetPort[i] = p.TargetPort[i];
-                }
+                job.TargetCount = 0;
+                job.RelayCount = relays;
                 _queue.Commit();
             }
         }
@@ -476,98 +513,161 @@ namespace IotOta.DeviceFirmware.Agent
         }
 
         /// <summary>Does one piece of forwarding work (or the install when everything is held and forwarded).
-        /// Returns false when there was nothing to do.</summary>
+        /// Relay copies to other groups go first: a member job in progress yields to them between two copies, so a
+        /// relay device never waits behind this device's own group. Returns false when there was nothing to do.</summary>
         public bool PumpOnce()
         {
+            bool relay = false;
             int msgLen;
-            int memberTargets = 0;
-            int relayTargets = 0;
-            int chunkLen;
-            ForwardJob w = _work;
             lock (_gate)
             {
                 if (_stopped) return false;
-                if (!_queue.TryDequeue(w))
-                {
-                    if (_installRequested)
-                    {
-                        _installRequested = false;
-                        return Install();
-                    }
-                    return false;
-                }
                 Manifest m = _manifest;
-                if (m == null || w.ImageId != m.ImageId || !_held.Get(w.Index)) return true;
-                chunkLen = m.ChunkLength(w.Index);
-                _txWriter.Reset(_txBuf, 0, _txBuf.Length);
-                byte flags = w.Kind == ForwardJob.KindRepairReply ? DataPacket.FlagRepair : (byte)0;
-                int at = DataPacket.WriteHeader(_txWriter, MessageType.Copy, m.ImageId, w.Index, flags, _cfg.NodeId,
-                    0, null, null, null, chunkLen);
-                _imageSlot.Read(m.ChunkOffset(w.Index), _txBuf, at, chunkLen);
-                msgLen = _txWriter.Length;
-                if (w.Kind == ForwardJob.KindMinimumUnit)
+                if (_relayQueue.TryDequeue(_relayWork))
                 {
-                    for (int i = 0; i < _members.Count; i++)
-                    {
-                        uint node = _members.NodeAt(i);
-                        if (node == _cfg.NodeId || node == w.ExcludeNode) continue;
-                        _sendNode[memberTargets] = node;
-                        _sendIp[memberTargets] = _members.IpAt(i);
-                        _sendPort[memberTargets] = _members.PortAt(i);
-                        memberTargets++;
-                    }
-                    relayTargets = w.TargetCount;
+                    if (m == null || _relayWork.ImageId != m.ImageId || !_held.Get(_relayWork.Index)) return true;
+                    LoadTx(m, _relayWork.Index, DataPacket.FlagRelay);
+                    relay = true;
                 }
                 else
                 {
-                    _sendNode[0] = w.TargetNode[0];
-                    _sendIp[0] = w.TargetIp[0];
-                    _sendPort[0] = w.TargetPort[0];
-                    memberTargets = 1;
+                    if (!_workActive)
+                    {
+                        if (!_queue.TryDequeue(_work))
+                        {
+                            if (_installRequested)
+                            {
+                                _installRequested = false;
+                                return Install();
+                            }
+                            return false;
+                        }
+                        if (m == null || _work.ImageId != m.ImageId || !_held.Get(_work.Index)) return true;
+                        StartWork();
+                    }
+                    if (m == null || _work.ImageId != m.ImageId)
+                    {
+                        _workActive = false; // a new image replaced the one this job was for
+                        return true;
+                    }
+                    LoadTx(m, _work.Index, _work.Kind == ForwardJob.KindRepairReply ? DataPacket.FlagRepair : (byte)0);
                 }
+                msgLen = _txLen;
             }
 
-            int sent = 0;
-            int failed = 0;
-            if (relayTargets > 0)
+            if (relay)
             {
-                // Relays first: each starts its own group's copies while this device still copies to its members.
-                _txBuf[DataPacket.FlagsOffset] = DataPacket.FlagRelay;
-                for (int i = 0; i < relayTargets; i++)
+                int ok = 0, bad = 0;
+                for (int i = 0; i < _relayWork.TargetCount; i++)
                 {
-                    if (w.TargetNode[i] == _cfg.NodeId) continue;
-                    if (_peer.Send(w.TargetIp[i], w.TargetPort[i], _txBuf, 0, msgLen)) sent++;
-                    else failed++;
+                    if (_relayWork.TargetNode[i] == _cfg.NodeId) continue;
+                    if (_peer.Send(_relayWork.TargetIp[i], _relayWork.TargetPort[i], _txBuf, 0, msgLen)) ok++;
+                    else bad++;
                 }
-                _txBuf[DataPacket.FlagsOffset] = 0;
+                lock (_gate)
+                {
+                    Counters.CopiesSent += ok;
+                    Counters.CopiesFailed += bad;
+                    Counters.PeerPayloadBytesSent += (long)ok * _txPayloadLen;
+                }
+                return true;
             }
-            for (int i = 0; i < memberTargets; i++)
+
+            while (_workNext < _workTargets)
             {
-                if (_peer.Send(_sendIp[i], _sendPort[i], _txBuf, 0, msgLen)) sent++;
-                else failed++;
+                int i = _workNext++;
+                if (_peer.Send(_sendIp[i], _sendPort[i], _txBuf, 0, msgLen)) _workSent++;
+                else _workFailed++;
+                if (_workNext < _workTargets && _relayQueue.Count > 0)
+                {
+                    FlushWorkCounters();
+                    return true; // let the relay go first; this job resumes on the next call
+                }
             }
-            bool notice = w.Kind == ForwardJob.KindMinimumUnit;
+            _workActive = false;
+            bool notice = _work.Kind == ForwardJob.KindMinimumUnit;
             if (notice)
             {
                 _notice.NodeId = _cfg.NodeId;
-                _notice.ImageId = w.ImageId;
-                _notice.Index = w.Index;
-                _notice.Kind = w.NoticeKind;
-                _notice.ReceiveTimeMs = w.ReceivedAtMs;
+                _notice.ImageId = _work.ImageId;
+                _notice.Index = _work.Index;
+                _notice.Kind = _work.NoticeKind;
+                _notice.ReceiveTimeMs = _work.ReceivedAtMs;
                 _notice.ForwardedTimeMs = _clock.NowMs;
-                _notice.CopiesSent = sent;
+                _notice.CopiesSent = _workSentTotal + _workSent + _work.RelayCount;
                 int n = _notice.Encode(_noticeBuf, 0);
                 _mqtt.Publish(_topicOut, _noticeBuf, 0, n, false);
             }
             lock (_gate)
             {
-                Counters.CopiesSent += sent;
-                Counters.CopiesFailed += failed;
-                Counters.PeerPayloadBytesSent += (long)sent * chunkLen;
                 if (notice) Counters.NoticesSent++;
-                else Counters.RepairRepliesSent += sent;
+                else Counters.RepairRepliesSent += _workSentTotal + _workSent;
             }
+            FlushWorkCounters();
             return true;
+        }
+
+        /// <summary>Takes the destinations of the job in _work (under the lock).</summary>
+        private void StartWork()
+        {
+            int n = 0;
+            if (_work.Kind == ForwardJob.KindMinimumUnit)
+            {
+                for (int i = 0; i < _members.Count; i++)
+                {
+                    uint node = _members.NodeAt(i);
+                    if (node == _cfg.NodeId || node == _work.ExcludeNode) continue;
+                    _sendNode[n] = node;
+                    _sendIp[n] = _members.IpAt(i);
+                    _sendPort[n] = _members.PortAt(i);
+                    n++;
+                }
+            }
+            else
+            {
+                _sendNode[0] = _work.TargetNode[0];
+                _sendIp[0] = _work.TargetIp[0];
+                _sendPort[0] = _work.TargetPort[0];
+                n = 1;
+            }
+            _workTargets = n;
+            _workNext = 0;
+            _workSent = 0;
+            _workFailed = 0;
+            _workSentTotal = 0;
+            _workActive = true;
+        }
+
+        private void FlushWorkCounters()
+        {
+            lock (_gate)
+            {
+                Counters.CopiesSent += _workSent;
+                Counters.CopiesFailed += _workFailed;
+                Counters.PeerPayloadBytesSent += (long)_workSent * _txPayloadLen;
+            }
+            _workSentTotal += _workSent;
+            _workSent = 0;
+            _workFailed = 0;
+        }
+
+        /// <summary>Puts packet index as a Copy with these flags into the send buffer, reading the chunk from flash
+        /// only when the buffer holds another packet (under the lock).</summary>
+        private void LoadTx(Manifest m, int index, byte flags)
+        {
+            if (_txImage == m.ImageId && _txIndex == index && _txLen > 0)
+            {
+                _txBuf[DataPacket.FlagsOffset] = flags;
+                return;
+            }
+            int chunkLen = m.ChunkLength(index);
+            _txWriter.Reset(_txBuf, 0, _txBuf.Length);
+            int at = DataPacket.WriteHeader(_txWriter, MessageType.Copy, m.ImageId, index, flags, _cfg.NodeId, 0, null, null, null, chunkLen);
+            _imageSlot.Read(m.ChunkOffset(index), _txBuf, at, chunkLen);
+            _txLen = _txWriter.Length;
+            _txPayloadLen = chunkLen;
+            _txImage = m.ImageId;
+            _txIndex = index;
         }
 
         /// <summary>Verifies the whole image in the inactive slot, then switches the boot slot and restarts.</summary>
@@ -579,6 +679,8 @@ namespace IotOta.DeviceFirmware.Agent
                 Manifest m = _manifest;
                 if (m == null || _held == null || !_held.IsComplete || _stopped) return false;
                 _state = DeviceState.Verifying;
+                _txIndex = -1; // the send buffer is used to read the image back
+                _txLen = 0;
                 _hash.ImageHashBegin();
                 int step = _txBuf.Length;
                 for (uint pos = 0; pos < m.ImageSize; pos += (uint)step)

@@ -7,6 +7,8 @@ namespace IotOta.DeviceFirmware.Agent
         public const byte KindMinimumUnit = 0;
         /// <summary>Answer a repair request: one copy to one peer.</summary>
         public const byte KindRepairReply = 1;
+        /// <summary>Relay copies of a minimum unit to the named devices of other groups (sent before member copies).</summary>
+        public const byte KindRelay = 2;
 
         public byte Kind;
         public uint ImageId;
@@ -17,6 +19,8 @@ namespace IotOta.DeviceFirmware.Agent
         /// <summary>A node that must not get a copy (the one that sent this packet).</summary>
         public uint ExcludeNode;
         public int TargetCount;
+        /// <summary>For a minimum unit: how many relay copies were queued separately (counted in its notice).</summary>
+        public int RelayCount;
         public readonly uint[] TargetNode = new uint[Shared.Protocol.DataPacket.MaxTargets];
         public readonly uint[] TargetIp = new uint[Shared.Protocol.DataPacket.MaxTargets];
         public readonly int[] TargetPort = new int[Shared.Protocol.DataPacket.MaxTargets];
@@ -30,6 +34,7 @@ namespace IotOta.DeviceFirmware.Agent
             ReceivedAtMs = o.ReceivedAtMs;
             ExcludeNode = o.ExcludeNode;
             TargetCount = o.TargetCount;
+            RelayCount = o.RelayCount;
             for (int i = 0; i < o.TargetCount; i++)
             {
                 TargetNode[i] = o.TargetNode[i];

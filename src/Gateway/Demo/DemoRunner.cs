@@ -72,6 +72,7 @@ public static class DemoRunner
                 GatewayPayloadBytes = r.GatewayPayloadBytes,
                 SlotsVerified = verified,
                 PeerPayloadBytes = fleet.PeerPayloadBytes,
+                PeerPayloadPerDevice = MinMedianMax(fleet.Devices.Select(d => d.PeerPayloadBytesSent)),
                 Seconds = Math.Round(r.Seconds, 3),
                 DeliveredSeconds = r.DeliveredSeconds is double ds ? Math.Round(ds, 3) : null,
                 BoundSeconds = Bound(o, links, r.ImageBytes),
@@ -109,6 +110,12 @@ public static class DemoRunner
         var buf = new byte[image.Length];
         slot.Read(0, buf, 0, buf.Length);
         return buf.AsSpan().SequenceEqual(image);
+    }
+
+    private static long[] MinMedianMax(IEnumerable<long> values)
+    {
+        var v = values.OrderBy(x => x).ToArray();
+        return v.Length == 0 ? [0, 0, 0] : [v[0], v[v.Length / 2], v[^1]];
     }
 
     private static double? Rate(double kbps) => kbps > 0 ? kbps * 1000 / 8 : null;

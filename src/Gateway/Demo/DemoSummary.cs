@@ -12,6 +12,8 @@ public sealed record DemoSummary
     /// <summary>Devices whose active flash slot holds the image byte for byte after the rollout.</summary>
     public required int SlotsVerified { get; init; }
     public required long PeerPayloadBytes { get; init; }
+    /// <summary>Payload bytes uploaded to peers per device: min, median, max.</summary>
+    public required long[] PeerPayloadPerDevice { get; init; }
     public required double Seconds { get; init; }
     /// <summary>When the last receipt notice came back (every packet reached every group).</summary>
     public double? DeliveredSeconds { get; init; }

@@ -5,8 +5,9 @@ namespace IotOta.Gateway.Scheduling;
 /// <summary>
 /// For every original (and every relay it names) the gateway registers the send time; for every receipt notice, the
 /// arrival time and the device's own receive and forward-done times. Overhead = notice arrival − send time, smoothed
-/// per device (EWMA). The device's forwarding rate comes from its own clock: copies × bytes over the time it spent
-/// forwarding this packet (from max(receive, previous forward-done) to forward-done). Thread-safe.
+/// per device (EWMA). The device's forwarding rate comes from its own clock: copy bytes over the time it spent
+/// forwarding (each packet from max(receive, previous forward-done) to forward-done), summed over all its notices.
+/// Thread-safe.
 /// </summary>
 public sealed class OverheadTable(TimeProvider time, double alpha = 0.3)
 {
@@ -21,6 +22,8 @@ public sealed class OverheadTable(TimeProvider time, double alpha = 0.3)
         public double Rate = double.NaN;
         public double ArrivalMs = double.NaN;
         public long LastForwardedMs = long.MinValue;
+        public double BytesForwarded;
+        public double BusyMs;
         public long Notices;
     }
 
@@ -58,8 +61,10 @@ public sealed class OverheadTable(TimeProvider time, double alpha = 0.3)
             e.LastForwardedMs = Math.Max(e.LastForwardedMs, notice.ForwardedTimeMs);
             if (notice.CopiesSent > 0)
             {
-                double rate = notice.CopiesSent * (double)chunkBytes * 1000.0 / busyMs;
-                e.Rate = double.IsNaN(e.Rate) ? rate : e.Rate + alpha * (rate - e.Rate);
+                // Bytes over busy time, summed over the rollout: one notice's rate is noisy (link bursts, preemption).
+                e.BytesForwarded += notice.CopiesSent * (double)chunkBytes;
+                e.BusyMs += busyMs;
+                e.Rate = e.BytesForwarded * 1000.0 / e.BusyMs;
             }
             e.Notices++;
             result = ToRecord(notice.NodeId, e);

@@ -102,6 +102,13 @@ public sealed class RolloutScheduler
             foreach (var g in _groups.Values)
             {
                 g.Members = _members.Values.Where(m => m.GroupId == g.Id).OrderBy(m => m.NodeId).ToList();
+                // Plan drops a packet from _pending once every group with members has it; a group that was empty
+                // then may have members again and still be owed those packets.
+                if (g.Members.Count == 0) continue;
+                for (int k = 0; k < _chunkCount; k++)
+                {
+                    if (g.Status[k] == Pending) _pending.Add(k);
+                }
             }
         }
     }

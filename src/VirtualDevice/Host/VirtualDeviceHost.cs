@@ -44,8 +44,9 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
     {
         Directory.CreateDirectory(_o.DataDir);
         _flash = new VirtualFlashLayout(Path.Combine(_o.DataDir, $"dev-{_o.NodeId}.flash"), _o.SlotSize);
-        TokenBucket? up = _o.Link.CreateUpBucket();
-        TokenBucket? down = _o.Link.CreateDownBucket();
+        // Burst of one packet: a link has no reserve beyond what is on the wire.
+        TokenBucket? up = _o.Link.CreateUpBucket(_o.MaxChunkSize);
+        TokenBucket? down = _o.Link.CreateDownBucket(_o.MaxChunkSize);
         _peer = new TcpPeerNetwork(OnPeer, _o.Link, up, down);
         var will = new Presence { NodeId = _o.NodeId, GroupId = _o.GroupId, Online = false, Ip = _peer.Ip, Port = _peer.Port, RunningVersion = _o.FactoryVersion };
         _mqtt = new MqttDevicePort(_o.BrokerHost, _o.BrokerPort, $"dev-{_o.NodeId}", _o.MqttUser, _o.MqttPassword,
