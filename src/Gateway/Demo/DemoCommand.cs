@@ -22,6 +22,7 @@ public static class DemoCommand
         var slowFraction = new Option<double>("--slow-fraction") { Description = "fraction of devices whose rates are divided by --slow-factor" };
         var slowFactor = new Option<double>("--slow-factor") { Description = "divisor of the slow devices' rates", DefaultValueFactory = _ => 1 };
         var loss = new Option<double>("--loss") { Description = "message loss rate on device links, 0..1" };
+        var groupUplink = new Option<double>("--group-uplink-kbps") { Description = "each group's shared uplink for copies to other groups (0 = unlimited)" };
         var latency = new Option<double>("--latency-ms") { Description = "added latency on device links" };
         var seed = new Option<int>("--seed") { Description = "seed for the image and the slow devices", DefaultValueFactory = _ => 1 };
         var timeout = new Option<int>("--timeout-seconds") { Description = "give up after this long", DefaultValueFactory = _ => 300 };
@@ -29,7 +30,7 @@ public static class DemoCommand
         var verbose = new Option<bool>("--verbose") { Description = "print device and gateway diagnostics" };
 
         var cmd = new Command("demo", "Roll out a generated, signed image to a virtual fleet over an embedded MQTT broker");
-        foreach (Option o in new Option[] { devices, groups, imageSize, chunkSize, broker, perGroup, gwUp, devUp, devDown, slowFraction, slowFactor, loss, latency, seed, timeout, json, verbose })
+        foreach (Option o in new Option[] { devices, groups, imageSize, chunkSize, broker, perGroup, gwUp, devUp, devDown, slowFraction, slowFactor, loss, groupUplink, latency, seed, timeout, json, verbose })
             cmd.Options.Add(o);
 
         cmd.SetAction(async (parse, ct) =>
@@ -48,6 +49,7 @@ public static class DemoCommand
                 SlowFraction = parse.GetValue(slowFraction),
                 SlowFactor = parse.GetValue(slowFactor),
                 Loss = parse.GetValue(loss),
+                GroupUplinkKbps = parse.GetValue(groupUplink),
                 LatencyMs = parse.GetValue(latency),
                 Seed = parse.GetValue(seed),
                 Timeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),

@@ -17,6 +17,8 @@ public sealed record DemoOptions
     public double SlowFraction { get; init; }
     public double SlowFactor { get; init; } = 1;
     public double Loss { get; init; }
+    /// <summary>Each group's shared uplink for copies to other groups (0 = unlimited).</summary>
+    public double GroupUplinkKbps { get; init; }
     public double LatencyMs { get; init; }
     public int Seed { get; init; } = 1;
     public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(5);
@@ -32,6 +34,7 @@ public sealed record DemoOptions
         if (SlowFraction < 0 || SlowFraction > 1) throw new ArgumentException("--slow-fraction must be between 0 and 1");
         if (SlowFactor < 1) throw new ArgumentException("--slow-factor must be at least 1");
         if (Loss < 0 || Loss >= 1) throw new ArgumentException("--loss must be in [0, 1)");
+        if (GroupUplinkKbps < 0) throw new ArgumentException("--group-uplink-kbps cannot be negative");
         if (LatencyMs < 0) throw new ArgumentException("--latency-ms cannot be negative");
         if (Broker != null) ParseBroker(Broker);
     }

@@ -40,7 +40,8 @@ public static class DemoRunner
             gateway = new GatewayNode(host, port, upBucket: gatewayUp, log: log);
             await gateway.StartAsync(ct);
             log?.Invoke("gateway connected; starting fleet");
-            fleet = await VirtualFleet.StartAsync(o.Devices, o.Groups, host, port, dataDir, verifier, i => links[i], new FirmwareVersion(1, 0, 0), log, ct);
+            fleet = await VirtualFleet.StartAsync(o.Devices, o.Groups, host, port, dataDir, verifier, i => links[i], new FirmwareVersion(1, 0, 0), log, ct,
+                groupUplinkBytesPerSecond: Rate(o.GroupUplinkKbps) ?? 0);
             log?.Invoke("fleet started; waiting for presence");
             await gateway.WaitForDevicesAsync(o.Devices, TimeSpan.FromSeconds(60), ct);
             log?.Invoke("all devices online; waiting for member lists");

@@ -80,7 +80,8 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
             MaxChunkSize = _o.MaxChunkSize,
         };
         ILogPort? log = _o.Log == null ? null : new ListLog(64, _o.Log);
-        return new DeviceAgent(config, _flash!, _mqtt!, _peer, SystemClock.Instance, new DotNetHashPort(),
+        IPeerPort peer = _o.GroupUplink != null && _o.IsOwnGroup != null ? new GroupUplinkPeerPort(_peer, _o.GroupUplink, _o.IsOwnGroup) : _peer;
+        return new DeviceAgent(config, _flash!, _mqtt!, peer, SystemClock.Instance, new DotNetHashPort(),
             _o.Verifier, this, log);
     }
 

@@ -21,4 +21,8 @@ public sealed record VirtualDeviceOptions
     public string? MqttUser { get; init; }
     public string? MqttPassword { get; init; }
     public Action<string>? Log { get; init; }
+    /// <summary>The group's shared uplink for traffic to other groups (shared by the group's devices), or null.</summary>
+    public TokenBucket? GroupUplink { get; init; }
+    /// <summary>Whether a peer address (ip, port) belongs to this device's group; needed with GroupUplink.</summary>
+    public Func<uint, int, bool>? IsOwnGroup { get; init; }
 }

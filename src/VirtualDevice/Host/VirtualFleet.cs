@@ -17,7 +17,7 @@ public sealed class VirtualFleet : IAsyncDisposable
 
     public static async Task<VirtualFleet> StartAsync(int devices, int groups, string brokerHost, int brokerPort, string dataDir,
         ISignatureVerifier verifier, Func<int, LinkProfile>? linkFor = null, FirmwareVersion? factoryVersion = null,
-        Action<string>? log = null, CancellationToken ct = default, int firstNodeId = 1)
+        Action<string>? log = null, CancellationToken ct = default, int firstNodeId = 1, double groupUplinkBytesPerSecond = 0)
     {
         if (devices < 1) throw new ArgumentOutOfRangeException(nameof(devices), "a fleet needs at least one device");
         if (groups < 1 || groups > devices) throw new ArgumentOutOfRangeException(nameof(groups), "groups must be between 1 and the number of devices");
@@ -26,13 +26,23 @@ public sealed class VirtualFleet : IAsyncDisposable
         int want = Math.Min(512, Math.Max(64, devices * 2));
         if (workers < want) ThreadPool.SetMinThreads(want, Math.Max(io, 64));
         var fleet = new VirtualFleet();
+        // Peer ports are known only once each device listens; the lookup reads this map at send time.
+        var groupOfPort = new System.Collections.Concurrent.ConcurrentDictionary<int, int>();
+        var uplinks = new Dictionary<int, TokenBucket>();
+        if (groupUplinkBytesPerSecond > 0)
+        {
+            for (int g = 1; g <= groups; g++) uplinks[g] = new TokenBucket(groupUplinkBytesPerSecond, 16 * 1024);
+        }
         try
         {
             for (int i = 0; i < devices; i++)
             {
                 int node = firstNodeId + i;
+                int group = GroupOf(node - firstNodeId + 1, groups);
                 fleet._devices.Add(new VirtualDeviceHost(new VirtualDeviceOptions
                 {
+                    GroupUplink = uplinks.GetValueOrDefault(group),
+                    IsOwnGroup = (ip, port) => groupOfPort.TryGetValue(port, out int g) && g == group,
                     NodeId = (uint)node,
                     GroupId = GroupOf(node - firstNodeId + 1, groups),
                     BrokerHost = brokerHost,
@@ -44,7 +54,11 @@ public sealed class VirtualFleet : IAsyncDisposable
                     Log = log,
                 }));
             }
-            await Task.WhenAll(fleet._devices.Select(d => d.StartAsync(ct)));
+            await Task.WhenAll(fleet._devices.Select(async d =>
+            {
+                await d.StartAsync(ct);
+                groupOfPort[d.Peer.Port] = d.GroupId;
+            }));
             return fleet;
         }
         catch
