@@ -59,9 +59,10 @@ public class OverheadTableTests
         t.RegisterNotice(Notice(1, 0, 0, 10, 1), Chunk);              // rate 100 000
         t.RegisterSend(1, 1);
         _clock.Advance(TimeSpan.FromMilliseconds(300));
-        var d = t.RegisterNotice(Notice(1, 1, 1000, 1020, 1), Chunk)!; // rate 50 000
+        var d = t.RegisterNotice(Notice(1, 1, 1000, 1020, 1), Chunk)!;
         Assert.Equal(200, d.OverheadMs, 6);
-        Assert.Equal(75_000, d.ForwardBytesPerSecond, 6);
+        // The rate is not smoothed with alpha: it is all copy bytes over all busy time, 2000 B / 30 ms.
+        Assert.Equal(2000 * 1000.0 / 30, d.ForwardBytesPerSecond, 6);
     }
 
     [Fact]
@@ -87,7 +88,7 @@ public class OverheadTableTests
         t.RegisterNotice(Notice(1, 0, 1000, 1040, 4), Chunk);
         // Received long after the previous one finished: service starts at its own receive time.
         var d = t.RegisterNotice(Notice(1, 1, 5000, 5020, 4), Chunk)!;
-        Assert.Equal(100_000 + 0.3 * (200_000 - 100_000), d.ForwardBytesPerSecond, 6);
+        Assert.Equal(8000 * 1000.0 / 60, d.ForwardBytesPerSecond, 6); // 8000 B over 40 + 20 ms busy
     }
 
     [Fact]
@@ -172,7 +173,7 @@ public class OverheadTableTests
         Assert.Equal(20, d.OverheadMs, 6);
         Assert.Equal(10, d.ArrivalMs, 6);
         Assert.Equal(500, d.LastOverheadMs, 6);
-        Assert.Equal(100_000 + 0.3 * (100_000 - 100_000), d.ForwardBytesPerSecond, 6);
+        Assert.Equal(3000 * 1000.0 / 30, d.ForwardBytesPerSecond, 6);
         Assert.Equal(2, d.Notices);
     }
 }
