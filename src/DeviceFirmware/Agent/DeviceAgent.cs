@@ -569,6 +569,9 @@ namespace IotOta.DeviceFirmware.Agent
                     Counters.CopiesSent += ok;
                     Counters.CopiesFailed += bad;
                     Counters.PeerPayloadBytesSent += (long)ok * _txPayloadLen;
+                    // The packet's member job (queued behind) reports the relay copies that were delivered.
+                    ForwardJob member = _queue.Find(_relayWork.ImageId, _relayWork.Index, ForwardJob.KindMinimumUnit);
+                    if (member != null) member.RelayCount = ok;
                 }
                 return true;
             }

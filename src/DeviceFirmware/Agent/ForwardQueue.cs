@@ -39,6 +39,17 @@ namespace IotOta.DeviceFirmware.Agent
             return true;
         }
 
+        /// <summary>The queued job for this packet and kind, or null.</summary>
+        public ForwardJob Find(uint imageId, int index, byte kind)
+        {
+            for (int i = 0; i < _count; i++)
+            {
+                ForwardJob j = _ring[(_head + i) % _ring.Length];
+                if (j.ImageId == imageId && j.Index == index && j.Kind == kind) return j;
+            }
+            return null;
+        }
+
         public void Clear()
         {
             _head = 0;
