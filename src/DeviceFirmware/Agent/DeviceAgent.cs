@@ -85,6 +85,15 @@ namespace IotOta.DeviceFirmware.Agent
         private bool _repairing;
         private int _repairAttempt;
         private int _heldAtLastRepair;
+        private long _bootedAtMs;
+        private byte[] _sectorBuf;
+        // Quarantine: a small fixed table of peer senders (kind 0, by SenderNode) and connections (kind 1, by the
+        // adapter's connection id) with their bad-packet strikes; at QuarantineStrikes an entry is quarantined.
+        private const int QuarantineSlots = 32;
+        private readonly uint[] _qId = new uint[QuarantineSlots];
+        private readonly byte[] _qKind = new byte[QuarantineSlots];
+        private readonly int[] _qStrikes = new int[QuarantineSlots];
+        private int _qUsed;
 
         public DeviceAgent(DeviceConfig config, IFlashLayout flash, IMqttPort mqtt, IPeerPort peer, IClock clock,
             IHashPort hash, ISignatureVerifier verifier, IRestartPort restart, ILogPort log)
@@ -160,6 +169,7 @@ namespace IotOta.DeviceFirmware.Agent
                 if (_bootRec.State == BootState.Trial) _state = DeviceState.PendingConfirm;
                 RestoreUpdate();
                 _lastNewPacketMs = _clock.NowMs;
+                _bootedAtMs = _lastNewPacketMs;
             }
         }
 
@@ -205,11 +215,87 @@ namespace IotOta.DeviceFirmware.Agent
                 _held = null;
                 return;
             }
+            if (m.ChunkSize > _cfg.MaxChunkSize)
+            {
+                Log("stored update has chunks larger than this device accepts; cleared");
+                _store.Clear();
+                _manifest = null;
+                _held = null;
+                return;
+            }
             _imageSlot = _flash.Slot(1 - _bootRec.ActiveSlot);
-            _store.LoadHeld(len, _held);
+            PacketBitmap claimed = new PacketBitmap(m.ChunkCount);
+            _store.LoadHeld(len, claimed);
+            VerifyAndCleanSlot(m, claimed);
             _state = DeviceState.Receiving;
             if (_held.IsComplete) _installRequested = true;
             Log("resuming update " + m.Version.ToString() + " with " + _held.HeldCount + "/" + m.ChunkCount + " packets held");
+        }
+
+        /// <summary>
+        /// After a restart mid-download. The persisted bitmap only claims packets; a power cut can leave a packet
+        /// torn in flash (its bit not yet written, or, after a torn cleanup, written). So every claimed packet is
+        /// hashed again and only verified ones count as held. Then every slot sector that overlaps a packet not
+        /// held whose bytes are not blank (a torn write) is erased and the verified packets in it are written back,
+        /// so each missing packet can be written again (NOR only clears bits). This works for any chunk size: a
+        /// cut during the cleanup only loses packets of that sector, which fail their hash on the next start and
+        /// are fetched again. Runs at start only; the buffers it uses are allocated once.
+        /// </summary>
+        private void VerifyAndCleanSlot(Manifest m, PacketBitmap claimed)
+        {
+            IFlashPartition slot = _imageSlot;
+            for (int i = 0; i < m.ChunkCount; i++)
+            {
+                if (!claimed.Get(i)) continue;
+                int len = m.ChunkLength(i);
+                slot.Read(m.ChunkOffset(i), _txBuf, 0, len);
+                _hash.ChunkHash(m.HashKind, _txBuf, 0, len, _hashOut, 0);
+                if (m.ChunkHashEquals(i, _hashOut, 0)) _held.Set(i);
+                else Counters.ResumeHeldInvalid++;
+            }
+            _txIndex = -1;
+            _txLen = 0;
+            int sector = slot.SectorSize;
+            if (_sectorBuf == null || _sectorBuf.Length < sector) _sectorBuf = new byte[sector];
+            long imageEnd = m.ImageSize;
+            for (long sec = 0; sec < imageEnd; sec += sector)
+            {
+                int first = (int)(sec / m.ChunkSize);
+                long secEnd = sec + sector < imageEnd ? sec + sector : imageEnd;
+                int last = (int)((secEnd - 1) / m.ChunkSize);
+                bool needsRead = false;
+                for (int c = first; c <= last; c++)
+                {
+                    if (!_held.Get(c)) { needsRead = true; break; }
+                }
+                if (!needsRead) continue;
+                slot.Read((int)sec, _sectorBuf, 0, sector);
+                bool dirty = false;
+                for (int c = first; c <= last && !dirty; c++)
+                {
+                    if (_held.Get(c)) continue;
+                    long from = (long)c * m.ChunkSize;
+                    long to = from + m.ChunkLength(c);
+                    if (from < sec) from = sec;
+                    if (to > secEnd) to = secEnd;
+                    for (long b = from; b < to; b++)
+                    {
+                        if (_sectorBuf[(int)(b - sec)] != 0xFF) { dirty = true; break; }
+                    }
+                }
+                if (!dirty) continue;
+                slot.Erase((int)sec, sector);
+                for (int c = first; c <= last; c++)
+                {
+                    if (!_held.Get(c)) continue;
+                    long from = (long)c * m.ChunkSize;
+                    long to = from + m.ChunkLength(c);
+                    if (from < sec) from = sec;
+                    if (to > secEnd) to = secEnd;
+                    slot.Write((int)from, _sectorBuf, (int)(from - sec), (int)(to - from));
+                }
+                Counters.ResumeSectorsCleaned++;
+            }
         }
 
         private void SizeBuffers(int chunkCount)
@@ -230,7 +316,7 @@ namespace IotOta.DeviceFirmware.Agent
             bool announced = PublishPresence();
             lock (_gate)
             {
-                if (announced && _bootRec.State == BootState.Trial)
+                if (announced && _bootRec.State == BootState.Trial && !_stopped)
                 {
                     BootRecord r = _bootRec.Clone();
                     r.State = BootState.Confirmed;
@@ -271,7 +357,7 @@ namespace IotOta.DeviceFirmware.Agent
             {
                 MessageType t = WireHeader.Peek(buffer, offset, count);
                 if (t == MessageType.Manifest) HandleManifest(buffer, offset, count);
-                else if (t == MessageType.Original || t == MessageType.Copy) HandleData(buffer, offset, count);
+                else if (t == MessageType.Original || t == MessageType.Copy) HandleData(buffer, offset, count, false, 0);
                 else if (t == MessageType.MemberList) HandleMembers(buffer, offset, count);
                 else Reject("unexpected MQTT message on " + topic);
             }
@@ -285,18 +371,39 @@ namespace IotOta.DeviceFirmware.Agent
             }
         }
 
-        /// <summary>A message from the second network (a peer's socket).</summary>
+        /// <summary>A message from the second network (a peer's socket) whose connection the adapter cannot name.</summary>
         public void OnPeerMessage(byte[] buffer, int offset, int count)
+        {
+            OnPeerMessage(0, buffer, offset, count);
+        }
+
+        /// <summary>A message from the second network. <paramref name="connection"/> names the socket it came on
+        /// (any id the adapter keeps stable per connection, 0 = unknown): a connection that delivers bad packets
+        /// repeatedly is quarantined even when its packets claim another sender.</summary>
+        public void OnPeerMessage(uint connection, byte[] buffer, int offset, int count)
         {
             try
             {
+                lock (_gate)
+                {
+                    if (connection != 0 && IsQuarantined(1, connection))
+                    {
+                        Counters.QuarantinedDrops++;
+                        return;
+                    }
+                }
                 MessageType t = WireHeader.Peek(buffer, offset, count);
-                if (t == MessageType.Copy) HandleData(buffer, offset, count);
+                if (t == MessageType.Copy) HandleData(buffer, offset, count, true, connection);
                 else if (t == MessageType.RepairRequest) HandleRepairRequest(buffer, offset, count);
-                else Reject("unexpected peer message type " + (int)t);
+                else
+                {
+                    lock (_gate) { if (connection != 0) Strike(1, connection); }
+                    Reject("unexpected peer message type " + (int)t);
+                }
             }
             catch (ProtocolException e)
             {
+                lock (_gate) { if (connection != 0) Strike(1, connection); }
                 Reject(e.Message);
             }
             catch (FlashException e)
@@ -344,6 +451,18 @@ namespace IotOta.DeviceFirmware.Agent
                 if (!_verifier.Verify(m.KeyId, buffer, offset, m.SignedLength, m.Signature, 0))
                 {
                     Refuse("manifest signature does not verify (key " + m.KeyId + ")");
+                    return;
+                }
+                if (_bootRec.State != BootState.Confirmed)
+                {
+                    // the other slot holds the image to roll back to: nothing may erase it before the confirmation
+                    Counters.ManifestsDeferred++;
+                    return;
+                }
+                if (m.ImageId == _bootRec.PreviousImageId && _bootRec.PreviousImageId != 0 && !m.IsRollback
+                    && m.Version.CompareTo(_bootRec.Version) > 0)
+                {
+                    Refuse("image " + m.Version.ToString() + " failed its trial on this device (rolled back)");
                     return;
                 }
                 int cmp = m.Version.CompareTo(_bootRec.Version);
@@ -396,19 +515,29 @@ namespace IotOta.DeviceFirmware.Agent
             Log("refused: " + why);
         }
 
-        private void HandleData(byte[] buffer, int offset, int count)
+        private void HandleData(byte[] buffer, int offset, int count, bool fromPeer, uint connection)
         {
             lock (_gate)
             {
                 if (_stopped) return;
                 DataPacket p = _rx;
                 p.Parse(buffer, offset, count);
+                if (fromPeer && IsQuarantined(0, p.SenderNode))
+                {
+                    Counters.QuarantinedDrops++;
+                    return;
+                }
                 Manifest m = _manifest;
-                if (m == null || p.ImageId != m.ImageId) return; // not (or no longer) the image being distributed
+                if (m == null || p.ImageId != m.ImageId)
+                {
+                    Counters.StalePackets++; // not (or no longer) the image being distributed: a replay, harmless
+                    return;
+                }
                 int idx = p.Index;
                 if (idx >= m.ChunkCount || p.PayloadLength != m.ChunkLength(idx))
                 {
                     Counters.MessagesRejected++;
+                    if (fromPeer) StrikePeer(p.SenderNode, connection);
                     return;
                 }
                 if (p.IsOriginal) Counters.OriginalsReceived++;
@@ -420,6 +549,7 @@ namespace IotOta.DeviceFirmware.Agent
                     if (!m.ChunkHashEquals(idx, _hashOut, 0))
                     {
                         Counters.BadChunkHashes++;
+                        if (fromPeer) StrikePeer(p.SenderNode, connection);
                         return; // never reaches flash, never forwarded
                     }
                     _imageSlot.Write(m.ChunkOffset(idx), p.PayloadBuffer, p.PayloadOffset, p.PayloadLength);
@@ -486,6 +616,11 @@ namespace IotOta.DeviceFirmware.Agent
                 if (_stopped) return;
                 RepairRequest r = _repairRx;
                 r.Parse(buffer, offset, count);
+                if (IsQuarantined(0, r.NodeId))
+                {
+                    Counters.QuarantinedDrops++;
+                    return;
+                }
                 Manifest m = _manifest;
                 if (m == null || r.ImageId != m.ImageId || r.ChunkCount != m.ChunkCount) return;
                 int who = _members.IndexOf(r.NodeId);
@@ -510,6 +645,84 @@ namespace IotOta.DeviceFirmware.Agent
                     budget--;
                 }
             }
+        }
+
+        private void StrikePeer(uint sender, uint connection)
+        {
+            Strike(0, sender);
+            if (connection != 0) Strike(1, connection);
+        }
+
+        /// <summary>One bad packet from this sender/connection (under the lock). A full table evicts the entry with
+        /// the fewest strikes that is not quarantined; quarantined entries stay.</summary>
+        private void Strike(byte kind, uint id)
+        {
+            int at = -1;
+            for (int i = 0; i < _qUsed; i++)
+            {
+                if (_qKind[i] == kind && _qId[i] == id) { at = i; break; }
+            }
+            if (at < 0)
+            {
+                if (_qUsed < QuarantineSlots)
+                {
+                    at = _qUsed++;
+                }
+                else
+                {
+                    int fewest = int.MaxValue;
+                    for (int i = 0; i < QuarantineSlots; i++)
+                    {
+                        if (_qStrikes[i] < _cfg.QuarantineStrikes && _qStrikes[i] < fewest) { fewest = _qStrikes[i]; at = i; }
+                    }
+                    if (at < 0) return; // every entry is quarantined already
+                }
+                _qKind[at] = kind;
+                _qId[at] = id;
+                _qStrikes[at] = 0;
+            }
+            _qStrikes[at]++;
+            if (_qStrikes[at] == _cfg.QuarantineStrikes)
+            {
+                Counters.PeersQuarantined++;
+                Log("quarantined " + (kind == 0 ? "sender " : "connection ") + id + " after " + _qStrikes[at] + " bad packets");
+            }
+        }
+
+        private bool IsQuarantined(byte kind, uint id)
+        {
+            for (int i = 0; i < _qUsed; i++)
+            {
+                if (_qKind[i] == kind && _qId[i] == id) return _qStrikes[i] >= _cfg.QuarantineStrikes;
+            }
+            return false;
+        }
+
+        /// <summary>True when packets from this peer node are no longer accepted (it sent bad packets repeatedly).</summary>
+        public bool IsPeerQuarantined(uint nodeId)
+        {
+            lock (_gate) { return IsQuarantined(0, nodeId); }
+        }
+
+        /// <summary>The running image is on trial and its self-test failed: restart, and the bootloader logic in
+        /// Start brings the previous image back (and reports RolledBack).</summary>
+        public void SelfTestFailed(string why)
+        {
+            bool restart = false;
+            lock (_gate)
+            {
+                if (_stopped || _bootRec.State != BootState.Trial) return;
+                restart = AbandonTrial("self-test failed: " + why);
+            }
+            if (restart) _restart.RequestRestart();
+        }
+
+        private bool AbandonTrial(string why)
+        {
+            Counters.TrialsAbandoned++;
+            _stopped = true;
+            Log("image " + _bootRec.Version.ToString() + " on trial abandoned (" + why + "); restarting into the previous image");
+            return true;
         }
 
         /// <summary>Does one piece of forwarding work (or the install when everything is held and forwarded).
@@ -731,6 +944,20 @@ namespace IotOta.DeviceFirmware.Agent
             uint peerIp = 0;
             int peerPort = 0;
             int repairLen = 0;
+            bool abandon = false;
+            lock (_gate)
+            {
+                if (_stopped) return;
+                if (_bootRec.State == BootState.Trial && now - _bootedAtMs >= _cfg.TrialTimeoutMs)
+                {
+                    abandon = AbandonTrial("not confirmed within " + _cfg.TrialTimeoutMs + " ms");
+                }
+            }
+            if (abandon)
+            {
+                _restart.RequestRestart();
+                return;
+            }
             lock (_gate)
             {
                 if (_stopped) return;
@@ -760,10 +987,19 @@ namespace IotOta.DeviceFirmware.Agent
                         int self = _members.IndexOf(_cfg.NodeId);
                         int peers = _members.Count - (self >= 0 ? 1 : 0);
                         int cycle = (peers < 3 ? peers : 3) + 1; // up to three peers, then the gateway
+                        int j = -1;
                         if (_repairAttempt % cycle < cycle - 1)
                         {
-                            int k = (int)((_cfg.NodeId + (uint)_repairAttempt) % (uint)peers);
-                            int j = self >= 0 && k >= self ? k + 1 : k;
+                            // the next peer in turn that is not quarantined
+                            for (int tries = 0; tries < peers && j < 0; tries++)
+                            {
+                                int k = (int)((_cfg.NodeId + (uint)_repairAttempt + (uint)tries) % (uint)peers);
+                                int cand = self >= 0 && k >= self ? k + 1 : k;
+                                if (!IsQuarantined(0, _members.NodeAt(cand))) j = cand;
+                            }
+                        }
+                        if (j >= 0)
+                        {
                             peerIp = _members.IpAt(j);
                             peerPort = _members.PortAt(j);
                             repairTo = 1;

@@ -22,5 +22,11 @@ namespace IotOta.DeviceFirmware.Agent
         public int ProgressIntervalMs = 1000;
         public int ForwardQueueCapacity = 64;
         public int MaxMembers = 256;
+        /// <summary>An image on trial that is not confirmed (self-test: connected and reported its version) within
+        /// this long after boot is abandoned: the device restarts and the previous image comes back.</summary>
+        public int TrialTimeoutMs = 120000;
+        /// <summary>Bad packets (chunk hash or length wrong) from one peer sender or connection before it is
+        /// quarantined: no more packets are accepted from it and it is never asked for repairs.</summary>
+        public int QuarantineStrikes = 3;
     }
 }

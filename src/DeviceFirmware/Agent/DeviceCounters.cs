@@ -21,5 +21,20 @@ namespace IotOta.DeviceFirmware.Agent
         public int NoticesSent;
         public int Installs;
         public int ImageVerifyFailures;
+        /// <summary>Packets for another (older) image id: replays, harmless, dropped.</summary>
+        public int StalePackets;
+        /// <summary>Peer packets dropped unread because their sender or connection is quarantined.</summary>
+        public int QuarantinedDrops;
+        /// <summary>Senders/connections put in quarantine after repeated bad packets.</summary>
+        public int PeersQuarantined;
+        /// <summary>On resume: packets the persisted bitmap claimed but whose flash bytes failed their hash.</summary>
+        public int ResumeHeldInvalid;
+        /// <summary>On resume: slot sectors erased (and their verified packets rewritten) because a packet not held
+        /// had been partly written there (torn write).</summary>
+        public int ResumeSectorsCleaned;
+        /// <summary>Manifests ignored while the running image is still on trial (its rollback slot must survive).</summary>
+        public int ManifestsDeferred;
+        /// <summary>Trial images given up: self-test failed or no confirmation within DeviceConfig.TrialTimeoutMs.</summary>
+        public int TrialsAbandoned;
     }
 }
