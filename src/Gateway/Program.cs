@@ -1,6 +1,7 @@
 using System.CommandLine;
 using IotOta.Gateway.Cli;
 using IotOta.Gateway.Demo;
+using IotOta.Gateway.Serve;
 
 // Many virtual devices share this process; keep enough pool threads for their MQTT clients.
 ThreadPool.SetMinThreads(Math.Max(64, Environment.ProcessorCount * 8), 64);
@@ -9,4 +10,5 @@ root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(RolloutCommand.Create());
 root.Subcommands.Add(FleetCommand.Create());
 root.Subcommands.Add(KeygenCommand.Create());
+root.Subcommands.Add(ServeCommand.Create());
 return await root.Parse(args).InvokeAsync();

@@ -32,6 +32,11 @@ public sealed class RolloutEngine
     private long _gatewayPayload, _originals, _relays, _repairCopies;
     private long _startTimestamp;
     private long _deliveredAt;
+    private volatile bool _paused;
+    private long _pausedSince;
+    private long _pausedTicks;
+    private readonly Queue<SendOrder> _recent = new();
+    private const int RecentOrderCapacity = 64;
 
     public RolloutEngine(GatewayMqttClient mqtt, DeviceRegistry registry, DestinationList destinations, OverheadTable overheads,
         FirmwareImage image, RolloutOptions options, TimeProvider time)
@@ -50,6 +55,44 @@ public sealed class RolloutEngine
     public RolloutScheduler Scheduler { get; }
     public FirmwareImage Image => _image;
     public long GatewayPayloadBytes => Interlocked.Read(ref _gatewayPayload);
+    public RolloutOptions Options => _options;
+    /// <summary>True while the rollout is paused: no originals or repair copies go out, notices are still taken.</summary>
+    public bool IsPaused => _paused;
+
+    /// <summary>Stops sending originals and repair copies until <see cref="Resume"/>; time paused does not count
+    /// toward the timeout. Returns false when already paused.</summary>
+    public bool Pause()
+    {
+        lock (_gate)
+        {
+            if (_paused) return false;
+            _pausedSince = _time.GetTimestamp();
+            _paused = true;
+        }
+        _wake.Release();
+        return true;
+    }
+
+    /// <summary>Sends again after <see cref="Pause"/>. Returns false when not paused.</summary>
+    public bool Resume()
+    {
+        lock (_gate)
+        {
+            if (!_paused) return false;
+            _pausedTicks += _time.GetTimestamp() - _pausedSince;
+            _paused = false;
+        }
+        _wake.Release();
+        return true;
+    }
+
+    /// <summary>The latest send orders (newest last), at most 64: who got each original and which relays it named.</summary>
+    public IReadOnlyList<SendOrder> RecentOrders()
+    {
+        lock (_recent) return _recent.ToList();
+    }
+
+    private bool IsTarget(uint node, int group) => _options.Targets == null || _options.Targets(node, group);
 
     public void OnNotice(ReceiptNotice n)
     {
@@ -62,6 +105,7 @@ public sealed class RolloutEngine
     public void OnRepairRequest(RepairRequest r)
     {
         if (r.ImageId != _image.ImageId || r.ChunkCount != _image.ChunkCount) return;
+        if (_options.Targets != null && (_registry.Get(r.NodeId) is not { } rec || !IsTarget(rec.NodeId, rec.GroupId))) return;
         int budget = Math.Min(r.MaxReplies, _options.MaxRepairReplies);
         for (int i = 0; i < r.ChunkCount && budget > 0; i++)
         {
@@ -74,6 +118,7 @@ public sealed class RolloutEngine
 
     private void OnMembership(IReadOnlyList<FleetMember> members)
     {
+        if (_options.Targets != null) members = members.Where(m => IsTarget(m.NodeId, m.GroupId)).ToList();
         Scheduler.UpdateFleet(members);
         lock (_gate)
         {
@@ -112,8 +157,13 @@ public sealed class RolloutEngine
             {
                 ct.ThrowIfCancellationRequested();
                 bool worked = false;
-                foreach (SendOrder order in Scheduler.Plan())
+                foreach (SendOrder order in _paused ? Array.Empty<SendOrder>() : Scheduler.Plan())
                 {
+                    lock (_recent)
+                    {
+                        _recent.Enqueue(order);
+                        if (_recent.Count > RecentOrderCapacity) _recent.Dequeue();
+                    }
                     byte[] packet = _packetizer.Original(order.Index, order.Relays);
                     _overheads.RegisterSend(order.Root.NodeId, order.Index);
                     foreach (var r in order.Relays) _overheads.RegisterSend(r.NodeId, order.Index);
@@ -123,7 +173,7 @@ public sealed class RolloutEngine
                     Interlocked.Add(ref _relays, order.Relays.Count);
                     worked = true;
                 }
-                for (int n = 0; n < 64 && _repairs.TryDequeue(out var rep); n++)
+                for (int n = 0; n < 64 && !_paused && _repairs.TryDequeue(out var rep); n++)
                 {
                     _repairPending.TryRemove(rep, out _);
                     var dev = _registry.Get(rep.Node);
@@ -140,7 +190,7 @@ public sealed class RolloutEngine
                 }
                 if (_deliveredAt == 0 && Scheduler.AllDelivered) _deliveredAt = _time.GetTimestamp();
                 if (Finished()) break;
-                if (_time.GetElapsedTime(_startTimestamp) > _options.Timeout)
+                if (_time.GetElapsedTime(_startTimestamp) - PausedTime() > _options.Timeout)
                 {
                     timedOut = true;
                     break;
@@ -173,6 +223,15 @@ public sealed class RolloutEngine
         finally
         {
             _destinations.Changed -= OnMembership;
+        }
+    }
+
+    private TimeSpan PausedTime()
+    {
+        lock (_gate)
+        {
+            long ticks = _pausedTicks + (_paused ? _time.GetTimestamp() - _pausedSince : 0);
+            return TimeSpan.FromSeconds((double)ticks / _time.TimestampFrequency);
         }
     }
 

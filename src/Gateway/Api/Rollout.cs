@@ -1,0 +1,48 @@
+using System.Text.Json.Serialization;
+using IotOta.Gateway.Rollouts;
+
+namespace IotOta.Gateway.Api;
+
+/// <summary>Where a rollout stands as the operator sees it.</summary>
+public static class RolloutStates
+{
+    public const string Created = "created", Running = "running", Paused = "paused", Completed = "completed", Failed = "failed", Aborted = "aborted";
+    public static bool IsActive(string s) => s is Running or Paused;
+    public static bool IsTerminal(string s) => s is Completed or Failed or Aborted;
+}
+
+/// <summary>What the operator asks for: an image, the target groups (null or empty = all), a canary phase of the first
+/// <see cref="CanaryGroups"/> target groups, and how many failed devices end the rollout after the canary phase.</summary>
+public sealed record CreateRolloutRequest(string ImageId, IReadOnlyList<int>? Groups = null, int CanaryGroups = 0, int MaxFailures = 0,
+    int TimeoutSeconds = 600);
+
+/// <summary>A rollout and its run-time state. Mutable; guarded by its own lock.</summary>
+public sealed class Rollout
+{
+    internal readonly object Gate = new();
+
+    public required string Id { get; init; }
+    public required string ImageId { get; init; }
+    public required string Version { get; init; }
+    /// <summary>Target groups; empty = every group online when it starts.</summary>
+    public required IReadOnlyList<int> Groups { get; init; }
+    public int CanaryGroups { get; init; }
+    public int MaxFailures { get; init; }
+    public int TimeoutSeconds { get; init; }
+    public DateTimeOffset CreatedAt { get; init; }
+    public string State { get; internal set; } = RolloutStates.Created;
+    public DateTimeOffset? StartedAt { get; internal set; }
+    public DateTimeOffset? EndedAt { get; internal set; }
+    public string? Message { get; internal set; }
+    /// <summary>Groups of each phase once started (canary first, then the rest).</summary>
+    public IReadOnlyList<IReadOnlyList<int>> Phases { get; internal set; } = Array.Empty<IReadOnlyList<int>>();
+    public int Phase { get; internal set; }
+    public IReadOnlyList<uint> TargetDevices { get; internal set; } = Array.Empty<uint>();
+
+    [JsonIgnore] internal CancellationTokenSource? Cts { get; set; }
+    [JsonIgnore] internal RolloutEngine? Engine { get; set; }
+    [JsonIgnore] internal Task? Runner { get; set; }
+    [JsonIgnore] internal long PayloadOfEndedPhases { get; set; }
+    [JsonIgnore] internal RolloutSnapshot? LastSnapshot { get; set; }
+    [JsonIgnore] internal List<RolloutResult> Results { get; } = new();
+}

@@ -1,0 +1,366 @@
+using System.Security.Cryptography;
+using System.Text;
+using IotOta.Gateway.Fleet;
+using IotOta.Gateway.Images;
+using IotOta.Gateway.Rollouts;
+using IotOta.Gateway.Scheduling;
+using IotOta.Shared.Protocol;
+
+namespace IotOta.Gateway.Api;
+
+/// <summary>Thrown for requests the API answers with a 4xx problem: status, title and detail.</summary>
+public sealed class ApiProblem(int status, string title, string detail) : Exception(detail)
+{
+    public int Status { get; } = status;
+    public string Title { get; } = title;
+}
+
+/// <summary>Link rates in bytes/s, when the operator knows them (the demo fleet's emulated links); for the bound.</summary>
+public sealed record LinkRates(double GatewayUp, IReadOnlyDictionary<uint, (double Up, double Down)> Devices);
+
+/// <summary>
+/// Images and rollouts as the operator drives them: uploads are signed with the gateway's key; a rollout runs its
+/// phases (canary groups, then the rest) one after the other through <see cref="GatewayNode.RunRolloutAsync"/>, and
+/// can be paused, resumed and aborted.
+/// </summary>
+public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, IImageStore images, IRolloutStore rollouts, RolloutManagerOptions options)
+{
+    private readonly object _gate = new();
+    private int _nextRollout;
+
+    public GatewayNode Gateway => gateway;
+    public IImageStore Images => images;
+    public IRolloutStore Rollouts => rollouts;
+    public RolloutManagerOptions Options => options;
+
+    public StoredImage AddImage(byte[] bytes, string? versionText, string? board, string? fileName)
+    {
+        if (bytes.Length == 0) throw new ApiProblem(400, "Empty image", "the uploaded file is empty");
+        if (bytes.Length > options.MaxImageBytes)
+            throw new ApiProblem(413, "Image too large", $"the image has {bytes.Length} bytes; the limit is {options.MaxImageBytes} bytes");
+        if (string.IsNullOrWhiteSpace(versionText)) throw new ApiProblem(400, "Missing version", "the form field 'version' (major.minor.patch) is required");
+        FirmwareVersion version;
+        try
+        {
+            version = FirmwareVersion.Parse(versionText.Trim());
+        }
+        catch (ArgumentException e)
+        {
+            throw new ApiProblem(400, "Bad version", $"'{versionText}' is not a version major.minor.patch (each 0..65535): {e.Message}");
+        }
+        board = string.IsNullOrWhiteSpace(board) ? options.DefaultBoard : board.Trim();
+        if (board.Length > 64 || !board.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
+            throw new ApiProblem(400, "Bad board target", "the board target may hold letters, digits, '-', '_' and '.' (at most 64)");
+        // The image id names the image to the devices; derive it from bytes and version so that the same bytes under a
+        // new version are a new image to them.
+        byte[] idHash = SHA256.HashData(Encoding.UTF8.GetBytes(Convert.ToHexString(SHA256.HashData(bytes)) + "/" + version + "/" + board));
+        uint imageId = BitConverter.ToUInt32(idHash, 0) | 1;
+        var image = FirmwareImage.Create(bytes, version, signer, options.ChunkSize, imageId: imageId);
+        var stored = new StoredImage(imageId.ToString("x8"), version.ToString(), board, bytes.Length, image.ChunkSize, image.ChunkCount,
+            Convert.ToHexString(SHA256.HashData(bytes)).ToLowerInvariant(), DateTimeOffset.UtcNow, fileName) { Image = image };
+        if (!images.TryAdd(stored)) throw new ApiProblem(409, "Duplicate image", $"an image with version {version} for board '{board}' is already stored");
+        return stored;
+    }
+
+    public void DeleteImage(string id)
+    {
+        if (images.Get(id) == null) throw new ApiProblem(404, "No such image", $"image '{id}' is not stored");
+        if (rollouts.List().Any(r => r.ImageId == id && RolloutStates.IsActive(r.State)))
+            throw new ApiProblem(409, "Image in use", $"image '{id}' is being rolled out; abort that rollout first");
+        images.Remove(id);
+    }
+
+    /// <summary>Finds an image by id or by version (the newest upload of that version).</summary>
+    public StoredImage? FindImage(string idOrVersion) =>
+        images.Get(idOrVersion) ?? images.List().LastOrDefault(i => i.Version == idOrVersion);
+
+    public Rollout Create(CreateRolloutRequest req)
+    {
+        var image = FindImage(req.ImageId ?? "") ?? throw new ApiProblem(404, "No such image", $"image '{req.ImageId}' is not stored");
+        var groups = (req.Groups ?? Array.Empty<int>()).Distinct().OrderBy(g => g).ToList();
+        var known = gateway.Registry.All().Select(d => d.GroupId).ToHashSet();
+        var unknown = groups.Where(g => !known.Contains(g)).ToList();
+        if (unknown.Count > 0) throw new ApiProblem(400, "Unknown group", $"no device is known in group(s) {string.Join(", ", unknown)}");
+        if (req.CanaryGroups < 0) throw new ApiProblem(400, "Bad canary", "canaryGroups cannot be negative");
+        int groupCount = groups.Count > 0 ? groups.Count : known.Count;
+        if (req.CanaryGroups > 0 && req.CanaryGroups >= groupCount)
+            throw new ApiProblem(400, "Bad canary", $"canaryGroups ({req.CanaryGroups}) must be less than the number of target groups ({groupCount})");
+        if (req.MaxFailures < 0) throw new ApiProblem(400, "Bad threshold", "maxFailures cannot be negative");
+        if (req.TimeoutSeconds < 1 || req.TimeoutSeconds > 86_400) throw new ApiProblem(400, "Bad timeout", "timeoutSeconds must be 1..86400");
+        var r = new Rollout
+        {
+            Id = "r" + Interlocked.Increment(ref _nextRollout),
+            ImageId = image.Id,
+            Version = image.Version,
+            Groups = groups,
+            CanaryGroups = req.CanaryGroups,
+            MaxFailures = req.MaxFailures,
+            TimeoutSeconds = req.TimeoutSeconds,
+            CreatedAt = DateTimeOffset.UtcNow,
+        };
+        rollouts.Add(r);
+        return r;
+    }
+
+    public Rollout Get(string id) => rollouts.Get(id) ?? throw new ApiProblem(404, "No such rollout", $"rollout '{id}' does not exist");
+
+    public Rollout Start(string id)
+    {
+        var r = Get(id);
+        var image = images.Get(r.ImageId) ?? throw new ApiProblem(409, "Image gone", $"image '{r.ImageId}' was deleted");
+        lock (_gate)
+        {
+            if (r.State != RolloutStates.Created) throw new ApiProblem(409, "Not startable", $"rollout {id} is {r.State}; only a created rollout can start");
+            var active = rollouts.List().FirstOrDefault(x => RolloutStates.IsActive(x.State));
+            if (active != null) throw new ApiProblem(409, "Rollout in progress", $"rollout {active.Id} is {active.State}; one rollout runs at a time");
+            var online = gateway.Registry.Online();
+            var groups = r.Groups.Count > 0 ? r.Groups.ToList() : online.Select(d => d.GroupId).Distinct().OrderBy(g => g).ToList();
+            if (groups.Count == 0 || !online.Any(d => groups.Contains(d.GroupId)))
+                throw new ApiProblem(409, "No devices", "no target device is online");
+            var phases = new List<IReadOnlyList<int>>();
+            if (r.CanaryGroups > 0 && r.CanaryGroups < groups.Count) phases.Add(groups.Take(r.CanaryGroups).ToList());
+            phases.Add(groups.Skip(phases.Count > 0 ? r.CanaryGroups : 0).ToList());
+            lock (r.Gate)
+            {
+                r.Phases = phases;
+                r.TargetDevices = online.Where(d => groups.Contains(d.GroupId)).Select(d => d.NodeId).ToList();
+                r.State = RolloutStates.Running;
+                r.StartedAt = DateTimeOffset.UtcNow;
+                r.Cts = new CancellationTokenSource();
+            }
+            r.Runner = Task.Run(() => RunAsync(r, image.Image, r.Cts.Token));
+        }
+        return r;
+    }
+
+    public Rollout Pause(string id)
+    {
+        var r = Get(id);
+        lock (r.Gate)
+        {
+            if (r.State != RolloutStates.Running) throw new ApiProblem(409, "Not running", $"rollout {id} is {r.State}; only a running rollout can pause");
+            r.State = RolloutStates.Paused;
+            r.Engine?.Pause();
+        }
+        return r;
+    }
+
+    public Rollout Resume(string id)
+    {
+        var r = Get(id);
+        lock (r.Gate)
+        {
+            if (r.State != RolloutStates.Paused) throw new ApiProblem(409, "Not paused", $"rollout {id} is {r.State}; only a paused rollout can resume");
+            r.State = RolloutStates.Running;
+            r.Engine?.Resume();
+        }
+        return r;
+    }
+
+    public Rollout Abort(string id)
+    {
+        var r = Get(id);
+        lock (r.Gate)
+        {
+            if (RolloutStates.IsTerminal(r.State)) throw new ApiProblem(409, "Already ended", $"rollout {id} is {r.State}");
+            if (r.State == RolloutStates.Created)
+            {
+                r.State = RolloutStates.Aborted;
+                r.EndedAt = DateTimeOffset.UtcNow;
+                r.Message = "aborted before it started";
+                return r;
+            }
+            r.Message = "aborted by the operator";
+            r.Cts?.Cancel();
+        }
+        return r;
+    }
+
+    /// <summary>Waits until the rollout's runner has ended (tests and shutdown).</summary>
+    public async Task WaitAsync(string id, CancellationToken ct = default)
+    {
+        var t = Get(id).Runner;
+        if (t != null) await t.WaitAsync(ct);
+    }
+
+    private sealed class PhaseProgress(Rollout r) : IProgress<RolloutSnapshot>
+    {
+        public void Report(RolloutSnapshot value)
+        {
+            lock (r.Gate) r.LastSnapshot = value;
+        }
+    }
+
+    private async Task RunAsync(Rollout r, FirmwareImage image, CancellationToken ct)
+    {
+        try
+        {
+            for (int p = 0; p < r.Phases.Count; p++)
+            {
+                var phaseGroups = r.Phases[p].ToHashSet();
+                lock (r.Gate) r.Phase = p;
+                var runOptions = new RolloutOptions
+                {
+                    Timeout = TimeSpan.FromSeconds(r.TimeoutSeconds),
+                    Targets = (_, g) => phaseGroups.Contains(g),
+                    Scheduler = options.Scheduler,
+                };
+                var run = gateway.RunRolloutAsync(image, runOptions, new PhaseProgress(r), ct);
+                // The engine exists once RunRolloutAsync has begun; attach it so pause, resume and the views reach it.
+                while (!run.IsCompleted && gateway.CurrentRollout is not { } e0) await Task.Delay(5, CancellationToken.None);
+                if (!run.IsCompleted && gateway.CurrentRollout is { } engine)
+                {
+                    lock (r.Gate)
+                    {
+                        r.Engine = engine;
+                        if (r.State == RolloutStates.Paused) engine.Pause();
+                    }
+                }
+                RolloutResult result = await run;
+                lock (r.Gate)
+                {
+                    r.Results.Add(result);
+                    r.PayloadOfEndedPhases += result.GatewayPayloadBytes;
+                    r.Engine = null;
+                }
+                if (result.TimedOut || result.Failed > r.MaxFailures)
+                {
+                    End(r, RolloutStates.Failed, $"phase {p + 1} of {r.Phases.Count} ended with {result.Updated}/{result.Devices} updated, {result.Failed} failed" +
+                        (result.TimedOut ? " (timed out)" : "") + $"; the threshold is {r.MaxFailures} failed");
+                    return;
+                }
+            }
+            End(r, RolloutStates.Completed, null);
+        }
+        catch (OperationCanceledException)
+        {
+            End(r, RolloutStates.Aborted, "aborted by the operator");
+        }
+        catch (Exception e)
+        {
+            options.Log?.Invoke($"rollout {r.Id} failed: {e.Message}");
+            End(r, RolloutStates.Failed, e.Message);
+        }
+    }
+
+    private static void End(Rollout r, string state, string? message)
+    {
+        lock (r.Gate)
+        {
+            r.State = state;
+            r.Message = message ?? r.Message;
+            r.EndedAt = DateTimeOffset.UtcNow;
+            r.Engine = null;
+        }
+    }
+
+    private static bool IsUpdated(DeviceRecord d, string version) => d.Version.ToString() == version && d.State == DeviceState.Updated;
+
+    public RolloutView View(Rollout r)
+    {
+        RolloutEngine? engine;
+        RolloutSnapshot? snap;
+        string state;
+        long endedPayload;
+        lock (r.Gate)
+        {
+            engine = r.Engine;
+            snap = r.LastSnapshot;
+            state = r.State;
+            endedPayload = r.PayloadOfEndedPhases;
+        }
+        var image = images.Get(r.ImageId);
+        long imageBytes = image?.Size ?? snap?.ImageBytes ?? 0;
+        int chunks = image?.ChunkCount ?? 0;
+        var targets = r.TargetDevices.ToHashSet();
+        var all = gateway.Registry.All();
+        var groupsOfTarget = r.Phases.SelectMany(p => p).ToHashSet();
+        var devices = (state == RolloutStates.Created ? all.Where(d => r.Groups.Count == 0 || r.Groups.Contains(d.GroupId)) : all.Where(d => targets.Contains(d.NodeId)))
+            .ToList();
+        uint imageId = image?.Image.ImageId ?? 0;
+        var deviceViews = devices.Select(d =>
+        {
+            bool up = IsUpdated(d, r.Version);
+            int held = up ? chunks : d.ImageId == imageId ? d.HeldCount : 0;
+            return new DeviceProgressView(d.NodeId, d.GroupId, d.Online, d.State.ToString(), d.Version.ToString(), held, chunks, up);
+        }).ToList();
+        var groupViews = deviceViews.GroupBy(d => d.GroupId).OrderBy(g => g.Key).Select(g =>
+        {
+            long held = g.Sum(d => (long)d.HeldPackets), total = (long)g.Count() * chunks;
+            return new GroupProgressView(g.Key, g.Count(), g.Count(d => d.Updated), g.Count(d => d.State == nameof(DeviceState.Failed)), held, total,
+                total == 0 ? 0 : Math.Round(100.0 * held / total, 1));
+        }).ToList();
+        long allHeld = deviceViews.Sum(d => (long)d.HeldPackets), allTotal = (long)deviceViews.Count * chunks;
+        var groupOf = all.ToDictionary(d => d.NodeId, d => d.GroupId);
+        var intermediates = engine == null ? new List<IntermediateView>() : engine.Scheduler.Loads().Where(l => l.InFlight > 0)
+            .OrderBy(l => l.NodeId).Select(l => new IntermediateView(l.NodeId, groupOf.GetValueOrDefault(l.NodeId), l.InFlight, Math.Round(l.InFlightBytes), l.Assigned)).ToList();
+        var orders = engine == null ? new List<OrderView>() : engine.RecentOrders().Select(o => new OrderView(o.Index, new NodeRef(o.Root.NodeId, o.Root.GroupId),
+            o.Relays.Select(x => new NodeRef(x.NodeId, x.GroupId)).ToList())).ToList();
+        double elapsed = r.StartedAt is { } s ? ((r.EndedAt ?? DateTimeOffset.UtcNow) - s).TotalSeconds : 0;
+        return new RolloutView
+        {
+            Id = r.Id,
+            ImageId = r.ImageId,
+            Version = r.Version,
+            State = state,
+            Message = r.Message,
+            Groups = r.Groups,
+            CanaryGroups = r.CanaryGroups,
+            MaxFailures = r.MaxFailures,
+            Phases = r.Phases,
+            Phase = r.Phase,
+            CreatedAt = r.CreatedAt,
+            StartedAt = r.StartedAt,
+            EndedAt = r.EndedAt,
+            Devices = deviceViews.Count,
+            Updated = deviceViews.Count(d => d.Updated),
+            Failed = deviceViews.Count(d => d.State == nameof(DeviceState.Failed)),
+            Percent = allTotal == 0 ? 0 : Math.Round(100.0 * allHeld / allTotal, 1),
+            ElapsedSeconds = Math.Round(elapsed, 3),
+            ImageBytes = imageBytes,
+            GatewayPayloadBytes = endedPayload + (engine?.GatewayPayloadBytes ?? 0),
+            BoundSeconds = Bound(imageBytes, devices.Select(d => d.NodeId).ToList()),
+            GroupProgress = groupViews,
+            DeviceProgress = deviceViews,
+            Intermediates = intermediates,
+            RecentOrders = orders,
+            Snapshot = snap,
+        };
+    }
+
+    private double? Bound(long imageBytes, IReadOnlyList<uint> nodes)
+    {
+        if (options.Links is not { } links || imageBytes <= 0 || nodes.Count == 0) return null;
+        if (!double.IsFinite(links.GatewayUp) || links.GatewayUp <= 0) return null;
+        var rates = nodes.Select(n => links.Devices.TryGetValue(n, out var x) ? x : (double.NaN, double.NaN)).ToList();
+        if (rates.Any(x => !double.IsFinite(x.Item1) || !double.IsFinite(x.Item2) || x.Item1 <= 0 || x.Item2 <= 0)) return null;
+        return Math.Round(KumarRossBound.Seconds(imageBytes, links.GatewayUp, rates.Select(x => x.Item1).ToList(), rates.Select(x => x.Item2).ToList()), 3);
+    }
+
+    public IReadOnlyList<DeviceView> Devices()
+    {
+        var loads = gateway.CurrentRollout?.Scheduler.Loads().ToDictionary(l => l.NodeId, l => l.InFlight) ?? new Dictionary<uint, int>();
+        return gateway.Registry.All().Select(d =>
+        {
+            var o = gateway.Overheads.Get(d.NodeId);
+            return new DeviceView(d.NodeId, d.GroupId, d.Online, d.Version.ToString(), d.State.ToString(), d.LastSeen,
+                d.ImageId == 0 ? "" : d.ImageId.ToString("x8"), d.HeldCount, d.ChunkCount,
+                o == null ? null : new OverheadView(Math.Round(o.OverheadMs, 2), Math.Round(o.LastOverheadMs, 2), Math.Round(o.ForwardBytesPerSecond), o.Notices, Math.Round(o.ArrivalMs, 2)),
+                loads.GetValueOrDefault(d.NodeId));
+        }).ToList();
+    }
+
+    public IReadOnlyList<GroupView> Groups() =>
+        gateway.Registry.All().GroupBy(d => d.GroupId).OrderBy(g => g.Key).Select(g => new GroupView(g.Key, g.Count(), g.Count(d => d.Online),
+            g.GroupBy(d => d.Version.ToString()).ToDictionary(v => v.Key, v => v.Count()))).ToList();
+}
+
+public sealed record RolloutManagerOptions
+{
+    public long MaxImageBytes { get; init; } = 4 * 1024 * 1024;
+    public int ChunkSize { get; init; } = 4096;
+    public string DefaultBoard { get; init; } = "esp32";
+    public SchedulerOptions Scheduler { get; init; } = new();
+    public LinkRates? Links { get; init; }
+    public Action<string>? Log { get; init; }
+}

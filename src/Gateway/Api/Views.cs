@@ -1,0 +1,55 @@
+using IotOta.Gateway.Rollouts;
+
+namespace IotOta.Gateway.Api;
+
+public sealed record OverheadView(double OverheadMs, double LastOverheadMs, double ForwardBytesPerSecond, long Notices, double ArrivalMs);
+
+public sealed record DeviceView(uint NodeId, int GroupId, bool Online, string Version, string State, DateTimeOffset LastSeen,
+    string ImageId, int HeldPackets, int ChunkCount, OverheadView? Overhead, int InFlight);
+
+public sealed record GroupView(int GroupId, int Devices, int Online, IReadOnlyDictionary<string, int> Versions);
+
+public sealed record GroupProgressView(int GroupId, int Devices, int Updated, int Failed, long HeldPackets, long TotalPackets, double Percent);
+
+public sealed record DeviceProgressView(uint NodeId, int GroupId, bool Online, string State, string Version, int HeldPackets, int TotalPackets, bool Updated);
+
+public sealed record NodeRef(uint NodeId, int GroupId);
+
+public sealed record OrderView(int Index, NodeRef Root, IReadOnlyList<NodeRef> Relays);
+
+public sealed record IntermediateView(uint NodeId, int GroupId, int InFlight, double InFlightBytes, long Assigned);
+
+/// <summary>A rollout with its progress: what GET /api/rollouts/{id} returns and the event stream sends.</summary>
+public sealed record RolloutView
+{
+    public required string Id { get; init; }
+    public required string ImageId { get; init; }
+    public required string Version { get; init; }
+    public required string State { get; init; }
+    public string? Message { get; init; }
+    public required IReadOnlyList<int> Groups { get; init; }
+    public int CanaryGroups { get; init; }
+    public int MaxFailures { get; init; }
+    public required IReadOnlyList<IReadOnlyList<int>> Phases { get; init; }
+    public int Phase { get; init; }
+    public DateTimeOffset CreatedAt { get; init; }
+    public DateTimeOffset? StartedAt { get; init; }
+    public DateTimeOffset? EndedAt { get; init; }
+    public int Devices { get; init; }
+    public int Updated { get; init; }
+    public int Failed { get; init; }
+    public double Percent { get; init; }
+    public double ElapsedSeconds { get; init; }
+    public long ImageBytes { get; init; }
+    public long GatewayPayloadBytes { get; init; }
+    /// <summary>Kumar–Ross lower bound for the target devices, when the link rates are known.</summary>
+    public double? BoundSeconds { get; init; }
+    public required IReadOnlyList<GroupProgressView> GroupProgress { get; init; }
+    public required IReadOnlyList<DeviceProgressView> DeviceProgress { get; init; }
+    /// <summary>Devices holding minimum units not yet acknowledged (DeviceLoad.InFlight &gt; 0): the intermediate nodes now.</summary>
+    public required IReadOnlyList<IntermediateView> Intermediates { get; init; }
+    /// <summary>The latest send orders of the running phase: original to root, relays named in other groups.</summary>
+    public required IReadOnlyList<OrderView> RecentOrders { get; init; }
+    /// <summary>The engine's snapshot of the running (or last) phase.</summary>
+    public RolloutSnapshot? Snapshot { get; init; }
+}

@@ -1,0 +1,165 @@
+using System.Security.Cryptography;
+using System.Text.Json.Serialization;
+using IotOta.Gateway.Api;
+using IotOta.Gateway.WebConsole;
+using IotOta.Gateway.Demo;
+using IotOta.Gateway.Images;
+using IotOta.Gateway.Scheduling;
+using IotOta.Shared.Protocol;
+using IotOta.VirtualDevice.Host;
+using IotOta.VirtualDevice.Network;
+using IotOta.VirtualDevice.Platform;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+
+namespace IotOta.Gateway.Serve;
+
+/// <summary>
+/// The gateway as a server: the broker (embedded or external), the gateway node, the REST API and the web console
+/// on one WebApplication, and for the demo a virtual fleet on factory version 1.0.0 that trusts the gateway's key.
+/// </summary>
+public sealed class GatewayServer : IAsyncDisposable
+{
+    private EmbeddedBroker? _broker;
+    private VirtualFleet? _fleet;
+    private GatewayNode? _gateway;
+    private WebApplication? _app;
+    private ManifestSigner? _signer;
+    private string? _dataDir;
+
+    private GatewayServer() { }
+
+    /// <summary>The first address the API listens on, e.g. http://127.0.0.1:5080.</summary>
+    public string Url { get; private set; } = "";
+    public AdminCredentials Credentials { get; private set; } = null!;
+    /// <summary>True when the password was generated for this run (nobody configured one).</summary>
+    public bool PasswordGenerated { get; private set; }
+    public GatewayNode Gateway => _gateway!;
+    public VirtualFleet? Fleet => _fleet;
+    public RolloutManager Manager { get; private set; } = null!;
+    public string BrokerAddress { get; private set; } = "";
+
+    public static async Task<GatewayServer> StartAsync(ServeOptions o, Action<string>? log, CancellationToken ct)
+    {
+        o.Validate();
+        var s = new GatewayServer();
+        try
+        {
+            await s.StartCoreAsync(o, log, ct);
+            return s;
+        }
+        catch
+        {
+            await s.DisposeAsync();
+            throw;
+        }
+    }
+
+    private static double Rate(double kbps) => kbps > 0 ? kbps * 1000 / 8 : double.PositiveInfinity;
+
+    private async Task StartCoreAsync(ServeOptions o, Action<string>? log, CancellationToken ct)
+    {
+        string host;
+        int port;
+        if (o.Broker != null) (host, port) = DemoOptions.ParseBroker(o.Broker);
+        else
+        {
+            _broker = await EmbeddedBroker.StartAsync(o.BrokerPort);
+            (host, port) = (_broker.Host, _broker.Port);
+        }
+        BrokerAddress = $"{host}:{port}";
+        _signer = o.KeyPath != null ? ManifestSigner.FromPemFile(o.KeyPath) : ManifestSigner.Generate();
+        TokenBucket? up = o.GatewayUpKbps > 0 ? new TokenBucket(Rate(o.GatewayUpKbps), 16 * 1024) : null;
+        _gateway = new GatewayNode(host, port, upBucket: up, log: log);
+        await _gateway.StartAsync(ct);
+
+        LinkRates? links = null;
+        if (o.Devices > 0)
+        {
+            _dataDir = Path.Combine(Path.GetTempPath(), "iotota-serve-" + Guid.NewGuid().ToString("N")[..8]);
+            var verifier = new EcdsaSignatureVerifier();
+            verifier.Add(_signer.KeyId, _signer.PublicKey());
+            var link = new LinkProfile(Rate(o.DeviceUpKbps), Rate(o.DeviceDownKbps), TimeSpan.Zero, 0);
+            _fleet = await VirtualFleet.StartAsync(o.Devices, o.Groups, host, port, _dataDir, verifier, _ => link, new FirmwareVersion(1, 0, 0), null, ct);
+            await _gateway.WaitForDevicesAsync(o.Devices, TimeSpan.FromSeconds(60), ct);
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (DateTime.UtcNow < deadline && !_fleet.Devices.All(d => d.Agent.MemberCount == _fleet.Devices.Count(x => x.GroupId == d.GroupId)))
+                await Task.Delay(50, ct);
+            if (o.GatewayUpKbps > 0 && o.DeviceUpKbps > 0 && o.DeviceDownKbps > 0)
+                links = new LinkRates(Rate(o.GatewayUpKbps), _fleet.Devices.ToDictionary(d => d.NodeId, _ => (Rate(o.DeviceUpKbps), Rate(o.DeviceDownKbps))));
+        }
+
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = ["--urls", o.Urls, .. o.ExtraArgs],
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        string? user = o.User ?? builder.Configuration["IotOta:Admin:User"];
+        string? password = o.Password ?? builder.Configuration["IotOta:Admin:Password"];
+        if (string.IsNullOrEmpty(password))
+        {
+            password = Convert.ToBase64String(RandomNumberGenerator.GetBytes(12)).Replace('+', 'x').Replace('/', 'y').TrimEnd('=');
+            PasswordGenerated = true;
+        }
+        Credentials = new AdminCredentials(string.IsNullOrEmpty(user) ? "admin" : user, password);
+        Manager = new RolloutManager(_gateway, _signer, new InMemoryImageStore(), new InMemoryRolloutStore(), new RolloutManagerOptions
+        {
+            MaxImageBytes = o.MaxImageBytes,
+            ChunkSize = o.ChunkSize,
+            Links = links,
+            Log = log,
+            Scheduler = new SchedulerOptions { PriorForwardRate = o.DeviceUpKbps > 0 ? Rate(o.DeviceUpKbps) : 2_000_000 },
+        });
+        builder.Services.AddSingleton(Manager);
+        builder.Services.AddIotOtaAuth(Credentials);
+        // Sessions live as long as this process (like the in-memory stores): no key ring on disk.
+        builder.Services.AddSingleton<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(new Microsoft.AspNetCore.DataProtection.EphemeralDataProtectionProvider());
+        builder.Services.AddProblemDetails();
+        builder.Services.AddOpenApi();
+        builder.Services.ConfigureHttpJsonOptions(j =>
+        {
+            j.SerializerOptions.NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals;
+        });
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = o.MaxImageBytes + 1024 * 1024);
+        _app = builder.Build();
+        _app.UseStatusCodePages();
+        _app.UseAuthentication();
+        _app.UseAuthorization();
+        _app.MapOpenApi();
+        _app.MapIotOtaApi();
+        _app.MapConsole();
+        await _app.StartAsync(ct);
+        var addresses = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses;
+        Url = addresses?.FirstOrDefault() ?? o.Urls.Split(';')[0];
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Manager != null)
+        {
+            foreach (var r in Manager.Rollouts.List().Where(r => RolloutStates.IsActive(r.State)))
+            {
+                try
+                {
+                    Manager.Abort(r.Id);
+                    await Manager.WaitAsync(r.Id).WaitAsync(TimeSpan.FromSeconds(10));
+                }
+                catch (Exception) { /* shutting down */ }
+            }
+        }
+        if (_app != null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+        if (_fleet != null) await _fleet.DisposeAsync();
+        if (_gateway != null) await _gateway.DisposeAsync();
+        if (_broker != null) await _broker.DisposeAsync();
+        _signer?.Dispose();
+        if (_dataDir != null)
+        {
+            try { Directory.Delete(_dataDir, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+}

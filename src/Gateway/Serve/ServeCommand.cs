@@ -1,0 +1,86 @@
+using System.CommandLine;
+
+namespace IotOta.Gateway.Serve;
+
+/// <summary>`serve`: the gateway with its REST API and web console (and, for the demo, a virtual fleet) until Ctrl+C.</summary>
+public static class ServeCommand
+{
+    public static Command Create()
+    {
+        var urls = new Option<string>("--urls") { Description = "where the API and console listen", DefaultValueFactory = _ => "http://127.0.0.1:5080" };
+        var devices = new Option<int>("--devices") { Description = "virtual devices to start (0 = none)", DefaultValueFactory = _ => 30 };
+        var groups = new Option<int>("--groups") { Description = "groups of the virtual fleet", DefaultValueFactory = _ => 3 };
+        var broker = new Option<string?>("--broker") { Description = "HOST:PORT of an MQTT broker (default: an embedded one)" };
+        var brokerPort = new Option<int>("--broker-port") { Description = "port of the embedded broker (0 = a free one)" };
+        var user = new Option<string?>("--user") { Description = "operator user (default: configuration IotOta:Admin:User, else admin)" };
+        var key = new Option<string?>("--key") { Description = "signing key (PEM, from `keygen`); default: a key generated for this run" };
+        var chunk = new Option<int>("--chunk-size") { Description = "minimum-unit packet size", DefaultValueFactory = _ => 4096 };
+        var maxImage = new Option<long>("--max-image-bytes") { Description = "largest image the API accepts", DefaultValueFactory = _ => 4 * 1024 * 1024 };
+        var gwUp = new Option<double>("--gateway-up-kbps") { Description = "emulated gateway upload rate (0 = unlimited)" };
+        var devUp = new Option<double>("--device-up-kbps") { Description = "emulated device upload rate (0 = unlimited)" };
+        var devDown = new Option<double>("--device-down-kbps") { Description = "emulated device download rate (0 = unlimited)" };
+        var cmd = new Command("serve", "Run the gateway with its REST API and web console (and a virtual demo fleet) until Ctrl+C")
+            { urls, devices, groups, broker, brokerPort, user, key, chunk, maxImage, gwUp, devUp, devDown };
+        cmd.SetAction(async (parse, ct) =>
+        {
+            var o = new ServeOptions
+            {
+                Urls = parse.GetValue(urls)!,
+                Devices = parse.GetValue(devices),
+                Groups = parse.GetValue(groups),
+                Broker = parse.GetValue(broker),
+                BrokerPort = parse.GetValue(brokerPort),
+                User = parse.GetValue(user),
+                // The password comes from configuration (IotOta__Admin__Password) or is generated: not from the command
+                // line, where it would sit in the shell history and the process list.
+                KeyPath = parse.GetValue(key),
+                ChunkSize = parse.GetValue(chunk),
+                MaxImageBytes = parse.GetValue(maxImage),
+                GatewayUpKbps = parse.GetValue(gwUp),
+                DeviceUpKbps = parse.GetValue(devUp),
+                DeviceDownKbps = parse.GetValue(devDown),
+            };
+            try
+            {
+                o.Validate();
+            }
+            catch (ArgumentException e)
+            {
+                System.Console.Error.WriteLine($"error: {e.Message}");
+                return 2;
+            }
+            GatewayServer server;
+            try
+            {
+                System.Console.WriteLine(o.Devices > 0 ? $"starting the broker, the gateway and {o.Devices} virtual devices in {o.Groups} groups..." : "starting the gateway...");
+                server = await GatewayServer.StartAsync(o, m => System.Console.Error.WriteLine(m), ct);
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException or TimeoutException or InvalidOperationException or MQTTnet.Exceptions.MqttCommunicationException)
+            {
+                System.Console.Error.WriteLine($"error: {e.Message}");
+                return 1;
+            }
+            await using (server)
+            {
+                System.Console.WriteLine($"console:  {server.Url}/");
+                System.Console.WriteLine($"api:      {server.Url}/api   (OpenAPI: {server.Url}/openapi/v1.json)");
+                System.Console.WriteLine($"broker:   {server.BrokerAddress}");
+                System.Console.WriteLine($"user:     {server.Credentials.User}");
+                // Shown once on the operator's terminal (never through the logger): the demo's way in.
+                System.Console.WriteLine(server.PasswordGenerated
+                    ? $"password: {server.Credentials.Password}   (generated for this run; set IotOta__Admin__Password to choose one)"
+                    : "password: (from configuration)");
+                System.Console.WriteLine($"cli:      iotota --server {server.Url} --user {server.Credentials.User} --password ... devices");
+                System.Console.WriteLine("Ctrl+C stops.");
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, ct);
+                }
+                catch (OperationCanceledException) { }
+                System.Console.WriteLine("stopping...");
+            }
+            return 0;
+        });
+        return cmd;
+    }
+}

@@ -1,0 +1,41 @@
+namespace IotOta.Gateway.Serve;
+
+/// <summary>What `serve` runs: where the API listens, the broker, the demo fleet, credentials and link rates.</summary>
+public sealed record ServeOptions
+{
+    public string Urls { get; init; } = "http://127.0.0.1:5080";
+    /// <summary>Virtual devices to start (0 = none: real devices on the broker).</summary>
+    public int Devices { get; init; } = 30;
+    public int Groups { get; init; } = 3;
+    /// <summary>host:port of an external broker; null starts the embedded one.</summary>
+    public string? Broker { get; init; }
+    /// <summary>Port for the embedded broker (0 = a free one).</summary>
+    public int BrokerPort { get; init; }
+    /// <summary>Operator credentials; when null they come from configuration (IotOta:Admin:User/Password) or are generated.</summary>
+    public string? User { get; init; }
+    public string? Password { get; init; }
+    /// <summary>PEM signing key (from `keygen`); null generates one for this run.</summary>
+    public string? KeyPath { get; init; }
+    public int ChunkSize { get; init; } = 4096;
+    public long MaxImageBytes { get; init; } = 4 * 1024 * 1024;
+    /// <summary>0 = unlimited. With all three set, the console shows the Kumar–Ross bound.</summary>
+    public double GatewayUpKbps { get; init; }
+    public double DeviceUpKbps { get; init; }
+    public double DeviceDownKbps { get; init; }
+    public string[] ExtraArgs { get; init; } = [];
+
+    public void Validate()
+    {
+        if (Devices < 0) throw new ArgumentException("--devices cannot be negative");
+        if (Devices > 0 && (Groups < 1 || Groups > Devices)) throw new ArgumentException("--groups must be between 1 and --devices");
+        if (ChunkSize < 256 || ChunkSize > 4096) throw new ArgumentException("--chunk-size must be 256 to 4096 (the devices take at most 4096)");
+        if (MaxImageBytes < 1 || MaxImageBytes > 64L * 1024 * 1024) throw new ArgumentException("--max-image-bytes must be 1 byte to 64 MiB");
+        if (GatewayUpKbps < 0 || DeviceUpKbps < 0 || DeviceDownKbps < 0) throw new ArgumentException("link rates cannot be negative");
+        foreach (var u in Urls.Split(';', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!Uri.TryCreate(u, UriKind.Absolute, out var uri) || (uri.Scheme != "http" && uri.Scheme != "https"))
+                throw new ArgumentException($"--urls '{u}' is not an http(s) URL");
+        }
+        if (Broker != null) Demo.DemoOptions.ParseBroker(Broker);
+    }
+}
