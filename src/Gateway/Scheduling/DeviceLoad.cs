@@ -10,4 +10,6 @@ public sealed class DeviceLoad(uint nodeId)
     /// <summary>Minimum units assigned to it so far in this rollout.</summary>
     public long Assigned { get; set; }
     public long CopyBytesAssigned { get; set; }
+    /// <summary>Deliveries of this device that timed out since its last notice; the selector shuns it meanwhile.</summary>
+    public int Strikes { get; set; }
 }

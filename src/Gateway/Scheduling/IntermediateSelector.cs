@@ -20,8 +20,11 @@ public sealed class IntermediateSelector(OverheadTable overheads, SchedulerOptio
     }
 
     /// <summary>Expected seconds until the device would have forwarded an extra job of jobBytes.</summary>
+    /// A device whose deliveries timed out since its last notice counts one notice timeout per strike on top, so a
+    /// silent device does not win its own expired work straight back.
     public double FinishSeconds(DeviceLoad load, double jobBytes) =>
-        overheads.ArrivalMs(load.NodeId) / 1000.0 + (load.InFlightBytes + jobBytes) / RateOf(load.NodeId);
+        overheads.ArrivalMs(load.NodeId) / 1000.0 + (load.InFlightBytes + jobBytes) / RateOf(load.NodeId)
+        + load.Strikes * options.MinNoticeTimeout.TotalSeconds;
 
     public bool HasRoom(DeviceLoad load)
     {

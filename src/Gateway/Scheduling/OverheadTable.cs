@@ -21,6 +21,7 @@ public sealed class OverheadTable(TimeProvider time, double alpha = 0.3)
         public double LastOverheadMs;
         public double Rate = double.NaN;
         public double ArrivalMs = double.NaN;
+        public long ArrivalAt;
         public long LastForwardedMs = long.MinValue;
         public double BytesForwarded;
         public double BusyMs;
@@ -55,6 +56,7 @@ public sealed class OverheadTable(TimeProvider time, double alpha = 0.3)
                 // backlog) and the notice's way back.
                 double arrival = Math.Max(0, overhead - Math.Max(0, notice.ForwardedTimeMs - notice.ReceiveTimeMs));
                 e.ArrivalMs = double.IsNaN(e.ArrivalMs) ? arrival : e.ArrivalMs + alpha * (arrival - e.ArrivalMs);
+                e.ArrivalAt = time.GetTimestamp();
             }
             long start = Math.Max(notice.ReceiveTimeMs, e.LastForwardedMs);
             long busyMs = Math.Max(1, notice.ForwardedTimeMs - start);
@@ -85,11 +87,20 @@ public sealed class OverheadTable(TimeProvider time, double alpha = 0.3)
     }
 
     /// <summary>Smoothed time for an original to reach the device and its notice to come back, forwarding excluded
-    /// (ms); 0 when not yet measured.</summary>
+    /// (ms); 0 when not yet measured. A device that gets no originals for a while is not judged forever by an old
+    /// measurement: the figure fades with its age (time constant <see cref="ArrivalMemory"/>), so it is tried again.</summary>
     public double ArrivalMs(uint node)
     {
-        lock (_gate) return _devices.TryGetValue(node, out Entry? e) && !double.IsNaN(e.ArrivalMs) ? e.ArrivalMs : 0;
+        lock (_gate)
+        {
+            if (!_devices.TryGetValue(node, out Entry? e) || double.IsNaN(e.ArrivalMs)) return 0;
+            double age = time.GetElapsedTime(e.ArrivalAt).TotalSeconds;
+            return e.ArrivalMs * Math.Exp(-age / ArrivalMemory.TotalSeconds);
+        }
     }
+
+    /// <summary>How long an arrival measurement keeps (most of) its weight.</summary>
+    public TimeSpan ArrivalMemory { get; init; } = TimeSpan.FromSeconds(3);
 
     public IReadOnlyList<DeviceOverhead> Snapshot()
     {

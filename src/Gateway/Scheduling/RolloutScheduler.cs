@@ -75,7 +75,7 @@ public sealed class RolloutScheduler
 
     public IReadOnlyList<DeviceLoad> Loads()
     {
-        lock (_gate) return _loads.Values.Select(l => new DeviceLoad(l.NodeId) { InFlight = l.InFlight, InFlightBytes = l.InFlightBytes, Assigned = l.Assigned, CopyBytesAssigned = l.CopyBytesAssigned }).ToList();
+        lock (_gate) return _loads.Values.Select(l => new DeviceLoad(l.NodeId) { InFlight = l.InFlight, InFlightBytes = l.InFlightBytes, Assigned = l.Assigned, CopyBytesAssigned = l.CopyBytesAssigned, Strikes = l.Strikes }).ToList();
     }
 
     /// <summary>The destination list changed: devices joined or left. Work held by devices that left is planned again.</summary>
@@ -147,6 +147,7 @@ public sealed class RolloutScheduler
         {
             if (index < 0 || index >= _chunkCount || !_members.TryGetValue(node, out FleetMember? m)) return;
             GroupPlan g = _groups[m.GroupId];
+            if (_loads.TryGetValue(node, out DeviceLoad? heard)) heard.Strikes = 0; // it is alive after all
             if (g.Status[index] == Done) return;
             if (g.Status[index] == InFlight) Release(g, index);
             g.Status[index] = Done;
@@ -163,6 +164,7 @@ public sealed class RolloutScheduler
             {
                 if (g.Status[k] == InFlight && now > g.Deadline[k])
                 {
+                    if (_loads.TryGetValue(g.Owner[k], out DeviceLoad? silent)) silent.Strikes++;
                     Release(g, k);
                     g.Status[k] = Pending;
                     _pending.Add(k);
