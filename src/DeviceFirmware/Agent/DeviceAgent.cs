@@ -318,9 +318,9 @@ namespace IotOta.DeviceFirmware.Agent
             {
                 if (announced && _bootRec.State == BootState.Trial && !_stopped)
                 {
+                    _boot.Confirm(); // one marker write: a cut here leaves the image on trial or confirmed, never rolled back
                     BootRecord r = _bootRec.Clone();
                     r.State = BootState.Confirmed;
-                    _boot.Save(r);
                     _bootRec = r;
                     _state = DeviceState.Updated;
                     Log("self-test passed: confirmed " + r.Version.ToString());
@@ -702,6 +702,12 @@ namespace IotOta.DeviceFirmware.Agent
         public bool IsPeerQuarantined(uint nodeId)
         {
             lock (_gate) { return IsQuarantined(0, nodeId); }
+        }
+
+        /// <summary>True when packets that come on this peer connection are no longer accepted.</summary>
+        public bool IsConnectionQuarantined(uint connection)
+        {
+            lock (_gate) { return IsQuarantined(1, connection); }
         }
 
         /// <summary>The running image is on trial and its self-test failed: restart, and the bootloader logic in

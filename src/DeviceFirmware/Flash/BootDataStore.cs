@@ -6,11 +6,16 @@ namespace IotOta.DeviceFirmware.Flash
     /// <summary>
     /// Keeps the boot record in two sectors of the boot-data partition. A save goes to the sector that does not hold
     /// the current record, with the next sequence number, so a power cut during a save leaves the old record valid.
+    /// Confirming an image on trial does not rewrite the record: it clears a marker right after the current record
+    /// (one write, no erase), so a power cut during the confirmation can never look like a failed trial — any cleared
+    /// marker bit counts as confirmed, and a rollback never touches the marker.
     /// </summary>
     public sealed class BootDataStore
     {
         private readonly IFlashPartition _part;
-        private readonly byte[] _buf = new byte[BootRecord.EncodedLength];
+        public const int ConfirmMarkerLength = 4;
+    private readonly byte[] _buf = new byte[BootRecord.EncodedLength];
+    private readonly byte[] _marker = new byte[ConfirmMarkerLength];
         private int _currentSector = -1;
 
         public BootDataStore(IFlashPartition partition)
@@ -35,13 +40,37 @@ namespace IotOta.DeviceFirmware.Flash
                 Save(f);
                 return f;
             }
+            BootRecord current;
             if (b == null || (a != null && a.Sequence >= b.Sequence))
             {
                 _currentSector = 0;
-                return a;
+                current = a;
             }
-            _currentSector = 1;
-            return b;
+            else
+            {
+                _currentSector = 1;
+                current = b;
+            }
+            if (current.State == BootState.Trial && MarkerSet(_currentSector)) current.State = BootState.Confirmed;
+            return current;
+        }
+
+        /// <summary>Confirms the image on trial in the current record by clearing its confirmation marker.</summary>
+        public void Confirm()
+        {
+            if (_currentSector < 0) throw new FlashException("no boot record loaded");
+            for (int i = 0; i < ConfirmMarkerLength; i++) _marker[i] = 0;
+            _part.Write(_currentSector * _part.SectorSize + BootRecord.EncodedLength, _marker, 0, ConfirmMarkerLength);
+        }
+
+        private bool MarkerSet(int sector)
+        {
+            _part.Read(sector * _part.SectorSize + BootRecord.EncodedLength, _marker, 0, ConfirmMarkerLength);
+            for (int i = 0; i < ConfirmMarkerLength; i++)
+            {
+                if (_marker[i] != 0xFF) return true;
+            }
+            return false;
         }
 
         /// <summary>Writes the record (its Sequence is set to the next number) into the other sector.</summary>
