@@ -30,6 +30,8 @@ public sealed class RolloutScheduler
         public List<FleetMember> Members = new();
         public readonly byte[] Status = new byte[chunks];
         public readonly uint[] Owner = new uint[chunks];
+        /// <summary>For a relay delivery: the root device that must first pass the packet on (0 for a direct one).</summary>
+        public readonly uint[] Via = new uint[chunks];
         public readonly long[] Deadline = new long[chunks];
         public readonly double[] Bytes = new double[chunks];
         public int DoneCount;
@@ -89,6 +91,11 @@ public sealed class RolloutScheduler
                 ReleaseAllOf(gone);
                 _members.Remove(gone);
             }
+            // A device that moved to another group: what it holds was planned for its old group.
+            foreach (var moved in next.Values.Where(m => _members.TryGetValue(m.NodeId, out var old) && old.GroupId != m.GroupId).ToList())
+            {
+                ReleaseAllOf(moved.NodeId);
+            }
             foreach (var m in next.Values)
             {
                 _members[m.NodeId] = m;
@@ -119,7 +126,8 @@ public sealed class RolloutScheduler
         {
             for (int k = 0; k < _chunkCount; k++)
             {
-                if (g.Status[k] == InFlight && g.Owner[k] == node)
+                // Its own deliveries, and relays that were to get the packet from it.
+                if (g.Status[k] == InFlight && (g.Owner[k] == node || g.Via[k] == node))
                 {
                     Release(g, k);
                     g.Status[k] = Pending;
@@ -213,6 +221,7 @@ public sealed class RolloutScheduler
             if (d == null) continue;
             Assign(g, k, d, bytes, finish, now);
             orders.Add(new SendOrder(k, d, Array.Empty<FleetMember>()));
+            g.Via[k] = 0;
             OriginalsPlanned++;
             any = true;
         }
@@ -250,8 +259,10 @@ public sealed class RolloutScheduler
         }
         double rootBytes = (rootGroup.Members.Count - 1 + relays.Count) * (double)chunk;
         Assign(rootGroup, k, root, rootBytes, rootFinish, now);
+        rootGroup.Via[k] = 0;
         foreach (var r in relays)
         {
+            r.G.Via[k] = root.NodeId;
             // The relay starts only after the root reached it: give its deadline the root's expected time too.
             Assign(r.G, k, r.D, r.Bytes, r.Finish + rootFinish, now);
         }

@@ -148,7 +148,8 @@ public class RolloutSchedulerTests(ITestOutputHelper output)
             heldWhenLeaving = leaving.Sum(n => loads[n].InFlight);
             long before = s.Scheduler.Reallocations;
             foreach (uint n in leaving) s.Leave(n);
-            Assert.Equal(heldWhenLeaving, s.Scheduler.Reallocations - before);
+            // What they held, plus the relays that were to get a packet from one of them.
+            Assert.True(s.Scheduler.Reallocations - before >= heldWhenLeaving);
         }));
         Assert.Equal(3, sim.Departed.Count);
         Assert.True(heldWhenLeaving >= 3);
@@ -222,7 +223,7 @@ public class RolloutSchedulerTests(ITestOutputHelper output)
         s.UpdateFleet([a, b]);
         foreach (var o in s.Plan()) Assert.Single(o.Relays);
         s.UpdateFleet([a]);              // group 2's only device leaves holding both packets
-        Assert.Equal(2, s.Reallocations);
+        Assert.True(s.Reallocations >= 2); // its two deliveries, and any of group 1's that it was to relay
         s.OnNotice(1, 0);
         s.OnNotice(1, 1);
         Assert.True(s.AllDelivered);     // group 2 has no members now
@@ -234,6 +235,41 @@ public class RolloutSchedulerTests(ITestOutputHelper output)
         Assert.All(again, o => Assert.Equal(b, o.Root));
         s.OnNotice(2, 0);
         s.OnNotice(2, 1);
+        Assert.True(s.AllDelivered);
+    }
+    [Fact]
+    public void WhenARootLeavesTheRelaysItWasToFeedArePlannedAgain()
+    {
+        var clock = new FakeTimeProvider();
+        var s = new RolloutScheduler(1, _ => 1000, new SchedulerOptions(), new OverheadTable(clock), clock);
+        var a = new FleetMember(1, 1, 1, 1);
+        var a2 = new FleetMember(3, 1, 3, 3);
+        var b = new FleetMember(2, 2, 2, 2);
+        s.UpdateFleet([a, a2, b]);
+        var order = Assert.Single(s.Plan());
+        var root = order.Root;
+        var relay = Assert.Single(order.Relays);
+        Assert.NotEqual(root.GroupId, relay.GroupId);
+        s.UpdateFleet(new[] { a, a2, b }.Where(m => m.NodeId != root.NodeId));
+        Assert.Equal(2, s.Reallocations);                          // the root's delivery and the relay it was to feed
+        Assert.All(s.Loads(), l => Assert.Equal(0, l.InFlight));  // the relay holds no phantom work
+        var again = Assert.Single(s.Plan());
+        Assert.NotEqual(root.NodeId, again.Root.NodeId);
+        Assert.DoesNotContain(again.Relays, r => r.NodeId == root.NodeId);
+    }
+
+    [Fact]
+    public void ADeviceThatMovesGroupGivesBackWhatItHeldForTheOldGroup()
+    {
+        var clock = new FakeTimeProvider();
+        var s = new RolloutScheduler(1, _ => 1000, new SchedulerOptions { CrossGroup = false }, new OverheadTable(clock), clock);
+        var a = new FleetMember(1, 1, 1, 1);
+        var b = new FleetMember(2, 2, 2, 2);
+        s.UpdateFleet([a, b]);
+        Assert.Equal(2, s.Plan().Count);
+        s.UpdateFleet([a with { GroupId = 2 }, b]);                // device 1 moves into group 2; group 1 is empty now
+        Assert.Equal(1, s.Reallocations);
+        s.OnNotice(2, 0);
         Assert.True(s.AllDelivered);
     }
 }
