@@ -1,0 +1,139 @@
+using System.Security.Cryptography;
+using IotOta.DeviceFirmware.Ports;
+using IotOta.Shared.Protocol;
+
+namespace IotOta.FaultSuite;
+
+/// <summary>A signed image built with the Shared manifest code only (no gateway dependency).</summary>
+public sealed class SignedImage
+{
+    public SignedImage(byte[] bytes, Manifest manifest, byte[] manifestBytes)
+    {
+        Bytes = bytes;
+        Manifest = manifest;
+        ManifestBytes = manifestBytes;
+    }
+
+    public byte[] Bytes { get; }
+    public Manifest Manifest { get; }
+    public byte[] ManifestBytes { get; }
+    public uint ImageId => Manifest.ImageId;
+    public int ChunkCount => Manifest.ChunkCount;
+
+    public static SignedImage Create(byte[] bytes, FirmwareVersion version, ECDsa key, byte keyId, int chunkSize, uint imageId, bool rollback = false)
+    {
+        int count = Manifest.ChunkCountFor((uint)bytes.Length, chunkSize);
+        var m = new Manifest
+        {
+            ImageId = imageId,
+            Version = version,
+            Flags = rollback ? Manifest.FlagRollback : (byte)0,
+            HashKind = ChunkHashKind.Sha256,
+            ImageSize = (uint)bytes.Length,
+            ChunkSize = chunkSize,
+            ChunkCount = count,
+            ImageHash = SHA256.HashData(bytes),
+            ChunkHashes = new byte[count * Manifest.HashLength],
+            KeyId = keyId,
+        };
+        for (int i = 0; i < count; i++)
+        {
+            SHA256.HashData(bytes.AsSpan(m.ChunkOffset(i), m.ChunkLength(i)), m.ChunkHashes.AsSpan(i * Manifest.HashLength, Manifest.HashLength));
+        }
+        byte[] encoded = m.ToBytes();
+        m.Signature = key.SignData(encoded.AsSpan(0, m.SignedLength), HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+        Array.Copy(m.Signature, 0, encoded, m.SignedLength + 1, Manifest.SignatureLength);
+        return new SignedImage(bytes, m, encoded);
+    }
+
+    /// <summary>Chunk <paramref name="index"/> as a packet of <paramref name="type"/> (Original from the gateway, Copy from a peer).</summary>
+    public byte[] Packet(MessageType type, int index, uint sender, byte flags = 0, uint[]? targetNodes = null, uint[]? targetIps = null, int[]? targetPorts = null)
+    {
+        int len = Manifest.ChunkLength(index);
+        int targets = targetNodes?.Length ?? 0;
+        var buf = new byte[DataPacket.EncodedLength(targets, len)];
+        DataPacket.Write(new WireWriter(buf), type, ImageId, index, flags, sender, targets, targetNodes, targetIps, targetPorts,
+            Bytes, Manifest.ChunkOffset(index), len);
+        return buf;
+    }
+
+    public bool SlotHolds(IFlashPartition slot)
+    {
+        var b = new byte[Bytes.Length];
+        slot.Read(0, b, 0, b.Length);
+        return b.AsSpan().SequenceEqual(Bytes);
+    }
+}
+
+public sealed class ManualClock : IClock
+{
+    public long Now = 10_000;
+    public long NowMs => Now;
+}
+
+public sealed class NullLog : ILogPort
+{
+    public List<string>? Lines;
+    public void Log(string message) => Lines?.Add(message);
+}
+
+public sealed class RestartFlag : IRestartPort
+{
+    public int Count;
+    public void RequestRestart() => Count++;
+}
+
+/// <summary>In-memory first network: subscriptions are ignored (the suite delivers what it wants), publishes are
+/// handed to <see cref="OnPublish"/> (a copy is only made by the handler if it keeps the bytes).</summary>
+public sealed class MemoryMqtt : IMqttPort
+{
+    public bool IsConnected { get; set; } = true;
+    public int Published;
+    public Action<string, byte[], int, int>? OnPublish;
+
+    public bool Publish(string topic, byte[] buffer, int offset, int count, bool retain)
+    {
+        if (!IsConnected) return false;
+        Published++;
+        OnPublish?.Invoke(topic, buffer, offset, count);
+        return true;
+    }
+
+    public void Subscribe(string topic) { }
+}
+
+/// <summary>In-memory second network: a send to a port is handed to that port's handler (if any).</summary>
+public sealed class MemoryPeers : IPeerPort
+{
+    public readonly Dictionary<int, Action<byte[], int, int>> Handlers = new();
+    public int Sent;
+
+    public bool Send(uint ip, int port, byte[] buffer, int offset, int count)
+    {
+        Sent++;
+        if (!Handlers.TryGetValue(port, out var h)) return true;
+        h(buffer, offset, count);
+        return true;
+    }
+}
+
+public static class Keys
+{
+    public const byte TrustedId = 1;
+    public const byte UnknownId = 9;
+    public static readonly ECDsa Trusted = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+    public static readonly ECDsa Impostor = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+    public static readonly ECDsa Unknown = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+}
+
+public static class Scratch
+{
+    /// <summary>A fresh directory for flash files, in RAM (/dev/shm) when there is one.</summary>
+    public static string NewDir()
+    {
+        string root = Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
+        string dir = Path.Combine(root, "iotota-fault-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+}
