@@ -1,0 +1,4 @@
+using IotOta.Cli;
+using Spectre.Console;
+
+return await CliApp.RunAsync(args, AnsiConsole.Console, Console.Error);
