@@ -132,6 +132,12 @@ public static class DemoCommand
         t.AddRow("seconds", s.Seconds.ToString("0.000"));
         if (s.BoundSeconds is double b) t.AddRow("Kumar–Ross bound (s)", $"{b:0.000} (ratio {s.BoundRatio:0.00})");
         AnsiConsole.Write(t);
+        if (s.Overheads.Count == 0) return;
+        var o = new Table().Title("overhead table (busiest intermediate nodes)").AddColumn("device").AddColumn(new TableColumn("notices").RightAligned())
+            .AddColumn(new TableColumn("overhead ms").RightAligned()).AddColumn(new TableColumn("arrival ms").RightAligned()).AddColumn(new TableColumn("forwards kB/s").RightAligned());
+        foreach (var d in s.Overheads.OrderByDescending(d => d.Notices).Take(8))
+            o.AddRow(d.NodeId.ToString(), d.Notices.ToString(), d.OverheadMs.ToString("0"), d.ArrivalMs.ToString("0"), (d.ForwardBytesPerSecond / 1000).ToString("0"));
+        AnsiConsole.Write(o);
     }
 
     /// <summary>Reports on the caller's thread without a SynchronizationContext hop (Spectre's context is thread-safe).</summary>

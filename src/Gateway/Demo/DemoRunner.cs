@@ -15,7 +15,12 @@ namespace IotOta.Gateway.Demo;
 /// </summary>
 public static class DemoRunner
 {
-    public static async Task<DemoSummary> RunAsync(DemoOptions o, IProgress<RolloutSnapshot>? progress, Action<string>? log, CancellationToken ct)
+    public static Task<DemoSummary> RunAsync(DemoOptions o, IProgress<RolloutSnapshot>? progress, Action<string>? log, CancellationToken ct)
+        => RunAsync(o, progress, log, null, ct);
+
+    /// <param name="duringRollout">Runs beside the rollout once it started (fault and churn tests: stop devices, …).</param>
+    internal static async Task<DemoSummary> RunAsync(DemoOptions o, IProgress<RolloutSnapshot>? progress, Action<string>? log,
+        Func<VirtualFleet, GatewayNode, Task>? duringRollout, CancellationToken ct)
     {
         o.Validate();
         string dataDir = Path.Combine(Path.GetTempPath(), "iotota-demo-" + Guid.NewGuid().ToString("N")[..8]);
@@ -60,9 +65,13 @@ public static class DemoRunner
                     PriorForwardRate = Rate(o.DeviceUpKbps) ?? 2_000_000,
                 },
             };
-            RolloutResult r = await gateway.RunRolloutAsync(image, options, progress, ct);
+            Task<RolloutResult> rollout = gateway.RunRolloutAsync(image, options, progress, ct);
+            if (duringRollout != null) await duringRollout(fleet, gateway);
+            RolloutResult r = await rollout;
+            log?.Invoke("overhead table: " + string.Join("; ", gateway.Overheads.Snapshot().Select(d =>
+                $"{d.NodeId}: {d.OverheadMs:0} ms, arrival {d.ArrivalMs:0} ms, {d.ForwardBytesPerSecond / 1000:0} kB/s, {d.Notices} notices")));
             // Check what the devices hold: the active slot must be the image, byte for byte.
-            int verified = fleet.Devices.Count(d => SlotMatches(d, image.Bytes));
+            int verified = fleet.Devices.Count(d => !d.IsStopped && SlotMatches(d, image.Bytes));
             return new DemoSummary
             {
                 Devices = o.Devices,
@@ -82,6 +91,7 @@ public static class DemoRunner
                 RelaysNamed = r.RelaysNamed,
                 RepairCopiesSent = r.RepairCopiesSent,
                 Reallocations = r.Reallocations,
+                Overheads = gateway.Overheads.Snapshot(),
                 Mode = o.CrossGroup ? "cross-group" : "per-group",
                 TimedOut = r.TimedOut,
             };

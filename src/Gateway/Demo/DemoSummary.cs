@@ -26,5 +26,7 @@ public sealed record DemoSummary
     public required long RepairCopiesSent { get; init; }
     public required long Reallocations { get; init; }
     public required string Mode { get; init; }
+    /// <summary>The gateway's overhead table at the end: per device overhead, arrival time, forwarding rate.</summary>
+    public IReadOnlyList<Scheduling.DeviceOverhead> Overheads { get; init; } = [];
     public required bool TimedOut { get; init; }
 }

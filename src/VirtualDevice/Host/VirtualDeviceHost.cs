@@ -25,6 +25,7 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
     private Thread? _tick;
     private long _seenConnects;
     private int _restarts;
+    private int _disposed;
     private readonly object _restartGate = new();
 
     public VirtualDeviceHost(VirtualDeviceOptions options) => _o = options;
@@ -36,6 +37,8 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
     public MqttDevicePort Mqtt => _mqtt ?? throw new InvalidOperationException("device not started");
     public VirtualFlashLayout Flash => _flash ?? throw new InvalidOperationException("device not started");
     public int Restarts => Volatile.Read(ref _restarts);
+    /// <summary>True once the device was powered off (disposed).</summary>
+    public bool IsStopped => _cts.IsCancellationRequested;
     /// <summary>Counters of every agent this device has run (one per boot), summed.</summary>
     public long PeerPayloadBytesSent => _previousPeerBytes + (_agent?.Counters.PeerPayloadBytesSent ?? 0);
     private long _previousPeerBytes;
@@ -160,6 +163,7 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
     /// <summary>Power off: no goodbye, the broker publishes the last will.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _cts.Cancel();
         _agent?.Stop();
         _work.Set();
