@@ -47,8 +47,15 @@ elif [ -x /etc/init.d/mosquitto ] && /etc/init.d/mosquitto status >/dev/null 2>&
 fi
 
 # ---- browser for end-to-end UI tests ---------------------------------------------------------------------------
-# CHROMIUM: to be added by the dashboard/e2e work. Install it here the same way as mosquitto above
-# (apt_install chromium when `command -v chromium` fails) and export its path for the tests, e.g. CHROMIUM_PATH.
+# tests/Browser.Tests drive Debian's Chromium through Playwright (its node driver ships in the NuGet package; no
+# `playwright install`). CHROMIUM_PATH tells the tests where it is.
+if [ -z "${CHROMIUM_PATH:-}" ]; then
+    if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/bin/chromium ]; then
+        apt_install chromium
+    fi
+    CHROMIUM_PATH=$(command -v chromium || echo /usr/bin/chromium)
+fi
+export CHROMIUM_PATH
 # ----------------------------------------------------------------------------------------------------------------
 
 if ! command -v dotnet >/dev/null 2>&1; then

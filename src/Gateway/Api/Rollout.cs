@@ -44,5 +44,7 @@ public sealed class Rollout
     [JsonIgnore] internal Task? Runner { get; set; }
     [JsonIgnore] internal long PayloadOfEndedPhases { get; set; }
     [JsonIgnore] internal RolloutSnapshot? LastSnapshot { get; set; }
+    /// <summary>The send orders of the last phase that ran, kept for the views after it ended.</summary>
+    [JsonIgnore] internal IReadOnlyList<IotOta.Gateway.Scheduling.SendOrder> LastOrders { get; set; } = Array.Empty<IotOta.Gateway.Scheduling.SendOrder>();
     [JsonIgnore] internal List<RolloutResult> Results { get; } = new();
 }

@@ -219,6 +219,7 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
                 RolloutResult result = await run;
                 lock (r.Gate)
                 {
+                    if (r.Engine != null) r.LastOrders = r.Engine.RecentOrders();
                     r.Results.Add(result);
                     r.PayloadOfEndedPhases += result.GatewayPayloadBytes;
                     r.Engine = null;
@@ -294,7 +295,7 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
         var groupOf = all.ToDictionary(d => d.NodeId, d => d.GroupId);
         var intermediates = engine == null ? new List<IntermediateView>() : engine.Scheduler.Loads().Where(l => l.InFlight > 0)
             .OrderBy(l => l.NodeId).Select(l => new IntermediateView(l.NodeId, groupOf.GetValueOrDefault(l.NodeId), l.InFlight, Math.Round(l.InFlightBytes), l.Assigned)).ToList();
-        var orders = engine == null ? new List<OrderView>() : engine.RecentOrders().Select(o => new OrderView(o.Index, new NodeRef(o.Root.NodeId, o.Root.GroupId),
+        var orders = (engine?.RecentOrders() ?? r.LastOrders).Select(o => new OrderView(o.Index, new NodeRef(o.Root.NodeId, o.Root.GroupId),
             o.Relays.Select(x => new NodeRef(x.NodeId, x.GroupId)).ToList())).ToList();
         double elapsed = r.StartedAt is { } s ? ((r.EndedAt ?? DateTimeOffset.UtcNow) - s).TotalSeconds : 0;
         return new RolloutView

@@ -190,7 +190,7 @@ function drawRelays(v) {
     out += `<circle cx="${x}" cy="${y}" r="30" fill="#e8f1ff" stroke="#4a6fa5"/><text x="${x}" y="${y - 2}" font-size="12" text-anchor="middle">group ${g}</text>` +
       `<text x="${x}" y="${y + 13}" font-size="10" text-anchor="middle">${gp.updated}/${gp.devices}</text>`;
   }
-  if (!v.recentOrders.length) out += `<text x="${cx}" y="295" font-size="10" text-anchor="middle" fill="#667">no send orders in the running phase</text>`;
+  if (!v.recentOrders.length) out += `<text x="${cx}" y="295" font-size="10" text-anchor="middle" fill="#667">no send orders yet</text>`;
   svg.innerHTML = out;
 }
 
