@@ -31,6 +31,14 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
     public VirtualDeviceHost(VirtualDeviceOptions options) => _o = options;
 
     public uint NodeId => _o.NodeId;
+    /// <summary>The options this device was built with (a fleet restarts a device from them).</summary>
+    public VirtualDeviceOptions Options => _o;
+    /// <summary>Managed bytes allocated on the calling threads while inside the device core (OnMqttMessage,
+    /// OnPeerMessage, PumpOnce), measured with GC.GetAllocatedBytesForCurrentThread around each call.</summary>
+    public long CoreAllocatedBytes => Interlocked.Read(ref _coreAlloc);
+    /// <summary>Messages handed to the device core (both networks).</summary>
+    public long CoreMessages => Interlocked.Read(ref _coreMessages);
+    private long _coreAlloc, _coreMessages;
     public int GroupId => _o.GroupId;
     public DeviceAgent Agent => _agent ?? throw new InvalidOperationException("device not started");
     public TcpPeerNetwork Peer => _peer ?? throw new InvalidOperationException("device not started");
@@ -90,13 +98,19 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
 
     private void OnMqtt(string topic, byte[] buffer, int offset, int count)
     {
+        long a0 = GC.GetAllocatedBytesForCurrentThread();
         _agent?.OnMqttMessage(topic, buffer, offset, count);
+        Interlocked.Add(ref _coreAlloc, GC.GetAllocatedBytesForCurrentThread() - a0);
+        Interlocked.Increment(ref _coreMessages);
         _work.Set();
     }
 
     private void OnPeer(byte[] buffer, int offset, int count)
     {
+        long a0 = GC.GetAllocatedBytesForCurrentThread();
         _agent?.OnPeerMessage(buffer, offset, count);
+        Interlocked.Add(ref _coreAlloc, GC.GetAllocatedBytesForCurrentThread() - a0);
+        Interlocked.Increment(ref _coreMessages);
         _work.Set();
     }
 
@@ -108,7 +122,9 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
             bool did = false;
             try
             {
+                long a0 = GC.GetAllocatedBytesForCurrentThread();
                 did = a != null && a.PumpOnce();
+                if (did) Interlocked.Add(ref _coreAlloc, GC.GetAllocatedBytesForCurrentThread() - a0);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {

@@ -20,7 +20,8 @@ public sealed class TcpPeerNetwork : IPeerPort, IDisposable
     public const int SendTimeoutMs = 30_000;
     private const int ThreadStackSize = 256 * 1024;
 
-    private readonly Action<byte[], int, int> _onMessage;
+    private readonly Action<uint, byte[], int, int> _onMessage;
+    private int _nextConnectionId;
     private readonly LinkProfile _link;
     private readonly TokenBucket? _up;
     private readonly TokenBucket? _down;
@@ -32,7 +33,15 @@ public sealed class TcpPeerNetwork : IPeerPort, IDisposable
     private long _messagesSent, _bytesSent, _messagesReceived, _bytesReceived, _dropped, _sendFailures, _handlerErrors;
     private volatile bool _disposed;
 
+    /// <summary>As below, for a handler that does not need to know which connection a message came on.</summary>
     public TcpPeerNetwork(Action<byte[], int, int> onMessage, LinkProfile link, TokenBucket? upBucket, TokenBucket? downBucket, int port = 0)
+        : this(onMessage == null ? null! : (_, b, o, c) => onMessage(b, o, c), link, upBucket, downBucket, port)
+    {
+    }
+
+    /// <summary>The handler gets a connection id (1, 2, …; stable for the life of one inbound connection) with each
+    /// message, so a device can quarantine a connection that delivers bad packets.</summary>
+    public TcpPeerNetwork(Action<uint, byte[], int, int> onMessage, LinkProfile link, TokenBucket? upBucket, TokenBucket? downBucket, int port = 0)
     {
         _onMessage = onMessage ?? throw new ArgumentNullException(nameof(onMessage));
         _link = link ?? LinkProfile.Unlimited;
@@ -161,7 +170,7 @@ public sealed class TcpPeerNetwork : IPeerPort, IDisposable
                 return;
             }
             s.NoDelay = true;
-            var c = new Inbound(s);
+            var c = new Inbound(s) { Id = (uint)Interlocked.Increment(ref _nextConnectionId) };
             _inbound[c] = 0;
             c.Thread = new Thread(() => ReadLoop(c), ThreadStackSize) { IsBackground = true, Name = "peer-read:" + Port };
             c.Thread.Start();
@@ -186,7 +195,7 @@ public sealed class TcpPeerNetwork : IPeerPort, IDisposable
                 Interlocked.Add(ref _bytesReceived, len);
                 try
                 {
-                    _onMessage(buffer, 0, len);
+                    _onMessage(c.Id, buffer, 0, len);
                 }
                 catch (Exception e)
                 {
@@ -244,6 +253,7 @@ public sealed class TcpPeerNetwork : IPeerPort, IDisposable
 
     private sealed class Inbound
     {
+        public uint Id { get; init; }
         public Inbound(Socket s) => Socket = s;
         public Socket Socket { get; }
         public Thread? Thread { get; set; }

@@ -218,4 +218,23 @@ public sealed class TcpPeerNetworkTests
         using var probe = new TcpClient();
         Assert.ThrowsAny<SocketException>(() => probe.Connect(IPAddress.Loopback, b.Port));
     }
+    [Fact]
+    public void Each_inbound_connection_has_its_own_stable_id()
+    {
+        var seen = new ConcurrentQueue<(uint Connection, byte Sender)>();
+        using var b = new TcpPeerNetwork((uint c, byte[] buf, int off, int n) => seen.Enqueue((c, buf[off])), LinkProfile.Unlimited, null, null);
+        using var a1 = new TcpPeerNetwork((_, _, _) => { }, LinkProfile.Unlimited, null, null);
+        using var a2 = new TcpPeerNetwork((_, _, _) => { }, LinkProfile.Unlimited, null, null);
+        for (int i = 0; i < 5; i++)
+        {
+            Assert.True(a1.Send(b.Ip, b.Port, new byte[] { 1 }, 0, 1));
+            Assert.True(a2.Send(b.Ip, b.Port, new byte[] { 2 }, 0, 1));
+        }
+        Assert.True(Wait.Until(() => seen.Count == 10), $"received {seen.Count} of 10");
+        var bySender = seen.GroupBy(x => x.Sender).ToDictionary(g => g.Key, g => g.Select(x => x.Connection).Distinct().ToList());
+        Assert.Single(bySender[1]);
+        Assert.Single(bySender[2]);
+        Assert.NotEqual(bySender[1][0], bySender[2][0]);
+        Assert.DoesNotContain(0u, bySender.Values.SelectMany(v => v));
+    }
 }
