@@ -92,6 +92,34 @@ public sealed class RolloutEngine
         lock (_recent) return _recent.ToList();
     }
 
+    private IEnumerator<(string Topic, int Index)>? _baseline;
+    private readonly ConcurrentDictionary<uint, byte> _seeds = new();
+
+    /// <summary>What a baseline strategy publishes, packet by packet (each as a repair-flagged copy, which devices
+    /// write and do not forward): every target device (unicast), every group's data topic (group fan-out), or one seed
+    /// device per group (gossip).</summary>
+    private IEnumerable<(string Topic, int Index)> BaselineSends(IReadOnlyList<FleetMember> fleet)
+    {
+        var members = fleet.Where(m => IsTarget(m.NodeId, m.GroupId)).OrderBy(m => m.NodeId).ToList();
+        var groups = members.GroupBy(m => m.GroupId).OrderBy(g => g.Key).ToList();
+        foreach (var g in groups) _seeds[g.First().NodeId] = 0;
+        for (int k = 0; k < _image.ChunkCount; k++)
+        {
+            switch (_options.Strategy)
+            {
+                case RolloutStrategy.Unicast:
+                    foreach (var m in members) yield return (Topics.DeviceIn(m.NodeId), k);
+                    break;
+                case RolloutStrategy.GroupFanout:
+                    foreach (var g in groups) yield return (_options.GroupDataTopic(g.Key), k);
+                    break;
+                case RolloutStrategy.Gossip:
+                    foreach (var g in groups) yield return (Topics.DeviceIn(g.First().NodeId), k);
+                    break;
+            }
+        }
+    }
+
     private bool IsTarget(uint node, int group) => _options.Targets == null || _options.Targets(node, group);
 
     public void OnNotice(ReceiptNotice n)
@@ -106,6 +134,7 @@ public sealed class RolloutEngine
     {
         if (r.ImageId != _image.ImageId || r.ChunkCount != _image.ChunkCount) return;
         if (_options.Targets != null && (_registry.Get(r.NodeId) is not { } rec || !IsTarget(rec.NodeId, rec.GroupId))) return;
+        if (_options.Strategy == RolloutStrategy.Gossip && !_seeds.ContainsKey(r.NodeId)) return;
         int budget = Math.Min(r.MaxReplies, _options.MaxRepairReplies);
         for (int i = 0; i < r.ChunkCount && budget > 0; i++)
         {
@@ -151,13 +180,14 @@ public sealed class RolloutEngine
         try
         {
             await _mqtt.PublishAsync(Topics.Manifest, _image.ManifestBytes, retain: true, ct: ct);
+            if (_options.Strategy != RolloutStrategy.IotOta) _baseline = BaselineSends(_destinations.Members).GetEnumerator();
             long lastProgress = 0;
             bool timedOut = false;
             while (true)
             {
                 ct.ThrowIfCancellationRequested();
                 bool worked = false;
-                foreach (SendOrder order in _paused ? Array.Empty<SendOrder>() : Scheduler.Plan())
+                foreach (SendOrder order in _paused || _options.Strategy != RolloutStrategy.IotOta ? Array.Empty<SendOrder>() : Scheduler.Plan())
                 {
                     lock (_recent)
                     {
@@ -172,6 +202,17 @@ public sealed class RolloutEngine
                     Interlocked.Increment(ref _originals);
                     Interlocked.Add(ref _relays, order.Relays.Count);
                     worked = true;
+                }
+                if (_baseline != null)
+                {
+                    for (int n = 0; n < 64 && !_paused && _baseline.MoveNext(); n++)
+                    {
+                        var (topic, index) = _baseline.Current;
+                        await _mqtt.PublishAsync(topic, _packetizer.RepairCopy(index), qos: MqttQualityOfServiceLevel.AtMostOnce, ct: ct);
+                        Interlocked.Add(ref _gatewayPayload, _packetizer.PayloadLength(index));
+                        Interlocked.Increment(ref _originals);
+                        worked = true;
+                    }
                 }
                 for (int n = 0; n < 64 && !_paused && _repairs.TryDequeue(out var rep); n++)
                 {

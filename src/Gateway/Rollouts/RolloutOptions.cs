@@ -16,4 +16,26 @@ public sealed record RolloutOptions
     /// null = every device on the destination list. The manifest topic is fleet-wide in protocol v1, so devices
     /// outside the targets still hear the manifest; they get no originals or gateway repairs from this rollout.</summary>
     public Func<uint, int, bool>? Targets { get; init; }
+    /// <summary>How packets leave the gateway. <see cref="RolloutStrategy.IotOta"/> (the default) is the scheme as
+    /// built; the others are baselines for the benchmark (bench/).</summary>
+    public RolloutStrategy Strategy { get; init; } = RolloutStrategy.IotOta;
+    /// <summary>For <see cref="RolloutStrategy.GroupFanout"/>: the topic a group's data is published to once (a broker,
+    /// or the benchmark's emulation of one, replicates it to the group's devices).</summary>
+    public Func<int, string> GroupDataTopic { get; init; } = g => $"iotota/bench/group/{g}/data";
+}
+
+/// <summary>Ways of rolling out an image: the scheme as built and the baselines it is measured against.</summary>
+public enum RolloutStrategy
+{
+    /// <summary>Scheduler-planned originals, one per packet for the whole fleet, relayed across groups and copied
+    /// inside groups by the devices.</summary>
+    IotOta,
+    /// <summary>Every device gets every packet from the gateway over MQTT (a repair-flagged copy to its in-topic,
+    /// which it writes and does not forward), like per-device OTA streams.</summary>
+    Unicast,
+    /// <summary>The gateway publishes each packet once per group to <see cref="RolloutOptions.GroupDataTopic"/>.</summary>
+    GroupFanout,
+    /// <summary>No planning: one seed device per group gets every packet as a copy; the others pull missing packets from
+    /// their group's peers (the devices' repair path). The gateway answers repair requests of the seeds only.</summary>
+    Gossip,
 }

@@ -9,7 +9,24 @@ public sealed class VirtualFleet : IAsyncDisposable
 {
     private readonly List<VirtualDeviceHost> _devices = new();
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, int> _groupOfPort = new();
+    private long _retiredPeerBytes;
+
     private VirtualFleet() { }
+
+    /// <summary>Powers the device at index off (its last will goes out) and, after <paramref name="offFor"/>, on again
+    /// from the same flash file with the same options (a reboot that resumes from the persisted state).</summary>
+    public async Task RestartDeviceAsync(int index, TimeSpan offFor, CancellationToken ct = default)
+    {
+        VirtualDeviceHost old = _devices[index];
+        await old.DisposeAsync();
+        Interlocked.Add(ref _retiredPeerBytes, old.PeerPayloadBytesSent);
+        await Task.Delay(offFor, ct);
+        var next = new VirtualDeviceHost(old.Options);
+        await next.StartAsync(ct);
+        _groupOfPort[next.Peer.Port] = next.GroupId;
+        _devices[index] = next;
+    }
 
     public IReadOnlyList<VirtualDeviceHost> Devices => _devices;
 
@@ -27,7 +44,7 @@ public sealed class VirtualFleet : IAsyncDisposable
         if (workers < want) ThreadPool.SetMinThreads(want, Math.Max(io, 64));
         var fleet = new VirtualFleet();
         // Peer ports are known only once each device listens; the lookup reads this map at send time.
-        var groupOfPort = new System.Collections.Concurrent.ConcurrentDictionary<int, int>();
+        var groupOfPort = fleet._groupOfPort;
         var uplinks = new Dictionary<int, TokenBucket>();
         if (groupUplinkBytesPerSecond > 0)
         {
@@ -69,7 +86,7 @@ public sealed class VirtualFleet : IAsyncDisposable
     }
 
     /// <summary>Payload bytes all devices sent to peers (copies, relays, repair replies).</summary>
-    public long PeerPayloadBytes => _devices.Sum(d => d.PeerPayloadBytesSent);
+    public long PeerPayloadBytes => Interlocked.Read(ref _retiredPeerBytes) + _devices.Sum(d => d.PeerPayloadBytesSent);
 
     public async ValueTask DisposeAsync()
     {

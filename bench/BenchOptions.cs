@@ -1,0 +1,68 @@
+namespace IotOta.Bench;
+
+/// <summary>What one benchmark invocation runs.</summary>
+public sealed record BenchOptions
+{
+    public int Devices { get; init; } = 100;
+    /// <summary>0 = default: min(9, ceil(N/10)) for real runs (one original reaches up to 8 other groups),
+    /// ceil(N/32) for simulations above 300 devices.</summary>
+    public int Groups { get; init; }
+    public string Scenario { get; init; } = "homogeneous";
+    public List<string> Strategies { get; init; } = ["iotota", "unicast", "group-fanout", "gossip"];
+    public bool Json { get; init; }
+    public bool Simulate { get; init; }
+    public int ImageSize { get; init; } = 256 * 1024;
+    public int ChunkSize { get; init; } = 4096;
+    public double GatewayUpKbps { get; init; } = 8000;
+    public double DeviceUpKbps { get; init; } = 2000;
+    public double DeviceDownKbps { get; init; } = 8000;
+    public double LatencyMs { get; init; } = 2;
+    public int Seed { get; init; } = 1;
+    public double TimeoutSeconds { get; init; } = 120;
+    public string ResultsDir { get; init; } = "bench/results";
+
+    public static readonly string[] Scenarios = ["homogeneous", "heterogeneous", "lossy", "churn"];
+    public static readonly string[] AllStrategies = ["iotota", "unicast", "group-fanout", "gossip"];
+
+    public int EffectiveGroups => Groups > 0 ? Math.Min(Groups, Devices)
+        : Simulate && Devices > 300 ? (Devices + 31) / 32 : Math.Min(9, Math.Max(1, (Devices + 9) / 10));
+    public double SlowFraction => Scenario == "heterogeneous" ? 0.25 : 0;
+    public double SlowFactor => Scenario == "heterogeneous" ? 10 : 1;
+    public double Loss => Scenario == "lossy" ? 0.02 : 0;
+    public double ChurnFraction => Scenario == "churn" ? 0.10 : 0;
+
+    public static BenchOptions Parse(string[] args)
+    {
+        var o = new BenchOptions();
+        for (int i = 0; i < args.Length; i++)
+        {
+            string a = args[i];
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{a} needs a value");
+            o = a switch
+            {
+                "--devices" => o with { Devices = int.Parse(Next()) },
+                "--groups" => o with { Groups = int.Parse(Next()) },
+                "--scenario" => o with { Scenario = Next() },
+                "--strategies" => o with { Strategies = Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList() },
+                "--json" => o with { Json = true },
+                "--simulate" => o with { Simulate = true },
+                "--image-size" => o with { ImageSize = int.Parse(Next()) },
+                "--chunk-size" => o with { ChunkSize = int.Parse(Next()) },
+                "--gateway-up-kbps" => o with { GatewayUpKbps = double.Parse(Next()) },
+                "--device-up-kbps" => o with { DeviceUpKbps = double.Parse(Next()) },
+                "--device-down-kbps" => o with { DeviceDownKbps = double.Parse(Next()) },
+                "--latency-ms" => o with { LatencyMs = double.Parse(Next()) },
+                "--seed" => o with { Seed = int.Parse(Next()) },
+                "--timeout-seconds" => o with { TimeoutSeconds = double.Parse(Next()) },
+                "--results" => o with { ResultsDir = Next() },
+                _ => throw new ArgumentException($"unknown option {a}"),
+            };
+        }
+        if (o.Devices < 1) throw new ArgumentException("--devices must be at least 1");
+        if (!Scenarios.Contains(o.Scenario)) throw new ArgumentException($"--scenario must be one of {string.Join(", ", Scenarios)}");
+        foreach (var s in o.Strategies)
+            if (!AllStrategies.Contains(s)) throw new ArgumentException($"unknown strategy {s}; known: {string.Join(",", AllStrategies)}");
+        if (o.GatewayUpKbps <= 0 || o.DeviceUpKbps <= 0 || o.DeviceDownKbps <= 0) throw new ArgumentException("link rates must be positive (the bound needs them)");
+        return o;
+    }
+}

@@ -1,0 +1,93 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace IotOta.Bench;
+
+/// <summary>Markdown table, JSON object and PNG chart of a benchmark invocation.</summary>
+public static class Report
+{
+    private static string F(double v, string fmt = "0.00") => double.IsInfinity(v) ? "∞" : v.ToString(fmt, CultureInfo.InvariantCulture);
+    private static string MiB(long b) => (b / 1048576.0).ToString("0.00", CultureInfo.InvariantCulture);
+    private static string KiB(long b) => (b / 1024.0).ToString("0", CultureInfo.InvariantCulture);
+
+    public static string Markdown(BenchOptions o, IReadOnlyList<RunResult> runs)
+    {
+        var sb = new StringBuilder();
+        var r0 = runs.FirstOrDefault();
+        sb.AppendLine($"N = {o.Devices}, {(r0?.Groups ?? o.EffectiveGroups)} groups, scenario {o.Scenario}, image {KiB(o.ImageSize)} KiB in {o.ChunkSize} B packets, " +
+            $"gateway up {o.GatewayUpKbps} kbps, device up/down {o.DeviceUpKbps}/{o.DeviceDownKbps} kbps, latency {o.LatencyMs} ms, seed {o.Seed}" +
+            (o.Simulate ? " (simulated)" : ""));
+        sb.AppendLine();
+        sb.AppendLine("| strategy | mode | done | last s | median s | p99 s | bound s | ratio | gateway MiB (×image) | broker MiB | broker msgs | device upload KiB min/med/max | CPU s | peak RSS MiB | core alloc B/msg |");
+        sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        foreach (var r in runs)
+        {
+            sb.AppendLine($"| {r.Strategy} | {r.Mode} | {r.Completed}/{r.Devices}{(r.TimedOut ? " (timeout)" : "")} | {F(r.Seconds)} | {F(r.MedianSeconds)} | {F(r.P99Seconds)} | {F(r.BoundSeconds)} | {F(r.Ratio)} | " +
+                $"{MiB(r.GatewayBytes)} ({F(r.GatewayPerImage, "0.000")}) | {MiB(r.BrokerBytes)} | {r.BrokerMessages} | " +
+                $"{KiB(r.DeviceUploadBytes[0])}/{KiB(r.DeviceUploadBytes[1])}/{KiB(r.DeviceUploadBytes[2])} | {F(r.CpuSeconds, "0.0")} | {r.PeakRssBytes / 1048576} | {F(r.CoreAllocBytesPerMessage, "0.0")} |");
+        }
+        return sb.ToString();
+    }
+
+    public static JsonObject Json(BenchOptions o, IReadOnlyList<RunResult> runs)
+    {
+        var arr = new JsonArray();
+        foreach (var r in runs)
+        {
+            arr.Add(new JsonObject
+            {
+                ["strategy"] = r.Strategy, ["scenario"] = r.Scenario, ["mode"] = r.Mode, ["devices"] = r.Devices, ["groups"] = r.Groups,
+                ["completed"] = r.Completed, ["seconds"] = r.Seconds, ["medianSeconds"] = Finite(r.MedianSeconds), ["p99Seconds"] = Finite(r.P99Seconds),
+                ["boundSeconds"] = r.BoundSeconds, ["ratio"] = r.Ratio, ["imageBytes"] = r.ImageBytes, ["gatewayBytes"] = r.GatewayBytes,
+                ["gatewayPerImage"] = r.GatewayPerImage, ["brokerBytes"] = r.BrokerBytes, ["brokerMessages"] = r.BrokerMessages,
+                ["brokerCounting"] = r.BrokerCounting, ["deviceUploadBytes"] = new JsonArray(r.DeviceUploadBytes.Select(x => (JsonNode)x).ToArray()),
+                ["cpuSeconds"] = r.CpuSeconds, ["cpuScope"] = "process-wide (broker, gateway and fleet in one process)",
+                ["peakRssBytes"] = r.PeakRssBytes, ["rssScope"] = "process-wide, sampled every 100 ms",
+                ["coreAllocBytesPerMessage"] = r.CoreAllocBytesPerMessage, ["timedOut"] = r.TimedOut, ["wallSeconds"] = r.WallSeconds, ["note"] = r.Note,
+            });
+        }
+        return new JsonObject
+        {
+            ["scenario"] = o.Scenario, ["simulated"] = o.Simulate, ["imageBytes"] = o.ImageSize, ["chunkBytes"] = o.ChunkSize,
+            ["gatewayUpKbps"] = o.GatewayUpKbps, ["deviceUpKbps"] = o.DeviceUpKbps, ["deviceDownKbps"] = o.DeviceDownKbps, ["seed"] = o.Seed,
+            ["runs"] = arr,
+        };
+    }
+
+    private static double? Finite(double v) => double.IsFinite(v) ? v : null;
+
+    public static string JsonText(BenchOptions o, IReadOnlyList<RunResult> runs) =>
+        Json(o, runs).ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+
+    /// <summary>Completion curves: devices updated over time, one line per strategy, the bound as a vertical line.</summary>
+    public static void Png(string path, BenchOptions o, IReadOnlyList<RunResult> runs)
+    {
+        var plt = new ScottPlot.Plot();
+        foreach (var r in runs)
+        {
+            var xs = new List<double> { 0 };
+            var ys = new List<double> { 0 };
+            for (int i = 0; i < r.CompletionTimes.Length; i++)
+            {
+                xs.Add(r.CompletionTimes[i]);
+                ys.Add(100.0 * (i + 1) / r.Devices);
+            }
+            var s = plt.Add.ScatterLine(xs.ToArray(), ys.ToArray());
+            s.LegendText = $"{r.Strategy} ({r.Mode})";
+            s.ConnectStyle = ScottPlot.ConnectStyle.StepHorizontal;
+        }
+        if (runs.Count > 0)
+        {
+            var v = plt.Add.VerticalLine(runs[0].BoundSeconds);
+            v.LegendText = "Kumar–Ross bound";
+            v.LinePattern = ScottPlot.LinePattern.Dashed;
+        }
+        plt.Title($"Completion over time: N={o.Devices}, {o.Scenario}{(o.Simulate ? ", simulated" : "")}");
+        plt.XLabel("seconds since rollout start");
+        plt.YLabel("% of devices updated");
+        plt.ShowLegend(ScottPlot.Alignment.LowerRight);
+        plt.SavePng(path, 900, 500);
+    }
+}

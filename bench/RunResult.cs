@@ -1,0 +1,45 @@
+namespace IotOta.Bench;
+
+/// <summary>The figures of one strategy's run (real or simulated).</summary>
+public sealed record RunResult
+{
+    public required string Strategy { get; init; }
+    public required string Scenario { get; init; }
+    public required string Mode { get; init; } // "real" or "simulated"
+    public required int Devices { get; init; }
+    public required int Groups { get; init; }
+    public required int Completed { get; init; }
+    /// <summary>Until the last device was updated (or the timeout).</summary>
+    public required double Seconds { get; init; }
+    public double MedianSeconds { get; init; }
+    public double P99Seconds { get; init; }
+    public required double BoundSeconds { get; init; }
+    public double Ratio => BoundSeconds > 0 ? Math.Round(Seconds / BoundSeconds, 3) : 0;
+    public required long ImageBytes { get; init; }
+    public required long GatewayBytes { get; init; }
+    public double GatewayPerImage => ImageBytes > 0 ? Math.Round((double)GatewayBytes / ImageBytes, 3) : 0;
+    public long BrokerBytes { get; init; }
+    public long BrokerMessages { get; init; }
+    public string BrokerCounting { get; init; } = "";
+    public long[] DeviceUploadBytes { get; init; } = [0, 0, 0];
+    public double CpuSeconds { get; init; }
+    public long PeakRssBytes { get; init; }
+    public double CoreAllocBytesPerMessage { get; init; }
+    public bool TimedOut { get; init; }
+    public double WallSeconds { get; init; }
+    public string Note { get; init; } = "";
+    /// <summary>Per device completion times in seconds, sorted (NaN-free; devices not updated are left out).</summary>
+    public double[] CompletionTimes { get; init; } = [];
+
+    public static (double Median, double P99) Percentiles(IReadOnlyList<double> sorted, int devices)
+    {
+        // Over all devices: a device that never completed counts as +inf (so the p99 of an incomplete run is inf).
+        double At(double q)
+        {
+            int i = Math.Min(devices - 1, (int)Math.Ceiling(q * devices) - 1);
+            i = Math.Max(0, i);
+            return i < sorted.Count ? sorted[i] : double.PositiveInfinity;
+        }
+        return (At(0.5), At(0.99));
+    }
+}

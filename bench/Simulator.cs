@@ -1,0 +1,195 @@
+using System.Diagnostics;
+using IotOta.Gateway.Demo;
+using IotOta.Gateway.Fleet;
+using IotOta.Gateway.Scheduling;
+using IotOta.Shared.Protocol;
+using IotOta.VirtualDevice.Host;
+using Microsoft.Extensions.Time.Testing;
+
+namespace IotOta.Bench;
+
+/// <summary>
+/// Discrete-event simulation of an iotota rollout that drives the real RolloutScheduler, IntermediateSelector and
+/// OverheadTable with simulated time (FakeTimeProvider), as tests/Gateway.Tests/Simulation/SchedulerSimulation does,
+/// scaled up: no sockets, no device core. The gateway serialises originals at its upload rate and calls Plan() whenever
+/// the clock moves (and on a 10 ms tick); a device receives at its download rate, forwards relay copies first and then
+/// one copy to each member of its group, one after another at its upload rate, and its receipt notice goes back after
+/// the link latency. Loss and churn are not modelled.
+/// </summary>
+public sealed class Simulator
+{
+    private const long TicksPerSecond = TimeSpan.TicksPerSecond;
+    private readonly PriorityQueue<Action, (long Ticks, long Seq)> _events = new();
+    private long _seq;
+    private long _gatewayBusyUntil;
+    private readonly int _n, _chunks, _chunkSize;
+    private readonly double[] _up, _down;
+    private readonly int[] _groupOf;
+    private readonly uint[][] _members;
+    private readonly long[] _busyUntil, _downBusyUntil;
+    private readonly byte[] _have;
+    private readonly int[] _count;
+    private readonly double[] _finish;
+    private readonly double[] _uploaded;
+    private readonly long _latency;
+    private readonly double _gatewayUp;
+    private readonly FakeTimeProvider _clock = new();
+    private readonly long _start;
+    private readonly OverheadTable _overheads;
+    private readonly RolloutScheduler _scheduler;
+    private long _originals, _notices, _planCalls;
+    private double _planSeconds;
+
+    public Simulator(BenchOptions o)
+    {
+        _n = o.Devices;
+        int groups = o.EffectiveGroups;
+        _chunkSize = o.ChunkSize;
+        _chunks = (o.ImageSize + o.ChunkSize - 1) / o.ChunkSize;
+        var links = DemoRunner.DeviceLinks(RealRunner.DemoOptionsOf(o));
+        _up = links.Select(l => l.UpBytesPerSecond).ToArray();
+        _down = links.Select(l => l.DownBytesPerSecond).ToArray();
+        Bound = RealRunner.Bound(o, links);
+        _groupOf = Enumerable.Range(1, _n).Select(id => VirtualFleet.GroupOf(id, groups)).ToArray();
+        _members = Enumerable.Range(1, groups).Select(g => Enumerable.Range(1, _n).Where(id => _groupOf[id - 1] == g).Select(id => (uint)id).ToArray()).ToArray();
+        _busyUntil = new long[_n];
+        _downBusyUntil = new long[_n];
+        _have = new byte[(long)_n * _chunks];
+        _count = new int[_n];
+        _finish = new double[_n];
+        _uploaded = new double[_n];
+        _latency = (long)(o.LatencyMs / 1000 * TicksPerSecond);
+        _gatewayUp = o.GatewayUpKbps * 125;
+        _start = _clock.GetUtcNow().UtcTicks;
+        _overheads = new OverheadTable(_clock);
+        _scheduler = new RolloutScheduler(_chunks, ChunkLength, new SchedulerOptions { PriorForwardRate = o.DeviceUpKbps * 125 }, _overheads, _clock);
+        _scheduler.UpdateFleet(Enumerable.Range(1, _n).Select(id => new FleetMember((uint)id, _groupOf[id - 1], 0x0A000000u + (uint)id, 5000)).ToList());
+        Groups = groups;
+        ImageBytes = o.ImageSize;
+    }
+
+    public double Bound { get; }
+    public int Groups { get; }
+    public long ImageBytes { get; }
+    private int ChunkLength(int k) => k == _chunks - 1 ? (int)(ImageBytes - (long)k * _chunkSize) : _chunkSize;
+    private long NowTicks => _clock.GetUtcNow().UtcTicks - _start;
+    private void At(long ticks, Action a) => _events.Enqueue(a, (ticks, _seq++));
+    private long Ticks(double seconds) => (long)Math.Round(seconds * TicksPerSecond);
+
+    public RunResult Run(double maxSeconds, string scenario)
+    {
+        var wall = Stopwatch.StartNew();
+        TimeSpan cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+        long end = Ticks(maxSeconds), tick = TicksPerSecond / 100;
+        At(0, () => { });
+        bool delivered = false;
+        while (_events.TryPeek(out _, out var when) && when.Ticks <= end)
+        {
+            long now = when.Ticks;
+            if (now > NowTicks) _clock.Advance(TimeSpan.FromTicks(now - NowTicks));
+            while (_events.TryPeek(out _, out var next) && next.Ticks == now) _events.Dequeue()();
+            if (!delivered)
+            {
+                PlanAndSend();
+                if (_scheduler.AllDelivered) delivered = true; // the copies still under way are already scheduled
+                else if (!_events.TryPeek(out _, out var p) || p.Ticks > now + tick) At(now + tick, () => { });
+            }
+        }
+        var times = _finish.Where((_, i) => _count[i] == _chunks).OrderBy(x => x).ToArray();
+        var (median, p99) = RunResult.Percentiles(times, _n);
+        var up = _uploaded.Select(x => (long)x).OrderBy(x => x).ToArray();
+        long gatewayBytes = _originals * _chunkSize;
+        return new RunResult
+        {
+            Strategy = "iotota", Scenario = scenario, Mode = "simulated", Devices = _n, Groups = Groups, Completed = times.Length,
+            Seconds = Math.Round(times.Length > 0 ? times[^1] : maxSeconds, 3), MedianSeconds = Math.Round(median, 3), P99Seconds = Math.Round(p99, 3),
+            BoundSeconds = Math.Round(Bound, 3), ImageBytes = ImageBytes, GatewayBytes = gatewayBytes,
+            BrokerBytes = gatewayBytes, BrokerMessages = _originals + _notices,
+            BrokerCounting = "simulated: originals' payload out of the broker (no broker in the simulation); messages = originals + notices",
+            DeviceUploadBytes = [up[0], up[up.Length / 2], up[^1]],
+            CpuSeconds = Math.Round((Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds, 2),
+            PeakRssBytes = Environment.WorkingSet, TimedOut = times.Length < _n,
+            WallSeconds = Math.Round(wall.Elapsed.TotalSeconds, 1),
+            Note = $"{_planCalls} Plan() calls, {_planSeconds:0.0} s in Plan",
+            CompletionTimes = times,
+        };
+    }
+
+    private void PlanAndSend()
+    {
+        long now = NowTicks;
+        var sw = Stopwatch.StartNew();
+        var orders = _scheduler.Plan();
+        _planSeconds += sw.Elapsed.TotalSeconds;
+        _planCalls++;
+        foreach (SendOrder o in orders)
+        {
+            _overheads.RegisterSend(o.Root.NodeId, o.Index);
+            foreach (var r in o.Relays) _overheads.RegisterSend(r.NodeId, o.Index);
+            _gatewayBusyUntil = Math.Max(_gatewayBusyUntil, now) + Ticks(ChunkLength(o.Index) / _gatewayUp);
+            _originals++;
+            int root = (int)o.Root.NodeId - 1;
+            long arrive = Download(root, _gatewayBusyUntil + _latency, o.Index);
+            var relays = o.Relays.Select(r => (int)r.NodeId - 1).ToArray();
+            int k = o.Index;
+            At(arrive, () => Receive(root, k, relays, ReceiptNotice.KindOriginal));
+        }
+    }
+
+    /// <summary>When a packet that reaches device d's link at t is in (its download serialises what comes in; copies
+    /// are booked when they are sent, which is close to, not exactly, arrival order).</summary>
+    private long Download(int d, long t, int k)
+    {
+        long done = Math.Max(t, _downBusyUntil[d]) + Ticks(ChunkLength(k) / _down[d]);
+        _downBusyUntil[d] = done;
+        return done;
+    }
+
+    private void Hold(int d, int k, long ticks)
+    {
+        long i = (long)d * _chunks + k;
+        if (_have[i] != 0) return;
+        _have[i] = 1;
+        _count[d]++;
+        _finish[d] = Math.Max(_finish[d], ticks / (double)TicksPerSecond);
+    }
+
+    private void Receive(int d, int k, int[] relays, byte kind)
+    {
+        long now = NowTicks;
+        Hold(d, k, now);
+        uint[] members = _members[_groupOf[d] - 1];
+        int copies = relays.Length + members.Length - 1;
+        int len = ChunkLength(k);
+        long perCopy = Ticks(len / _up[d]);
+        long start = Math.Max(now, _busyUntil[d]);
+        int i = 0;
+        foreach (int r in relays)
+        {
+            i++;
+            long arrive = Download(r, start + i * perCopy + _latency, k);
+            At(arrive, () => Receive(r, k, [], ReceiptNotice.KindRelay));
+        }
+        foreach (uint m in members)
+        {
+            int j = (int)m - 1;
+            if (j == d) continue;
+            i++;
+            Hold(j, k, Download(j, start + i * perCopy + _latency, k));
+        }
+        long done = start + copies * perCopy;
+        _busyUntil[d] = done;
+        _uploaded[d] += copies * (double)len;
+        var notice = new ReceiptNotice
+        {
+            NodeId = (uint)d + 1, ImageId = 1, Index = k, Kind = kind,
+            ReceiveTimeMs = now / TimeSpan.TicksPerMillisecond, ForwardedTimeMs = done / TimeSpan.TicksPerMillisecond, CopiesSent = copies,
+        };
+        At(done + _latency, () =>
+        {
+            _notices++;
+            _overheads.RegisterNotice(notice, len);
+            _scheduler.OnNotice(notice.NodeId, notice.Index);
+        });
+    }
+}
