@@ -35,6 +35,12 @@ public sealed class IntermediateSelector(OverheadTable overheads, SchedulerOptio
 
     /// <summary>The best device of the candidates for a job of jobBytes, or null when none should take it now.</summary>
     public FleetMember? Pick(IReadOnlyList<FleetMember> candidates, Func<uint, DeviceLoad> loadOf, double jobBytes, out double finishSeconds)
+        => Pick(candidates, loadOf, jobBytes, double.PositiveInfinity, out finishSeconds);
+
+    /// <summary>As above; near the end of a rollout (<paramref name="remainingSeconds"/>: the work still to do over
+    /// the fleet's forwarding capacity) a device that would finish after the rollout could is passed over too, unless
+    /// it is as fast as its group gets: a slow device's last job would otherwise set the completion time.</summary>
+    public FleetMember? Pick(IReadOnlyList<FleetMember> candidates, Func<uint, DeviceLoad> loadOf, double jobBytes, double remainingSeconds, out double finishSeconds)
     {
         FleetMember? best = null;
         finishSeconds = double.PositiveInfinity;
@@ -51,7 +57,9 @@ public sealed class IntermediateSelector(OverheadTable overheads, SchedulerOptio
                 best = m;
             }
         }
-        if (best != null && finishSeconds > options.SlowDeviceFactor * bestAny + options.BacklogHorizon.TotalSeconds) return null;
+        double horizon = options.BacklogHorizon.TotalSeconds;
+        if (best != null && finishSeconds > options.SlowDeviceFactor * bestAny + horizon) return null;
+        if (best != null && finishSeconds > Math.Max(remainingSeconds, bestAny) + horizon) return null;
         return best;
     }
 }

@@ -189,6 +189,7 @@ public sealed class RolloutScheduler
         {
             long now = _time.GetTimestamp();
             ExpireTimeouts(now);
+            _remainingSeconds = RemainingSeconds();
             var orders = new List<SendOrder>();
             var done = new List<int>();
             foreach (int k in _pending)
@@ -211,13 +212,30 @@ public sealed class RolloutScheduler
 
     private DeviceLoad LoadOf(uint node) => _loads[node];
 
+    private double _remainingSeconds = double.PositiveInfinity;
+
+    /// <summary>The copy work not yet done (deliveries not yet noticed × their group's copies) over the fleet's
+    /// forwarding capacity: about how long the rollout still needs.</summary>
+    private double RemainingSeconds()
+    {
+        double bytes = 0, capacity = 0;
+        double chunk = _chunkLength(0);
+        foreach (var g in _groups.Values)
+        {
+            if (g.Members.Count == 0) continue;
+            bytes += (double)(_chunkCount - g.DoneCount) * (g.Members.Count - 1) * chunk;
+            foreach (var m in g.Members) capacity += _selector.RateOf(m.NodeId);
+        }
+        return capacity <= 0 ? double.PositiveInfinity : bytes / capacity;
+    }
+
     private bool PlanPerGroup(int k, List<GroupPlan> groups, long now, List<SendOrder> orders)
     {
         bool any = false;
         foreach (var g in groups)
         {
             double bytes = (g.Members.Count - 1) * (double)_chunkLength(k);
-            FleetMember? d = _selector.Pick(g.Members, LoadOf, bytes, out double finish);
+            FleetMember? d = _selector.Pick(g.Members, LoadOf, bytes, _remainingSeconds, out double finish);
             if (d == null) continue;
             Assign(g, k, d, bytes, finish, now);
             orders.Add(new SendOrder(k, d, Array.Empty<FleetMember>()));
@@ -239,7 +257,7 @@ public sealed class RolloutScheduler
         foreach (var g in groups)
         {
             double bytes = (g.Members.Count - 1 + relayCount) * (double)chunk;
-            FleetMember? d = _selector.Pick(g.Members, LoadOf, bytes, out double f);
+            FleetMember? d = _selector.Pick(g.Members, LoadOf, bytes, _remainingSeconds, out double f);
             if (d != null && f < rootFinish)
             {
                 rootFinish = f;
@@ -253,7 +271,7 @@ public sealed class RolloutScheduler
         {
             if (g == rootGroup || relays.Count == relayCount) continue;
             double bytes = (g.Members.Count - 1) * (double)chunk;
-            FleetMember? d = _selector.Pick(g.Members, LoadOf, bytes, out double f);
+            FleetMember? d = _selector.Pick(g.Members, LoadOf, bytes, _remainingSeconds, out double f);
             if (d == null) return false;
             relays.Add((g, d, bytes, f));
         }

@@ -9,7 +9,7 @@ public sealed record SchedulerOptions
     /// <summary>At most this many minimum units outstanding per device.</summary>
     public int MaxInFlightPerDevice { get; init; } = 6;
     /// <summary>A device takes more work only while the work it already holds would finish within this horizon.</summary>
-    public TimeSpan BacklogHorizon { get; init; } = TimeSpan.FromMilliseconds(1000);
+    public TimeSpan BacklogHorizon { get; init; } = TimeSpan.FromMilliseconds(600);
     /// <summary>Forwarding rate assumed for a device before any notice measured it (bytes/s).</summary>
     public double PriorForwardRate { get; init; } = 250_000;
     /// <summary>A delivery whose notice has not come back by max(this, 4 × its expected time) is planned again.</summary>
