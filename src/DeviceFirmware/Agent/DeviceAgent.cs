@@ -67,6 +67,7 @@ namespace IotOta.DeviceFirmware.Agent
         private readonly string _topicOut;
         private readonly string _topicStatus;
         private readonly string _topicMembers;
+        private readonly string _topicManifest;
 
         private BootRecord _bootRec;
         private DeviceState _state = DeviceState.Idle;
@@ -122,6 +123,7 @@ namespace IotOta.DeviceFirmware.Agent
             _topicOut = Topics.DeviceOut(config.NodeId);
             _topicStatus = Topics.DeviceStatus(config.NodeId);
             _topicMembers = Topics.GroupMembers(config.GroupId);
+            _topicManifest = Topics.GroupManifest(config.GroupId);
             Counters = new DeviceCounters();
         }
 
@@ -312,7 +314,7 @@ namespace IotOta.DeviceFirmware.Agent
         {
             _mqtt.Subscribe(_topicIn);
             _mqtt.Subscribe(_topicMembers);
-            _mqtt.Subscribe(Topics.Manifest);
+            _mqtt.Subscribe(_topicManifest);
             bool announced = PublishPresence();
             lock (_gate)
             {
@@ -353,6 +355,7 @@ namespace IotOta.DeviceFirmware.Agent
         /// <summary>A message from the first network.</summary>
         public void OnMqttMessage(string topic, byte[] buffer, int offset, int count)
         {
+            if (count == 0 && topic == _topicManifest) return; // an aborted rollout cleared its retained manifest
             try
             {
                 MessageType t = WireHeader.Peek(buffer, offset, count);

@@ -28,6 +28,8 @@ public sealed class RolloutEngine
     private readonly ConcurrentQueue<(uint Node, int Index)> _repairs = new();
     private readonly ConcurrentDictionary<(uint, int), byte> _repairPending = new();
     private readonly HashSet<uint> _targets = new();
+    private readonly HashSet<int> _targetGroups = new();
+    private readonly HashSet<int> _manifestGroups = new();
     private readonly object _gate = new();
     private long _gatewayPayload, _originals, _relays, _repairCopies;
     private long _startTimestamp;
@@ -145,13 +147,48 @@ public sealed class RolloutEngine
         _wake.Release();
     }
 
+    /// <summary>Publishes the manifest (retained) on the manifest topic of every target group that does not have it
+    /// yet: only devices of targeted groups ever see it, and a group that appears mid-rollout gets it too.</summary>
+    private async Task PublishManifestsAsync(CancellationToken ct)
+    {
+        List<int> groups;
+        lock (_gate) groups = _targetGroups.Where(g => !_manifestGroups.Contains(g)).ToList();
+        foreach (int g in groups)
+        {
+            await _mqtt.PublishAsync(Topics.GroupManifest(g), _image.ManifestBytes, retain: true, ct: ct);
+            lock (_gate) _manifestGroups.Add(g);
+        }
+    }
+
+    /// <summary>An aborted rollout takes its manifest back, so devices that connect later do not start it.</summary>
+    private async Task ClearManifestsAsync()
+    {
+        List<int> groups;
+        lock (_gate) groups = _manifestGroups.ToList();
+        foreach (int g in groups)
+        {
+            try
+            {
+                await _mqtt.PublishAsync(Topics.GroupManifest(g), Array.Empty<byte>(), retain: true, ct: CancellationToken.None);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // broker unreachable: the retained manifest stays until the next rollout replaces it
+            }
+        }
+    }
+
     private void OnMembership(IReadOnlyList<FleetMember> members)
     {
         if (_options.Targets != null) members = members.Where(m => IsTarget(m.NodeId, m.GroupId)).ToList();
         Scheduler.UpdateFleet(members);
         lock (_gate)
         {
-            foreach (var m in members) _targets.Add(m.NodeId);
+            foreach (var m in members)
+            {
+                _targets.Add(m.NodeId);
+                _targetGroups.Add(m.GroupId);
+            }
         }
         _wake.Release();
     }
@@ -179,13 +216,14 @@ public sealed class RolloutEngine
         _destinations.Changed += OnMembership;
         try
         {
-            await _mqtt.PublishAsync(Topics.Manifest, _image.ManifestBytes, retain: true, ct: ct);
+            await PublishManifestsAsync(ct);
             if (_options.Strategy != RolloutStrategy.IotOta) _baseline = BaselineSends(_destinations.Members).GetEnumerator();
             long lastProgress = 0;
             bool timedOut = false;
             while (true)
             {
                 ct.ThrowIfCancellationRequested();
+                await PublishManifestsAsync(ct);
                 bool worked = false;
                 foreach (SendOrder order in _paused || _options.Strategy != RolloutStrategy.IotOta ? Array.Empty<SendOrder>() : Scheduler.Plan())
                 {
@@ -260,6 +298,11 @@ public sealed class RolloutEngine
                 TimedOut = timedOut,
                 FailedDevices = failed,
             };
+        }
+        catch (OperationCanceledException)
+        {
+            await ClearManifestsAsync();
+            throw;
         }
         finally
         {

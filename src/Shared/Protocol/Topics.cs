@@ -4,7 +4,7 @@ namespace IotOta.Shared.Protocol
     public static class Topics
     {
         public const string Root = "iotota";
-        /// <summary>Retained: the manifest of the current rollout.</summary>
+        /// <summary>Retained: the manifest of a fleet-wide rollout (devices follow their group's manifest topic).</summary>
         public const string Manifest = "iotota/rollout/manifest";
         /// <summary>Gateway subscribes to every device's outbound topic.</summary>
         public const string AllDeviceOut = "iotota/dev/+/out";
@@ -16,6 +16,8 @@ namespace IotOta.Shared.Protocol
         public static string DeviceOut(uint nodeId) { return "iotota/dev/" + nodeId + "/out"; }
         /// <summary>Retained presence (and last will) of a device.</summary>
         public static string DeviceStatus(uint nodeId) { return "iotota/dev/" + nodeId + "/status"; }
+        /// <summary>Retained: the manifest of the rollout that targets this group (empty when it was aborted).</summary>
+        public static string GroupManifest(int groupId) { return "iotota/grp/" + groupId + "/manifest"; }
         /// <summary>Retained member list of a group.</summary>
         public static string GroupMembers(int groupId) { return "iotota/grp/" + groupId + "/members"; }
 

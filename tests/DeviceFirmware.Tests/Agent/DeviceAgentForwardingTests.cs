@@ -97,7 +97,8 @@ public class DeviceAgentForwardingTests
         d.Agent.OnConnected();
         Assert.Contains(Topics.DeviceIn(42), d.Mqtt.Subscriptions);
         Assert.Contains(Topics.GroupMembers(3), d.Mqtt.Subscriptions);
-        Assert.Contains(Topics.Manifest, d.Mqtt.Subscriptions);
+        Assert.Contains(Topics.GroupManifest(3), d.Mqtt.Subscriptions);
+        Assert.DoesNotContain(Topics.Manifest, d.Mqtt.Subscriptions); // only rollouts that target its group reach it
         var status = d.Mqtt.Published.Last(p => p.Topic == Topics.DeviceStatus(42));
         Assert.True(status.Retain);
         var pres = Parsed.Presence(status.Bytes);
