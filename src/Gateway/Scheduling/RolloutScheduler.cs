@@ -164,13 +164,17 @@ public sealed class RolloutScheduler
     }
 
     /// <summary>Deliveries that are past their deadline go back to pending. Called by Plan.</summary>
+    /// Scans only when the earliest deadline handed out may have passed (the scan finds the next earliest).
     private void ExpireTimeouts(long now)
     {
+        if (now <= _earliestDeadline) return;
+        long earliest = long.MaxValue;
         foreach (var g in _groups.Values)
         {
             for (int k = 0; k < _chunkCount; k++)
             {
-                if (g.Status[k] == InFlight && now > g.Deadline[k])
+                if (g.Status[k] != InFlight) continue;
+                if (now > g.Deadline[k])
                 {
                     if (_loads.TryGetValue(g.Owner[k], out DeviceLoad? silent)) silent.Strikes++;
                     Release(g, k);
@@ -178,9 +182,16 @@ public sealed class RolloutScheduler
                     _pending.Add(k);
                     Reallocations++;
                 }
+                else if (g.Deadline[k] < earliest)
+                {
+                    earliest = g.Deadline[k];
+                }
             }
         }
+        _earliestDeadline = earliest;
     }
+
+    private long _earliestDeadline = long.MaxValue;
 
     /// <summary>What to send now: orders in packet order, as far as devices have room.</summary>
     public IReadOnlyList<SendOrder> Plan()
@@ -189,7 +200,12 @@ public sealed class RolloutScheduler
         {
             long now = _time.GetTimestamp();
             ExpireTimeouts(now);
-            _remainingSeconds = RemainingSeconds();
+            // The remaining-time estimate sums every member's rate: refresh it at most every 50 ms.
+            if (_time.GetElapsedTime(_remainingAt, now) >= RemainingRefresh || _remainingAt == 0)
+            {
+                _remainingSeconds = RemainingSeconds();
+                _remainingAt = now;
+            }
             var orders = new List<SendOrder>();
             var done = new List<int>();
             foreach (int k in _pending)
@@ -213,6 +229,8 @@ public sealed class RolloutScheduler
     private DeviceLoad LoadOf(uint node) => _loads[node];
 
     private double _remainingSeconds = double.PositiveInfinity;
+    private long _remainingAt;
+    private static readonly TimeSpan RemainingRefresh = TimeSpan.FromMilliseconds(50);
 
     /// <summary>The copy work not yet done (deliveries not yet noticed × their group's copies) over the fleet's
     /// forwarding capacity: about how long the rollout still needs.</summary>
@@ -302,5 +320,6 @@ public sealed class RolloutScheduler
         g.Bytes[k] = bytes;
         double timeout = Math.Max(_options.MinNoticeTimeout.TotalSeconds, 4 * finishSeconds);
         g.Deadline[k] = now + (long)(timeout * _time.TimestampFrequency);
+        if (g.Deadline[k] < _earliestDeadline) _earliestDeadline = g.Deadline[k];
     }
 }
