@@ -264,16 +264,24 @@ public sealed class RolloutScheduler
         return any;
     }
 
+    /// <summary>Groups weighed for the root role of one original. One original reaches at most 1 + MaxTargets groups,
+    /// so with many groups a packet needs several originals anyway; weighing a rotating window instead of every
+    /// pending group keeps planning cost independent of the fleet's size.</summary>
+    private const int RootCandidateGroups = 16;
+
     private bool PlanCrossGroup(int k, List<GroupPlan> groups, long now, List<SendOrder> orders)
     {
         int chunk = _chunkLength(k);
-        int relayCount = Math.Min(groups.Count - 1, Shared.Protocol.DataPacket.MaxTargets);
-        // Relays first: every other pending group must have a device with room, or the packet waits.
+        int maxTargets = Shared.Protocol.DataPacket.MaxTargets;
+        int relayCount = Math.Min(groups.Count - 1, maxTargets);
         GroupPlan? rootGroup = null;
         FleetMember? root = null;
         double rootFinish = double.PositiveInfinity;
-        foreach (var g in groups)
+        int window = Math.Min(groups.Count, RootCandidateGroups);
+        int start = 0;
+        for (int i = 0; i < window; i++)
         {
+            var g = groups[(start + i) % groups.Count];
             double bytes = (g.Members.Count - 1 + relayCount) * (double)chunk;
             FleetMember? d = _selector.Pick(g.Members, LoadOf, bytes, _remainingSeconds, out double f);
             if (d != null && f < rootFinish)
@@ -285,12 +293,13 @@ public sealed class RolloutScheduler
         }
         if (root == null || rootGroup == null) return false;
         var relays = new List<(GroupPlan G, FleetMember D, double Bytes, double Finish)>();
-        foreach (var g in groups)
+        int rootIndex = groups.IndexOf(rootGroup);
+        for (int i = 1; i < groups.Count && relays.Count < relayCount; i++)
         {
-            if (g == rootGroup || relays.Count == relayCount) continue;
+            var g = groups[(rootIndex + i) % groups.Count];
             double bytes = (g.Members.Count - 1) * (double)chunk;
             FleetMember? d = _selector.Pick(g.Members, LoadOf, bytes, _remainingSeconds, out double f);
-            if (d == null) return false;
+            if (d == null) return false; // the packet waits until this group has room: a partial original costs more later
             relays.Add((g, d, bytes, f));
         }
         double rootBytes = (rootGroup.Members.Count - 1 + relays.Count) * (double)chunk;
