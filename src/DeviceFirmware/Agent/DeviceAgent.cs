@@ -95,10 +95,30 @@ namespace IotOta.DeviceFirmware.Agent
         private readonly byte[] _qKind = new byte[QuarantineSlots];
         private readonly int[] _qStrikes = new int[QuarantineSlots];
         private int _qUsed;
+        // Where packets go (the inactive slot) and, for a sequential-only sink, where early packets wait.
+        private readonly IImageSink _sink;
+        private readonly StagingArea _staging;
+        private readonly byte[] _stageBuf;
 
         public DeviceAgent(DeviceConfig config, IFlashLayout flash, IMqttPort mqtt, IPeerPort peer, IClock clock,
             IHashPort hash, ISignatureVerifier verifier, IRestartPort restart, ILogPort log)
+            : this(config, flash, mqtt, peer, clock, hash, verifier, restart, log, null, null)
         {
+        }
+
+        /// <summary>With an image sink (null: random-offset writes into the slot, <see cref="RandomOffsetSink"/>) and,
+        /// for a sequential-only sink, a staging partition for packets that arrive ahead of its write position
+        /// (null: no staging, such packets are dropped and repaired later).</summary>
+        public DeviceAgent(DeviceConfig config, IFlashLayout flash, IMqttPort mqtt, IPeerPort peer, IClock clock,
+            IHashPort hash, ISignatureVerifier verifier, IRestartPort restart, ILogPort log, IImageSink sink,
+            IFlashPartition staging)
+        {
+            _sink = sink == null ? new RandomOffsetSink(flash) : sink;
+            if (_sink.SequentialOnly)
+            {
+                if (staging != null) _staging = new StagingArea(staging, config.MaxChunkSize);
+                _stageBuf = new byte[config.MaxChunkSize];
+            }
             _cfg = config;
             _flash = flash;
             _mqtt = mqtt;
@@ -138,6 +158,12 @@ namespace IotOta.DeviceFirmware.Agent
         public int ChunkCount { get { lock (_gate) { return _manifest == null ? 0 : _manifest.ChunkCount; } } }
         public int MemberCount { get { lock (_gate) { return _members.Count; } } }
         public bool IsStopped { get { lock (_gate) { return _stopped; } } }
+        /// <summary>Packets the staging area can hold (0 without a sequential sink or staging partition).</summary>
+        public int StagingCapacity { get { return _staging == null ? 0 : _staging.Capacity; } }
+        /// <summary>Packets in the staging area now.</summary>
+        public int StagedCount { get { lock (_gate) { return _staging == null ? 0 : _staging.Count; } } }
+        /// <summary>True when the sink only appends in order.</summary>
+        public bool SequentialSink { get { return _sink.SequentialOnly; } }
 
         /// <summary>Boots: reads the boot record (acting as the bootloader: a pending image goes on trial, an image
         /// that was on trial and never confirmed is rolled back), then resumes any update stored in flash.</summary>
@@ -228,7 +254,12 @@ namespace IotOta.DeviceFirmware.Agent
             _imageSlot = _flash.Slot(1 - _bootRec.ActiveSlot);
             PacketBitmap claimed = new PacketBitmap(m.ChunkCount);
             _store.LoadHeld(len, claimed);
-            VerifyAndCleanSlot(m, claimed);
+            if (_sink.SequentialOnly) RestoreSequential(m, claimed, 1 - _bootRec.ActiveSlot);
+            else
+            {
+                _sink.Resume(1 - _bootRec.ActiveSlot, (int)m.ImageSize, 0);
+                VerifyAndCleanSlot(m, claimed);
+            }
             _state = DeviceState.Receiving;
             if (_held.IsComplete) _installRequested = true;
             Log("resuming update " + m.Version.ToString() + " with " + _held.HeldCount + "/" + m.ChunkCount + " packets held");
@@ -297,6 +328,107 @@ namespace IotOta.DeviceFirmware.Agent
                     slot.Write((int)from, _sectorBuf, (int)(from - sec), (int)(to - from));
                 }
                 Counters.ResumeSectorsCleaned++;
+            }
+        }
+
+        /// <summary>
+        /// Resume with a sequential sink. Held = the verified prefix of the slot (hashed again, claimed or not: a cut
+        /// after a write but before its bitmap mark leaves a good packet) plus every staged packet whose hash checks.
+        /// The sink resumes at the end of the prefix (it cleans a torn write there); a sink that cannot resume starts
+        /// over and only the staged packets stay held. Then staging drains as far as it can.
+        /// </summary>
+        private void RestoreSequential(Manifest m, PacketBitmap claimed, int slotIndex)
+        {
+            IFlashPartition slot = _imageSlot;
+            int prefix = 0;
+            while (prefix < m.ChunkCount)
+            {
+                int len = m.ChunkLength(prefix);
+                slot.Read(m.ChunkOffset(prefix), _txBuf, 0, len);
+                _hash.ChunkHash(m.HashKind, _txBuf, 0, len, _hashOut, 0);
+                if (!m.ChunkHashEquals(prefix, _hashOut, 0)) break;
+                prefix++;
+            }
+            _txIndex = -1;
+            _txLen = 0;
+            int prefixBytes = prefix == m.ChunkCount ? (int)m.ImageSize : m.ChunkOffset(prefix);
+            if (!_sink.Resume(slotIndex, (int)m.ImageSize, prefixBytes))
+            {
+                _sink.Begin(slotIndex, (int)m.ImageSize);
+                prefix = 0;
+            }
+            for (int i = 0; i < prefix; i++)
+            {
+                _held.Set(i);
+                if (!claimed.Get(i)) _store.MarkHeld(i);
+            }
+            if (_staging != null)
+            {
+                _staging.Load(m.ImageId, m.ChunkCount);
+                for (int e = 0; e < _staging.Capacity; e++)
+                {
+                    int idx = _staging.IndexAt(e);
+                    if (idx < 0) continue;
+                    if (_held.Get(idx))
+                    {
+                        _staging.Free(e); // already in the slot (a cut between drain write and free)
+                        continue;
+                    }
+                    int len = m.ChunkLength(idx);
+                    _staging.Read(e, _stageBuf, 0, len);
+                    _hash.ChunkHash(m.HashKind, _stageBuf, 0, len, _hashOut, 0);
+                    if (!m.ChunkHashEquals(idx, _hashOut, 0))
+                    {
+                        _staging.Free(e);
+                        continue;
+                    }
+                    _held.Set(idx);
+                    if (!claimed.Get(idx)) _store.MarkHeld(idx);
+                }
+                if (_staging.Count > Counters.StagingHighWater) Counters.StagingHighWater = _staging.Count;
+            }
+            for (int i = 0; i < m.ChunkCount; i++)
+            {
+                if (claimed.Get(i) && !_held.Get(i)) Counters.ResumeHeldInvalid++;
+            }
+            Drain(m);
+        }
+
+        /// <summary>Puts a verified packet into the sink, or for a sequential sink that is not at its offset yet into
+        /// staging. False when staging is full (the packet is dropped and will be repaired).</summary>
+        private bool StorePacket(Manifest m, int idx, byte[] buffer, int offset, int count)
+        {
+            int at = m.ChunkOffset(idx);
+            if (!_sink.SequentialOnly || at == _sink.NextOffset)
+            {
+                _sink.Write(at, buffer, offset, count);
+                return true;
+            }
+            if (_staging == null || !_staging.Put(m.ImageId, idx, buffer, offset, count))
+            {
+                Counters.StagingFullDrops++;
+                return false;
+            }
+            Counters.PacketsStaged++;
+            if (_staging.Count > Counters.StagingHighWater) Counters.StagingHighWater = _staging.Count;
+            return true;
+        }
+
+        /// <summary>Moves staged packets into a sequential sink while the next one it needs is staged. Order on flash:
+        /// write into the sink, then free the entry; a cut in between leaves a copy that the resume frees.</summary>
+        private void Drain(Manifest m)
+        {
+            if (_staging == null || !_sink.SequentialOnly) return;
+            while (_sink.NextOffset < (int)m.ImageSize && _staging.Count > 0)
+            {
+                int next = _sink.NextOffset / m.ChunkSize;
+                int e = _staging.Find(next);
+                if (e < 0) return;
+                int len = m.ChunkLength(next);
+                _staging.Read(e, _stageBuf, 0, len);
+                _sink.Write(m.ChunkOffset(next), _stageBuf, 0, len);
+                _staging.Free(e);
+                Counters.StagingDrained++;
             }
         }
 
@@ -494,9 +626,8 @@ namespace IotOta.DeviceFirmware.Agent
                 _queue.Clear();
                 _relayQueue.Clear();
                 _workActive = false;
-                int sector = slot.SectorSize;
-                int eraseLen = (int)((m.ImageSize + (uint)sector - 1) / (uint)sector) * sector;
-                slot.Erase(0, eraseLen);
+                _sink.Begin(1 - _bootRec.ActiveSlot, (int)m.ImageSize);
+                if (_staging != null) _staging.Reset();
                 _store.Begin(buffer, offset, count, m.ChunkCount);
                 _manifest = m;
                 _held = new PacketBitmap(m.ChunkCount);
@@ -555,9 +686,10 @@ namespace IotOta.DeviceFirmware.Agent
                         if (fromPeer) StrikePeer(p.SenderNode, connection);
                         return; // never reaches flash, never forwarded
                     }
-                    _imageSlot.Write(m.ChunkOffset(idx), p.PayloadBuffer, p.PayloadOffset, p.PayloadLength);
+                    if (!StorePacket(m, idx, p.PayloadBuffer, p.PayloadOffset, p.PayloadLength)) return;
                     _store.MarkHeld(idx);
                     _held.Set(idx);
+                    Drain(m);
                     Counters.PacketsWritten++;
                     _lastNewPacketMs = _clock.NowMs;
                     _progressDirty = true;
@@ -888,7 +1020,9 @@ namespace IotOta.DeviceFirmware.Agent
             int chunkLen = m.ChunkLength(index);
             _txWriter.Reset(_txBuf, 0, _txBuf.Length);
             int at = DataPacket.WriteHeader(_txWriter, MessageType.Copy, m.ImageId, index, flags, _cfg.NodeId, 0, null, null, null, chunkLen);
-            _imageSlot.Read(m.ChunkOffset(index), _txBuf, at, chunkLen);
+            int staged = _staging == null ? -1 : _staging.Find(index);
+            if (staged >= 0) _staging.Read(staged, _txBuf, at, chunkLen);
+            else _imageSlot.Read(m.ChunkOffset(index), _txBuf, at, chunkLen);
             _txLen = _txWriter.Length;
             _txPayloadLen = chunkLen;
             _txImage = m.ImageId;
@@ -925,6 +1059,14 @@ namespace IotOta.DeviceFirmware.Agent
                         Log("whole-image hash does not match the manifest; not installed");
                         return true;
                     }
+                }
+                if (!_sink.Complete())
+                {
+                    Counters.ImageVerifyFailures++;
+                    _state = DeviceState.Failed;
+                    _progressNow = true;
+                    Log("the image sink refused to complete the image; not installed");
+                    return true;
                 }
                 _state = DeviceState.Installing;
                 BootRecord r = _bootRec.Clone();

@@ -36,5 +36,14 @@ namespace IotOta.DeviceFirmware.Agent
         public int ManifestsDeferred;
         /// <summary>Trial images given up: self-test failed or no confirmation within DeviceConfig.TrialTimeoutMs.</summary>
         public int TrialsAbandoned;
+        /// <summary>Sequential sink: packets that arrived ahead of the write position and went to the staging area.</summary>
+        public int PacketsStaged;
+        /// <summary>Sequential sink: staged packets moved into the sink once the gap before them filled.</summary>
+        public int StagingDrained;
+        /// <summary>Sequential sink: early packets dropped because the staging area was full (they are repaired later).</summary>
+        public int StagingFullDrops;
+        /// <summary>Sequential sink: most packets in the staging area at once (this boot; a resume starts from what
+        /// staging holds).</summary>
+        public int StagingHighWater;
     }
 }

@@ -1,6 +1,7 @@
 using IotOta.DeviceFirmware.Agent;
 using IotOta.DeviceFirmware.Ports;
 using IotOta.Shared.Protocol;
+using IotOta.VirtualDevice.Boards;
 using IotOta.VirtualDevice.Flash;
 using IotOta.VirtualDevice.Network;
 using IotOta.VirtualDevice.Platform;
@@ -45,6 +46,11 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
     public MqttDevicePort Mqtt => _mqtt ?? throw new InvalidOperationException("device not started");
     public VirtualFlashLayout Flash => _flash ?? throw new InvalidOperationException("device not started");
     public int Restarts => Volatile.Read(ref _restarts);
+    /// <summary>The sequential sink of the running agent (a board profile with sinkMode sequential), else null.</summary>
+    public VirtualSequentialSink? Sink { get; private set; }
+    /// <summary>Most packets the staging area held at once, over every boot of this device.</summary>
+    public int StagingHighWater => Math.Max(_previousStagingHighWater, _agent?.Counters.StagingHighWater ?? 0);
+    private int _previousStagingHighWater;
     /// <summary>True once the device was powered off (disposed).</summary>
     public bool IsStopped => _cts.IsCancellationRequested;
     /// <summary>Counters of every agent this device has run (one per boot), summed.</summary>
@@ -54,10 +60,13 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
     public async Task StartAsync(CancellationToken ct)
     {
         Directory.CreateDirectory(_o.DataDir);
-        _flash = new VirtualFlashLayout(Path.Combine(_o.DataDir, $"dev-{_o.NodeId}.flash"), _o.SlotSize);
+        string flashPath = Path.Combine(_o.DataDir, $"dev-{_o.NodeId}.flash");
+        _flash = _o.Board is { } b
+            ? new VirtualFlashLayout(flashPath, b.SlotSize, b.UpdateStateSize, b.SinkMode == SinkMode.Sequential ? b.StagingSize : 0)
+            : new VirtualFlashLayout(flashPath, _o.SlotSize);
         // Burst of one packet: a link has no reserve beyond what is on the wire.
-        TokenBucket? up = _o.Link.CreateUpBucket(_o.MaxChunkSize);
-        TokenBucket? down = _o.Link.CreateDownBucket(_o.MaxChunkSize);
+        TokenBucket? up = _o.Link.CreateUpBucket(_o.EffectiveMaxChunkSize);
+        TokenBucket? down = _o.Link.CreateDownBucket(_o.EffectiveMaxChunkSize);
         _peer = new TcpPeerNetwork(OnPeer, _o.Link, up, down);
         var will = new Presence { NodeId = _o.NodeId, GroupId = _o.GroupId, Online = false, Ip = _peer.Ip, Port = _peer.Port, RunningVersion = _o.FactoryVersion };
         _mqtt = new MqttDevicePort(_o.BrokerHost, _o.BrokerPort, $"dev-{_o.NodeId}", _o.MqttUser, _o.MqttPassword,
@@ -88,12 +97,15 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
             PeerIp = _peer!.Ip,
             PeerPort = _peer.Port,
             FactoryVersion = _o.FactoryVersion,
-            MaxChunkSize = _o.MaxChunkSize,
+            MaxChunkSize = _o.EffectiveMaxChunkSize,
         };
         ILogPort? log = _o.Log == null ? null : new ListLog(64, _o.Log);
         IPeerPort peer = _o.GroupUplink != null && _o.IsOwnGroup != null ? new GroupUplinkPeerPort(_peer, _o.GroupUplink, _o.IsOwnGroup) : _peer;
+        // A sequential board gets a fresh append-only session per boot (it resumes at the verified prefix).
+        VirtualSequentialSink? sink = _o.Board?.SinkMode == SinkMode.Sequential ? new VirtualSequentialSink(_flash!) : null;
+        Sink = sink;
         return new DeviceAgent(config, _flash!, _mqtt!, peer, SystemClock.Instance, new DotNetHashPort(),
-            _o.Verifier, this, log);
+            _o.Verifier, this, log, sink, sink == null ? null : _flash!.Staging);
     }
 
     private void OnMqtt(string topic, byte[] buffer, int offset, int count)
@@ -166,6 +178,7 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
                 DeviceAgent? old = _agent;
                 old?.Stop();
                 _previousPeerBytes += old?.Counters.PeerPayloadBytesSent ?? 0;
+                _previousStagingHighWater = Math.Max(_previousStagingHighWater, old?.Counters.StagingHighWater ?? 0);
                 DeviceAgent next = CreateAgent();
                 next.Start();
                 _agent = next;

@@ -1,5 +1,6 @@
 using IotOta.DeviceFirmware.Ports;
 using IotOta.Shared.Protocol;
+using IotOta.VirtualDevice.Boards;
 using IotOta.VirtualDevice.Network;
 
 namespace IotOta.VirtualDevice.Host;
@@ -18,6 +19,13 @@ public sealed record VirtualDeviceOptions
     public FirmwareVersion FactoryVersion { get; init; } = new(1, 0, 0);
     public int SlotSize { get; init; } = 4 * 1024 * 1024;
     public int MaxChunkSize { get; init; } = 4096;
+    /// <summary>A board profile (boards/*.json). When set it decides the flash layout (slot, update-state and staging
+    /// sizes), the sink mode and the largest chunk; SlotSize and MaxChunkSize are then ignored.</summary>
+    public BoardProfile? Board { get; init; }
+    /// <summary>Slot size the device uses: the board's update slot, else SlotSize.</summary>
+    public int EffectiveSlotSize => Board?.SlotSize ?? SlotSize;
+    /// <summary>Largest chunk the device accepts: the board's, else MaxChunkSize.</summary>
+    public int EffectiveMaxChunkSize => Board?.MaxChunkSize ?? MaxChunkSize;
     public string? MqttUser { get; init; }
     public string? MqttPassword { get; init; }
     public Action<string>? Log { get; init; }
