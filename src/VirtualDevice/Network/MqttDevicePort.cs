@@ -165,9 +165,10 @@ public sealed class MqttDevicePort : IMqttPort, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(topic);
         lock (_topics)
         {
-            if (_topics.Contains(topic)) return;
-            _topics.Add(topic);
+            if (!_topics.Contains(topic)) _topics.Add(topic);
         }
+        // Subscribing again is sent again: the broker then re-sends the topic's retained message, which is what a
+        // core that restarted (and lost its member list) needs, as after a real reboot.
         if (!_client.IsConnected) return;
         _ = SubscribeNowAsync(topic);
     }
