@@ -1,0 +1,49 @@
+using IotOta.Gateway;
+using IotOta.Gateway.Demo;
+using IotOta.Gateway.Images;
+using IotOta.Gateway.Rollouts;
+using IotOta.Shared.Protocol;
+using IotOta.TestSupport;
+using IotOta.VirtualDevice.Host;
+using IotOta.VirtualDevice.Network;
+using IotOta.VirtualDevice.Platform;
+using Xunit.Abstractions;
+
+namespace IotOta.Integration.Tests.Rollouts;
+
+/// <summary>Devices restart after every install; each later rollout must still be carried by the fleet's own links
+/// (a restarted core gets its group's member list again), with no repairs from the gateway.</summary>
+[Collection("rollouts")]
+public sealed class RepeatedRolloutTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task Every_rollout_on_the_same_fleet_sends_each_packet_once()
+    {
+        await using var broker = await EmbeddedBroker.StartAsync();
+        using var dir = new TempDir();
+        using var signer = ManifestSigner.Generate();
+        var verifier = new EcdsaSignatureVerifier();
+        verifier.Add(signer.KeyId, signer.PublicKey());
+        await using var gateway = new GatewayNode(broker.Host, broker.Port, upBucket: new TokenBucket(500_000, 16384));
+        await gateway.StartAsync(CancellationToken.None);
+        var link = new LinkProfile(1_000_000, 2_000_000, TimeSpan.Zero, 0);
+        await using var fleet = await VirtualFleet.StartAsync(6, 3, broker.Host, broker.Port, dir.Path, verifier, _ => link);
+        await gateway.WaitForDevicesAsync(6, TimeSpan.FromSeconds(30), CancellationToken.None);
+        for (int i = 0; i < 3; i++)
+        {
+            var bytes = new byte[64 * 1024];
+            new Random(i).NextBytes(bytes);
+            var image = FirmwareImage.Create(bytes, new FirmwareVersion(2, 0, i), signer);
+            var r = await gateway.RunRolloutAsync(image, new RolloutOptions { Timeout = TimeSpan.FromSeconds(60) }, null, CancellationToken.None);
+            output.WriteLine($"run {i}: updated {r.Updated}/{r.Devices}, gateway {r.GatewayPayloadBytes / (double)bytes.Length:0.00} × image, " +
+                $"{r.OriginalsSent} originals, {r.RelaysNamed} relays, {r.RepairCopiesSent} repairs, {r.Reallocations} re-planned, {r.Seconds:0.00} s");
+            Assert.Equal(6, r.Updated);
+            Assert.Equal(0, r.RepairCopiesSent);
+            Assert.Equal(bytes.Length, r.GatewayPayloadBytes);
+            Assert.All(fleet.Devices, d => Assert.True(DemoRunner.SlotMatches(d, bytes)));
+            var until = DateTime.UtcNow.AddSeconds(10); // a core that just restarted gets its member list a moment later
+            while (fleet.Devices.Any(d => d.Agent.MemberCount != 2) && DateTime.UtcNow < until) await Task.Delay(20);
+            Assert.All(fleet.Devices, d => Assert.Equal(2, d.Agent.MemberCount));
+        }
+    }
+}
