@@ -18,6 +18,7 @@ namespace IotOta.DeviceFirmware.Flash
         private readonly int _entrySize;
         private readonly int[] _index;
         private readonly byte[] _header = new byte[HeaderLength];
+        private readonly WireWriter _writer;
         private int _count;
 
         public StagingArea(IFlashPartition partition, int maxChunkSize)
@@ -27,6 +28,7 @@ namespace IotOta.DeviceFirmware.Flash
             _entrySize = (HeaderLength + maxChunkSize + s - 1) / s * s;
             int capacity = partition.Size / _entrySize;
             _index = new int[capacity];
+            _writer = new WireWriter(_header);
             for (int i = 0; i < capacity; i++) _index[i] = -1;
         }
 
@@ -76,7 +78,8 @@ namespace IotOta.DeviceFirmware.Flash
             if (count > _entrySize - HeaderLength) throw new FlashException("packet of " + count + " bytes does not fit a staging entry");
             int at = e * _entrySize;
             _part.Write(at + HeaderLength, buffer, offset, count);
-            WireWriter w = new WireWriter(_header);
+            WireWriter w = _writer;
+            w.Reset(_header, 0, HeaderLength);
             w.WriteUInt32(Magic);
             w.WriteUInt32(imageId);
             w.WriteUInt32((uint)index);

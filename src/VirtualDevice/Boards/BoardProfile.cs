@@ -46,6 +46,10 @@ public sealed class BoardProfile
     /// <summary>What the device core may allocate of it (buffers, manifest, bitmaps).</summary>
     public required int CoreHeapBudget { get; init; }
     public required int MaxChunkSize { get; init; }
+    /// <summary>DeviceConfig.MaxMembers on this board (fan-out tables are sized for it once). Default 256.</summary>
+    public int MaxMembers { get; init; } = 256;
+    /// <summary>DeviceConfig.ForwardQueueCapacity on this board. Default 64.</summary>
+    public int ForwardQueueCapacity { get; init; } = 64;
     public required SinkMode SinkMode { get; init; }
     public required IReadOnlyList<string> UpdatableImages { get; init; }
     public required string UpdateImage { get; init; }
@@ -111,7 +115,7 @@ public sealed class BoardProfile
     private sealed record RawPartition(string? Name, string? Type, string? Offset, string? Size);
 
     private sealed record Raw(string? Name, string? Description, string? Chip, string? NanoTarget, int? FlashSize, int? SectorSize,
-        int? PsramBytes, int? ManagedHeapBytes, int? CoreHeapBudget, int? MaxChunkSize, SinkMode? SinkMode,
+        int? PsramBytes, int? ManagedHeapBytes, int? CoreHeapBudget, int? MaxChunkSize, int? MaxMembers, int? ForwardQueueCapacity, SinkMode? SinkMode,
         string[]? UpdatableImages, string? UpdateImage, string? UpdateLayout, Dictionary<string, RawPartition[]>? Layouts,
         Dictionary<string, string>? Roles);
 
@@ -145,6 +149,10 @@ public sealed class BoardProfile
         // it is received: four chunks must fit the core's budget.
         if (4L * chunk > budget)
             throw new BoardProfileException(Err("maxChunkSize", $"{chunk} is too large for coreHeapBudget {budget}: 4 x chunk must fit (send buffer, staging buffer, 2 x MQTT receive)"));
+        int members = raw.MaxMembers ?? 256;
+        if (members < 2 || members > 4096) throw new BoardProfileException(Err("maxMembers", $"{members} must be from 2 to 4096"));
+        int queue = raw.ForwardQueueCapacity ?? 64;
+        if (queue < 4 || queue > 1024) throw new BoardProfileException(Err("forwardQueueCapacity", $"{queue} must be from 4 to 1024"));
         SinkMode mode = Need(raw.SinkMode, "sinkMode");
         string[] images = raw.UpdatableImages ?? throw new BoardProfileException(Err("updatableImages", "missing"));
         if (images.Length == 0) throw new BoardProfileException(Err("updatableImages", "empty"));
@@ -210,6 +218,8 @@ public sealed class BoardProfile
             ManagedHeapBytes = heap,
             CoreHeapBudget = budget,
             MaxChunkSize = chunk,
+            MaxMembers = members,
+            ForwardQueueCapacity = queue,
             SinkMode = mode,
             UpdatableImages = images,
             UpdateImage = updateImage,

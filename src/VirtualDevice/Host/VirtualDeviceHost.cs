@@ -99,6 +99,11 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
             FactoryVersion = _o.FactoryVersion,
             MaxChunkSize = _o.EffectiveMaxChunkSize,
         };
+        if (_o.Board is { } board)
+        {
+            config.MaxMembers = board.MaxMembers;
+            config.ForwardQueueCapacity = board.ForwardQueueCapacity;
+        }
         ILogPort? log = _o.Log == null ? null : new ListLog(64, _o.Log);
         IPeerPort peer = _o.GroupUplink != null && _o.IsOwnGroup != null ? new GroupUplinkPeerPort(_peer, _o.GroupUplink, _o.IsOwnGroup) : _peer;
         // A sequential board gets a fresh append-only session per boot (it resumes at the verified prefix).

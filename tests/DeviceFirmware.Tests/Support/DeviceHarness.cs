@@ -19,9 +19,19 @@ public sealed class DeviceHarness : IDisposable
     private readonly string _dir;
     private readonly string _flashPath;
     private readonly Action<DeviceConfig>? _configure;
+    private readonly bool _sequential;
+    private readonly int _stagingSize;
+    private readonly bool _canResume;
 
-    public DeviceHarness(uint nodeId = 1, int groupId = 1, Action<DeviceConfig>? configure = null)
+    /// <param name="sequential">Use a sequential-only sink (<see cref="VirtualSequentialSink"/>) with a staging
+    /// partition of <paramref name="stagingSize"/> bytes; <paramref name="canResume"/> false makes the sink start over
+    /// after a reboot, as a real In-Field-Update session does.</param>
+    public DeviceHarness(uint nodeId = 1, int groupId = 1, Action<DeviceConfig>? configure = null, bool sequential = false,
+        int stagingSize = 0, bool canResume = true)
     {
+        _sequential = sequential;
+        _stagingSize = stagingSize;
+        _canResume = canResume;
         NodeId = nodeId;
         GroupId = groupId;
         _configure = configure;
@@ -44,6 +54,8 @@ public sealed class DeviceHarness : IDisposable
     public EcdsaSignatureVerifier Verifier { get; } = new();
     public DeviceAgent Agent { get; private set; } = null!;
     public DeviceCounters Counters => Agent.Counters;
+    /// <summary>The sequential sink of the running agent, or null.</summary>
+    public VirtualSequentialSink? Sink { get; private set; }
 
     public static int PortOf(uint node) => 20000 + (int)node;
     public static FleetMember Member(uint node, int group = 2) => new(node, group, Ip, PortOf(node));
@@ -53,7 +65,7 @@ public sealed class DeviceHarness : IDisposable
 
     private void Boot()
     {
-        Flash = new VirtualFlashLayout(_flashPath, SlotSize, 16 * 1024);
+        Flash = new VirtualFlashLayout(_flashPath, SlotSize, 16 * 1024, _stagingSize);
         Mqtt = new FakeMqttPort();
         Peer = new FakePeerPort();
         Restarts = new RestartRecorder();
@@ -61,7 +73,8 @@ public sealed class DeviceHarness : IDisposable
         Hash = new DotNetHashPort();
         var cfg = new DeviceConfig { NodeId = NodeId, GroupId = GroupId, PeerIp = Ip, PeerPort = PortOf(NodeId) };
         _configure?.Invoke(cfg);
-        Agent = new DeviceAgent(cfg, Flash, Mqtt, Peer, Clock, Hash, Verifier, Restarts, Log);
+        Sink = _sequential ? new VirtualSequentialSink(Flash) { CanResume = _canResume } : null;
+        Agent = new DeviceAgent(cfg, Flash, Mqtt, Peer, Clock, Hash, Verifier, Restarts, Log, Sink, Sink == null ? null : Flash.Staging);
         Agent.Start();
     }
 
