@@ -3,9 +3,12 @@ using System.Text.Json;
 using IotOta.FaultSuite;
 
 // dotnet run -c Release --project tests/FaultSuite -- device [--power-cuts N] [--fuzz N] [--forged N] [--seed S] [--json]
+// dotnet run -c Release --project tests/FaultSuite -- fleet [--devices N] [--groups G] [--image-size B] [--scenario NAME]... [--json]
+if (args.Length > 0 && args[0] == "fleet") return await IotOta.FaultSuite.Fleet.FleetCommand.RunAsync(args[1..]);
 if (args.Length == 0 || args[0] != "device")
 {
     Console.Error.WriteLine("usage: FaultSuite device [--power-cuts N] [--fuzz N] [--forged N] [--seed S] [--json]");
+    Console.Error.WriteLine("       FaultSuite fleet [--devices N] [--groups G] [--image-size B] [--scenario NAME]... [--json]");
     return 2;
 }
 int powerCuts = 1000, seed = 1;

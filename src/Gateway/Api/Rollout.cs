@@ -47,4 +47,36 @@ public sealed class Rollout
     /// <summary>The send orders of the last phase that ran, kept for the views after it ended.</summary>
     [JsonIgnore] internal IReadOnlyList<IotOta.Gateway.Scheduling.SendOrder> LastOrders { get; set; } = Array.Empty<IotOta.Gateway.Scheduling.SendOrder>();
     [JsonIgnore] internal List<RolloutResult> Results { get; } = new();
+    /// <summary>How each phase that ran in this process ended (fault suite, tests).</summary>
+    [JsonIgnore] public IReadOnlyList<RolloutResult> PhaseResults
+    {
+        get { lock (Gate) return Results.ToList(); }
+    }
+
+    /// <summary>What is written to the durable store.</summary>
+    public IotOta.Gateway.Persistence.PersistedRollout ToPersisted()
+    {
+        lock (Gate)
+            return new(Id, ImageId, Version, Groups, CanaryGroups, MaxFailures, TimeoutSeconds, CreatedAt, State, StartedAt, EndedAt, Message,
+                Phases, Phase, TargetDevices);
+    }
+
+    public static Rollout FromPersisted(IotOta.Gateway.Persistence.PersistedRollout p) => new()
+    {
+        Id = p.Id,
+        ImageId = p.ImageId,
+        Version = p.Version,
+        Groups = p.Groups,
+        CanaryGroups = p.CanaryGroups,
+        MaxFailures = p.MaxFailures,
+        TimeoutSeconds = p.TimeoutSeconds,
+        CreatedAt = p.CreatedAt,
+        State = p.State,
+        StartedAt = p.StartedAt,
+        EndedAt = p.EndedAt,
+        Message = p.Message,
+        Phases = p.Phases,
+        Phase = p.Phase,
+        TargetDevices = p.TargetDevices,
+    };
 }

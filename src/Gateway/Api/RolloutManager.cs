@@ -26,7 +26,8 @@ public sealed record LinkRates(double GatewayUp, IReadOnlyDictionary<uint, (doub
 public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, IImageStore images, IRolloutStore rollouts, RolloutManagerOptions options)
 {
     private readonly object _gate = new();
-    private int _nextRollout;
+    // Ids go on from the stored rollouts (a durable store outlives this object).
+    private int _nextRollout = rollouts.List().Select(x => int.TryParse(x.Id.AsSpan(1), out int n) ? n : 0).DefaultIfEmpty(0).Max();
 
     public GatewayNode Gateway => gateway;
     public IImageStore Images => images;
@@ -128,6 +129,7 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
                 r.StartedAt = DateTimeOffset.UtcNow;
                 r.Cts = new CancellationTokenSource();
             }
+            rollouts.Update(r);
             r.Runner = Task.Run(() => RunAsync(r, image.Image, r.Cts.Token));
         }
         return r;
@@ -142,6 +144,7 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
             r.State = RolloutStates.Paused;
             r.Engine?.Pause();
         }
+        rollouts.Update(r);
         return r;
     }
 
@@ -154,6 +157,7 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
             r.State = RolloutStates.Running;
             r.Engine?.Resume();
         }
+        rollouts.Update(r);
         return r;
     }
 
@@ -168,6 +172,7 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
                 r.State = RolloutStates.Aborted;
                 r.EndedAt = DateTimeOffset.UtcNow;
                 r.Message = "aborted before it started";
+                rollouts.Update(r);
                 return r;
             }
             r.Message = "aborted by the operator";
@@ -191,14 +196,44 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
         }
     }
 
-    private async Task RunAsync(Rollout r, FirmwareImage image, CancellationToken ct)
+    /// <summary>
+    /// After a gateway restart on a durable store: every rollout that was running or paused runs on from the phase it
+    /// was in. Devices kept what they wrote to flash; before planning, the gateway waits (up to settle) until each
+    /// online target device told it what it holds (progress report or repair request), so that it sends only what is
+    /// missing. Returns the rollouts resumed.
+    /// </summary>
+    public async Task<IReadOnlyList<Rollout>> ResumeInterruptedAsync(TimeSpan settle, CancellationToken ct = default)
+    {
+        var resumed = new List<Rollout>();
+        foreach (var r in rollouts.List().Where(x => RolloutStates.IsActive(x.State) && x.Runner == null).ToList())
+        {
+            var image = images.Get(r.ImageId);
+            if (image == null)
+            {
+                End(r, RolloutStates.Failed, $"image {r.ImageId} is gone; the rollout cannot resume");
+                continue;
+            }
+            int silent = await gateway.WaitForHeldReportsAsync(r.TargetDevices, image.Image, settle, ct);
+            options.Log?.Invoke($"resuming rollout {r.Id} at phase {r.Phase + 1}; {silent} device(s) did not report what they hold");
+            lock (r.Gate)
+            {
+                r.Cts = new CancellationTokenSource();
+                r.Runner = Task.Run(() => RunAsync(r, image.Image, r.Cts.Token, r.Phase));
+            }
+            resumed.Add(r);
+        }
+        return resumed;
+    }
+
+    private async Task RunAsync(Rollout r, FirmwareImage image, CancellationToken ct, int firstPhase = 0)
     {
         try
         {
-            for (int p = 0; p < r.Phases.Count; p++)
+            for (int p = firstPhase; p < r.Phases.Count; p++)
             {
                 var phaseGroups = r.Phases[p].ToHashSet();
                 lock (r.Gate) r.Phase = p;
+                rollouts.Update(r);
                 var runOptions = new RolloutOptions
                 {
                     Timeout = TimeSpan.FromSeconds(r.TimeoutSeconds),
@@ -244,7 +279,7 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
         }
     }
 
-    private static void End(Rollout r, string state, string? message)
+    private void End(Rollout r, string state, string? message)
     {
         lock (r.Gate)
         {
@@ -253,6 +288,7 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
             r.EndedAt = DateTimeOffset.UtcNow;
             r.Engine = null;
         }
+        rollouts.Update(r);
     }
 
     private static bool IsUpdated(DeviceRecord d, string version) => d.Version.ToString() == version && d.State == DeviceState.Updated;

@@ -11,7 +11,7 @@ public sealed record StoredImage(string Id, string Version, string Board, long S
     [JsonIgnore] public FirmwareImage Image { get; init; } = null!;
 }
 
-/// <summary>Where images live (in memory now; a later issue adds SQLite).</summary>
+/// <summary>Where images live: <see cref="InMemoryImageStore"/> or the SQLite one (Persistence/SqliteStores.cs).</summary>
 public interface IImageStore
 {
     /// <summary>Adds the image; false when one with the same version and board is already stored.</summary>
@@ -52,12 +52,14 @@ public sealed class InMemoryImageStore : IImageStore
     }
 }
 
-/// <summary>Where rollouts live (in memory now).</summary>
+/// <summary>Where rollouts live: <see cref="InMemoryRolloutStore"/> or the SQLite one (Persistence/SqliteStores.cs).</summary>
 public interface IRolloutStore
 {
     void Add(Rollout rollout);
     Rollout? Get(string id);
     IReadOnlyList<Rollout> List();
+    /// <summary>The rollout's state changed (a durable store writes it; the in-memory one holds the object already).</summary>
+    void Update(Rollout rollout) { }
 }
 
 public sealed class InMemoryRolloutStore : IRolloutStore

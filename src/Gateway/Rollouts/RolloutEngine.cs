@@ -31,7 +31,8 @@ public sealed class RolloutEngine
     private readonly HashSet<int> _targetGroups = new();
     private readonly HashSet<int> _manifestGroups = new();
     private readonly object _gate = new();
-    private long _gatewayPayload, _originals, _relays, _repairCopies;
+    private long _gatewayPayload, _originals, _relays, _repairCopies, _resent, _skipped;
+    private int _seenDisconnects, _reconnects;
     private long _startTimestamp;
     private long _deliveredAt;
     private volatile bool _paused;
@@ -58,6 +59,60 @@ public sealed class RolloutEngine
     public FirmwareImage Image => _image;
     public long GatewayPayloadBytes => Interlocked.Read(ref _gatewayPayload);
     public RolloutOptions Options => _options;
+    /// <summary>Payload bytes sent to devices for packets they were known to hold.</summary>
+    public long ResentBytes => Interlocked.Read(ref _resent);
+    /// <summary>Cancelled when the gateway node itself goes away (not an operator's abort): the retained manifests stay,
+    /// as they would when the process is killed, so that a restarted gateway resumes the rollout.</summary>
+    internal CancellationToken Shutdown { get; set; }
+
+    private void CountResent(uint node, int index, bool repair)
+    {
+        if (_options.Held is { } held && held(node, index))
+        {
+            Interlocked.Add(ref _resent, _packetizer.PayloadLength(index));
+            if (repair) Interlocked.Add(ref _resentRepairs, _packetizer.PayloadLength(index));
+        }
+    }
+
+    private long _heldVersionSeen = -1, _lastHeldPass, _resentRepairs;
+
+    /// <summary>Payload bytes of repair copies among <see cref="ResentBytes"/>.</summary>
+    public long ResentRepairBytes => Interlocked.Read(ref _resentRepairs);
+
+    /// <summary>At most every 250 ms, when devices reported something new: skip what whole groups hold.</summary>
+    private void SkipHeldIfLearned()
+    {
+        if (_options.Held == null || _options.HeldVersion == null || _time.GetElapsedTime(_lastHeldPass) < TimeSpan.FromMilliseconds(250)) return;
+        _lastHeldPass = _time.GetTimestamp();
+        long v = _options.HeldVersion();
+        if (v == _heldVersionSeen) return;
+        _heldVersionSeen = v;
+        var members = _destinations.Members;
+        if (_options.Targets != null) members = members.Where(m => IsTarget(m.NodeId, m.GroupId)).ToList();
+        SkipHeld(members);
+    }
+
+    /// <summary>Marks delivered, for each group, the packets every member is known to hold: only the rest is planned.</summary>
+    private void SkipHeld(IReadOnlyList<FleetMember> members)
+    {
+        if (_options.Held is not { } held) return;
+        foreach (var g in members.GroupBy(m => m.GroupId))
+        {
+            var list = g.ToList();
+            for (int k = 0; k < _image.ChunkCount; k++)
+            {
+                bool all = true;
+                foreach (var m in list)
+                {
+                    if (!held(m.NodeId, k)) { all = false; break; }
+                }
+                if (!all) continue;
+                var (before, _) = Scheduler.Progress;
+                Scheduler.OnNotice(list[0].NodeId, k);
+                if (Scheduler.Progress.Done > before) Interlocked.Increment(ref _skipped);
+            }
+        }
+    }
     /// <summary>True while the rollout is paused: no originals or repair copies go out, notices are still taken.</summary>
     public bool IsPaused => _paused;
 
@@ -182,6 +237,7 @@ public sealed class RolloutEngine
     {
         if (_options.Targets != null) members = members.Where(m => IsTarget(m.NodeId, m.GroupId)).ToList();
         Scheduler.UpdateFleet(members);
+        SkipHeld(members);
         lock (_gate)
         {
             foreach (var m in members)
@@ -220,11 +276,22 @@ public sealed class RolloutEngine
             if (_options.Strategy != RolloutStrategy.IotOta) _baseline = BaselineSends(_destinations.Members).GetEnumerator();
             long lastProgress = 0;
             bool timedOut = false;
+            _seenDisconnects = _mqtt.Disconnects;
             while (true)
             {
                 ct.ThrowIfCancellationRequested();
-                await PublishManifestsAsync(ct);
+                if (_mqtt.Disconnects != _seenDisconnects && _mqtt.IsConnected)
+                {
+                    // The broker may have restarted and lost its retained messages: publish the manifests again.
+                    _seenDisconnects = _mqtt.Disconnects;
+                    _reconnects++;
+                    lock (_gate) _manifestGroups.Clear();
+                }
                 bool worked = false;
+                SkipHeldIfLearned();
+                try
+                {
+                await PublishManifestsAsync(ct);
                 foreach (SendOrder order in _paused || _options.Strategy != RolloutStrategy.IotOta ? Array.Empty<SendOrder>() : Scheduler.Plan())
                 {
                     lock (_recent)
@@ -233,6 +300,7 @@ public sealed class RolloutEngine
                         if (_recent.Count > RecentOrderCapacity) _recent.Dequeue();
                     }
                     byte[] packet = _packetizer.Original(order.Index, order.Relays);
+                    CountResent(order.Root.NodeId, order.Index, false);
                     _overheads.RegisterSend(order.Root.NodeId, order.Index);
                     foreach (var r in order.Relays) _overheads.RegisterSend(r.NodeId, order.Index);
                     await _mqtt.PublishAsync(Topics.DeviceIn(order.Root.NodeId), packet, qos: MqttQualityOfServiceLevel.AtMostOnce, ct: ct);
@@ -257,10 +325,19 @@ public sealed class RolloutEngine
                     _repairPending.TryRemove(rep, out _);
                     var dev = _registry.Get(rep.Node);
                     if (dev == null || !dev.Online || IsUpdated(dev)) continue;
+                    // it asked a while ago; its peers may have given it the packet since
+                    if (_options.Held is { } knows && knows(rep.Node, rep.Index)) continue;
+                    CountResent(rep.Node, rep.Index, true);
                     await _mqtt.PublishAsync(Topics.DeviceIn(rep.Node), _packetizer.RepairCopy(rep.Index), qos: MqttQualityOfServiceLevel.AtMostOnce, ct: ct);
                     Interlocked.Add(ref _gatewayPayload, _packetizer.PayloadLength(rep.Index));
                     Interlocked.Increment(ref _repairCopies);
                     worked = true;
+                }
+                }
+                catch (Exception e) when (e is not OperationCanceledException && !_mqtt.IsConnected)
+                {
+                    // The link is down (broker restart): what was not sent is planned again when its deadline passes.
+                    await Task.Delay(50, ct);
                 }
                 if (_time.GetElapsedTime(lastProgress) >= _options.ProgressInterval)
                 {
@@ -297,11 +374,15 @@ public sealed class RolloutEngine
                 DeliveredSeconds = _deliveredAt == 0 ? null : _time.GetElapsedTime(_startTimestamp, _deliveredAt).TotalSeconds,
                 TimedOut = timedOut,
                 FailedDevices = failed,
+                ResentBytes = ResentBytes,
+                ResentRepairBytes = ResentRepairBytes,
+                DeliveriesSkipped = Interlocked.Read(ref _skipped),
+                Reconnects = _reconnects,
             };
         }
         catch (OperationCanceledException)
         {
-            await ClearManifestsAsync();
+            if (!Shutdown.IsCancellationRequested) await ClearManifestsAsync();
             throw;
         }
         finally

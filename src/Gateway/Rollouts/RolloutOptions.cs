@@ -22,6 +22,14 @@ public sealed record RolloutOptions
     /// <summary>For <see cref="RolloutStrategy.GroupFanout"/>: the topic a group's data is published to once (a broker,
     /// or the benchmark's emulation of one, replicates it to the group's devices).</summary>
     public Func<int, string> GroupDataTopic { get; init; } = g => $"iotota/bench/group/{g}/data";
+    /// <summary>What a device is known to hold of this image (node, packet index), from its progress reports and repair
+    /// requests (and, after a gateway restart, the stored ones): a packet every member of a group holds is not planned
+    /// for that group again, and any packet sent to a device that holds it is counted in
+    /// <see cref="RolloutResult.ResentBytes"/>. Null = nothing is known.</summary>
+    public Func<uint, int, bool>? Held { get; init; }
+    /// <summary>Grows whenever <see cref="Held"/> learned something: the engine then marks again the packets every
+    /// member of a group holds (a receipt notice lost to a broker restart does not make a packet go out again).</summary>
+    public Func<long>? HeldVersion { get; init; }
 }
 
 /// <summary>Ways of rolling out an image: the scheme as built and the baselines it is measured against.</summary>

@@ -18,4 +18,12 @@ public sealed record RolloutResult
     public double? DeliveredSeconds { get; init; }
     public required bool TimedOut { get; init; }
     public required IReadOnlyList<uint> FailedDevices { get; init; }
+    /// <summary>Payload bytes sent to a device for packets it was known to hold (see <see cref="RolloutOptions.Held"/>).</summary>
+    public long ResentBytes { get; init; }
+    /// <summary>The part of <see cref="ResentBytes"/> sent as repair copies (answers to repair requests).</summary>
+    public long ResentRepairBytes { get; init; }
+    /// <summary>Packet deliveries (packet × group) not planned because every member already held the packet.</summary>
+    public long DeliveriesSkipped { get; init; }
+    /// <summary>Times the gateway's MQTT link came back during the rollout (manifests were published again).</summary>
+    public int Reconnects { get; init; }
 }

@@ -1,0 +1,283 @@
+using System.Diagnostics;
+using IotOta.Gateway;
+using IotOta.Gateway.Api;
+using IotOta.Gateway.Demo;
+using IotOta.Gateway.Images;
+using IotOta.Gateway.Persistence;
+using IotOta.Gateway.Rollouts;
+using IotOta.Gateway.Scheduling;
+using IotOta.Shared.Protocol;
+using IotOta.TestSupport;
+using IotOta.VirtualDevice.Host;
+using IotOta.VirtualDevice.Network;
+using IotOta.VirtualDevice.Platform;
+using MQTTnet;
+
+namespace IotOta.FaultSuite.Fleet;
+
+/// <summary>How big the fleet and image of each scenario are, and how fast the links (slow enough that faults land
+/// mid-rollout).</summary>
+public sealed record FleetScenarioOptions
+{
+    public int Devices { get; init; } = 30;
+    public int Groups { get; init; } = 3;
+    public int ImageSize { get; init; } = 1024 * 1024;
+    public int ChunkSize { get; init; } = 4096;
+    /// <summary>Gateway upload, bytes/s: sets how long the rollout takes.</summary>
+    public double GatewayUpBytesPerSecond { get; init; } = 300_000;
+    /// <summary>Fraction of the fleet's packets held when the fault strikes.</summary>
+    public double FaultAt { get; init; } = 0.4;
+    public TimeSpan BrokerDown { get; init; } = TimeSpan.FromSeconds(2);
+    public TimeSpan ChurnOff { get; init; } = TimeSpan.FromSeconds(1);
+    public double ChurnFraction { get; init; } = 0.1;
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(120);
+    public int Seed { get; init; } = 1;
+}
+
+/// <summary>One scenario's outcome. resentBytes: payload the gateway sent to devices for packets they were known to
+/// hold; recoverySeconds: from the end of the fault (gateway started again, broker back, devices back) to the
+/// rollout's completion.</summary>
+public sealed record FleetScenarioResult(string Name, bool Completed, long ResentBytes, long ImageBytes, double RecoverySeconds,
+    int Updated, int Devices, long GatewayPayloadBytes, string Detail)
+{
+    public Dictionary<string, object> ToJson() => new()
+    {
+        ["name"] = Name,
+        ["completed"] = Completed,
+        ["resentBytes"] = ResentBytes,
+        ["imageBytes"] = ImageBytes,
+        ["recoverySeconds"] = Math.Round(RecoverySeconds, 3),
+        ["updated"] = Updated,
+        ["devices"] = Devices,
+        ["gatewayPayloadBytes"] = GatewayPayloadBytes,
+        ["detail"] = Detail,
+    };
+}
+
+/// <summary>
+/// The fleet fault suite: a real Mosquitto broker (tests/TestSupport), the gateway (GatewayNode + RolloutManager) and
+/// a virtual fleet in this process; each scenario strikes mid-rollout and checks that the rollout completes with every
+/// device's active slot holding the image byte for byte.
+/// </summary>
+public static class FleetFaultSuite
+{
+    public static readonly string[] ScenarioNames = ["gateway-restart", "broker-restart", "churn"];
+
+    public static async Task<FleetScenarioResult> RunAsync(string name, FleetScenarioOptions o, Action<string>? log, CancellationToken ct) => name switch
+    {
+        "gateway-restart" => await GatewayRestartAsync(o, log, ct),
+        "broker-restart" => await BrokerRestartAsync(o, log, ct),
+        "churn" => await ChurnAsync(o, log, ct),
+        _ => throw new ArgumentException($"unknown scenario '{name}'"),
+    };
+
+    private sealed class Rig : IAsyncDisposable
+    {
+        public required MosquittoBroker Broker;
+        public required TempDir Dir;
+        public required ManifestSigner Signer;
+        public VirtualFleet? Fleet;
+        public readonly List<IAsyncDisposable> Gateways = new();
+        public readonly List<GatewayDatabase> Databases = new();
+
+        public async ValueTask DisposeAsync()
+        {
+            if (Fleet != null) await Fleet.DisposeAsync();
+            foreach (var g in Gateways) await g.DisposeAsync();
+            foreach (var d in Databases) d.Dispose();
+            await Broker.DisposeAsync();
+            Signer.Dispose();
+            Dir.Dispose();
+        }
+    }
+
+    private static async Task<Rig> StartRigAsync(FleetScenarioOptions o, Action<string>? log, CancellationToken ct)
+    {
+        var rig = new Rig { Broker = await MosquittoBroker.StartAsync(ct: ct), Dir = new TempDir("iotota-fleet"), Signer = ManifestSigner.Generate() };
+        return rig;
+    }
+
+    private static async Task StartFleetAsync(Rig rig, FleetScenarioOptions o, GatewayNode gateway, Action<string>? log, CancellationToken ct)
+    {
+        var verifier = new EcdsaSignatureVerifier();
+        verifier.Add(rig.Signer.KeyId, rig.Signer.PublicKey());
+        rig.Fleet = await VirtualFleet.StartAsync(o.Devices, o.Groups, rig.Broker.Host, rig.Broker.Port, Path.Combine(rig.Dir.Path, "fleet"), verifier,
+            null, new FirmwareVersion(1, 0, 0), null, ct);
+        await gateway.WaitForDevicesAsync(o.Devices, TimeSpan.FromSeconds(60), ct);
+        await WaitForMemberListsAsync(rig.Fleet, ct);
+    }
+
+    private static async Task WaitForMemberListsAsync(VirtualFleet fleet, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (DateTime.UtcNow < deadline && !fleet.Devices.All(d => !d.IsStopped && d.Agent.MemberCount == fleet.Devices.Count(x => x.GroupId == d.GroupId)))
+            await Task.Delay(50, ct);
+    }
+
+    private static GatewayNode NewGateway(Rig rig, FleetScenarioOptions o, GatewayDatabase? db, Action<string>? log) =>
+        new(rig.Broker.Host, rig.Broker.Port, upBucket: new TokenBucket(o.GatewayUpBytesPerSecond, 16 * 1024), log: log) { Database = db };
+
+    private static RolloutManager NewManager(GatewayNode gw, Rig rig, IImageStore images, IRolloutStore rollouts, FleetScenarioOptions o, Action<string>? log) =>
+        new(gw, rig.Signer, images, rollouts, new RolloutManagerOptions
+        {
+            ChunkSize = o.ChunkSize,
+            MaxImageBytes = 64L * 1024 * 1024,
+            Log = log,
+            Scheduler = new SchedulerOptions(),
+        });
+
+    private static byte[] Image(FleetScenarioOptions o)
+    {
+        var b = new byte[o.ImageSize];
+        new Random(o.Seed).NextBytes(b);
+        return b;
+    }
+
+    /// <summary>Waits until the fleet holds the given fraction of all packets (Agent.HeldCount over every device).</summary>
+    private static async Task WaitForFractionAsync(VirtualFleet fleet, int chunks, double fraction, TimeSpan timeout, CancellationToken ct)
+    {
+        var sw = Stopwatch.StartNew();
+        long need = (long)(fraction * chunks * fleet.Devices.Count);
+        while (sw.Elapsed < timeout)
+        {
+            long held = fleet.Devices.Sum(d => d.IsStopped ? 0L : d.Agent.HeldCount);
+            if (held >= need) return;
+            await Task.Delay(10, ct);
+        }
+        throw new TimeoutException($"the fleet did not reach {fraction:P0} of its packets within {timeout.TotalSeconds:0} s");
+    }
+
+    /// <summary>Waits (up to timeout) until every device runs the image from its active slot.</summary>
+    private static async Task<int> WaitAllUpdatedAsync(VirtualFleet fleet, byte[] image, TimeSpan timeout, CancellationToken ct)
+    {
+        var sw = Stopwatch.StartNew();
+        int ok = 0;
+        while (true)
+        {
+            ok = fleet.Devices.Count(d => !d.IsStopped && d.Agent.State == DeviceState.Updated && DemoRunner.SlotMatches(d, image));
+            if (ok == fleet.Devices.Count || sw.Elapsed > timeout) return ok;
+            await Task.Delay(100, ct);
+        }
+    }
+
+    /// <summary>Gateway killed mid-rollout (its SQLite file is frozen at that instant, its MQTT link dropped without a
+    /// clean finish), a new gateway started on the same file resumes the rollout.</summary>
+    public static async Task<FleetScenarioResult> GatewayRestartAsync(FleetScenarioOptions o, Action<string>? log, CancellationToken ct)
+    {
+        await using var rig = await StartRigAsync(o, log, ct);
+        string dbPath = Path.Combine(rig.Dir.Path, "gateway", "iotota.db");
+        var db1 = new GatewayDatabase(dbPath);
+        rig.Databases.Add(db1);
+        var gw1 = NewGateway(rig, o, db1, log);
+        await gw1.StartAsync(ct);
+        await StartFleetAsync(rig, o, gw1, log, ct);
+        var m1 = NewManager(gw1, rig, new SqliteImageStore(db1), new SqliteRolloutStore(db1), o, log);
+        byte[] bytes = Image(o);
+        var img = m1.AddImage(bytes, "2.0.0", null, "fleet.bin");
+        var r = m1.Create(new CreateRolloutRequest(img.Id, TimeoutSeconds: (int)o.Timeout.TotalSeconds));
+        m1.Start(r.Id);
+        await WaitForFractionAsync(rig.Fleet!, img.ChunkCount, o.FaultAt, o.Timeout, ct);
+        // kill: nothing more reaches the file; the MQTT link goes without the rollout ending
+        db1.SimulateCrash();
+        long payload1 = gw1.Mqtt.BytesPublished;
+        await gw1.DisposeAsync();
+        long heldAtCrash = rig.Fleet!.Devices.Sum(d => (long)d.Agent.HeldCount);
+        log?.Invoke($"gateway killed with {heldAtCrash} of {(long)img.ChunkCount * o.Devices} packets held in the fleet");
+
+        var recovery = Stopwatch.StartNew();
+        var db2 = new GatewayDatabase(dbPath);
+        rig.Databases.Add(db2);
+        var gw2 = NewGateway(rig, o, db2, log);
+        rig.Gateways.Add(gw2);
+        await gw2.StartAsync(ct);
+        await gw2.WaitForDevicesAsync(o.Devices, TimeSpan.FromSeconds(30), ct);
+        var m2 = NewManager(gw2, rig, new SqliteImageStore(db2), new SqliteRolloutStore(db2), o, log);
+        var resumed = await m2.ResumeInterruptedAsync(TimeSpan.FromSeconds(5), ct);
+        if (resumed.Count != 1) return new FleetScenarioResult("gateway-restart", false, 0, bytes.Length, recovery.Elapsed.TotalSeconds, 0, o.Devices, 0,
+            $"{resumed.Count} rollouts resumed from the SQLite file (expected 1)");
+        var r2 = resumed[0];
+        await m2.WaitAsync(r2.Id, ct).WaitAsync(o.Timeout, ct);
+        int updated = await WaitAllUpdatedAsync(rig.Fleet, bytes, TimeSpan.FromSeconds(20), ct);
+        double secs = recovery.Elapsed.TotalSeconds;
+        var results = r2.PhaseResults;
+        long resent = results.Sum(x => x.ResentBytes);
+        long payload2 = results.Sum(x => x.GatewayPayloadBytes);
+        bool completed = r2.State == RolloutStates.Completed && updated == o.Devices;
+        return new FleetScenarioResult("gateway-restart", completed, resent, bytes.Length, secs, updated, o.Devices, payload2,
+            $"rollout {r2.State}; before the kill the gateway published {payload1} bytes; after: {payload2} payload bytes, " +
+            $"{results.Sum(x => x.DeliveriesSkipped)} deliveries skipped as held");
+    }
+
+    /// <summary>The Mosquitto broker (no persistence: retained messages are lost) stops mid-rollout and starts again on
+    /// the same port; gateway and devices reconnect by themselves and the gateway publishes manifest and member lists again.</summary>
+    public static async Task<FleetScenarioResult> BrokerRestartAsync(FleetScenarioOptions o, Action<string>? log, CancellationToken ct)
+    {
+        await using var rig = await StartRigAsync(o, log, ct);
+        var gw = NewGateway(rig, o, null, log);
+        rig.Gateways.Add(gw);
+        await gw.StartAsync(ct);
+        await StartFleetAsync(rig, o, gw, log, ct);
+        byte[] bytes = Image(o);
+        var image = FirmwareImage.Create(bytes, new FirmwareVersion(2, 0, 0), rig.Signer, o.ChunkSize);
+        var run = gw.RunRolloutAsync(image, new RolloutOptions { Timeout = o.Timeout }, null, ct);
+        await WaitForFractionAsync(rig.Fleet!, image.ChunkCount, o.FaultAt, o.Timeout, ct);
+        rig.Broker.Stop();
+        await Task.Delay(o.BrokerDown, ct);
+        await rig.Broker.StartProcessAsync(ct);
+        var recovery = Stopwatch.StartNew();
+        var result = await run;
+        int updated = await WaitAllUpdatedAsync(rig.Fleet!, bytes, TimeSpan.FromSeconds(20), ct);
+        double secs = recovery.Elapsed.TotalSeconds;
+        // The retained messages are back: a new subscriber gets every group's manifest and member list.
+        var (manifests, lists) = await RetainedAsync(rig.Broker, o.Groups, ct);
+        bool completed = !result.TimedOut && updated == o.Devices && manifests == o.Groups && lists == o.Groups;
+        return new FleetScenarioResult("broker-restart", completed, result.ResentBytes, bytes.Length, secs, updated, o.Devices, result.GatewayPayloadBytes,
+            $"resent as repairs {result.ResentRepairBytes}; {result.OriginalsSent} originals, {result.RepairCopiesSent} repair copies; gateway reconnects {gw.Reconnects}; engine republished manifests {result.Reconnects}x; retained after restart: {manifests}/{o.Groups} manifests, {lists}/{o.Groups} member lists");
+    }
+
+    /// <summary>Counts the groups whose manifest and member list a fresh subscriber receives as retained messages.</summary>
+    public static async Task<(int Manifests, int MemberLists)> RetainedAsync(MosquittoBroker broker, int groups, CancellationToken ct)
+    {
+        using var client = new MqttClientFactory().CreateMqttClient();
+        var seen = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
+        client.ApplicationMessageReceivedAsync += e =>
+        {
+            if (e.ApplicationMessage.Retain && e.ApplicationMessage.Payload.Length > 0) seen[e.ApplicationMessage.Topic] = 1;
+            return Task.CompletedTask;
+        };
+        await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer(broker.Host, broker.Port).WithClientId("fleet-check-" + Guid.NewGuid().ToString("N")[..6]).Build(), ct);
+        var sub = new MqttClientSubscribeOptionsBuilder();
+        for (int g = 1; g <= groups; g++) sub = sub.WithTopicFilter(Topics.GroupManifest(g)).WithTopicFilter(Topics.GroupMembers(g));
+        await client.SubscribeAsync(sub.Build(), ct);
+        await Task.Delay(500, ct);
+        await client.DisconnectAsync();
+        int m = Enumerable.Range(1, groups).Count(g => seen.ContainsKey(Topics.GroupManifest(g)));
+        int l = Enumerable.Range(1, groups).Count(g => seen.ContainsKey(Topics.GroupMembers(g)));
+        return (m, l);
+    }
+
+    /// <summary>A seeded tenth of the devices (at least one) power off mid-rollout and come back after ChurnOff.</summary>
+    public static async Task<FleetScenarioResult> ChurnAsync(FleetScenarioOptions o, Action<string>? log, CancellationToken ct)
+    {
+        await using var rig = await StartRigAsync(o, log, ct);
+        var gw = NewGateway(rig, o, null, log);
+        rig.Gateways.Add(gw);
+        await gw.StartAsync(ct);
+        await StartFleetAsync(rig, o, gw, log, ct);
+        byte[] bytes = Image(o);
+        var image = FirmwareImage.Create(bytes, new FirmwareVersion(2, 0, 0), rig.Signer, o.ChunkSize);
+        var run = gw.RunRolloutAsync(image, new RolloutOptions { Timeout = o.Timeout }, null, ct);
+        await WaitForFractionAsync(rig.Fleet!, image.ChunkCount, o.FaultAt, o.Timeout, ct);
+        int n = Math.Max(1, (int)Math.Round(o.Devices * o.ChurnFraction));
+        var rng = new Random(o.Seed);
+        var leaving = Enumerable.Range(0, o.Devices).OrderBy(_ => rng.Next()).Take(n).ToList();
+        await Task.WhenAll(leaving.Select(i => rig.Fleet!.RestartDeviceAsync(i, o.ChurnOff, ct)));
+        var recovery = Stopwatch.StartNew();
+        var result = await run;
+        int updated = await WaitAllUpdatedAsync(rig.Fleet!, bytes, TimeSpan.FromSeconds(30), ct);
+        double secs = recovery.Elapsed.TotalSeconds;
+        bool completed = !result.TimedOut && updated == o.Devices;
+        return new FleetScenarioResult("churn", completed, result.ResentBytes, bytes.Length, secs, updated, o.Devices, result.GatewayPayloadBytes,
+            $"{n} device(s) left for {o.ChurnOff.TotalSeconds:0.#} s and came back; {result.Reallocations} reallocations");
+    }
+}
