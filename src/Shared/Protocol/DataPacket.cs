@@ -42,7 +42,7 @@ namespace IotOta.Shared.Protocol
 
         public void Parse(byte[] buffer, int offset, int count)
         {
-            WireReader r = new WireReader(buffer, offset, count);
+            WireReader r = Reader(buffer, offset, count);
             MessageType t = WireHeader.Read(r);
             if (t != MessageType.Original && t != MessageType.Copy)
             {
@@ -108,6 +108,16 @@ namespace IotOta.Shared.Protocol
             int at = WriteHeader(w, type, imageId, index, flags, sender, targetCount, targetNode, targetIp, targetPort, payloadLength);
             System.Array.Copy(payload, payloadOffset, w.Buffer, at, payloadLength);
             return w.Length - start;
+        }
+
+        // One reader and one writer per instance, reset for each message: parsing and encoding allocate nothing.
+        private WireReader _reader;
+
+        private WireReader Reader(byte[] buffer, int offset, int count)
+        {
+            if (_reader == null) _reader = new WireReader(buffer, offset, count);
+            else _reader.Reset(buffer, offset, count);
+            return _reader;
         }
     }
 }

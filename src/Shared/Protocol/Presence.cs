@@ -18,7 +18,7 @@ namespace IotOta.Shared.Protocol
 
         public int Encode(byte[] buffer, int offset)
         {
-            WireWriter w = new WireWriter(buffer, offset, buffer.Length - offset);
+            WireWriter w = Writer(buffer, offset, buffer.Length - offset);
             WireHeader.Write(w, MessageType.Presence);
             w.WriteUInt32(NodeId);
             w.WriteUInt16(GroupId);
@@ -39,7 +39,7 @@ namespace IotOta.Shared.Protocol
 
         public void Parse(byte[] buffer, int offset, int count)
         {
-            WireReader r = new WireReader(buffer, offset, count);
+            WireReader r = Reader(buffer, offset, count);
             WireHeader.Expect(r, MessageType.Presence);
             NodeId = r.ReadUInt32();
             if (NodeId == 0) throw WireReader.OutOfRange("presence node id", 0);
@@ -54,6 +54,25 @@ namespace IotOta.Shared.Protocol
             if (s > (byte)DeviceState.RolledBack) throw WireReader.OutOfRange("device state", s);
             State = (DeviceState)s;
             r.ExpectEnd("presence");
+        }
+
+        // One reader and one writer per instance, reset for each message: parsing and encoding allocate nothing.
+        private WireReader _reader;
+
+        private WireReader Reader(byte[] buffer, int offset, int count)
+        {
+            if (_reader == null) _reader = new WireReader(buffer, offset, count);
+            else _reader.Reset(buffer, offset, count);
+            return _reader;
+        }
+
+        private WireWriter _writer;
+
+        private WireWriter Writer(byte[] buffer, int offset, int count)
+        {
+            if (_writer == null) _writer = new WireWriter(buffer, offset, count);
+            else _writer.Reset(buffer, offset, count);
+            return _writer;
         }
     }
 }

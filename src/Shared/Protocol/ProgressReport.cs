@@ -22,7 +22,7 @@ namespace IotOta.Shared.Protocol
 
         public int Encode(byte[] buffer, int offset)
         {
-            WireWriter w = new WireWriter(buffer, offset, buffer.Length - offset);
+            WireWriter w = Writer(buffer, offset, buffer.Length - offset);
             WireHeader.Write(w, MessageType.ProgressReport);
             w.WriteUInt32(NodeId);
             w.WriteUInt32(ImageId);
@@ -38,7 +38,7 @@ namespace IotOta.Shared.Protocol
 
         public void Parse(byte[] buffer, int offset, int count)
         {
-            WireReader r = new WireReader(buffer, offset, count);
+            WireReader r = Reader(buffer, offset, count);
             WireHeader.Expect(r, MessageType.ProgressReport);
             NodeId = r.ReadUInt32();
             ImageId = r.ReadUInt32();
@@ -63,6 +63,25 @@ namespace IotOta.Shared.Protocol
         {
             if (index < 0 || index >= ChunkCount) return false;
             return (BitmapBuffer[BitmapOffset + (index >> 3)] & (1 << (index & 7))) != 0;
+        }
+
+        // One reader and one writer per instance, reset for each message: parsing and encoding allocate nothing.
+        private WireReader _reader;
+
+        private WireReader Reader(byte[] buffer, int offset, int count)
+        {
+            if (_reader == null) _reader = new WireReader(buffer, offset, count);
+            else _reader.Reset(buffer, offset, count);
+            return _reader;
+        }
+
+        private WireWriter _writer;
+
+        private WireWriter Writer(byte[] buffer, int offset, int count)
+        {
+            if (_writer == null) _writer = new WireWriter(buffer, offset, count);
+            else _writer.Reset(buffer, offset, count);
+            return _writer;
         }
     }
 }

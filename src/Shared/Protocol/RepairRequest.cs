@@ -23,7 +23,7 @@ namespace IotOta.Shared.Protocol
 
         public int Encode(byte[] buffer, int offset)
         {
-            WireWriter w = new WireWriter(buffer, offset, buffer.Length - offset);
+            WireWriter w = Writer(buffer, offset, buffer.Length - offset);
             WireHeader.Write(w, MessageType.RepairRequest);
             w.WriteUInt32(NodeId);
             w.WriteUInt32(ImageId);
@@ -37,7 +37,7 @@ namespace IotOta.Shared.Protocol
 
         public void Parse(byte[] buffer, int offset, int count)
         {
-            WireReader r = new WireReader(buffer, offset, count);
+            WireReader r = Reader(buffer, offset, count);
             WireHeader.Expect(r, MessageType.RepairRequest);
             NodeId = r.ReadUInt32();
             ImageId = r.ReadUInt32();
@@ -56,6 +56,25 @@ namespace IotOta.Shared.Protocol
         {
             if (index < 0 || index >= ChunkCount) return false;
             return (MissingBuffer[MissingOffset + (index >> 3)] & (1 << (index & 7))) != 0;
+        }
+
+        // One reader and one writer per instance, reset for each message: parsing and encoding allocate nothing.
+        private WireReader _reader;
+
+        private WireReader Reader(byte[] buffer, int offset, int count)
+        {
+            if (_reader == null) _reader = new WireReader(buffer, offset, count);
+            else _reader.Reset(buffer, offset, count);
+            return _reader;
+        }
+
+        private WireWriter _writer;
+
+        private WireWriter Writer(byte[] buffer, int offset, int count)
+        {
+            if (_writer == null) _writer = new WireWriter(buffer, offset, count);
+            else _writer.Reset(buffer, offset, count);
+            return _writer;
         }
     }
 }

@@ -95,7 +95,7 @@ public class BoardBudgetTests(ITestOutputHelper output)
             // Per packet the shared codecs still allocate one small object each way (a WireReader in DataPacket.Parse,
             // a WireWriter in ReceiptNotice.Encode: about 74 B on .NET); anything beyond that plus the install's
             // one-off work fails here.
-            Assert.True(total <= 80L * n + 2048, $"{b.Name}: the core allocated {total} B over {n} packets");
+            Assert.True(total <= 16L * n + 2048, $"{b.Name}: the core allocated {total} B over {n} packets");
             Assert.True(peak <= b.CoreHeapBudget, $"{b.Name}: device core peak {peak} B exceeds its budget {b.CoreHeapBudget} B");
             var back = new byte[imageSize];
             flash.Slot(1).Read(0, back, 0, imageSize);

@@ -6,7 +6,7 @@ namespace IotOta.DeviceFirmware.Tests.Agent;
 
 public class DeviceAgentAllocationTests
 {
-    private const int MaxBytesPerPacket = 64;
+    private const int MaxBytesPerPacket = 8;
 
     [Fact]
     public void Steady_state_packets_allocate_nothing_per_packet()
