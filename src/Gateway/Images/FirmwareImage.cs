@@ -22,6 +22,19 @@ public sealed class FirmwareImage
     public int ChunkCount => Manifest.ChunkCount;
     public int ChunkSize => Manifest.ChunkSize;
 
+    /// <summary>An image stored earlier with the manifest signed at upload (the signing key is not needed again).
+    /// Throws InvalidDataException when the bytes do not match the manifest's size and whole-image hash, and
+    /// ProtocolException when the manifest does not decode.</summary>
+    public static FirmwareImage FromStored(byte[] bytes, byte[] manifestBytes)
+    {
+        ArgumentNullException.ThrowIfNull(bytes);
+        ArgumentNullException.ThrowIfNull(manifestBytes);
+        var m = Manifest.Decode(manifestBytes, 0, manifestBytes.Length);
+        if (m.ImageSize != (uint)bytes.Length || !SHA256.HashData(bytes).AsSpan().SequenceEqual(m.ImageHash))
+            throw new InvalidDataException($"stored image {m.ImageId:x8} does not match its manifest");
+        return new FirmwareImage(bytes, m, manifestBytes);
+    }
+
     /// <summary>Cuts the image into chunks, hashes each and the whole, and signs the manifest.</summary>
     public static FirmwareImage Create(byte[] image, FirmwareVersion version, ManifestSigner signer, int chunkSize = 4096,
         ChunkHashKind hashKind = ChunkHashKind.Sha256, uint? imageId = null, bool rollback = false)

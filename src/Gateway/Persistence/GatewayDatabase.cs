@@ -124,7 +124,7 @@ public sealed class GatewayDatabase : IDisposable
         new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt64(3), r.GetInt32(4), r.GetInt32(5), r.GetString(6),
             DateTimeOffset.Parse(r.GetString(7), System.Globalization.CultureInfo.InvariantCulture), r.IsDBNull(8) ? null : r.GetString(8))
         {
-            Image = ImageRestore.FromStored((byte[])r[9], (byte[])r[10]),
+            Image = FirmwareImage.FromStored((byte[])r[9], (byte[])r[10]),
         };
 
     public StoredImage? GetImage(string id) =>

@@ -154,4 +154,20 @@ public class FirmwareImageTests
         var e = Assert.Throws<ArgumentException>(() => new ManifestSigner(p384));
         Assert.Equal("key", e.ParamName);
     }
+    [Fact]
+    public void AStoredImageComesBackWithItsSignedManifestAndTamperedBytesAreRefused()
+    {
+        using var signer = ManifestSigner.Generate();
+        var bytes = new byte[10_000];
+        new Random(3).NextBytes(bytes);
+        var image = FirmwareImage.Create(bytes, new FirmwareVersion(1, 2, 3), signer, 1024);
+        var back = FirmwareImage.FromStored(bytes, image.ManifestBytes);
+        Assert.Equal(image.ImageId, back.ImageId);
+        Assert.Equal(image.ManifestBytes, back.ManifestBytes);
+        Assert.Equal(image.ChunkCount, back.ChunkCount);
+        var tampered = (byte[])bytes.Clone();
+        tampered[5000] ^= 1;
+        Assert.Throws<InvalidDataException>(() => FirmwareImage.FromStored(tampered, image.ManifestBytes));
+        Assert.Throws<InvalidDataException>(() => FirmwareImage.FromStored(bytes[..9_000], image.ManifestBytes));
+    }
 }
