@@ -4,7 +4,7 @@ using IotOta.Shared.Protocol;
 
 namespace IotOta.FaultSuite;
 
-/// <summary>A signed image built with the Shared manifest code only (no gateway dependency).</summary>
+/// <summary>A signed image (built by the gateway's FirmwareImage) with helpers to cut packets and check slots.</summary>
 public sealed class SignedImage
 {
     public SignedImage(byte[] bytes, Manifest manifest, byte[] manifestBytes)
@@ -22,28 +22,10 @@ public sealed class SignedImage
 
     public static SignedImage Create(byte[] bytes, FirmwareVersion version, ECDsa key, byte keyId, int chunkSize, uint imageId, bool rollback = false)
     {
-        int count = Manifest.ChunkCountFor((uint)bytes.Length, chunkSize);
-        var m = new Manifest
-        {
-            ImageId = imageId,
-            Version = version,
-            Flags = rollback ? Manifest.FlagRollback : (byte)0,
-            HashKind = ChunkHashKind.Sha256,
-            ImageSize = (uint)bytes.Length,
-            ChunkSize = chunkSize,
-            ChunkCount = count,
-            ImageHash = SHA256.HashData(bytes),
-            ChunkHashes = new byte[count * Manifest.HashLength],
-            KeyId = keyId,
-        };
-        for (int i = 0; i < count; i++)
-        {
-            SHA256.HashData(bytes.AsSpan(m.ChunkOffset(i), m.ChunkLength(i)), m.ChunkHashes.AsSpan(i * Manifest.HashLength, Manifest.HashLength));
-        }
-        byte[] encoded = m.ToBytes();
-        m.Signature = key.SignData(encoded.AsSpan(0, m.SignedLength), HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
-        Array.Copy(m.Signature, 0, encoded, m.SignedLength + 1, Manifest.SignatureLength);
-        return new SignedImage(bytes, m, encoded);
+        // The gateway's own image builder; the signer is not disposed because it does not own the caller's key.
+        var signer = new IotOta.Gateway.Images.ManifestSigner(key, keyId);
+        var image = IotOta.Gateway.Images.FirmwareImage.Create(bytes, version, signer, chunkSize, ChunkHashKind.Sha256, imageId, rollback);
+        return new SignedImage(image.Bytes, image.Manifest, image.ManifestBytes);
     }
 
     /// <summary>Chunk <paramref name="index"/> as a packet of <paramref name="type"/> (Original from the gateway, Copy from a peer).</summary>
