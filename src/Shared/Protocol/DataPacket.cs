@@ -6,6 +6,9 @@ namespace IotOta.Shared.Protocol
     /// </summary>
     public sealed class DataPacket
     {
+        // Reused for every message this instance parses or encodes: no allocation per message.
+        private WireReader _reader;
+
         public const int MaxTargets = 8;
         /// <summary>Copy flag: the receiver is the minimum unit for its own group and copies it to its members.</summary>
         public const byte FlagRelay = 0x01;
@@ -42,7 +45,7 @@ namespace IotOta.Shared.Protocol
 
         public void Parse(byte[] buffer, int offset, int count)
         {
-            WireReader r = Reader(buffer, offset, count);
+            WireReader r = WireReader.Reuse(ref _reader, buffer, offset, count);
             MessageType t = WireHeader.Read(r);
             if (t != MessageType.Original && t != MessageType.Copy)
             {
@@ -108,16 +111,6 @@ namespace IotOta.Shared.Protocol
             int at = WriteHeader(w, type, imageId, index, flags, sender, targetCount, targetNode, targetIp, targetPort, payloadLength);
             System.Array.Copy(payload, payloadOffset, w.Buffer, at, payloadLength);
             return w.Length - start;
-        }
-
-        // One reader and one writer per instance, reset for each message: parsing and encoding allocate nothing.
-        private WireReader _reader;
-
-        private WireReader Reader(byte[] buffer, int offset, int count)
-        {
-            if (_reader == null) _reader = new WireReader(buffer, offset, count);
-            else _reader.Reset(buffer, offset, count);
-            return _reader;
         }
     }
 }

@@ -6,6 +6,10 @@ namespace IotOta.Shared.Protocol
     /// </summary>
     public sealed class MemberListUpdate
     {
+        // Reused for every message this instance parses or encodes: no allocation per message.
+        private WireReader _reader;
+        private WireWriter _writer;
+
         public const int MaxMembers = 1024;
         public const int EntryLength = 10;
 
@@ -24,7 +28,7 @@ namespace IotOta.Shared.Protocol
         public int Encode(byte[] buffer, int offset)
         {
             if (Count < 0 || Count > MaxMembers) throw WireReader.OutOfRange("member count", Count);
-            WireWriter w = Writer(buffer, offset, buffer.Length - offset);
+            WireWriter w = WireWriter.Reuse(ref _writer, buffer, offset, buffer.Length - offset);
             WireHeader.Write(w, MessageType.MemberList);
             w.WriteUInt16(GroupId);
             w.WriteUInt32(Epoch);
@@ -48,7 +52,7 @@ namespace IotOta.Shared.Protocol
         /// <summary>Parses into this instance, growing its arrays only when a list is longer than any seen before.</summary>
         public void Parse(byte[] buffer, int offset, int count)
         {
-            WireReader r = Reader(buffer, offset, count);
+            WireReader r = WireReader.Reuse(ref _reader, buffer, offset, count);
             WireHeader.Expect(r, MessageType.MemberList);
             int group = r.ReadUInt16();
             uint epoch = r.ReadUInt32();
@@ -77,25 +81,6 @@ namespace IotOta.Shared.Protocol
             NodeIds = new uint[n];
             Ips = new uint[n];
             Ports = new int[n];
-        }
-
-        // One reader and one writer per instance, reset for each message: parsing and encoding allocate nothing.
-        private WireReader _reader;
-
-        private WireReader Reader(byte[] buffer, int offset, int count)
-        {
-            if (_reader == null) _reader = new WireReader(buffer, offset, count);
-            else _reader.Reset(buffer, offset, count);
-            return _reader;
-        }
-
-        private WireWriter _writer;
-
-        private WireWriter Writer(byte[] buffer, int offset, int count)
-        {
-            if (_writer == null) _writer = new WireWriter(buffer, offset, count);
-            else _writer.Reset(buffer, offset, count);
-            return _writer;
         }
     }
 }

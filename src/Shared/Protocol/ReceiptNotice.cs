@@ -6,6 +6,10 @@ namespace IotOta.Shared.Protocol
     /// </summary>
     public sealed class ReceiptNotice
     {
+        // Reused for every message this instance parses or encodes: no allocation per message.
+        private WireReader _reader;
+        private WireWriter _writer;
+
         public const byte KindOriginal = 0;
         public const byte KindRelay = 1;
         public const int EncodedLength = WireHeader.Length + 4 + 4 + 4 + 1 + 8 + 8 + 2;
@@ -20,7 +24,7 @@ namespace IotOta.Shared.Protocol
 
         public int Encode(byte[] buffer, int offset)
         {
-            WireWriter w = Writer(buffer, offset, buffer.Length - offset);
+            WireWriter w = WireWriter.Reuse(ref _writer, buffer, offset, buffer.Length - offset);
             return Encode(w);
         }
 
@@ -40,7 +44,7 @@ namespace IotOta.Shared.Protocol
 
         public void Parse(byte[] buffer, int offset, int count)
         {
-            WireReader r = Reader(buffer, offset, count);
+            WireReader r = WireReader.Reuse(ref _reader, buffer, offset, count);
             WireHeader.Expect(r, MessageType.ReceiptNotice);
             NodeId = r.ReadUInt32();
             ImageId = r.ReadUInt32();
@@ -53,25 +57,6 @@ namespace IotOta.Shared.Protocol
             ForwardedTimeMs = r.ReadInt64();
             CopiesSent = r.ReadUInt16();
             r.ExpectEnd("receipt notice");
-        }
-
-        // One reader and one writer per instance, reset for each message: parsing and encoding allocate nothing.
-        private WireReader _reader;
-
-        private WireReader Reader(byte[] buffer, int offset, int count)
-        {
-            if (_reader == null) _reader = new WireReader(buffer, offset, count);
-            else _reader.Reset(buffer, offset, count);
-            return _reader;
-        }
-
-        private WireWriter _writer;
-
-        private WireWriter Writer(byte[] buffer, int offset, int count)
-        {
-            if (_writer == null) _writer = new WireWriter(buffer, offset, count);
-            else _writer.Reset(buffer, offset, count);
-            return _writer;
         }
     }
 }

@@ -6,6 +6,10 @@ namespace IotOta.Shared.Protocol
     /// </summary>
     public sealed class RepairRequest
     {
+        // Reused for every message this instance parses or encodes: no allocation per message.
+        private WireReader _reader;
+        private WireWriter _writer;
+
         public const int FixedLength = WireHeader.Length + 4 + 4 + 4 + 2 + 2;
 
         public uint NodeId;
@@ -23,7 +27,7 @@ namespace IotOta.Shared.Protocol
 
         public int Encode(byte[] buffer, int offset)
         {
-            WireWriter w = Writer(buffer, offset, buffer.Length - offset);
+            WireWriter w = WireWriter.Reuse(ref _writer, buffer, offset, buffer.Length - offset);
             WireHeader.Write(w, MessageType.RepairRequest);
             w.WriteUInt32(NodeId);
             w.WriteUInt32(ImageId);
@@ -37,7 +41,7 @@ namespace IotOta.Shared.Protocol
 
         public void Parse(byte[] buffer, int offset, int count)
         {
-            WireReader r = Reader(buffer, offset, count);
+            WireReader r = WireReader.Reuse(ref _reader, buffer, offset, count);
             WireHeader.Expect(r, MessageType.RepairRequest);
             NodeId = r.ReadUInt32();
             ImageId = r.ReadUInt32();
@@ -56,25 +60,6 @@ namespace IotOta.Shared.Protocol
         {
             if (index < 0 || index >= ChunkCount) return false;
             return (MissingBuffer[MissingOffset + (index >> 3)] & (1 << (index & 7))) != 0;
-        }
-
-        // One reader and one writer per instance, reset for each message: parsing and encoding allocate nothing.
-        private WireReader _reader;
-
-        private WireReader Reader(byte[] buffer, int offset, int count)
-        {
-            if (_reader == null) _reader = new WireReader(buffer, offset, count);
-            else _reader.Reset(buffer, offset, count);
-            return _reader;
-        }
-
-        private WireWriter _writer;
-
-        private WireWriter Writer(byte[] buffer, int offset, int count)
-        {
-            if (_writer == null) _writer = new WireWriter(buffer, offset, count);
-            else _writer.Reset(buffer, offset, count);
-            return _writer;
         }
     }
 }

@@ -12,6 +12,15 @@ namespace IotOta.Shared.Protocol
             Reset(buffer, offset, count);
         }
 
+        /// <summary>Resets the cached reader over this message (creating it the first time): a reusable message object
+        /// parses without allocating.</summary>
+        public static WireReader Reuse(ref WireReader cached, byte[] buffer, int offset, int count)
+        {
+            if (cached == null) cached = new WireReader(buffer, offset, count);
+            else cached.Reset(buffer, offset, count);
+            return cached;
+        }
+
         public void Reset(byte[] buffer, int offset, int count)
         {
             if (buffer == null)

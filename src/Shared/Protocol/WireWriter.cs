@@ -17,6 +17,15 @@ namespace IotOta.Shared.Protocol
         {
         }
 
+        /// <summary>Resets the cached writer over this buffer (creating it the first time): a reusable message object
+        /// encodes without allocating.</summary>
+        public static WireWriter Reuse(ref WireWriter cached, byte[] buffer, int offset, int count)
+        {
+            if (cached == null) cached = new WireWriter(buffer, offset, count);
+            else cached.Reset(buffer, offset, count);
+            return cached;
+        }
+
         public void Reset(byte[] buffer, int offset, int count)
         {
             _buffer = buffer;
