@@ -1,0 +1,356 @@
+using System;
+using IotOta.DeviceFirmware.Flash;
+using IotOta.DeviceFirmware.Ports;
+using IotOta.Shared.Chunking;
+using IotOta.Shared.Protocol;
+
+namespace IotOta.DeviceFirmware.Agent
+{
+    /// <summary>The first and second networks in: manifests, packets, member lists, repair requests.</summary>
+    public sealed partial class DeviceAgent
+    {
+        /// <summary>Puts a verified packet into the sink, or for a sequential sink that is not at its offset yet into
+        /// staging. False when staging is full (the packet is dropped and will be repaired).</summary>
+        private bool StorePacket(Manifest m, int idx, byte[] buffer, int offset, int count)
+        {
+            int at = m.ChunkOffset(idx);
+            if (!_sink.SequentialOnly || at == _sink.NextOffset)
+            {
+                _sink.Write(at, buffer, offset, count);
+                return true;
+            }
+            if (_staging == null || !_staging.Put(m.ImageId, idx, buffer, offset, count))
+            {
+                Counters.StagingFullDrops++;
+                return false;
+            }
+            Counters.PacketsStaged++;
+            if (_staging.Count > Counters.StagingHighWater) Counters.StagingHighWater = _staging.Count;
+            return true;
+        }
+
+        /// <summary>Moves staged packets into a sequential sink while the next one it needs is staged. Order on flash:
+        /// write into the sink, then free the entry; a cut in between leaves a copy that the resume frees.</summary>
+        private void Drain(Manifest m)
+        {
+            if (_staging == null || !_sink.SequentialOnly) return;
+            while (_sink.NextOffset < (int)m.ImageSize && _staging.Count > 0)
+            {
+                int next = _sink.NextOffset / m.ChunkSize;
+                int e = _staging.Find(next);
+                if (e < 0) return;
+                int len = m.ChunkLength(next);
+                _staging.Read(e, _stageBuf, 0, len);
+                _sink.Write(m.ChunkOffset(next), _stageBuf, 0, len);
+                _staging.Free(e);
+                Counters.StagingDrained++;
+            }
+        }
+
+        private void SizeBuffers(int chunkCount)
+        {
+            int p = ProgressReport.EncodedLength(chunkCount);
+            if (_progressBuf.Length < p) _progressBuf = new byte[p];
+            int r = RepairRequest.EncodedLength(chunkCount);
+            if (_repairBuf.Length < r) _repairBuf = new byte[r];
+        }
+
+        /// <summary>A message from the first network.</summary>
+        public void OnMqttMessage(string topic, byte[] buffer, int offset, int count)
+        {
+            if (count == 0 && topic == _topicManifest) return; // an aborted rollout cleared its retained manifest
+            try
+            {
+                MessageType t = WireHeader.Peek(buffer, offset, count);
+                if (t == MessageType.Manifest) HandleManifest(buffer, offset, count);
+                else if (t == MessageType.Original || t == MessageType.Copy) HandleData(buffer, offset, count, false, 0);
+                else if (t == MessageType.MemberList) HandleMembers(buffer, offset, count);
+                else Reject("unexpected MQTT message on " + topic);
+            }
+            catch (ProtocolException e)
+            {
+                Reject(e.Message);
+            }
+            catch (FlashException e)
+            {
+                Fail("flash: " + e.Message);
+            }
+        }
+
+        /// <summary>A message from the second network (a peer's socket) whose connection the adapter cannot name.</summary>
+        public void OnPeerMessage(byte[] buffer, int offset, int count)
+        {
+            OnPeerMessage(0, buffer, offset, count);
+        }
+
+        /// <summary>A message from the second network. <paramref name="connection"/> names the socket it came on
+        /// (any id the adapter keeps stable per connection, 0 = unknown): a connection that delivers bad packets
+        /// repeatedly is quarantined even when its packets claim another sender.</summary>
+        public void OnPeerMessage(uint connection, byte[] buffer, int offset, int count)
+        {
+            try
+            {
+                lock (_gate)
+                {
+                    if (connection != 0 && IsQuarantined(1, connection))
+                    {
+                        Counters.QuarantinedDrops++;
+                        return;
+                    }
+                }
+                MessageType t = WireHeader.Peek(buffer, offset, count);
+                if (t == MessageType.Copy) HandleData(buffer, offset, count, true, connection);
+                else if (t == MessageType.RepairRequest) HandleRepairRequest(buffer, offset, count);
+                else
+                {
+                    lock (_gate) { if (connection != 0) Strike(1, connection); }
+                    Reject("unexpected peer message type " + (int)t);
+                }
+            }
+            catch (ProtocolException e)
+            {
+                lock (_gate) { if (connection != 0) Strike(1, connection); }
+                Reject(e.Message);
+            }
+            catch (FlashException e)
+            {
+                Fail("flash: " + e.Message);
+            }
+        }
+
+        private void Reject(string why)
+        {
+            lock (_gate) { Counters.MessagesRejected++; }
+            Log("rejected: " + why);
+        }
+
+        private void Fail(string why)
+        {
+            lock (_gate)
+            {
+                _state = DeviceState.Failed;
+                _progressNow = true;
+            }
+            Log("failed: " + why);
+        }
+
+        private void HandleMembers(byte[] buffer, int offset, int count)
+        {
+            lock (_gate)
+            {
+                _memberUpdate.Parse(buffer, offset, count);
+                _members.Apply(_memberUpdate, _cfg.GroupId);
+            }
+        }
+
+        private void HandleManifest(byte[] buffer, int offset, int count)
+        {
+            lock (_gate)
+            {
+                if (_stopped) return;
+                if (count >= 8 && _manifest != null)
+                {
+                    uint id = (uint)(buffer[offset + 4] | (buffer[offset + 5] << 8) | (buffer[offset + 6] << 16) | (buffer[offset + 7] << 24));
+                    if (id == _manifest.ImageId) return; // already working on (or serving) this image
+                }
+                Manifest m = Manifest.Decode(buffer, offset, count);
+                if (!_verifier.Verify(m.KeyId, buffer, offset, m.SignedLength, m.Signature, 0))
+                {
+                    Refuse("manifest signature does not verify (key " + m.KeyId + ")");
+                    return;
+                }
+                if (_bootRec.State != BootState.Confirmed)
+                {
+                    // the other slot holds the image to roll back to: nothing may erase it before the confirmation
+                    Counters.ManifestsDeferred++;
+                    return;
+                }
+                if (m.ImageId == _bootRec.PreviousImageId && _bootRec.PreviousImageId != 0 && !m.IsRollback
+                    && m.Version.CompareTo(_bootRec.Version) > 0)
+                {
+                    Refuse("image " + m.Version.ToString() + " failed its trial on this device (rolled back)");
+                    return;
+                }
+                int cmp = m.Version.CompareTo(_bootRec.Version);
+                if (cmp == 0) return; // already running it
+                if (cmp < 0 && !m.IsRollback)
+                {
+                    Refuse("manifest " + m.Version.ToString() + " is older than running " + _bootRec.Version.ToString() + " and not a signed rollback");
+                    return;
+                }
+                if (m.ChunkSize > _cfg.MaxChunkSize)
+                {
+                    Refuse("chunk size " + m.ChunkSize + " exceeds this device's " + _cfg.MaxChunkSize);
+                    return;
+                }
+                IFlashPartition slot = _flash.Slot(1 - _bootRec.ActiveSlot);
+                if (m.ImageSize > (uint)slot.Size)
+                {
+                    Refuse("image of " + m.ImageSize + " bytes does not fit slot of " + slot.Size);
+                    return;
+                }
+                if (!_store.Fits(count, m.ChunkCount))
+                {
+                    Refuse("manifest does not fit the update-state partition");
+                    return;
+                }
+                _queue.Clear();
+                _relayQueue.Clear();
+                _workActive = false;
+                _sink.Begin(1 - _bootRec.ActiveSlot, (int)m.ImageSize);
+                if (_staging != null) _staging.Reset();
+                _store.Begin(buffer, offset, count, m.ChunkCount);
+                _manifest = m;
+                _held = new PacketBitmap(m.ChunkCount);
+                _imageSlot = slot;
+                _installRequested = false;
+                _state = DeviceState.Receiving;
+                _lastNewPacketMs = _clock.NowMs;
+                _repairing = false;
+                _repairAttempt = 0;
+                SizeBuffers(m.ChunkCount);
+                _progressNow = true;
+                Log("accepted manifest " + m.Version.ToString() + ": " + m.ImageSize + " bytes in " + m.ChunkCount + " packets");
+            }
+        }
+
+        private void Refuse(string why)
+        {
+            Counters.ManifestsRefused++;
+            Log("refused: " + why);
+        }
+
+        private void HandleData(byte[] buffer, int offset, int count, bool fromPeer, uint connection)
+        {
+            lock (_gate)
+            {
+                if (_stopped) return;
+                DataPacket p = _rx;
+                p.Parse(buffer, offset, count);
+                if (fromPeer && IsQuarantined(0, p.SenderNode))
+                {
+                    Counters.QuarantinedDrops++;
+                    return;
+                }
+                Manifest m = _manifest;
+                if (m == null || p.ImageId != m.ImageId)
+                {
+                    Counters.StalePackets++; // not (or no longer) the image being distributed: a replay, harmless
+                    return;
+                }
+                int idx = p.Index;
+                if (idx >= m.ChunkCount || p.PayloadLength != m.ChunkLength(idx))
+                {
+                    Counters.MessagesRejected++;
+                    if (fromPeer) StrikePeer(p.SenderNode, connection);
+                    return;
+                }
+                if (p.IsOriginal) Counters.OriginalsReceived++;
+                else if (p.IsRelay) Counters.RelaysReceived++;
+                else Counters.CopiesReceived++;
+                if (!_held.Get(idx))
+                {
+                    _hash.ChunkHash(m.HashKind, p.PayloadBuffer, p.PayloadOffset, p.PayloadLength, _hashOut, 0);
+                    if (!m.ChunkHashEquals(idx, _hashOut, 0))
+                    {
+                        Counters.BadChunkHashes++;
+                        if (fromPeer) StrikePeer(p.SenderNode, connection);
+                        return; // never reaches flash, never forwarded
+                    }
+                    if (!StorePacket(m, idx, p.PayloadBuffer, p.PayloadOffset, p.PayloadLength)) return;
+                    _store.MarkHeld(idx);
+                    _held.Set(idx);
+                    Drain(m);
+                    Counters.PacketsWritten++;
+                    _lastNewPacketMs = _clock.NowMs;
+                    _progressDirty = true;
+                    if (_held.IsComplete && _state == DeviceState.Receiving) _installRequested = true;
+                }
+                else
+                {
+                    Counters.DuplicatePackets++;
+                }
+                if (!p.IsMinimumUnit) return;
+                // A minimum unit: this device copies it (from its own verified flash) to the named devices of other
+                // groups first, then to the members of its group.
+                int relays = 0;
+                if (p.TargetCount > 0)
+                {
+                    ForwardJob rj = _relayQueue.Reserve();
+                    if (rj == null)
+                    {
+                        Counters.ForwardDrops++;
+                    }
+                    else
+                    {
+                        rj.Kind = ForwardJob.KindRelay;
+                        rj.ImageId = m.ImageId;
+                        rj.Index = idx;
+                        rj.TargetCount = p.TargetCount;
+                        for (int i = 0; i < p.TargetCount; i++)
+                        {
+                            rj.TargetNode[i] = p.TargetNode[i];
+                            rj.TargetIp[i] = p.TargetIp[i];
+                            rj.TargetPort[i] = p.TargetPort[i];
+                        }
+                        _relayQueue.Commit();
+                        relays = p.TargetCount;
+                    }
+                }
+                ForwardJob job = _queue.Reserve();
+                if (job == null)
+                {
+                    Counters.ForwardDrops++;
+                    return;
+                }
+                job.Kind = ForwardJob.KindMinimumUnit;
+                job.ImageId = m.ImageId;
+                job.Index = idx;
+                job.NoticeKind = p.IsOriginal ? ReceiptNotice.KindOriginal : ReceiptNotice.KindRelay;
+                job.ReceivedAtMs = _clock.NowMs;
+                job.ExcludeNode = p.SenderNode;
+                job.TargetCount = 0;
+                job.RelayCount = relays;
+                _queue.Commit();
+            }
+        }
+
+        private void HandleRepairRequest(byte[] buffer, int offset, int count)
+        {
+            lock (_gate)
+            {
+                if (_stopped) return;
+                RepairRequest r = _repairRx;
+                r.Parse(buffer, offset, count);
+                if (IsQuarantined(0, r.NodeId))
+                {
+                    Counters.QuarantinedDrops++;
+                    return;
+                }
+                Manifest m = _manifest;
+                if (m == null || r.ImageId != m.ImageId || r.ChunkCount != m.ChunkCount) return;
+                int who = _members.IndexOf(r.NodeId);
+                if (who < 0 || r.NodeId == _cfg.NodeId) return; // only members of this group are served
+                int budget = r.MaxReplies;
+                int room = _queue.Capacity - _queue.Count - 8; // keep room for minimum units
+                if (budget > room) budget = room;
+                for (int i = 0; i < m.ChunkCount && budget > 0; i++)
+                {
+                    if (!r.IsMissing(i) || !_held.Get(i)) continue;
+                    ForwardJob job = _queue.Reserve();
+                    if (job == null) break;
+                    job.Kind = ForwardJob.KindRepairReply;
+                    job.ImageId = m.ImageId;
+                    job.Index = i;
+                    job.ExcludeNode = 0;
+                    job.TargetCount = 1;
+                    job.TargetNode[0] = r.NodeId;
+                    job.TargetIp[0] = _members.IpAt(who);
+                    job.TargetPort[0] = _members.PortAt(who);
+                    _queue.Commit();
+                    budget--;
+                }
+            }
+        }
+    }
+}
