@@ -26,11 +26,12 @@ public static class DemoCommand
         var latency = new Option<double>("--latency-ms") { Description = "added latency on device links" };
         var seed = new Option<int>("--seed") { Description = "seed for the image and the slow devices", DefaultValueFactory = _ => 1 };
         var timeout = new Option<int>("--timeout-seconds") { Description = "give up after this long", DefaultValueFactory = _ => 300 };
+        var board = new Option<string[]>("--board") { Description = "board profile(s) from boards/ (e.g. esp32-devkitc; several, comma-separated, make a mixed fleet)", AllowMultipleArgumentsPerToken = true };
         var json = new Option<bool>("--json") { Description = "print one JSON object at the end instead of the live display" };
         var verbose = new Option<bool>("--verbose") { Description = "print device and gateway diagnostics" };
 
         var cmd = new Command("demo", "Roll out a generated, signed image to a virtual fleet over an embedded MQTT broker");
-        foreach (Option o in new Option[] { devices, groups, imageSize, chunkSize, broker, perGroup, gwUp, devUp, devDown, slowFraction, slowFactor, loss, groupUplink, latency, seed, timeout, json, verbose })
+        foreach (Option o in new Option[] { devices, groups, imageSize, chunkSize, broker, perGroup, gwUp, devUp, devDown, slowFraction, slowFactor, loss, groupUplink, latency, seed, timeout, board, json, verbose })
             cmd.Options.Add(o);
 
         cmd.SetAction(async (parse, ct) =>
@@ -52,6 +53,8 @@ public static class DemoCommand
                 GroupUplinkKbps = parse.GetValue(groupUplink),
                 LatencyMs = parse.GetValue(latency),
                 Seed = parse.GetValue(seed),
+                FitImageToBoards = parse.GetResult(imageSize) is null || parse.GetResult(imageSize)!.Implicit,
+                Boards = (parse.GetValue(board) ?? []).SelectMany(b => b.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList(),
                 Timeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
             };
             bool asJson = parse.GetValue(json);
@@ -72,7 +75,7 @@ public static class DemoCommand
                     ? await DemoRunner.RunAsync(options, null, log, ct)
                     : await RunWithDisplayAsync(options, log, ct);
             }
-            catch (Exception e) when (e is TimeoutException or IOException or System.Net.Sockets.SocketException or MQTTnet.Exceptions.MqttCommunicationException)
+            catch (Exception e) when (e is ArgumentException or IotOta.VirtualDevice.Boards.BoardProfileException or TimeoutException or IOException or InvalidDataException or System.Net.Sockets.SocketException or MQTTnet.Exceptions.MqttCommunicationException)
             {
                 Console.Error.WriteLine($"error: {e.Message}");
                 return 1;

@@ -21,6 +21,11 @@ public sealed record DemoOptions
     public double GroupUplinkKbps { get; init; }
     public double LatencyMs { get; init; }
     public int Seed { get; init; } = 1;
+    /// <summary>Board profiles (boards/NAME.json) given to the devices round-robin; empty = the plain virtual layout.</summary>
+    public IReadOnlyList<string> Boards { get; init; } = [];
+    /// <summary>With Boards: shrink the image to 90 % of the smallest board slot when it would not fit (the image size
+    /// was not chosen explicitly).</summary>
+    public bool FitImageToBoards { get; init; }
     public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(5);
 
     /// <summary>Throws ArgumentException with a clear message for options that cannot run.</summary>

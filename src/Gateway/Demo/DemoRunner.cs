@@ -3,6 +3,7 @@ using IotOta.Gateway.Images;
 using IotOta.Gateway.Rollouts;
 using IotOta.Gateway.Scheduling;
 using IotOta.Shared.Protocol;
+using IotOta.VirtualDevice.Boards;
 using IotOta.VirtualDevice.Host;
 using IotOta.VirtualDevice.Network;
 using IotOta.VirtualDevice.Platform;
@@ -33,6 +34,18 @@ public static class DemoRunner
             broker = await EmbeddedBroker.StartAsync();
             (host, port) = (broker.Host, broker.Port);
         }
+        var boards = o.Boards.Select(b => BoardProfile.Named(b)).ToList();
+        int chunkSize = boards.Count == 0 ? o.ChunkSize : boards.Min(b => b.MaxChunkSize);
+        if (boards.Count > 0 && o.FitImageToBoards)
+        {
+            int fit = (int)(boards.Min(b => b.SlotSize) * 0.9);
+            if (o.ImageSize > fit) o = o with { ImageSize = fit };
+        }
+        foreach (var b in boards)
+        {
+            if (o.ImageSize > b.SlotSize)
+                throw new ArgumentException($"a {o.ImageSize}-byte image does not fit board {b.Name}'s {b.SlotSize}-byte slot");
+        }
         using var signer = ManifestSigner.Generate();
         var verifier = new EcdsaSignatureVerifier();
         verifier.Add(signer.KeyId, signer.PublicKey());
@@ -46,7 +59,8 @@ public static class DemoRunner
             await gateway.StartAsync(ct);
             log?.Invoke("gateway connected; starting fleet");
             fleet = await VirtualFleet.StartAsync(o.Devices, o.Groups, host, port, dataDir, verifier, i => links[i], new FirmwareVersion(1, 0, 0), log, ct,
-                groupUplinkBytesPerSecond: Rate(o.GroupUplinkKbps) ?? 0);
+                groupUplinkBytesPerSecond: Rate(o.GroupUplinkKbps) ?? 0,
+                boardFor: boards.Count == 0 ? null : i => boards[i % boards.Count]);
             log?.Invoke("fleet started; waiting for presence");
             await gateway.WaitForDevicesAsync(o.Devices, TimeSpan.FromSeconds(60), ct);
             log?.Invoke("all devices online; waiting for member lists");
@@ -55,7 +69,7 @@ public static class DemoRunner
 
             var bytes = new byte[o.ImageSize];
             new Random(o.Seed).NextBytes(bytes);
-            var image = FirmwareImage.Create(bytes, new FirmwareVersion(2, 0, 0), signer, o.ChunkSize);
+            var image = FirmwareImage.Create(bytes, new FirmwareVersion(2, 0, 0), signer, chunkSize);
             var options = new RolloutOptions
             {
                 Timeout = o.Timeout,
@@ -92,6 +106,12 @@ public static class DemoRunner
                 RepairCopiesSent = r.RepairCopiesSent,
                 Reallocations = r.Reallocations,
                 Overheads = gateway.Overheads.Snapshot(),
+                Boards = boards.Select((b, bi) =>
+                {
+                    var mine = fleet.Devices.Where((_, di) => di % boards.Count == bi).ToList();
+                    return new BoardFigures(b.Name, b.SinkMode.ToString(), mine.Count, mine.Count(d => !d.IsStopped && SlotMatches(d, image.Bytes)),
+                        chunkSize, mine.Max(d => d.Agent.StagingCapacity), mine.Max(d => d.StagingHighWater));
+                }).ToList(),
                 Mode = o.CrossGroup ? "cross-group" : "per-group",
                 TimedOut = r.TimedOut,
             };

@@ -26,7 +26,12 @@ public sealed record DemoSummary
     public required long RepairCopiesSent { get; init; }
     public required long Reallocations { get; init; }
     public required string Mode { get; init; }
+    /// <summary>Per board profile (with --board): devices, updated, staging capacity and high-water mark.</summary>
+    public IReadOnlyList<BoardFigures> Boards { get; init; } = [];
     /// <summary>The gateway's overhead table at the end: per device overhead, arrival time, forwarding rate.</summary>
     public IReadOnlyList<Scheduling.DeviceOverhead> Overheads { get; init; } = [];
     public required bool TimedOut { get; init; }
 }
+
+/// <summary>A board profile's figures in a demo run.</summary>
+public sealed record BoardFigures(string Board, string SinkMode, int Devices, int Updated, int ChunkSize, int StagingCapacity, int StagingHighWater);
