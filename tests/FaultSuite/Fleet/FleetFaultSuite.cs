@@ -208,11 +208,11 @@ public static class FleetFaultSuite
             $"{results.Sum(x => x.DeliveriesSkipped)} deliveries skipped as held");
     }
 
-    /// <summary>The Mosquitto broker (no persistence: retained messages are lost) stops mid-rollout and starts again on
-    /// the same port; gateway and devices reconnect by themselves and the gateway publishes manifest and member lists again.</summary>
-    public static async Task<FleetScenarioResult> BrokerRestartAsync(FleetScenarioOptions o, Action<string>? log, CancellationToken ct)
+    /// <summary>A gateway and the fleet on the rig, a rollout of a new image started, and the wait until the fleet
+    /// holds FaultAt of it: where a fault scenario strikes.</summary>
+    private static async Task<(GatewayNode Gateway, byte[] Bytes, FirmwareImage Image, Task<RolloutResult> Run)> RolloutUntilFaultAsync(
+        Rig rig, FleetScenarioOptions o, Action<string>? log, CancellationToken ct)
     {
-        await using var rig = await StartRigAsync(o, log, ct);
         var gw = NewGateway(rig, o, null, log);
         rig.Gateways.Add(gw);
         await gw.StartAsync(ct);
@@ -221,6 +221,15 @@ public static class FleetFaultSuite
         var image = FirmwareImage.Create(bytes, new FirmwareVersion(2, 0, 0), rig.Signer, o.ChunkSize);
         var run = gw.RunRolloutAsync(image, new RolloutOptions { Timeout = o.Timeout }, null, ct);
         await WaitForFractionAsync(rig.Fleet!, image.ChunkCount, o.FaultAt, o.Timeout, ct);
+        return (gw, bytes, image, run);
+    }
+
+    /// <summary>The Mosquitto broker (no persistence: retained messages are lost) stops mid-rollout and starts again on
+    /// the same port; gateway and devices reconnect by themselves and the gateway publishes manifest and member lists again.</summary>
+    public static async Task<FleetScenarioResult> BrokerRestartAsync(FleetScenarioOptions o, Action<string>? log, CancellationToken ct)
+    {
+        await using var rig = await StartRigAsync(o, log, ct);
+        var (gw, bytes, image, run) = await RolloutUntilFaultAsync(rig, o, log, ct);
         rig.Broker.Stop();
         await Task.Delay(o.BrokerDown, ct);
         await rig.Broker.StartProcessAsync(ct);
@@ -260,14 +269,7 @@ public static class FleetFaultSuite
     public static async Task<FleetScenarioResult> ChurnAsync(FleetScenarioOptions o, Action<string>? log, CancellationToken ct)
     {
         await using var rig = await StartRigAsync(o, log, ct);
-        var gw = NewGateway(rig, o, null, log);
-        rig.Gateways.Add(gw);
-        await gw.StartAsync(ct);
-        await StartFleetAsync(rig, o, gw, log, ct);
-        byte[] bytes = Image(o);
-        var image = FirmwareImage.Create(bytes, new FirmwareVersion(2, 0, 0), rig.Signer, o.ChunkSize);
-        var run = gw.RunRolloutAsync(image, new RolloutOptions { Timeout = o.Timeout }, null, ct);
-        await WaitForFractionAsync(rig.Fleet!, image.ChunkCount, o.FaultAt, o.Timeout, ct);
+        var (gw, bytes, image, run) = await RolloutUntilFaultAsync(rig, o, log, ct);
         int n = Math.Max(1, (int)Math.Round(o.Devices * o.ChurnFraction));
         var rng = new Random(o.Seed);
         var leaving = Enumerable.Range(0, o.Devices).OrderBy(_ => rng.Next()).Take(n).ToList();
