@@ -216,7 +216,7 @@ public sealed class RolloutEngine
     }
 
     /// <summary>An aborted rollout takes its manifest back, so devices that connect later do not start it.</summary>
-    private async Task ClearManifestsAsync()
+    private async Task ClearManifestsAsync(CancellationToken ct)
     {
         List<int> groups;
         lock (_gate) groups = _manifestGroups.ToList();
@@ -224,11 +224,12 @@ public sealed class RolloutEngine
         {
             try
             {
-                await _mqtt.PublishAsync(Topics.GroupManifest(g), Array.Empty<byte>(), retain: true, ct: CancellationToken.None);
+                await _mqtt.PublishAsync(Topics.GroupManifest(g), Array.Empty<byte>(), retain: true, ct: ct);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                // broker unreachable: the retained manifest stays until the next rollout replaces it
+                // broker unreachable or slow: the retained manifest stays until the next rollout replaces it
+                return;
             }
         }
     }
@@ -382,7 +383,14 @@ public sealed class RolloutEngine
         }
         catch (OperationCanceledException)
         {
-            if (!Shutdown.IsCancellationRequested) await ClearManifestsAsync();
+            if (!Shutdown.IsCancellationRequested)
+            {
+                // Not inline on the thread that cancelled (an API request holding its rollout's lock), and bounded:
+                // an abort must end even when the broker does not acknowledge.
+                await Task.Yield();
+                using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                await ClearManifestsAsync(bound.Token);
+            }
             throw;
         }
         finally
