@@ -71,6 +71,7 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
         var will = new Presence { NodeId = _o.NodeId, GroupId = _o.GroupId, Online = false, Ip = _peer.Ip, Port = _peer.Port, RunningVersion = _o.FactoryVersion };
         _mqtt = new MqttDevicePort(_o.BrokerHost, _o.BrokerPort, $"dev-{_o.NodeId}", _o.MqttUser, _o.MqttPassword,
             Topics.DeviceStatus(_o.NodeId), will.ToBytes(), OnMqtt, up, down, _o.Link);
+        if (_o.GroupDataTopic != null) _mqtt.Subscribe(_o.GroupDataTopic, Topics.DeviceIn(_o.NodeId));
         _agent = CreateAgent();
         _agent.Start();
         _pump = new Thread(PumpLoop) { IsBackground = true, Name = $"dev-{_o.NodeId}-pump" };
