@@ -29,6 +29,11 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
     private int _disposed;
     private readonly object _restartGate = new();
 
+    /// <summary>How long an idle forwarding thread sleeps unless woken. Every source of forwarding work (a message on
+    /// either network, a restart) wakes it at once, so this is only a safety net; a 20 ms poll cost a fleet of 1,000
+    /// devices 50,000 wake-ups a second doing nothing.</summary>
+    public const int IdlePollMs = 250;
+
     public VirtualDeviceHost(VirtualDeviceOptions options) => _o = options;
 
     public uint NodeId => _o.NodeId;
@@ -148,7 +153,7 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
             {
                 _o.Log?.Invoke($"[{_o.NodeId}] pump error: {e.Message}");
             }
-            if (!did) _work.WaitOne(20);
+            if (!did) _work.WaitOne(IdlePollMs);
         }
     }
 
