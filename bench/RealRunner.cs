@@ -121,7 +121,12 @@ public static class RealRunner
                     try { await Task.Delay(100, sampling.Token); } catch (OperationCanceledException) { }
                 }
             });
-            (long Bytes, long Messages) sys0 = mosquitto == null ? default : await mosquitto.FreshCountersAsync(ct);
+            (long Bytes, long Messages)? sys0 = null;
+            if (mosquitto != null)
+            {
+                try { sys0 = await mosquitto.FreshCountersAsync(ct); }
+                catch (Exception e) when (e is TimeoutException or MQTTnet.Exceptions.MqttCommunicationException) { log?.Invoke($"{strategy}: broker counters unavailable: {e.Message}"); }
+            }
             // The idle fleet's own cost (ticks, pumps, keep-alives) over 2 s, before anything is sent.
             TimeSpan idle0 = Process.GetCurrentProcess().TotalProcessorTime;
             await Task.Delay(2000, ct);
@@ -159,9 +164,17 @@ public static class RealRunner
             log?.Invoke($"{strategy}: CPU by thread: {ThreadCpu.Top(ThreadCpu.ByName(), threads0)}; idle fleet before the rollout {idleCpuPercent} % of the cores");
             if (mosquitto != null)
             {
-                var sys1 = await mosquitto.FreshCountersAsync(ct);
-                brokerBytes = sys1.Bytes - sys0.Bytes;
-                brokerMessages = sys1.Messages - sys0.Messages;
+                brokerBytes = brokerMessages = -1; // unknown unless both readings come
+                try
+                {
+                    var sys1 = await mosquitto.FreshCountersAsync(ct);
+                    if (sys0 is { } s0)
+                    {
+                        brokerBytes = sys1.Bytes - s0.Bytes;
+                        brokerMessages = sys1.Messages - s0.Messages;
+                    }
+                }
+                catch (Exception e) when (e is TimeoutException or MQTTnet.Exceptions.MqttCommunicationException) { log?.Invoke($"{strategy}: broker counters unavailable: {e.Message}"); }
             }
             sampling.Cancel();
             await sampler;

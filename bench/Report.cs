@@ -25,7 +25,7 @@ public static class Report
         foreach (var r in runs)
         {
             sb.AppendLine($"| {r.Strategy} | {r.Mode} | {r.Completed}/{r.Devices}{(r.TimedOut ? " (timeout)" : "")} | {F(r.Seconds)} | {F(r.MedianSeconds)} | {F(r.P99Seconds)} | {F(r.BoundSeconds)} | {F(r.Ratio)} | " +
-                $"{MiB(r.GatewayBytes)} ({F(r.GatewayPerImage, "0.000")}) | {MiB(r.BrokerBytes)} | {r.BrokerMessages} | " +
+                $"{MiB(r.GatewayBytes)} ({F(r.GatewayPerImage, "0.000")}) | {(r.BrokerBytes < 0 ? "n/a" : MiB(r.BrokerBytes))} | {(r.BrokerMessages < 0 ? "n/a" : r.BrokerMessages)} | " +
                 $"{KiB(r.DeviceUploadBytes[0])}/{KiB(r.DeviceUploadBytes[1])}/{KiB(r.DeviceUploadBytes[2])} | {F(r.CpuSeconds, "0.0")}+{F(r.BrokerCpuSeconds, "0.0")} | {F(r.CpuPercent, "0")} | {F(r.HostBusyPercent, "0")} | {r.PeakRssBytes / 1048576} | {F(r.CoreAllocBytesPerMessage, "0.0")} |");
         }
         return sb.ToString();
