@@ -7,7 +7,8 @@ namespace IotOta.DeviceFirmware.Crypto
     /// docs/protocol.md), <see cref="Verify"/> allocates nothing more. Not thread-safe; use one instance per thread.
     /// <para>Checks, in order: r and s in [1, n-1]; the public key is an uncompressed SEC1 point (0x04 || X || Y)
     /// with coordinates below p and on the curve; R = u1·G + u2·Q (Shamir's trick: one shared doubling chain,
-    /// adding G, Q or the precomputed G+Q per bit) is not at infinity; and R.x mod n == r.</para>
+    /// adding G, Q or the precomputed G+Q per bit) is not at infinity; and R.x mod n == r (checked in Jacobian
+    /// coordinates, so the whole verification costs two field inversions and one scalar inversion).</para>
     /// </summary>
     public sealed class EcdsaP256
     {
@@ -99,12 +100,23 @@ namespace IotOta.DeviceFirmware.Crypto
             }
             if (acc.IsInfinity) return false;
 
-            // x = R.x (plain) mod n; x < p < 2n, so at most one subtraction
-            _curve.Normalize(acc);
-            uint[] x = _w;
-            _field.FromMontgomery(x, acc.X);
-            if (!_order.IsReduced(x)) Limbs256.Sub(x, x, _order.Modulus);
-            return Limbs256.Compare(x, _r) == 0;
+            // R.x mod n == r without an inversion: R.x = X / Z^2, and R.x < p < 2n, so R.x mod n == r exactly when
+            // X == r·Z^2, or when r + n < p and X == (r + n)·Z^2 (all mod p, in Montgomery form)
+            return XModNEquals(acc, _r);
+        }
+
+        private bool XModNEquals(P256Point a, uint[] r)
+        {
+            uint[] z2 = _w, candidate = _u1;
+            _field.Square(z2, a.Z);
+            _field.ToMontgomery(candidate, r);           // r < n < p: reduced
+            _field.Mul(candidate, candidate, z2);
+            if (Limbs256.Compare(candidate, a.X) == 0) return true;
+            uint carry = Limbs256.Add(candidate, r, _order.Modulus);
+            if (carry != 0 || !_field.IsReduced(candidate)) return false;
+            _field.ToMontgomery(candidate, candidate);
+            _field.Mul(candidate, candidate, z2);
+            return Limbs256.Compare(candidate, a.X) == 0;
         }
 
         private bool LoadPublicKey(byte[] key, int keyOffset)
