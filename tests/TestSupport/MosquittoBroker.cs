@@ -59,7 +59,10 @@ public sealed class MosquittoBroker : IAsyncDisposable, IDisposable
     {
         string path = _dir.File(name);
         File.WriteAllText(path, content);
-        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        // Readable by all: mosquitto started as root reads these after dropping to its own user. They hold only
+        // hashes, an ACL and a throw-away test key, in a temp dir deleted with the broker.
+        if (!OperatingSystem.IsWindows())
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
         return path;
     }
     public string ConfigPath { get; }
