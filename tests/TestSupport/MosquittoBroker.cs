@@ -168,6 +168,24 @@ public sealed class MosquittoBroker : IAsyncDisposable, IDisposable
         }
     }
 
+    /// <summary>Rewrites the password and ACL files (only those the broker was started with) and sends SIGHUP, on
+    /// which Mosquitto reloads them: accounts issued or revoked after the start take effect for new connections.</summary>
+    public void ReloadSecurity(MosquittoSecurity security)
+    {
+        ArgumentNullException.ThrowIfNull(security);
+        if (Security?.PasswordFile == null || Security.AclFile == null) throw new InvalidOperationException("this broker was started without password and ACL files");
+        if (security.PasswordFile == null || security.AclFile == null) throw new ArgumentException("both the password file and the ACL file are needed", nameof(security));
+        WriteFile("passwords", security.PasswordFile);
+        WriteFile("acl", security.AclFile);
+        var p = _process ?? throw new InvalidOperationException("the broker is not running");
+        if (SendSignal(p.Id, SigHup) != 0) throw new InvalidOperationException($"could not signal mosquitto (pid {p.Id})");
+    }
+
+    private const int SigHup = 1;
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SendSignal(int pid, int signal);
+
     /// <summary>Synchronous form of <see cref="StartProcessAsync"/>: (re)starts a stopped broker on the same port.</summary>
     public void Start() => StartProcessAsync().GetAwaiter().GetResult();
 

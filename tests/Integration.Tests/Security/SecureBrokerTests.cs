@@ -144,3 +144,62 @@ public sealed class SecureBrokerTests
         Assert.Null(await TryConnectAsync(broker.Host, broker.Port, d.Username, d.Username, d.Secret, null));
     }
 }
+
+/// <summary>Accounts issued or revoked after the broker started: the embedded broker sees the registry live,
+/// Mosquitto after the files are rewritten and it got SIGHUP.</summary>
+public sealed class ReprovisioningTests
+{
+    private static async Task<bool> ConnectsAsync(string host, int port, MqttCredential c)
+    {
+        using var client = new MqttClientFactory().CreateMqttClient();
+        try
+        {
+            var r = await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer(host, port).WithClientId(c.Username)
+                .WithCredentials(c.Username, c.Secret).WithTimeout(TimeSpan.FromSeconds(5)).Build());
+            return r.ResultCode == MqttClientConnectResultCode.Success;
+        }
+        catch (Exception)
+        {
+            return false;
+        }
+    }
+
+    private static async Task<bool> EventuallyAsync(Func<Task<bool>> check)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (await check()) return true;
+            await Task.Delay(100);
+        }
+        return false;
+    }
+
+    [Fact]
+    public async Task Mosquitto_takes_a_new_device_and_drops_a_revoked_one_after_a_reload()
+    {
+        using var p = FleetProvisioning.Create(2, 1);
+        await using var broker = await MosquittoBroker.StartAsync(SecureRolloutTests.MosquittoFiles(p));
+        var d1 = p.Devices[1];
+        Assert.True(await ConnectsAsync(broker.Host, broker.Port, d1));
+        var d3 = p.AddDevice(3, 1);
+        Assert.False(await ConnectsAsync(broker.Host, broker.Port, d3));
+        p.Registry.Revoke(d1.Username);
+        broker.ReloadSecurity(SecureRolloutTests.MosquittoFiles(p));
+        Assert.True(await EventuallyAsync(() => ConnectsAsync(broker.Host, broker.Port, d3)), broker.Log);
+        Assert.False(await ConnectsAsync(broker.Host, broker.Port, d1));
+    }
+
+    [Fact]
+    public async Task The_embedded_broker_follows_the_registry_at_once()
+    {
+        using var p = FleetProvisioning.Create(1, 1);
+        await using var broker = await EmbeddedBroker.StartAsync(0, p.BrokerSecurity);
+        var d1 = p.Devices[1];
+        Assert.True(await ConnectsAsync(broker.Host, broker.Port, d1));
+        var d2 = p.AddDevice(2, 1);
+        Assert.True(await ConnectsAsync(broker.Host, broker.Port, d2));
+        p.Registry.Revoke(d1.Username);
+        Assert.False(await ConnectsAsync(broker.Host, broker.Port, d1));
+    }
+}
