@@ -11,6 +11,8 @@ public sealed partial class RolloutScheduler
     private RelayForest? _forest;
     /// <summary>Per group: the devices its parent may relay to (the candidate lists of the tables).</summary>
     private Dictionary<int, List<FleetMember>> _candidates = new();
+    /// <summary>Per device: deep-position jobs the tables will hand it for packets not yet planned.</summary>
+    private readonly Dictionary<uint, int> _forced = new();
 
     /// <summary>The trees now in use (null with at most 1 + MaxTargets groups, or in per-group mode).</summary>
     public RelayForest? Forest
@@ -52,10 +54,48 @@ public sealed partial class RolloutScheduler
         _forest = new RelayForest(_live.Select(g => g.Id).ToList());
         _candidates = candidates;
         TreeEpoch++;
+        CountForcedJobs();
     }
 
-    /// <summary>Plans packet k down its tree: root and level 1 chosen by the selector, deeper positions predicted
-    /// from the tables. Every device on the way must have room, else the packet waits (nothing is assigned).</summary>
+    /// <summary>Counts, for every device, the jobs the rotation will hand it at deep positions for the packets still
+    /// to plan down a tree, so the positions the gateway chooses can even out the job counts.</summary>
+    private void CountForcedJobs()
+    {
+        _forced.Clear();
+        RelayForest f = _forest!;
+        for (int k = 0; k < _chunkCount; k++)
+        {
+            if (_pendingCount[k] != _live.Count) continue;
+            int t = f.TreeOf(k);
+            for (int p = RelayForest.FanOut + 1; p < f.GroupCount; p++)
+            {
+                var cands = _candidates[f.GroupAt(t, p)];
+                uint node = cands[RelayTree.CandidateIndex(k, cands.Count)].NodeId;
+                _forced[node] = _forced.GetValueOrDefault(node) + 1;
+            }
+        }
+    }
+
+    /// <summary>The device of a group with the fewest jobs, counting those it had and those the rotation will still
+    /// hand it (ties: the rotation's own device for this packet, then node order).</summary>
+    private FleetMember EvenDevice(GroupPlan g, FleetMember rotation)
+    {
+        FleetMember best = rotation;
+        long bestJobs = LoadOf(rotation.NodeId).Assigned + _forced.GetValueOrDefault(rotation.NodeId);
+        foreach (var m in g.Members)
+        {
+            long jobs = LoadOf(m.NodeId).Assigned + _forced.GetValueOrDefault(m.NodeId);
+            if (jobs < bestJobs)
+            {
+                best = m;
+                bestJobs = jobs;
+            }
+        }
+        return best;
+    }
+
+    /// <summary>Plans packet k down its tree: root and level 1 chosen by the selector (preferring the device
+    /// with the fewest jobs, see EvenDevice and IntermediateSelector.Pick), deeper positions predicted from the tables. Every device on the way must have room, else the packet waits (nothing is assigned).</summary>
     private bool PlanTree(int k, long now, List<SendOrder> orders)
     {
         RelayForest f = _forest!;
@@ -72,17 +112,18 @@ public sealed partial class RolloutScheduler
             double b = (g.Members.Count - 1 + f.ChildCount(p)) * (double)chunk;
             FleetMember? d;
             double own;
+            var cands = _candidates[g.Id];
+            FleetMember rotation = cands[RelayTree.CandidateIndex(k, cands.Count)];
             if (p <= RelayForest.FanOut)
             {
-                d = _selector.Pick(g.Members, LoadOf, b, _remainingSeconds, out own);
+                d = _selector.Pick(g.Members, LoadOf, b, _remainingSeconds, EvenDevice(g, rotation), out own);
                 if (d == null) return false;
             }
             else
             {
-                var cands = _candidates[g.Id];
-                d = cands[RelayTree.CandidateIndex(k, f.TreeCount, cands.Count)];
+                d = rotation;
                 DeviceLoad load = LoadOf(d.NodeId);
-                if (!_selector.HasRoom(load)) return false;
+                if (!_selector.HasQueueRoom(load)) return false;
                 own = _selector.FinishSeconds(load, b);
             }
             plans[p] = g;
@@ -93,6 +134,7 @@ public sealed partial class RolloutScheduler
         }
         for (int p = 0; p < n; p++)
         {
+            if (p > RelayForest.FanOut && _forced.TryGetValue(picks[p].NodeId, out int left) && left > 0) _forced[picks[p].NodeId] = left - 1;
             Assign(plans[p], k, picks[p], bytes[p], finish[p], now, via: p == 0 ? 0 : picks[RelayForest.Parent(p)].NodeId);
         }
         int direct = Math.Min(n - 1, RelayForest.FanOut);

@@ -42,10 +42,11 @@ namespace IotOta.Shared.Protocol
             return FixedLength + childCount * ChildHeaderLength + totalCandidates * CandidateLength;
         }
 
-        /// <summary>Which of a child's candidates gets packet index: its turn within its tree, round the list.</summary>
-        public static int CandidateIndex(int packetIndex, int treeCount, int candidateCount)
+        /// <summary>Which of a child's candidates gets packet index: index mod the list's length. A group sits in every
+        /// tree, so over all packets each candidate slot gets an equal share.</summary>
+        public static int CandidateIndex(int packetIndex, int candidateCount)
         {
-            return (packetIndex / treeCount) % candidateCount;
+            return packetIndex % candidateCount;
         }
 
         /// <summary>True when a relay copy of this packet (flagged as a tree packet) must go on to this group's children.</summary>
@@ -57,7 +58,7 @@ namespace IotOta.Shared.Protocol
         /// <summary>The slot (into the candidate arrays) of the device of child c that gets packet index.</summary>
         public int SlotFor(int child, int packetIndex)
         {
-            return child * MaxCandidates + CandidateIndex(packetIndex, TreeCount, CandidateCount[child]);
+            return child * MaxCandidates + CandidateIndex(packetIndex, CandidateCount[child]);
         }
 
         public int Encode(byte[] buffer, int offset)
