@@ -270,9 +270,15 @@ public sealed partial class RolloutScheduler
     private bool PlanPacket(int k, long now, List<SendOrder> orders)
     {
         if (_options.CrossGroup && _forest != null && _pendingCount[k] == _live.Count) return PlanTree(k, now, orders);
-        var groups = _live.Where(g => g.Status[k] == Pending).ToList();
-        return _options.CrossGroup ? PlanCrossGroup(k, groups, now, orders) : PlanPerGroup(k, groups, now, orders);
+        if (!_options.CrossGroup) return PlanPerGroup(k, PendingGroups(k), now, orders);
+        // As many originals as the groups still missing it need (a relay's subtree that failed: several), while
+        // devices have room.
+        bool any = false;
+        while (_pendingCount[k] > 0 && orders.Count < _options.MaxOrdersPerCall && PlanCrossGroup(k, PendingGroups(k), now, orders)) any = true;
+        return any;
     }
+
+    private List<GroupPlan> PendingGroups(int k) => _live.Where(g => g.Status[k] == Pending).ToList();
 
     private DeviceLoad LoadOf(uint node) => _loads[node];
 
