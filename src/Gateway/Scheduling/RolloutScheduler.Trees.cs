@@ -38,7 +38,7 @@ public sealed partial class RolloutScheduler
     /// most MaxCandidates, else the MaxCandidates it would forward fastest (measured rate, then node id).</summary>
     private void RebuildForest()
     {
-        if (!_options.CrossGroup || _live.Count <= 1 + RelayForest.FanOut)
+        if (!_options.CrossGroup || _live.Count <= 1 + DataPacket.MaxTargets)
         {
             if (_forest != null) TreeEpoch++;
             _forest = null;

@@ -24,7 +24,8 @@ public class RelayForestTests
             Assert.Equal(groups, seen.Distinct().Count());
             for (int p = 0; p < groups; p++)
             {
-                Assert.InRange(f.ChildCount(p), 0, DataPacket.MaxTargets);
+                Assert.InRange(f.ChildCount(p), 0, RelayForest.FanOut);
+                Assert.True(RelayForest.FanOut <= DataPacket.MaxTargets);
                 Assert.Equal(p, f.PositionOf(t, f.GroupAt(t, p)));
             }
             // Children counted from the parents cover every position but the root exactly once.

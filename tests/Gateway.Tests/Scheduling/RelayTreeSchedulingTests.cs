@@ -27,8 +27,8 @@ public class RelayTreeSchedulingTests(ITestOutputHelper output)
         Assert.All(sim.Orders, o =>
         {
             Assert.True(o.Order.Tree);
-            Assert.Equal(DataPacket.MaxTargets, o.Order.Relays.Count);
-            Assert.Equal(200 - 1 - DataPacket.MaxTargets, o.Order.Deep.Count);
+            Assert.Equal(RelayForest.FanOut, o.Order.Relays.Count);
+            Assert.Equal(200 - 1 - RelayForest.FanOut, o.Order.Deep.Count);
             Assert.Equal(200, new[] { o.Order.Root }.Concat(o.Order.Relays).Concat(o.Order.Deep).Select(m => m.GroupId).Distinct().Count());
         });
         Assert.Equal(40, sim.Scheduler.OriginalsPlanned);
@@ -46,7 +46,9 @@ public class RelayTreeSchedulingTests(ITestOutputHelper output)
         var (s, _, _) = Scheduler(groups: 200, perGroup: 4, chunks: 16);
         var orders = s.Plan();
         var tables = s.RelayTables(9).ToDictionary(t => t.GroupId);
-        Assert.All(tables.Values, t => Assert.InRange(t.ChildCount, 1, DataPacket.MaxTargets));
+        Assert.All(tables.Values, t => Assert.InRange(t.ChildCount, 1, RelayForest.FanOut));
+        Assert.All(orders, o => Assert.Equal(RelayForest.FanOut, o.Relays.Count));
+        Assert.True(RelayForest.FanOut <= DataPacket.MaxTargets);
         foreach (var o in orders)
         {
             // Walk the tree as the devices do: level 1 named in the original, deeper from each group's table.
@@ -77,7 +79,7 @@ public class RelayTreeSchedulingTests(ITestOutputHelper output)
         FleetMember silent = order.Relays[0];                       // the first level-1 relay (position 1)
         int position = forest.PositionOf(tree, silent.GroupId);
         var subtree = forest.SubtreeOf(position).Select(p => forest.GroupAt(tree, p)).ToHashSet();
-        Assert.Equal(8 + 64, subtree.Count);                       // positions 9..16 and 73..136 (200 groups: 1 + 8 + 64 + 127)
+        Assert.Equal(4 + 16 + 64, subtree.Count);                  // positions 5..8, 21..36, 85..148 (200 groups: 1 + 4 + 16 + 64 + 115)
         var lost = subtree.Append(silent.GroupId).ToHashSet();
         // Everyone else reports; the silent relay and (so) its subtree do not.
         foreach (var d in new[] { order.Root }.Concat(order.Relays).Concat(order.Deep).Where(d => !lost.Contains(d.GroupId)))
@@ -102,7 +104,7 @@ public class RelayTreeSchedulingTests(ITestOutputHelper output)
         var order = Assert.Single(s.Plan());
         var forest = s.Forest!;
         int tree = forest.TreeOf(0);
-        // A level-2 device with children of its own (positions 9 .. 24 have some with 200 groups).
+        // A level-2 device with children of its own.
         FleetMember gone = order.Deep.First(d => forest.ChildCount(forest.PositionOf(tree, d.GroupId)) > 0);
         var subtree = forest.SubtreeOf(forest.PositionOf(tree, gone.GroupId)).Select(p => forest.GroupAt(tree, p)).ToHashSet();
         Assert.NotEmpty(subtree);

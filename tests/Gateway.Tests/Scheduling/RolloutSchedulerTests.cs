@@ -103,10 +103,10 @@ public class RolloutSchedulerTests(ITestOutputHelper output)
         var sim = new SchedulerSimulation(devices, chunkCount: 20, chunkSize: 512, new SchedulerOptions(), gatewayUploadBytesPerSecond: 1e6);
         Assert.True(sim.Run(30));
         Assert.All(sim.Orders, x => Assert.True(x.Order.Relays.Count <= DataPacket.MaxTargets));
-        Assert.Equal(8, sim.Orders.Max(x => x.Order.Relays.Count));
+        Assert.Equal(RelayForest.FanOut, sim.Orders.Max(x => x.Order.Relays.Count));
         AssertEveryDeliveryPlannedOncePerGroup(sim, crossGroup: true);
-        Assert.Equal(20, sim.Scheduler.OriginalsPlanned); // 11 groups: the original names 8, the tables the other 2
-        Assert.All(sim.Orders, x => Assert.Equal(2, x.Order.Deep.Count));
+        Assert.Equal(20, sim.Scheduler.OriginalsPlanned); // 11 groups: the original names 4, the tables the other 6
+        Assert.All(sim.Orders, x => Assert.Equal(10 - RelayForest.FanOut, x.Order.Deep.Count));
         Assert.All(sim.MinimumUnits, kv => Assert.Equal(1, kv.Value));
     }
 
