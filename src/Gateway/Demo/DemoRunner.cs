@@ -43,8 +43,7 @@ public static class DemoRunner
         }
         foreach (var b in boards)
         {
-            if (o.ImageSize > b.SlotSize)
-                throw new ArgumentException($"a {o.ImageSize}-byte image does not fit board {b.Name}'s {b.SlotSize}-byte slot");
+            if (ImageFit.Problem(o.ImageSize, chunkSize, b.Name, b.SlotSize, b.MaxChunkSize) is { } why) throw new ArgumentException(why);
         }
         using var signer = ManifestSigner.Generate();
         var verifier = new EcdsaSignatureVerifier();
@@ -67,6 +66,9 @@ public static class DemoRunner
             // Let every device hold its member list before the manifest goes out.
             await WaitForMemberListsAsync(fleet, o, ct);
 
+            // What the devices announced decides, before anything is sent (a profile can differ from the device).
+            if (ImageFit.Problem(o.ImageSize, chunkSize, gateway.Registry.Online()) is { } misfit)
+                throw new ArgumentException("refused: " + misfit);
             var bytes = new byte[o.ImageSize];
             new Random(o.Seed).NextBytes(bytes);
             var image = FirmwareImage.Create(bytes, new FirmwareVersion(2, 0, 0), signer, chunkSize);
