@@ -23,6 +23,7 @@ public sealed class RolloutScheduler
     private readonly Dictionary<uint, FleetMember> _members = new();
     private readonly Dictionary<uint, DeviceLoad> _loads = new();
     private readonly SortedSet<int> _pending = new();
+    private readonly SequentialWindow _window;
 
     private sealed class GroupPlan(int id, int chunks)
     {
@@ -45,6 +46,7 @@ public sealed class RolloutScheduler
         _options = options;
         _time = time;
         _selector = new IntermediateSelector(overheads, options);
+        _window = new SequentialWindow(chunkCount);
         for (int k = 0; k < chunkCount; k++) _pending.Add(k);
     }
 
@@ -52,6 +54,14 @@ public sealed class RolloutScheduler
     public long OriginalsPlanned { get; private set; }
     public long RelaysPlanned { get; private set; }
     public long Reallocations { get; private set; }
+    /// <summary>Plan calls that stopped because a group's sequential window was full.</summary>
+    public long WindowStops { get; private set; }
+
+    /// <summary>The group's in-order window (0 = none) and lowest undelivered packet.</summary>
+    public (int Window, int Lowest) WindowOf(int groupId)
+    {
+        lock (_gate) return (_window.WindowOf(groupId), _window.LowestUndelivered(groupId));
+    }
 
     /// <summary>True when every packet has reached every group that has members.</summary>
     public bool AllDelivered
@@ -112,6 +122,8 @@ public sealed class RolloutScheduler
                 // Plan drops a packet from _pending once every group with members has it; a group that was empty
                 // then may have members again and still be owed those packets.
                 if (g.Members.Count == 0) continue;
+                if (_options.StagingCapacityOf is { } staging)
+                    _window.SetGroup(g.Id, g.Members.Select(m => staging(m.NodeId)).Where(c => c > 0).DefaultIfEmpty(0).Min());
                 for (int k = 0; k < _chunkCount; k++)
                 {
                     if (g.Status[k] == Pending) _pending.Add(k);
@@ -160,6 +172,7 @@ public sealed class RolloutScheduler
             if (g.Status[index] == InFlight) Release(g, index);
             g.Status[index] = Done;
             g.DoneCount++;
+            _window.OnDelivered(g.Id, index);
         }
     }
 
@@ -216,6 +229,11 @@ public sealed class RolloutScheduler
                 {
                     done.Add(k);
                     continue;
+                }
+                if (groups.Any(g => !_window.Allows(g.Id, k)))
+                {
+                    WindowStops++;
+                    break; // a sequential group's window is full: later packets would only fill its staging
                 }
                 bool placed = _options.CrossGroup ? PlanCrossGroup(k, groups, now, orders) : PlanPerGroup(k, groups, now, orders);
                 if (!placed) break; // devices are saturated; keep packet order
