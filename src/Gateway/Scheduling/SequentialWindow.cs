@@ -4,8 +4,10 @@ namespace IotOta.Gateway.Scheduling;
 /// In-order pacing for groups with sequential-only devices. A sequential sink (nanoFramework In-Field-Update) takes
 /// packets in order only and stages the ones that arrive early in a small flash area; a packet that finds staging
 /// full is dropped and must be repaired. So for a group whose devices stage, packets go out only within a window
-/// above the group's lowest undelivered packet: window = half the smallest staging capacity in the group (at least
-/// 1). Groups without sequential devices have no window. A delivery is final (the group's minimum unit sent its
+/// above the group's lowest undelivered packet: window = a quarter of the smallest staging capacity in the group (at
+/// least 1). A quarter, not half: a receipt notice comes back when the copies are handed to the sockets, before every
+/// member wrote them, so a member's staging holds the window plus that lag (measured: window 16 of 64 → high-water 24;
+/// window 8 → 9–11). Groups without sequential devices have no window. A delivery is final (the group's minimum unit sent its
 /// receipt notice). Pure logic, no clock; not thread-safe (the scheduler calls it under its lock).
 /// </summary>
 public sealed class SequentialWindow
@@ -26,9 +28,9 @@ public sealed class SequentialWindow
         _chunkCount = chunkCount;
     }
 
-    /// <summary>The window for a group whose smallest staging area holds capacity packets: half of it, at least 1;
+    /// <summary>The window for a group whose smallest staging area holds capacity packets: a quarter of it, at least 1;
     /// 0 (no window) when no device of the group stages.</summary>
-    public static int WindowFor(int smallestStagingCapacity) => smallestStagingCapacity <= 0 ? 0 : Math.Max(1, smallestStagingCapacity / 2);
+    public static int WindowFor(int smallestStagingCapacity) => smallestStagingCapacity <= 0 ? 0 : Math.Max(1, smallestStagingCapacity / 4);
 
     /// <summary>Sets (or clears, with 0) the group's window from the smallest staging capacity among its sequential
     /// devices.</summary>

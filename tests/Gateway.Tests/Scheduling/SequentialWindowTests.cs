@@ -9,10 +9,11 @@ public class SequentialWindowTests
     [Theory]
     [InlineData(0, 0)]
     [InlineData(1, 1)]
-    [InlineData(2, 1)]
-    [InlineData(64, 32)]
-    [InlineData(65, 32)]
-    public void Window_is_half_the_smallest_staging_at_least_one(int capacity, int window)
+    [InlineData(4, 1)]
+    [InlineData(8, 2)]
+    [InlineData(64, 16)]
+    [InlineData(67, 16)]
+    public void Window_is_a_quarter_of_the_smallest_staging_at_least_one(int capacity, int window)
     {
         Assert.Equal(window, SequentialWindow.WindowFor(capacity));
     }
@@ -30,7 +31,7 @@ public class SequentialWindowTests
     public void Packets_go_out_only_within_the_window_above_the_lowest_undelivered()
     {
         var w = new SequentialWindow(100);
-        w.SetGroup(1, 8); // window 4
+        w.SetGroup(1, 16); // window 4
         Assert.True(w.Allows(1, 3));
         Assert.False(w.Allows(1, 4));
         w.OnDelivered(1, 1); // out of order: the lowest stays 0
@@ -64,8 +65,8 @@ public class SequentialWindowTests
     public void The_scheduler_keeps_a_sequential_groups_packets_within_its_window()
     {
         var clock = new FakeTimeProvider();
-        // group 1 stages 8 packets (window 4), group 2 is random-offset
-        var s = Scheduler(clock, 40, n => n < 200 ? 8 : 0);
+        // group 1 stages 16 packets (window 4), group 2 is random-offset
+        var s = Scheduler(clock, 40, n => n < 200 ? 16 : 0);
         s.UpdateFleet(Fleet(2, 5));
         var first = s.Plan();
         Assert.Equal(new[] { 0, 1, 2, 3 }, first.Select(o => o.Index).ToArray()); // 5 devices have room for more
@@ -96,7 +97,7 @@ public class SequentialWindowTests
     public void A_timed_out_packet_at_the_bottom_of_the_window_is_planned_again_first()
     {
         var clock = new FakeTimeProvider();
-        var s = Scheduler(clock, 40, n => 4); // window 2 everywhere
+        var s = Scheduler(clock, 40, n => 8); // window 2 everywhere
         s.UpdateFleet(Fleet(1, 3));
         var first = s.Plan();
         Assert.Equal(new[] { 0, 1 }, first.Select(o => o.Index).ToArray());
