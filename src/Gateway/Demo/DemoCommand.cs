@@ -27,11 +27,12 @@ public static class DemoCommand
         var seed = new Option<int>("--seed") { Description = "seed for the image and the slow devices", DefaultValueFactory = _ => 1 };
         var timeout = new Option<int>("--timeout-seconds") { Description = "give up after this long", DefaultValueFactory = _ => 300 };
         var board = new Option<string[]>("--board") { Description = "board profile(s) from boards/ (e.g. esp32-devkitc; several, comma-separated, make a mixed fleet)", AllowMultipleArgumentsPerToken = true };
+        var heapBudget = new Option<int?>("--core-heap-budget") { Description = "device core heap budget in bytes for every device instead of the boards' coreHeapBudget; a core that exceeds it fails its device" };
         var json = new Option<bool>("--json") { Description = "print one JSON object at the end instead of the live display" };
         var verbose = new Option<bool>("--verbose") { Description = "print device and gateway diagnostics" };
 
         var cmd = new Command("demo", "Roll out a generated, signed image to a virtual fleet over an embedded MQTT broker");
-        foreach (Option o in new Option[] { devices, groups, imageSize, chunkSize, broker, perGroup, gwUp, devUp, devDown, slowFraction, slowFactor, loss, groupUplink, latency, seed, timeout, board, json, verbose })
+        foreach (Option o in new Option[] { devices, groups, imageSize, chunkSize, broker, perGroup, gwUp, devUp, devDown, slowFraction, slowFactor, loss, groupUplink, latency, seed, timeout, board, heapBudget, json, verbose })
             cmd.Options.Add(o);
 
         cmd.SetAction(async (parse, ct) =>
@@ -56,6 +57,7 @@ public static class DemoCommand
                 FitImageToBoards = parse.GetResult(imageSize) is null || parse.GetResult(imageSize)!.Implicit,
                 Boards = (parse.GetValue(board) ?? []).SelectMany(b => b.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList(),
                 Timeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
+                CoreHeapBudget = parse.GetValue(heapBudget),
             };
             bool asJson = parse.GetValue(json);
             Action<string>? log = parse.GetValue(verbose) ? m => Console.Error.WriteLine(m) : null;
@@ -88,6 +90,7 @@ public static class DemoCommand
             {
                 PrintSummary(summary);
             }
+            foreach (string e in summary.Errors) Console.Error.WriteLine($"error: {e}");
             return summary.Failed == 0 && !summary.TimedOut ? 0 : 1;
         });
         return cmd;
@@ -135,6 +138,14 @@ public static class DemoCommand
         t.AddRow("seconds", s.Seconds.ToString("0.000"));
         if (s.BoundSeconds is double b) t.AddRow("Kumar–Ross bound (s)", $"{b:0.000} (ratio {s.BoundRatio:0.00})");
         AnsiConsole.Write(t);
+        if (s.Boards.Count > 0)
+        {
+            var bt = new Table().Title("boards").AddColumns("board", "sink", "updated", "chunk", "staging high-water / capacity", "core peak heap / budget (B)");
+            foreach (var f in s.Boards)
+                bt.AddRow(f.Board, f.SinkMode, $"{f.Updated} / {f.Devices}", f.ChunkSize.ToString(), $"{f.StagingHighWater} / {f.StagingCapacity}",
+                    $"{f.CorePeakHeapBytes:N0} / {f.CoreHeapBudget:N0}{(f.OverBudget > 0 ? $" ({f.OverBudget} over)" : "")}");
+            AnsiConsole.Write(bt);
+        }
         if (s.Overheads.Count == 0) return;
         var o = new Table().Title("overhead table (busiest intermediate nodes)").AddColumn("device").AddColumn(new TableColumn("notices").RightAligned())
             .AddColumn(new TableColumn("overhead ms").RightAligned()).AddColumn(new TableColumn("arrival ms").RightAligned()).AddColumn(new TableColumn("forwards kB/s").RightAligned());

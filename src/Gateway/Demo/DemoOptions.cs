@@ -27,6 +27,9 @@ public sealed record DemoOptions
     /// was not chosen explicitly).</summary>
     public bool FitImageToBoards { get; init; }
     public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(5);
+    /// <summary>The device core's heap budget in bytes for every device instead of the boards' coreHeapBudget
+    /// (null = the boards'). A core that would exceed it stops and its device counts as failed.</summary>
+    public int? CoreHeapBudget { get; init; }
 
     /// <summary>Throws ArgumentException with a clear message for options that cannot run.</summary>
     public void Validate()
@@ -41,6 +44,7 @@ public sealed record DemoOptions
         if (Loss < 0 || Loss >= 1) throw new ArgumentException("--loss must be in [0, 1)");
         if (GroupUplinkKbps < 0) throw new ArgumentException("--group-uplink-kbps cannot be negative");
         if (LatencyMs < 0) throw new ArgumentException("--latency-ms cannot be negative");
+        if (CoreHeapBudget is < 0) throw new ArgumentException("--core-heap-budget cannot be negative");
         if (Broker != null) ParseBroker(Broker);
     }
 

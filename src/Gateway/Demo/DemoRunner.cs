@@ -59,7 +59,7 @@ public static class DemoRunner
             log?.Invoke("gateway connected; starting fleet");
             fleet = await VirtualFleet.StartAsync(o.Devices, o.Groups, host, port, dataDir, verifier, i => links[i], new FirmwareVersion(1, 0, 0), log, ct,
                 groupUplinkBytesPerSecond: Rate(o.GroupUplinkKbps) ?? 0,
-                boardFor: boards.Count == 0 ? null : i => boards[i % boards.Count]);
+                boardFor: boards.Count == 0 ? null : i => boards[i % boards.Count], coreHeapBudget: o.CoreHeapBudget);
             log?.Invoke("fleet started; waiting for presence");
             await gateway.WaitForDevicesAsync(o.Devices, TimeSpan.FromSeconds(60), ct);
             log?.Invoke("all devices online; waiting for member lists");
@@ -87,7 +87,9 @@ public static class DemoRunner
             log?.Invoke("overhead table: " + string.Join("; ", gateway.Overheads.Snapshot().Select(d =>
                 $"{d.NodeId}: {d.OverheadMs:0} ms, arrival {d.ArrivalMs:0} ms, {d.ForwardBytesPerSecond / 1000:0} kB/s, {d.Notices} notices")));
             // Check what the devices hold: the active slot must be the image, byte for byte.
-            int verified = fleet.Devices.Count(d => !d.IsStopped && SlotMatches(d, image.Bytes));
+            // A device whose core exceeded its heap budget stopped, as a board out of memory would: it failed.
+            var errors = fleet.Devices.Where(d => d.HeapMeter.Exceeded).Select(d => d.HeapMeter.Failure!).ToList();
+            int verified = fleet.Devices.Count(d => !d.IsStopped && !d.HeapMeter.Exceeded && SlotMatches(d, image.Bytes));
             return new DemoSummary
             {
                 Devices = o.Devices,
@@ -111,11 +113,14 @@ public static class DemoRunner
                 Boards = boards.Select((b, bi) =>
                 {
                     var mine = fleet.Devices.Where((_, di) => di % boards.Count == bi).ToList();
-                    return new BoardFigures(b.Name, b.SinkMode.ToString(), mine.Count, mine.Count(d => !d.IsStopped && SlotMatches(d, image.Bytes)),
-                        chunkSize, mine.Max(d => d.Agent.StagingCapacity), mine.Max(d => d.StagingHighWater));
+                    return new BoardFigures(b.Name, b.SinkMode.ToString(), mine.Count, mine.Count(d => !d.IsStopped && !d.HeapMeter.Exceeded && SlotMatches(d, image.Bytes)),
+                        chunkSize, mine.Max(d => d.Agent.StagingCapacity), mine.Max(d => d.StagingHighWater),
+                        mine.Max(d => d.HeapMeter.MaxPeakBytes), mine.Max(d => d.HeapMeter.RetainedBytes), o.CoreHeapBudget ?? b.CoreHeapBudget,
+                        mine.Count(d => d.HeapMeter.Exceeded));
                 }).ToList(),
                 Mode = o.CrossGroup ? "cross-group" : "per-group",
                 TimedOut = r.TimedOut,
+                Errors = errors,
             };
         }
         finally

@@ -26,6 +26,9 @@ public sealed record VirtualDeviceOptions
     public int EffectiveSlotSize => Board?.SlotSize ?? SlotSize;
     /// <summary>Largest chunk the device accepts: the board's, else MaxChunkSize.</summary>
     public int EffectiveMaxChunkSize => Board?.MaxChunkSize ?? MaxChunkSize;
+    /// <summary>The device core's heap budget in bytes, instead of the board's coreHeapBudget (null = the board's;
+    /// 0 = none). A core that would exceed it stops.</summary>
+    public int? CoreHeapBudget { get; init; }
     public string? MqttUser { get; init; }
     public string? MqttPassword { get; init; }
     public Action<string>? Log { get; init; }

@@ -35,7 +35,7 @@ public sealed class VirtualFleet : IAsyncDisposable
     public static async Task<VirtualFleet> StartAsync(int devices, int groups, string brokerHost, int brokerPort, string dataDir,
         ISignatureVerifier verifier, Func<int, LinkProfile>? linkFor = null, FirmwareVersion? factoryVersion = null,
         Action<string>? log = null, CancellationToken ct = default, int firstNodeId = 1, double groupUplinkBytesPerSecond = 0,
-        Func<int, Boards.BoardProfile?>? boardFor = null)
+        Func<int, Boards.BoardProfile?>? boardFor = null, int? coreHeapBudget = null)
     {
         if (devices < 1) throw new ArgumentOutOfRangeException(nameof(devices), "a fleet needs at least one device");
         if (groups < 1 || groups > devices) throw new ArgumentOutOfRangeException(nameof(groups), "groups must be between 1 and the number of devices");
@@ -61,6 +61,7 @@ public sealed class VirtualFleet : IAsyncDisposable
                 {
                     GroupUplink = uplinks.GetValueOrDefault(group),
                     Board = boardFor?.Invoke(i),
+                    CoreHeapBudget = coreHeapBudget,
                     IsOwnGroup = (ip, port) => groupOfPort.TryGetValue(port, out int g) && g == group,
                     NodeId = (uint)node,
                     GroupId = GroupOf(node - firstNodeId + 1, groups),
