@@ -28,11 +28,12 @@ public static class DemoCommand
         var timeout = new Option<int>("--timeout-seconds") { Description = "give up after this long", DefaultValueFactory = _ => 300 };
         var board = new Option<string[]>("--board") { Description = "board profile(s) from boards/ (e.g. esp32-devkitc; several, comma-separated, make a mixed fleet)", AllowMultipleArgumentsPerToken = true };
         var heapBudget = new Option<int?>("--core-heap-budget") { Description = "device core heap budget in bytes for every device instead of the boards' coreHeapBudget; a core that exceeds it fails its device" };
+        var scenario = new Option<string?>("--scenario") { Description = "run a scenario file (scenarios/*.json: fleet, boards, links, faults, expectations) instead of the options above" };
         var json = new Option<bool>("--json") { Description = "print one JSON object at the end instead of the live display" };
         var verbose = new Option<bool>("--verbose") { Description = "print device and gateway diagnostics" };
 
         var cmd = new Command("demo", "Roll out a generated, signed image to a virtual fleet over an embedded MQTT broker");
-        foreach (Option o in new Option[] { devices, groups, imageSize, chunkSize, broker, perGroup, gwUp, devUp, devDown, slowFraction, slowFactor, loss, groupUplink, latency, seed, timeout, board, heapBudget, json, verbose })
+        foreach (Option o in new Option[] { devices, groups, imageSize, chunkSize, broker, perGroup, gwUp, devUp, devDown, slowFraction, slowFactor, loss, groupUplink, latency, seed, timeout, board, heapBudget, scenario, json, verbose })
             cmd.Options.Add(o);
 
         cmd.SetAction(async (parse, ct) =>
@@ -61,6 +62,7 @@ public static class DemoCommand
             };
             bool asJson = parse.GetValue(json);
             Action<string>? log = parse.GetValue(verbose) ? m => Console.Error.WriteLine(m) : null;
+            if (parse.GetValue(scenario) is { } scenarioPath) return await RunScenarioAsync(scenarioPath, asJson, log, ct);
             try
             {
                 options.Validate();
@@ -94,6 +96,43 @@ public static class DemoCommand
             return summary.Failed == 0 && !summary.TimedOut ? 0 : 1;
         });
         return cmd;
+    }
+
+    private static async Task<int> RunScenarioAsync(string path, bool asJson, Action<string>? log, CancellationToken ct)
+    {
+        Scenario s;
+        try
+        {
+            s = Scenario.Load(path);
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+        ScenarioResult r;
+        try
+        {
+            if (!asJson) AnsiConsole.MarkupLineInterpolated($"[bold]scenario {s.Name}[/]: {s.Description}");
+            r = await ScenarioRunner.RunAsync(s, log, ct);
+        }
+        catch (Exception e) when (e is ArgumentException or IotOta.VirtualDevice.Boards.BoardProfileException or TimeoutException or IOException)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+        if (asJson)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(r, new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
+        }
+        else
+        {
+            PrintSummary(r.Summary);
+            foreach (string f in r.Faults) AnsiConsole.MarkupLineInterpolated($"fault: {f}");
+            foreach (var c in r.Checks) AnsiConsole.MarkupLine($"{(c.Passed ? "[green]pass[/]" : "[red]FAIL[/]")} {Markup.Escape(c.Name)}: {Markup.Escape(c.Detail)}");
+            AnsiConsole.MarkupLine($"scenario {Markup.Escape(s.Name)}: {(r.Passed ? "[green]passed[/]" : "[red]failed[/]")}");
+        }
+        return r.Passed ? 0 : 1;
     }
 
     private static async Task<DemoSummary> RunWithDisplayAsync(DemoOptions options, Action<string>? log, CancellationToken ct)

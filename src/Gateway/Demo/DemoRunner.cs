@@ -84,6 +84,13 @@ public static class DemoRunner
             Task<RolloutResult> rollout = gateway.RunRolloutAsync(image, options, progress, ct);
             if (duringRollout != null) await duringRollout(fleet, gateway);
             RolloutResult r = await rollout;
+            bool faults = duringRollout != null;
+            if (faults)
+            {
+                // Devices that were off when the rollout ended finish from their peers (which keep serving the image):
+                // give them until the timeout to boot the new version.
+                await WaitForFleetVersionAsync(fleet, image.Version, o.Timeout, ct);
+            }
             log?.Invoke("overhead table: " + string.Join("; ", gateway.Overheads.Snapshot().Select(d =>
                 $"{d.NodeId}: {d.OverheadMs:0} ms, arrival {d.ArrivalMs:0} ms, {d.ForwardBytesPerSecond / 1000:0} kB/s, {d.Notices} notices")));
             // Check what the devices hold: the active slot must be the image, byte for byte.
@@ -94,8 +101,8 @@ public static class DemoRunner
             {
                 Devices = o.Devices,
                 Groups = o.Groups,
-                Updated = Math.Min(r.Updated, verified),
-                Failed = o.Devices - Math.Min(r.Updated, verified),
+                Updated = faults ? verified : Math.Min(r.Updated, verified),
+                Failed = o.Devices - (faults ? verified : Math.Min(r.Updated, verified)),
                 ImageBytes = r.ImageBytes,
                 GatewayPayloadBytes = r.GatewayPayloadBytes,
                 SlotsVerified = verified,
@@ -138,6 +145,18 @@ public static class DemoRunner
         while (DateTime.UtcNow < deadline)
         {
             if (fleet.Devices.All(d => d.Agent.MemberCount == fleet.Devices.Count(x => x.GroupId == d.GroupId))) return;
+            await Task.Delay(50, ct);
+        }
+    }
+
+    private static async Task WaitForFleetVersionAsync(VirtualFleet fleet, FirmwareVersion version, TimeSpan timeout, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            var live = fleet.Devices.Where(d => !d.IsStopped && !d.HeapMeter.Exceeded).ToList();
+            if (live.All(d => d.Agent.RunningVersion.SameAs(version) && d.Agent.State == DeviceState.Updated)) return;
+            if (live.Any(d => d.Agent.State == DeviceState.Failed)) return;
             await Task.Delay(50, ct);
         }
     }
