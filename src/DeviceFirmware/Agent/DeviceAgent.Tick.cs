@@ -51,7 +51,7 @@ namespace IotOta.DeviceFirmware.Agent
                         rq.NodeId = _cfg.NodeId;
                         rq.ImageId = _manifest.ImageId;
                         rq.ChunkCount = _manifest.ChunkCount;
-                        rq.MaxReplies = RepairReplyBudget();
+                        rq.MaxReplies = _cfg.MaxRepairReplies;
                         int missingAt = RepairRequest.FixedLength;
                         _held.WriteMissing(_repairBuf, missingAt);
                         rq.MissingBuffer = _repairBuf;
@@ -93,20 +93,6 @@ namespace IotOta.DeviceFirmware.Agent
             if (repairTo == 1) _peer.Send(peerIp, peerPort, _repairBuf, 0, repairLen);
             else if (repairTo == 0) _mqtt.Publish(_topicOut, _repairBuf, 0, repairLen, false);
             PublishProgressIfDue(now);
-        }
-
-        /// <summary>Replies to ask for: a sequential sink can take only the packet at its write position plus what
-        /// staging has room for (replies come lowest index first); more would be dropped as staging-full and the
-        /// round would look fruitless, sending the next request to the gateway.</summary>
-        private int RepairReplyBudget()
-        {
-            int budget = _cfg.MaxRepairReplies;
-            if (_sink.SequentialOnly)
-            {
-                int room = (_staging == null ? 0 : _staging.Capacity - _staging.Count) + 1;
-                if (room < budget) budget = room;
-            }
-            return budget;
         }
 
         private void PublishProgressIfDue(long now)

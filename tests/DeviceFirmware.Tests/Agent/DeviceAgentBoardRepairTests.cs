@@ -6,8 +6,9 @@ using static IotOta.DeviceFirmware.Tests.Support.Images;
 
 namespace IotOta.DeviceFirmware.Tests.Agent;
 
-/// <summary>Repairs on small boards: peers with small forward queues still answer, and a sequential device asks only
-/// for what it can store, so a full staging area recovers from peers before the gateway.</summary>
+/// <summary>Repairs on small boards: peers with small forward queues still answer (a fixed reserve of 8 jobs left the
+/// C3's queue of 8 no room, so every repair went to the gateway), and a sequential device whose staging is full still
+/// takes a peer's in-order reply straight into its sink.</summary>
 public class DeviceAgentBoardRepairTests
 {
     private static byte[] Request(uint from, FirmwareImage img, int maxReplies, IEnumerable<int> missing)
@@ -41,21 +42,27 @@ public class DeviceAgentBoardRepairTests
     }
 
     [Fact]
-    public void A_sequential_device_asks_for_no_more_than_staging_can_take()
+    public void A_sequential_device_with_full_staging_takes_a_whole_in_order_repair_reply_straight_into_its_sink()
     {
-        // 256-byte chunks: a staging entry is one sector; 3 sectors = 3 entries
+        // 256-byte chunks: a staging entry is one sector; 2 sectors = 2 entries, both in use
         using var d = new DeviceHarness(nodeId: 1, configure: c => { c.MaxChunkSize = 256; c.RepairIdleMs = 1500; c.MaxRepairReplies = 64; },
-            sequential: true, stagingSize: 3 * 4096);
+            sequential: true, stagingSize: 2 * 4096);
         d.Members(1, 1, 2, 3);
-        var img = Create(V(2, 0, 0), chunks: 10);
+        var img = Create(V(2, 0, 0), chunks: 12);
         d.Manifest(img);
-        d.Original(img, 2); // staged: packets 0 and 1 are missing
+        d.Original(img, 10);
+        d.Original(img, 11); // far ahead: staging is full
         d.PumpAll();
         d.Peer.Clear();
         d.Clock.Advance(1500);
         d.Agent.Tick();
         var rq = Parsed.Repair(Assert.Single(d.Peer.Sends.Where(s => s.Bytes[3] == (byte)MessageType.RepairRequest)).Bytes);
-        Assert.Equal(3, rq.MaxReplies); // the packet at the write position + 2 free staging entries
+        // not limited by staging room: a peer answers lowest first over one connection, so the replies arrive in order
+        Assert.Equal(64, rq.MaxReplies);
+        for (int i = 0; i < 10; i++) d.FromPeer(Copy(img, i, sender: 2, flags: DataPacket.FlagRepair));
+        d.PumpAll();
+        Assert.Equal(0, d.Counters.StagingFullDrops);
+        Assert.Equal(img.ChunkCount, d.Agent.HeldCount);
     }
 
     [Fact]
