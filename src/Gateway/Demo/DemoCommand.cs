@@ -29,11 +29,13 @@ public static class DemoCommand
         var board = new Option<string[]>("--board") { Description = "board profile(s) from boards/ (e.g. esp32-devkitc; several, comma-separated, make a mixed fleet)", AllowMultipleArgumentsPerToken = true };
         var heapBudget = new Option<int?>("--core-heap-budget") { Description = "device core heap budget in bytes for every device instead of the boards' coreHeapBudget; a core that exceeds it fails its device" };
         var scenario = new Option<string?>("--scenario") { Description = "run a scenario file (scenarios/*.json: fleet, boards, links, faults, expectations) instead of the options above" };
+        var secure = new Option<bool>("--secure") { Description = "per-device MQTT credentials and topic ACL on the embedded broker" };
+        var tls = new Option<bool>("--tls") { Description = "MQTT over TLS (private CA; implies --secure) on the embedded broker" };
         var json = new Option<bool>("--json") { Description = "print one JSON object at the end instead of the live display" };
         var verbose = new Option<bool>("--verbose") { Description = "print device and gateway diagnostics" };
 
         var cmd = new Command("demo", "Roll out a generated, signed image to a virtual fleet over an embedded MQTT broker");
-        foreach (Option o in new Option[] { devices, groups, imageSize, chunkSize, broker, perGroup, gwUp, devUp, devDown, slowFraction, slowFactor, loss, groupUplink, latency, seed, timeout, board, heapBudget, scenario, json, verbose })
+        foreach (Option o in new Option[] { devices, groups, imageSize, chunkSize, broker, perGroup, gwUp, devUp, devDown, slowFraction, slowFactor, loss, groupUplink, latency, seed, timeout, board, secure, tls, heapBudget, scenario, json, verbose })
             cmd.Options.Add(o);
 
         cmd.SetAction(async (parse, ct) =>
@@ -59,6 +61,8 @@ public static class DemoCommand
                 Boards = (parse.GetValue(board) ?? []).SelectMany(b => b.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList(),
                 Timeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
                 CoreHeapBudget = parse.GetValue(heapBudget),
+                Secure = parse.GetValue(secure) || parse.GetValue(tls),
+                Tls = parse.GetValue(tls),
             };
             bool asJson = parse.GetValue(json);
             Action<string>? log = parse.GetValue(verbose) ? m => Console.Error.WriteLine(m) : null;
