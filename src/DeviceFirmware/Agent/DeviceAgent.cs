@@ -62,7 +62,7 @@ namespace IotOta.DeviceFirmware.Agent
         private readonly byte[] _txBuf;
         private readonly WireWriter _txWriter;
         private readonly byte[] _noticeBuf = new byte[ReceiptNotice.EncodedLength];
-        private readonly byte[] _presenceBuf = new byte[Presence.EncodedLength];
+        private readonly byte[] _presenceBuf = new byte[Presence.MaxEncodedLength];
         private readonly uint[] _sendNode;
         private readonly uint[] _sendIp;
         private readonly int[] _sendPort;

@@ -56,7 +56,15 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
         // new version are a new image to them.
         byte[] idHash = SHA256.HashData(Encoding.UTF8.GetBytes(Convert.ToHexString(SHA256.HashData(bytes)) + "/" + version + "/" + board));
         uint imageId = BitConverter.ToUInt32(idHash, 0) | 1;
-        var image = FirmwareImage.Create(bytes, version, signer, options.ChunkSize, imageId: imageId);
+        // An upload for a board the gateway has a profile for is cut to that board's largest chunk and must fit its slot.
+        int chunkSize = options.ChunkSize;
+        if (ImageFit.KnownBoard(board) is { } profile)
+        {
+            chunkSize = Math.Min(chunkSize, profile.MaxChunkSize);
+            if (ImageFit.Problem(bytes.Length, chunkSize, profile.Name, profile.SlotSize, profile.MaxChunkSize) is { } why)
+                throw new ApiProblem(400, "Image does not fit", why);
+        }
+        var image = FirmwareImage.Create(bytes, version, signer, chunkSize, imageId: imageId);
         var stored = new StoredImage(imageId.ToString("x8"), version.ToString(), board, bytes.Length, image.ChunkSize, image.ChunkCount,
             Convert.ToHexString(SHA256.HashData(bytes)).ToLowerInvariant(), DateTimeOffset.UtcNow, fileName) { Image = image };
         if (!images.TryAdd(stored)) throw new ApiProblem(409, "Duplicate image", $"an image with version {version} for board '{board}' is already stored");
@@ -88,6 +96,9 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
             throw new ApiProblem(400, "Bad canary", $"canaryGroups ({req.CanaryGroups}) must be less than the number of target groups ({groupCount})");
         if (req.MaxFailures < 0) throw new ApiProblem(400, "Bad threshold", "maxFailures cannot be negative");
         if (req.TimeoutSeconds < 1 || req.TimeoutSeconds > 86_400) throw new ApiProblem(400, "Bad timeout", "timeoutSeconds must be 1..86400");
+        var targets = gateway.Registry.All().Where(d => groups.Count == 0 || groups.Contains(d.GroupId));
+        if (ImageFit.Problem(image.Size, image.ChunkSize, targets) is { } misfit)
+            throw new ApiProblem(400, "Image does not fit", misfit);
         var r = new Rollout
         {
             Id = "r" + Interlocked.Increment(ref _nextRollout),
@@ -118,6 +129,9 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
             var groups = r.Groups.Count > 0 ? r.Groups.ToList() : online.Select(d => d.GroupId).Distinct().OrderBy(g => g).ToList();
             if (groups.Count == 0 || !online.Any(d => groups.Contains(d.GroupId)))
                 throw new ApiProblem(409, "No devices", "no target device is online");
+            // devices may have joined since the rollout was created: nothing is sent to a fleet the image does not fit
+            if (ImageFit.Problem(image.Size, image.ChunkSize, online.Where(d => groups.Contains(d.GroupId))) is { } misfit)
+                throw new ApiProblem(400, "Image does not fit", misfit);
             var phases = new List<IReadOnlyList<int>>();
             if (r.CanaryGroups > 0 && r.CanaryGroups < groups.Count) phases.Add(groups.Take(r.CanaryGroups).ToList());
             phases.Add(groups.Skip(phases.Count > 0 ? r.CanaryGroups : 0).ToList());

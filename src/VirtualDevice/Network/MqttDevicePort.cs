@@ -123,19 +123,6 @@ public sealed class MqttDevicePort : IMqttPort, IAsyncDisposable
 
     public bool Publish(string topic, byte[] buffer, int offset, int count, bool retain)
     {
-        long a0 = GC.GetAllocatedBytesForCurrentThread();
-        try
-        {
-            return PublishNow(topic, buffer, offset, count, retain);
-        }
-        finally
-        {
-            AdapterAllocations.Add(a0);
-        }
-    }
-
-    private bool PublishNow(string topic, byte[] buffer, int offset, int count, bool retain)
-    {
         if (_disposed || !_client.IsConnected || topic == null || buffer == null || offset < 0 || count < 0 || (long)offset + count > buffer.Length)
         {
             Interlocked.Increment(ref _dropped);
