@@ -166,12 +166,12 @@ public static class FleetFaultSuite
     {
         await using var rig = await StartRigAsync(o, log, ct);
         string dbPath = Path.Combine(rig.Dir.Path, "gateway", "iotota.db");
-        var db1 = new GatewayDatabase(dbPath);
+        var db1 = new SqliteGatewayDatabase(dbPath);
         rig.Databases.Add(db1);
         var gw1 = NewGateway(rig, o, db1, log);
         await gw1.StartAsync(ct);
         await StartFleetAsync(rig, o, gw1, log, ct);
-        var m1 = NewManager(gw1, rig, new SqliteImageStore(db1), new SqliteRolloutStore(db1), o, log);
+        var m1 = NewManager(gw1, rig, new DatabaseImageStore(db1), new DatabaseRolloutStore(db1), o, log);
         byte[] bytes = Image(o);
         var img = m1.AddImage(bytes, "2.0.0", null, "fleet.bin");
         var r = m1.Create(new CreateRolloutRequest(img.Id, TimeoutSeconds: (int)o.Timeout.TotalSeconds));
@@ -185,13 +185,13 @@ public static class FleetFaultSuite
         log?.Invoke($"gateway killed with {heldAtCrash} of {(long)img.ChunkCount * o.Devices} packets held in the fleet");
 
         var recovery = Stopwatch.StartNew();
-        var db2 = new GatewayDatabase(dbPath);
+        var db2 = new SqliteGatewayDatabase(dbPath);
         rig.Databases.Add(db2);
         var gw2 = NewGateway(rig, o, db2, log);
         rig.Gateways.Add(gw2);
         await gw2.StartAsync(ct);
         await gw2.WaitForDevicesAsync(o.Devices, TimeSpan.FromSeconds(30), ct);
-        var m2 = NewManager(gw2, rig, new SqliteImageStore(db2), new SqliteRolloutStore(db2), o, log);
+        var m2 = NewManager(gw2, rig, new DatabaseImageStore(db2), new DatabaseRolloutStore(db2), o, log);
         var resumed = await m2.ResumeInterruptedAsync(TimeSpan.FromSeconds(5), ct);
         if (resumed.Count != 1) return new FleetScenarioResult("gateway-restart", false, 0, bytes.Length, recovery.Elapsed.TotalSeconds, 0, o.Devices, 0,
             $"{resumed.Count} rollouts resumed from the SQLite file (expected 1)");
