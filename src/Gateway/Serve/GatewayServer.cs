@@ -160,6 +160,8 @@ public sealed class GatewayServer : IAsyncDisposable
 
     /// <summary>Rollouts that were running or paused when the previous process ended run on from their phase; the
     /// gateway first waits (≤ 5 s) until each online target device told it what it holds.</summary>
+
+
     private Task<IReadOnlyList<string>> ResumeAsync(Action<string>? log)
     {
         var t = Task.Run(async () =>

@@ -91,7 +91,7 @@ public static class ServeCommand
 
     /// <summary>--database and --storage as configuration on the command line (they win over appsettings.json and the
     /// environment); --database alone means SQLite.</summary>
-    internal static string[] StorageArgs(string? database, string? storage)
+    public static string[] StorageArgs(string? database, string? storage)
     {
         var args = new List<string>();
         if (database != null) args.AddRange(["--IotOta:Storage:SqlitePath", database]);

@@ -61,17 +61,18 @@ public sealed record FleetScenarioResult(string Name, bool Completed, long Resen
 /// </summary>
 public static class FleetFaultSuite
 {
-    public static readonly string[] ScenarioNames = ["gateway-restart", "broker-restart", "churn"];
+    public static readonly string[] ScenarioNames = ["gateway-restart", "broker-restart", "churn", "gateway-kill9"];
 
     public static async Task<FleetScenarioResult> RunAsync(string name, FleetScenarioOptions o, Action<string>? log, CancellationToken ct) => name switch
     {
         "gateway-restart" => await GatewayRestartAsync(o, log, ct),
         "broker-restart" => await BrokerRestartAsync(o, log, ct),
         "churn" => await ChurnAsync(o, log, ct),
+        "gateway-kill9" => await GatewayKill9Scenario.RunAsync(o, log, ct),
         _ => throw new ArgumentException($"unknown scenario '{name}'"),
     };
 
-    private sealed class Rig : IAsyncDisposable
+    internal sealed class Rig : IAsyncDisposable
     {
         public required MosquittoBroker Broker;
         public required TempDir Dir;
@@ -107,7 +108,7 @@ public static class FleetFaultSuite
         await WaitForMemberListsAsync(rig.Fleet, ct);
     }
 
-    private static async Task WaitForMemberListsAsync(VirtualFleet fleet, CancellationToken ct)
+    internal static async Task WaitForMemberListsAsync(VirtualFleet fleet, CancellationToken ct)
     {
         var deadline = DateTime.UtcNow.AddSeconds(15);
         while (DateTime.UtcNow < deadline && !fleet.Devices.All(d => !d.IsStopped && d.Agent.MemberCount == fleet.Devices.Count(x => x.GroupId == d.GroupId)))
@@ -126,7 +127,7 @@ public static class FleetFaultSuite
             Scheduler = new SchedulerOptions(),
         });
 
-    private static byte[] Image(FleetScenarioOptions o)
+    internal static byte[] Image(FleetScenarioOptions o)
     {
         var b = new byte[o.ImageSize];
         new Random(o.Seed).NextBytes(b);
@@ -134,7 +135,7 @@ public static class FleetFaultSuite
     }
 
     /// <summary>Waits until the fleet holds the given fraction of all packets (Agent.HeldCount over every device).</summary>
-    private static async Task WaitForFractionAsync(VirtualFleet fleet, int chunks, double fraction, TimeSpan timeout, CancellationToken ct)
+    internal static async Task WaitForFractionAsync(VirtualFleet fleet, int chunks, double fraction, TimeSpan timeout, CancellationToken ct)
     {
         var sw = Stopwatch.StartNew();
         long need = (long)(fraction * chunks * fleet.Devices.Count);
@@ -148,7 +149,7 @@ public static class FleetFaultSuite
     }
 
     /// <summary>Waits (up to timeout) until every device runs the image from its active slot.</summary>
-    private static async Task<int> WaitAllUpdatedAsync(VirtualFleet fleet, byte[] image, TimeSpan timeout, CancellationToken ct)
+    internal static async Task<int> WaitAllUpdatedAsync(VirtualFleet fleet, byte[] image, TimeSpan timeout, CancellationToken ct)
     {
         var sw = Stopwatch.StartNew();
         int ok = 0;
