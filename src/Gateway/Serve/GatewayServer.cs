@@ -98,11 +98,17 @@ public sealed class GatewayServer : IAsyncDisposable
         LinkRates? links = null;
         if (o.Devices > 0)
         {
-            // The demo fleet's flash lives next to a SQLite file (a restarted serve finds its devices where they were);
-            // otherwise in a temp dir deleted on exit.
-            _keepDataDir = _db is SqliteGatewayDatabase;
-            _dataDir = _db is SqliteGatewayDatabase file ? file.Path + ".fleet"
-                : Path.Combine(Path.GetTempPath(), "iotota-serve-" + Guid.NewGuid().ToString("N")[..8]);
+            // On a durable store the demo fleet's flash outlives the process (next to a SQLite file, or in a temp dir
+            // named after the PostgreSQL database), so a restarted serve finds its devices holding what the store says;
+            // in memory it lives in a temp dir deleted on exit.
+            _keepDataDir = _db != null;
+            _dataDir = _db switch
+            {
+                SqliteGatewayDatabase file => file.Path + ".fleet",
+                not null => Path.Combine(Path.GetTempPath(), "iotota-serve-fleet-" +
+                    Convert.ToHexString(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(_db.Description)))[..12].ToLowerInvariant()),
+                null => Path.Combine(Path.GetTempPath(), "iotota-serve-" + Guid.NewGuid().ToString("N")[..8]),
+            };
             var verifier = new EcdsaSignatureVerifier();
             verifier.Add(_signer.KeyId, _signer.PublicKey());
             var link = new LinkProfile(Rate(o.DeviceUpKbps), Rate(o.DeviceDownKbps), TimeSpan.Zero, 0);
@@ -160,8 +166,6 @@ public sealed class GatewayServer : IAsyncDisposable
 
     /// <summary>Rollouts that were running or paused when the previous process ended run on from their phase; the
     /// gateway first waits (≤ 5 s) until each online target device told it what it holds.</summary>
-
-
     private Task<IReadOnlyList<string>> ResumeAsync(Action<string>? log)
     {
         var t = Task.Run(async () =>
