@@ -40,6 +40,8 @@ public sealed class GatewayServer : IAsyncDisposable
     /// <summary>True when the password was generated for this run (nobody configured one).</summary>
     public bool PasswordGenerated { get; private set; }
     public GatewayNode Gateway => _gateway!;
+    /// <summary>Cancelled when the web host is told to stop (SIGINT/SIGTERM reach its console lifetime first).</summary>
+    public CancellationToken Stopping => _app?.Lifetime.ApplicationStopping ?? CancellationToken.None;
     public VirtualFleet? Fleet => _fleet;
     public RolloutManager Manager { get; private set; } = null!;
     public string BrokerAddress { get; private set; } = "";

@@ -79,7 +79,9 @@ public static class ServeCommand
                 System.Console.WriteLine("Ctrl+C stops.");
                 try
                 {
-                    await Task.Delay(Timeout.Infinite, ct);
+                    // Ctrl+C and SIGTERM reach the web host's console lifetime, which stops the host; wait for either.
+                    using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, server.Stopping);
+                    await Task.Delay(Timeout.Infinite, stop.Token);
                 }
                 catch (OperationCanceledException) { }
                 System.Console.WriteLine("stopping...");
