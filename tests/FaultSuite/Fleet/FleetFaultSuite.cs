@@ -40,7 +40,17 @@ public sealed record FleetScenarioOptions
 public sealed record FleetScenarioResult(string Name, bool Completed, long ResentBytes, long ImageBytes, double RecoverySeconds,
     int Updated, int Devices, long GatewayPayloadBytes, string Detail)
 {
-    public Dictionary<string, object> ToJson() => new()
+    /// <summary>Security scenarios: true only when the broker observably refused every attempt; null elsewhere.</summary>
+    public bool? Refused { get; init; }
+
+    public Dictionary<string, object> ToJson()
+    {
+        var d = Fields();
+        if (Refused is bool refused) d["refused"] = refused;
+        return d;
+    }
+
+    private Dictionary<string, object> Fields() => new()
     {
         ["name"] = Name,
         ["completed"] = Completed,
@@ -61,14 +71,16 @@ public sealed record FleetScenarioResult(string Name, bool Completed, long Resen
 /// </summary>
 public static class FleetFaultSuite
 {
-    public static readonly string[] ScenarioNames = ["gateway-restart", "broker-restart", "churn", "gateway-kill9"];
+    public static readonly string[] ScenarioNames = ["gateway-restart", "broker-restart", "churn", ImpersonationScenario.Name, GatewayTopicScenario.Name, GatewayKill9Scenario.Name];
 
     public static async Task<FleetScenarioResult> RunAsync(string name, FleetScenarioOptions o, Action<string>? log, CancellationToken ct) => name switch
     {
         "gateway-restart" => await GatewayRestartAsync(o, log, ct),
         "broker-restart" => await BrokerRestartAsync(o, log, ct),
         "churn" => await ChurnAsync(o, log, ct),
-        "gateway-kill9" => await GatewayKill9Scenario.RunAsync(o, log, ct),
+        ImpersonationScenario.Name => await ImpersonationScenario.RunAsync(o, log, ct),
+        GatewayTopicScenario.Name => await GatewayTopicScenario.RunAsync(o, log, ct),
+        GatewayKill9Scenario.Name => await GatewayKill9Scenario.RunAsync(o, log, ct),
         _ => throw new ArgumentException($"unknown scenario '{name}'"),
     };
 
