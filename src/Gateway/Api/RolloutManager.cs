@@ -232,14 +232,14 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
             lock (r.Gate)
             {
                 r.Cts = new CancellationTokenSource();
-                r.Runner = Task.Run(() => RunAsync(r, image.Image, r.Cts.Token, r.Phase));
+                r.Runner = Task.Run(() => RunAsync(r, image.Image, r.Cts.Token, r.Phase, resumed: true));
             }
             resumed.Add(r);
         }
         return resumed;
     }
 
-    private async Task RunAsync(Rollout r, FirmwareImage image, CancellationToken ct, int firstPhase = 0)
+    private async Task RunAsync(Rollout r, FirmwareImage image, CancellationToken ct, int firstPhase = 0, bool resumed = false)
     {
         try
         {
@@ -253,6 +253,7 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
                     Timeout = TimeSpan.FromSeconds(r.TimeoutSeconds),
                     Targets = (_, g) => phaseGroups.Contains(g),
                     Scheduler = options.Scheduler,
+                    MaxRepairReplies = resumed && p == firstPhase ? options.ResumedPhaseRepairReplies : new RolloutOptions().MaxRepairReplies,
                 };
                 var run = gateway.RunRolloutAsync(image, runOptions, new PhaseProgress(r), ct);
                 // The engine exists once RunRolloutAsync has begun; attach it so pause, resume and the views reach it.
@@ -413,5 +414,11 @@ public sealed record RolloutManagerOptions
     public string DefaultBoard { get; init; } = "esp32";
     public SchedulerOptions Scheduler { get; init; } = new();
     public LinkRates? Links { get; init; }
+    /// <summary>Gateway repair copies per repair request in the phase a restarted gateway resumes. Devices that waited
+    /// through the gateway's downtime ask the gateway for every missing packet at once; the resumed phase plans each of
+    /// those as an original anyway (one per group, copied on by the devices, whose peers answer repairs), so answering
+    /// them too sends packets twice (measured with `FaultSuite fleet --scenario gateway-kill9`: 55–70 % of the image).
+    /// Later phases answer repairs as usual.</summary>
+    public int ResumedPhaseRepairReplies { get; init; }
     public Action<string>? Log { get; init; }
 }

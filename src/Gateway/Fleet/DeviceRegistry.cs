@@ -45,6 +45,17 @@ public sealed class DeviceRegistry(TimeProvider time)
         DeviceUpdated?.Invoke(rec);
     }
 
+    /// <summary>After a restart on a durable store: a device known from before, offline until its presence arrives.
+    /// A device the registry already knows is left as it is.</summary>
+    public void Restore(DeviceRecord stored)
+    {
+        lock (_gate)
+        {
+            if (_devices.ContainsKey(stored.NodeId)) return;
+            _devices[stored.NodeId] = stored with { Online = false };
+        }
+    }
+
     public DeviceRecord? Get(uint node)
     {
         lock (_gate) return _devices.GetValueOrDefault(node);

@@ -88,6 +88,9 @@ public sealed class MqttDevicePort : IMqttPort, IAsyncDisposable
     public long Connects => Interlocked.Read(ref _connects);
     public long HandlerErrors => Interlocked.Read(ref _handlerErrors);
     public Exception? LastHandlerError { get; private set; }
+    /// <summary>Sees each received message (topic, buffer, offset, count) just before the device core takes it, on the
+    /// same thread (fault suite: what a device held when a packet arrived). Null = nothing.</summary>
+    public Action<string, byte[], int, int>? BeforeHandle { get; set; }
 
     /// <summary>Connects (and subscribes) once and starts the background reconnect loop. Throws when this first
     /// attempt fails; the loop keeps trying anyway until the port is disposed.</summary>
@@ -270,6 +273,7 @@ public sealed class MqttDevicePort : IMqttPort, IAsyncDisposable
             {
                 lock (_aliases) topic = _aliases.GetValueOrDefault(topic, topic);
             }
+            BeforeHandle?.Invoke(topic, _receiveBuffer, 0, len);
             _onMessage(topic, _receiveBuffer, 0, len);
         }
         catch (OperationCanceledException) when (_cts.IsCancellationRequested)
