@@ -179,6 +179,44 @@ public sealed class RolloutEngine
 
     private bool IsTarget(uint node, int group) => _options.Targets == null || _options.Targets(node, group);
 
+    /// <summary>The node told the gateway what it holds (a progress report or a repair request).</summary>
+    public void OnHeldReport(uint node)
+    {
+        lock (_gate)
+        {
+            if (_settling) _reportedSinceReconnect.Add(node);
+        }
+        _wake.Release();
+    }
+
+    /// <summary>After the gateway's MQTT link came back: nothing is planned until every online target device that is
+    /// still receiving told what it holds (devices report on every reconnect) or <see cref="RolloutOptions.ReconnectSettle"/>
+    /// passed; then the packets whole groups hold are marked delivered, so the receipt notices the outage swallowed do
+    /// not make them go out again.</summary>
+    private bool Settling()
+    {
+        HashSet<uint> targets;
+        lock (_gate)
+        {
+            if (!_settling) return false;
+            targets = new HashSet<uint>(_targets);
+            targets.ExceptWith(_reportedSinceReconnect);
+        }
+        bool waiting = _time.GetElapsedTime(_settleStart) < _options.ReconnectSettle && targets.Any(t =>
+            _registry.Get(t) is { Online: true } d && !IsUpdated(d) && d.State != DeviceState.Failed && d.State != DeviceState.RolledBack);
+        if (waiting) return true;
+        lock (_gate) _settling = false;
+        var members = _destinations.Members;
+        if (_options.Targets != null) members = members.Where(m => IsTarget(m.NodeId, m.GroupId)).ToList();
+        SkipHeld(members);
+        _lastHeldPass = _time.GetTimestamp();
+        return false;
+    }
+
+    private bool _settling;
+    private long _settleStart;
+    private readonly HashSet<uint> _reportedSinceReconnect = new();
+
     public void OnNotice(ReceiptNotice n)
     {
         if (n.ImageId != _image.ImageId) return;
@@ -193,9 +231,15 @@ public sealed class RolloutEngine
         if (_options.Targets != null && (_registry.Get(r.NodeId) is not { } rec || !IsTarget(rec.NodeId, rec.GroupId))) return;
         if (_options.Strategy == RolloutStrategy.Gossip && !_seeds.ContainsKey(r.NodeId)) return;
         int budget = Math.Min(r.MaxReplies, _options.MaxRepairReplies);
+        bool planned = _options.Strategy == RolloutStrategy.IotOta;
         for (int i = 0; i < r.ChunkCount && budget > 0; i++)
         {
-            if (!r.IsMissing(i) || !_repairPending.TryAdd((r.NodeId, i), 0)) continue;
+            if (!r.IsMissing(i)) continue;
+            // A packet still on its way to the device's group (its original not yet sent, or its notice not yet back)
+            // comes as an original or a peer copy: a repair copy now would be sent twice (a device idle through a
+            // broker outage asks for everything it misses).
+            if (planned && !Scheduler.IsDeliveredTo(r.NodeId, i)) continue;
+            if (!_repairPending.TryAdd((r.NodeId, i), 0)) continue;
             _repairs.Enqueue((r.NodeId, i));
             budget--;
         }
@@ -286,14 +330,22 @@ public sealed class RolloutEngine
                     // The broker may have restarted and lost its retained messages: publish the manifests again.
                     _seenDisconnects = _mqtt.Disconnects;
                     _reconnects++;
-                    lock (_gate) _manifestGroups.Clear();
+                    lock (_gate)
+                    {
+                        _manifestGroups.Clear();
+                        _settling = true;
+                        _reportedSinceReconnect.Clear();
+                    }
+                    _settleStart = _time.GetTimestamp();
                 }
                 bool worked = false;
-                SkipHeldIfLearned();
+                // Link down: nothing planned (an order that cannot go out would only time out and go again later).
+                bool hold = !_mqtt.IsConnected || Settling();
+                if (!hold) SkipHeldIfLearned();
                 try
                 {
-                await PublishManifestsAsync(ct);
-                foreach (SendOrder order in _paused || _options.Strategy != RolloutStrategy.IotOta ? Array.Empty<SendOrder>() : Scheduler.Plan())
+                if (_mqtt.IsConnected) await PublishManifestsAsync(ct);
+                foreach (SendOrder order in hold || _paused || _options.Strategy != RolloutStrategy.IotOta ? Array.Empty<SendOrder>() : Scheduler.Plan())
                 {
                     lock (_recent)
                     {
@@ -312,7 +364,7 @@ public sealed class RolloutEngine
                 }
                 if (_baseline != null)
                 {
-                    for (int n = 0; n < 64 && !_paused && _baseline.MoveNext(); n++)
+                    for (int n = 0; n < 64 && !hold && !_paused && _baseline.MoveNext(); n++)
                     {
                         var (topic, index) = _baseline.Current;
                         await _mqtt.PublishAsync(topic, _packetizer.RepairCopy(index), qos: MqttQualityOfServiceLevel.AtMostOnce, ct: ct);
@@ -321,7 +373,7 @@ public sealed class RolloutEngine
                         worked = true;
                     }
                 }
-                for (int n = 0; n < 64 && !_paused && _repairs.TryDequeue(out var rep); n++)
+                for (int n = 0; n < 64 && !hold && !_paused && _repairs.TryDequeue(out var rep); n++)
                 {
                     _repairPending.TryRemove(rep, out _);
                     var dev = _registry.Get(rep.Node);
@@ -335,9 +387,10 @@ public sealed class RolloutEngine
                     worked = true;
                 }
                 }
-                catch (Exception e) when (e is not OperationCanceledException && !_mqtt.IsConnected)
+                catch (Exception e) when (e is MQTTnet.Exceptions.MqttCommunicationException || (e is not OperationCanceledException && !_mqtt.IsConnected))
                 {
-                    // The link is down (broker restart): what was not sent is planned again when its deadline passes.
+                    // The link is down (broker restart; a reset may surface before the client marks itself
+                    // disconnected): what was not sent is planned again when its deadline passes.
                     await Task.Delay(50, ct);
                 }
                 if (_time.GetElapsedTime(lastProgress) >= _options.ProgressInterval)

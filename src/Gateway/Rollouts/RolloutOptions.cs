@@ -30,6 +30,9 @@ public sealed record RolloutOptions
     /// <summary>Grows whenever <see cref="Held"/> learned something: the engine then marks again the packets every
     /// member of a group holds (a receipt notice lost to a broker restart does not make a packet go out again).</summary>
     public Func<long>? HeldVersion { get; init; }
+    /// <summary>After the gateway's MQTT link came back (a broker restart), how long planning waits at most for every
+    /// online target device to report what it holds before packets whose notices were lost are planned again.</summary>
+    public TimeSpan ReconnectSettle { get; init; } = TimeSpan.FromSeconds(3);
 }
 
 /// <summary>Ways of rolling out an image: the scheme as built and the baselines it is measured against.</summary>

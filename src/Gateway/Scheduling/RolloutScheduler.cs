@@ -163,6 +163,18 @@ public sealed class RolloutScheduler
         }
     }
 
+    /// <summary>True when the node's group already has packet index as a minimum unit (its notice came back, or every
+    /// member was known to hold it), so a member still missing it lost a peer copy; false while the packet is still
+    /// on its way to the group (or the node is not on the destination list: then nothing is known).</summary>
+    public bool IsDeliveredTo(uint node, int index)
+    {
+        lock (_gate)
+        {
+            if (index < 0 || index >= _chunkCount || !_members.TryGetValue(node, out FleetMember? m)) return true;
+            return _groups[m.GroupId].Status[index] == Done;
+        }
+    }
+
     /// <summary>Deliveries that are past their deadline go back to pending. Called by Plan.</summary>
     /// Scans only when the earliest deadline handed out may have passed (the scan finds the next earliest).
     private void ExpireTimeouts(long now)
