@@ -461,7 +461,8 @@ public sealed class RolloutEngine
         }
     }
 
-    /// <summary>Every target that is online runs the new version or has failed; offline ones do not hold us up.</summary>
+    /// <summary>Every target that is online runs the new version or has failed; offline ones do not hold us up once
+    /// they have been gone for <see cref="RolloutOptions.OfflineWait"/>.</summary>
     private bool Finished()
     {
         HashSet<uint> targets;
@@ -471,7 +472,13 @@ public sealed class RolloutEngine
         {
             var d = _registry.Get(t);
             if (d == null) return false;
-            if (!d.Online) continue;
+            // An offline target holds the rollout up for OfflineWait after it was last heard of (a partition heals,
+            // a device reboots), then no longer.
+            if (!d.Online)
+            {
+                if (_time.GetUtcNow() - d.LastSeen < _options.OfflineWait) return false;
+                continue;
+            }
             if (!IsUpdated(d) && d.State != DeviceState.Failed) return false;
         }
         return true;

@@ -30,6 +30,10 @@ public sealed record RolloutOptions
     /// <summary>Grows whenever <see cref="Held"/> learned something: the engine then marks again the packets every
     /// member of a group holds (a receipt notice lost to a broker restart does not make a packet go out again).</summary>
     public Func<long>? HeldVersion { get; init; }
+    /// <summary>How long a target device that went offline (last will) still counts as one the rollout waits for:
+    /// zero (the default) ends the rollout once every online target is done; longer rides out a partition or a
+    /// reboot, after which the device comes back and gets the rest of the image.</summary>
+    public TimeSpan OfflineWait { get; init; } = TimeSpan.Zero;
     /// <summary>After the gateway's MQTT link came back (a broker restart), how long planning waits at most for every
     /// online target device to report what it holds before packets whose notices were lost are planned again.</summary>
     public TimeSpan ReconnectSettle { get; init; } = TimeSpan.FromSeconds(3);
