@@ -113,6 +113,39 @@ public sealed class RolloutEngine
             }
         }
     }
+    private volatile string? _pauseReason;
+    private HealthVerdict? _verdict;
+    private long _lastHealthCheck;
+
+    /// <summary>Why the engine paused itself (the health gate's failure threshold); null when running or paused by the operator.</summary>
+    public string? PauseReason => _pauseReason;
+    public HealthVerdict? Health => _verdict;
+
+    private DeviceHealthSample? Sample(uint node)
+    {
+        if (_registry.Get(node) is not { } d) return null;
+        bool ours = d.ImageId == _image.ImageId;
+        var state = d.State is DeviceState.Failed or DeviceState.RolledBack && !ours && !IsUpdated(d) ? DeviceState.Idle : d.State;
+        return new DeviceHealthSample(node, d.Online, state, IsUpdated(d), ours && d.ChunkCount == _image.ChunkCount && d.HeldCount >= _image.ChunkCount);
+    }
+
+    /// <summary>Reads the health gate (at most every 100 ms): pauses the rollout when failures pass the threshold;
+    /// true when the phase passed and the run should hand over to the next phase.</summary>
+    private bool CheckHealth()
+    {
+        if (_options.Health is not { } gate || _time.GetElapsedTime(_lastHealthCheck) < TimeSpan.FromMilliseconds(100)) return false;
+        _lastHealthCheck = _time.GetTimestamp();
+        HashSet<uint> targets;
+        lock (_gate) targets = new HashSet<uint>(_targets);
+        var phaseNodes = _options.PhaseDevices ?? targets.ToList();
+        var phase = phaseNodes.Select(Sample).OfType<DeviceHealthSample>().ToList();
+        var others = targets.Where(t => !phaseNodes.Contains(t)).Select(Sample).OfType<DeviceHealthSample>().ToList();
+        var v = gate.Evaluate(phase, others);
+        _verdict = v;
+        if (v.Pause && !_paused && Pause()) _pauseReason = "paused by the health gate: " + v.Reason;
+        return _options.EndWhenPhasePassed && v.PhasePassed && !_paused;
+    }
+
     /// <summary>True while the rollout is paused: no originals or repair copies go out, notices are still taken.</summary>
     public bool IsPaused => _paused;
 
@@ -138,7 +171,9 @@ public sealed class RolloutEngine
             if (!_paused) return false;
             _pausedTicks += _time.GetTimestamp() - _pausedSince;
             _paused = false;
+            _pauseReason = null;
         }
+        _options.Health?.Acknowledge(); // the operator saw the failures so far: only new ones count against the threshold
         _wake.Release();
         return true;
     }
@@ -250,12 +285,36 @@ public sealed class RolloutEngine
     /// yet: only devices of targeted groups ever see it, and a group that appears mid-rollout gets it too.</summary>
     private async Task PublishManifestsAsync(CancellationToken ct)
     {
+        if (_options.ManifestPerDevice)
+        {
+            await PublishDeviceManifestsAsync(ct);
+            return;
+        }
         List<int> groups;
         lock (_gate) groups = _targetGroups.Where(g => !_manifestGroups.Contains(g)).ToList();
         foreach (int g in groups)
         {
             await _mqtt.PublishAsync(Topics.GroupManifest(g), _image.ManifestBytes, retain: true, ct: ct);
             lock (_gate) _manifestGroups.Add(g);
+        }
+    }
+
+    private readonly Dictionary<uint, long> _manifestSentAt = new();
+    private static readonly TimeSpan ManifestResend = TimeSpan.FromSeconds(3);
+
+    /// <summary>The manifest to each target device's own topic, again every few seconds while the device has not
+    /// reported this image (it was offline, or the message was lost); not to devices that are done or failed.</summary>
+    private async Task PublishDeviceManifestsAsync(CancellationToken ct)
+    {
+        List<uint> targets;
+        lock (_gate) targets = _targets.ToList();
+        foreach (uint t in targets)
+        {
+            if (_registry.Get(t) is not { Online: true } d || d.ImageId == _image.ImageId || IsUpdated(d)) continue;
+            if (_options.Health?.HasFailed(t) == true) continue;
+            if (_manifestSentAt.TryGetValue(t, out long at) && _time.GetElapsedTime(at) < ManifestResend) continue;
+            _manifestSentAt[t] = _time.GetTimestamp();
+            await _mqtt.PublishAsync(Topics.DeviceIn(t), _image.ManifestBytes, ct: ct);
         }
     }
 
@@ -307,7 +366,8 @@ public sealed class RolloutEngine
             (long)g.Count() * _image.ChunkCount)).ToList();
         var (done, total) = Scheduler.Progress;
         return new RolloutSnapshot(_time.GetElapsedTime(_startTimestamp), groups, devices.Count, devices.Count(IsUpdated),
-            devices.Count(d => d.State == DeviceState.Failed), GatewayPayloadBytes, _image.Bytes.Length, done, total);
+            devices.Count(d => d.State == DeviceState.Failed || _options.Health?.HasFailed(d.NodeId) == true), GatewayPayloadBytes, _image.Bytes.Length,
+            done, total, _paused, _pauseReason, _verdict);
     }
 
     public async Task<RolloutResult> RunAsync(IProgress<RolloutSnapshot>? progress, CancellationToken ct)
@@ -320,7 +380,7 @@ public sealed class RolloutEngine
             await PublishManifestsAsync(ct);
             if (_options.Strategy != RolloutStrategy.IotOta) _baseline = BaselineSends(_destinations.Members).GetEnumerator();
             long lastProgress = 0;
-            bool timedOut = false;
+            bool timedOut = false, phasePassed = false;
             _seenDisconnects = _mqtt.Disconnects;
             while (true)
             {
@@ -333,6 +393,7 @@ public sealed class RolloutEngine
                     lock (_gate)
                     {
                         _manifestGroups.Clear();
+                        _manifestSentAt.Clear();
                         _settling = true;
                         _reportedSinceReconnect.Clear();
                     }
@@ -399,7 +460,13 @@ public sealed class RolloutEngine
                     progress?.Report(Snapshot());
                 }
                 if (_deliveredAt == 0 && Scheduler.AllDelivered) _deliveredAt = _time.GetTimestamp();
-                if (Finished()) break;
+                if (CheckHealth())
+                {
+                    phasePassed = true;
+                    break;
+                }
+                // Paused by the health gate: the operator decides (resume acknowledges the failures, or abort).
+                if (Finished() && _pauseReason == null) break;
                 if (_time.GetElapsedTime(_startTimestamp) - PausedTime() > _options.Timeout)
                 {
                     timedOut = true;
@@ -412,6 +479,8 @@ public sealed class RolloutEngine
             HashSet<uint> targets;
             lock (_gate) targets = new HashSet<uint>(_targets);
             var records = _registry.All().Where(d => targets.Contains(d.NodeId)).ToList();
+            _lastHealthCheck = 0;
+            CheckHealth();
             var failed = records.Where(d => !IsUpdated(d)).Select(d => d.NodeId).ToList();
             return new RolloutResult
             {
@@ -432,6 +501,8 @@ public sealed class RolloutEngine
                 ResentRepairBytes = ResentRepairBytes,
                 DeliveriesSkipped = Interlocked.Read(ref _skipped),
                 Reconnects = _reconnects,
+                PhasePassed = phasePassed,
+                Health = _verdict,
             };
         }
         catch (OperationCanceledException)
@@ -479,7 +550,9 @@ public sealed class RolloutEngine
                 if (_time.GetUtcNow() - d.LastSeen < _options.OfflineWait) return false;
                 continue;
             }
-            if (!IsUpdated(d) && d.State != DeviceState.Failed) return false;
+            if (IsUpdated(d) || d.State == DeviceState.Failed || _options.Health?.HasFailed(t) == true) continue;
+            if (d.State == DeviceState.RolledBack && d.ImageId == _image.ImageId) continue;
+            return false;
         }
         return true;
     }
