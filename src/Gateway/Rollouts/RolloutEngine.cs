@@ -96,6 +96,7 @@ public sealed class RolloutEngine
     private void SkipHeld(IReadOnlyList<FleetMember> members)
     {
         if (_options.Held is not { } held) return;
+        if (_options.Health is { } health) members = members.Where(m => !health.HasFailed(m.NodeId)).ToList();
         foreach (var g in members.GroupBy(m => m.GroupId))
         {
             var list = g.ToList();
@@ -121,10 +122,16 @@ public sealed class RolloutEngine
     public string? PauseReason => _pauseReason;
     public HealthVerdict? Health => _verdict;
 
+    private readonly HashSet<uint> _participants = new();
+
     private DeviceHealthSample? Sample(uint node)
     {
         if (_registry.Get(node) is not { } d) return null;
+        // A device that rolled back reports no image any more: it is ours when it reported this image before, or is
+        // known to hold packets of it.
         bool ours = d.ImageId == _image.ImageId;
+        if (ours) _participants.Add(node);
+        else if (d.ImageId == 0 && (_participants.Contains(node) || _options.Held is { } held && (held(node, 0) || held(node, _image.ChunkCount - 1)))) ours = true;
         var state = d.State is DeviceState.Failed or DeviceState.RolledBack && !ours && !IsUpdated(d) ? DeviceState.Idle : d.State;
         return new DeviceHealthSample(node, d.Online, state, IsUpdated(d), ours && d.ChunkCount == _image.ChunkCount && d.HeldCount >= _image.ChunkCount);
     }
@@ -141,6 +148,7 @@ public sealed class RolloutEngine
         var phase = phaseNodes.Select(Sample).OfType<DeviceHealthSample>().ToList();
         var others = targets.Where(t => !phaseNodes.Contains(t)).Select(Sample).OfType<DeviceHealthSample>().ToList();
         var v = gate.Evaluate(phase, others);
+        if (v.FailedTotal != (_verdict?.FailedTotal ?? 0)) OnMembership(_destinations.Members);
         _verdict = v;
         if (v.Pause && !_paused && Pause()) _pauseReason = "paused by the health gate: " + v.Reason;
         return _options.EndWhenPhasePassed && v.PhasePassed && !_paused;
@@ -340,8 +348,11 @@ public sealed class RolloutEngine
     private void OnMembership(IReadOnlyList<FleetMember> members)
     {
         if (_options.Targets != null) members = members.Where(m => IsTarget(m.NodeId, m.GroupId)).ToList();
-        Scheduler.UpdateFleet(members);
-        SkipHeld(members);
+        var live = members;
+        // A device that failed (rolled back, silent) refuses the image: it is no root or relay for anyone.
+        if (_options.Health is { } health) live = members.Where(m => !health.HasFailed(m.NodeId)).ToList();
+        Scheduler.UpdateFleet(live);
+        SkipHeld(live);
         lock (_gate)
         {
             foreach (var m in members)
@@ -465,8 +476,18 @@ public sealed class RolloutEngine
                     phasePassed = true;
                     break;
                 }
-                // Paused by the health gate: the operator decides (resume acknowledges the failures, or abort).
-                if (Finished() && _pauseReason == null) break;
+                if (Finished())
+                {
+                    // Every target is done or failed: read the gate now, not up to 100 ms late.
+                    _lastHealthCheck = 0;
+                    if (CheckHealth())
+                    {
+                        phasePassed = true;
+                        break;
+                    }
+                    // Paused by the health gate: the operator decides (resume acknowledges the failures, or abort).
+                    if (_pauseReason == null) break;
+                }
                 if (_time.GetElapsedTime(_startTimestamp) - PausedTime() > _options.Timeout)
                 {
                     timedOut = true;
@@ -551,7 +572,7 @@ public sealed class RolloutEngine
                 continue;
             }
             if (IsUpdated(d) || d.State == DeviceState.Failed || _options.Health?.HasFailed(t) == true) continue;
-            if (d.State == DeviceState.RolledBack && d.ImageId == _image.ImageId) continue;
+            if (d.State == DeviceState.RolledBack && (d.ImageId == _image.ImageId || d.ImageId == 0 && _participants.Contains(t))) continue;
             return false;
         }
         return true;
