@@ -63,6 +63,17 @@ public sealed class FleetScenarioTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_device_never_seen_before_that_joins_mid_rollout_gets_the_image()
+    {
+        var r = await FleetFaultSuite.LateJoinAsync(Small, output.WriteLine, CancellationToken.None);
+        Print(r);
+        Assert.True(r.Completed, r.Detail);
+        Assert.Equal(7, r.Devices);
+        Assert.Equal(7, r.Updated);
+        Assert.StartsWith("1 new device(s) joined mid-rollout (before it ended; on the destination list: True), 1/1 of them updated; the rollout counted 7/7", r.Detail);
+    }
+
+    [Fact]
     public async Task Ten_percent_churn_mid_rollout_completes()
     {
         var r = await FleetFaultSuite.ChurnAsync(Small with { Devices = 10, ChurnFraction = 0.1 }, output.WriteLine, CancellationToken.None);

@@ -65,7 +65,7 @@ public sealed record FleetScenarioResult(string Name, bool Completed, long Resen
 /// </summary>
 public static partial class FleetFaultSuite
 {
-    public static readonly string[] ScenarioNames = ["gateway-restart", "broker-restart", "churn", "partition"];
+    public static readonly string[] ScenarioNames = ["gateway-restart", "broker-restart", "churn", "partition", "late-join"];
 
     public static async Task<FleetScenarioResult> RunAsync(string name, FleetScenarioOptions o, Action<string>? log, CancellationToken ct) => name switch
     {
@@ -73,6 +73,7 @@ public static partial class FleetFaultSuite
         "broker-restart" => await BrokerRestartAsync(o, log, ct),
         "churn" => await ChurnAsync(o, log, ct),
         "partition" => await PartitionAsync(o, log, ct),
+        "late-join" => await LateJoinAsync(o, log, ct),
         _ => throw new ArgumentException($"unknown scenario '{name}'"),
     };
 
