@@ -446,6 +446,13 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
             Intermediates = intermediates,
             RecentOrders = orders,
             Snapshot = snap,
+            PhasePlan = r.PhasePlan,
+            CanaryDevices = r.CanaryDevices,
+            CanaryCount = r.CanaryCount,
+            Percentages = r.Percentages,
+            SuccessThreshold = r.SuccessThreshold,
+            InstallTimeoutSeconds = r.InstallTimeoutSeconds,
+            Health = r.Health,
         };
     }
 

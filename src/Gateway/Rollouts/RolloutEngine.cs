@@ -225,10 +225,13 @@ public sealed class RolloutEngine
     /// <summary>The node told the gateway what it holds (a progress report or a repair request).</summary>
     public void OnHeldReport(uint node)
     {
+        bool rejoined;
         lock (_gate)
         {
             if (_settling) _reportedSinceReconnect.Add(node);
+            rejoined = _awaitingReport.Remove(node);
         }
+        if (rejoined) OnMembership(_destinations.Members);
         _wake.Release();
     }
 
@@ -345,12 +348,35 @@ public sealed class RolloutEngine
         }
     }
 
+    private readonly Dictionary<uint, long> _awaitingReport = new();
+    private HashSet<uint>? _lastMembers;
+
+    /// <summary>Devices that came (back) online mid-rollout wait, out of the plan, until they told what they hold
+    /// (or <see cref="RolloutOptions.ReconnectSettle"/> passed): a device back from a partition or a reboot is not sent
+    /// originals of packets it already has.</summary>
+    private List<FleetMember> WithoutAwaiting(IReadOnlyList<FleetMember> members)
+    {
+        lock (_gate)
+        {
+            var now = _time.GetTimestamp();
+            if (_lastMembers != null)
+            {
+                foreach (var m in members)
+                    if (!_lastMembers.Contains(m.NodeId) && !_awaitingReport.ContainsKey(m.NodeId)) _awaitingReport[m.NodeId] = now;
+            }
+            _lastMembers = members.Select(m => m.NodeId).ToHashSet();
+            foreach (var (n, since) in _awaitingReport.ToList())
+                if (!_lastMembers.Contains(n) || _time.GetElapsedTime(since, now) >= _options.ReconnectSettle) _awaitingReport.Remove(n);
+            return members.Where(m => !_awaitingReport.ContainsKey(m.NodeId)).ToList();
+        }
+    }
+
     private void OnMembership(IReadOnlyList<FleetMember> members)
     {
         if (_options.Targets != null) members = members.Where(m => IsTarget(m.NodeId, m.GroupId)).ToList();
-        var live = members;
+        IReadOnlyList<FleetMember> live = WithoutAwaiting(members);
         // A device that failed (rolled back, silent) refuses the image: it is no root or relay for anyone.
-        if (_options.Health is { } health) live = members.Where(m => !health.HasFailed(m.NodeId)).ToList();
+        if (_options.Health is { } health) live = live.Where(m => !health.HasFailed(m.NodeId)).ToList();
         Scheduler.UpdateFleet(live);
         SkipHeld(live);
         lock (_gate)
@@ -411,6 +437,9 @@ public sealed class RolloutEngine
                     _settleStart = _time.GetTimestamp();
                 }
                 bool worked = false;
+                bool expired;
+                lock (_gate) expired = _awaitingReport.Values.Any(since => _time.GetElapsedTime(since) >= _options.ReconnectSettle);
+                if (expired) OnMembership(_destinations.Members);
                 // Link down: nothing planned (an order that cannot go out would only time out and go again later).
                 bool hold = !_mqtt.IsConnected || Settling();
                 if (!hold) SkipHeldIfLearned();
