@@ -76,7 +76,8 @@ public sealed class RolloutHealthTests(ITestOutputHelper output)
         var failing = rig.Fleet.Devices.Single(d => d.NodeId == 1);
         failing.FailSelfTest = true;
         var img = Upload(rig.Manager);
-        var r = rig.Manager.Create(new CreateRolloutRequest(img.Id, CanaryCount: 2, Percentages: [50, 100], SuccessThreshold: 0.5, MaxFailures: 0,
+        // Threshold 1.0: the canary cannot pass before device 1 has decided, so the pause lands in the canary phase.
+        var r = rig.Manager.Create(new CreateRolloutRequest(img.Id, CanaryCount: 2, Percentages: [50, 100], SuccessThreshold: 1.0, MaxFailures: 0,
             TimeoutSeconds: 120));
         rig.Manager.Start(r.Id);
         Assert.Equal([1u, 2u], r.PhasePlan[0].Devices);
@@ -99,7 +100,8 @@ public sealed class RolloutHealthTests(ITestOutputHelper output)
             Assert.Equal(0, d.Agent.HeldCount);
         }
 
-        // The operator looked and resumes: that failure is acknowledged, the canary passes at 1 of 2, the rest follow.
+        // The operator looked and resumes: that failure is acknowledged and written off, the canary passes on its
+        // other device, the rest follow.
         rig.Manager.Resume(r.Id);
         await rig.Manager.WaitAsync(r.Id).WaitAsync(Wait);
         output.WriteLine($"ended: {r.State} {r.Message}");

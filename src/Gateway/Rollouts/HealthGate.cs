@@ -8,7 +8,8 @@ namespace IotOta.Gateway.Rollouts;
 /// within <see cref="HealthPolicy.InstallTimeout"/> (silent after install: it counts as failed instead of hanging
 /// the campaign). A phase passes when at least <see cref="HealthPolicy.SuccessThreshold"/> of its devices run the
 /// new image; the rollout must pause when more than <see cref="HealthPolicy.MaxFailures"/> devices failed beyond
-/// the failures the operator acknowledged by resuming. Pure: time from the injected TimeProvider. Thread-safe.
+/// the failures the operator acknowledged by resuming. Acknowledged failures are written off: a phase's threshold
+/// is then read on its other devices. Pure: time from the injected TimeProvider. Thread-safe.
 /// </summary>
 public sealed class HealthGate(HealthPolicy policy, TimeProvider time)
 {
@@ -17,6 +18,7 @@ public sealed class HealthGate(HealthPolicy policy, TimeProvider time)
     private readonly HashSet<uint> _failed = new();
     private readonly HashSet<uint> _silent = new();
     private int _acknowledged;
+    private readonly HashSet<uint> _writtenOff = new();
 
     public HealthPolicy Policy => policy;
 
@@ -29,7 +31,11 @@ public sealed class HealthGate(HealthPolicy policy, TimeProvider time)
     /// <summary>The operator resumed after a pause: the failures counted so far no longer count against the threshold.</summary>
     public void Acknowledge()
     {
-        lock (_gate) _acknowledged = _failed.Count;
+        lock (_gate)
+        {
+            _acknowledged = _failed.Count;
+            _writtenOff.UnionWith(_failed);
+        }
     }
 
     /// <summary>Reads the phase's devices (and every other device the rollout has started, for failures).</summary>
@@ -42,7 +48,9 @@ public sealed class HealthGate(HealthPolicy policy, TimeProvider time)
             var phaseNodes = phase.Select(d => d.Node).ToHashSet();
             int updated = phase.Count(d => d.RunsNewImage && !_failed.Contains(d.Node));
             int phaseFailed = phase.Count(d => _failed.Contains(d.Node));
-            int required = (int)Math.Ceiling(policy.SuccessThreshold * phase.Count - 1e-9);
+            // Failures the operator acknowledged (by resuming) are written off: the threshold is read on the rest.
+            int counted = phase.Count(d => !_writtenOff.Contains(d.Node));
+            int required = (int)Math.Ceiling(policy.SuccessThreshold * counted - 1e-9);
             bool passed = phase.Count > 0 && updated >= required;
             int beyond = _failed.Count - _acknowledged;
             bool pause = beyond > policy.MaxFailures;

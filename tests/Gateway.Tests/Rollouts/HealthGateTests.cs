@@ -54,6 +54,20 @@ public class HealthGateTests
     }
 
     [Fact]
+    public void Resuming_writes_off_the_acknowledged_failures_of_a_phase()
+    {
+        var gate = new HealthGate(new HealthPolicy(SuccessThreshold: 1.0, MaxFailures: 0), new FakeTimeProvider());
+        var v = gate.Evaluate([RolledBack(1), Updated(2)], None);
+        Assert.True(v.Pause);
+        Assert.False(v.PhasePassed); // 1 of 2, 2 needed
+        gate.Acknowledge();
+        v = gate.Evaluate([RolledBack(1), Updated(2)], None);
+        Assert.False(v.Pause);
+        Assert.Equal(1, v.RequiredUpdated);
+        Assert.True(v.PhasePassed);
+    }
+
+    [Fact]
     public void A_device_silent_after_install_past_the_timeout_counts_as_failed()
     {
         var clock = new FakeTimeProvider();
