@@ -278,13 +278,18 @@ public sealed class RolloutEngine
         if (_options.Strategy == RolloutStrategy.Gossip && !_seeds.ContainsKey(r.NodeId)) return;
         int budget = Math.Min(r.MaxReplies, _options.MaxRepairReplies);
         bool planned = _options.Strategy == RolloutStrategy.IotOta;
+        var held = _options.Held;
+        int group = _registry.Get(r.NodeId)?.GroupId ?? -1;
+        var mates = held == null ? new List<uint>() : _destinations.Members.Where(m => m.GroupId == group && m.NodeId != r.NodeId).Select(m => m.NodeId).ToList();
         for (int i = 0; i < r.ChunkCount && budget > 0; i++)
         {
             if (!r.IsMissing(i)) continue;
             // A packet still on its way to the device's group (its original not yet sent, or its notice not yet back)
             // comes as an original or a peer copy: a repair copy now would be sent twice (a device idle through a
             // broker outage asks for everything it misses).
-            if (planned && !Scheduler.IsDeliveredTo(r.NodeId, i)) continue;
+            // Unless a group mate is known to hold it (then it is not on its way: it is planned again only when its
+            // notice times out, and answering now lets the group skip it).
+            if (planned && !Scheduler.IsDeliveredTo(r.NodeId, i) && !mates.Any(m => held!(m, i))) continue;
             if (!_repairPending.TryAdd((r.NodeId, i), 0)) continue;
             _repairs.Enqueue((r.NodeId, i));
             budget--;
