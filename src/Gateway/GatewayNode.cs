@@ -24,13 +24,13 @@ public sealed class GatewayNode : IAsyncDisposable
     private long _rejected;
 
     public GatewayNode(string brokerHost, int brokerPort, TimeProvider? time = null, TokenBucket? upBucket = null,
-        Action<string>? log = null, string clientId = "iotota-gateway", string? user = null, string? password = null)
+        Action<string>? log = null, string clientId = "iotota-gateway", string? user = null, string? password = null, MqttTls? tls = null)
     {
         _time = time ?? TimeProvider.System;
         _log = log;
         Registry = new DeviceRegistry(_time);
         Overheads = new OverheadTable(_time);
-        Mqtt = new GatewayMqttClient(brokerHost, brokerPort, clientId, OnMessage, upBucket, user, password);
+        Mqtt = new GatewayMqttClient(brokerHost, brokerPort, clientId, OnMessage, upBucket, user, password, tls);
         Destinations = new DestinationList(Registry, (group, bytes) => Mqtt.PublishAsync(Topics.GroupMembers(group), bytes, retain: true));
         Mqtt.OnDisconnected += reason => _log?.Invoke($"gateway MQTT disconnected: {reason}");
         Registry.MembershipChanged += () => _ = RefreshDestinationsAsync(false);

@@ -5,7 +5,7 @@ namespace IotOta.TestSupport;
 
 /// <summary>
 /// A real mosquitto broker for tests: its own process on a free 127.0.0.1 port, with a generated config in a temp dir,
-/// anonymous access, no persistence. <see cref="Stop"/> and <see cref="Start"/> restart it on the same port
+/// anonymous access (or, with <see cref="MosquittoSecurity"/>, a password file, an acl_file and/or TLS), no persistence. <see cref="Stop"/> and <see cref="Start"/> restart it on the same port
 /// (for broker-restart tests); disposing kills it and deletes the temp dir.
 /// </summary>
 public sealed class MosquittoBroker : IAsyncDisposable, IDisposable
@@ -18,15 +18,32 @@ public sealed class MosquittoBroker : IAsyncDisposable, IDisposable
     private readonly StringBuilder _log = new();
     private Process? _process;
 
-    private MosquittoBroker(string binary, string? extraConfig)
+    private MosquittoBroker(string binary, string? extraConfig, MosquittoSecurity? security = null)
     {
         _binary = binary;
         _dir = new TempDir("iotota-mosquitto-");
         Port = FreePort.Get();
         ConfigPath = _dir.File("mosquitto.conf");
+        Security = security;
         var conf = new StringBuilder();
         conf.Append("listener ").Append(Port).Append(" 127.0.0.1\n");
-        conf.Append("allow_anonymous true\n");
+        if (security?.UsesTls == true)
+        {
+            conf.Append("cafile ").Append(WriteFile("ca.pem", security.CaPem ?? security.CertPem!)).Append('\n');
+            conf.Append("certfile ").Append(WriteFile("server.pem", security.CertPem!)).Append('\n');
+            conf.Append("keyfile ").Append(WriteFile("server.key", security.KeyPem ?? throw new ArgumentException("TLS needs KeyPem"))).Append('\n');
+        }
+        if (security?.Authenticates == true)
+        {
+            conf.Append("allow_anonymous false\n");
+            conf.Append("use_username_as_clientid true\n");
+            conf.Append("password_file ").Append(WriteFile("passwords", security.PasswordFile!)).Append('\n');
+        }
+        else
+        {
+            conf.Append("allow_anonymous true\n");
+        }
+        if (security?.AclFile != null) conf.Append("acl_file ").Append(WriteFile("acl", security.AclFile)).Append('\n');
         conf.Append("persistence false\n");
         conf.Append("log_dest stdout\n");
         if (!string.IsNullOrWhiteSpace(extraConfig)) conf.Append(extraConfig.TrimEnd()).Append('\n');
@@ -35,6 +52,19 @@ public sealed class MosquittoBroker : IAsyncDisposable, IDisposable
 
     public string Host => "127.0.0.1";
     public int Port { get; }
+    /// <summary>What this broker enforces (null: anonymous, plain TCP).</summary>
+    public MosquittoSecurity? Security { get; }
+
+    private string WriteFile(string name, string content)
+    {
+        string path = _dir.File(name);
+        File.WriteAllText(path, content);
+        // Readable by all: mosquitto started as root reads these after dropping to its own user. They hold only
+        // hashes, an ACL and a throw-away test key, in a temp dir deleted with the broker.
+        if (!OperatingSystem.IsWindows())
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        return path;
+    }
     public string ConfigPath { get; }
     public bool IsRunning => _process is { HasExited: false };
 
@@ -47,9 +77,13 @@ public sealed class MosquittoBroker : IAsyncDisposable, IDisposable
     /// <summary>Starts a broker and waits until its port accepts connections.</summary>
     /// <param name="extraConfig">Lines appended to the generated mosquitto.conf.</param>
     /// <param name="binary">The mosquitto binary; default: $MOSQUITTO, else /usr/sbin/mosquitto, else mosquitto on PATH.</param>
-    public static async Task<MosquittoBroker> StartAsync(string? extraConfig = null, string? binary = null, CancellationToken ct = default)
+    public static Task<MosquittoBroker> StartAsync(string? extraConfig = null, string? binary = null, CancellationToken ct = default) =>
+        StartAsync(null, extraConfig, binary, ct);
+
+    /// <summary>Starts a broker that enforces <paramref name="security"/> (passwords, ACL, TLS).</summary>
+    public static async Task<MosquittoBroker> StartAsync(MosquittoSecurity? security, string? extraConfig = null, string? binary = null, CancellationToken ct = default)
     {
-        var broker = new MosquittoBroker(binary ?? FindBinary(), extraConfig);
+        var broker = new MosquittoBroker(binary ?? FindBinary(), extraConfig, security);
         try
         {
             await broker.StartProcessAsync(ct).ConfigureAwait(false);
@@ -133,6 +167,24 @@ public sealed class MosquittoBroker : IAsyncDisposable, IDisposable
             await Task.Delay(50, ct).ConfigureAwait(false);
         }
     }
+
+    /// <summary>Rewrites the password and ACL files (only those the broker was started with) and sends SIGHUP, on
+    /// which Mosquitto reloads them: accounts issued or revoked after the start take effect for new connections.</summary>
+    public void ReloadSecurity(MosquittoSecurity security)
+    {
+        ArgumentNullException.ThrowIfNull(security);
+        if (Security?.PasswordFile == null || Security.AclFile == null) throw new InvalidOperationException("this broker was started without password and ACL files");
+        if (security.PasswordFile == null || security.AclFile == null) throw new ArgumentException("both the password file and the ACL file are needed", nameof(security));
+        WriteFile("passwords", security.PasswordFile);
+        WriteFile("acl", security.AclFile);
+        var p = _process ?? throw new InvalidOperationException("the broker is not running");
+        if (SendSignal(p.Id, SigHup) != 0) throw new InvalidOperationException($"could not signal mosquitto (pid {p.Id})");
+    }
+
+    private const int SigHup = 1;
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SendSignal(int pid, int signal);
 
     /// <summary>Synchronous form of <see cref="StartProcessAsync"/>: (re)starts a stopped broker on the same port.</summary>
     public void Start() => StartProcessAsync().GetAwaiter().GetResult();

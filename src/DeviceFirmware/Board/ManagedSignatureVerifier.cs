@@ -1,20 +1,26 @@
-// nanoFramework-only (not built here). MISSING: the board has no ECDSA; a managed P-256 verifier (once per
-// manifest, slow) is not written yet. Until it is, this refuses every manifest, so a board never installs an image it
-// could not check. (MCUboot still checks the image signature at boot.)
+// nanoFramework-only (not built here). The board has no ECDSA in its runtime, so the manifest signature is checked by
+// the device core's managed ECDSA P-256 / SHA-256 verifier (Crypto/EcdsaP256Verifier: uint/ulong arithmetic only,
+// about 2.6 KB of working arrays per check, once per manifest; see docs/protocol.md for its cost on an ESP32).
+// MCUboot still checks the image signature at boot.
+using IotOta.DeviceFirmware.Crypto;
 using IotOta.DeviceFirmware.Ports;
 
 namespace IotOta.DeviceFirmware.Board
 {
     internal sealed class ManagedSignatureVerifier : ISignatureVerifier
     {
-        private readonly byte _keyId;
-        private readonly byte[] _key;
+        private readonly EcdsaP256Verifier _inner;
 
-        public ManagedSignatureVerifier(byte keyId, byte[] key) { _keyId = keyId; _key = key; }
+        /// <param name="key">BoardConfig.TrustedKey: the 65-byte uncompressed P-256 point. A key that is not one
+        /// (e.g. the unconfigured all-zero default) throws ArgumentException here, at start-up, with the reason.</param>
+        public ManagedSignatureVerifier(byte keyId, byte[] key)
+        {
+            _inner = new EcdsaP256Verifier(keyId, key);
+        }
 
         public bool Verify(byte keyId, byte[] data, int offset, int count, byte[] signature, int signatureOffset)
         {
-            return false; // MISSING: managed ECDSA P-256 / SHA-256 verification against _key
+            return _inner.Verify(keyId, data, offset, count, signature, signatureOffset);
         }
     }
 }

@@ -28,6 +28,8 @@ public static class ApiEndpoints
             await ctx.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, new ClaimsPrincipal(id));
             return Results.Ok(new { user = req.User });
         }).AllowAnonymous();
+        // The only API endpoint without authentication besides login/logout: liveness, no data.
+        open.MapGet("/health", () => Results.Ok(new { status = "ok" })).AllowAnonymous().WithTags("health");
         open.MapPost("/logout", async (HttpContext ctx) =>
         {
             await ctx.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);

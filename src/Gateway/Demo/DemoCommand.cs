@@ -27,11 +27,13 @@ public static class DemoCommand
         var seed = new Option<int>("--seed") { Description = "seed for the image and the slow devices", DefaultValueFactory = _ => 1 };
         var timeout = new Option<int>("--timeout-seconds") { Description = "give up after this long", DefaultValueFactory = _ => 300 };
         var board = new Option<string[]>("--board") { Description = "board profile(s) from boards/ (e.g. esp32-devkitc; several, comma-separated, make a mixed fleet)", AllowMultipleArgumentsPerToken = true };
+        var secure = new Option<bool>("--secure") { Description = "per-device MQTT credentials and topic ACL on the embedded broker" };
+        var tls = new Option<bool>("--tls") { Description = "MQTT over TLS (private CA; implies --secure) on the embedded broker" };
         var json = new Option<bool>("--json") { Description = "print one JSON object at the end instead of the live display" };
         var verbose = new Option<bool>("--verbose") { Description = "print device and gateway diagnostics" };
 
         var cmd = new Command("demo", "Roll out a generated, signed image to a virtual fleet over an embedded MQTT broker");
-        foreach (Option o in new Option[] { devices, groups, imageSize, chunkSize, broker, perGroup, gwUp, devUp, devDown, slowFraction, slowFactor, loss, groupUplink, latency, seed, timeout, board, json, verbose })
+        foreach (Option o in new Option[] { devices, groups, imageSize, chunkSize, broker, perGroup, gwUp, devUp, devDown, slowFraction, slowFactor, loss, groupUplink, latency, seed, timeout, board, secure, tls, json, verbose })
             cmd.Options.Add(o);
 
         cmd.SetAction(async (parse, ct) =>
@@ -56,6 +58,8 @@ public static class DemoCommand
                 FitImageToBoards = parse.GetResult(imageSize) is null || parse.GetResult(imageSize)!.Implicit,
                 Boards = (parse.GetValue(board) ?? []).SelectMany(b => b.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList(),
                 Timeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
+                Secure = parse.GetValue(secure) || parse.GetValue(tls),
+                Tls = parse.GetValue(tls),
             };
             bool asJson = parse.GetValue(json);
             Action<string>? log = parse.GetValue(verbose) ? m => Console.Error.WriteLine(m) : null;

@@ -27,6 +27,13 @@ public sealed record DemoOptions
     /// was not chosen explicitly).</summary>
     public bool FitImageToBoards { get; init; }
     public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(5);
+    /// <summary>Per-device MQTT credentials and the topic ACL (embedded broker); --secure.</summary>
+    public bool Secure { get; init; }
+    /// <summary>MQTT over TLS with a private CA (embedded broker); --tls. Implies Secure.</summary>
+    public bool Tls { get; init; }
+    /// <summary>Accounts (and certificates) made beforehand, for an external broker started with their files; when
+    /// set, Secure and Tls are taken from it.</summary>
+    public Security.FleetProvisioning? Provisioning { get; init; }
 
     /// <summary>Throws ArgumentException with a clear message for options that cannot run.</summary>
     public void Validate()
@@ -42,6 +49,8 @@ public sealed record DemoOptions
         if (GroupUplinkKbps < 0) throw new ArgumentException("--group-uplink-kbps cannot be negative");
         if (LatencyMs < 0) throw new ArgumentException("--latency-ms cannot be negative");
         if (Broker != null) ParseBroker(Broker);
+        if ((Secure || Tls) && Broker != null && Provisioning == null)
+            throw new ArgumentException("--secure and --tls work with the embedded broker (an external broker needs the generated password, ACL and certificate files)");
     }
 
     public static (string Host, int Port) ParseBroker(string text)

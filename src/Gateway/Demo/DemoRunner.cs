@@ -28,10 +28,14 @@ public static class DemoRunner
         EmbeddedBroker? broker = null;
         string host;
         int port;
+        // Per-device credentials, ACL and TLS: made here for --secure/--tls, or given (an external broker uses their files).
+        Security.FleetProvisioning? ownProvisioning = o.Provisioning == null && (o.Secure || o.Tls)
+            ? Security.FleetProvisioning.Create(o.Devices, o.Groups, o.Tls) : null;
+        Security.FleetProvisioning? provisioning = o.Provisioning ?? ownProvisioning;
         if (o.Broker != null) (host, port) = DemoOptions.ParseBroker(o.Broker);
         else
         {
-            broker = await EmbeddedBroker.StartAsync();
+            broker = await EmbeddedBroker.StartAsync(0, provisioning?.BrokerSecurity, log);
             (host, port) = (broker.Host, broker.Port);
         }
         var boards = o.Boards.Select(b => BoardProfile.Named(b)).ToList();
@@ -55,12 +59,15 @@ public static class DemoRunner
         GatewayNode? gateway = null;
         try
         {
-            gateway = new GatewayNode(host, port, upBucket: gatewayUp, log: log);
+            gateway = provisioning != null
+                ? provisioning.NewGateway(host, port, upBucket: gatewayUp, log: log)
+                : new GatewayNode(host, port, upBucket: gatewayUp, log: log);
             await gateway.StartAsync(ct);
             log?.Invoke("gateway connected; starting fleet");
             fleet = await VirtualFleet.StartAsync(o.Devices, o.Groups, host, port, dataDir, verifier, i => links[i], new FirmwareVersion(1, 0, 0), log, ct,
                 groupUplinkBytesPerSecond: Rate(o.GroupUplinkKbps) ?? 0,
-                boardFor: boards.Count == 0 ? null : i => boards[i % boards.Count]);
+                boardFor: boards.Count == 0 ? null : i => boards[i % boards.Count],
+                configure: provisioning == null ? null : provisioning.Configure);
             log?.Invoke("fleet started; waiting for presence");
             await gateway.WaitForDevicesAsync(o.Devices, TimeSpan.FromSeconds(60), ct);
             log?.Invoke("all devices online; waiting for member lists");
@@ -121,6 +128,7 @@ public static class DemoRunner
             if (fleet != null) await fleet.DisposeAsync();
             if (gateway != null) await gateway.DisposeAsync();
             if (broker != null) await broker.DisposeAsync();
+            ownProvisioning?.Dispose();
             try { Directory.Delete(dataDir, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
     }

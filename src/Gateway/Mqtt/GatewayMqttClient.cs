@@ -8,7 +8,9 @@ namespace IotOta.Gateway.Mqtt;
 
 /// <summary>
 /// The gateway's MQTT link (MQTTnet 5): subscribes to every device's status and outbound topics, hands each message
-/// to the handler, publishes through the gateway's upload limit, and reconnects by itself.
+/// to the handler, publishes through the gateway's upload limit, and reconnects by itself. With a user it sends its
+/// credentials (its client id must then be its username); with <see cref="MqttTls"/> it speaks TLS trusting only that
+/// CA. The password is never logged: <see cref="LastDisconnect"/> holds reasons and exception messages only.
 /// </summary>
 public sealed class GatewayMqttClient : IAsyncDisposable
 {
@@ -20,13 +22,14 @@ public sealed class GatewayMqttClient : IAsyncDisposable
     private long _bytes, _messages;
 
     public GatewayMqttClient(string host, int port, string clientId, Action<string, byte[]> onMessage, TokenBucket? upBucket = null,
-        string? user = null, string? password = null)
+        string? user = null, string? password = null, MqttTls? tls = null)
     {
         _onMessage = onMessage;
         _up = upBucket;
         var b = new MqttClientOptionsBuilder().WithTcpServer(host, port).WithClientId(clientId).WithCleanSession(true)
             .WithTimeout(TimeSpan.FromSeconds(5)).WithKeepAlivePeriod(TimeSpan.FromSeconds(15));
         if (user != null) b = b.WithCredentials(user, password ?? "");
+        if (tls != null) b = tls.Apply(b);
         _options = b.Build();
         _client = new MqttClientFactory().CreateMqttClient();
         _client.ApplicationMessageReceivedAsync += e =>

@@ -28,6 +28,10 @@ public sealed record VirtualDeviceOptions
     public int EffectiveMaxChunkSize => Board?.MaxChunkSize ?? MaxChunkSize;
     public string? MqttUser { get; init; }
     public string? MqttPassword { get; init; }
+    /// <summary>MQTT over TLS, trusting this CA only; null = plain TCP.</summary>
+    public MqttTls? MqttTls { get; init; }
+    /// <summary>The MQTT client id: the username when one is set (a broker with credentials requires them equal), else dev-{id}.</summary>
+    public string MqttClientId => MqttUser ?? $"dev-{NodeId}";
     public Action<string>? Log { get; init; }
     /// <summary>The group's shared uplink for traffic to other groups (shared by the group's devices), or null.</summary>
     public TokenBucket? GroupUplink { get; init; }

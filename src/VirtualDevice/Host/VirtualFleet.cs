@@ -37,7 +37,8 @@ public sealed class VirtualFleet : IAsyncDisposable
     public static async Task<VirtualFleet> StartAsync(int devices, int groups, string brokerHost, int brokerPort, string dataDir,
         ISignatureVerifier verifier, Func<int, LinkProfile>? linkFor = null, FirmwareVersion? factoryVersion = null,
         Action<string>? log = null, CancellationToken ct = default, int firstNodeId = 1, double groupUplinkBytesPerSecond = 0,
-        Func<int, Boards.BoardProfile?>? boardFor = null, Func<int, int>? brokerPortFor = null)
+        Func<int, Boards.BoardProfile?>? boardFor = null, Func<VirtualDeviceOptions, VirtualDeviceOptions>? configure = null,
+        Func<int, int>? brokerPortFor = null)
     {
         if (devices < 1) throw new ArgumentOutOfRangeException(nameof(devices), "a fleet needs at least one device");
         if (groups < 1 || groups > devices) throw new ArgumentOutOfRangeException(nameof(groups), "groups must be between 1 and the number of devices");
@@ -59,7 +60,7 @@ public sealed class VirtualFleet : IAsyncDisposable
             {
                 int node = firstNodeId + i;
                 int group = GroupOf(node - firstNodeId + 1, groups);
-                fleet._devices.Add(new VirtualDeviceHost(new VirtualDeviceOptions
+                var options = new VirtualDeviceOptions
                 {
                     GroupUplink = uplinks.GetValueOrDefault(group),
                     Board = boardFor?.Invoke(i),
@@ -73,7 +74,9 @@ public sealed class VirtualFleet : IAsyncDisposable
                     Link = linkFor?.Invoke(i) ?? LinkProfile.Unlimited,
                     FactoryVersion = factoryVersion ?? new FirmwareVersion(1, 0, 0),
                     Log = log,
-                }));
+                };
+                // configure: per-device settings such as MQTT credentials and TLS (as flashed at provisioning).
+                fleet._devices.Add(new VirtualDeviceHost(configure == null ? options : configure(options)));
             }
             await Task.WhenAll(fleet._devices.Select(async d =>
             {

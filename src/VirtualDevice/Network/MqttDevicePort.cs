@@ -13,6 +13,8 @@ namespace IotOta.VirtualDevice.Network;
 /// handler's buffer is reused, so it must not keep it.
 /// <para>DisposeAsync drops the connection without a DISCONNECT packet, like a power loss, so the broker publishes
 /// the will; call <see cref="DisconnectAsync"/> first for a clean goodbye.</para>
+/// <para>With a user the port sends its credentials (a device's username is also its client id); with
+/// <see cref="MqttTls"/> it speaks TLS and trusts only that CA. The password is never logged or shown.</para>
 /// </summary>
 public sealed class MqttDevicePort : IMqttPort, IAsyncDisposable
 {
@@ -36,7 +38,7 @@ public sealed class MqttDevicePort : IMqttPort, IAsyncDisposable
     private volatile bool _disposed;
 
     public MqttDevicePort(string host, int port, string clientId, string? user, string? password, string willTopic, byte[] willPayload,
-        Action<string, byte[], int, int> onMessage, TokenBucket? upBucket, TokenBucket? downBucket, LinkProfile link)
+        Action<string, byte[], int, int> onMessage, TokenBucket? upBucket, TokenBucket? downBucket, LinkProfile link, MqttTls? tls = null)
     {
         ArgumentNullException.ThrowIfNull(host);
         ArgumentNullException.ThrowIfNull(clientId);
@@ -59,6 +61,7 @@ public sealed class MqttDevicePort : IMqttPort, IAsyncDisposable
             .WithWillRetain(true)
             .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
         if (user != null) b = b.WithCredentials(user, password ?? "");
+        if (tls != null) b = tls.Apply(b);
         _options = b.Build();
         if (_options.ChannelOptions is MqttClientTcpOptions tcp) tcp.NoDelay = true;
 

@@ -4,7 +4,8 @@ namespace IotOta.FaultSuite.Fleet;
 
 /// <summary>`FaultSuite fleet`: runs the fleet scenarios against a real Mosquitto started for each, prints one line
 /// per scenario (or, with --json, <c>{ "scenarios": [ { name, completed, resentBytes, imageBytes, recoverySeconds, … } ] }</c>).
-/// Exit code 0 only when every scenario completed with at most 1 % of the image re-sent.</summary>
+/// Exit code 0 only when every scenario completed with at most 1 % of the image re-sent and every security scenario
+/// was refused by the broker.</summary>
 public static class FleetCommand
 {
     public static async Task<int> RunAsync(string[] args)
@@ -49,10 +50,10 @@ public static class FleetCommand
             }
             results.Add(r);
             if (!json)
-                Console.WriteLine($"{r.Name,-16} completed={r.Completed} updated={r.Updated}/{r.Devices} resentBytes={r.ResentBytes} imageBytes={r.ImageBytes} " +
+                Console.WriteLine($"{r.Name,-16} completed={r.Completed}{(r.Refused is bool rf ? " refused=" + rf : "")} updated={r.Updated}/{r.Devices} resentBytes={r.ResentBytes} imageBytes={r.ImageBytes} " +
                                   $"recoverySeconds={r.RecoverySeconds:0.00}  {r.Detail}");
         }
         if (json) Console.WriteLine(JsonSerializer.Serialize(new { scenarios = results.Select(r => r.ToJson()) }));
-        return results.All(r => r.Completed && r.ResentBytes <= r.ImageBytes / 100) ? 0 : 1;
+        return results.All(r => r.Completed && r.ResentBytes <= r.ImageBytes / 100 && r.Refused != false) ? 0 : 1;
     }
 }

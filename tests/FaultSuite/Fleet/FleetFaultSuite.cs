@@ -44,7 +44,17 @@ public sealed record FleetScenarioOptions
 public sealed record FleetScenarioResult(string Name, bool Completed, long ResentBytes, long ImageBytes, double RecoverySeconds,
     int Updated, int Devices, long GatewayPayloadBytes, string Detail)
 {
-    public Dictionary<string, object> ToJson() => new()
+    /// <summary>Security scenarios: true only when the broker observably refused every attempt; null elsewhere.</summary>
+    public bool? Refused { get; init; }
+
+    public Dictionary<string, object> ToJson()
+    {
+        var d = Fields();
+        if (Refused is bool refused) d["refused"] = refused;
+        return d;
+    }
+
+    private Dictionary<string, object> Fields() => new()
     {
         ["name"] = Name,
         ["completed"] = Completed,
@@ -65,7 +75,7 @@ public sealed record FleetScenarioResult(string Name, bool Completed, long Resen
 /// </summary>
 public static partial class FleetFaultSuite
 {
-    public static readonly string[] ScenarioNames = ["gateway-restart", "broker-restart", "churn", "partition", "late-join"];
+    public static readonly string[] ScenarioNames = ["gateway-restart", "broker-restart", "churn", "partition", "late-join", ImpersonationScenario.Name, GatewayTopicScenario.Name];
 
     public static async Task<FleetScenarioResult> RunAsync(string name, FleetScenarioOptions o, Action<string>? log, CancellationToken ct) => name switch
     {
@@ -74,6 +84,8 @@ public static partial class FleetFaultSuite
         "churn" => await ChurnAsync(o, log, ct),
         "partition" => await PartitionAsync(o, log, ct),
         "late-join" => await LateJoinAsync(o, log, ct),
+        ImpersonationScenario.Name => await ImpersonationScenario.RunAsync(o, log, ct),
+        GatewayTopicScenario.Name => await GatewayTopicScenario.RunAsync(o, log, ct),
         _ => throw new ArgumentException($"unknown scenario '{name}'"),
     };
 

@@ -6,15 +6,17 @@ namespace IotOta.Integration.Tests.Rollouts;
 
 /// <summary>
 /// The whole path: gateway → MQTT broker → 20 virtual devices in 4 groups that cross-copy over TCP, flash, verify,
-/// switch slots, restart and report. Run against a real Mosquitto and against the embedded MQTTnet broker.
+/// switch slots, restart and report. Run against a real Mosquitto (with per-device credentials and the generated ACL)
+/// and against the embedded MQTTnet broker (open).
 /// </summary>
 [Collection("rollouts")]
 public sealed class EndToEndRolloutTests(ITestOutputHelper output)
 {
     private const int ImageSize = 256 * 1024;
 
-    private static DemoOptions Fleet(string? broker, bool crossGroup) => new()
+    private static DemoOptions Fleet(string? broker, bool crossGroup, IotOta.Gateway.Security.FleetProvisioning? provisioning = null) => new()
     {
+        Provisioning = provisioning,
         Devices = 20,
         Groups = 4,
         ImageSize = ImageSize,
@@ -42,8 +44,10 @@ public sealed class EndToEndRolloutTests(ITestOutputHelper output)
     [InlineData(false)]
     public async Task Rollout_through_mosquitto_updates_every_device(bool crossGroup)
     {
-        await using var mosquitto = await MosquittoBroker.StartAsync();
-        var s = await DemoRunner.RunAsync(Fleet($"{mosquitto.Host}:{mosquitto.Port}", crossGroup), null, null, CancellationToken.None);
+        // Per-device credentials and the topic ACL on, as in production: Mosquitto gets the generated files.
+        using var p = IotOta.Gateway.Security.FleetProvisioning.Create(20, 4);
+        await using var mosquitto = await MosquittoBroker.StartAsync(Security.SecureRolloutTests.MosquittoFiles(p));
+        var s = await DemoRunner.RunAsync(Fleet($"{mosquitto.Host}:{mosquitto.Port}", crossGroup, p), null, null, CancellationToken.None);
         AssertRollout(s, 4);
         if (crossGroup) Assert.True(s.GatewayPayloadBytes <= 1.1 * ImageSize, $"cross-group: gateway sent {s.GatewayPayloadBytes} bytes");
     }

@@ -1,0 +1,8 @@
+namespace IotOta.Gateway.Security;
+
+/// <summary>Read: subscribe and receive; Write: publish.</summary>
+public enum AclAccess
+{
+    Read,
+    Write,
+}
