@@ -15,8 +15,10 @@ using MQTTnet.Server;
 namespace IotOta.Bench;
 
 /// <summary>
-/// One strategy on a real emulated fleet: the embedded MQTTnet broker (with counting interceptors), the gateway and
-/// a virtual fleet (real device core, TCP peers, file flash) in this process, as the demo runs them.
+/// One strategy on a real emulated fleet: a Mosquitto broker in its own process (or the embedded MQTTnet broker with
+/// counting interceptors), the gateway and a virtual fleet (real device core, TCP peers, file flash) in this process,
+/// as the demo runs them. For group-fanout each device also subscribes to its group's data topic (read as its own
+/// in-topic), so the broker replicates each group publish to the members.
 /// </summary>
 public static class RealRunner
 {
@@ -50,47 +52,43 @@ public static class RealRunner
         double bound = Bound(o, links);
         string dataDir = Path.Combine(Path.GetTempPath(), "iotota-bench-" + Guid.NewGuid().ToString("N")[..8]);
         var wall = Stopwatch.StartNew();
-        await using var broker = await EmbeddedBroker.StartAsync();
+        long fds = FileLimit.Needed(o.Devices, groups), limit = FileLimit.EnsureAtLeast(FileLimit.Needed(o.Devices, groups));
+        if (limit >= 0 && limit < fds)
+            throw new InvalidOperationException($"{o.Devices} devices in {groups} groups need about {fds} open files (a full TCP mesh inside each group, both ends in this process); " +
+                $"the limit is {limit} and this process may not raise it: run `ulimit -n {fds}` as root first, or use more, smaller groups (--groups)");
+        bool embedded = o.Broker == "embedded";
+        await using var mosquitto = embedded ? null : await MosquittoProcess.StartAsync(ct);
+        await using var broker = embedded ? await EmbeddedBroker.StartAsync() : null;
+        string brokerHost = mosquitto?.Host ?? broker!.Host;
+        int brokerPort = mosquitto?.Port ?? broker!.Port;
         long brokerBytes = 0, brokerMessages = 0;
         bool counting = false;
-        broker.Server.InterceptingOutboundPacketAsync += e =>
+        if (broker != null)
         {
-            if (Volatile.Read(ref counting) && e.Packet is MqttPublishPacket p)
+            broker.Server.InterceptingOutboundPacketAsync += e =>
             {
-                Interlocked.Add(ref brokerBytes, p.Payload.Length);
-                Interlocked.Increment(ref brokerMessages);
-            }
-            return Task.CompletedTask;
-        };
-        if (strategy == "group-fanout")
-        {
-            // Devices have no group data subscription in protocol v1: the broker's replication is emulated inside the
-            // broker (an interceptor re-injects each group publish to every member's in-topic), so the gateway sends
-            // once per group and the broker's outbound bytes are what a group topic would cost.
-            broker.Server.InterceptingPublishAsync += async e =>
-            {
-                string t = e.ApplicationMessage.Topic;
-                if (!t.StartsWith(GroupTopicPrefix, StringComparison.Ordinal)) return;
-                int g = int.Parse(t[GroupTopicPrefix.Length..t.IndexOf('/', GroupTopicPrefix.Length)]);
-                byte[] payload = System.Buffers.BuffersExtensions.ToArray(e.ApplicationMessage.Payload);
-                for (int node = g; node <= o.Devices; node += groups)
+                if (Volatile.Read(ref counting) && e.Packet is MqttPublishPacket p)
                 {
-                    var m = new MqttApplicationMessageBuilder().WithTopic(Topics.DeviceIn((uint)node)).WithPayload(payload).Build();
-                    await broker.Server.InjectApplicationMessage(new InjectedMqttApplicationMessage(m), ct);
+                    Interlocked.Add(ref brokerBytes, p.Payload.Length);
+                    Interlocked.Increment(ref brokerMessages);
                 }
+                return Task.CompletedTask;
             };
         }
         using var signer = ManifestSigner.Generate();
         var verifier = new EcdsaSignatureVerifier();
         verifier.Add(signer.KeyId, signer.PublicKey());
-        var gateway = new GatewayNode(broker.Host, broker.Port, upBucket: new TokenBucket(o.GatewayUpKbps * 125, 16 * 1024), log: null);
+        var gateway = new GatewayNode(brokerHost, brokerPort, upBucket: new TokenBucket(o.GatewayUpKbps * 125, 16 * 1024), log: null);
         VirtualFleet? fleet = null;
         try
         {
             await gateway.StartAsync(ct);
-            fleet = await VirtualFleet.StartAsync(o.Devices, groups, broker.Host, broker.Port, dataDir, verifier, i => links[i],
-                new FirmwareVersion(1, 0, 0), null, ct);
-            await gateway.WaitForDevicesAsync(o.Devices, TimeSpan.FromSeconds(120), ct);
+            // Slots just big enough for the image: 1,000 devices' flash files stay ~2.3 GB instead of 8 GB.
+            int slot = Math.Max(64 * 1024, (o.ImageSize + 65535) / 65536 * 65536);
+            fleet = await VirtualFleet.StartAsync(o.Devices, groups, brokerHost, brokerPort, dataDir, verifier, i => links[i],
+                new FirmwareVersion(1, 0, 0), null, ct, slotSize: slot,
+                groupDataTopic: strategy == "group-fanout" ? g => GroupTopicPrefix + g + "/data" : null);
+            await gateway.WaitForDevicesAsync(o.Devices, TimeSpan.FromSeconds(Math.Max(120, o.Devices / 5.0)), ct);
             var deadline = DateTime.UtcNow.AddSeconds(15);
             while (DateTime.UtcNow < deadline && !fleet.Devices.All(d => d.Agent.MemberCount == fleet.Devices.Count(x => x.GroupId == d.GroupId)))
                 await Task.Delay(50, ct);
@@ -123,7 +121,20 @@ public static class RealRunner
                     try { await Task.Delay(100, sampling.Token); } catch (OperationCanceledException) { }
                 }
             });
+            (long Bytes, long Messages)? sys0 = null;
+            if (mosquitto != null)
+            {
+                try { sys0 = await mosquitto.FreshCountersAsync(ct); }
+                catch (Exception e) when (e is TimeoutException or MQTTnet.Exceptions.MqttCommunicationException) { log?.Invoke($"{strategy}: broker counters unavailable: {e.Message}"); }
+            }
+            // The idle fleet's own cost (ticks, pumps, keep-alives) over 2 s, before anything is sent.
+            TimeSpan idle0 = Process.GetCurrentProcess().TotalProcessorTime;
+            await Task.Delay(2000, ct);
+            double idleCpuPercent = Math.Round(100 * (Process.GetCurrentProcess().TotalProcessorTime - idle0).TotalSeconds / (2.0 * Environment.ProcessorCount), 1);
+            var threads0 = ThreadCpu.ByName();
             TimeSpan cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+            double brokerCpu0 = mosquitto?.CpuSeconds() ?? 0;
+            HostCpu host0 = HostCpu.Read();
             Volatile.Write(ref counting, true);
             clock.Restart();
             var rollout = gateway.RunRolloutAsync(image, options, null, ct);
@@ -148,6 +159,23 @@ public static class RealRunner
             double seconds = clock.Elapsed.TotalSeconds;
             Volatile.Write(ref counting, false);
             double cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
+            double brokerCpu = (mosquitto?.CpuSeconds() ?? 0) - brokerCpu0;
+            double hostBusy = HostCpu.Read().BusyPercentSince(host0);
+            log?.Invoke($"{strategy}: CPU by thread: {ThreadCpu.Top(ThreadCpu.ByName(), threads0)}; idle fleet before the rollout {idleCpuPercent} % of the cores");
+            if (mosquitto != null)
+            {
+                brokerBytes = brokerMessages = -1; // unknown unless both readings come
+                try
+                {
+                    var sys1 = await mosquitto.FreshCountersAsync(ct);
+                    if (sys0 is { } s0)
+                    {
+                        brokerBytes = sys1.Bytes - s0.Bytes;
+                        brokerMessages = sys1.Messages - s0.Messages;
+                    }
+                }
+                catch (Exception e) when (e is TimeoutException or MQTTnet.Exceptions.MqttCommunicationException) { log?.Invoke($"{strategy}: broker counters unavailable: {e.Message}"); }
+            }
             sampling.Cancel();
             await sampler;
             var times = done.Values.OrderBy(x => x).ToArray();
@@ -163,7 +191,12 @@ public static class RealRunner
                 MedianSeconds = Math.Round(median, 3), P99Seconds = Math.Round(p99, 3),
                 BoundSeconds = Math.Round(bound, 3), ImageBytes = image.Bytes.Length, GatewayBytes = r.GatewayPayloadBytes,
                 BrokerBytes = brokerBytes, BrokerMessages = brokerMessages,
-                BrokerCounting = "embedded MQTTnet broker, InterceptingOutboundPacketAsync: PUBLISH payload bytes to all clients",
+                BrokerCounting = mosquitto != null
+                    ? "mosquitto $SYS/broker/publish/bytes/sent and messages/sent (PUBLISH packets out incl. topic and header; ±1 s of idle traffic)"
+                    : "embedded MQTTnet broker, InterceptingOutboundPacketAsync: PUBLISH payload bytes to all clients",
+                IdleCpuPercent = idleCpuPercent,
+                Broker = o.Broker, BrokerCpuSeconds = Math.Round(brokerCpu, 2), HostBusyPercent = hostBusy,
+                CpuPercent = Math.Round(100 * (cpu + brokerCpu) / (Math.Max(0.001, seconds) * Environment.ProcessorCount), 1),
                 DeviceUploadBytes = up.Length == 0 ? [0, 0, 0] : [up[0], up[up.Length / 2], up[^1]],
                 CpuSeconds = Math.Round(cpu, 2), PeakRssBytes = peakRss,
                 CoreAllocBytesPerMessage = msgs == 0 ? 0 : Math.Round((double)alloc / msgs, 2),

@@ -18,15 +18,15 @@ public static class Report
         var r0 = runs.FirstOrDefault();
         sb.AppendLine($"N = {o.Devices}, {(r0?.Groups ?? o.EffectiveGroups)} groups, scenario {o.Scenario}, image {KiB(o.ImageSize)} KiB in {o.ChunkSize} B packets, " +
             $"gateway up {o.GatewayUpKbps} kbps, device up/down {o.DeviceUpKbps}/{o.DeviceDownKbps} kbps, latency {o.LatencyMs} ms, seed {o.Seed}" +
-            (o.Simulate ? " (simulated)" : ""));
+            (o.Simulate ? " (simulated)" : $", broker {o.Broker}, {Environment.ProcessorCount} cores"));
         sb.AppendLine();
-        sb.AppendLine("| strategy | mode | done | last s | median s | p99 s | bound s | ratio | gateway MiB (×image) | broker MiB | broker msgs | device upload KiB min/med/max | CPU s | peak RSS MiB | core alloc B/msg |");
-        sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        sb.AppendLine("| strategy | mode | done | last s | median s | p99 s | bound s | ratio | gateway MiB (×image) | broker MiB | broker msgs | device upload KiB min/med/max | CPU s bench+broker | CPU % of cores | host busy % | peak RSS MiB | core alloc B/msg |");
+        sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var r in runs)
         {
             sb.AppendLine($"| {r.Strategy} | {r.Mode} | {r.Completed}/{r.Devices}{(r.TimedOut ? " (timeout)" : "")} | {F(r.Seconds)} | {F(r.MedianSeconds)} | {F(r.P99Seconds)} | {F(r.BoundSeconds)} | {F(r.Ratio)} | " +
-                $"{MiB(r.GatewayBytes)} ({F(r.GatewayPerImage, "0.000")}) | {MiB(r.BrokerBytes)} | {r.BrokerMessages} | " +
-                $"{KiB(r.DeviceUploadBytes[0])}/{KiB(r.DeviceUploadBytes[1])}/{KiB(r.DeviceUploadBytes[2])} | {F(r.CpuSeconds, "0.0")} | {r.PeakRssBytes / 1048576} | {F(r.CoreAllocBytesPerMessage, "0.0")} |");
+                $"{MiB(r.GatewayBytes)} ({F(r.GatewayPerImage, "0.000")}) | {(r.BrokerBytes < 0 ? "n/a" : MiB(r.BrokerBytes))} | {(r.BrokerMessages < 0 ? "n/a" : r.BrokerMessages)} | " +
+                $"{KiB(r.DeviceUploadBytes[0])}/{KiB(r.DeviceUploadBytes[1])}/{KiB(r.DeviceUploadBytes[2])} | {F(r.CpuSeconds, "0.0")}+{F(r.BrokerCpuSeconds, "0.0")} | {F(r.CpuPercent, "0")} | {F(r.HostBusyPercent, "0")} | {r.PeakRssBytes / 1048576} | {F(r.CoreAllocBytesPerMessage, "0.0")} |");
         }
         return sb.ToString();
     }
@@ -43,7 +43,8 @@ public static class Report
                 ["boundSeconds"] = r.BoundSeconds, ["ratio"] = r.Ratio, ["imageBytes"] = r.ImageBytes, ["gatewayBytes"] = r.GatewayBytes,
                 ["gatewayPerImage"] = r.GatewayPerImage, ["brokerBytes"] = r.BrokerBytes, ["brokerMessages"] = r.BrokerMessages,
                 ["brokerCounting"] = r.BrokerCounting, ["deviceUploadBytes"] = new JsonArray(r.DeviceUploadBytes.Select(x => (JsonNode)x).ToArray()),
-                ["cpuSeconds"] = r.CpuSeconds, ["cpuScope"] = "process-wide (broker, gateway and fleet in one process)",
+                ["cpuSeconds"] = r.CpuSeconds, ["cpuScope"] = "bench process (gateway, fleet, and the broker when embedded)",
+                ["brokerCpuSeconds"] = r.BrokerCpuSeconds, ["cpuPercent"] = r.CpuPercent, ["hostBusyPercent"] = r.HostBusyPercent, ["idleCpuPercent"] = r.IdleCpuPercent, ["broker"] = r.Broker,
                 ["peakRssBytes"] = r.PeakRssBytes, ["rssScope"] = "process-wide, sampled every 100 ms",
                 ["coreAllocBytesPerMessage"] = r.CoreAllocBytesPerMessage, ["timedOut"] = r.TimedOut, ["wallSeconds"] = r.WallSeconds, ["note"] = r.Note,
             });
@@ -51,6 +52,7 @@ public static class Report
         return new JsonObject
         {
             ["scenario"] = o.Scenario, ["simulated"] = o.Simulate, ["imageBytes"] = o.ImageSize, ["chunkBytes"] = o.ChunkSize,
+            ["cores"] = Environment.ProcessorCount, ["latencyMs"] = o.LatencyMs,
             ["gatewayUpKbps"] = o.GatewayUpKbps, ["deviceUpKbps"] = o.DeviceUpKbps, ["deviceDownKbps"] = o.DeviceDownKbps, ["seed"] = o.Seed,
             ["runs"] = arr,
         };

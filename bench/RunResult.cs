@@ -22,7 +22,18 @@ public sealed record RunResult
     public long BrokerMessages { get; init; }
     public string BrokerCounting { get; init; } = "";
     public long[] DeviceUploadBytes { get; init; } = [0, 0, 0];
+    /// <summary>CPU seconds of this process (gateway, virtual fleet, and the broker when embedded) during the rollout.</summary>
     public double CpuSeconds { get; init; }
+    /// <summary>CPU seconds of the Mosquitto process during the rollout (0 with the embedded broker).</summary>
+    public double BrokerCpuSeconds { get; init; }
+    /// <summary>(CpuSeconds + BrokerCpuSeconds) / (rollout seconds × cores), in percent: near 100 the host, not the
+    /// emulated links, sets the time.</summary>
+    public double CpuPercent { get; init; }
+    /// <summary>Busy share of all cores over the rollout from /proc/stat, every process on the machine included.</summary>
+    public double HostBusyPercent { get; init; }
+    public string Broker { get; init; } = "";
+    /// <summary>This process's CPU over 2 s with the fleet online and idle, before the rollout, in % of all cores.</summary>
+    public double IdleCpuPercent { get; init; }
     public long PeakRssBytes { get; init; }
     public double CoreAllocBytesPerMessage { get; init; }
     public bool TimedOut { get; init; }

@@ -12,9 +12,11 @@ namespace IotOta.Bench;
 /// Discrete-event simulation of an iotota rollout that drives the real RolloutScheduler, IntermediateSelector and
 /// OverheadTable with simulated time (FakeTimeProvider), as tests/Gateway.Tests/Simulation/SchedulerSimulation does,
 /// scaled up: no sockets, no device core. The gateway serialises originals at its upload rate and calls Plan() whenever
-/// the clock moves (and on a 10 ms tick); a device receives at its download rate, forwards relay copies first and then
-/// one copy to each member of its group, one after another at its upload rate, and its receipt notice goes back after
-/// the link latency. Loss and churn are not modelled.
+/// the clock moves (and on a 10 ms tick); a device receives at its download rate, forwards relay copies first (they overtake member copies already
+/// queued, as in the device core) and then one copy to each member of its group, one after another at its upload rate, and its receipt notice goes back after
+/// the link latency. A relay copy that travels down a relay tree is passed on as the device core does it: to the
+/// candidates its group's RelayTree table names for that packet (the tables the scheduler hands the gateway to
+/// publish). Loss and churn are not modelled.
 /// </summary>
 public sealed class Simulator
 {
@@ -26,7 +28,7 @@ public sealed class Simulator
     private readonly double[] _up, _down;
     private readonly int[] _groupOf;
     private readonly uint[][] _members;
-    private readonly long[] _busyUntil, _downBusyUntil;
+    private readonly long[] _busyUntil, _relayBusyUntil, _downBusyUntil;
     private readonly byte[] _have;
     private readonly int[] _count;
     private readonly double[] _finish;
@@ -37,7 +39,8 @@ public sealed class Simulator
     private readonly long _start;
     private readonly OverheadTable _overheads;
     private readonly RolloutScheduler _scheduler;
-    private long _originals, _notices, _planCalls;
+    private readonly Dictionary<int, RelayTree> _tables = new();
+    private long _originals, _notices, _planCalls, _tableBytes;
     private double _planSeconds;
 
     public Simulator(BenchOptions o)
@@ -53,6 +56,7 @@ public sealed class Simulator
         _groupOf = Enumerable.Range(1, _n).Select(id => VirtualFleet.GroupOf(id, groups)).ToArray();
         _members = Enumerable.Range(1, groups).Select(g => Enumerable.Range(1, _n).Where(id => _groupOf[id - 1] == g).Select(id => (uint)id).ToArray()).ToArray();
         _busyUntil = new long[_n];
+        _relayBusyUntil = new long[_n];
         _downBusyUntil = new long[_n];
         _have = new byte[(long)_n * _chunks];
         _count = new int[_n];
@@ -66,6 +70,11 @@ public sealed class Simulator
         _scheduler.UpdateFleet(Enumerable.Range(1, _n).Select(id => new FleetMember((uint)id, _groupOf[id - 1], 0x0A000000u + (uint)id, 5000)).ToList());
         Groups = groups;
         ImageBytes = o.ImageSize;
+        foreach (RelayTree t in _scheduler.RelayTables(1))
+        {
+            _tables[t.GroupId] = t;
+            _tableBytes += t.ToBytes().Length;
+        }
     }
 
     public double Bound { get; }
@@ -110,7 +119,9 @@ public sealed class Simulator
             CpuSeconds = Math.Round((Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds, 2),
             PeakRssBytes = Environment.WorkingSet, TimedOut = times.Length < _n,
             WallSeconds = Math.Round(wall.Elapsed.TotalSeconds, 1),
-            Note = $"{_planCalls} Plan() calls, {_planSeconds:0.0} s in Plan",
+            Note = $"{_planCalls} Plan() calls, {_planSeconds:0.0} s in Plan; relay trees: " + (_scheduler.Forest is { } f
+                ? $"{f.TreeCount} trees of depth {f.Depth}, {_tables.Count} tables of {_tableBytes} bytes in all (retained, once per rollout)"
+                : "none (one original names every group)"),
             CompletionTimes = times,
         };
     }
@@ -130,17 +141,23 @@ public sealed class Simulator
             _originals++;
             int root = (int)o.Root.NodeId - 1;
             long arrive = Download(root, _gatewayBusyUntil + _latency, o.Index);
+            foreach (var r in o.Deep) _overheads.RegisterSend(r.NodeId, o.Index);
             var relays = o.Relays.Select(r => (int)r.NodeId - 1).ToArray();
             int k = o.Index;
-            At(arrive, () => Receive(root, k, relays, ReceiptNotice.KindOriginal));
+            bool tree = o.Tree;
+            At(arrive, () => Receive(root, k, relays, ReceiptNotice.KindOriginal, tree));
         }
     }
 
-    /// <summary>When a packet that reaches device d's link at t is in (its download serialises what comes in; copies
-    /// are booked when they are sent, which is close to, not exactly, arrival order).</summary>
+    /// <summary>When a packet that reaches device d's link at t is in. Its download serialises what comes in, in the
+    /// order it is booked; copies are booked when their sender queues them, often well before they go out, so a
+    /// packet booked for a time before the link's booked end is taken to fit in a gap of the link (it takes its own
+    /// transfer time and pushes nothing back) instead of queueing behind copies that come later.</summary>
     private long Download(int d, long t, int k)
     {
-        long done = Math.Max(t, _downBusyUntil[d]) + Ticks(ChunkLength(k) / _down[d]);
+        long transfer = Ticks(ChunkLength(k) / _down[d]);
+        if (t + transfer <= _downBusyUntil[d] - transfer) return t + transfer;
+        long done = Math.Max(t, _downBusyUntil[d]) + transfer;
         _downBusyUntil[d] = done;
         return done;
     }
@@ -154,30 +171,45 @@ public sealed class Simulator
         _finish[d] = Math.Max(_finish[d], ticks / (double)TicksPerSecond);
     }
 
-    private void Receive(int d, int k, int[] relays, byte kind)
+    /// <summary>The devices a tree relay copy of packet k goes on to from device d: its group table's candidates.</summary>
+    private int[] TreeChildren(int d, int k)
+    {
+        if (!_tables.TryGetValue(_groupOf[d], out RelayTree? t) || !t.RelaysPacket(k)) return [];
+        var children = new int[t.ChildCount];
+        for (int c = 0; c < t.ChildCount; c++) children[c] = (int)t.CandidateNode[t.SlotFor(c, k)] - 1;
+        return children;
+    }
+
+    private void Receive(int d, int k, int[] relays, byte kind, bool tree)
     {
         long now = NowTicks;
         Hold(d, k, now);
+        if (tree && kind == ReceiptNotice.KindRelay) relays = TreeChildren(d, k);
         uint[] members = _members[_groupOf[d] - 1];
         int copies = relays.Length + members.Length - 1;
         int len = ChunkLength(k);
         long perCopy = Ticks(len / _up[d]);
-        long start = Math.Max(now, _busyUntil[d]);
-        int i = 0;
-        foreach (int r in relays)
+        // Relay copies go first: the device core lets a relay job overtake member copies between two copies, so they
+        // start at once (behind earlier relay copies only) and push the member work booked so far back by their time.
+        // Member copies already booked keep their arrival times (optimistic by at most one relay job's time).
+        long relayStart = Math.Max(now, _relayBusyUntil[d]);
+        for (int i = 0; i < relays.Length; i++)
         {
-            i++;
-            long arrive = Download(r, start + i * perCopy + _latency, k);
-            At(arrive, () => Receive(r, k, [], ReceiptNotice.KindRelay));
+            int r = relays[i];
+            long arrive = Download(r, relayStart + (i + 1) * perCopy + _latency, k);
+            At(arrive, () => Receive(r, k, [], ReceiptNotice.KindRelay, tree));
         }
+        _relayBusyUntil[d] = relayStart + relays.Length * perCopy;
+        long start = Math.Max(now, _busyUntil[d]) + relays.Length * perCopy;
+        int c = 0;
         foreach (uint m in members)
         {
             int j = (int)m - 1;
             if (j == d) continue;
-            i++;
-            Hold(j, k, Download(j, start + i * perCopy + _latency, k));
+            c++;
+            Hold(j, k, Download(j, start + c * perCopy + _latency, k));
         }
-        long done = start + copies * perCopy;
+        long done = start + c * perCopy;
         _busyUntil[d] = done;
         _uploaded[d] += copies * (double)len;
         var notice = new ReceiptNotice

@@ -18,6 +18,7 @@ public static class Samples
         ("MemberListUpdate", (b, o, c) => new MemberListUpdate().Parse(b, o, c)),
         ("RepairRequest", (b, o, c) => new RepairRequest().Parse(b, o, c)),
         ("Presence", (b, o, c) => new Presence().Parse(b, o, c)),
+        ("RelayTree", (b, o, c) => new RelayTree().Parse(b, o, c)),
     };
 
     public static Decoder DecoderFor(string name)
@@ -39,6 +40,7 @@ public static class Samples
         "MemberListUpdate" => MemberListBytes(3),
         "RepairRequest" => RepairRequestBytes(21),
         "Presence" => PresenceBytes(),
+        "RelayTree" => RelayTreeBytes(2, 3),
         _ => throw new ArgumentException("no sample " + name),
     };
 
@@ -52,6 +54,7 @@ public static class Samples
         "MemberListUpdate" => new[] { MessageType.MemberList },
         "RepairRequest" => new[] { MessageType.RepairRequest },
         "Presence" => new[] { MessageType.Presence },
+        "RelayTree" => new[] { MessageType.RelayTree },
         _ => throw new ArgumentException("no sample " + name),
     };
 
@@ -143,6 +146,28 @@ public static class Samples
         }
         return m.ToBytes();
     }
+
+    /// <summary>A relay-tree table of group 7 (image 0xA1B2C3D4, epoch 5, tree 2 of 8) with children groups 100, 101, …
+    /// each naming candidatesEach candidates (node 1000·(c+1) + j, ip 0x0A000000 + node, port 6000 + j).</summary>
+    public static RelayTree RelayTreeSample(int children, int candidatesEach)
+    {
+        var t = new RelayTree { ImageId = 0xA1B2C3D4, GroupId = 7, Epoch = 5, TreeCount = 8, Tree = 2, ChildCount = children };
+        for (int c = 0; c < children; c++)
+        {
+            t.ChildGroup[c] = 100 + c;
+            t.CandidateCount[c] = candidatesEach;
+            for (int j = 0; j < candidatesEach; j++)
+            {
+                int s = c * RelayTree.MaxCandidates + j;
+                t.CandidateNode[s] = (uint)(1000 * (c + 1) + j);
+                t.CandidateIp[s] = 0x0A000000u + t.CandidateNode[s];
+                t.CandidatePort[s] = 6000 + j;
+            }
+        }
+        return t;
+    }
+
+    public static byte[] RelayTreeBytes(int children, int candidatesEach) => RelayTreeSample(children, candidatesEach).ToBytes();
 
     public static byte[] RepairRequestBytes(int chunkCount)
     {

@@ -16,6 +16,7 @@ namespace IotOta.DeviceFirmware.Agent
             _mqtt.Subscribe(_topicIn);
             _mqtt.Subscribe(_topicMembers);
             _mqtt.Subscribe(_topicManifest);
+            _mqtt.Subscribe(_topicTree);
             bool announced = PublishPresence();
             lock (_gate)
             {

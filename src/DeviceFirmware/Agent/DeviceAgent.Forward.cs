@@ -23,7 +23,7 @@ namespace IotOta.DeviceFirmware.Agent
                 if (_relayQueue.TryDequeue(_relayWork))
                 {
                     if (m == null || _relayWork.ImageId != m.ImageId || !_held.Get(_relayWork.Index)) return true;
-                    LoadTx(m, _relayWork.Index, DataPacket.FlagRelay);
+                    LoadTx(m, _relayWork.Index, _relayWork.CopyFlags);
                     relay = true;
                 }
                 else

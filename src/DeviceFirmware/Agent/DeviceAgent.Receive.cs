@@ -59,12 +59,18 @@ namespace IotOta.DeviceFirmware.Agent
         public void OnMqttMessage(string topic, byte[] buffer, int offset, int count)
         {
             if (count == 0 && topic == _topicManifest) return; // an aborted rollout cleared its retained manifest
+            if (count == 0 && topic == _topicTree)
+            {
+                lock (_gate) { _tree.ChildCount = 0; } // the gateway took the table back
+                return;
+            }
             try
             {
                 MessageType t = WireHeader.Peek(buffer, offset, count);
                 if (t == MessageType.Manifest) HandleManifest(buffer, offset, count);
                 else if (t == MessageType.Original || t == MessageType.Copy) HandleData(buffer, offset, count, false, 0);
                 else if (t == MessageType.MemberList) HandleMembers(buffer, offset, count);
+                else if (t == MessageType.RelayTree) HandleTree(buffer, offset, count);
                 else Reject("unexpected MQTT message on " + topic);
             }
             catch (ProtocolException e)
@@ -140,6 +146,25 @@ namespace IotOta.DeviceFirmware.Agent
             {
                 _memberUpdate.Parse(buffer, offset, count);
                 _members.Apply(_memberUpdate, _cfg.GroupId);
+            }
+        }
+
+        /// <summary>A relay-tree table for this group: kept when it parses, names this group and is not older than
+        /// the one held for the same image.</summary>
+        private void HandleTree(byte[] buffer, int offset, int count)
+        {
+            lock (_gate)
+            {
+                _treeRx.Parse(buffer, offset, count);
+                if (_treeRx.GroupId != _cfg.GroupId)
+                {
+                    Counters.MessagesRejected++;
+                    return;
+                }
+                if (_tree.ImageId == _treeRx.ImageId && _tree.Epoch > _treeRx.Epoch) return;
+                RelayTree t = _tree;
+                _tree = _treeRx;
+                _treeRx = t;
             }
         }
 
@@ -273,30 +298,7 @@ namespace IotOta.DeviceFirmware.Agent
                 if (!p.IsMinimumUnit) return;
                 // A minimum unit: this device copies it (from its own verified flash) to the named devices of other
                 // groups first, then to the members of its group.
-                int relays = 0;
-                if (p.TargetCount > 0)
-                {
-                    ForwardJob rj = _relayQueue.Reserve();
-                    if (rj == null)
-                    {
-                        Counters.ForwardDrops++;
-                    }
-                    else
-                    {
-                        rj.Kind = ForwardJob.KindRelay;
-                        rj.ImageId = m.ImageId;
-                        rj.Index = idx;
-                        rj.TargetCount = p.TargetCount;
-                        for (int i = 0; i < p.TargetCount; i++)
-                        {
-                            rj.TargetNode[i] = p.TargetNode[i];
-                            rj.TargetIp[i] = p.TargetIp[i];
-                            rj.TargetPort[i] = p.TargetPort[i];
-                        }
-                        _relayQueue.Commit();
-                        relays = p.TargetCount;
-                    }
-                }
+                int relays = QueueRelays(p, m, idx);
                 ForwardJob job = _queue.Reserve();
                 if (job == null)
                 {
@@ -313,6 +315,52 @@ namespace IotOta.DeviceFirmware.Agent
                 job.RelayCount = relays;
                 _queue.Commit();
             }
+        }
+
+        /// <summary>Queues the relay copies of a minimum unit (under the lock): to the targets an original names, or
+        /// for a relay copy travelling down a relay tree, to this group's tree children. Returns how many.</summary>
+        private int QueueRelays(DataPacket p, Manifest m, int idx)
+        {
+            bool named = p.TargetCount > 0;
+            bool tree = !named && p.IsRelay && p.IsTree && _tree.ImageId == m.ImageId && _tree.RelaysPacket(idx);
+            if (!named && !tree) return 0;
+            ForwardJob rj = _relayQueue.Reserve();
+            if (rj == null)
+            {
+                Counters.ForwardDrops++;
+                return 0;
+            }
+            rj.Kind = ForwardJob.KindRelay;
+            rj.ImageId = m.ImageId;
+            rj.Index = idx;
+            rj.CopyFlags = (byte)(DataPacket.FlagRelay | (p.IsTree ? DataPacket.FlagTree : 0));
+            int n = 0;
+            if (named)
+            {
+                for (int i = 0; i < p.TargetCount; i++)
+                {
+                    rj.TargetNode[i] = p.TargetNode[i];
+                    rj.TargetIp[i] = p.TargetIp[i];
+                    rj.TargetPort[i] = p.TargetPort[i];
+                }
+                n = p.TargetCount;
+            }
+            else
+            {
+                for (int c = 0; c < _tree.ChildCount; c++)
+                {
+                    int s = _tree.SlotFor(c, idx);
+                    if (_tree.CandidateNode[s] == _cfg.NodeId) continue;
+                    rj.TargetNode[n] = _tree.CandidateNode[s];
+                    rj.TargetIp[n] = _tree.CandidateIp[s];
+                    rj.TargetPort[n] = _tree.CandidatePort[s];
+                    n++;
+                }
+                Counters.TreeRelays++;
+            }
+            rj.TargetCount = n;
+            _relayQueue.Commit();
+            return n;
         }
 
         private void HandleRepairRequest(byte[] buffer, int offset, int count)

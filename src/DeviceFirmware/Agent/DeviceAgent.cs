@@ -38,6 +38,9 @@ namespace IotOta.DeviceFirmware.Agent
         private readonly Presence _presence = new Presence();
         private readonly ReceiptNotice _notice = new ReceiptNotice();
         private readonly ProgressReport _progress = new ProgressReport();
+        // The group's relay-tree table (current, and a spare to parse into: a bad table never replaces a good one).
+        private RelayTree _tree = new RelayTree();
+        private RelayTree _treeRx = new RelayTree();
         private readonly ForwardQueue _queue;
         private readonly ForwardJob _work = new ForwardJob();
         private readonly ForwardQueue _relayQueue;
@@ -68,6 +71,7 @@ namespace IotOta.DeviceFirmware.Agent
         private readonly string _topicStatus;
         private readonly string _topicMembers;
         private readonly string _topicManifest;
+        private readonly string _topicTree;
 
         private BootRecord _bootRec;
         private DeviceState _state = DeviceState.Idle;
@@ -144,6 +148,7 @@ namespace IotOta.DeviceFirmware.Agent
             _topicStatus = Topics.DeviceStatus(config.NodeId);
             _topicMembers = Topics.GroupMembers(config.GroupId);
             _topicManifest = Topics.GroupManifest(config.GroupId);
+            _topicTree = Topics.GroupTree(config.GroupId);
             Counters = new DeviceCounters();
         }
 

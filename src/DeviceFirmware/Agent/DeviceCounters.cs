@@ -10,6 +10,8 @@ namespace IotOta.DeviceFirmware.Agent
         public int PacketsWritten;
         public int OriginalsReceived;
         public int RelaysReceived;
+        /// <summary>Relay copies received down a relay tree that this device passed on to its group's tree children.</summary>
+        public int TreeRelays;
         public int CopiesReceived;
         public int CopiesSent;
         public int CopiesFailed;

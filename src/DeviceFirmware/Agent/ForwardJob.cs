@@ -21,6 +21,8 @@ namespace IotOta.DeviceFirmware.Agent
         public int TargetCount;
         /// <summary>For a minimum unit: how many relay copies were queued separately (counted in its notice).</summary>
         public int RelayCount;
+        /// <summary>For a relay job: the flags its copies carry (FlagRelay, and FlagTree down a relay tree).</summary>
+        public byte CopyFlags;
         public readonly uint[] TargetNode = new uint[Shared.Protocol.DataPacket.MaxTargets];
         public readonly uint[] TargetIp = new uint[Shared.Protocol.DataPacket.MaxTargets];
         public readonly int[] TargetPort = new int[Shared.Protocol.DataPacket.MaxTargets];
@@ -35,6 +37,7 @@ namespace IotOta.DeviceFirmware.Agent
             ExcludeNode = o.ExcludeNode;
             TargetCount = o.TargetCount;
             RelayCount = o.RelayCount;
+            CopyFlags = o.CopyFlags;
             for (int i = 0; i < o.TargetCount; i++)
             {
                 TargetNode[i] = o.TargetNode[i];

@@ -11,13 +11,15 @@ public sealed class Packetizer(FirmwareImage image)
 
     public int PayloadLength(int index) => Image.Manifest.ChunkLength(index);
 
-    public byte[] Original(int index, IReadOnlyList<FleetMember> relays)
+    /// <summary>An original naming its relays; with <paramref name="tree"/> it carries FlagTree, so the relays pass
+    /// it on down the relay trees.</summary>
+    public byte[] Original(int index, IReadOnlyList<FleetMember> relays, bool tree = false)
     {
         if (relays.Count > DataPacket.MaxTargets) throw new ArgumentException($"at most {DataPacket.MaxTargets} copy destinations per original");
         var nodes = relays.Select(r => r.NodeId).ToArray();
         var ips = relays.Select(r => r.Ip).ToArray();
         var ports = relays.Select(r => r.Port).ToArray();
-        return Build(MessageType.Original, index, 0, relays.Count, nodes, ips, ports);
+        return Build(MessageType.Original, index, tree ? DataPacket.FlagTree : (byte)0, relays.Count, nodes, ips, ports);
     }
 
     public byte[] RepairCopy(int index) => Build(MessageType.Copy, index, DataPacket.FlagRepair, 0, null, null, null);

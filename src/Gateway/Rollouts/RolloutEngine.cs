@@ -334,6 +334,36 @@ public sealed class RolloutEngine
         }
     }
 
+    private uint _treeEpochPublished;
+    private bool _treesLost;
+    private long _treesPublishedAt;
+    private readonly Dictionary<int, byte[]> _treeTables = new();
+
+    /// <summary>Relay trees (more groups than one original names): publishes each group's table, retained, when the
+    /// scheduler rebuilt the trees — at most once a second while the fleet is still joining — and clears the tables
+    /// of groups that no longer have one. Only tables whose bytes changed go out.</summary>
+    private async Task PublishRelayTreesAsync(CancellationToken ct)
+    {
+        uint epoch = Scheduler.TreeEpoch;
+        if (epoch == _treeEpochPublished && !_treesLost) return;
+        if (_treesPublishedAt != 0 && _time.GetElapsedTime(_treesPublishedAt) < TimeSpan.FromSeconds(1)) return;
+        var tables = Scheduler.RelayTables(_image.ImageId).ToDictionary(t => t.GroupId, t => t.ToBytes());
+        foreach (var (g, bytes) in tables)
+        {
+            if (_treeTables.TryGetValue(g, out var old) && old.AsSpan().SequenceEqual(bytes)) continue;
+            await _mqtt.PublishAsync(Topics.GroupTree(g), bytes, retain: true, ct: ct);
+            _treeTables[g] = bytes;
+        }
+        foreach (int g in _treeTables.Keys.Where(g => !tables.ContainsKey(g)).ToList())
+        {
+            await _mqtt.PublishAsync(Topics.GroupTree(g), Array.Empty<byte>(), retain: true, ct: ct);
+            _treeTables.Remove(g);
+        }
+        _treeEpochPublished = epoch;
+        _treesLost = false;
+        _treesPublishedAt = _time.GetTimestamp();
+    }
+
     /// <summary>An aborted rollout takes its manifest back, so devices that connect later do not start it.</summary>
     private async Task ClearManifestsAsync(CancellationToken ct)
     {
@@ -440,6 +470,8 @@ public sealed class RolloutEngine
                         _reportedSinceReconnect.Clear();
                     }
                     _settleStart = _time.GetTimestamp();
+                    _treeTables.Clear(); // and the relay-tree tables
+                    _treesLost = true;
                 }
                 bool worked = false;
                 bool expired;
@@ -450,7 +482,11 @@ public sealed class RolloutEngine
                 if (!hold) SkipHeldIfLearned();
                 try
                 {
-                if (_mqtt.IsConnected) await PublishManifestsAsync(ct);
+                if (_mqtt.IsConnected)
+                {
+                    await PublishManifestsAsync(ct);
+                    await PublishRelayTreesAsync(ct);
+                }
                 foreach (SendOrder order in hold || _paused || _options.Strategy != RolloutStrategy.IotOta ? Array.Empty<SendOrder>() : Scheduler.Plan())
                 {
                     lock (_recent)
@@ -458,10 +494,11 @@ public sealed class RolloutEngine
                         _recent.Enqueue(order);
                         if (_recent.Count > RecentOrderCapacity) _recent.Dequeue();
                     }
-                    byte[] packet = _packetizer.Original(order.Index, order.Relays);
+                    byte[] packet = _packetizer.Original(order.Index, order.Relays, order.Tree);
                     CountResent(order.Root.NodeId, order.Index, false);
                     _overheads.RegisterSend(order.Root.NodeId, order.Index);
                     foreach (var r in order.Relays) _overheads.RegisterSend(r.NodeId, order.Index);
+                    foreach (var r in order.Deep) _overheads.RegisterSend(r.NodeId, order.Index);
                     await _mqtt.PublishAsync(Topics.DeviceIn(order.Root.NodeId), packet, qos: MqttQualityOfServiceLevel.AtMostOnce, ct: ct);
                     Interlocked.Add(ref _gatewayPayload, _packetizer.PayloadLength(order.Index));
                     Interlocked.Increment(ref _originals);

@@ -33,6 +33,11 @@ public sealed class IntermediateSelector(OverheadTable overheads, SchedulerOptio
         return load.InFlightBytes / RateOf(load.NodeId) < options.BacklogHorizon.TotalSeconds;
     }
 
+    /// <summary>Room for a job the gateway cannot steer elsewhere (a relay-tree position below level 1, whose device
+    /// the parent's table names): only the in-flight cap applies, the device queues the rest. Holding the packet back
+    /// until the backlog drains would idle every other device, since each packet needs one device in every group.</summary>
+    public bool HasQueueRoom(DeviceLoad load) => load.InFlight < options.MaxInFlightPerDevice;
+
     /// <summary>The best device of the candidates for a job of jobBytes, or null when none should take it now.</summary>
     public FleetMember? Pick(IReadOnlyList<FleetMember> candidates, Func<uint, DeviceLoad> loadOf, double jobBytes, out double finishSeconds)
         => Pick(candidates, loadOf, jobBytes, double.PositiveInfinity, out finishSeconds);
@@ -41,6 +46,14 @@ public sealed class IntermediateSelector(OverheadTable overheads, SchedulerOptio
     /// the fleet's forwarding capacity) a device that would finish after the rollout could is passed over too, unless
     /// it is as fast as its group gets: a slow device's last job would otherwise set the completion time.</summary>
     public FleetMember? Pick(IReadOnlyList<FleetMember> candidates, Func<uint, DeviceLoad> loadOf, double jobBytes, double remainingSeconds, out double finishSeconds)
+        => Pick(candidates, loadOf, jobBytes, remainingSeconds, null, out finishSeconds);
+
+    /// <summary>As above, with a device to take when it is nearly as good as the best (within the backlog horizon;
+    /// its own backlog may pass the horizon, up to the in-flight cap):
+    /// the relay trees' rotation names one, so that the groups' deeper positions, which follow the rotation, and the
+    /// positions the gateway chooses share the work evenly while the gateway still steers around slow or busy
+    /// devices.</summary>
+    public FleetMember? Pick(IReadOnlyList<FleetMember> candidates, Func<uint, DeviceLoad> loadOf, double jobBytes, double remainingSeconds, FleetMember? preferred, out double finishSeconds)
     {
         FleetMember? best = null;
         finishSeconds = double.PositiveInfinity;
@@ -58,6 +71,16 @@ public sealed class IntermediateSelector(OverheadTable overheads, SchedulerOptio
             }
         }
         double horizon = options.BacklogHorizon.TotalSeconds;
+        if (best != null && preferred != null && !ReferenceEquals(best, preferred))
+        {
+            DeviceLoad load = loadOf(preferred.NodeId);
+            double f = FinishSeconds(load, jobBytes);
+            if (HasQueueRoom(load) && f <= finishSeconds + horizon)
+            {
+                best = preferred;
+                finishSeconds = f;
+            }
+        }
         if (best != null && finishSeconds > options.SlowDeviceFactor * bestAny + horizon) return null;
         if (best != null && finishSeconds > Math.Max(remainingSeconds, bestAny) + horizon) return null;
         return best;

@@ -7,9 +7,12 @@ namespace IotOta.Gateway.Scheduling;
 /// amount of work in flight per device, and plans again what a device left with or what timed out. A "delivery" is
 /// one packet reaching one group as a minimum unit; it is done when that device's receipt notice arrives. In
 /// cross-group mode a packet goes out once for the whole fleet: an original to one device plus one relay destination
-/// in every other group. Pure logic: time from the injected TimeProvider, no I/O. Thread-safe.
+/// in every other group — named in the original for up to 1 + MaxTargets groups, and beyond that down the relay
+/// trees of a <see cref="RelayForest"/>. Planning a packet costs O(groups) once (every group's delivery is recorded);
+/// a planning call that finds the devices saturated, and the bookkeeping of notices and timeouts, cost no scan of the
+/// groups. Pure logic: time from the injected TimeProvider, no I/O. Thread-safe.
 /// </summary>
-public sealed class RolloutScheduler
+public sealed partial class RolloutScheduler
 {
     private const byte Pending = 0, InFlight = 1, Done = 2;
 
@@ -22,15 +25,25 @@ public sealed class RolloutScheduler
     private readonly Dictionary<int, GroupPlan> _groups = new();
     private readonly Dictionary<uint, FleetMember> _members = new();
     private readonly Dictionary<uint, DeviceLoad> _loads = new();
+    /// <summary>Packets some group with members still needs, in packet order.</summary>
     private readonly SortedSet<int> _pending = new();
+    /// <summary>Per packet: how many groups with members still need it (neither in flight nor done).</summary>
+    private readonly int[] _pendingCount;
+    /// <summary>Groups with members, in id order.</summary>
+    private List<GroupPlan> _live = new();
+    /// <summary>Done deliveries over the groups with members.</summary>
+    private long _liveDone;
+    /// <summary>Deliveries in flight by deadline (entries whose delivery moved on are skipped when they come up).</summary>
+    private readonly PriorityQueue<(GroupPlan G, int K), long> _deadlines = new();
 
     private sealed class GroupPlan(int id, int chunks)
     {
         public readonly int Id = id;
         public List<FleetMember> Members = new();
+        public bool Live;
         public readonly byte[] Status = new byte[chunks];
         public readonly uint[] Owner = new uint[chunks];
-        /// <summary>For a relay delivery: the root device that must first pass the packet on (0 for a direct one).</summary>
+        /// <summary>For a relayed delivery: the device that must first pass the packet on (0 for a direct one).</summary>
         public readonly uint[] Via = new uint[chunks];
         public readonly long[] Deadline = new long[chunks];
         public readonly double[] Bytes = new double[chunks];
@@ -45,7 +58,7 @@ public sealed class RolloutScheduler
         _options = options;
         _time = time;
         _selector = new IntermediateSelector(overheads, options);
-        for (int k = 0; k < chunkCount; k++) _pending.Add(k);
+        _pendingCount = new int[chunkCount];
     }
 
     public IntermediateSelector Selector => _selector;
@@ -58,7 +71,7 @@ public sealed class RolloutScheduler
     {
         get
         {
-            lock (_gate) return _groups.Values.Where(g => g.Members.Count > 0).All(g => g.DoneCount == _chunkCount);
+            lock (_gate) return _liveDone == (long)_live.Count * _chunkCount;
         }
     }
 
@@ -67,11 +80,7 @@ public sealed class RolloutScheduler
     {
         get
         {
-            lock (_gate)
-            {
-                var live = _groups.Values.Where(g => g.Members.Count > 0).ToList();
-                return (live.Sum(g => g.DoneCount), live.Count * _chunkCount);
-            }
+            lock (_gate) return ((int)_liveDone, _live.Count * _chunkCount);
         }
     }
 
@@ -100,23 +109,32 @@ public sealed class RolloutScheduler
             {
                 _members[m.NodeId] = m;
                 if (!_loads.ContainsKey(m.NodeId)) _loads[m.NodeId] = new DeviceLoad(m.NodeId);
-                if (!_groups.ContainsKey(m.GroupId))
-                {
-                    _groups[m.GroupId] = new GroupPlan(m.GroupId, _chunkCount);
-                    for (int k = 0; k < _chunkCount; k++) _pending.Add(k);
-                }
+                if (!_groups.ContainsKey(m.GroupId)) _groups[m.GroupId] = new GroupPlan(m.GroupId, _chunkCount);
             }
+            var byGroup = _members.Values.GroupBy(m => m.GroupId).ToDictionary(g => g.Key, g => g.OrderBy(m => m.NodeId).ToList());
             foreach (var g in _groups.Values)
             {
-                g.Members = _members.Values.Where(m => m.GroupId == g.Id).OrderBy(m => m.NodeId).ToList();
-                // Plan drops a packet from _pending once every group with members has it; a group that was empty
-                // then may have members again and still be owed those packets.
-                if (g.Members.Count == 0) continue;
+                g.Members = byGroup.TryGetValue(g.Id, out var list) ? list : new List<FleetMember>();
+                g.Live = g.Members.Count > 0;
+            }
+            _live = _groups.Values.Where(g => g.Live).OrderBy(g => g.Id).ToList();
+            // Recount what every packet still needs: a group that was empty may have members again and still be owed.
+            Array.Clear(_pendingCount);
+            _liveDone = 0;
+            foreach (var g in _live)
+            {
+                _liveDone += g.DoneCount;
                 for (int k = 0; k < _chunkCount; k++)
                 {
-                    if (g.Status[k] == Pending) _pending.Add(k);
+                    if (g.Status[k] == Pending) _pendingCount[k]++;
                 }
             }
+            _pending.Clear();
+            for (int k = 0; k < _chunkCount; k++)
+            {
+                if (_pendingCount[k] > 0) _pending.Add(k);
+            }
+            RebuildForest();
         }
     }
 
@@ -126,16 +144,50 @@ public sealed class RolloutScheduler
         {
             for (int k = 0; k < _chunkCount; k++)
             {
-                // Its own deliveries, and relays that were to get the packet from it.
-                if (g.Status[k] == InFlight && (g.Owner[k] == node || g.Via[k] == node))
+                // Its own deliveries, and everything that was to get the packet through it.
+                if (g.Status[k] == InFlight && g.Owner[k] == node)
                 {
-                    Release(g, k);
-                    g.Status[k] = Pending;
-                    _pending.Add(k);
-                    Reallocations++;
+                    Replan(g, k);
+                    ReleaseSubtree(k, node);
+                }
+                else if (g.Status[k] == InFlight && g.Via[k] == node)
+                {
+                    ReleaseSubtree(k, node);
                 }
             }
         }
+    }
+
+    /// <summary>Every in-flight delivery of packet k that was to come (directly or further down) through node goes
+    /// back to pending: a relay that fails takes its whole subtree with it, and nothing else.</summary>
+    private void ReleaseSubtree(int k, uint node)
+    {
+        var via = new HashSet<uint> { node };
+        bool changed = true;
+        while (changed)
+        {
+            changed = false;
+            foreach (var g in _live)
+            {
+                if (g.Status[k] != InFlight || !via.Contains(g.Via[k])) continue;
+                via.Add(g.Owner[k]);
+                Replan(g, k);
+                changed = true;
+            }
+        }
+    }
+
+    /// <summary>An in-flight delivery goes back to pending.</summary>
+    private void Replan(GroupPlan g, int k)
+    {
+        Release(g, k);
+        g.Status[k] = Pending;
+        if (g.Live)
+        {
+            _pendingCount[k]++;
+            _pending.Add(k);
+        }
+        Reallocations++;
     }
 
     private void Release(GroupPlan g, int k)
@@ -158,8 +210,10 @@ public sealed class RolloutScheduler
             if (_loads.TryGetValue(node, out DeviceLoad? heard)) heard.Strikes = 0; // it is alive after all
             if (g.Status[index] == Done) return;
             if (g.Status[index] == InFlight) Release(g, index);
+            else if (g.Live) _pendingCount[index]--;
             g.Status[index] = Done;
             g.DoneCount++;
+            if (g.Live) _liveDone++;
         }
     }
 
@@ -175,35 +229,21 @@ public sealed class RolloutScheduler
         }
     }
 
-    /// <summary>Deliveries that are past their deadline go back to pending. Called by Plan.</summary>
-    /// Scans only when the earliest deadline handed out may have passed (the scan finds the next earliest).
+    /// <summary>Deliveries that are past their deadline go back to pending, with the subtrees that were to get the
+    /// packet through them. Called by Plan; costs nothing while no deadline has passed.</summary>
     private void ExpireTimeouts(long now)
     {
-        if (now <= _earliestDeadline) return;
-        long earliest = long.MaxValue;
-        foreach (var g in _groups.Values)
+        while (_deadlines.TryPeek(out var e, out long deadline) && now > deadline)
         {
-            for (int k = 0; k < _chunkCount; k++)
-            {
-                if (g.Status[k] != InFlight) continue;
-                if (now > g.Deadline[k])
-                {
-                    if (_loads.TryGetValue(g.Owner[k], out DeviceLoad? silent)) silent.Strikes++;
-                    Release(g, k);
-                    g.Status[k] = Pending;
-                    _pending.Add(k);
-                    Reallocations++;
-                }
-                else if (g.Deadline[k] < earliest)
-                {
-                    earliest = g.Deadline[k];
-                }
-            }
+            _deadlines.Dequeue();
+            var (g, k) = e;
+            if (g.Status[k] != InFlight || g.Deadline[k] != deadline) continue; // noticed or planned again since
+            uint owner = g.Owner[k];
+            if (_loads.TryGetValue(owner, out DeviceLoad? silent)) silent.Strikes++;
+            Replan(g, k);
+            ReleaseSubtree(k, owner);
         }
-        _earliestDeadline = earliest;
     }
-
-    private long _earliestDeadline = long.MaxValue;
 
     /// <summary>What to send now: orders in packet order, as far as devices have room.</summary>
     public IReadOnlyList<SendOrder> Plan()
@@ -223,20 +263,34 @@ public sealed class RolloutScheduler
             foreach (int k in _pending)
             {
                 if (orders.Count >= _options.MaxOrdersPerCall) break;
-                var groups = _groups.Values.Where(g => g.Members.Count > 0 && g.Status[k] == Pending).ToList();
-                if (groups.Count == 0)
+                if (_pendingCount[k] == 0)
                 {
                     done.Add(k);
                     continue;
                 }
-                bool placed = _options.CrossGroup ? PlanCrossGroup(k, groups, now, orders) : PlanPerGroup(k, groups, now, orders);
+                bool placed = PlanPacket(k, now, orders);
                 if (!placed) break; // devices are saturated; keep packet order
-                if (_groups.Values.All(g => g.Members.Count == 0 || g.Status[k] != Pending)) done.Add(k);
+                if (_pendingCount[k] == 0) done.Add(k);
             }
             foreach (int k in done) _pending.Remove(k);
             return orders;
         }
     }
+
+    /// <summary>Plans packet k for the groups that still need it: per group; down the relay trees when every group
+    /// needs it; else one original naming up to MaxTargets relays (a few groups, or what a failed relay left).</summary>
+    private bool PlanPacket(int k, long now, List<SendOrder> orders)
+    {
+        if (_options.CrossGroup && _forest != null && _pendingCount[k] == _live.Count) return PlanTree(k, now, orders);
+        if (!_options.CrossGroup) return PlanPerGroup(k, PendingGroups(k), now, orders);
+        // As many originals as the groups still missing it need (a relay's subtree that failed: several), while
+        // devices have room.
+        bool any = false;
+        while (_pendingCount[k] > 0 && orders.Count < _options.MaxOrdersPerCall && PlanCrossGroup(k, PendingGroups(k), now, orders)) any = true;
+        return any;
+    }
+
+    private List<GroupPlan> PendingGroups(int k) => _live.Where(g => g.Status[k] == Pending).ToList();
 
     private DeviceLoad LoadOf(uint node) => _loads[node];
 
@@ -250,9 +304,8 @@ public sealed class RolloutScheduler
     {
         double bytes = 0, capacity = 0;
         double chunk = _chunkLength(0);
-        foreach (var g in _groups.Values)
+        foreach (var g in _live)
         {
-            if (g.Members.Count == 0) continue;
             bytes += (double)(_chunkCount - g.DoneCount) * (g.Members.Count - 1) * chunk;
             foreach (var m in g.Members) capacity += _selector.RateOf(m.NodeId);
         }
@@ -267,9 +320,8 @@ public sealed class RolloutScheduler
             double bytes = (g.Members.Count - 1) * (double)_chunkLength(k);
             FleetMember? d = _selector.Pick(g.Members, LoadOf, bytes, _remainingSeconds, out double finish);
             if (d == null) continue;
-            Assign(g, k, d, bytes, finish, now);
+            Assign(g, k, d, bytes, finish, now, via: 0);
             orders.Add(new SendOrder(k, d, Array.Empty<FleetMember>()));
-            g.Via[k] = 0;
             OriginalsPlanned++;
             any = true;
         }
@@ -290,10 +342,9 @@ public sealed class RolloutScheduler
         FleetMember? root = null;
         double rootFinish = double.PositiveInfinity;
         int window = Math.Min(groups.Count, RootCandidateGroups);
-        int start = 0;
         for (int i = 0; i < window; i++)
         {
-            var g = groups[(start + i) % groups.Count];
+            var g = groups[i];
             double bytes = (g.Members.Count - 1 + relayCount) * (double)chunk;
             FleetMember? d = _selector.Pick(g.Members, LoadOf, bytes, _remainingSeconds, out double f);
             if (d != null && f < rootFinish)
@@ -315,13 +366,11 @@ public sealed class RolloutScheduler
             relays.Add((g, d, bytes, f));
         }
         double rootBytes = (rootGroup.Members.Count - 1 + relays.Count) * (double)chunk;
-        Assign(rootGroup, k, root, rootBytes, rootFinish, now);
-        rootGroup.Via[k] = 0;
+        Assign(rootGroup, k, root, rootBytes, rootFinish, now, via: 0);
         foreach (var r in relays)
         {
-            r.G.Via[k] = root.NodeId;
             // The relay starts only after the root reached it: give its deadline the root's expected time too.
-            Assign(r.G, k, r.D, r.Bytes, r.Finish + rootFinish, now);
+            Assign(r.G, k, r.D, r.Bytes, r.Finish + rootFinish, now, via: root.NodeId);
         }
         orders.Add(new SendOrder(k, root, relays.Select(r => r.D).ToList()));
         OriginalsPlanned++;
@@ -329,18 +378,20 @@ public sealed class RolloutScheduler
         return true;
     }
 
-    private void Assign(GroupPlan g, int k, FleetMember d, double bytes, double finishSeconds, long now)
+    private void Assign(GroupPlan g, int k, FleetMember d, double bytes, double finishSeconds, long now, uint via)
     {
         DeviceLoad load = _loads[d.NodeId];
         load.InFlight++;
         load.InFlightBytes += bytes;
         load.Assigned++;
         load.CopyBytesAssigned += (long)bytes;
+        if (g.Status[k] == Pending && g.Live) _pendingCount[k]--;
         g.Status[k] = InFlight;
         g.Owner[k] = d.NodeId;
+        g.Via[k] = via;
         g.Bytes[k] = bytes;
         double timeout = Math.Max(_options.MinNoticeTimeout.TotalSeconds, 4 * finishSeconds);
         g.Deadline[k] = now + (long)(timeout * _time.TimestampFrequency);
-        if (g.Deadline[k] < _earliestDeadline) _earliestDeadline = g.Deadline[k];
+        _deadlines.Enqueue((g, k), g.Deadline[k]);
     }
 }

@@ -3,5 +3,11 @@ using IotOta.Gateway.Fleet;
 namespace IotOta.Gateway.Scheduling;
 
 /// <summary>Publish packet <see cref="Index"/> as an original to <see cref="Root"/>, naming <see cref="Relays"/>
-/// (one device in each of some other groups) as its cross-group copy destinations.</summary>
-public sealed record SendOrder(int Index, FleetMember Root, IReadOnlyList<FleetMember> Relays);
+/// (one device in each of some other groups) as its cross-group copy destinations. With <see cref="Tree"/> the
+/// original carries FlagTree: the relays pass it on down the relay trees, and <see cref="Deep"/> are the devices the
+/// gateway expects to receive it there (from their parents' tables), for registering the sends.</summary>
+public sealed record SendOrder(int Index, FleetMember Root, IReadOnlyList<FleetMember> Relays)
+{
+    public bool Tree { get; init; }
+    public IReadOnlyList<FleetMember> Deep { get; init; } = Array.Empty<FleetMember>();
+}

@@ -8,8 +8,9 @@ namespace IotOta.Gateway.Security;
 /// thread-safe.
 /// <list type="bullet">
 /// <item>A device publishes only its own out and status topics, and reads only its own in topic and its group's
-/// manifest and member list.</item>
-/// <item>The gateway publishes originals (every device's in topic), manifests and member lists, and reads every
+/// manifest, member list and relay-tree table.</item>
+/// <item>The gateway publishes originals (every device's in topic), manifests, member lists and relay-tree tables,
+/// and reads every
 /// device's out and status topics.</item>
 /// <item>A monitor reads everything under <c>iotota/</c> and publishes nothing.</item>
 /// </list>
@@ -28,12 +29,14 @@ public static class TopicAcl
                 new(AclAccess.Read, Topics.DeviceIn(who.NodeId)),
                 new(AclAccess.Read, Topics.GroupManifest(who.GroupId)),
                 new(AclAccess.Read, Topics.GroupMembers(who.GroupId)),
+                new(AclAccess.Read, Topics.GroupTree(who.GroupId)),
             ],
             MqttRole.Gateway =>
             [
                 new(AclAccess.Write, "iotota/dev/+/in"),
                 new(AclAccess.Write, "iotota/grp/+/manifest"),
                 new(AclAccess.Write, "iotota/grp/+/members"),
+                new(AclAccess.Write, "iotota/grp/+/tree"),
                 new(AclAccess.Write, Topics.Manifest),
                 new(AclAccess.Read, Topics.AllDeviceOut),
                 new(AclAccess.Read, Topics.AllDeviceStatus),

@@ -14,6 +14,9 @@ namespace IotOta.Shared.Protocol
         public const byte FlagRelay = 0x01;
         /// <summary>Copy flag: sent in answer to a repair request.</summary>
         public const byte FlagRepair = 0x02;
+        /// <summary>Relay tree. On an original: the relay copies to the named targets carry this flag too. On a relay
+        /// copy: the receiver also relays the packet on to its group's tree children (<see cref="RelayTree"/>).</summary>
+        public const byte FlagTree = 0x04;
         public const int FixedLength = WireHeader.Length + 4 + 4 + 1 + 4 + 1 + 4;
         public const int TargetLength = 10;
         /// <summary>Offset of the flags byte from the start of an encoded packet.</summary>
@@ -37,6 +40,8 @@ namespace IotOta.Shared.Protocol
         public bool IsRelay { get { return Type == MessageType.Copy && (Flags & FlagRelay) != 0; } }
         /// <summary>The receiver must act as its group's minimum unit: an original, or a cross-group relay copy.</summary>
         public bool IsMinimumUnit { get { return IsOriginal || IsRelay; } }
+        /// <summary>The packet travels down a relay tree (see <see cref="FlagTree"/>).</summary>
+        public bool IsTree { get { return (Flags & FlagTree) != 0; } }
 
         public static int EncodedLength(int targetCount, int payloadLength)
         {

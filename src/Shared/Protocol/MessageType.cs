@@ -11,5 +11,6 @@ namespace IotOta.Shared.Protocol
         MemberList = 6,
         RepairRequest = 7,
         Presence = 8,
+        RelayTree = 9,
     }
 }

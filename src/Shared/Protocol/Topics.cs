@@ -20,6 +20,8 @@ namespace IotOta.Shared.Protocol
         public static string GroupManifest(int groupId) { return "iotota/grp/" + groupId + "/manifest"; }
         /// <summary>Retained member list of a group.</summary>
         public static string GroupMembers(int groupId) { return "iotota/grp/" + groupId + "/members"; }
+        /// <summary>Retained relay-tree table of a group: which groups its relay copies go on to (RelayTree).</summary>
+        public static string GroupTree(int groupId) { return "iotota/grp/" + groupId + "/tree"; }
 
         /// <summary>Parses the node id out of "iotota/dev/{id}/..."; returns 0 when the topic is not of that form.</summary>
         public static uint NodeIdOf(string topic)

@@ -26,6 +26,9 @@ public sealed record VirtualDeviceOptions
     public int EffectiveSlotSize => Board?.SlotSize ?? SlotSize;
     /// <summary>Largest chunk the device accepts: the board's, else MaxChunkSize.</summary>
     public int EffectiveMaxChunkSize => Board?.MaxChunkSize ?? MaxChunkSize;
+    /// <summary>A topic the device also subscribes to and reads as its own in-topic (the benchmark's group-fanout
+    /// strategy: the broker replicates one publish per group), or null.</summary>
+    public string? GroupDataTopic { get; init; }
     public string? MqttUser { get; init; }
     public string? MqttPassword { get; init; }
     /// <summary>MQTT over TLS, trusting this CA only; null = plain TCP.</summary>

@@ -29,6 +29,7 @@ public sealed class MqttDevicePort : IMqttPort, IAsyncDisposable
     private readonly TokenBucket? _down;
     private readonly LinkProfile _link;
     private readonly List<string> _topics = new();
+    private readonly Dictionary<string, string> _aliases = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _connectLock = new(1, 1);
     private readonly SemaphoreSlim _wake = new(0, int.MaxValue);
     private readonly CancellationTokenSource _cts = new();
@@ -122,6 +123,19 @@ public sealed class MqttDevicePort : IMqttPort, IAsyncDisposable
 
     public bool Publish(string topic, byte[] buffer, int offset, int count, bool retain)
     {
+        long a0 = GC.GetAllocatedBytesForCurrentThread();
+        try
+        {
+            return PublishNow(topic, buffer, offset, count, retain);
+        }
+        finally
+        {
+            AdapterAllocations.Add(a0);
+        }
+    }
+
+    private bool PublishNow(string topic, byte[] buffer, int offset, int count, bool retain)
+    {
         if (_disposed || !_client.IsConnected || topic == null || buffer == null || offset < 0 || count < 0 || (long)offset + count > buffer.Length)
         {
             Interlocked.Increment(ref _dropped);
@@ -174,6 +188,17 @@ public sealed class MqttDevicePort : IMqttPort, IAsyncDisposable
         // core that restarted (and lost its member list) needs, as after a real reboot.
         if (!_client.IsConnected) return;
         _ = SubscribeNowAsync(topic);
+    }
+
+    /// <summary>Subscribes to <paramref name="topic"/> like <see cref="Subscribe(string)"/>, and hands what arrives on it
+    /// to the handler as if it came on <paramref name="deliverAs"/> (a group topic the broker replicates, read as the
+    /// device's own in-topic: the benchmark's group-fanout strategy, which protocol v1 has no subscription for).</summary>
+    public void Subscribe(string topic, string deliverAs)
+    {
+        ArgumentNullException.ThrowIfNull(topic);
+        ArgumentNullException.ThrowIfNull(deliverAs);
+        lock (_aliases) _aliases[topic] = deliverAs;
+        Subscribe(topic);
     }
 
     private async Task SubscribeNowAsync(string topic)
@@ -240,18 +265,25 @@ public sealed class MqttDevicePort : IMqttPort, IAsyncDisposable
         }
     }
 
-    private Task OnReceived(MqttApplicationMessageReceivedEventArgs e)
+    private async Task OnReceived(MqttApplicationMessageReceivedEventArgs e)
     {
         try
         {
             ReadOnlySequence<byte> payload = e.ApplicationMessage.Payload;
             int len = checked((int)payload.Length);
+            // Wait for the down link without blocking a pool thread (a thousand devices share the pool); MQTTnet
+            // hands this client's messages over one at a time, so the order and the reused buffer stay safe.
+            if (_down != null) await _down.ConsumeAsync(len, _cts.Token).ConfigureAwait(false);
             if (_receiveBuffer.Length < len) _receiveBuffer = new byte[Math.Max(len, _receiveBuffer.Length * 2)];
             payload.CopyTo(_receiveBuffer);
-            _down?.Consume(len, _cts.Token);
             Interlocked.Increment(ref _messagesReceived);
             Interlocked.Add(ref _bytesReceived, len);
-            _onMessage(e.ApplicationMessage.Topic, _receiveBuffer, 0, len);
+            string topic = e.ApplicationMessage.Topic;
+            if (_aliases.Count > 0)
+            {
+                lock (_aliases) topic = _aliases.GetValueOrDefault(topic, topic);
+            }
+            _onMessage(topic, _receiveBuffer, 0, len);
         }
         catch (OperationCanceledException) when (_cts.IsCancellationRequested)
         {
@@ -261,7 +293,6 @@ public sealed class MqttDevicePort : IMqttPort, IAsyncDisposable
             LastHandlerError = ex;
             Interlocked.Increment(ref _handlerErrors);
         }
-        return Task.CompletedTask;
     }
 
     public async ValueTask DisposeAsync()

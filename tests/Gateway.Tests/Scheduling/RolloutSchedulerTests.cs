@@ -69,7 +69,7 @@ public class RolloutSchedulerTests(ITestOutputHelper output)
         var perGroup = new Dictionary<(int Group, int Index), int>();
         foreach (var (_, o) in sim.Orders)
         {
-            var named = new[] { o.Root }.Concat(o.Relays).ToList();
+            var named = new[] { o.Root }.Concat(o.Relays).Concat(o.Deep).ToList();
             Assert.True(o.Relays.Count <= DataPacket.MaxTargets);
             Assert.Equal(named.Count, named.Select(m => m.GroupId).Distinct().Count()); // one device per group
             if (!crossGroup) Assert.Empty(o.Relays);
@@ -97,15 +97,17 @@ public class RolloutSchedulerTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void MoreGroupsThanTargetsTakeSeveralOriginals()
+    public void MoreGroupsThanTargetsGoDownARelayTreeWithOneOriginalPerPacket()
     {
         var devices = Fleet(groups: 11, perGroup: 2, slowPerGroup: 0);
         var sim = new SchedulerSimulation(devices, chunkCount: 20, chunkSize: 512, new SchedulerOptions(), gatewayUploadBytesPerSecond: 1e6);
         Assert.True(sim.Run(30));
         Assert.All(sim.Orders, x => Assert.True(x.Order.Relays.Count <= DataPacket.MaxTargets));
-        Assert.Equal(8, sim.Orders.Max(x => x.Order.Relays.Count));
+        Assert.Equal(RelayForest.FanOut, sim.Orders.Max(x => x.Order.Relays.Count));
         AssertEveryDeliveryPlannedOncePerGroup(sim, crossGroup: true);
-        Assert.Equal(40, sim.Scheduler.OriginalsPlanned); // 11 groups: one original with 8 relays, one with 1
+        Assert.Equal(20, sim.Scheduler.OriginalsPlanned); // 11 groups: the original names 4, the tables the other 6
+        Assert.All(sim.Orders, x => Assert.Equal(10 - RelayForest.FanOut, x.Order.Deep.Count));
+        Assert.All(sim.MinimumUnits, kv => Assert.Equal(1, kv.Value));
     }
 
     [Fact]

@@ -36,6 +36,9 @@ public class TopicAclTests
         Assert.True(TopicAcl.MaySubscribe(Dev5, Topics.DeviceIn(5)));
         Assert.True(TopicAcl.MaySubscribe(Dev5, Topics.GroupManifest(2)));
         Assert.True(TopicAcl.MaySubscribe(Dev5, Topics.GroupMembers(2)));
+        Assert.True(TopicAcl.MaySubscribe(Dev5, Topics.GroupTree(2)));
+        Assert.False(TopicAcl.MaySubscribe(Dev5, Topics.GroupTree(3)));
+        Assert.False(TopicAcl.MayPublish(Dev5, Topics.GroupTree(2)));
         Assert.False(TopicAcl.MaySubscribe(Dev5, Topics.GroupManifest(3)));
         Assert.False(TopicAcl.MaySubscribe(Dev5, Topics.GroupMembers(1)));
         Assert.False(TopicAcl.MaySubscribe(Dev5, Topics.DeviceIn(6)));
@@ -58,6 +61,7 @@ public class TopicAclTests
         Assert.True(TopicAcl.MayPublish(Gateway, Topics.DeviceIn(123456)));
         Assert.True(TopicAcl.MayPublish(Gateway, Topics.GroupManifest(7)));
         Assert.True(TopicAcl.MayPublish(Gateway, Topics.GroupMembers(7)));
+        Assert.True(TopicAcl.MayPublish(Gateway, Topics.GroupTree(7)));
         Assert.True(TopicAcl.MaySubscribe(Gateway, Topics.AllDeviceOut));
         Assert.True(TopicAcl.MaySubscribe(Gateway, Topics.AllDeviceStatus));
         Assert.True(TopicAcl.MaySubscribe(Gateway, Topics.DeviceOut(9)));

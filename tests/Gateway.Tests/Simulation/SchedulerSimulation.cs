@@ -27,7 +27,8 @@ internal sealed class SimDevice(uint id, int group, double uploadBytesPerSecond,
 /// FakeTimeProvider moved from event to event; the gateway calls Plan() every time the clock moves (and on a
 /// 10 ms tick). The gateway's upload serialises originals at GatewayUploadBytesPerSecond; links add a fixed
 /// latency; a device forwards its copies at its upload rate; its notice travels back with the link latency and is fed
-/// to OverheadTable.RegisterNotice and RolloutScheduler.OnNotice, as the rollout engine does.
+/// to OverheadTable.RegisterNotice and RolloutScheduler.OnNotice, as the rollout engine does. A tree relay copy goes on
+/// to the candidates of its group's RelayTree table, as the device core does.
 /// </summary>
 internal sealed class SchedulerSimulation
 {
@@ -75,6 +76,10 @@ internal sealed class SchedulerSimulation
     /// <summary>Orders naming a device (as root or relay) after it had left.</summary>
     public List<SendOrder> OrdersToDeparted { get; } = new();
     public int NoticesDelivered { get; private set; }
+    /// <summary>Minimum units received per (group, packet): 1 everywhere when each packet reached each group once.</summary>
+    public Dictionary<(int Group, int Index), int> MinimumUnits { get; } = new();
+    private Dictionary<int, RelayTree> _tables = new();
+    private uint _tablesEpoch = uint.MaxValue;
 
     public int ChunkLength(int index) => ChunkSize;
 
@@ -120,17 +125,26 @@ internal sealed class SchedulerSimulation
     private void PlanAndSend()
     {
         long now = NowTicks;
-        foreach (SendOrder o in Scheduler.Plan())
+        var orders = Scheduler.Plan();
+        if (Scheduler.TreeEpoch != _tablesEpoch)
+        {
+            // The devices learn the (re)built tables, as from the retained tree topics.
+            _tables = Scheduler.RelayTables(1).ToDictionary(t => t.GroupId);
+            _tablesEpoch = Scheduler.TreeEpoch;
+        }
+        foreach (SendOrder o in orders)
         {
             Orders.Add((NowSeconds, o));
             if (Departed.Contains(o.Root.NodeId) || o.Relays.Any(r => Departed.Contains(r.NodeId))) OrdersToDeparted.Add(o);
             Overheads.RegisterSend(o.Root.NodeId, o.Index);
             foreach (var r in o.Relays) Overheads.RegisterSend(r.NodeId, o.Index);
+            foreach (var r in o.Deep) Overheads.RegisterSend(r.NodeId, o.Index);
             _gatewayBusyUntil = Math.Max(_gatewayBusyUntil, now) + (long)Math.Round(ChunkLength(o.Index) / GatewayUploadBytesPerSecond * TicksPerSecond);
             long arrive = _gatewayBusyUntil + LatencyTicks;
             SimDevice root = Devices[o.Root.NodeId];
             var relays = o.Relays.Select(r => Devices[r.NodeId]).ToList();
-            At(arrive, () => Receive(root, o.Index, relays, ReceiptNotice.KindOriginal));
+            bool tree = o.Tree;
+            At(arrive, () => Receive(root, o.Index, relays, ReceiptNotice.KindOriginal, tree));
         }
         foreach (var l in Scheduler.Loads()) MaxInFlightSeen = Math.Max(MaxInFlightSeen, l.InFlight);
     }
@@ -138,10 +152,15 @@ internal sealed class SchedulerSimulation
     private long DeviceMs(SimDevice d, long ticks) => d.ClockOffsetMs + ticks / TimeSpan.TicksPerMillisecond;
 
     /// <summary>A minimum unit reaches the device: it queues forwarding relay copies then its group's copies.</summary>
-    private void Receive(SimDevice d, int index, List<SimDevice> relays, byte kind)
+    private void Receive(SimDevice d, int index, List<SimDevice> relays, byte kind, bool tree)
     {
         if (!d.Online) return;
         d.MinimumUnitsReceived++;
+        MinimumUnits[(d.Group, index)] = MinimumUnits.GetValueOrDefault((d.Group, index)) + 1;
+        if (tree && kind == ReceiptNotice.KindRelay && _tables.TryGetValue(d.Group, out RelayTree? t) && t.RelaysPacket(index))
+        {
+            relays = Enumerable.Range(0, t.ChildCount).Select(c => Devices[t.CandidateNode[t.SlotFor(c, index)]]).ToList();
+        }
         long now = NowTicks;
         int members = Devices.Values.Count(x => x.Online && x.Group == d.Group);
         int copies = relays.Count + members - 1;
@@ -153,7 +172,7 @@ internal sealed class SchedulerSimulation
             long sent = start + (i + 1) * perCopy;
             At(sent, () =>
             {
-                if (d.Online) At(NowTicks + LatencyTicks, () => Receive(relay, index, new List<SimDevice>(), ReceiptNotice.KindRelay));
+                if (d.Online) At(NowTicks + LatencyTicks, () => Receive(relay, index, new List<SimDevice>(), ReceiptNotice.KindRelay, tree));
             });
         }
         long done = start + copies * perCopy;

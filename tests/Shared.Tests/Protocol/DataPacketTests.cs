@@ -72,6 +72,21 @@ public class DataPacketTests
         Assert.False(p.IsMinimumUnit);
     }
 
+    [Theory]
+    [InlineData(MessageType.Original, 0x04, true, true)]
+    [InlineData(MessageType.Copy, 0x05, true, true)]   // tree relay copy: a minimum unit that relays on
+    [InlineData(MessageType.Copy, 0x01, false, true)]  // plain relay copy
+    [InlineData(MessageType.Copy, 0x04, true, false)]  // tree flag without relay flag: still a plain copy
+    public void Tree_flag_round_trips(MessageType type, byte flags, bool tree, bool minimumUnit)
+    {
+        var b = Samples.WithByte(Samples.DataPacketBytes(type, 1, 10), DataPacket.FlagsOffset, flags);
+        var p = new DataPacket();
+        p.Parse(b, 0, b.Length);
+        Assert.Equal(flags, p.Flags);
+        Assert.Equal(tree, p.IsTree);
+        Assert.Equal(minimumUnit, p.IsMinimumUnit);
+    }
+
     [Fact]
     public void Instance_is_reusable_and_shrinks_target_count()
     {

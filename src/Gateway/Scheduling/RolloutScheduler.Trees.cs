@@ -1,0 +1,150 @@
+using IotOta.Gateway.Fleet;
+using IotOta.Shared.Protocol;
+
+namespace IotOta.Gateway.Scheduling;
+
+/// <summary>Relay trees: with more groups than one original can name, a packet that every group needs goes down the
+/// tree of its <see cref="RelayForest"/>; the gateway still chooses the root and the root's children (dynamic
+/// allocation), deeper groups get it from the candidate their parent's table names for this packet.</summary>
+public sealed partial class RolloutScheduler
+{
+    private RelayForest? _forest;
+    /// <summary>Per group: the devices its parent may relay to (the candidate lists of the tables).</summary>
+    private Dictionary<int, List<FleetMember>> _candidates = new();
+    /// <summary>Per device: deep-position jobs the tables will hand it for packets not yet planned.</summary>
+    private readonly Dictionary<uint, int> _forced = new();
+
+    /// <summary>The trees now in use (null with at most 1 + MaxTargets groups, or in per-group mode).</summary>
+    public RelayForest? Forest
+    {
+        get { lock (_gate) return _forest; }
+    }
+
+    /// <summary>Grows whenever the trees or their candidate lists change: the tables must be published again.</summary>
+    public uint TreeEpoch { get; private set; }
+
+    /// <summary>The relay-tree table of every group that has children below level 1, for the current trees
+    /// (empty when there are none). The gateway publishes each retained on its group's tree topic.</summary>
+    public IReadOnlyList<RelayTree> RelayTables(uint imageId)
+    {
+        lock (_gate)
+        {
+            if (_forest == null) return Array.Empty<RelayTree>();
+            return _forest.Tables(imageId, TreeEpoch, g => _candidates[g]).ToList();
+        }
+    }
+
+    /// <summary>Builds the trees for the live groups and the candidate lists: every member when the group has at
+    /// most MaxCandidates, else the MaxCandidates it would forward fastest (measured rate, then node id).</summary>
+    private void RebuildForest()
+    {
+        if (!_options.CrossGroup || _live.Count <= 1 + DataPacket.MaxTargets)
+        {
+            if (_forest != null) TreeEpoch++;
+            _forest = null;
+            _candidates = new();
+            return;
+        }
+        var candidates = _live.ToDictionary(g => g.Id, g => g.Members.Count <= RelayTree.MaxCandidates
+            ? g.Members
+            : g.Members.OrderByDescending(m => _selector.RateOf(m.NodeId)).ThenBy(m => m.NodeId).Take(RelayTree.MaxCandidates).ToList());
+        bool same = _forest != null && _forest.GroupIds.SequenceEqual(_live.Select(g => g.Id))
+            && candidates.All(kv => _candidates.TryGetValue(kv.Key, out var old) && old.SequenceEqual(kv.Value));
+        if (same) return;
+        _forest = new RelayForest(_live.Select(g => g.Id).ToList());
+        _candidates = candidates;
+        TreeEpoch++;
+        CountForcedJobs();
+    }
+
+    /// <summary>Counts, for every device, the jobs the rotation will hand it at deep positions for the packets still
+    /// to plan down a tree, so the positions the gateway chooses can even out the job counts.</summary>
+    private void CountForcedJobs()
+    {
+        _forced.Clear();
+        RelayForest f = _forest!;
+        for (int k = 0; k < _chunkCount; k++)
+        {
+            if (_pendingCount[k] != _live.Count) continue;
+            int t = f.TreeOf(k);
+            for (int p = RelayForest.FanOut + 1; p < f.GroupCount; p++)
+            {
+                var cands = _candidates[f.GroupAt(t, p)];
+                uint node = cands[RelayTree.CandidateIndex(k, cands.Count)].NodeId;
+                _forced[node] = _forced.GetValueOrDefault(node) + 1;
+            }
+        }
+    }
+
+    /// <summary>The device of a group with the fewest jobs, counting those it had and those the rotation will still
+    /// hand it (ties: the rotation's own device for this packet, then node order).</summary>
+    private FleetMember EvenDevice(GroupPlan g, FleetMember rotation)
+    {
+        FleetMember best = rotation;
+        long bestJobs = LoadOf(rotation.NodeId).Assigned + _forced.GetValueOrDefault(rotation.NodeId);
+        foreach (var m in g.Members)
+        {
+            long jobs = LoadOf(m.NodeId).Assigned + _forced.GetValueOrDefault(m.NodeId);
+            if (jobs < bestJobs)
+            {
+                best = m;
+                bestJobs = jobs;
+            }
+        }
+        return best;
+    }
+
+    /// <summary>Plans packet k down its tree: root and level 1 chosen by the selector (preferring the device
+    /// with the fewest jobs, see EvenDevice and IntermediateSelector.Pick), deeper positions predicted from the tables. Every device on the way must have room, else the packet waits (nothing is assigned).</summary>
+    private bool PlanTree(int k, long now, List<SendOrder> orders)
+    {
+        RelayForest f = _forest!;
+        int t = f.TreeOf(k);
+        int n = f.GroupCount;
+        int chunk = _chunkLength(k);
+        var plans = new GroupPlan[n];
+        var picks = new FleetMember[n];
+        var bytes = new double[n];
+        var finish = new double[n];
+        for (int p = 0; p < n; p++)
+        {
+            GroupPlan g = _groups[f.GroupAt(t, p)];
+            double b = (g.Members.Count - 1 + f.ChildCount(p)) * (double)chunk;
+            FleetMember? d;
+            double own;
+            var cands = _candidates[g.Id];
+            FleetMember rotation = cands[RelayTree.CandidateIndex(k, cands.Count)];
+            if (p <= RelayForest.FanOut)
+            {
+                d = _selector.Pick(g.Members, LoadOf, b, _remainingSeconds, EvenDevice(g, rotation), out own);
+                if (d == null) return false;
+            }
+            else
+            {
+                d = rotation;
+                DeviceLoad load = LoadOf(d.NodeId);
+                if (!_selector.HasQueueRoom(load)) return false;
+                own = _selector.FinishSeconds(load, b);
+            }
+            plans[p] = g;
+            picks[p] = d;
+            bytes[p] = b;
+            // A relay starts only after its parent reached it: its deadline includes the way down.
+            finish[p] = own + (p == 0 ? 0 : finish[RelayForest.Parent(p)]);
+        }
+        for (int p = 0; p < n; p++)
+        {
+            if (p > RelayForest.FanOut && _forced.TryGetValue(picks[p].NodeId, out int left) && left > 0) _forced[picks[p].NodeId] = left - 1;
+            Assign(plans[p], k, picks[p], bytes[p], finish[p], now, via: p == 0 ? 0 : picks[RelayForest.Parent(p)].NodeId);
+        }
+        int direct = Math.Min(n - 1, RelayForest.FanOut);
+        orders.Add(new SendOrder(k, picks[0], picks.Skip(1).Take(direct).ToList())
+        {
+            Tree = true,
+            Deep = picks.Skip(1 + direct).ToList(),
+        });
+        OriginalsPlanned++;
+        RelaysPlanned += n - 1;
+        return true;
+    }
+}
