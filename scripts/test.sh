@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one test command, for a fresh Debian machine or a developer's: run from anywhere inside the repo.
-#   1. installs what the tests need when it is missing (mosquitto; apt-get update only when something must be installed)
+#   1. installs what the tests need when it is missing (mosquitto, postgresql; apt-get update only when something must be installed)
 #   2. dotnet build IotOta.sln -c Release   (includes src/DeviceCore.Nano: the device core against nanoFramework's mscorlib)
 #   3. dotnet test  IotOta.sln -c Release --no-build, one TRX per test project
 #   4. prints "N passed, N failed[, N skipped]" summed over every TRX; exits non-zero on any failure or when no test ran.
@@ -45,6 +45,14 @@ elif [ -x /etc/init.d/mosquitto ] && /etc/init.d/mosquitto status >/dev/null 2>&
     $SUDO /etc/init.d/mosquitto stop >/dev/null 2>&1 || true
     command -v update-rc.d >/dev/null 2>&1 && { $SUDO update-rc.d mosquitto disable >/dev/null 2>&1 || true; }
 fi
+
+# ---- PostgreSQL for the store tests -----------------------------------------------------------------------------
+# tests/FleetFaults.Tests run the gateway's store contract against a real PostgreSQL: tests/TestSupport/PostgresServer.cs
+# runs initdb and postgres from /usr/lib/postgresql/N/bin in a temp dir on a free port (as the postgres user when root).
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    apt_install postgresql
+fi
+# (A cluster the package starts on port 5432 is left alone: the tests use free ports.)
 
 # ---- browser for end-to-end UI tests ---------------------------------------------------------------------------
 # tests/Browser.Tests drive Debian's Chromium through Playwright (its node driver ships in the NuGet package; no

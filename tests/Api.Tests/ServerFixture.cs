@@ -33,6 +33,7 @@ public sealed class ServerFixture : IAsyncLifetime
             GatewayUpKbps = 4000,
             DeviceUpKbps = 8000,
             DeviceDownKbps = 16000,
+            Storage = IotOta.Gateway.Persistence.StorageOptions.InMemory,
         }, null, CancellationToken.None);
         Http = new HttpClient { BaseAddress = new Uri(Server.Url), Timeout = TimeSpan.FromSeconds(60) };
         Http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{User}:{Password}")));

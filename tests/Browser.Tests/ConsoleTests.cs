@@ -33,6 +33,7 @@ public sealed class ConsoleTests(ITestOutputHelper output) : IAsyncLifetime
             GatewayUpKbps = 4000,
             DeviceUpKbps = 8000,
             DeviceDownKbps = 16000,
+            Storage = IotOta.Gateway.Persistence.StorageOptions.InMemory,
         }, null, CancellationToken.None);
         _pw = await Playwright.CreateAsync();
         _browser = await _pw.Chromium.LaunchAsync(new BrowserTypeLaunchOptions

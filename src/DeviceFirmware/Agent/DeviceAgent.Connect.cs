@@ -48,6 +48,12 @@ namespace IotOta.DeviceFirmware.Agent
                     p.Port = _cfg.PeerPort;
                     p.RunningVersion = _bootRec.Version;
                     p.State = _state;
+                    // what the gateway needs to refuse images that do not fit and to pace a sequential sink
+                    p.HasCapabilities = true;
+                    p.SlotSize = _flash.Slot(1 - _bootRec.ActiveSlot).Size;
+                    p.MaxChunkSize = _cfg.MaxChunkSize;
+                    p.SequentialSink = _sink.SequentialOnly;
+                    p.StagingCapacity = _staging == null ? 0 : (_staging.Capacity > 65535 ? 65535 : _staging.Capacity);
                 }
                 int n = p.Encode(_presenceBuf, 0);
                 return _mqtt.Publish(_topicStatus, _presenceBuf, 0, n, true);

@@ -380,7 +380,11 @@ namespace IotOta.DeviceFirmware.Agent
                 int who = _members.IndexOf(r.NodeId);
                 if (who < 0 || r.NodeId == _cfg.NodeId) return; // only members of this group are served
                 int budget = r.MaxReplies;
-                int room = _queue.Capacity - _queue.Count - 8; // keep room for minimum units
+                // keep room for minimum units: a quarter of the queue, at most 8 (a fixed 8 left small boards' queues
+                // of 8 or 16 jobs no room at all, so their peers never answered and every repair went to the gateway)
+                int reserve = _queue.Capacity / 4;
+                if (reserve > 8) reserve = 8;
+                int room = _queue.Capacity - _queue.Count - reserve;
                 if (budget > room) budget = room;
                 for (int i = 0; i < m.ChunkCount && budget > 0; i++)
                 {

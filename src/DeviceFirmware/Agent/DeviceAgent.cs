@@ -62,7 +62,7 @@ namespace IotOta.DeviceFirmware.Agent
         private readonly byte[] _txBuf;
         private readonly WireWriter _txWriter;
         private readonly byte[] _noticeBuf = new byte[ReceiptNotice.EncodedLength];
-        private readonly byte[] _presenceBuf = new byte[Presence.EncodedLength];
+        private readonly byte[] _presenceBuf = new byte[Presence.MaxEncodedLength];
         private readonly uint[] _sendNode;
         private readonly uint[] _sendIp;
         private readonly int[] _sendPort;
@@ -160,6 +160,8 @@ namespace IotOta.DeviceFirmware.Agent
         public int ActiveSlot { get { lock (_gate) { return _bootRec == null ? 0 : _bootRec.ActiveSlot; } } }
         public uint CurrentImageId { get { lock (_gate) { return _manifest == null ? 0 : _manifest.ImageId; } } }
         public int HeldCount { get { lock (_gate) { return _held == null ? 0 : _held.HeldCount; } } }
+        /// <summary>True when the packet of the current image is held (written and verified).</summary>
+        public bool Holds(int index) { lock (_gate) { return _held != null && index >= 0 && index < _held.Count && _held.Get(index); } }
         public int ChunkCount { get { lock (_gate) { return _manifest == null ? 0 : _manifest.ChunkCount; } } }
         public int MemberCount { get { lock (_gate) { return _members.Count; } } }
         public bool IsStopped { get { lock (_gate) { return _stopped; } } }

@@ -56,7 +56,15 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
         // new version are a new image to them.
         byte[] idHash = SHA256.HashData(Encoding.UTF8.GetBytes(Convert.ToHexString(SHA256.HashData(bytes)) + "/" + version + "/" + board));
         uint imageId = BitConverter.ToUInt32(idHash, 0) | 1;
-        var image = FirmwareImage.Create(bytes, version, signer, options.ChunkSize, imageId: imageId);
+        // An upload for a board the gateway has a profile for is cut to that board's largest chunk and must fit its slot.
+        int chunkSize = options.ChunkSize;
+        if (ImageFit.KnownBoard(board) is { } profile)
+        {
+            chunkSize = Math.Min(chunkSize, profile.MaxChunkSize);
+            if (ImageFit.Problem(bytes.Length, chunkSize, profile.Name, profile.SlotSize, profile.MaxChunkSize) is { } why)
+                throw new ApiProblem(400, "Image does not fit", why);
+        }
+        var image = FirmwareImage.Create(bytes, version, signer, chunkSize, imageId: imageId);
         var stored = new StoredImage(imageId.ToString("x8"), version.ToString(), board, bytes.Length, image.ChunkSize, image.ChunkCount,
             Convert.ToHexString(SHA256.HashData(bytes)).ToLowerInvariant(), DateTimeOffset.UtcNow, fileName) { Image = image };
         if (!images.TryAdd(stored)) throw new ApiProblem(409, "Duplicate image", $"an image with version {version} for board '{board}' is already stored");
@@ -99,6 +107,9 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
         {
             throw new ApiProblem(400, "Bad phase plan", e.Message);
         }
+        var targets = gateway.Registry.All().Where(d => groups.Count == 0 || groups.Contains(d.GroupId));
+        if (ImageFit.Problem(image.Size, image.ChunkSize, targets) is { } misfit)
+            throw new ApiProblem(400, "Image does not fit", misfit);
         var r = new Rollout
         {
             Id = "r" + Interlocked.Increment(ref _nextRollout),
@@ -134,6 +145,9 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
             var groups = r.Groups.Count > 0 ? r.Groups.ToList() : online.Select(d => d.GroupId).Distinct().OrderBy(g => g).ToList();
             if (groups.Count == 0 || !online.Any(d => groups.Contains(d.GroupId)))
                 throw new ApiProblem(409, "No devices", "no target device is online");
+            // devices may have joined since the rollout was created: nothing is sent to a fleet the image does not fit
+            if (ImageFit.Problem(image.Size, image.ChunkSize, online.Where(d => groups.Contains(d.GroupId))) is { } misfit)
+                throw new ApiProblem(400, "Image does not fit", misfit);
             IReadOnlyList<RolloutPhase> plan;
             try
             {
@@ -261,14 +275,14 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
             lock (r.Gate)
             {
                 r.Cts = new CancellationTokenSource();
-                r.Runner = Task.Run(() => RunAsync(r, image.Image, r.Cts.Token, r.Phase));
+                r.Runner = Task.Run(() => RunAsync(r, image.Image, r.Cts.Token, r.Phase, resumed: true));
             }
             resumed.Add(r);
         }
         return resumed;
     }
 
-    private async Task RunAsync(Rollout r, FirmwareImage image, CancellationToken ct, int firstPhase = 0)
+    private async Task RunAsync(Rollout r, FirmwareImage image, CancellationToken ct, int firstPhase = 0, bool resumed = false)
     {
         try
         {
@@ -309,6 +323,7 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
                     EndWhenPhasePassed = !last,
                     // Phases that split groups need the manifest per device; a plain rollout keeps the retained group topics.
                     ManifestPerDevice = r.Phases.Count > 1,
+                    MaxRepairReplies = resumed && p == firstPhase ? options.ResumedPhaseRepairReplies : new RolloutOptions().MaxRepairReplies,
                 };
                 var run = gateway.RunRolloutAsync(image, runOptions, new PhaseProgress(r, rollouts), ct);
                 // The engine exists once RunRolloutAsync has begun; attach it so pause, resume and the views reach it.
@@ -490,6 +505,12 @@ public sealed record RolloutManagerOptions
     public string DefaultBoard { get; init; } = "esp32";
     public SchedulerOptions Scheduler { get; init; } = new();
     public LinkRates? Links { get; init; }
+    /// <summary>Gateway repair copies per repair request in the phase a restarted gateway resumes. Devices that waited
+    /// through the gateway's downtime ask the gateway for every missing packet at once; the resumed phase plans each of
+    /// those as an original anyway (one per group, copied on by the devices, whose peers answer repairs), so answering
+    /// them too sends packets twice (measured with `FaultSuite fleet --scenario gateway-kill9`: 55–70 % of the image).
+    /// Later phases answer repairs as usual.</summary>
+    public int ResumedPhaseRepairReplies { get; init; }
     public Action<string>? Log { get; init; }
     /// <summary>The clock of the health gates (install timeouts); null = the system clock.</summary>
     public TimeProvider? Time { get; init; }

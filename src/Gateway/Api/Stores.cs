@@ -11,7 +11,7 @@ public sealed record StoredImage(string Id, string Version, string Board, long S
     [JsonIgnore] public FirmwareImage Image { get; init; } = null!;
 }
 
-/// <summary>Where images live: <see cref="InMemoryImageStore"/> or the SQLite one (Persistence/SqliteStores.cs).</summary>
+/// <summary>Where images live: <see cref="InMemoryImageStore"/> or the database one (Persistence/DatabaseImageStore.cs).</summary>
 public interface IImageStore
 {
     /// <summary>Adds the image; false when one with the same version and board is already stored.</summary>
@@ -52,7 +52,7 @@ public sealed class InMemoryImageStore : IImageStore
     }
 }
 
-/// <summary>Where rollouts live: <see cref="InMemoryRolloutStore"/> or the SQLite one (Persistence/SqliteStores.cs).</summary>
+/// <summary>Where rollouts live: <see cref="InMemoryRolloutStore"/> or the database one (Persistence/DatabaseRolloutStore.cs).</summary>
 public interface IRolloutStore
 {
     void Add(Rollout rollout);

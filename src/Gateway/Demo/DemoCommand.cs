@@ -27,13 +27,15 @@ public static class DemoCommand
         var seed = new Option<int>("--seed") { Description = "seed for the image and the slow devices", DefaultValueFactory = _ => 1 };
         var timeout = new Option<int>("--timeout-seconds") { Description = "give up after this long", DefaultValueFactory = _ => 300 };
         var board = new Option<string[]>("--board") { Description = "board profile(s) from boards/ (e.g. esp32-devkitc; several, comma-separated, make a mixed fleet)", AllowMultipleArgumentsPerToken = true };
+        var heapBudget = new Option<int?>("--core-heap-budget") { Description = "device core heap budget in bytes for every device instead of the boards' coreHeapBudget; a core that exceeds it fails its device" };
+        var scenario = new Option<string?>("--scenario") { Description = "run a scenario file (scenarios/*.json: fleet, boards, links, faults, expectations) instead of the options above" };
         var secure = new Option<bool>("--secure") { Description = "per-device MQTT credentials and topic ACL on the embedded broker" };
         var tls = new Option<bool>("--tls") { Description = "MQTT over TLS (private CA; implies --secure) on the embedded broker" };
         var json = new Option<bool>("--json") { Description = "print one JSON object at the end instead of the live display" };
         var verbose = new Option<bool>("--verbose") { Description = "print device and gateway diagnostics" };
 
         var cmd = new Command("demo", "Roll out a generated, signed image to a virtual fleet over an embedded MQTT broker");
-        foreach (Option o in new Option[] { devices, groups, imageSize, chunkSize, broker, perGroup, gwUp, devUp, devDown, slowFraction, slowFactor, loss, groupUplink, latency, seed, timeout, board, secure, tls, json, verbose })
+        foreach (Option o in new Option[] { devices, groups, imageSize, chunkSize, broker, perGroup, gwUp, devUp, devDown, slowFraction, slowFactor, loss, groupUplink, latency, seed, timeout, board, secure, tls, heapBudget, scenario, json, verbose })
             cmd.Options.Add(o);
 
         cmd.SetAction(async (parse, ct) =>
@@ -58,11 +60,13 @@ public static class DemoCommand
                 FitImageToBoards = parse.GetResult(imageSize) is null || parse.GetResult(imageSize)!.Implicit,
                 Boards = (parse.GetValue(board) ?? []).SelectMany(b => b.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList(),
                 Timeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
+                CoreHeapBudget = parse.GetValue(heapBudget),
                 Secure = parse.GetValue(secure) || parse.GetValue(tls),
                 Tls = parse.GetValue(tls),
             };
             bool asJson = parse.GetValue(json);
             Action<string>? log = parse.GetValue(verbose) ? m => Console.Error.WriteLine(m) : null;
+            if (parse.GetValue(scenario) is { } scenarioPath) return await RunScenarioAsync(scenarioPath, asJson, log, ct);
             try
             {
                 options.Validate();
@@ -92,9 +96,47 @@ public static class DemoCommand
             {
                 PrintSummary(summary);
             }
+            foreach (string e in summary.Errors) Console.Error.WriteLine($"error: {e}");
             return summary.Failed == 0 && !summary.TimedOut ? 0 : 1;
         });
         return cmd;
+    }
+
+    private static async Task<int> RunScenarioAsync(string path, bool asJson, Action<string>? log, CancellationToken ct)
+    {
+        Scenario s;
+        try
+        {
+            s = Scenario.Load(path);
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+        ScenarioResult r;
+        try
+        {
+            if (!asJson) AnsiConsole.MarkupLineInterpolated($"[bold]scenario {s.Name}[/]: {s.Description}");
+            r = await ScenarioRunner.RunAsync(s, log, ct);
+        }
+        catch (Exception e) when (e is ArgumentException or IotOta.VirtualDevice.Boards.BoardProfileException or TimeoutException or IOException)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+        if (asJson)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(r, new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
+        }
+        else
+        {
+            PrintSummary(r.Summary);
+            foreach (string f in r.Faults) AnsiConsole.MarkupLineInterpolated($"fault: {f}");
+            foreach (var c in r.Checks) AnsiConsole.MarkupLine($"{(c.Passed ? "[green]pass[/]" : "[red]FAIL[/]")} {Markup.Escape(c.Name)}: {Markup.Escape(c.Detail)}");
+            AnsiConsole.MarkupLine($"scenario {Markup.Escape(s.Name)}: {(r.Passed ? "[green]passed[/]" : "[red]failed[/]")}");
+        }
+        return r.Passed ? 0 : 1;
     }
 
     private static async Task<DemoSummary> RunWithDisplayAsync(DemoOptions options, Action<string>? log, CancellationToken ct)
@@ -139,6 +181,14 @@ public static class DemoCommand
         t.AddRow("seconds", s.Seconds.ToString("0.000"));
         if (s.BoundSeconds is double b) t.AddRow("Kumar–Ross bound (s)", $"{b:0.000} (ratio {s.BoundRatio:0.00})");
         AnsiConsole.Write(t);
+        if (s.Boards.Count > 0)
+        {
+            var bt = new Table().Title("boards").AddColumns("board", "sink", "updated", "chunk", "staging high-water / capacity", "core peak heap / budget (B)");
+            foreach (var f in s.Boards)
+                bt.AddRow(f.Board, f.SinkMode, $"{f.Updated} / {f.Devices}", f.ChunkSize.ToString(), $"{f.StagingHighWater} / {f.StagingCapacity}",
+                    $"{f.CorePeakHeapBytes:N0} / {f.CoreHeapBudget:N0}{(f.OverBudget > 0 ? $" ({f.OverBudget} over)" : "")}");
+            AnsiConsole.Write(bt);
+        }
         if (s.Overheads.Count == 0) return;
         var o = new Table().Title("overhead table (busiest intermediate nodes)").AddColumn("device").AddColumn(new TableColumn("notices").RightAligned())
             .AddColumn(new TableColumn("overhead ms").RightAligned()).AddColumn(new TableColumn("arrival ms").RightAligned()).AddColumn(new TableColumn("forwards kB/s").RightAligned());

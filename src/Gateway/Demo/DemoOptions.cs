@@ -27,6 +27,9 @@ public sealed record DemoOptions
     /// was not chosen explicitly).</summary>
     public bool FitImageToBoards { get; init; }
     public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(5);
+    /// <summary>The device core's heap budget in bytes for every device instead of the boards' coreHeapBudget
+    /// (null = the boards'). A core that would exceed it stops and its device counts as failed.</summary>
+    public int? CoreHeapBudget { get; init; }
     /// <summary>Per-device MQTT credentials and the topic ACL (embedded broker); --secure.</summary>
     public bool Secure { get; init; }
     /// <summary>MQTT over TLS with a private CA (embedded broker); --tls. Implies Secure.</summary>
@@ -48,6 +51,7 @@ public sealed record DemoOptions
         if (Loss < 0 || Loss >= 1) throw new ArgumentException("--loss must be in [0, 1)");
         if (GroupUplinkKbps < 0) throw new ArgumentException("--group-uplink-kbps cannot be negative");
         if (LatencyMs < 0) throw new ArgumentException("--latency-ms cannot be negative");
+        if (CoreHeapBudget is < 0) throw new ArgumentException("--core-heap-budget cannot be negative");
         if (Broker != null) ParseBroker(Broker);
         if ((Secure || Tls) && Broker != null && Provisioning == null)
             throw new ArgumentException("--secure and --tls work with the embedded broker (an external broker needs the generated password, ACL and certificate files)");

@@ -47,8 +47,7 @@ public static class DemoRunner
         }
         foreach (var b in boards)
         {
-            if (o.ImageSize > b.SlotSize)
-                throw new ArgumentException($"a {o.ImageSize}-byte image does not fit board {b.Name}'s {b.SlotSize}-byte slot");
+            if (ImageFit.Problem(o.ImageSize, chunkSize, b.Name, b.SlotSize, b.MaxChunkSize) is { } why) throw new ArgumentException(why);
         }
         using var signer = ManifestSigner.Generate();
         var verifier = new EcdsaSignatureVerifier();
@@ -67,13 +66,16 @@ public static class DemoRunner
             fleet = await VirtualFleet.StartAsync(o.Devices, o.Groups, host, port, dataDir, verifier, i => links[i], new FirmwareVersion(1, 0, 0), log, ct,
                 groupUplinkBytesPerSecond: Rate(o.GroupUplinkKbps) ?? 0,
                 boardFor: boards.Count == 0 ? null : i => boards[i % boards.Count],
-                configure: provisioning == null ? null : provisioning.Configure);
+                configure: provisioning == null ? null : provisioning.Configure, coreHeapBudget: o.CoreHeapBudget);
             log?.Invoke("fleet started; waiting for presence");
             await gateway.WaitForDevicesAsync(o.Devices, TimeSpan.FromSeconds(60), ct);
             log?.Invoke("all devices online; waiting for member lists");
             // Let every device hold its member list before the manifest goes out.
             await WaitForMemberListsAsync(fleet, o, ct);
 
+            // What the devices announced decides, before anything is sent (a profile can differ from the device).
+            if (ImageFit.Problem(o.ImageSize, chunkSize, gateway.Registry.Online()) is { } misfit)
+                throw new ArgumentException("refused: " + misfit);
             var bytes = new byte[o.ImageSize];
             new Random(o.Seed).NextBytes(bytes);
             var image = FirmwareImage.Create(bytes, new FirmwareVersion(2, 0, 0), signer, chunkSize);
@@ -89,16 +91,25 @@ public static class DemoRunner
             Task<RolloutResult> rollout = gateway.RunRolloutAsync(image, options, progress, ct);
             if (duringRollout != null) await duringRollout(fleet, gateway);
             RolloutResult r = await rollout;
+            bool faults = duringRollout != null;
+            if (faults)
+            {
+                // Devices that were off when the rollout ended finish from their peers (which keep serving the image):
+                // give them until the timeout to boot the new version.
+                await WaitForFleetVersionAsync(fleet, image.Version, o.Timeout, ct);
+            }
             log?.Invoke("overhead table: " + string.Join("; ", gateway.Overheads.Snapshot().Select(d =>
                 $"{d.NodeId}: {d.OverheadMs:0} ms, arrival {d.ArrivalMs:0} ms, {d.ForwardBytesPerSecond / 1000:0} kB/s, {d.Notices} notices")));
             // Check what the devices hold: the active slot must be the image, byte for byte.
-            int verified = fleet.Devices.Count(d => !d.IsStopped && SlotMatches(d, image.Bytes));
+            // A device whose core exceeded its heap budget stopped, as a board out of memory would: it failed.
+            var errors = fleet.Devices.Where(d => d.HeapMeter.Exceeded).Select(d => d.HeapMeter.Failure!).ToList();
+            int verified = fleet.Devices.Count(d => !d.IsStopped && !d.HeapMeter.Exceeded && SlotMatches(d, image.Bytes));
             return new DemoSummary
             {
                 Devices = o.Devices,
                 Groups = o.Groups,
-                Updated = Math.Min(r.Updated, verified),
-                Failed = o.Devices - Math.Min(r.Updated, verified),
+                Updated = faults ? verified : Math.Min(r.Updated, verified),
+                Failed = o.Devices - (faults ? verified : Math.Min(r.Updated, verified)),
                 ImageBytes = r.ImageBytes,
                 GatewayPayloadBytes = r.GatewayPayloadBytes,
                 SlotsVerified = verified,
@@ -116,11 +127,14 @@ public static class DemoRunner
                 Boards = boards.Select((b, bi) =>
                 {
                     var mine = fleet.Devices.Where((_, di) => di % boards.Count == bi).ToList();
-                    return new BoardFigures(b.Name, b.SinkMode.ToString(), mine.Count, mine.Count(d => !d.IsStopped && SlotMatches(d, image.Bytes)),
-                        chunkSize, mine.Max(d => d.Agent.StagingCapacity), mine.Max(d => d.StagingHighWater));
+                    return new BoardFigures(b.Name, b.SinkMode.ToString(), mine.Count, mine.Count(d => !d.IsStopped && !d.HeapMeter.Exceeded && SlotMatches(d, image.Bytes)),
+                        chunkSize, mine.Max(d => d.Agent.StagingCapacity), mine.Max(d => d.StagingHighWater),
+                        mine.Max(d => d.HeapMeter.MaxPeakBytes), mine.Max(d => d.HeapMeter.RetainedBytes), o.CoreHeapBudget ?? b.CoreHeapBudget,
+                        mine.Count(d => d.HeapMeter.Exceeded));
                 }).ToList(),
                 Mode = o.CrossGroup ? "cross-group" : "per-group",
                 TimedOut = r.TimedOut,
+                Errors = errors,
             };
         }
         finally
@@ -139,6 +153,18 @@ public static class DemoRunner
         while (DateTime.UtcNow < deadline)
         {
             if (fleet.Devices.All(d => d.Agent.MemberCount == fleet.Devices.Count(x => x.GroupId == d.GroupId))) return;
+            await Task.Delay(50, ct);
+        }
+    }
+
+    private static async Task WaitForFleetVersionAsync(VirtualFleet fleet, FirmwareVersion version, TimeSpan timeout, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            var live = fleet.Devices.Where(d => !d.IsStopped && !d.HeapMeter.Exceeded).ToList();
+            if (live.All(d => d.Agent.RunningVersion.SameAs(version) && d.Agent.State == DeviceState.Updated)) return;
+            if (live.Any(d => d.Agent.State == DeviceState.Failed)) return;
             await Task.Delay(50, ct);
         }
     }

@@ -26,12 +26,18 @@ public sealed record DemoSummary
     public required long RepairCopiesSent { get; init; }
     public required long Reallocations { get; init; }
     public required string Mode { get; init; }
-    /// <summary>Per board profile (with --board): devices, updated, staging capacity and high-water mark.</summary>
+    /// <summary>Per board profile (with --board): devices, updated, staging capacity and high-water mark, the device
+    /// core's peak heap against the budget.</summary>
     public IReadOnlyList<BoardFigures> Boards { get; init; } = [];
     /// <summary>The gateway's overhead table at the end: per device overhead, arrival time, forwarding rate.</summary>
     public IReadOnlyList<Scheduling.DeviceOverhead> Overheads { get; init; } = [];
     public required bool TimedOut { get; init; }
+    /// <summary>Why devices failed beyond not finishing: a device core that exceeded its board's heap budget.</summary>
+    public IReadOnlyList<string> Errors { get; init; } = [];
 }
 
-/// <summary>A board profile's figures in a demo run.</summary>
-public sealed record BoardFigures(string Board, string SinkMode, int Devices, int Updated, int ChunkSize, int StagingCapacity, int StagingHighWater);
+/// <summary>A board profile's figures in a demo run: staging high-water mark against the staging capacity (most over
+/// its devices), and the device core's peak heap (retained + largest call, most over its devices and boots) against
+/// the profile's coreHeapBudget; OverBudget devices exceeded it and were stopped.</summary>
+public sealed record BoardFigures(string Board, string SinkMode, int Devices, int Updated, int ChunkSize, int StagingCapacity, int StagingHighWater,
+    long CorePeakHeapBytes = 0, long CoreRetainedBytes = 0, int CoreHeapBudget = 0, int OverBudget = 0);

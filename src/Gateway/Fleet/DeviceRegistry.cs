@@ -24,7 +24,8 @@ public sealed class DeviceRegistry(TimeProvider time)
         {
             _devices.TryGetValue(p.NodeId, out DeviceRecord? old);
             rec = new DeviceRecord(p.NodeId, p.GroupId, p.Ip, p.Port, p.Online, p.RunningVersion, p.State, time.GetUtcNow(),
-                old?.ImageId ?? 0, old?.HeldCount ?? 0, old?.ChunkCount ?? 0);
+                old?.ImageId ?? 0, old?.HeldCount ?? 0, old?.ChunkCount ?? 0,
+                p.HasCapabilities ? new DeviceCapabilities(p.SlotSize, p.MaxChunkSize, p.SequentialSink, p.StagingCapacity) : old?.Capabilities);
             membership = old == null || old.Online != p.Online || old.GroupId != p.GroupId || old.Ip != p.Ip || old.Port != p.Port;
             _devices[p.NodeId] = rec;
         }
@@ -42,6 +43,17 @@ public sealed class DeviceRegistry(TimeProvider time)
             _devices[r.NodeId] = rec;
         }
         DeviceUpdated?.Invoke(rec);
+    }
+
+    /// <summary>After a restart on a durable store: a device known from before, offline until its presence arrives.
+    /// A device the registry already knows is left as it is.</summary>
+    public void Restore(DeviceRecord stored)
+    {
+        lock (_gate)
+        {
+            if (_devices.ContainsKey(stored.NodeId)) return;
+            _devices[stored.NodeId] = stored with { Online = false };
+        }
     }
 
     public DeviceRecord? Get(uint node)

@@ -52,7 +52,12 @@ public sealed class RolloutEngine
         _packetizer = new Packetizer(image);
         _options = options;
         _time = time;
-        Scheduler = new RolloutScheduler(image.ChunkCount, image.Manifest.ChunkLength, options.Scheduler, overheads, time);
+        // Sequential-only devices (from their presence) pace their groups in order (Scheduling/SequentialWindow).
+        var scheduling = options.Scheduler.StagingCapacityOf != null ? options.Scheduler : options.Scheduler with
+        {
+            StagingCapacityOf = n => registry.Get(n)?.Capabilities is { SequentialSink: true } c ? Math.Max(1, c.StagingCapacity) : 0,
+        };
+        Scheduler = new RolloutScheduler(image.ChunkCount, image.Manifest.ChunkLength, scheduling, overheads, time);
     }
 
     public RolloutScheduler Scheduler { get; }

@@ -35,6 +35,7 @@ public sealed partial class RolloutScheduler
     private long _liveDone;
     /// <summary>Deliveries in flight by deadline (entries whose delivery moved on are skipped when they come up).</summary>
     private readonly PriorityQueue<(GroupPlan G, int K), long> _deadlines = new();
+    private readonly SequentialWindow _window;
 
     private sealed class GroupPlan(int id, int chunks)
     {
@@ -59,12 +60,21 @@ public sealed partial class RolloutScheduler
         _time = time;
         _selector = new IntermediateSelector(overheads, options);
         _pendingCount = new int[chunkCount];
+        _window = new SequentialWindow(chunkCount);
     }
 
     public IntermediateSelector Selector => _selector;
     public long OriginalsPlanned { get; private set; }
     public long RelaysPlanned { get; private set; }
     public long Reallocations { get; private set; }
+    /// <summary>Plan calls that stopped because a group's sequential window was full.</summary>
+    public long WindowStops { get; private set; }
+
+    /// <summary>The group's in-order window (0 = none) and lowest undelivered packet.</summary>
+    public (int Window, int Lowest) WindowOf(int groupId)
+    {
+        lock (_gate) return (_window.WindowOf(groupId), _window.LowestUndelivered(groupId));
+    }
 
     /// <summary>True when every packet has reached every group that has members.</summary>
     public bool AllDelivered
@@ -116,6 +126,11 @@ public sealed partial class RolloutScheduler
             {
                 g.Members = byGroup.TryGetValue(g.Id, out var list) ? list : new List<FleetMember>();
                 g.Live = g.Members.Count > 0;
+                // A group without members has no window (it must not hold packets back for the rest).
+                int smallestStaging = g.Live && _options.StagingCapacityOf is { } staging
+                    ? g.Members.Select(m => staging(m.NodeId)).Where(c => c > 0).DefaultIfEmpty(0).Min()
+                    : 0;
+                _window.SetGroup(g.Id, smallestStaging);
             }
             _live = _groups.Values.Where(g => g.Live).OrderBy(g => g.Id).ToList();
             // Recount what every packet still needs: a group that was empty may have members again and still be owed.
@@ -214,6 +229,7 @@ public sealed partial class RolloutScheduler
             g.Status[index] = Done;
             g.DoneCount++;
             if (g.Live) _liveDone++;
+            _window.OnDelivered(g.Id, index);
         }
     }
 
@@ -267,6 +283,11 @@ public sealed partial class RolloutScheduler
                 {
                     done.Add(k);
                     continue;
+                }
+                if (!_window.AllowsEveryGroup(k))
+                {
+                    WindowStops++;
+                    break; // a sequential group's window is full: later packets would only fill its staging
                 }
                 bool placed = PlanPacket(k, now, orders);
                 if (!placed) break; // devices are saturated; keep packet order

@@ -19,4 +19,7 @@ public sealed record SchedulerOptions
     public double SlowDeviceFactor { get; init; } = 2.0;
     /// <summary>Largest number of orders handed out per planning call.</summary>
     public int MaxOrdersPerCall { get; init; } = 64;
+    /// <summary>A device's staging capacity in packets when its slot takes writes in order only (0 or null for
+    /// random-offset devices). Groups with such devices are paced by a <see cref="SequentialWindow"/>.</summary>
+    public Func<uint, int>? StagingCapacityOf { get; init; }
 }

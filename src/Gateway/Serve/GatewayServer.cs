@@ -4,6 +4,7 @@ using IotOta.Gateway.Api;
 using IotOta.Gateway.WebConsole;
 using IotOta.Gateway.Demo;
 using IotOta.Gateway.Images;
+using IotOta.Gateway.Persistence;
 using IotOta.Gateway.Scheduling;
 using IotOta.Shared.Protocol;
 using IotOta.VirtualDevice.Host;
@@ -26,6 +27,10 @@ public sealed class GatewayServer : IAsyncDisposable
     private WebApplication? _app;
     private ManifestSigner? _signer;
     private string? _dataDir;
+    private bool _keepDataDir;
+    private GatewayDatabase? _db;
+    private Task? _resume;
+    private readonly CancellationTokenSource _cts = new();
 
     private GatewayServer() { }
 
@@ -35,9 +40,17 @@ public sealed class GatewayServer : IAsyncDisposable
     /// <summary>True when the password was generated for this run (nobody configured one).</summary>
     public bool PasswordGenerated { get; private set; }
     public GatewayNode Gateway => _gateway!;
+    /// <summary>Cancelled when the web host is told to stop (SIGINT/SIGTERM reach its console lifetime first).</summary>
+    public CancellationToken Stopping => _app?.Lifetime.ApplicationStopping ?? CancellationToken.None;
     public VirtualFleet? Fleet => _fleet;
     public RolloutManager Manager { get; private set; } = null!;
     public string BrokerAddress { get; private set; } = "";
+    /// <summary>Where images, devices, rollouts and progress are kept: a SQLite file, a PostgreSQL database, or "memory".</summary>
+    public string Storage { get; private set; } = StorageOptions.Memory;
+    /// <summary>The durable store (null with in-memory stores).</summary>
+    public GatewayDatabase? Database => _db;
+    /// <summary>Ends once the rollouts interrupted by the previous run were resumed (their ids), or at once.</summary>
+    public Task<IReadOnlyList<string>> Resumed { get; private set; } = Task.FromResult<IReadOnlyList<string>>([]);
 
     public static async Task<GatewayServer> StartAsync(ServeOptions o, Action<string>? log, CancellationToken ct)
     {
@@ -68,15 +81,36 @@ public sealed class GatewayServer : IAsyncDisposable
             (host, port) = (_broker.Host, _broker.Port);
         }
         BrokerAddress = $"{host}:{port}";
-        _signer = o.KeyPath != null ? ManifestSigner.FromPemFile(o.KeyPath) : ManifestSigner.Generate();
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = ["--urls", o.Urls, .. o.ExtraArgs],
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        // Durable state (appsettings.json: IotOta:Storage, ConnectionStrings:IotOta; env and command line override it).
+        var storage = o.Storage ?? StorageOptions.FromConfiguration(builder.Configuration);
+        _db = storage.Open();
+        Storage = _db?.Description ?? StorageOptions.Memory;
+        _signer = o.KeyPath != null ? ManifestSigner.FromPemFile(o.KeyPath) : _db != null ? StoredSigner(_db) : ManifestSigner.Generate();
         TokenBucket? up = o.GatewayUpKbps > 0 ? new TokenBucket(Rate(o.GatewayUpKbps), 16 * 1024) : null;
-        _gateway = new GatewayNode(host, port, upBucket: up, log: log);
+        _gateway = new GatewayNode(host, port, upBucket: up, log: log) { Database = _db };
+        // Devices known before a restart are listed (offline) until their presence comes in again.
+        if (_db != null) foreach (var d in _db.ListDevices()) _gateway.Registry.Restore(d);
         await _gateway.StartAsync(ct);
 
         LinkRates? links = null;
         if (o.Devices > 0)
         {
-            _dataDir = Path.Combine(Path.GetTempPath(), "iotota-serve-" + Guid.NewGuid().ToString("N")[..8]);
+            // On a durable store the demo fleet's flash outlives the process (next to a SQLite file, or in a temp dir
+            // named after the PostgreSQL database), so a restarted serve finds its devices holding what the store says;
+            // in memory it lives in a temp dir deleted on exit.
+            _keepDataDir = _db != null;
+            _dataDir = _db switch
+            {
+                SqliteGatewayDatabase file => file.Path + ".fleet",
+                not null => Path.Combine(Path.GetTempPath(), "iotota-serve-fleet-" +
+                    Convert.ToHexString(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(_db.Description)))[..12].ToLowerInvariant()),
+                null => Path.Combine(Path.GetTempPath(), "iotota-serve-" + Guid.NewGuid().ToString("N")[..8]),
+            };
             var verifier = new EcdsaSignatureVerifier();
             verifier.Add(_signer.KeyId, _signer.PublicKey());
             var link = new LinkProfile(Rate(o.DeviceUpKbps), Rate(o.DeviceDownKbps), TimeSpan.Zero, 0);
@@ -89,11 +123,6 @@ public sealed class GatewayServer : IAsyncDisposable
                 links = new LinkRates(Rate(o.GatewayUpKbps), _fleet.Devices.ToDictionary(d => d.NodeId, _ => (Rate(o.DeviceUpKbps), Rate(o.DeviceDownKbps))));
         }
 
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
-        {
-            Args = ["--urls", o.Urls, .. o.ExtraArgs],
-            ContentRootPath = AppContext.BaseDirectory,
-        });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         string? user = o.User ?? builder.Configuration["IotOta:Admin:User"];
         string? password = o.Password ?? builder.Configuration["IotOta:Admin:Password"];
@@ -103,7 +132,9 @@ public sealed class GatewayServer : IAsyncDisposable
             PasswordGenerated = true;
         }
         Credentials = new AdminCredentials(string.IsNullOrEmpty(user) ? "admin" : user, password);
-        Manager = new RolloutManager(_gateway, _signer, new InMemoryImageStore(), new InMemoryRolloutStore(), new RolloutManagerOptions
+        IImageStore images = _db != null ? new DatabaseImageStore(_db) : new InMemoryImageStore();
+        IRolloutStore rollouts = _db != null ? new DatabaseRolloutStore(_db) : new InMemoryRolloutStore();
+        Manager = new RolloutManager(_gateway, _signer, images, rollouts, new RolloutManagerOptions
         {
             MaxImageBytes = o.MaxImageBytes,
             ChunkSize = o.ChunkSize,
@@ -132,11 +163,65 @@ public sealed class GatewayServer : IAsyncDisposable
         await _app.StartAsync(ct);
         var addresses = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses;
         Url = addresses?.FirstOrDefault() ?? o.Urls.Split(';')[0];
+        if (_db != null) Resumed = ResumeAsync(log);
+    }
+
+    /// <summary>Rollouts that were running or paused when the previous process ended run on from their phase; the
+    /// gateway first waits (≤ 5 s) until each online target device told it what it holds.</summary>
+    private Task<IReadOnlyList<string>> ResumeAsync(Action<string>? log)
+    {
+        var t = Task.Run(async () =>
+        {
+            try
+            {
+                var resumed = await Manager.ResumeInterruptedAsync(TimeSpan.FromSeconds(5), _cts.Token);
+                if (resumed.Count > 0) log?.Invoke($"resumed rollout(s) {string.Join(", ", resumed.Select(r => r.Id))} from {Storage}");
+                return (IReadOnlyList<string>)resumed.Select(r => r.Id).ToList();
+            }
+            catch (OperationCanceledException)
+            {
+                return [];
+            }
+        });
+        _resume = t;
+        return t;
+    }
+
+    /// <summary>`serve` without --key on a durable store: the key generated on the first start is kept in the store,
+    /// so that manifests signed before a restart and after it verify with the same public key.</summary>
+    private static ManifestSigner StoredSigner(GatewayDatabase db)
+    {
+        const string name = "signing-key-pem";
+        string? pem = db.GetSetting(name);
+        if (pem == null)
+        {
+            using var fresh = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+            pem = db.AddSetting(name, fresh.ExportPkcs8PrivateKeyPem());
+        }
+        var key = ECDsa.Create();
+        try
+        {
+            key.ImportFromPem(pem);
+        }
+        catch (Exception e) when (e is ArgumentException or CryptographicException)
+        {
+            key.Dispose();
+            throw new InvalidDataException($"the signing key stored in {db.Description} cannot be read: {e.Message}", e);
+        }
+        return new ManifestSigner(key);
     }
 
     public async ValueTask DisposeAsync()
     {
-        if (Manager != null)
+        _cts.Cancel();
+        // On a durable store a stop leaves the state as it is: running rollouts resume on the next start (their
+        // retained manifests stay on the broker, devices keep what they hold). In memory, they are aborted.
+        _db?.StopWrites();
+        if (_resume != null)
+        {
+            try { await _resume.WaitAsync(TimeSpan.FromSeconds(10)); } catch (Exception) { /* shutting down */ }
+        }
+        if (Manager != null && _db == null)
         {
             foreach (var r in Manager.Rollouts.List().Where(r => RolloutStates.IsActive(r.State)))
             {
@@ -157,7 +242,8 @@ public sealed class GatewayServer : IAsyncDisposable
         if (_gateway != null) await _gateway.DisposeAsync();
         if (_broker != null) await _broker.DisposeAsync();
         _signer?.Dispose();
-        if (_dataDir != null)
+        _db?.Dispose();
+        if (_dataDir != null && !_keepDataDir)
         {
             try { Directory.Delete(_dataDir, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }

@@ -19,8 +19,10 @@ public static class ServeCommand
         var gwUp = new Option<double>("--gateway-up-kbps") { Description = "emulated gateway upload rate (0 = unlimited)" };
         var devUp = new Option<double>("--device-up-kbps") { Description = "emulated device upload rate (0 = unlimited)" };
         var devDown = new Option<double>("--device-down-kbps") { Description = "emulated device download rate (0 = unlimited)" };
+        var database = new Option<string?>("--database") { Description = "SQLite file for images, devices, rollouts and progress (default: IotOta:Storage:SqlitePath in appsettings.json)" };
+        var storage = new Option<string?>("--storage") { Description = "sqlite, postgres (ConnectionStrings:IotOta from configuration) or memory (default: IotOta:Storage:Provider)" };
         var cmd = new Command("serve", "Run the gateway with its REST API and web console (and a virtual demo fleet) until Ctrl+C")
-            { urls, devices, groups, broker, brokerPort, user, key, chunk, maxImage, gwUp, devUp, devDown };
+            { urls, devices, groups, broker, brokerPort, user, key, chunk, maxImage, gwUp, devUp, devDown, database, storage };
         cmd.SetAction(async (parse, ct) =>
         {
             var o = new ServeOptions
@@ -39,6 +41,7 @@ public static class ServeCommand
                 GatewayUpKbps = parse.GetValue(gwUp),
                 DeviceUpKbps = parse.GetValue(devUp),
                 DeviceDownKbps = parse.GetValue(devDown),
+                ExtraArgs = StorageArgs(parse.GetValue(database), parse.GetValue(storage)),
             };
             try
             {
@@ -55,7 +58,8 @@ public static class ServeCommand
                 System.Console.WriteLine(o.Devices > 0 ? $"starting the broker, the gateway and {o.Devices} virtual devices in {o.Groups} groups..." : "starting the gateway...");
                 server = await GatewayServer.StartAsync(o, m => System.Console.Error.WriteLine(m), ct);
             }
-            catch (Exception e) when (e is IOException or InvalidDataException or TimeoutException or InvalidOperationException or MQTTnet.Exceptions.MqttCommunicationException)
+            catch (Exception e) when (e is IOException or InvalidDataException or TimeoutException or InvalidOperationException or MQTTnet.Exceptions.MqttCommunicationException
+                                           or System.Data.Common.DbException or ArgumentException)
             {
                 System.Console.Error.WriteLine($"error: {e.Message}");
                 return 1;
@@ -65,6 +69,7 @@ public static class ServeCommand
                 System.Console.WriteLine($"console:  {server.Url}/");
                 System.Console.WriteLine($"api:      {server.Url}/api   (OpenAPI: {server.Url}/openapi/v1.json)");
                 System.Console.WriteLine($"broker:   {server.BrokerAddress}");
+                System.Console.WriteLine($"state:    {server.Storage}");
                 System.Console.WriteLine($"user:     {server.Credentials.User}");
                 // Shown once on the operator's terminal (never through the logger): the demo's way in.
                 System.Console.WriteLine(server.PasswordGenerated
@@ -74,7 +79,9 @@ public static class ServeCommand
                 System.Console.WriteLine("Ctrl+C stops.");
                 try
                 {
-                    await Task.Delay(Timeout.Infinite, ct);
+                    // Ctrl+C and SIGTERM reach the web host's console lifetime, which stops the host; wait for either.
+                    using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, server.Stopping);
+                    await Task.Delay(Timeout.Infinite, stop.Token);
                 }
                 catch (OperationCanceledException) { }
                 System.Console.WriteLine("stopping...");
@@ -82,5 +89,16 @@ public static class ServeCommand
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>--database and --storage as configuration on the command line (they win over appsettings.json and the
+    /// environment); --database alone means SQLite.</summary>
+    public static string[] StorageArgs(string? database, string? storage)
+    {
+        var args = new List<string>();
+        if (database != null) args.AddRange(["--IotOta:Storage:SqlitePath", database]);
+        if (storage != null) args.AddRange(["--IotOta:Storage:Provider", storage]);
+        else if (database != null) args.AddRange(["--IotOta:Storage:Provider", Persistence.StorageOptions.Sqlite]);
+        return args.ToArray();
     }
 }

@@ -22,6 +22,9 @@ public sealed record ServeOptions
     public double GatewayUpKbps { get; init; }
     public double DeviceUpKbps { get; init; }
     public double DeviceDownKbps { get; init; }
+    /// <summary>Where state is kept; null: from configuration (appsettings.json IotOta:Storage, ConnectionStrings:IotOta).</summary>
+    public Persistence.StorageOptions? Storage { get; init; }
+    /// <summary>More configuration arguments (e.g. --IotOta:Storage:SqlitePath PATH), after --urls.</summary>
     public string[] ExtraArgs { get; init; } = [];
 
     public void Validate()
@@ -37,5 +40,6 @@ public sealed record ServeOptions
                 throw new ArgumentException($"--urls '{u}' is not an http(s) URL");
         }
         if (Broker != null) Demo.DemoOptions.ParseBroker(Broker);
+        Storage?.Validate();
     }
 }

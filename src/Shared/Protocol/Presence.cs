@@ -2,7 +2,9 @@ namespace IotOta.Shared.Protocol
 {
     /// <summary>
     /// A device's retained status message: who it is, its group, where peers reach it, what it runs.
-    /// The same message with Online = false is its MQTT last will.
+    /// The same message with Online = false is its MQTT last will. Optionally (devices that know their board) an
+    /// 11-byte capabilities tail follows: update-slot size, largest chunk, sink mode and staging capacity, so the
+    /// gateway can refuse images that do not fit and pace sequential sinks. A 24-byte presence (no tail) stays valid.
     /// </summary>
     public sealed class Presence
     {
@@ -11,6 +13,10 @@ namespace IotOta.Shared.Protocol
         private WireWriter _writer;
 
         public const int EncodedLength = WireHeader.Length + 4 + 2 + 1 + 4 + 2 + 6 + 1;
+        /// <summary>The optional tail: u32 slotSize, u32 maxChunkSize, u8 sinkMode (0 random offset, 1 sequential),
+        /// u16 stagingCapacity.</summary>
+        public const int CapabilitiesLength = 4 + 4 + 1 + 2;
+        public const int MaxEncodedLength = EncodedLength + CapabilitiesLength;
 
         public uint NodeId;
         public int GroupId;
@@ -19,6 +25,16 @@ namespace IotOta.Shared.Protocol
         public int Port;
         public FirmwareVersion RunningVersion;
         public DeviceState State;
+        /// <summary>True when the capabilities tail is present (parsed) or is to be written (encode).</summary>
+        public bool HasCapabilities;
+        /// <summary>Bytes of the inactive update slot (the largest image the device takes).</summary>
+        public int SlotSize;
+        /// <summary>Largest chunk the device accepts.</summary>
+        public int MaxChunkSize;
+        /// <summary>True when the slot takes writes in order only (packets ahead of it are staged).</summary>
+        public bool SequentialSink;
+        /// <summary>Packets the device's staging area holds (sequential sinks; 0 otherwise).</summary>
+        public int StagingCapacity;
 
         public int Encode(byte[] buffer, int offset)
         {
@@ -31,12 +47,21 @@ namespace IotOta.Shared.Protocol
             w.WriteUInt16(Port);
             (RunningVersion ?? FirmwareVersion.Zero).Write(w);
             w.WriteByte((byte)State);
+            if (HasCapabilities)
+            {
+                if (SlotSize <= 0 || MaxChunkSize <= 0 || StagingCapacity < 0 || StagingCapacity > 65535)
+                    throw new ProtocolException(ProtocolError.FieldOutOfRange, "presence capabilities out of range");
+                w.WriteUInt32((uint)SlotSize);
+                w.WriteUInt32((uint)MaxChunkSize);
+                w.WriteByte(SequentialSink ? (byte)1 : (byte)0);
+                w.WriteUInt16(StagingCapacity);
+            }
             return w.Length;
         }
 
         public byte[] ToBytes()
         {
-            byte[] b = new byte[EncodedLength];
+            byte[] b = new byte[HasCapabilities ? MaxEncodedLength : EncodedLength];
             Encode(b, 0);
             return b;
         }
@@ -57,7 +82,26 @@ namespace IotOta.Shared.Protocol
             byte s = r.ReadByte();
             if (s > (byte)DeviceState.RolledBack) throw WireReader.OutOfRange("device state", s);
             State = (DeviceState)s;
+            HasCapabilities = false;
+            SlotSize = 0;
+            MaxChunkSize = 0;
+            SequentialSink = false;
+            StagingCapacity = 0;
+            if (r.Remaining == 0) return;
+            if (r.Remaining < CapabilitiesLength) throw new ProtocolException(ProtocolError.TrailingBytes, "presence: " + r.Remaining + " bytes after the state (a capabilities tail is " + CapabilitiesLength + ")");
+            uint slot = r.ReadUInt32();
+            if (slot == 0 || slot > 0x7FFFFFFF) throw WireReader.OutOfRange("presence slot size", slot);
+            uint chunk = r.ReadUInt32();
+            if (chunk == 0 || chunk > 0x7FFFFFFF) throw WireReader.OutOfRange("presence max chunk size", chunk);
+            byte mode = r.ReadByte();
+            if (mode > 1) throw WireReader.OutOfRange("presence sink mode", mode);
+            int staging = r.ReadUInt16();
             r.ExpectEnd("presence");
+            HasCapabilities = true;
+            SlotSize = (int)slot;
+            MaxChunkSize = (int)chunk;
+            SequentialSink = mode == 1;
+            StagingCapacity = staging;
         }
     }
 }

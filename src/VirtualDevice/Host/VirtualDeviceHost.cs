@@ -3,6 +3,7 @@ using IotOta.DeviceFirmware.Ports;
 using IotOta.Shared.Protocol;
 using IotOta.VirtualDevice.Boards;
 using IotOta.VirtualDevice.Flash;
+using IotOta.VirtualDevice.Host.Metering;
 using IotOta.VirtualDevice.Network;
 using IotOta.VirtualDevice.Platform;
 
@@ -34,7 +35,19 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
     /// devices 50,000 wake-ups a second doing nothing.</summary>
     public const int IdlePollMs = 250;
 
-    public VirtualDeviceHost(VirtualDeviceOptions options) => _o = options;
+    public VirtualDeviceHost(VirtualDeviceOptions options)
+    {
+        _o = options;
+        HeapMeter = new CoreHeapMeter(options.Board is { } b ? $"{options.NodeId} ({b.Name})" : options.NodeId.ToString(),
+            options.CoreHeapBudget ?? options.Board?.CoreHeapBudget ?? 0);
+    }
+
+    /// <summary>The device core's heap on this device, measured around every call into the core (adapters
+    /// subtracted), against the board's coreHeapBudget (or <see cref="VirtualDeviceOptions.CoreHeapBudget"/>).
+    /// A device whose core exceeds its budget stops, as a board out of memory would.</summary>
+    public CoreHeapMeter HeapMeter { get; }
+    private MeteredLayout? _meteredFlash;
+    private MeteredMqtt? _meteredMqtt;
 
     public uint NodeId => _o.NodeId;
     /// <summary>The options this device was built with (a fleet restarts a device from them).</summary>
@@ -80,9 +93,10 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
         var will = new Presence { NodeId = _o.NodeId, GroupId = _o.GroupId, Online = false, Ip = _peer.Ip, Port = _peer.Port, RunningVersion = _o.FactoryVersion };
         _mqtt = new MqttDevicePort(_o.BrokerHost, _o.BrokerPort, _o.MqttClientId, _o.MqttUser, _o.MqttPassword,
             Topics.DeviceStatus(_o.NodeId), will.ToBytes(), OnMqtt, up, down, _o.Link, _o.MqttTls);
+        _meteredFlash = new MeteredLayout(_flash);
+        _meteredMqtt = new MeteredMqtt(_mqtt);
         if (_o.GroupDataTopic != null) _mqtt.Subscribe(_o.GroupDataTopic, Topics.DeviceIn(_o.NodeId));
-        _agent = CreateAgent();
-        _agent.Start();
+        _agent = BootAgent();
         _pump = new Thread(PumpLoop) { IsBackground = true, Name = $"dev-{_o.NodeId}-pump" };
         _pump.Start();
         await _mqtt.ConnectAsync(ct);
@@ -90,7 +104,27 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
         _tick = TickScheduler.Shared.Add(Tick);
     }
 
-    private DeviceAgent CreateAgent()
+    /// <summary>Builds and starts an agent; what that allocates stays alive for the whole boot.</summary>
+    private DeviceAgent BootAgent()
+    {
+        ILogPort? log = _o.Log == null ? null : new MeteredLog(new ListLog(64, _o.Log));
+        IPeerPort peer = new MeteredPeer(_o.GroupUplink != null && _o.IsOwnGroup != null ? new GroupUplinkPeerPort(_peer!, _o.GroupUplink, _o.IsOwnGroup) : _peer!);
+        // A sequential board gets a fresh append-only session per boot (it resumes at the verified prefix).
+        VirtualSequentialSink? sink = _o.Board?.SinkMode == SinkMode.Sequential ? new VirtualSequentialSink(_flash!) : null;
+        IImageSink? meteredSink = sink == null ? null : new MeteredSink(sink);
+        IFlashPartition? staging = sink == null || _flash!.Staging == null ? null : new MeteredPartition(_flash.Staging);
+        var hash = new MeteredHash(new DotNetHashPort());
+        var verifier = new MeteredVerifier(_o.Verifier);
+        long mark = CoreHeapMeter.Begin();
+        DeviceAgent agent = CreateAgent(log, peer, sink, meteredSink, staging, hash, verifier);
+        agent.Start();
+        HeapMeter.End(mark, retained: true);
+        CheckBudget(agent);
+        return agent;
+    }
+
+    private DeviceAgent CreateAgent(ILogPort? log, IPeerPort peer, VirtualSequentialSink? sink, IImageSink? meteredSink, IFlashPartition? staging,
+        IHashPort hash, ISignatureVerifier verifier)
     {
         var config = new DeviceConfig
         {
@@ -106,29 +140,41 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
             config.MaxMembers = board.MaxMembers;
             config.ForwardQueueCapacity = board.ForwardQueueCapacity;
         }
-        ILogPort? log = _o.Log == null ? null : new ListLog(64, _o.Log);
-        IPeerPort peer = _o.GroupUplink != null && _o.IsOwnGroup != null ? new GroupUplinkPeerPort(_peer, _o.GroupUplink, _o.IsOwnGroup) : _peer;
-        // A sequential board gets a fresh append-only session per boot (it resumes at the verified prefix).
-        VirtualSequentialSink? sink = _o.Board?.SinkMode == SinkMode.Sequential ? new VirtualSequentialSink(_flash!) : null;
         Sink = sink;
-        return new DeviceAgent(config, _flash!, _mqtt!, peer, SystemClock.Instance, new DotNetHashPort(),
-            _o.Verifier, this, log, sink, sink == null ? null : _flash!.Staging);
+        return new DeviceAgent(config, _meteredFlash!, _meteredMqtt!, peer, SystemClock.Instance, hash, verifier, this, log, meteredSink, staging);
+    }
+
+    /// <summary>A core whose heap would not fit the board stops (a board throws OutOfMemoryException).</summary>
+    private void CheckBudget(DeviceAgent agent)
+    {
+        if (!HeapMeter.Exceeded || agent.IsStopped) return;
+        _o.Log?.Invoke($"[{_o.NodeId}] {HeapMeter.Failure}");
+        agent.Stop();
+    }
+
+    /// <summary>One call into the core, measured. retained when it made the core take a new image (the manifest).</summary>
+    private void Measured(DeviceAgent a, Action<DeviceAgent> call)
+    {
+        uint image = a.CurrentImageId;
+        long mark = CoreHeapMeter.Begin();
+        call(a);
+        long bytes = HeapMeter.End(mark, retained: a.CurrentImageId != image);
+        Interlocked.Add(ref _coreAlloc, bytes);
+        CheckBudget(a);
     }
 
     private void OnMqtt(string topic, byte[] buffer, int offset, int count)
     {
-        long a0 = GC.GetAllocatedBytesForCurrentThread(), p0 = AdapterAllocations.OnThisThread;
-        _agent?.OnMqttMessage(topic, buffer, offset, count);
-        Interlocked.Add(ref _coreAlloc, GC.GetAllocatedBytesForCurrentThread() - a0 - (AdapterAllocations.OnThisThread - p0));
+        DeviceAgent? a = _agent;
+        if (a != null) Measured(a, x => x.OnMqttMessage(topic, buffer, offset, count));
         Interlocked.Increment(ref _coreMessages);
         _work.Set();
     }
 
     private void OnPeer(byte[] buffer, int offset, int count)
     {
-        long a0 = GC.GetAllocatedBytesForCurrentThread(), p0 = AdapterAllocations.OnThisThread;
-        _agent?.OnPeerMessage(buffer, offset, count);
-        Interlocked.Add(ref _coreAlloc, GC.GetAllocatedBytesForCurrentThread() - a0 - (AdapterAllocations.OnThisThread - p0));
+        DeviceAgent? a = _agent;
+        if (a != null) Measured(a, x => x.OnPeerMessage(buffer, offset, count));
         Interlocked.Increment(ref _coreMessages);
         _work.Set();
     }
@@ -141,9 +187,15 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
             bool did = false;
             try
             {
-                long a0 = GC.GetAllocatedBytesForCurrentThread(), p0 = AdapterAllocations.OnThisThread;
-                did = a != null && a.PumpOnce();
-                if (did) Interlocked.Add(ref _coreAlloc, GC.GetAllocatedBytesForCurrentThread() - a0 - (AdapterAllocations.OnThisThread - p0));
+                if (a != null)
+                {
+                    uint image = a.CurrentImageId;
+                    long mark = CoreHeapMeter.Begin();
+                    did = a.PumpOnce();
+                    long bytes = HeapMeter.End(mark, retained: a.CurrentImageId != image);
+                    if (did) Interlocked.Add(ref _coreAlloc, bytes);
+                    CheckBudget(a);
+                }
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
@@ -164,9 +216,9 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
             if (connects != Interlocked.Read(ref _seenConnects) && _mqtt.IsConnected)
             {
                 Interlocked.Exchange(ref _seenConnects, connects);
-                a.OnConnected();
+                Measured(a, x => x.OnConnected());
             }
-            a.Tick();
+            Measured(a, x => x.Tick());
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -186,8 +238,8 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
                 old?.Stop();
                 _previousPeerBytes += old?.Counters.PeerPayloadBytesSent ?? 0;
                 _previousStagingHighWater = Math.Max(_previousStagingHighWater, old?.Counters.StagingHighWater ?? 0);
-                DeviceAgent next = CreateAgent();
-                next.Start();
+                HeapMeter.Reboot();
+                DeviceAgent next = BootAgent();
                 _agent = next;
                 // An image on trial whose self-test fails (a no-op for an image that is not on trial).
                 if (FailSelfTest) next.SelfTestFailed("injected self-test failure");

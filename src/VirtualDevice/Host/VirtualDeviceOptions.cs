@@ -29,6 +29,9 @@ public sealed record VirtualDeviceOptions
     /// <summary>A topic the device also subscribes to and reads as its own in-topic (the benchmark's group-fanout
     /// strategy: the broker replicates one publish per group), or null.</summary>
     public string? GroupDataTopic { get; init; }
+    /// <summary>The device core's heap budget in bytes, instead of the board's coreHeapBudget (null = the board's;
+    /// 0 = none). A core that would exceed it stops.</summary>
+    public int? CoreHeapBudget { get; init; }
     public string? MqttUser { get; init; }
     public string? MqttPassword { get; init; }
     /// <summary>MQTT over TLS, trusting this CA only; null = plain TCP.</summary>

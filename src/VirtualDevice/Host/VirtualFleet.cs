@@ -38,7 +38,8 @@ public sealed class VirtualFleet : IAsyncDisposable
         ISignatureVerifier verifier, Func<int, LinkProfile>? linkFor = null, FirmwareVersion? factoryVersion = null,
         Action<string>? log = null, CancellationToken ct = default, int firstNodeId = 1, double groupUplinkBytesPerSecond = 0,
         Func<int, Boards.BoardProfile?>? boardFor = null, Func<VirtualDeviceOptions, VirtualDeviceOptions>? configure = null,
-        int slotSize = 4 * 1024 * 1024, Func<int, string?>? groupDataTopic = null, Func<int, int>? brokerPortFor = null)
+        int slotSize = 4 * 1024 * 1024, Func<int, string?>? groupDataTopic = null, int? coreHeapBudget = null,
+        Func<int, int>? brokerPortFor = null)
     {
         if (devices < 1) throw new ArgumentOutOfRangeException(nameof(devices), "a fleet needs at least one device");
         if (groups < 1 || groups > devices) throw new ArgumentOutOfRangeException(nameof(groups), "groups must be between 1 and the number of devices");
@@ -66,6 +67,7 @@ public sealed class VirtualFleet : IAsyncDisposable
                     SlotSize = slotSize,
                     GroupDataTopic = groupDataTopic?.Invoke(group),
                     Board = boardFor?.Invoke(i),
+                    CoreHeapBudget = coreHeapBudget,
                     IsOwnGroup = (ip, port) => groupOfPort.TryGetValue(port, out int g) && g == group,
                     NodeId = (uint)node,
                     GroupId = GroupOf(node - firstNodeId + 1, groups),

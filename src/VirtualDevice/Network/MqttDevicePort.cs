@@ -88,6 +88,9 @@ public sealed class MqttDevicePort : IMqttPort, IAsyncDisposable
     public long Connects => Interlocked.Read(ref _connects);
     public long HandlerErrors => Interlocked.Read(ref _handlerErrors);
     public Exception? LastHandlerError { get; private set; }
+    /// <summary>Sees each received message (topic, buffer, offset, count) just before the device core takes it, on the
+    /// same thread (fault suite: what a device held when a packet arrived). Null = nothing.</summary>
+    public Action<string, byte[], int, int>? BeforeHandle { get; set; }
 
     /// <summary>Connects (and subscribes) once and starts the background reconnect loop. Throws when this first
     /// attempt fails; the loop keeps trying anyway until the port is disposed.</summary>
@@ -122,19 +125,6 @@ public sealed class MqttDevicePort : IMqttPort, IAsyncDisposable
     }
 
     public bool Publish(string topic, byte[] buffer, int offset, int count, bool retain)
-    {
-        long a0 = GC.GetAllocatedBytesForCurrentThread();
-        try
-        {
-            return PublishNow(topic, buffer, offset, count, retain);
-        }
-        finally
-        {
-            AdapterAllocations.Add(a0);
-        }
-    }
-
-    private bool PublishNow(string topic, byte[] buffer, int offset, int count, bool retain)
     {
         if (_disposed || !_client.IsConnected || topic == null || buffer == null || offset < 0 || count < 0 || (long)offset + count > buffer.Length)
         {
@@ -283,6 +273,7 @@ public sealed class MqttDevicePort : IMqttPort, IAsyncDisposable
             {
                 lock (_aliases) topic = _aliases.GetValueOrDefault(topic, topic);
             }
+            BeforeHandle?.Invoke(topic, _receiveBuffer, 0, len);
             _onMessage(topic, _receiveBuffer, 0, len);
         }
         catch (OperationCanceledException) when (_cts.IsCancellationRequested)

@@ -75,19 +75,6 @@ public sealed class TcpPeerNetwork : IPeerPort, IDisposable
 
     public bool Send(uint ip, int port, byte[] buffer, int offset, int count)
     {
-        long a0 = GC.GetAllocatedBytesForCurrentThread();
-        try
-        {
-            return SendFrame(ip, port, buffer, offset, count);
-        }
-        finally
-        {
-            AdapterAllocations.Add(a0);
-        }
-    }
-
-    private bool SendFrame(uint ip, int port, byte[] buffer, int offset, int count)
-    {
         if (_disposed || buffer == null || offset < 0 || count < 0 || (long)offset + count > buffer.Length || count > MaxFrameLength
             || port <= 0 || port > 65535)
         {

@@ -75,7 +75,7 @@ public sealed record FleetScenarioResult(string Name, bool Completed, long Resen
 /// </summary>
 public static partial class FleetFaultSuite
 {
-    public static readonly string[] ScenarioNames = ["gateway-restart", "broker-restart", "churn", "partition", "late-join", ImpersonationScenario.Name, GatewayTopicScenario.Name];
+    public static readonly string[] ScenarioNames = ["gateway-restart", "broker-restart", "churn", "partition", "late-join", ImpersonationScenario.Name, GatewayTopicScenario.Name, GatewayKill9Scenario.Name];
 
     public static async Task<FleetScenarioResult> RunAsync(string name, FleetScenarioOptions o, Action<string>? log, CancellationToken ct) => name switch
     {
@@ -86,10 +86,11 @@ public static partial class FleetFaultSuite
         "late-join" => await LateJoinAsync(o, log, ct),
         ImpersonationScenario.Name => await ImpersonationScenario.RunAsync(o, log, ct),
         GatewayTopicScenario.Name => await GatewayTopicScenario.RunAsync(o, log, ct),
+        GatewayKill9Scenario.Name => await GatewayKill9Scenario.RunAsync(o, log, ct),
         _ => throw new ArgumentException($"unknown scenario '{name}'"),
     };
 
-    private sealed class Rig : IAsyncDisposable
+    internal sealed class Rig : IAsyncDisposable
     {
         public required MosquittoBroker Broker;
         public required TempDir Dir;
@@ -129,7 +130,7 @@ public static partial class FleetFaultSuite
         await WaitForMemberListsAsync(rig.Fleet, ct);
     }
 
-    private static async Task WaitForMemberListsAsync(VirtualFleet fleet, CancellationToken ct)
+    internal static async Task WaitForMemberListsAsync(VirtualFleet fleet, CancellationToken ct)
     {
         var deadline = DateTime.UtcNow.AddSeconds(15);
         while (DateTime.UtcNow < deadline && !fleet.Devices.All(d => !d.IsStopped && d.Agent.MemberCount == fleet.Devices.Count(x => x.GroupId == d.GroupId)))
@@ -148,7 +149,7 @@ public static partial class FleetFaultSuite
             Scheduler = new SchedulerOptions(),
         });
 
-    private static byte[] Image(FleetScenarioOptions o)
+    internal static byte[] Image(FleetScenarioOptions o)
     {
         var b = new byte[o.ImageSize];
         new Random(o.Seed).NextBytes(b);
@@ -156,7 +157,7 @@ public static partial class FleetFaultSuite
     }
 
     /// <summary>Waits until the fleet holds the given fraction of all packets (Agent.HeldCount over every device).</summary>
-    private static async Task WaitForFractionAsync(VirtualFleet fleet, int chunks, double fraction, TimeSpan timeout, CancellationToken ct)
+    internal static async Task WaitForFractionAsync(VirtualFleet fleet, int chunks, double fraction, TimeSpan timeout, CancellationToken ct)
     {
         var sw = Stopwatch.StartNew();
         long need = (long)(fraction * chunks * fleet.Devices.Count);
@@ -170,7 +171,7 @@ public static partial class FleetFaultSuite
     }
 
     /// <summary>Waits (up to timeout) until every device runs the image from its active slot.</summary>
-    private static async Task<int> WaitAllUpdatedAsync(VirtualFleet fleet, byte[] image, TimeSpan timeout, CancellationToken ct)
+    internal static async Task<int> WaitAllUpdatedAsync(VirtualFleet fleet, byte[] image, TimeSpan timeout, CancellationToken ct)
     {
         var sw = Stopwatch.StartNew();
         int ok = 0;
@@ -188,12 +189,12 @@ public static partial class FleetFaultSuite
     {
         await using var rig = await StartRigAsync(o, log, ct);
         string dbPath = Path.Combine(rig.Dir.Path, "gateway", "iotota.db");
-        var db1 = new GatewayDatabase(dbPath);
+        var db1 = new SqliteGatewayDatabase(dbPath);
         rig.Databases.Add(db1);
         var gw1 = NewGateway(rig, o, db1, log);
         await gw1.StartAsync(ct);
         await StartFleetAsync(rig, o, gw1, log, ct);
-        var m1 = NewManager(gw1, rig, new SqliteImageStore(db1), new SqliteRolloutStore(db1), o, log);
+        var m1 = NewManager(gw1, rig, new DatabaseImageStore(db1), new DatabaseRolloutStore(db1), o, log);
         byte[] bytes = Image(o);
         var img = m1.AddImage(bytes, "2.0.0", null, "fleet.bin");
         var r = m1.Create(new CreateRolloutRequest(img.Id, TimeoutSeconds: (int)o.Timeout.TotalSeconds));
@@ -207,13 +208,13 @@ public static partial class FleetFaultSuite
         log?.Invoke($"gateway killed with {heldAtCrash} of {(long)img.ChunkCount * o.Devices} packets held in the fleet");
 
         var recovery = Stopwatch.StartNew();
-        var db2 = new GatewayDatabase(dbPath);
+        var db2 = new SqliteGatewayDatabase(dbPath);
         rig.Databases.Add(db2);
         var gw2 = NewGateway(rig, o, db2, log);
         rig.Gateways.Add(gw2);
         await gw2.StartAsync(ct);
         await gw2.WaitForDevicesAsync(o.Devices, TimeSpan.FromSeconds(30), ct);
-        var m2 = NewManager(gw2, rig, new SqliteImageStore(db2), new SqliteRolloutStore(db2), o, log);
+        var m2 = NewManager(gw2, rig, new DatabaseImageStore(db2), new DatabaseRolloutStore(db2), o, log);
         var resumed = await m2.ResumeInterruptedAsync(TimeSpan.FromSeconds(5), ct);
         if (resumed.Count != 1) return new FleetScenarioResult("gateway-restart", false, 0, bytes.Length, recovery.Elapsed.TotalSeconds, 0, o.Devices, 0,
             $"{resumed.Count} rollouts resumed from the SQLite file (expected 1)");
