@@ -97,14 +97,20 @@ public static class CliApp
         }));
         root.Subcommands.Add(devices);
 
-        // rollout start IMAGE [--groups 1,2] [--canary N] [--max-failures N] [--wait]; status; pause; resume; abort
+        // rollout start IMAGE [--groups 1,2] [--canary N | --canary-devices 3,7 | --canary-count N] [--percentages 10,50,100]
+        //   [--success-threshold F] [--max-failures N] [--install-timeout-seconds S] [--wait]; status; pause; resume; abort
         var image = new Argument<string>("IMAGE") { Description = "image id or version" };
         var groups = new Option<string?>("--groups") { Description = "target groups, e.g. 1,2 (default: all)" };
         var canary = new Option<int>("--canary") { Description = "canary phase: the first N target groups, then the rest" };
         var maxFailures = new Option<int>("--max-failures") { Description = "failed devices tolerated before the rollout stops" };
         var timeout = new Option<int>("--timeout-seconds") { Description = "the gateway gives up on a phase after this long", DefaultValueFactory = _ => 600 };
         var wait = new Option<bool>("--wait") { Description = "show live progress per group and wait for the end (exit 1 unless completed)" };
-        var start = new Command("start", "Create and start a rollout") { image, groups, canary, maxFailures, timeout, wait };
+        var canaryDevices = new Option<string?>("--canary-devices") { Description = "canary phase: these devices, e.g. 3,7" };
+        var canaryCount = new Option<int>("--canary-count") { Description = "canary phase: N devices spread over the groups" };
+        var percentages = new Option<string?>("--percentages") { Description = "phases after the canary: cumulative percentages of the fleet, e.g. 10,50,100" };
+        var successThreshold = new Option<double>("--success-threshold") { Description = "fraction of a phase's devices updated before the next phase starts", DefaultValueFactory = _ => 1.0 };
+        var installTimeout = new Option<int>("--install-timeout-seconds") { Description = "a device silent this long after getting the whole image counts as failed", DefaultValueFactory = _ => 300 };
+        var start = new Command("start", "Create and start a rollout") { image, groups, canary, maxFailures, timeout, wait, canaryDevices, canaryCount, percentages, successThreshold, installTimeout };
         start.SetAction(With(async (c, parse, token) =>
         {
             int[] g;
@@ -117,6 +123,18 @@ public static class CliApp
                 err.WriteLine($"error: --groups '{parse.GetValue(groups)}' is not a comma-separated list of group numbers");
                 return Usage;
             }
+            uint[]? cd;
+            int[]? pc;
+            try
+            {
+                cd = parse.GetValue(canaryDevices) is { } cds ? cds.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(uint.Parse).ToArray() : null;
+                pc = parse.GetValue(percentages) is { } ps ? ps.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(int.Parse).ToArray() : null;
+            }
+            catch (Exception e) when (e is FormatException or OverflowException)
+            {
+                err.WriteLine("error: --canary-devices and --percentages take comma-separated numbers, e.g. 3,7 and 10,50,100");
+                return Usage;
+            }
             var r = await c.PostJsonAsync("api/rollouts?start=true", new
             {
                 imageId = parse.GetValue(image),
@@ -124,6 +142,11 @@ public static class CliApp
                 canaryGroups = parse.GetValue(canary),
                 maxFailures = parse.GetValue(maxFailures),
                 timeoutSeconds = parse.GetValue(timeout),
+                canaryDevices = cd,
+                canaryCount = parse.GetValue(canaryCount),
+                percentages = pc,
+                successThreshold = parse.GetValue(successThreshold),
+                installTimeoutSeconds = parse.GetValue(installTimeout),
             }, token);
             string id = Str(r, "id");
             console.MarkupLineInterpolated($"rollout [bold]{id}[/] started: image {Str(r, "imageId")} version {Str(r, "version")}, {Str(r, "devices")} devices");

@@ -205,6 +205,7 @@ public sealed class GatewayNode : IAsyncDisposable
             bits = (byte[])st.Bits.Clone();
         }
         Database?.SaveProgress(node, imageId, chunkCount, bits);
+        _rollout?.OnHeldReport(node);
     }
 
     private void EnsureHeldLoaded(uint imageId)

@@ -11,10 +11,15 @@ public static class RolloutStates
     public static bool IsTerminal(string s) => s is Completed or Failed or Aborted;
 }
 
-/// <summary>What the operator asks for: an image, the target groups (null or empty = all), a canary phase of the first
-/// <see cref="CanaryGroups"/> target groups, and how many failed devices end the rollout after the canary phase.</summary>
+/// <summary>What the operator asks for: an image, the target groups (null or empty = all), the phases — one canary kind
+/// (<see cref="CanaryGroups"/> first target groups, <see cref="CanaryDevices"/> named devices, or <see cref="CanaryCount"/>
+/// devices spread over the groups), then cumulative <see cref="Percentages"/> of the fleet (e.g. 10, 50, 100; none = the
+/// rest at once) — and the health policy: a phase hands over when <see cref="SuccessThreshold"/> of its devices run the
+/// new image; more than <see cref="MaxFailures"/> failed devices (failed, rolled back, or silent
+/// <see cref="InstallTimeoutSeconds"/> after getting the whole image) pause the rollout.</summary>
 public sealed record CreateRolloutRequest(string ImageId, IReadOnlyList<int>? Groups = null, int CanaryGroups = 0, int MaxFailures = 0,
-    int TimeoutSeconds = 600);
+    int TimeoutSeconds = 600, IReadOnlyList<uint>? CanaryDevices = null, int CanaryCount = 0, IReadOnlyList<int>? Percentages = null,
+    double SuccessThreshold = 1.0, int InstallTimeoutSeconds = 300);
 
 /// <summary>A rollout and its run-time state. Mutable; guarded by its own lock.</summary>
 public sealed class Rollout
@@ -29,6 +34,11 @@ public sealed class Rollout
     public int CanaryGroups { get; init; }
     public int MaxFailures { get; init; }
     public int TimeoutSeconds { get; init; }
+    public IReadOnlyList<uint> CanaryDevices { get; init; } = Array.Empty<uint>();
+    public int CanaryCount { get; init; }
+    public IReadOnlyList<int> Percentages { get; init; } = Array.Empty<int>();
+    public double SuccessThreshold { get; init; } = 1.0;
+    public int InstallTimeoutSeconds { get; init; } = 300;
     public DateTimeOffset CreatedAt { get; init; }
     public string State { get; internal set; } = RolloutStates.Created;
     public DateTimeOffset? StartedAt { get; internal set; }
@@ -38,6 +48,13 @@ public sealed class Rollout
     public IReadOnlyList<IReadOnlyList<int>> Phases { get; internal set; } = Array.Empty<IReadOnlyList<int>>();
     public int Phase { get; internal set; }
     public IReadOnlyList<uint> TargetDevices { get; internal set; } = Array.Empty<uint>();
+    /// <summary>The devices each phase adds, once started (<see cref="Phases"/> holds their groups). Kept in memory
+    /// only: a rollout resumed after a gateway restart runs on by the groups of <see cref="Phases"/>.</summary>
+    public IReadOnlyList<RolloutPhase> PhasePlan { get; internal set; } = Array.Empty<RolloutPhase>();
+    /// <summary>The health gate's last reading (success per phase, failed and silent devices, why it paused).</summary>
+    public HealthVerdict? Health { get; internal set; }
+
+    [JsonIgnore] internal HealthGate? HealthGate { get; set; }
 
     [JsonIgnore] internal CancellationTokenSource? Cts { get; set; }
     [JsonIgnore] internal RolloutEngine? Engine { get; set; }

@@ -96,6 +96,17 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
             throw new ApiProblem(400, "Bad canary", $"canaryGroups ({req.CanaryGroups}) must be less than the number of target groups ({groupCount})");
         if (req.MaxFailures < 0) throw new ApiProblem(400, "Bad threshold", "maxFailures cannot be negative");
         if (req.TimeoutSeconds < 1 || req.TimeoutSeconds > 86_400) throw new ApiProblem(400, "Bad timeout", "timeoutSeconds must be 1..86400");
+        if (!(req.SuccessThreshold > 0 && req.SuccessThreshold <= 1)) throw new ApiProblem(400, "Bad threshold", "successThreshold must be a fraction in (0, 1]");
+        if (req.InstallTimeoutSeconds < 1 || req.InstallTimeoutSeconds > 86_400) throw new ApiProblem(400, "Bad timeout", "installTimeoutSeconds must be 1..86400");
+        var devices = gateway.Registry.All().Where(d => groups.Count == 0 || groups.Contains(d.GroupId)).Select(d => (d.NodeId, d.GroupId)).ToList();
+        try
+        {
+            RolloutPhasePlan.Build(devices, PlanRequest(req.CanaryDevices, req.CanaryCount, req.CanaryGroups, req.Percentages));
+        }
+        catch (ArgumentException e)
+        {
+            throw new ApiProblem(400, "Bad phase plan", e.Message);
+        }
         var targets = gateway.Registry.All().Where(d => groups.Count == 0 || groups.Contains(d.GroupId));
         if (ImageFit.Problem(image.Size, image.ChunkSize, targets) is { } misfit)
             throw new ApiProblem(400, "Image does not fit", misfit);
@@ -108,6 +119,11 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
             CanaryGroups = req.CanaryGroups,
             MaxFailures = req.MaxFailures,
             TimeoutSeconds = req.TimeoutSeconds,
+            CanaryDevices = req.CanaryDevices?.ToList() ?? new List<uint>(),
+            CanaryCount = req.CanaryCount,
+            Percentages = req.Percentages?.ToList() ?? new List<int>(),
+            SuccessThreshold = req.SuccessThreshold,
+            InstallTimeoutSeconds = req.InstallTimeoutSeconds,
             CreatedAt = DateTimeOffset.UtcNow,
         };
         rollouts.Add(r);
@@ -132,12 +148,22 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
             // devices may have joined since the rollout was created: nothing is sent to a fleet the image does not fit
             if (ImageFit.Problem(image.Size, image.ChunkSize, online.Where(d => groups.Contains(d.GroupId))) is { } misfit)
                 throw new ApiProblem(400, "Image does not fit", misfit);
-            var phases = new List<IReadOnlyList<int>>();
-            if (r.CanaryGroups > 0 && r.CanaryGroups < groups.Count) phases.Add(groups.Take(r.CanaryGroups).ToList());
-            phases.Add(groups.Skip(phases.Count > 0 ? r.CanaryGroups : 0).ToList());
+            IReadOnlyList<RolloutPhase> plan;
+            try
+            {
+                plan = RolloutPhasePlan.Build(online.Where(d => groups.Contains(d.GroupId)).Select(d => (d.NodeId, d.GroupId)).ToList(),
+                    PlanRequest(r.CanaryDevices, r.CanaryCount, r.CanaryGroups, r.Percentages));
+            }
+            catch (ArgumentException e)
+            {
+                throw new ApiProblem(409, "Bad phase plan", $"with the devices online now: {e.Message}");
+            }
+            var groupOf = online.ToDictionary(d => d.NodeId, d => d.GroupId);
+            var phases = plan.Select(ph => (IReadOnlyList<int>)ph.Devices.Select(n => groupOf[n]).Distinct().OrderBy(g => g).ToList()).ToList();
             lock (r.Gate)
             {
                 r.Phases = phases;
+                r.PhasePlan = plan;
                 r.TargetDevices = online.Where(d => groups.Contains(d.GroupId)).Select(d => d.NodeId).ToList();
                 r.State = RolloutStates.Running;
                 r.StartedAt = DateTimeOffset.UtcNow;
@@ -169,6 +195,7 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
         {
             if (r.State != RolloutStates.Paused) throw new ApiProblem(409, "Not paused", $"rollout {id} is {r.State}; only a paused rollout can resume");
             r.State = RolloutStates.Running;
+            if (r.Message != null && r.Message.StartsWith("paused by the health gate", StringComparison.Ordinal)) r.Message = "resumed by the operator after: " + r.Message;
             r.Engine?.Resume();
         }
         rollouts.Update(r);
@@ -202,11 +229,27 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
         if (t != null) await t.WaitAsync(ct);
     }
 
-    private sealed class PhaseProgress(Rollout r) : IProgress<RolloutSnapshot>
+    private static PhasePlanRequest PlanRequest(IReadOnlyList<uint>? canaryDevices, int canaryCount, int canaryGroups, IReadOnlyList<int>? percentages) =>
+        new(canaryDevices, canaryCount, canaryGroups, percentages);
+
+    /// <summary>Keeps the latest snapshot, and turns the engine pausing itself (health gate) into the rollout's state.</summary>
+    private sealed class PhaseProgress(Rollout r, IRolloutStore store) : IProgress<RolloutSnapshot>
     {
         public void Report(RolloutSnapshot value)
         {
-            lock (r.Gate) r.LastSnapshot = value;
+            bool paused = false;
+            lock (r.Gate)
+            {
+                r.LastSnapshot = value;
+                if (value.Health != null) r.Health = value.Health;
+                if (value.PauseReason != null && r.State == RolloutStates.Running)
+                {
+                    r.State = RolloutStates.Paused;
+                    r.Message = value.PauseReason;
+                    paused = true;
+                }
+            }
+            if (paused) store.Update(r);
         }
     }
 
@@ -243,19 +286,46 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
     {
         try
         {
+            var plan = r.PhasePlan;
+            var rolloutGroups = (r.Groups.Count > 0 ? r.Groups : r.Phases.SelectMany(p => p)).ToHashSet();
+            var gate = r.HealthGate ??= new HealthGate(new HealthPolicy(r.SuccessThreshold, r.MaxFailures, TimeSpan.FromSeconds(r.InstallTimeoutSeconds)),
+                options.Time ?? TimeProvider.System);
             for (int p = firstPhase; p < r.Phases.Count; p++)
             {
-                var phaseGroups = r.Phases[p].ToHashSet();
+                bool last = p == r.Phases.Count - 1;
                 lock (r.Gate) r.Phase = p;
                 rollouts.Update(r);
+                Func<uint, int, bool> targets;
+                IReadOnlyList<uint>? phaseDevices = null;
+                if (plan.Count == r.Phases.Count)
+                {
+                    // Device phases: this phase's devices and every earlier phase's (stragglers go on); the last phase
+                    // of a plan reaching 100 % also takes devices of the target groups that appear later.
+                    var cumulative = plan.Take(p + 1).SelectMany(x => x.Devices).ToHashSet();
+                    bool late = plan[p].TakesLateJoiners;
+                    targets = (node, g) => cumulative.Contains(node) || (late && rolloutGroups.Contains(g));
+                    phaseDevices = plan[p].Devices;
+                }
+                else
+                {
+                    // Resumed from the durable store (phases by group only).
+                    var upTo = r.Phases.Take(p + 1).SelectMany(x => x).ToHashSet();
+                    targets = (_, g) => upTo.Contains(g);
+                    phaseDevices = gateway.Registry.All().Where(d => r.Phases[p].Contains(d.GroupId)).Select(d => d.NodeId).ToList();
+                }
                 var runOptions = new RolloutOptions
                 {
                     Timeout = TimeSpan.FromSeconds(r.TimeoutSeconds),
-                    Targets = (_, g) => phaseGroups.Contains(g),
+                    Targets = targets,
                     Scheduler = options.Scheduler,
+                    Health = gate,
+                    PhaseDevices = phaseDevices,
+                    EndWhenPhasePassed = !last,
+                    // Phases that split groups need the manifest per device; a plain rollout keeps the retained group topics.
+                    ManifestPerDevice = r.Phases.Count > 1,
                     MaxRepairReplies = resumed && p == firstPhase ? options.ResumedPhaseRepairReplies : new RolloutOptions().MaxRepairReplies,
                 };
-                var run = gateway.RunRolloutAsync(image, runOptions, new PhaseProgress(r), ct);
+                var run = gateway.RunRolloutAsync(image, runOptions, new PhaseProgress(r, rollouts), ct);
                 // The engine exists once RunRolloutAsync has begun; attach it so pause, resume and the views reach it.
                 while (!run.IsCompleted && gateway.CurrentRollout is not { } e0) await Task.Delay(5, CancellationToken.None);
                 if (!run.IsCompleted && gateway.CurrentRollout is { } engine)
@@ -273,11 +343,25 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
                     r.Results.Add(result);
                     r.PayloadOfEndedPhases += result.GatewayPayloadBytes;
                     r.Engine = null;
+                    if (result.Health != null) r.Health = result.Health;
                 }
-                if (result.TimedOut || result.Failed > r.MaxFailures)
+                string name = plan.Count == r.Phases.Count ? $"phase {p + 1} of {r.Phases.Count} ({plan[p].Name})" : $"phase {p + 1} of {r.Phases.Count}";
+                var h = result.Health;
+                if (result.TimedOut)
                 {
-                    End(r, RolloutStates.Failed, $"phase {p + 1} of {r.Phases.Count} ended with {result.Updated}/{result.Devices} updated, {result.Failed} failed" +
-                        (result.TimedOut ? " (timed out)" : "") + $"; the threshold is {r.MaxFailures} failed");
+                    End(r, RolloutStates.Failed, $"{name} timed out with {result.Updated}/{result.Devices} updated, {h?.FailedTotal ?? result.Failed} failed");
+                    return;
+                }
+                if (!last && h != null && !result.PhasePassed)
+                {
+                    End(r, RolloutStates.Failed, $"{name} ended with {h.PhaseUpdated}/{h.PhaseDevices} of its devices updated, below the success threshold " +
+                        $"({h.RequiredUpdated} needed); {h.FailedTotal} failed");
+                    return;
+                }
+                if (last && result.Failed > r.MaxFailures + (h?.FailuresAcknowledged ?? 0))
+                {
+                    End(r, RolloutStates.Failed, $"{name} ended with {result.Updated}/{result.Devices} updated, {result.Failed} not updated" +
+                        (h is { FailedTotal: > 0 } ? $" ({h.FailedTotal} failed: {string.Join(", ", h.FailedDevices.Take(8))})" : "") + $"; the threshold is {r.MaxFailures} failed");
                     return;
                 }
             }
@@ -377,6 +461,13 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
             Intermediates = intermediates,
             RecentOrders = orders,
             Snapshot = snap,
+            PhasePlan = r.PhasePlan,
+            CanaryDevices = r.CanaryDevices,
+            CanaryCount = r.CanaryCount,
+            Percentages = r.Percentages,
+            SuccessThreshold = r.SuccessThreshold,
+            InstallTimeoutSeconds = r.InstallTimeoutSeconds,
+            Health = r.Health,
         };
     }
 
@@ -421,4 +512,6 @@ public sealed record RolloutManagerOptions
     /// Later phases answer repairs as usual.</summary>
     public int ResumedPhaseRepairReplies { get; init; }
     public Action<string>? Log { get; init; }
+    /// <summary>The clock of the health gates (install timeouts); null = the system clock.</summary>
+    public TimeProvider? Time { get; init; }
 }

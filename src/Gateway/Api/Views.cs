@@ -52,4 +52,14 @@ public sealed record RolloutView
     public required IReadOnlyList<OrderView> RecentOrders { get; init; }
     /// <summary>The engine's snapshot of the running (or last) phase.</summary>
     public RolloutSnapshot? Snapshot { get; init; }
+    /// <summary>The devices each phase adds (canary, then percentages), once started.</summary>
+    public IReadOnlyList<IotOta.Gateway.Rollouts.RolloutPhase> PhasePlan { get; init; } = Array.Empty<IotOta.Gateway.Rollouts.RolloutPhase>();
+    public IReadOnlyList<uint> CanaryDevices { get; init; } = Array.Empty<uint>();
+    public int CanaryCount { get; init; }
+    public IReadOnlyList<int> Percentages { get; init; } = Array.Empty<int>();
+    public double SuccessThreshold { get; init; }
+    public int InstallTimeoutSeconds { get; init; }
+    /// <summary>The health gate's last reading: the phase's devices updated and required, failed and silent devices,
+    /// and why it paused the rollout (<c>pause</c>, <c>reason</c>).</summary>
+    public IotOta.Gateway.Rollouts.HealthVerdict? Health { get; init; }
 }

@@ -101,6 +101,7 @@ public sealed class RolloutEngine
     private void SkipHeld(IReadOnlyList<FleetMember> members)
     {
         if (_options.Held is not { } held) return;
+        if (_options.Health is { } health) members = members.Where(m => !health.HasFailed(m.NodeId)).ToList();
         foreach (var g in members.GroupBy(m => m.GroupId))
         {
             var list = g.ToList();
@@ -118,6 +119,46 @@ public sealed class RolloutEngine
             }
         }
     }
+    private volatile string? _pauseReason;
+    private HealthVerdict? _verdict;
+    private long _lastHealthCheck;
+
+    /// <summary>Why the engine paused itself (the health gate's failure threshold); null when running or paused by the operator.</summary>
+    public string? PauseReason => _pauseReason;
+    public HealthVerdict? Health => _verdict;
+
+    private readonly HashSet<uint> _participants = new();
+
+    private DeviceHealthSample? Sample(uint node)
+    {
+        if (_registry.Get(node) is not { } d) return null;
+        // A device that rolled back reports no image any more: it is ours when it reported this image before, or is
+        // known to hold packets of it.
+        bool ours = d.ImageId == _image.ImageId;
+        if (ours) _participants.Add(node);
+        else if (d.ImageId == 0 && (_participants.Contains(node) || _options.Held is { } held && (held(node, 0) || held(node, _image.ChunkCount - 1)))) ours = true;
+        var state = d.State is DeviceState.Failed or DeviceState.RolledBack && !ours && !IsUpdated(d) ? DeviceState.Idle : d.State;
+        return new DeviceHealthSample(node, d.Online, state, IsUpdated(d), ours && d.ChunkCount == _image.ChunkCount && d.HeldCount >= _image.ChunkCount);
+    }
+
+    /// <summary>Reads the health gate (at most every 100 ms): pauses the rollout when failures pass the threshold;
+    /// true when the phase passed and the run should hand over to the next phase.</summary>
+    private bool CheckHealth()
+    {
+        if (_options.Health is not { } gate || _time.GetElapsedTime(_lastHealthCheck) < TimeSpan.FromMilliseconds(100)) return false;
+        _lastHealthCheck = _time.GetTimestamp();
+        HashSet<uint> targets;
+        lock (_gate) targets = new HashSet<uint>(_targets);
+        var phaseNodes = _options.PhaseDevices ?? targets.ToList();
+        var phase = phaseNodes.Select(Sample).OfType<DeviceHealthSample>().ToList();
+        var others = targets.Where(t => !phaseNodes.Contains(t)).Select(Sample).OfType<DeviceHealthSample>().ToList();
+        var v = gate.Evaluate(phase, others);
+        if (v.FailedTotal != (_verdict?.FailedTotal ?? 0)) OnMembership(_destinations.Members);
+        _verdict = v;
+        if (v.Pause && !_paused && Pause()) _pauseReason = "paused by the health gate: " + v.Reason;
+        return _options.EndWhenPhasePassed && v.PhasePassed && !_paused;
+    }
+
     /// <summary>True while the rollout is paused: no originals or repair copies go out, notices are still taken.</summary>
     public bool IsPaused => _paused;
 
@@ -143,7 +184,9 @@ public sealed class RolloutEngine
             if (!_paused) return false;
             _pausedTicks += _time.GetTimestamp() - _pausedSince;
             _paused = false;
+            _pauseReason = null;
         }
+        _options.Health?.Acknowledge(); // the operator saw the failures so far: only new ones count against the threshold
         _wake.Release();
         return true;
     }
@@ -184,6 +227,47 @@ public sealed class RolloutEngine
 
     private bool IsTarget(uint node, int group) => _options.Targets == null || _options.Targets(node, group);
 
+    /// <summary>The node told the gateway what it holds (a progress report or a repair request).</summary>
+    public void OnHeldReport(uint node)
+    {
+        bool rejoined;
+        lock (_gate)
+        {
+            if (_settling) _reportedSinceReconnect.Add(node);
+            rejoined = _awaitingReport.Remove(node);
+        }
+        if (rejoined) OnMembership(_destinations.Members);
+        _wake.Release();
+    }
+
+    /// <summary>After the gateway's MQTT link came back: nothing is planned until every online target device that is
+    /// still receiving told what it holds (devices report on every reconnect) or <see cref="RolloutOptions.ReconnectSettle"/>
+    /// passed; then the packets whole groups hold are marked delivered, so the receipt notices the outage swallowed do
+    /// not make them go out again.</summary>
+    private bool Settling()
+    {
+        HashSet<uint> targets;
+        lock (_gate)
+        {
+            if (!_settling) return false;
+            targets = new HashSet<uint>(_targets);
+            targets.ExceptWith(_reportedSinceReconnect);
+        }
+        bool waiting = _time.GetElapsedTime(_settleStart) < _options.ReconnectSettle && targets.Any(t =>
+            _registry.Get(t) is { Online: true } d && !IsUpdated(d) && d.State != DeviceState.Failed && d.State != DeviceState.RolledBack);
+        if (waiting) return true;
+        lock (_gate) _settling = false;
+        var members = _destinations.Members;
+        if (_options.Targets != null) members = members.Where(m => IsTarget(m.NodeId, m.GroupId)).ToList();
+        SkipHeld(members);
+        _lastHeldPass = _time.GetTimestamp();
+        return false;
+    }
+
+    private bool _settling;
+    private long _settleStart;
+    private readonly HashSet<uint> _reportedSinceReconnect = new();
+
     public void OnNotice(ReceiptNotice n)
     {
         if (n.ImageId != _image.ImageId) return;
@@ -198,9 +282,20 @@ public sealed class RolloutEngine
         if (_options.Targets != null && (_registry.Get(r.NodeId) is not { } rec || !IsTarget(rec.NodeId, rec.GroupId))) return;
         if (_options.Strategy == RolloutStrategy.Gossip && !_seeds.ContainsKey(r.NodeId)) return;
         int budget = Math.Min(r.MaxReplies, _options.MaxRepairReplies);
+        bool planned = _options.Strategy == RolloutStrategy.IotOta;
+        var held = _options.Held;
+        int group = _registry.Get(r.NodeId)?.GroupId ?? -1;
+        var mates = held == null ? new List<uint>() : _destinations.Members.Where(m => m.GroupId == group && m.NodeId != r.NodeId).Select(m => m.NodeId).ToList();
         for (int i = 0; i < r.ChunkCount && budget > 0; i++)
         {
-            if (!r.IsMissing(i) || !_repairPending.TryAdd((r.NodeId, i), 0)) continue;
+            if (!r.IsMissing(i)) continue;
+            // A packet still on its way to the device's group (its original not yet sent, or its notice not yet back)
+            // comes as an original or a peer copy: a repair copy now would be sent twice (a device idle through a
+            // broker outage asks for everything it misses).
+            // Unless a group mate is known to hold it (then it is not on its way: it is planned again only when its
+            // notice times out, and answering now lets the group skip it).
+            if (planned && !Scheduler.IsDeliveredTo(r.NodeId, i) && !mates.Any(m => held!(m, i))) continue;
+            if (!_repairPending.TryAdd((r.NodeId, i), 0)) continue;
             _repairs.Enqueue((r.NodeId, i));
             budget--;
         }
@@ -211,12 +306,36 @@ public sealed class RolloutEngine
     /// yet: only devices of targeted groups ever see it, and a group that appears mid-rollout gets it too.</summary>
     private async Task PublishManifestsAsync(CancellationToken ct)
     {
+        if (_options.ManifestPerDevice)
+        {
+            await PublishDeviceManifestsAsync(ct);
+            return;
+        }
         List<int> groups;
         lock (_gate) groups = _targetGroups.Where(g => !_manifestGroups.Contains(g)).ToList();
         foreach (int g in groups)
         {
             await _mqtt.PublishAsync(Topics.GroupManifest(g), _image.ManifestBytes, retain: true, ct: ct);
             lock (_gate) _manifestGroups.Add(g);
+        }
+    }
+
+    private readonly Dictionary<uint, long> _manifestSentAt = new();
+    private static readonly TimeSpan ManifestResend = TimeSpan.FromSeconds(3);
+
+    /// <summary>The manifest to each target device's own topic, again every few seconds while the device has not
+    /// reported this image (it was offline, or the message was lost); not to devices that are done or failed.</summary>
+    private async Task PublishDeviceManifestsAsync(CancellationToken ct)
+    {
+        List<uint> targets;
+        lock (_gate) targets = _targets.ToList();
+        foreach (uint t in targets)
+        {
+            if (_registry.Get(t) is not { Online: true } d || d.ImageId == _image.ImageId || IsUpdated(d)) continue;
+            if (_options.Health?.HasFailed(t) == true) continue;
+            if (_manifestSentAt.TryGetValue(t, out long at) && _time.GetElapsedTime(at) < ManifestResend) continue;
+            _manifestSentAt[t] = _time.GetTimestamp();
+            await _mqtt.PublishAsync(Topics.DeviceIn(t), _image.ManifestBytes, ct: ct);
         }
     }
 
@@ -269,11 +388,37 @@ public sealed class RolloutEngine
         }
     }
 
+    private readonly Dictionary<uint, long> _awaitingReport = new();
+    private HashSet<uint>? _lastMembers;
+
+    /// <summary>Devices that came (back) online mid-rollout wait, out of the plan, until they told what they hold
+    /// (or <see cref="RolloutOptions.ReconnectSettle"/> passed): a device back from a partition or a reboot is not sent
+    /// originals of packets it already has.</summary>
+    private List<FleetMember> WithoutAwaiting(IReadOnlyList<FleetMember> members)
+    {
+        lock (_gate)
+        {
+            var now = _time.GetTimestamp();
+            if (_lastMembers != null)
+            {
+                foreach (var m in members)
+                    if (!_lastMembers.Contains(m.NodeId) && !_awaitingReport.ContainsKey(m.NodeId)) _awaitingReport[m.NodeId] = now;
+            }
+            _lastMembers = members.Select(m => m.NodeId).ToHashSet();
+            foreach (var (n, since) in _awaitingReport.ToList())
+                if (!_lastMembers.Contains(n) || _time.GetElapsedTime(since, now) >= _options.ReconnectSettle) _awaitingReport.Remove(n);
+            return members.Where(m => !_awaitingReport.ContainsKey(m.NodeId)).ToList();
+        }
+    }
+
     private void OnMembership(IReadOnlyList<FleetMember> members)
     {
         if (_options.Targets != null) members = members.Where(m => IsTarget(m.NodeId, m.GroupId)).ToList();
-        Scheduler.UpdateFleet(members);
-        SkipHeld(members);
+        IReadOnlyList<FleetMember> live = WithoutAwaiting(members);
+        // A device that failed (rolled back, silent) refuses the image: it is no root or relay for anyone.
+        if (_options.Health is { } health) live = live.Where(m => !health.HasFailed(m.NodeId)).ToList();
+        Scheduler.UpdateFleet(live);
+        SkipHeld(live);
         lock (_gate)
         {
             foreach (var m in members)
@@ -298,7 +443,8 @@ public sealed class RolloutEngine
             (long)g.Count() * _image.ChunkCount)).ToList();
         var (done, total) = Scheduler.Progress;
         return new RolloutSnapshot(_time.GetElapsedTime(_startTimestamp), groups, devices.Count, devices.Count(IsUpdated),
-            devices.Count(d => d.State == DeviceState.Failed), GatewayPayloadBytes, _image.Bytes.Length, done, total);
+            devices.Count(d => d.State == DeviceState.Failed || _options.Health?.HasFailed(d.NodeId) == true), GatewayPayloadBytes, _image.Bytes.Length,
+            done, total, _paused, _pauseReason, _verdict);
     }
 
     public async Task<RolloutResult> RunAsync(IProgress<RolloutSnapshot>? progress, CancellationToken ct)
@@ -311,7 +457,7 @@ public sealed class RolloutEngine
             await PublishManifestsAsync(ct);
             if (_options.Strategy != RolloutStrategy.IotOta) _baseline = BaselineSends(_destinations.Members).GetEnumerator();
             long lastProgress = 0;
-            bool timedOut = false;
+            bool timedOut = false, phasePassed = false;
             _seenDisconnects = _mqtt.Disconnects;
             while (true)
             {
@@ -321,17 +467,32 @@ public sealed class RolloutEngine
                     // The broker may have restarted and lost its retained messages: publish the manifests again.
                     _seenDisconnects = _mqtt.Disconnects;
                     _reconnects++;
-                    lock (_gate) _manifestGroups.Clear();
+                    lock (_gate)
+                    {
+                        _manifestGroups.Clear();
+                        _manifestSentAt.Clear();
+                        _settling = true;
+                        _reportedSinceReconnect.Clear();
+                    }
+                    _settleStart = _time.GetTimestamp();
                     _treeTables.Clear(); // and the relay-tree tables
                     _treesLost = true;
                 }
                 bool worked = false;
-                SkipHeldIfLearned();
+                bool expired;
+                lock (_gate) expired = _awaitingReport.Values.Any(since => _time.GetElapsedTime(since) >= _options.ReconnectSettle);
+                if (expired) OnMembership(_destinations.Members);
+                // Link down: nothing planned (an order that cannot go out would only time out and go again later).
+                bool hold = !_mqtt.IsConnected || Settling();
+                if (!hold) SkipHeldIfLearned();
                 try
                 {
-                await PublishManifestsAsync(ct);
-                await PublishRelayTreesAsync(ct);
-                foreach (SendOrder order in _paused || _options.Strategy != RolloutStrategy.IotOta ? Array.Empty<SendOrder>() : Scheduler.Plan())
+                if (_mqtt.IsConnected)
+                {
+                    await PublishManifestsAsync(ct);
+                    await PublishRelayTreesAsync(ct);
+                }
+                foreach (SendOrder order in hold || _paused || _options.Strategy != RolloutStrategy.IotOta ? Array.Empty<SendOrder>() : Scheduler.Plan())
                 {
                     lock (_recent)
                     {
@@ -351,7 +512,7 @@ public sealed class RolloutEngine
                 }
                 if (_baseline != null)
                 {
-                    for (int n = 0; n < 64 && !_paused && _baseline.MoveNext(); n++)
+                    for (int n = 0; n < 64 && !hold && !_paused && _baseline.MoveNext(); n++)
                     {
                         var (topic, index) = _baseline.Current;
                         await _mqtt.PublishAsync(topic, _packetizer.RepairCopy(index), qos: MqttQualityOfServiceLevel.AtMostOnce, ct: ct);
@@ -360,7 +521,7 @@ public sealed class RolloutEngine
                         worked = true;
                     }
                 }
-                for (int n = 0; n < 64 && !_paused && _repairs.TryDequeue(out var rep); n++)
+                for (int n = 0; n < 64 && !hold && !_paused && _repairs.TryDequeue(out var rep); n++)
                 {
                     _repairPending.TryRemove(rep, out _);
                     var dev = _registry.Get(rep.Node);
@@ -374,9 +535,10 @@ public sealed class RolloutEngine
                     worked = true;
                 }
                 }
-                catch (Exception e) when (e is not OperationCanceledException && !_mqtt.IsConnected)
+                catch (Exception e) when (e is MQTTnet.Exceptions.MqttCommunicationException || (e is not OperationCanceledException && !_mqtt.IsConnected))
                 {
-                    // The link is down (broker restart): what was not sent is planned again when its deadline passes.
+                    // The link is down (broker restart; a reset may surface before the client marks itself
+                    // disconnected): what was not sent is planned again when its deadline passes.
                     await Task.Delay(50, ct);
                 }
                 if (_time.GetElapsedTime(lastProgress) >= _options.ProgressInterval)
@@ -385,7 +547,23 @@ public sealed class RolloutEngine
                     progress?.Report(Snapshot());
                 }
                 if (_deliveredAt == 0 && Scheduler.AllDelivered) _deliveredAt = _time.GetTimestamp();
-                if (Finished()) break;
+                if (CheckHealth())
+                {
+                    phasePassed = true;
+                    break;
+                }
+                if (Finished())
+                {
+                    // Every target is done or failed: read the gate now, not up to 100 ms late.
+                    _lastHealthCheck = 0;
+                    if (CheckHealth())
+                    {
+                        phasePassed = true;
+                        break;
+                    }
+                    // Paused by the health gate: the operator decides (resume acknowledges the failures, or abort).
+                    if (_pauseReason == null) break;
+                }
                 if (_time.GetElapsedTime(_startTimestamp) - PausedTime() > _options.Timeout)
                 {
                     timedOut = true;
@@ -398,6 +576,8 @@ public sealed class RolloutEngine
             HashSet<uint> targets;
             lock (_gate) targets = new HashSet<uint>(_targets);
             var records = _registry.All().Where(d => targets.Contains(d.NodeId)).ToList();
+            _lastHealthCheck = 0;
+            CheckHealth();
             var failed = records.Where(d => !IsUpdated(d)).Select(d => d.NodeId).ToList();
             return new RolloutResult
             {
@@ -418,6 +598,8 @@ public sealed class RolloutEngine
                 ResentRepairBytes = ResentRepairBytes,
                 DeliveriesSkipped = Interlocked.Read(ref _skipped),
                 Reconnects = _reconnects,
+                PhasePassed = phasePassed,
+                Health = _verdict,
             };
         }
         catch (OperationCanceledException)
@@ -447,7 +629,8 @@ public sealed class RolloutEngine
         }
     }
 
-    /// <summary>Every target that is online runs the new version or has failed; offline ones do not hold us up.</summary>
+    /// <summary>Every target that is online runs the new version or has failed; offline ones do not hold us up once
+    /// they have been gone for <see cref="RolloutOptions.OfflineWait"/>.</summary>
     private bool Finished()
     {
         HashSet<uint> targets;
@@ -457,8 +640,16 @@ public sealed class RolloutEngine
         {
             var d = _registry.Get(t);
             if (d == null) return false;
-            if (!d.Online) continue;
-            if (!IsUpdated(d) && d.State != DeviceState.Failed) return false;
+            // An offline target holds the rollout up for OfflineWait after it was last heard of (a partition heals,
+            // a device reboots), then no longer.
+            if (!d.Online)
+            {
+                if (_time.GetUtcNow() - d.LastSeen < _options.OfflineWait) return false;
+                continue;
+            }
+            if (IsUpdated(d) || d.State == DeviceState.Failed || _options.Health?.HasFailed(t) == true) continue;
+            if (d.State == DeviceState.RolledBack && (d.ImageId == _image.ImageId || d.ImageId == 0 && _participants.Contains(t))) continue;
+            return false;
         }
         return true;
     }

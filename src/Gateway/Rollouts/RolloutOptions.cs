@@ -30,6 +30,24 @@ public sealed record RolloutOptions
     /// <summary>Grows whenever <see cref="Held"/> learned something: the engine then marks again the packets every
     /// member of a group holds (a receipt notice lost to a broker restart does not make a packet go out again).</summary>
     public Func<long>? HeldVersion { get; init; }
+    /// <summary>How long a target device that went offline (last will) still counts as one the rollout waits for:
+    /// zero (the default) ends the rollout once every online target is done; longer rides out a partition or a
+    /// reboot, after which the device comes back and gets the rest of the image.</summary>
+    public TimeSpan OfflineWait { get; init; } = TimeSpan.Zero;
+    /// <summary>After the gateway's MQTT link came back (a broker restart), how long planning waits at most for every
+    /// online target device to report what it holds before packets whose notices were lost are planned again.</summary>
+    public TimeSpan ReconnectSettle { get; init; } = TimeSpan.FromSeconds(3);
+    /// <summary>The rollout's health policy at run time (one gate for all its phases): devices that failed, rolled
+    /// back or stayed silent after install; the engine pauses itself when the gate says so. Null = no gate.</summary>
+    public HealthGate? Health { get; init; }
+    /// <summary>The devices of the current phase, which the gate's success threshold is read on (null = every target).</summary>
+    public IReadOnlyList<uint>? PhaseDevices { get; init; }
+    /// <summary>End the run as soon as the phase passed its success threshold (a phase before the last): the next
+    /// phase's run takes over, and this phase's stragglers stay its targets.</summary>
+    public bool EndWhenPhasePassed { get; init; }
+    /// <summary>Send the manifest to each target device's own topic (not retained; again while a device has not
+    /// reported it) instead of the retained group topic: a phase can then take part of a group.</summary>
+    public bool ManifestPerDevice { get; init; }
 }
 
 /// <summary>Ways of rolling out an image: the scheme as built and the baselines it is measured against.</summary>

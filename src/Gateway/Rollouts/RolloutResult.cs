@@ -26,4 +26,8 @@ public sealed record RolloutResult
     public long DeliveriesSkipped { get; init; }
     /// <summary>Times the gateway's MQTT link came back during the rollout (manifests were published again).</summary>
     public int Reconnects { get; init; }
+    /// <summary>The run ended because its phase passed the gate's success threshold (<see cref="RolloutOptions.EndWhenPhasePassed"/>).</summary>
+    public bool PhasePassed { get; init; }
+    /// <summary>The health gate's last reading (null without a gate).</summary>
+    public HealthVerdict? Health { get; init; }
 }

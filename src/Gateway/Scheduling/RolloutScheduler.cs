@@ -233,6 +233,18 @@ public sealed partial class RolloutScheduler
         }
     }
 
+    /// <summary>True when the node's group already has packet index as a minimum unit (its notice came back, or every
+    /// member was known to hold it), so a member still missing it lost a peer copy; false while the packet is still
+    /// on its way to the group (or the node is not on the destination list: then nothing is known).</summary>
+    public bool IsDeliveredTo(uint node, int index)
+    {
+        lock (_gate)
+        {
+            if (index < 0 || index >= _chunkCount || !_members.TryGetValue(node, out FleetMember? m)) return true;
+            return _groups[m.GroupId].Status[index] == Done;
+        }
+    }
+
     /// <summary>Deliveries that are past their deadline go back to pending, with the subtrees that were to get the
     /// packet through them. Called by Plan; costs nothing while no deadline has passed.</summary>
     private void ExpireTimeouts(long now)

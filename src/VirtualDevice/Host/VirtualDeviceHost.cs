@@ -65,6 +65,9 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
     public MqttDevicePort Mqtt => _mqtt ?? throw new InvalidOperationException("device not started");
     public VirtualFlashLayout Flash => _flash ?? throw new InvalidOperationException("device not started");
     public int Restarts => Volatile.Read(ref _restarts);
+    /// <summary>Fault injection: every new image this device boots on trial fails its self-test, so the device rolls
+    /// back to the previous image and reports RolledBack (the health gate's failure case).</summary>
+    public bool FailSelfTest { get; set; }
     /// <summary>The sequential sink of the running agent (a board profile with sinkMode sequential), else null.</summary>
     public VirtualSequentialSink? Sink { get; private set; }
     /// <summary>Most packets the staging area held at once, over every boot of this device.</summary>
@@ -238,6 +241,8 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
                 HeapMeter.Reboot();
                 DeviceAgent next = BootAgent();
                 _agent = next;
+                // An image on trial whose self-test fails (a no-op for an image that is not on trial).
+                if (FailSelfTest) next.SelfTestFailed("injected self-test failure");
                 Interlocked.Increment(ref _restarts);
                 if (_mqtt != null && _mqtt.IsConnected) next.OnConnected();
                 _work.Set();

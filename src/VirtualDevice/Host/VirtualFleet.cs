@@ -32,11 +32,14 @@ public sealed class VirtualFleet : IAsyncDisposable
 
     public static int GroupOf(int nodeId, int groups) => (nodeId - 1) % groups + 1;
 
+    /// <summary>Starts the fleet; <paramref name="brokerPortFor"/> (device index → port) lets devices reach the broker
+    /// through different ports, e.g. one severable proxy per group (the fleet fault suite's partition).</summary>
     public static async Task<VirtualFleet> StartAsync(int devices, int groups, string brokerHost, int brokerPort, string dataDir,
         ISignatureVerifier verifier, Func<int, LinkProfile>? linkFor = null, FirmwareVersion? factoryVersion = null,
         Action<string>? log = null, CancellationToken ct = default, int firstNodeId = 1, double groupUplinkBytesPerSecond = 0,
         Func<int, Boards.BoardProfile?>? boardFor = null, Func<VirtualDeviceOptions, VirtualDeviceOptions>? configure = null,
-        int slotSize = 4 * 1024 * 1024, Func<int, string?>? groupDataTopic = null, int? coreHeapBudget = null)
+        int slotSize = 4 * 1024 * 1024, Func<int, string?>? groupDataTopic = null, int? coreHeapBudget = null,
+        Func<int, int>? brokerPortFor = null)
     {
         if (devices < 1) throw new ArgumentOutOfRangeException(nameof(devices), "a fleet needs at least one device");
         if (groups < 1 || groups > devices) throw new ArgumentOutOfRangeException(nameof(groups), "groups must be between 1 and the number of devices");
@@ -69,7 +72,7 @@ public sealed class VirtualFleet : IAsyncDisposable
                     NodeId = (uint)node,
                     GroupId = GroupOf(node - firstNodeId + 1, groups),
                     BrokerHost = brokerHost,
-                    BrokerPort = brokerPort,
+                    BrokerPort = brokerPortFor?.Invoke(i) ?? brokerPort,
                     DataDir = dataDir,
                     Verifier = verifier,
                     Link = linkFor?.Invoke(i) ?? LinkProfile.Unlimited,

@@ -24,6 +24,8 @@ public static class FleetCommand
                 case "--image-size": o = o with { ImageSize = int.Parse(Next()) }; break;
                 case "--gateway-up-kbps": o = o with { GatewayUpBytesPerSecond = double.Parse(Next()) * 1000 / 8 }; break;
                 case "--seed": o = o with { Seed = int.Parse(Next()) }; break;
+                case "--partition-seconds": o = o with { Partition = TimeSpan.FromSeconds(double.Parse(Next())) }; break;
+                case "--partition-group": o = o with { PartitionGroup = int.Parse(Next()) }; break;
                 case "--scenario": names.Add(Next()); break;
                 case "--json": json = true; break;
                 case "--verbose": verbose = true; break;

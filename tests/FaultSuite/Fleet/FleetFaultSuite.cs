@@ -32,6 +32,10 @@ public sealed record FleetScenarioOptions
     public double ChurnFraction { get; init; } = 0.1;
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(120);
     public int Seed { get; init; } = 1;
+    /// <summary>How long the partition scenario keeps one group cut off from the broker.</summary>
+    public TimeSpan Partition { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>The group the partition scenario cuts off (1-based).</summary>
+    public int PartitionGroup { get; init; } = 1;
 }
 
 /// <summary>One scenario's outcome. resentBytes: payload the gateway sent to devices for packets they were known to
@@ -69,15 +73,17 @@ public sealed record FleetScenarioResult(string Name, bool Completed, long Resen
 /// a virtual fleet in this process; each scenario strikes mid-rollout and checks that the rollout completes with every
 /// device's active slot holding the image byte for byte.
 /// </summary>
-public static class FleetFaultSuite
+public static partial class FleetFaultSuite
 {
-    public static readonly string[] ScenarioNames = ["gateway-restart", "broker-restart", "churn", ImpersonationScenario.Name, GatewayTopicScenario.Name, GatewayKill9Scenario.Name];
+    public static readonly string[] ScenarioNames = ["gateway-restart", "broker-restart", "churn", "partition", "late-join", ImpersonationScenario.Name, GatewayTopicScenario.Name, GatewayKill9Scenario.Name];
 
     public static async Task<FleetScenarioResult> RunAsync(string name, FleetScenarioOptions o, Action<string>? log, CancellationToken ct) => name switch
     {
         "gateway-restart" => await GatewayRestartAsync(o, log, ct),
         "broker-restart" => await BrokerRestartAsync(o, log, ct),
         "churn" => await ChurnAsync(o, log, ct),
+        "partition" => await PartitionAsync(o, log, ct),
+        "late-join" => await LateJoinAsync(o, log, ct),
         ImpersonationScenario.Name => await ImpersonationScenario.RunAsync(o, log, ct),
         GatewayTopicScenario.Name => await GatewayTopicScenario.RunAsync(o, log, ct),
         GatewayKill9Scenario.Name => await GatewayKill9Scenario.RunAsync(o, log, ct),
@@ -92,10 +98,13 @@ public static class FleetFaultSuite
         public VirtualFleet? Fleet;
         public readonly List<IAsyncDisposable> Gateways = new();
         public readonly List<GatewayDatabase> Databases = new();
+        /// <summary>Links between devices and the broker (the partition's proxies).</summary>
+        public readonly List<IAsyncDisposable> Links = new();
 
         public async ValueTask DisposeAsync()
         {
             if (Fleet != null) await Fleet.DisposeAsync();
+            foreach (var l in Links) await l.DisposeAsync();
             foreach (var g in Gateways) await g.DisposeAsync();
             foreach (var d in Databases) d.Dispose();
             await Broker.DisposeAsync();
@@ -110,12 +119,13 @@ public static class FleetFaultSuite
         return rig;
     }
 
-    private static async Task StartFleetAsync(Rig rig, FleetScenarioOptions o, GatewayNode gateway, Action<string>? log, CancellationToken ct)
+    private static async Task StartFleetAsync(Rig rig, FleetScenarioOptions o, GatewayNode gateway, Action<string>? log, CancellationToken ct,
+        Func<int, int>? brokerPortFor = null)
     {
         var verifier = new EcdsaSignatureVerifier();
         verifier.Add(rig.Signer.KeyId, rig.Signer.PublicKey());
         rig.Fleet = await VirtualFleet.StartAsync(o.Devices, o.Groups, rig.Broker.Host, rig.Broker.Port, Path.Combine(rig.Dir.Path, "fleet"), verifier,
-            null, new FirmwareVersion(1, 0, 0), null, ct);
+            null, new FirmwareVersion(1, 0, 0), null, ct, brokerPortFor: brokerPortFor);
         await gateway.WaitForDevicesAsync(o.Devices, TimeSpan.FromSeconds(60), ct);
         await WaitForMemberListsAsync(rig.Fleet, ct);
     }
@@ -224,75 +234,18 @@ public static class FleetFaultSuite
     /// <summary>A gateway and the fleet on the rig, a rollout of a new image started, and the wait until the fleet
     /// holds FaultAt of it: where a fault scenario strikes.</summary>
     private static async Task<(GatewayNode Gateway, byte[] Bytes, FirmwareImage Image, Task<RolloutResult> Run)> RolloutUntilFaultAsync(
-        Rig rig, FleetScenarioOptions o, Action<string>? log, CancellationToken ct)
+        Rig rig, FleetScenarioOptions o, Action<string>? log, CancellationToken ct, Func<int, int>? brokerPortFor = null)
     {
         var gw = NewGateway(rig, o, null, log);
         rig.Gateways.Add(gw);
         await gw.StartAsync(ct);
-        await StartFleetAsync(rig, o, gw, log, ct);
+        await StartFleetAsync(rig, o, gw, log, ct, brokerPortFor);
         byte[] bytes = Image(o);
         var image = FirmwareImage.Create(bytes, new FirmwareVersion(2, 0, 0), rig.Signer, o.ChunkSize);
-        var run = gw.RunRolloutAsync(image, new RolloutOptions { Timeout = o.Timeout }, null, ct);
+        // Devices cut off or rebooting come back: the rollout waits for them (up to its timeout) instead of ending without them.
+        var run = gw.RunRolloutAsync(image, new RolloutOptions { Timeout = o.Timeout, OfflineWait = o.Timeout }, null, ct);
         await WaitForFractionAsync(rig.Fleet!, image.ChunkCount, o.FaultAt, o.Timeout, ct);
         return (gw, bytes, image, run);
     }
 
-    /// <summary>The Mosquitto broker (no persistence: retained messages are lost) stops mid-rollout and starts again on
-    /// the same port; gateway and devices reconnect by themselves and the gateway publishes manifest and member lists again.</summary>
-    public static async Task<FleetScenarioResult> BrokerRestartAsync(FleetScenarioOptions o, Action<string>? log, CancellationToken ct)
-    {
-        await using var rig = await StartRigAsync(o, log, ct);
-        var (gw, bytes, image, run) = await RolloutUntilFaultAsync(rig, o, log, ct);
-        rig.Broker.Stop();
-        await Task.Delay(o.BrokerDown, ct);
-        await rig.Broker.StartProcessAsync(ct);
-        var recovery = Stopwatch.StartNew();
-        var result = await run;
-        int updated = await WaitAllUpdatedAsync(rig.Fleet!, bytes, TimeSpan.FromSeconds(20), ct);
-        double secs = recovery.Elapsed.TotalSeconds;
-        // The retained messages are back: a new subscriber gets every group's manifest and member list.
-        var (manifests, lists) = await RetainedAsync(rig.Broker, o.Groups, ct);
-        bool completed = !result.TimedOut && updated == o.Devices && manifests == o.Groups && lists == o.Groups;
-        return new FleetScenarioResult("broker-restart", completed, result.ResentBytes, bytes.Length, secs, updated, o.Devices, result.GatewayPayloadBytes,
-            $"resent as repairs {result.ResentRepairBytes}; {result.OriginalsSent} originals, {result.RepairCopiesSent} repair copies; gateway reconnects {gw.Reconnects}; engine republished manifests {result.Reconnects}x; retained after restart: {manifests}/{o.Groups} manifests, {lists}/{o.Groups} member lists");
-    }
-
-    /// <summary>Counts the groups whose manifest and member list a fresh subscriber receives as retained messages.</summary>
-    public static async Task<(int Manifests, int MemberLists)> RetainedAsync(MosquittoBroker broker, int groups, CancellationToken ct)
-    {
-        using var client = new MqttClientFactory().CreateMqttClient();
-        var seen = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
-        client.ApplicationMessageReceivedAsync += e =>
-        {
-            if (e.ApplicationMessage.Retain && e.ApplicationMessage.Payload.Length > 0) seen[e.ApplicationMessage.Topic] = 1;
-            return Task.CompletedTask;
-        };
-        await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer(broker.Host, broker.Port).WithClientId("fleet-check-" + Guid.NewGuid().ToString("N")[..6]).Build(), ct);
-        var sub = new MqttClientSubscribeOptionsBuilder();
-        for (int g = 1; g <= groups; g++) sub = sub.WithTopicFilter(Topics.GroupManifest(g)).WithTopicFilter(Topics.GroupMembers(g));
-        await client.SubscribeAsync(sub.Build(), ct);
-        await Task.Delay(500, ct);
-        await client.DisconnectAsync();
-        int m = Enumerable.Range(1, groups).Count(g => seen.ContainsKey(Topics.GroupManifest(g)));
-        int l = Enumerable.Range(1, groups).Count(g => seen.ContainsKey(Topics.GroupMembers(g)));
-        return (m, l);
-    }
-
-    /// <summary>A seeded tenth of the devices (at least one) power off mid-rollout and come back after ChurnOff.</summary>
-    public static async Task<FleetScenarioResult> ChurnAsync(FleetScenarioOptions o, Action<string>? log, CancellationToken ct)
-    {
-        await using var rig = await StartRigAsync(o, log, ct);
-        var (gw, bytes, image, run) = await RolloutUntilFaultAsync(rig, o, log, ct);
-        int n = Math.Max(1, (int)Math.Round(o.Devices * o.ChurnFraction));
-        var rng = new Random(o.Seed);
-        var leaving = Enumerable.Range(0, o.Devices).OrderBy(_ => rng.Next()).Take(n).ToList();
-        await Task.WhenAll(leaving.Select(i => rig.Fleet!.RestartDeviceAsync(i, o.ChurnOff, ct)));
-        var recovery = Stopwatch.StartNew();
-        var result = await run;
-        int updated = await WaitAllUpdatedAsync(rig.Fleet!, bytes, TimeSpan.FromSeconds(30), ct);
-        double secs = recovery.Elapsed.TotalSeconds;
-        bool completed = !result.TimedOut && updated == o.Devices;
-        return new FleetScenarioResult("churn", completed, result.ResentBytes, bytes.Length, secs, updated, o.Devices, result.GatewayPayloadBytes,
-            $"{n} device(s) left for {o.ChurnOff.TotalSeconds:0.#} s and came back; {result.Reallocations} reallocations");
-    }
 }
