@@ -20,6 +20,7 @@ namespace IotOta.DeviceFirmware.Agent
             {
                 if (_stopped) return false;
                 Manifest m = _manifest;
+                if (_treeOwedCount > 0) DrainOwedTreeRelays();
                 if (_relayQueue.TryDequeue(_relayWork))
                 {
                     if (m == null || _relayWork.ImageId != m.ImageId || !_held.Get(_relayWork.Index)) return true;

@@ -53,6 +53,10 @@ namespace IotOta.DeviceFirmware.Agent
             if (_progressBuf.Length < p) _progressBuf = new byte[p];
             int r = RepairRequest.EncodedLength(chunkCount);
             if (_repairBuf.Length < r) _repairBuf = new byte[r];
+            int o = PacketBitmap.ByteLength(chunkCount);
+            if (_treeOwed.Length < o) _treeOwed = new byte[o];
+            else for (int i = 0; i < _treeOwed.Length; i++) _treeOwed[i] = 0;
+            _treeOwedCount = 0;
         }
 
         /// <summary>A message from the first network.</summary>
@@ -165,6 +169,7 @@ namespace IotOta.DeviceFirmware.Agent
                 RelayTree t = _tree;
                 _tree = _treeRx;
                 _treeRx = t;
+                DrainOwedTreeRelays();
             }
         }
 
@@ -322,8 +327,17 @@ namespace IotOta.DeviceFirmware.Agent
         private int QueueRelays(DataPacket p, Manifest m, int idx)
         {
             bool named = p.TargetCount > 0;
-            bool tree = !named && p.IsRelay && p.IsTree && _tree.ImageId == m.ImageId && _tree.RelaysPacket(idx);
+            if (!named && p.IsRelay && p.IsTree && !HasTreeTable(m))
+            {
+                // Down a relay tree before this group's table arrived (it is retained, but travels on another path
+                // than the copy): owe the relay copies and send them when the table comes (DrainOwedTreeRelays), so
+                // the child groups still get the packet from the tree instead of asking the gateway.
+                OweTreeRelay(idx);
+                return 0;
+            }
+            bool tree = !named && p.IsRelay && p.IsTree && _tree.RelaysPacket(idx);
             if (!named && !tree) return 0;
+            if (tree) return QueueTreeRelay(idx);
             ForwardJob rj = _relayQueue.Reserve();
             if (rj == null)
             {
@@ -345,22 +359,74 @@ namespace IotOta.DeviceFirmware.Agent
                 }
                 n = p.TargetCount;
             }
-            else
-            {
-                for (int c = 0; c < _tree.ChildCount; c++)
-                {
-                    int s = _tree.SlotFor(c, idx);
-                    if (_tree.CandidateNode[s] == _cfg.NodeId) continue;
-                    rj.TargetNode[n] = _tree.CandidateNode[s];
-                    rj.TargetIp[n] = _tree.CandidateIp[s];
-                    rj.TargetPort[n] = _tree.CandidatePort[s];
-                    n++;
-                }
-                Counters.TreeRelays++;
-            }
             rj.TargetCount = n;
             _relayQueue.Commit();
             return n;
+        }
+
+        /// <summary>A relay-tree table for the image being distributed, naming child groups, is held.</summary>
+        private bool HasTreeTable(Manifest m)
+        {
+            return m != null && _tree.ImageId == m.ImageId && _tree.ChildCount > 0;
+        }
+
+        /// <summary>Queues the relay copies of packet idx to this group's tree children (under the lock; the table
+        /// is held and relays idx). Returns how many, 0 when the relay queue is full.</summary>
+        private int QueueTreeRelay(int idx)
+        {
+            ForwardJob rj = _relayQueue.Reserve();
+            if (rj == null)
+            {
+                Counters.ForwardDrops++;
+                return 0;
+            }
+            rj.Kind = ForwardJob.KindRelay;
+            rj.ImageId = _manifest.ImageId;
+            rj.Index = idx;
+            rj.CopyFlags = (byte)(DataPacket.FlagRelay | DataPacket.FlagTree);
+            int n = 0;
+            for (int c = 0; c < _tree.ChildCount; c++)
+            {
+                int s = _tree.SlotFor(c, idx);
+                if (_tree.CandidateNode[s] == _cfg.NodeId) continue;
+                rj.TargetNode[n] = _tree.CandidateNode[s];
+                rj.TargetIp[n] = _tree.CandidateIp[s];
+                rj.TargetPort[n] = _tree.CandidatePort[s];
+                n++;
+            }
+            Counters.TreeRelays++;
+            rj.TargetCount = n;
+            _relayQueue.Commit();
+            return n;
+        }
+
+        private void OweTreeRelay(int idx)
+        {
+            int mask = 1 << (idx & 7);
+            if (idx >= _treeOwed.Length * 8 || (_treeOwed[idx >> 3] & mask) != 0) return;
+            _treeOwed[idx >> 3] = (byte)(_treeOwed[idx >> 3] | mask);
+            _treeOwedCount++;
+            Counters.TreeRelaysOwed++;
+        }
+
+        /// <summary>Under the lock: once the table is held, queues the relay copies owed for tree relay copies that came
+        /// before it (those of packets in this group's tree; the others need none), while the relay queue has room.</summary>
+        private void DrainOwedTreeRelays()
+        {
+            Manifest m = _manifest;
+            if (_treeOwedCount == 0 || !HasTreeTable(m)) return;
+            for (int idx = 0; idx < m.ChunkCount && _treeOwedCount > 0; idx++)
+            {
+                int mask = 1 << (idx & 7);
+                if ((_treeOwed[idx >> 3] & mask) == 0) continue;
+                if (_tree.RelaysPacket(idx) && _held.Get(idx))
+                {
+                    if (_relayQueue.IsFull) return; // the rest on a later pump
+                    QueueTreeRelay(idx);
+                }
+                _treeOwed[idx >> 3] = (byte)(_treeOwed[idx >> 3] & ~mask);
+                _treeOwedCount--;
+            }
         }
 
         private void HandleRepairRequest(byte[] buffer, int offset, int count)

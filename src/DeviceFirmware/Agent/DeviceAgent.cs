@@ -41,6 +41,9 @@ namespace IotOta.DeviceFirmware.Agent
         // The group's relay-tree table (current, and a spare to parse into: a bad table never replaces a good one).
         private RelayTree _tree = new RelayTree();
         private RelayTree _treeRx = new RelayTree();
+        // Tree relay copies that came before this group's table (one bit per packet): relayed on once it arrives.
+        private byte[] _treeOwed = new byte[0];
+        private int _treeOwedCount;
         private readonly ForwardQueue _queue;
         private readonly ForwardJob _work = new ForwardJob();
         private readonly ForwardQueue _relayQueue;

@@ -12,6 +12,9 @@ namespace IotOta.DeviceFirmware.Agent
         public int RelaysReceived;
         /// <summary>Relay copies received down a relay tree that this device passed on to its group's tree children.</summary>
         public int TreeRelays;
+        /// <summary>Relay copies received down a relay tree while this group held no table (it may not have arrived
+        /// yet; a leaf group never gets one): relayed on to the tree children once a table for the image arrives.</summary>
+        public int TreeRelaysOwed;
         public int CopiesReceived;
         public int CopiesSent;
         public int CopiesFailed;

@@ -454,6 +454,10 @@ public sealed class RolloutEngine
         _destinations.Changed += OnMembership;
         try
         {
+            // The relay-tree tables go out before the manifests: a device gets its MQTT messages in publish order and
+            // takes no packet before its manifest, so a relay holds its group's table before the first tree relay copy
+            // (sent over TCP, which can overtake MQTT) can reach it. A table is used only with the manifest of its image.
+            await PublishRelayTreesAsync(ct);
             await PublishManifestsAsync(ct);
             if (_options.Strategy != RolloutStrategy.IotOta) _baseline = BaselineSends(_destinations.Members).GetEnumerator();
             long lastProgress = 0;
@@ -489,8 +493,8 @@ public sealed class RolloutEngine
                 {
                 if (_mqtt.IsConnected)
                 {
-                    await PublishManifestsAsync(ct);
                     await PublishRelayTreesAsync(ct);
+                    await PublishManifestsAsync(ct);
                 }
                 foreach (SendOrder order in hold || _paused || _options.Strategy != RolloutStrategy.IotOta ? Array.Empty<SendOrder>() : Scheduler.Plan())
                 {

@@ -113,10 +113,42 @@ public class DeviceAgentTreeTests
         d.PumpAll();
         Assert.Empty(d.Peer.Sends);
         Tree(d, Table(img.ImageId, epoch: 5, tree: 1));
+        d.PumpAll();
+        // packets 1 and 5 came before a usable table: owed, and relayed once this one arrived (both in tree 1)
+        Assert.Equal(6, d.Peer.Sends.Count);
+        Assert.Equal(2, d.Counters.TreeRelaysOwed);
         Tree(d, Table(img.ImageId, epoch: 4, tree: 2)); // older: ignored, tree 1 stays
         d.FromPeer(Copy(img, 9, sender: 77, flags: TreeRelay));
         d.PumpAll();
-        Assert.Equal(3, d.Peer.Sends.Count);
+        Assert.Equal(9, d.Peer.Sends.Count);
+    }
+
+    /// <summary>The table is retained on MQTT and the relay copy comes over TCP from a peer: under load the copy can
+    /// come first. The relay must still pass the packet down (else its child groups all ask the gateway for it).</summary>
+    [Fact]
+    public void Tree_relay_copy_that_comes_before_the_table_is_relayed_when_the_table_arrives()
+    {
+        using var d = new DeviceHarness(nodeId: 1, groupId: 1);
+        d.Members(1, 1, 2);
+        var img = Create(V(1, 1, 0));
+        d.Manifest(img);
+        d.FromPeer(Copy(img, 5, sender: 77, flags: TreeRelay)); // tree 1: this group's, once the table says so
+        d.FromPeer(Copy(img, 4, sender: 77, flags: TreeRelay)); // tree 0: a leaf here, nothing to relay
+        d.PumpAll();
+        Assert.Equal(new[] { DeviceHarness.AddressOf(2), DeviceHarness.AddressOf(2) }, d.Peer.Sends.Select(s => s.Address));
+        Assert.Equal(2, d.Counters.TreeRelaysOwed);
+        Tree(d, Table(img.ImageId));
+        d.PumpAll();
+        var late = d.Peer.Sends.Skip(2).ToList();
+        string[] relayTo = { DeviceHarness.AddressOf(1002), DeviceHarness.AddressOf(1101), DeviceHarness.AddressOf(1200) };
+        Assert.Equal(relayTo, late.Select(s => s.Address));
+        Assert.All(late, s => Assert.Equal(TreeRelay, Parsed.Data(s.Bytes).Flags));
+        Assert.All(late, s => Assert.Equal(5, Parsed.Data(s.Bytes).Index));
+        Assert.Equal(1, d.Counters.TreeRelays);
+        // owed once: a table that arrives again (a new epoch) does not send them a second time
+        Tree(d, Table(img.ImageId, epoch: 2));
+        d.PumpAll();
+        Assert.Equal(5, d.Peer.Sends.Count);
     }
 
     [Fact]
