@@ -97,7 +97,11 @@ public sealed class RolloutEngine
         SkipHeld(members);
     }
 
-    /// <summary>Marks delivered, for each group, the packets every member is known to hold: only the rest is planned.</summary>
+    /// <summary>Marks delivered, for each group, the packets some member is known to hold: only the rest is planned.
+    /// A member that holds a packet is its group's source for it: the others repair from their peers first, so the
+    /// gateway does not send it into the group again (after a gateway restart, a packet the root had passed on to part
+    /// of its group before the kill would otherwise go out a second time). If that member leaves, the group's repair
+    /// requests reach the gateway in the end.</summary>
     private void SkipHeld(IReadOnlyList<FleetMember> members)
     {
         if (_options.Held is not { } held) return;
@@ -107,14 +111,14 @@ public sealed class RolloutEngine
             var list = g.ToList();
             for (int k = 0; k < _image.ChunkCount; k++)
             {
-                bool all = true;
+                FleetMember? holder = null;
                 foreach (var m in list)
                 {
-                    if (!held(m.NodeId, k)) { all = false; break; }
+                    if (held(m.NodeId, k)) { holder = m; break; }
                 }
-                if (!all) continue;
+                if (holder == null) continue;
                 var (before, _) = Scheduler.Progress;
-                Scheduler.OnNotice(list[0].NodeId, k);
+                Scheduler.OnNotice(holder.NodeId, k);
                 if (Scheduler.Progress.Done > before) Interlocked.Increment(ref _skipped);
             }
         }
