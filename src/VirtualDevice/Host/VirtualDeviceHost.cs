@@ -168,7 +168,7 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
         DeviceAgent? a = _agent;
         if (a != null) Measured(a, x => x.OnMqttMessage(topic, buffer, offset, count));
         Interlocked.Increment(ref _coreMessages);
-        _work.Set();
+        Wake();
     }
 
     private void OnPeer(byte[] buffer, int offset, int count)
@@ -176,7 +176,7 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
         DeviceAgent? a = _agent;
         if (a != null) Measured(a, x => x.OnPeerMessage(buffer, offset, count));
         Interlocked.Increment(ref _coreMessages);
-        _work.Set();
+        Wake();
     }
 
     private void PumpLoop()
@@ -231,6 +231,8 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
     {
         new Thread(() =>
         {
+            // DisposeAsync takes this gate after cancelling, so a power-off waits for a reboot in progress and a
+            // reboot that comes after the power-off does nothing: no handle is used after it was disposed.
             lock (_restartGate)
             {
                 if (_cts.IsCancellationRequested) return;
@@ -255,6 +257,7 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _cts.Cancel();
+        lock (_restartGate) { } // a reboot thread past its cancellation check finishes first
         _agent?.Stop();
         _work.Set();
         _tick?.Dispose();
@@ -263,5 +266,17 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
         _peer?.Dispose();
         _flash?.Dispose();
         _work.Dispose();
+    }
+
+    /// <summary>Wakes the forwarding thread; a message that lands while the device powers off is dropped.</summary>
+    private void Wake()
+    {
+        try
+        {
+            _work.Set();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
     }
 }
