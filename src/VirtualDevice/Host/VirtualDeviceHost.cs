@@ -153,14 +153,19 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
     }
 
     /// <summary>One call into the core, measured. retained when it made the core take a new image (the manifest).</summary>
-    private void Measured(DeviceAgent a, Action<DeviceAgent> call)
+    private void Measured(DeviceAgent a, Action<DeviceAgent> call) => Measured(a, x => { call(x); return true; });
+
+    /// <summary>One call into the core, metered against the heap budget; what it allocated counts towards the
+    /// per-message figure when the call returns true (a pump pass that did work).</summary>
+    private bool Measured(DeviceAgent a, Func<DeviceAgent, bool> call)
     {
         uint image = a.CurrentImageId;
         long mark = CoreHeapMeter.Begin();
-        call(a);
+        bool counted = call(a);
         long bytes = HeapMeter.End(mark, retained: a.CurrentImageId != image);
-        Interlocked.Add(ref _coreAlloc, bytes);
+        if (counted) Interlocked.Add(ref _coreAlloc, bytes);
         CheckBudget(a);
+        return counted;
     }
 
     private void OnMqtt(string topic, byte[] buffer, int offset, int count)
@@ -187,15 +192,7 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
             bool did = false;
             try
             {
-                if (a != null)
-                {
-                    uint image = a.CurrentImageId;
-                    long mark = CoreHeapMeter.Begin();
-                    did = a.PumpOnce();
-                    long bytes = HeapMeter.End(mark, retained: a.CurrentImageId != image);
-                    if (did) Interlocked.Add(ref _coreAlloc, bytes);
-                    CheckBudget(a);
-                }
+                did = a != null && Measured(a, x => x.PumpOnce());
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
