@@ -97,7 +97,8 @@ public sealed class RolloutEngine
         SkipHeld(members);
     }
 
-    /// <summary>Marks delivered, for each group, the packets some member is known to hold: only the rest is planned.
+    /// <summary>Marks delivered, for each group, the packets some member is known to hold and nobody is bringing (and
+    /// those every member holds): only the rest is planned.
     /// A member that holds a packet is its group's source for it: the others repair from their peers first, so the
     /// gateway does not send it into the group again (after a gateway restart, a packet the root had passed on to part
     /// of its group before the kill would otherwise go out a second time). If that member leaves, the group's repair
@@ -106,23 +107,9 @@ public sealed class RolloutEngine
     {
         if (_options.Held is not { } held) return;
         if (_options.Health is { } health) members = members.Where(m => !health.HasFailed(m.NodeId)).ToList();
-        foreach (var g in members.GroupBy(m => m.GroupId))
-        {
-            var list = g.ToList();
-            for (int k = 0; k < _image.ChunkCount; k++)
-            {
-                FleetMember? holder = null;
-                foreach (var m in list)
-                {
-                    if (held(m.NodeId, k)) { holder = m; break; }
-                }
-                if (holder == null) continue;
-                var (before, _) = Scheduler.Progress;
-                Scheduler.OnNotice(holder.NodeId, k);
-                if (Scheduler.Progress.Done > before) Interlocked.Increment(ref _skipped);
-            }
-        }
+        Interlocked.Add(ref _skipped, Scheduler.SkipHeld(members, (node, k) => held(node, k)));
     }
+
     private volatile string? _pauseReason;
     private HealthVerdict? _verdict;
     private long _lastHealthCheck;

@@ -245,6 +245,41 @@ public sealed partial class RolloutScheduler
         }
     }
 
+    /// <summary>What devices report holding (a resumed rollout, a reconnect, a rejoin): for each group of the given
+    /// members, a packet nobody is bringing that some member holds is that group's (its peers repair from the holder;
+    /// sending it into the group again would only duplicate it), and so is a packet every member holds. A delivery on
+    /// its way stays with its owner until its notice or deadline unless the whole group holds it: the member that
+    /// holds it may be the owner, still forwarding, and releasing its load early hands a slow device more work than it
+    /// can pass on (heterogeneous fleets ended in gateway repairs). Returns how many deliveries it marked done.</summary>
+    public int SkipHeld(IEnumerable<FleetMember> members, Func<uint, int, bool> held)
+    {
+        int skipped = 0;
+        foreach (var byGroup in members.GroupBy(m => m.GroupId))
+        {
+            var list = byGroup.ToList();
+            for (int k = 0; k < _chunkCount; k++)
+            {
+                FleetMember? holder = null;
+                bool all = true;
+                foreach (var m in list)
+                {
+                    if (held(m.NodeId, k)) holder ??= m;
+                    else all = false;
+                }
+                if (holder == null) continue;
+                lock (_gate)
+                {
+                    if (!_members.TryGetValue(holder.NodeId, out FleetMember? known)) continue;
+                    byte status = _groups[known.GroupId].Status[k];
+                    if (status == Done || (status == InFlight && !all)) continue;
+                }
+                OnNotice(holder.NodeId, k);
+                skipped++;
+            }
+        }
+        return skipped;
+    }
+
     /// <summary>Deliveries that are past their deadline go back to pending, with the subtrees that were to get the
     /// packet through them. Called by Plan; costs nothing while no deadline has passed.</summary>
     private void ExpireTimeouts(long now)
