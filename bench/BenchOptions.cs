@@ -21,6 +21,11 @@ public sealed record BenchOptions
     public double DeviceUpKbps { get; init; } = 1000;
     public double DeviceDownKbps { get; init; } = 4000;
     public double LatencyMs { get; init; } = 5;
+    /// <summary>The broker's uplink to the fleet in kbit/s. Null = the gateway's: the broker runs at the gateway's site
+    /// and everything it sends to devices shares that site's uplink, which is the server upload u_s of the Kumar–Ross
+    /// bound. 0 = unlimited (a broker with more upload than the bound counts, e.g. in a cloud).</summary>
+    public double? BrokerUpKbps { get; init; }
+    public double EffectiveBrokerUpKbps => BrokerUpKbps ?? GatewayUpKbps;
     /// <summary>"mosquitto" (its own process, default) or "embedded" (MQTTnet's broker in this process).</summary>
     public string Broker { get; init; } = "mosquitto";
     public int Seed { get; init; } = 1;
@@ -57,6 +62,7 @@ public sealed record BenchOptions
                 "--gateway-up-kbps" => o with { GatewayUpKbps = double.Parse(Next()) },
                 "--device-up-kbps" => o with { DeviceUpKbps = double.Parse(Next()) },
                 "--device-down-kbps" => o with { DeviceDownKbps = double.Parse(Next()) },
+                "--broker-up-kbps" => o with { BrokerUpKbps = double.Parse(Next()) },
                 "--latency-ms" => o with { LatencyMs = double.Parse(Next()) },
                 "--seed" => o with { Seed = int.Parse(Next()) },
                 "--timeout-seconds" => o with { TimeoutSeconds = double.Parse(Next()) },
@@ -71,6 +77,7 @@ public sealed record BenchOptions
             if (!AllStrategies.Contains(s)) throw new ArgumentException($"unknown strategy {s}; known: {string.Join(",", AllStrategies)}");
         if (o.Broker is not ("mosquitto" or "embedded")) throw new ArgumentException("--broker must be mosquitto or embedded");
         if (o.ImageSize < 1 || o.ChunkSize < 1) throw new ArgumentException("--image-size and --chunk-size must be positive");
+        if (o.BrokerUpKbps < 0) throw new ArgumentException("--broker-up-kbps must be positive, or 0 for unlimited");
         if (o.GatewayUpKbps <= 0 || o.DeviceUpKbps <= 0 || o.DeviceDownKbps <= 0) throw new ArgumentException("link rates must be positive (the bound needs them)");
         return o;
     }

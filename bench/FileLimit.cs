@@ -35,7 +35,7 @@ public static class FileLimit
             mesh += n * (n - 1);
         }
         long relays = groups > 1 ? 2L * devices * Math.Min(groups - 1, 2) : 0;
-        return 3L * devices + 2 * mesh + relays + 512;
+        return 5L * devices + 2 * mesh + relays + 512; // 2 more per device: the broker uplink relay's two sockets
     }
 
     /// <summary>The current soft limit, or -1 where it cannot be read (not Linux).</summary>

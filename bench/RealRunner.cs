@@ -61,6 +61,10 @@ public static class RealRunner
         await using var broker = embedded ? await EmbeddedBroker.StartAsync() : null;
         string brokerHost = mosquitto?.Host ?? broker!.Host;
         int brokerPort = mosquitto?.Port ?? broker!.Port;
+        // Devices reach the broker through its uplink (shared, shaped); the gateway reaches it directly.
+        await using var uplink = o.EffectiveBrokerUpKbps > 0 ? new BrokerUplink(brokerHost, brokerPort, o.EffectiveBrokerUpKbps * 125) : null;
+        string fleetHost = uplink?.Host ?? brokerHost;
+        int fleetPort = uplink?.Port ?? brokerPort;
         long brokerBytes = 0, brokerMessages = 0;
         bool counting = false;
         if (broker != null)
@@ -85,7 +89,7 @@ public static class RealRunner
             await gateway.StartAsync(ct);
             // Slots just big enough for the image: 1,000 devices' flash files stay ~2.3 GB instead of 8 GB.
             int slot = Math.Max(64 * 1024, (o.ImageSize + 65535) / 65536 * 65536);
-            fleet = await VirtualFleet.StartAsync(o.Devices, groups, brokerHost, brokerPort, dataDir, verifier, i => links[i],
+            fleet = await VirtualFleet.StartAsync(o.Devices, groups, fleetHost, fleetPort, dataDir, verifier, i => links[i],
                 new FirmwareVersion(1, 0, 0), null, ct, slotSize: slot,
                 groupDataTopic: strategy == "group-fanout" ? g => GroupTopicPrefix + g + "/data" : null);
             await gateway.WaitForDevicesAsync(o.Devices, TimeSpan.FromSeconds(Math.Max(120, o.Devices / 5.0)), ct);

@@ -18,7 +18,7 @@ public static class Report
         var r0 = runs.FirstOrDefault();
         sb.AppendLine($"N = {o.Devices}, {(r0?.Groups ?? o.EffectiveGroups)} groups, scenario {o.Scenario}, image {KiB(o.ImageSize)} KiB in {o.ChunkSize} B packets, " +
             $"gateway up {o.GatewayUpKbps} kbps, device up/down {o.DeviceUpKbps}/{o.DeviceDownKbps} kbps, latency {o.LatencyMs} ms, seed {o.Seed}" +
-            (o.Simulate ? " (simulated)" : $", broker {o.Broker}, {Environment.ProcessorCount} cores"));
+            (o.Simulate ? " (simulated)" : $", broker {o.Broker} (uplink to the fleet {(o.EffectiveBrokerUpKbps > 0 ? o.EffectiveBrokerUpKbps + " kbps, shared" : "unlimited")}), {Environment.ProcessorCount} cores"));
         sb.AppendLine();
         sb.AppendLine("| strategy | mode | done | last s | median s | p99 s | bound s | ratio | gateway MiB (×image) | broker MiB | broker msgs | device upload KiB min/med/max | CPU s bench+broker | CPU % of cores | host busy % | peak RSS MiB | core alloc B/msg |");
         sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
@@ -53,7 +53,7 @@ public static class Report
         {
             ["scenario"] = o.Scenario, ["simulated"] = o.Simulate, ["imageBytes"] = o.ImageSize, ["chunkBytes"] = o.ChunkSize,
             ["cores"] = Environment.ProcessorCount, ["latencyMs"] = o.LatencyMs,
-            ["gatewayUpKbps"] = o.GatewayUpKbps, ["deviceUpKbps"] = o.DeviceUpKbps, ["deviceDownKbps"] = o.DeviceDownKbps, ["seed"] = o.Seed,
+            ["gatewayUpKbps"] = o.GatewayUpKbps, ["brokerUpKbps"] = o.EffectiveBrokerUpKbps, ["deviceUpKbps"] = o.DeviceUpKbps, ["deviceDownKbps"] = o.DeviceDownKbps, ["seed"] = o.Seed,
             ["runs"] = arr,
         };
     }
