@@ -12,4 +12,10 @@ public sealed class DeviceLoad(uint nodeId)
     public long CopyBytesAssigned { get; set; }
     /// <summary>Deliveries of this device that timed out since its last notice; the selector shuns it meanwhile.</summary>
     public int Strikes { get; set; }
+    /// <summary>When the device is expected to have forwarded everything it holds (TimeProvider timestamp; 0 = not
+    /// tracked): each job is booked behind the previous one at the rate known when it was assigned. Lets the selector
+    /// credit the part of the backlog the device has worked off since its last notice.</summary>
+    public long BusyUntil { get; set; }
+    /// <summary>The largest job (copy bytes) it holds or held: how far the credit may go below the in-flight bytes.</summary>
+    public double LargestJobBytes { get; set; }
 }

@@ -8,10 +8,11 @@ namespace IotOta.Gateway.Scheduling;
 /// less its forwarding time — large for a device with a slow or backlogged download) plus the copy bytes it already
 /// holds and this job's, over the forwarding rate measured from its notices. So originals go to devices in
 /// proportion to what they can forward. A device takes new work only below its window and backlog horizon (an idle
-/// one always may), and a device that would finish far later than the group's best is passed over even when the
-/// best is busy: waiting for a fast device beats queueing behind a slow one.
+/// one always may; the backlog is credited with what the device has worked off since it was booked), and a device
+/// that would finish far later than the group's best is passed over even when the best is busy: waiting for a fast
+/// device beats queueing behind a slow one.
 /// </summary>
-public sealed class IntermediateSelector(OverheadTable overheads, SchedulerOptions options)
+public sealed class IntermediateSelector(OverheadTable overheads, SchedulerOptions options, TimeProvider? time = null)
 {
     public double RateOf(uint node)
     {
@@ -26,11 +27,39 @@ public sealed class IntermediateSelector(OverheadTable overheads, SchedulerOptio
         overheads.ArrivalMs(load.NodeId) / 1000.0 + (load.InFlightBytes + jobBytes) / RateOf(load.NodeId)
         + load.Strikes * options.MinNoticeTimeout.TotalSeconds;
 
+    /// <summary>Seconds of forwarding the device still has before it gets to a new job, as far as the clock tells.
+    /// Its in-flight bytes count in full until their notices come back, so by them alone a device that has nearly
+    /// finished its backlog looks as busy as one that just took it on, and is refused work it could start at once
+    /// (at the end of a rollout that left backlogs up to a root job apart). With a clock the scheduler books each
+    /// device's jobs one behind the other (<see cref="DeviceLoad.BusyUntil"/>) and the backlog is what of that
+    /// booking still lies ahead: never more than the in-flight bytes, never less than them minus the device's largest
+    /// job (a device that stalls is credited at most one job it has not done).</summary>
+    public double BacklogSeconds(DeviceLoad load) => Backlog(load, measuredOnly: false);
+
+    private double Backlog(DeviceLoad load, bool measuredOnly)
+    {
+        double rate = RateOf(load.NodeId);
+        double full = load.InFlightBytes / rate;
+        if (time == null || load.BusyUntil == 0 || full <= 0) return full;
+        if (measuredOnly && double.IsNaN(overheads.ForwardRate(load.NodeId))) return full;
+        double booked = time.GetElapsedTime(time.GetTimestamp(), load.BusyUntil).TotalSeconds;
+        double floor = Math.Max(0, full - load.LargestJobBytes / rate);
+        return Math.Clamp(booked, floor, full);
+    }
+
+    /// <summary>A device takes more work below the in-flight cap while its backlog (<see cref="BacklogSeconds"/>) is
+    /// under the horizon. The credit for work done since the last notice counts only once a notice measured the
+    /// device's rate: booked at the prior rate, a device ten times slower would be credited work it has not done
+    /// and take jobs it cannot finish before their deadlines (heterogeneous fleets then re-sent packets from the
+    /// gateway). Which device of a group gets a job still goes by <see cref="FinishSeconds"/> on the full in-flight
+    /// bytes: ranking by the credited backlog sends jobs to the devices furthest through theirs, which fills them to
+    /// the in-flight cap sooner and leaves slow devices idle (their share of the copies fell to a third of their
+    /// capacity's in RolloutSchedulerTests).</summary>
     public bool HasRoom(DeviceLoad load)
     {
         if (load.InFlight == 0) return true;
         if (load.InFlight >= options.MaxInFlightPerDevice) return false;
-        return load.InFlightBytes / RateOf(load.NodeId) < options.BacklogHorizon.TotalSeconds;
+        return Backlog(load, measuredOnly: true) < options.BacklogHorizon.TotalSeconds;
     }
 
     /// <summary>Room for a job the gateway cannot steer elsewhere (a relay-tree position below level 1, whose device

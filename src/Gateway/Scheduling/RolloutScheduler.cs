@@ -58,7 +58,7 @@ public sealed partial class RolloutScheduler
         _chunkLength = chunkLength;
         _options = options;
         _time = time;
-        _selector = new IntermediateSelector(overheads, options);
+        _selector = new IntermediateSelector(overheads, options, time);
         _pendingCount = new int[chunkCount];
         _window = new SequentialWindow(chunkCount);
     }
@@ -96,7 +96,7 @@ public sealed partial class RolloutScheduler
 
     public IReadOnlyList<DeviceLoad> Loads()
     {
-        lock (_gate) return _loads.Values.Select(l => new DeviceLoad(l.NodeId) { InFlight = l.InFlight, InFlightBytes = l.InFlightBytes, Assigned = l.Assigned, CopyBytesAssigned = l.CopyBytesAssigned, Strikes = l.Strikes }).ToList();
+        lock (_gate) return _loads.Values.Select(l => new DeviceLoad(l.NodeId) { InFlight = l.InFlight, InFlightBytes = l.InFlightBytes, Assigned = l.Assigned, CopyBytesAssigned = l.CopyBytesAssigned, Strikes = l.Strikes, BusyUntil = l.BusyUntil, LargestJobBytes = l.LargestJobBytes }).ToList();
     }
 
     /// <summary>The destination list changed: devices joined or left. Work held by devices that left is planned again.</summary>
@@ -212,6 +212,7 @@ public sealed partial class RolloutScheduler
             load.InFlight--;
             load.InFlightBytes -= g.Bytes[k];
             if (load.InFlightBytes < 0.5) load.InFlightBytes = 0;
+            if (load.InFlight <= 0) load.BusyUntil = 0; // idle: the next job is booked from its assignment
         }
     }
 
@@ -437,6 +438,11 @@ public sealed partial class RolloutScheduler
     private void Assign(GroupPlan g, int k, FleetMember d, double bytes, double finishSeconds, long now, uint via)
     {
         DeviceLoad load = _loads[d.NodeId];
+        // Book the job behind what the device already holds (as far as that is still ahead of now).
+        double rate = _selector.RateOf(d.NodeId);
+        long ahead = now + (long)(_selector.BacklogSeconds(load) * _time.TimestampFrequency);
+        load.BusyUntil = ahead + (long)(bytes / rate * _time.TimestampFrequency);
+        load.LargestJobBytes = Math.Max(load.LargestJobBytes, bytes);
         load.InFlight++;
         load.InFlightBytes += bytes;
         load.Assigned++;

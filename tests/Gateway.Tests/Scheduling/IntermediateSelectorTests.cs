@@ -90,4 +90,53 @@ public class IntermediateSelectorTests
         Load(1).InFlightBytes = 100_000; // fast finish 0.512 s → limit 1.624 s
         Assert.Equal(2u, _sel.Pick([M(1), M(2)], Load, 28_000, out _)!.NodeId);
     }
+
+    /// <summary>A selector that knows the time: it credits a device the backlog it has worked off since it was booked.</summary>
+    private IntermediateSelector Clocked() => new(_table, _options, _clock);
+
+    private long In(double seconds) => _clock.GetTimestamp() + (long)(seconds * _clock.TimestampFrequency);
+
+    [Fact]
+    public void BacklogIsCreditedWithTheWorkDoneSinceItWasBookedButAtMostTheLargestJob()
+    {
+        var sel = Clocked();
+        var l = Load(1);
+        l.InFlight = 2;
+        l.InFlightBytes = 50_000;                       // 0.2 s at the prior rate of 250 000 B/s
+        l.LargestJobBytes = 30_000;                     // 0.12 s
+        l.BusyUntil = In(0.2);
+        Assert.Equal(0.2, sel.BacklogSeconds(l), 6);
+        _clock.Advance(TimeSpan.FromMilliseconds(50));
+        Assert.Equal(0.15, sel.BacklogSeconds(l), 6);   // 50 ms of it done
+        _clock.Advance(TimeSpan.FromMilliseconds(100));
+        Assert.Equal(0.08, sel.BacklogSeconds(l), 6);   // floor: in flight less the largest job, (50 000 − 30 000)/250 000
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(0.08, sel.BacklogSeconds(l), 6);   // a device that stalls keeps the floor until its notices come
+        l.BusyUntil = In(5);
+        Assert.Equal(0.2, sel.BacklogSeconds(l), 6);    // never more than its in-flight bytes
+        Assert.Equal(0.2, _sel.BacklogSeconds(l), 6);   // without a clock: the in-flight bytes, as before
+        // The ranking of devices stays on the full in-flight bytes.
+        l.BusyUntil = In(0.01);
+        Assert.Equal((50_000 + 10_000) / _options.PriorForwardRate, sel.FinishSeconds(l, 10_000), 6);
+    }
+
+    [Fact]
+    public void RoomCountsTheCreditOnlyOnceTheDevicesRateIsMeasured()
+    {
+        var sel = Clocked();
+        var l = Load(1);
+        l.InFlight = 2;
+        l.InFlightBytes = _options.PriorForwardRate * 0.7;  // 0.7 s in flight: over the 0.6 s horizon
+        l.LargestJobBytes = _options.PriorForwardRate * 0.4;
+        l.BusyUntil = In(0.3);                              // booked: 0.3 s still to go
+        // Unmeasured, the booking is at the prior rate, which may be ten times too fast: no extra room from it.
+        Assert.False(sel.HasRoom(l));
+        Assert.Equal(0.3, sel.BacklogSeconds(l), 6);
+        Measure(1, _options.PriorForwardRate, arrivalMs: 0);
+        l.BusyUntil = In(0.3);
+        Assert.True(sel.HasRoom(l));
+        Assert.False(_sel.HasRoom(l));                      // no clock, no credit
+        l.BusyUntil = In(0.65);
+        Assert.False(sel.HasRoom(l));                       // still over the horizon by its booking
+    }
 }
