@@ -205,6 +205,8 @@ public static class RealRunner
                 CpuSeconds = Math.Round(cpu, 2), PeakRssBytes = peakRss,
                 CoreAllocBytesPerMessage = msgs == 0 ? 0 : Math.Round((double)alloc / msgs, 2),
                 TimedOut = r.TimedOut, WallSeconds = Math.Round(wall.Elapsed.TotalSeconds, 1),
+                Note = $"gateway: {r.OriginalsSent} originals naming {r.RelaysNamed} relays, {r.RepairCopiesSent} repair copies, " +
+                    $"{r.Reallocations} deliveries planned again, {r.DeliveriesSkipped} skipped as held",
                 CompletionTimes = times,
             };
         }

@@ -28,6 +28,11 @@ public static class Report
                 $"{MiB(r.GatewayBytes)} ({F(r.GatewayPerImage, "0.000")}) | {(r.BrokerBytes < 0 ? "n/a" : MiB(r.BrokerBytes))} | {(r.BrokerMessages < 0 ? "n/a" : r.BrokerMessages)} | " +
                 $"{KiB(r.DeviceUploadBytes[0])}/{KiB(r.DeviceUploadBytes[1])}/{KiB(r.DeviceUploadBytes[2])} | {F(r.CpuSeconds, "0.0")}+{F(r.BrokerCpuSeconds, "0.0")} | {F(r.CpuPercent, "0")} | {F(r.HostBusyPercent, "0")} | {r.PeakRssBytes / 1048576} | {F(r.CoreAllocBytesPerMessage, "0.0")} |");
         }
+        if (runs.Any(r => r.Note.Length > 0))
+        {
+            sb.AppendLine();
+            foreach (var r in runs.Where(r => r.Note.Length > 0)) sb.AppendLine($"- {r.Strategy}: {r.Note}");
+        }
         return sb.ToString();
     }
 
