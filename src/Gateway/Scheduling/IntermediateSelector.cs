@@ -14,6 +14,9 @@ namespace IotOta.Gateway.Scheduling;
 /// </summary>
 public sealed class IntermediateSelector(OverheadTable overheads, SchedulerOptions options, TimeProvider? time = null)
 {
+    /// <summary>True once a notice measured the device's forwarding rate (before that, RateOf is the prior).</summary>
+    public bool IsMeasured(uint node) => !double.IsNaN(overheads.ForwardRate(node));
+
     public double RateOf(uint node)
     {
         double r = overheads.ForwardRate(node);

@@ -6,8 +6,8 @@ namespace IotOta.Gateway.Scheduling;
 /// whose notice does not follow lost its copy (or died): its deadline moves from the original's (at least
 /// MinNoticeTimeout, set when the root had not even received the packet) to max(RelayNoticeGrace, 2 × its expected
 /// finish) after the root's notice, so the group gets the packet again seconds earlier.
-/// Only originals that name their relays directly (up to 1 + MaxTargets groups) are tracked; down relay trees the
-/// original deadlines stay.
+/// Only originals that name their relays directly (up to 1 + MaxTargets groups) and relays whose rate a notice has
+/// measured are tracked; down relay trees, and for unmeasured relays, the original deadlines stay.
 /// </summary>
 public sealed partial class RolloutScheduler
 {
@@ -26,6 +26,9 @@ public sealed partial class RolloutScheduler
         foreach (GroupPlan g in groups)
         {
             if (g.Status[k] != InFlight || g.Via[k] != node || !_loads.TryGetValue(g.Owner[k], out DeviceLoad? load)) continue;
+            // Its expected finish means something only once a notice measured its rate: a slow relay judged by the
+            // prior rate timed out while still forwarding and its packet went out again (heterogeneous fleets).
+            if (!_selector.IsMeasured(g.Owner[k])) continue;
             double seconds = Math.Max(_options.RelayNoticeGrace.TotalSeconds, 2 * _selector.FinishSeconds(load, 0));
             long deadline = now + (long)(seconds * _time.TimestampFrequency);
             if (deadline >= g.Deadline[k]) continue;

@@ -1,5 +1,6 @@
 using IotOta.Gateway.Fleet;
 using IotOta.Gateway.Scheduling;
+using IotOta.Shared.Protocol;
 using Microsoft.Extensions.Time.Testing;
 
 namespace IotOta.Gateway.Tests.Scheduling;
@@ -8,9 +9,19 @@ namespace IotOta.Gateway.Tests.Scheduling;
 /// original's MinNoticeTimeout (a lost relay copy cost lossy fleets 5 s per packet).</summary>
 public class RolloutSchedulerRelayDeadlineTests
 {
-    private static (RolloutScheduler S, SendOrder First) Planned(FakeTimeProvider clock)
+    private static (RolloutScheduler S, SendOrder First) Planned(FakeTimeProvider clock, bool measured = true)
     {
-        var s = new RolloutScheduler(1, _ => 1000, new SchedulerOptions(), new OverheadTable(clock), clock);
+        var overheads = new OverheadTable(clock);
+        if (measured)
+        {
+            // Every device forwarded something before (its rate is measured): 1,000 B in 10 ms.
+            for (uint node = 1; node <= 5; node++)
+            {
+                overheads.RegisterSend(node, 0);
+                overheads.RegisterNotice(new ReceiptNotice { NodeId = node, ImageId = 1, Index = 0, Kind = ReceiptNotice.KindOriginal, ReceiveTimeMs = 0, ForwardedTimeMs = 10, CopiesSent = 1 }, 1000);
+            }
+        }
+        var s = new RolloutScheduler(1, _ => 1000, new SchedulerOptions(), overheads, clock);
         s.UpdateFleet([new FleetMember(1, 1, 0, 1), new FleetMember(2, 1, 0, 2), new FleetMember(3, 2, 0, 3), new FleetMember(4, 2, 0, 4), new FleetMember(5, 3, 0, 5)]);
         SendOrder first = Assert.Single(s.Plan());
         Assert.Equal(2, first.Relays.Count);
@@ -32,6 +43,20 @@ public class RolloutSchedulerRelayDeadlineTests
         Assert.Equal(0, again.Index);
         Assert.Empty(again.Relays); // only the silent relay's group needs it
         Assert.Equal(VirtualGroupOf(first.Relays[1].NodeId), VirtualGroupOf(again.Root.NodeId));
+    }
+
+    [Fact]
+    public void An_unmeasured_relay_keeps_the_original_deadline()
+    {
+        var clock = new FakeTimeProvider();
+        var (s, first) = Planned(clock, measured: false);
+        clock.Advance(TimeSpan.FromMilliseconds(300));
+        s.OnNotice(first.Root.NodeId, 0);
+        s.OnNotice(first.Relays[0].NodeId, 0);
+        clock.Advance(TimeSpan.FromSeconds(3)); // its expected finish at the prior rate means nothing yet
+        Assert.Empty(s.Plan());
+        clock.Advance(new SchedulerOptions().MinNoticeTimeout);
+        Assert.Single(s.Plan());
     }
 
     [Fact]
