@@ -96,6 +96,8 @@ public sealed class WorkerFleet : IBenchFleet
 
     public double WorkerCpuSeconds() => _clients.Sum(c => c.CpuSeconds());
     public long WorkerRssBytes() => _clients.Sum(c => c.RssBytes());
+    internal IReadOnlyList<WorkerClient> Clients => _clients;
+
     /// <summary>Open descriptors of the fullest worker now.</summary>
     public int MaxOpenFiles() => _clients.Count == 0 ? 0 : _clients.Max(c => OpenFiles.Count(c.ProcessId));
 
@@ -148,11 +150,19 @@ public sealed class WorkerClient : IAsyncDisposable
     /// <summary>The command that starts this executable again: the apphost itself, or `dotnet bench.dll` when run through dotnet.</summary>
     public static (string File, List<string> Args) SelfCommand()
     {
-        string path = Environment.ProcessPath ?? throw new InvalidOperationException("the bench's executable path is unknown");
-        if (Path.GetFileNameWithoutExtension(path).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
-            return (path, [Assembly.GetExecutingAssembly().Location]);
-        return (path, []);
+        string? path = Environment.ProcessPath;
+        var bench = typeof(WorkerClient).Assembly;
+        // The bench's own apphost; else (run as `dotnet IotOta.Bench.dll`, or from a test host) dotnet with the bench's dll.
+        if (path != null && Assembly.GetEntryAssembly() == bench && !IsDotnet(path)) return (path, []);
+        return (path != null && IsDotnet(path) ? path : "dotnet", [bench.Location]);
     }
+
+    private static bool IsDotnet(string path) => Path.GetFileNameWithoutExtension(path).Equals("dotnet", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Closes the worker's stdin (as the bench's death does); it should then exit by itself.</summary>
+    internal void CloseInput() => _process.StandardInput.Close();
+
+    internal Process Process => _process;
 
     public static WorkerClient Start(WorkerArgs args, IReadOnlyList<string> benchArgs, Action<string>? log)
     {

@@ -34,6 +34,8 @@ public sealed record BenchOptions
     /// <summary>Fleet worker processes for real runs; 0 = as the open-file limit needs (<see cref="FileLimit.ChooseWorkers"/>:
     /// 1, the fleet in the bench process, while it fits).</summary>
     public int FleetWorkers { get; init; }
+    /// <summary>How long the idle fleet's CPU is measured before each rollout (seconds).</summary>
+    public double IdleSeconds { get; init; } = 2;
 
     public static readonly string[] Scenarios = ["homogeneous", "heterogeneous", "lossy", "churn"];
     public static readonly string[] AllStrategies = ["iotota", "unicast", "group-fanout", "gossip"];
@@ -72,6 +74,7 @@ public sealed record BenchOptions
                 "--results" => o with { ResultsDir = Next() },
                 "--broker" => o with { Broker = Next() },
                 "--fleet-workers" => o with { FleetWorkers = int.Parse(Next()) },
+                "--idle-seconds" => o with { IdleSeconds = double.Parse(Next()) },
                 _ => throw new ArgumentException($"unknown option {a}"),
             };
         }
@@ -80,6 +83,7 @@ public sealed record BenchOptions
         foreach (var s in o.Strategies)
             if (!AllStrategies.Contains(s)) throw new ArgumentException($"unknown strategy {s}; known: {string.Join(",", AllStrategies)}");
         if (o.Broker is not ("mosquitto" or "embedded")) throw new ArgumentException("--broker must be mosquitto or embedded");
+        if (!(o.IdleSeconds > 0)) throw new ArgumentException("--idle-seconds must be positive");
         if (o.FleetWorkers < 0) throw new ArgumentException("--fleet-workers must be 0 (as the open-file limit needs) or more");
         if (o.ImageSize < 1 || o.ChunkSize < 1) throw new ArgumentException("--image-size and --chunk-size must be positive");
         if (o.BrokerUpKbps < 0) throw new ArgumentException("--broker-up-kbps must be positive, or 0 for unlimited");

@@ -161,11 +161,14 @@ public static class RealRunner
                 try { sys0 = await mosquitto.FreshCountersAsync(ct); }
                 catch (Exception e) when (e is TimeoutException or MQTTnet.Exceptions.MqttCommunicationException) { log?.Invoke($"{strategy}: broker counters unavailable: {e.Message}"); }
             }
-            // The idle fleet's own cost (ticks, pumps, keep-alives) over 2 s, before anything is sent.
+            // The idle fleet's own cost (ticks, pumps, keep-alives) over --idle-seconds (2 s), before anything is sent.
             // With fleet workers: this process and the workers together.
             double idle0 = FleetCpuSeconds(fleet);
-            await Task.Delay(2000, ct);
-            double idleCpuPercent = Math.Round(100 * (FleetCpuSeconds(fleet) - idle0) / (2.0 * Environment.ProcessorCount), 1);
+            var idleClock = Stopwatch.StartNew();
+            await Task.Delay(TimeSpan.FromSeconds(o.IdleSeconds), ct);
+            double idleCpuSeconds = FleetCpuSeconds(fleet) - idle0;
+            double idleCpuPercent = Math.Round(100 * idleCpuSeconds / (idleClock.Elapsed.TotalSeconds * Environment.ProcessorCount), 1);
+            log?.Invoke($"{strategy}: idle fleet: {idleCpuSeconds:0.00} CPU s in {idleClock.Elapsed.TotalSeconds:0.0} s = {idleCpuPercent} % of the cores (bench process{(fleet.Workers > 0 ? " and fleet workers" : "")})");
             var threads0 = ThreadCpu.ByName();
             double cpu0 = FleetCpuSeconds(fleet);
             double brokerCpu0 = mosquitto?.CpuSeconds() ?? 0;
