@@ -143,6 +143,9 @@ public static class FleetWorker
         return 0;
     }
 
+    private static readonly object ThreadsGate = new();
+    private static Dictionary<string, double> _lastThreads = new();
+
     private static async Task<string> HandleAsync(VirtualFleet fleet, FleetPlan plan, WorkerProtocol.Request r, CancellationToken ct)
     {
         switch (r.Command)
@@ -165,6 +168,18 @@ public static class FleetWorker
                 byte[] sha = Convert.FromHexString(r.Args[0]);
                 int length = int.Parse(r.Args[1], CultureInfo.InvariantCulture);
                 return WorkerProtocol.FormatFigures(fleet.Devices.ToList().Select(d => Figures(d, sha, length)));
+            }
+            case "threads":
+            {
+                // CPU by thread name since the last "threads" request (a profile of the worker without a profiler).
+                var now = ThreadCpu.ByName();
+                string top;
+                lock (ThreadsGate)
+                {
+                    top = ThreadCpu.Top(now, _lastThreads);
+                    _lastThreads = now;
+                }
+                return top.Length == 0 ? "-" : top;
             }
             default:
                 throw new ArgumentException($"unknown command {r.Command}");

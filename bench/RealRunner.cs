@@ -33,6 +33,9 @@ public static class RealRunner
         _ => throw new ArgumentException($"unknown strategy {name}"),
     };
 
+    /// <summary>This process's resident bytes, from /proc/self/statm where there is one (cheap to sample every 100 ms).</summary>
+    private static long SelfRss() => ProcStat.RssBytes(Environment.ProcessId) is > 0 and var b ? b : Environment.WorkingSet;
+
     /// <summary>CPU seconds of this process and of the fleet's worker processes.</summary>
     private static double FleetCpuSeconds(IBenchFleet fleet) => Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds + fleet.WorkerCpuSeconds();
 
@@ -138,14 +141,14 @@ public static class RealRunner
             {
                 if (r.Version.SameAs(version) && r.State == DeviceState.Updated) done.TryAdd(r.NodeId, clock.Elapsed.TotalSeconds);
             };
-            long peakRss = Environment.WorkingSet + fleet.WorkerRssBytes();
+            long peakRss = SelfRss() + fleet.WorkerRssBytes();
             int peakFds = OpenFiles.Count(Environment.ProcessId), peakWorkerFds = fleet is WorkerFleet wf0 ? wf0.MaxOpenFiles() : 0;
             using var sampling = new CancellationTokenSource();
             var sampler = Task.Run(async () =>
             {
                 for (int n = 0; !sampling.IsCancellationRequested; n++)
                 {
-                    peakRss = Math.Max(peakRss, Environment.WorkingSet + fleet.WorkerRssBytes());
+                    peakRss = Math.Max(peakRss, SelfRss() + fleet.WorkerRssBytes());
                     if (n % 10 == 0)
                     {
                         // Open descriptors per process, once a second (listing /proc/PID/fd is not free at 10,000).
@@ -163,11 +166,15 @@ public static class RealRunner
             }
             // The idle fleet's own cost (ticks, pumps, keep-alives) over --idle-seconds (2 s), before anything is sent.
             // With fleet workers: this process and the workers together.
+            await fleet.ThreadsAsync(ct);
+            var idleThreads0 = ThreadCpu.ByName();
             double idle0 = FleetCpuSeconds(fleet);
             var idleClock = Stopwatch.StartNew();
             await Task.Delay(TimeSpan.FromSeconds(o.IdleSeconds), ct);
             double idleCpuSeconds = FleetCpuSeconds(fleet) - idle0;
             double idleCpuPercent = Math.Round(100 * idleCpuSeconds / (idleClock.Elapsed.TotalSeconds * Environment.ProcessorCount), 1);
+            string idleWorkers = await fleet.ThreadsAsync(ct);
+            log?.Invoke($"{strategy}: idle fleet CPU by thread: bench: {ThreadCpu.Top(ThreadCpu.ByName(), idleThreads0)}{(idleWorkers.Length > 0 ? "; " + idleWorkers : "")}");
             log?.Invoke($"{strategy}: idle fleet: {idleCpuSeconds:0.00} CPU s in {idleClock.Elapsed.TotalSeconds:0.0} s = {idleCpuPercent} % of the cores (bench process{(fleet.Workers > 0 ? " and fleet workers" : "")})");
             var threads0 = ThreadCpu.ByName();
             double cpu0 = FleetCpuSeconds(fleet);
@@ -199,7 +206,8 @@ public static class RealRunner
             double cpu = FleetCpuSeconds(fleet) - cpu0;
             double brokerCpu = (mosquitto?.CpuSeconds() ?? 0) - brokerCpu0;
             double hostBusy = HostCpu.Read().BusyPercentSince(host0);
-            log?.Invoke($"{strategy}: CPU by thread: {ThreadCpu.Top(ThreadCpu.ByName(), threads0)}; idle fleet before the rollout {idleCpuPercent} % of the cores");
+            string rolloutWorkers = await fleet.ThreadsAsync(ct);
+            log?.Invoke($"{strategy}: CPU by thread: {ThreadCpu.Top(ThreadCpu.ByName(), threads0)}{(rolloutWorkers.Length > 0 ? "; " + rolloutWorkers : "")}; idle fleet before the rollout {idleCpuPercent} % of the cores");
             if (mosquitto != null)
             {
                 brokerBytes = brokerMessages = -1; // unknown unless both readings come

@@ -14,6 +14,7 @@ public readonly record struct DeviceFigures(uint NodeId, long PeerPayloadBytes, 
 /// started, or <c>0 error MESSAGE</c>. The worker exits when its stdin closes.
 /// Commands: <c>members</c> → <c>FULL COUNT</c> (devices that know every member of their group / devices);
 /// <c>restart LOCAL_INDEX OFF_MS</c> → <c>LOCAL_INDEX</c> once the device is back;
+/// <c>threads</c> → CPU by thread name since the last <c>threads</c> (free text);
 /// <c>report SHA256_HEX LENGTH</c> → <c>NODE,PEER_BYTES,CORE_ALLOC,CORE_MSGS,V;…</c> (V = 1 when the device's
 /// active slot's first LENGTH bytes hash to SHA256_HEX); <c>quit</c> → nothing more, the worker exits.
 /// </summary>

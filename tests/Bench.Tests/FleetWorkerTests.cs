@@ -194,3 +194,23 @@ public class FleetWorkerTests
         Assert.All(pids, pid => Assert.False(Directory.Exists($"/proc/{pid}"), $"worker {pid} is still there"));
     }
 }
+
+public class ProcStatTests
+{
+    [Fact]
+    public void Cpu_seconds_come_from_utime_and_stime_even_with_odd_command_names()
+    {
+        // Fields after the name: state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime ...
+        string stat = "4242 (dev-1 (pump)) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 130 0 0 20 0 7 0";
+        Assert.Equal(3.8, ProcStat.ParseCpuSeconds(stat), 6);
+        Assert.Throws<FormatException>(() => ProcStat.ParseCpuSeconds("garbage"));
+    }
+
+    [Fact]
+    public void This_process_has_cpu_time_and_resident_memory()
+    {
+        Assert.True(ProcStat.CpuSeconds(Environment.ProcessId) > 0);
+        Assert.True(ProcStat.RssBytes(Environment.ProcessId) > 1024 * 1024);
+        Assert.Null(ProcStat.CpuSeconds(int.MaxValue));
+    }
+}
