@@ -156,12 +156,16 @@ public class FleetWorkerTests
             First = plan.First(w), Count = plan.Count(w), FleetHost = broker.Host, FleetPort = broker.Port, DataDir = dir,
             KeyId = signer.KeyId, PublicKey = signer.SubjectPublicKeyInfo(), Strategy = "iotota", Bench = o,
         };
+        // The gateway publishes each group's member list from the devices' presence.
+        await using var gateway = new IotOta.Gateway.GatewayNode(broker.Host, broker.Port, log: null);
+        await gateway.StartAsync(CancellationToken.None);
         var fleet = await WorkerFleet.StartAsync(plan, ArgsFor, o.FleetArgs(), null, TimeSpan.FromMinutes(2), CancellationToken.None);
         var processes = fleet.Clients.Select(c => c.Process).ToList();
         var pids = processes.Select(p => p.Id).ToList();
         try
         {
             Assert.Equal(2, fleet.Workers);
+            await gateway.WaitForDevicesAsync(6, TimeSpan.FromMinutes(1), CancellationToken.None);
             // Groups span the two workers (node 1, 3, 5 in group 1; 2, 4, 6 in group 2): members come through the broker.
             var until = DateTime.UtcNow.AddMinutes(1);
             int full = 0;
