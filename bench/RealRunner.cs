@@ -248,6 +248,8 @@ public static class RealRunner
                 CoreAllocBytesPerMessage = figures.CoreAllocBytesPerMessage,
                 FleetWorkers = fleet.Workers, PeakOpenFiles = peakFds, PeakWorkerOpenFiles = peakWorkerFds,
                 TimedOut = r.TimedOut, WallSeconds = Math.Round(wall.Elapsed.TotalSeconds, 1),
+                Note = $"gateway: {r.OriginalsSent} originals naming {r.RelaysNamed} relays, {r.RepairCopiesSent} repair copies, " +
+                    $"{r.Reallocations} deliveries planned again, {r.DeliveriesSkipped} skipped as held",
                 CompletionTimes = times,
             };
         }

@@ -28,11 +28,17 @@ public static class Report
                 $"{MiB(r.GatewayBytes)} ({F(r.GatewayPerImage, "0.000")}) | {(r.BrokerBytes < 0 ? "n/a" : MiB(r.BrokerBytes))} | {(r.BrokerMessages < 0 ? "n/a" : r.BrokerMessages)} | " +
                 $"{KiB(r.DeviceUploadBytes[0])}/{KiB(r.DeviceUploadBytes[1])}/{KiB(r.DeviceUploadBytes[2])} | {F(r.CpuSeconds, "0.0")}+{F(r.BrokerCpuSeconds, "0.0")} | {F(r.CpuPercent, "0")} | {F(r.HostBusyPercent, "0")} | {r.PeakRssBytes / 1048576} | {F(r.CoreAllocBytesPerMessage, "0.0")} |");
         }
-        if (runs.Any(r => r.FleetWorkers > 0))
+        if (runs.Any(r => r.Note.Length > 0 || r.FleetWorkers > 0))
         {
             sb.AppendLine();
-            foreach (var r in runs.Where(r => r.FleetWorkers > 0))
-                sb.AppendLine($"- {r.Strategy}: fleet in {r.FleetWorkers} worker processes; CPU s and peak RSS include them; peak open files: bench {r.PeakOpenFiles}, fullest worker {r.PeakWorkerOpenFiles}; idle fleet before the rollout {F(r.IdleCpuPercent, "0.0")} % of the cores");
+            foreach (var r in runs.Where(r => r.Note.Length > 0 || r.FleetWorkers > 0))
+            {
+                var parts = new List<string>();
+                if (r.Note.Length > 0) parts.Add(r.Note);
+                if (r.FleetWorkers > 0)
+                    parts.Add($"fleet in {r.FleetWorkers} worker processes (CPU s and peak RSS include them; peak open files: bench {r.PeakOpenFiles}, fullest worker {r.PeakWorkerOpenFiles}; idle fleet before the rollout {F(r.IdleCpuPercent, "0.0")} % of the cores)");
+                sb.AppendLine($"- {r.Strategy}: {string.Join("; ", parts)}");
+            }
         }
         return sb.ToString();
     }

@@ -223,6 +223,7 @@ public sealed partial class RolloutScheduler
             if (index < 0 || index >= _chunkCount || !_members.TryGetValue(node, out FleetMember? m)) return;
             GroupPlan g = _groups[m.GroupId];
             if (_loads.TryGetValue(node, out DeviceLoad? heard)) heard.Strikes = 0; // it is alive after all
+            if (g.Owner[index] == node) TightenRelayDeadlines(node, index, _time.GetTimestamp());
             if (g.Status[index] == Done) return;
             if (g.Status[index] == InFlight) Release(g, index);
             else if (g.Live) _pendingCount[index]--;
@@ -428,6 +429,7 @@ public sealed partial class RolloutScheduler
             // The relay starts only after the root reached it: give its deadline the root's expected time too.
             Assign(r.G, k, r.D, r.Bytes, r.Finish + rootFinish, now, via: root.NodeId);
         }
+        RememberRelays(root.NodeId, k, relays.Select(r => r.G).ToList());
         orders.Add(new SendOrder(k, root, relays.Select(r => r.D).ToList()));
         OriginalsPlanned++;
         RelaysPlanned += relays.Count;

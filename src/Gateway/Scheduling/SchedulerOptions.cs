@@ -14,6 +14,8 @@ public sealed record SchedulerOptions
     public double PriorForwardRate { get; init; } = 250_000;
     /// <summary>A delivery whose notice has not come back by max(this, 4 × its expected time) is planned again.</summary>
     public TimeSpan MinNoticeTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>Once a root noticed a packet, its relays' notices are due within max(this, 2 × their expected finish).</summary>
+    public TimeSpan RelayNoticeGrace { get; init; } = TimeSpan.FromSeconds(1);
     /// <summary>A device with room is passed over when it would finish later than this many times the group's best
     /// device (busy or not) plus the backlog horizon.</summary>
     public double SlowDeviceFactor { get; init; } = 2.0;

@@ -1,0 +1,36 @@
+namespace IotOta.Gateway.Scheduling;
+
+/// <summary>
+/// A relay's delivery is due soon after its root's notice: the root passes relay copies on before its member copies
+/// and notices only when all are out, so by then the relay has its copy and needs only its own forwarding time. A relay
+/// whose notice does not follow lost its copy (or died): its deadline moves from the original's (at least
+/// MinNoticeTimeout, set when the root had not even received the packet) to max(RelayNoticeGrace, 2 × its expected
+/// finish) after the root's notice, so the group gets the packet again seconds earlier.
+/// Only originals that name their relays directly (up to 1 + MaxTargets groups) are tracked; down relay trees the
+/// original deadlines stay.
+/// </summary>
+public sealed partial class RolloutScheduler
+{
+    /// <summary>(root, packet) → the groups whose delivery of that packet goes through that root's relay copies.</summary>
+    private readonly Dictionary<(uint Root, int K), List<GroupPlan>> _relaysOf = new();
+
+    private void RememberRelays(uint root, int k, List<GroupPlan> groups)
+    {
+        if (groups.Count > 0) _relaysOf[(root, k)] = groups;
+    }
+
+    /// <summary>Called under the gate when node noticed packet k.</summary>
+    private void TightenRelayDeadlines(uint node, int k, long now)
+    {
+        if (!_relaysOf.Remove((node, k), out List<GroupPlan>? groups)) return;
+        foreach (GroupPlan g in groups)
+        {
+            if (g.Status[k] != InFlight || g.Via[k] != node || !_loads.TryGetValue(g.Owner[k], out DeviceLoad? load)) continue;
+            double seconds = Math.Max(_options.RelayNoticeGrace.TotalSeconds, 2 * _selector.FinishSeconds(load, 0));
+            long deadline = now + (long)(seconds * _time.TimestampFrequency);
+            if (deadline >= g.Deadline[k]) continue;
+            g.Deadline[k] = deadline;
+            _deadlines.Enqueue((g, k), deadline);
+        }
+    }
+}
