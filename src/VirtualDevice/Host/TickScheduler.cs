@@ -5,9 +5,7 @@ namespace IotOta.VirtualDevice.Host;
 /// devices had 1,000 tick threads waking 20 times a second, which starved everything else on two cores (the fleet
 /// took 7 minutes to start). Devices are spread over the workers round-robin; a worker ticks each of its devices
 /// in turn and sleeps until the next one is due. A tick that blocks (an MQTT publish waits for the broker's ack)
-/// delays only the other devices of that worker, by that long. After its first tick (at once) every device is due on
-/// the same grid (multiples of the period), so a worker wakes once a period for all its devices instead of once per
-/// device: at 1,000 devices that was 20,000 wake-ups a second, each device still ticking every period.
+/// delays only the other devices of that worker, by that long.
 /// </summary>
 public sealed class TickScheduler
 {
@@ -37,9 +35,6 @@ public sealed class TickScheduler
         w.Add(entry);
         return entry;
     }
-
-    /// <summary>The first multiple of <paramref name="period"/> after <paramref name="now"/> (both in ms).</summary>
-    public static long NextDue(long now, long period) => (Math.Max(0, now) / period + 1) * period;
 
     private sealed class Entry(Action tick, Worker worker) : IDisposable
     {
@@ -126,9 +121,8 @@ public sealed class TickScheduler
                     {
                         _running = null;
                     }
-                    // The next grid point after now: a period after this tick was due, sooner only for the first tick
-                    // (which came at once, off the grid), later when it ran late (no burst of catch-up ticks).
-                    e.Due = NextDue(Environment.TickCount64, period);
+                    // One period after this tick was due, or now when it ran late (no burst of catch-up ticks).
+                    e.Due = Math.Max(e.Due + period, Environment.TickCount64);
                     next = Math.Min(next, e.Due);
                 }
                 long wait = next - Environment.TickCount64;
