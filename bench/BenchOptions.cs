@@ -31,6 +31,11 @@ public sealed record BenchOptions
     public int Seed { get; init; } = 1;
     public double TimeoutSeconds { get; init; } = 120;
     public string ResultsDir { get; init; } = "bench/results";
+    /// <summary>Fleet worker processes for real runs; 0 = as the open-file limit needs (<see cref="FileLimit.ChooseWorkers"/>:
+    /// 1, the fleet in the bench process, while it fits).</summary>
+    public int FleetWorkers { get; init; }
+    /// <summary>How long the idle fleet's CPU is measured before each rollout (seconds).</summary>
+    public double IdleSeconds { get; init; } = 2;
 
     public static readonly string[] Scenarios = ["homogeneous", "heterogeneous", "lossy", "churn"];
     public static readonly string[] AllStrategies = ["iotota", "unicast", "group-fanout", "gossip"];
@@ -68,6 +73,8 @@ public sealed record BenchOptions
                 "--timeout-seconds" => o with { TimeoutSeconds = double.Parse(Next()) },
                 "--results" => o with { ResultsDir = Next() },
                 "--broker" => o with { Broker = Next() },
+                "--fleet-workers" => o with { FleetWorkers = int.Parse(Next()) },
+                "--idle-seconds" => o with { IdleSeconds = double.Parse(Next()) },
                 _ => throw new ArgumentException($"unknown option {a}"),
             };
         }
@@ -76,9 +83,22 @@ public sealed record BenchOptions
         foreach (var s in o.Strategies)
             if (!AllStrategies.Contains(s)) throw new ArgumentException($"unknown strategy {s}; known: {string.Join(",", AllStrategies)}");
         if (o.Broker is not ("mosquitto" or "embedded")) throw new ArgumentException("--broker must be mosquitto or embedded");
+        if (!(o.IdleSeconds > 0)) throw new ArgumentException("--idle-seconds must be positive");
+        if (o.FleetWorkers < 0) throw new ArgumentException("--fleet-workers must be 0 (as the open-file limit needs) or more");
         if (o.ImageSize < 1 || o.ChunkSize < 1) throw new ArgumentException("--image-size and --chunk-size must be positive");
         if (o.BrokerUpKbps < 0) throw new ArgumentException("--broker-up-kbps must be positive, or 0 for unlimited");
         if (o.GatewayUpKbps <= 0 || o.DeviceUpKbps <= 0 || o.DeviceDownKbps <= 0) throw new ArgumentException("link rates must be positive (the bound needs them)");
         return o;
+    }
+
+    /// <summary>The options a fleet worker needs to build the same devices (fleet size, groups, image, links, scenario,
+    /// seed), as arguments <see cref="Parse"/> reads back.</summary>
+    public List<string> FleetArgs()
+    {
+        string D(double v) => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+        string I(int v) => v.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return ["--devices", I(Devices), "--groups", I(EffectiveGroups), "--scenario", Scenario, "--image-size", I(ImageSize),
+            "--chunk-size", I(ChunkSize), "--gateway-up-kbps", D(GatewayUpKbps), "--device-up-kbps", D(DeviceUpKbps),
+            "--device-down-kbps", D(DeviceDownKbps), "--latency-ms", D(LatencyMs), "--seed", I(Seed)];
     }
 }

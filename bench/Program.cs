@@ -1,6 +1,9 @@
 using System.Diagnostics;
 using IotOta.Bench;
 
+// A fleet worker of a real run (started by the bench itself, spoken to over stdin/stdout): not for direct use.
+if (args.Length > 0 && args[0] == WorkerArgs.Flag) return await FleetWorker.RunAsync(args);
+
 BenchOptions o;
 try
 {
@@ -11,7 +14,7 @@ catch (Exception e) when (e is ArgumentException or FormatException)
     Console.Error.WriteLine("error: " + e.Message);
     Console.Error.WriteLine("usage: dotnet run -c Release --project bench -- [--devices N] [--groups G] [--scenario homogeneous|heterogeneous|lossy|churn]");
     Console.Error.WriteLine("       [--strategies iotota,unicast,group-fanout,gossip] [--simulate] [--json] [--image-size B] [--chunk-size B]");
-    Console.Error.WriteLine("       [--gateway-up-kbps K] [--broker-up-kbps K|0] [--device-up-kbps K] [--device-down-kbps K] [--latency-ms MS] [--seed S] [--timeout-seconds S] [--results DIR] [--broker mosquitto|embedded]");
+    Console.Error.WriteLine("       [--gateway-up-kbps K] [--broker-up-kbps K|0] [--device-up-kbps K] [--device-down-kbps K] [--latency-ms MS] [--seed S] [--timeout-seconds S] [--results DIR] [--broker mosquitto|embedded] [--fleet-workers K] [--idle-seconds S]");
     return 2;
 }
 Action<string> log = m => Console.Error.WriteLine($"[bench {DateTime.Now:HH:mm:ss}] {m}");

@@ -17,7 +17,7 @@ namespace IotOta.Bench;
 /// <summary>
 /// One strategy on a real emulated fleet: a Mosquitto broker in its own process (or the embedded MQTTnet broker with
 /// counting interceptors), the gateway and a virtual fleet (real device core, TCP peers, file flash) in this process,
-/// as the demo runs them. For group-fanout each device also subscribes to its group's data topic (read as its own
+/// as the demo runs them, or, when the open-file limit needs it, in fleet worker processes (<see cref="FleetWorker"/>). For group-fanout each device also subscribes to its group's data topic (read as its own
 /// in-topic), so the broker replicates each group publish to the members.
 /// </summary>
 public static class RealRunner
@@ -33,6 +33,12 @@ public static class RealRunner
         _ => throw new ArgumentException($"unknown strategy {name}"),
     };
 
+    /// <summary>This process's resident bytes, from /proc/self/statm where there is one (cheap to sample every 100 ms).</summary>
+    private static long SelfRss() => ProcStat.RssBytes(Environment.ProcessId) is > 0 and var b ? b : Environment.WorkingSet;
+
+    /// <summary>CPU seconds of this process and of the fleet's worker processes.</summary>
+    private static double FleetCpuSeconds(IBenchFleet fleet) => Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds + fleet.WorkerCpuSeconds();
+
     public static DemoOptions DemoOptionsOf(BenchOptions o) => new()
     {
         Devices = o.Devices, Groups = o.EffectiveGroups, ImageSize = o.ImageSize, ChunkSize = o.ChunkSize,
@@ -43,6 +49,9 @@ public static class RealRunner
     public static double Bound(BenchOptions o, LinkProfile[] links) =>
         KumarRossBound.Seconds(o.ImageSize, o.GatewayUpKbps * 125, links.Select(l => l.UpBytesPerSecond).ToList(), links.Select(l => l.DownBytesPerSecond).ToList());
 
+    /// <summary>Slots just big enough for the image: 1,000 devices' flash files stay ~2.3 GB instead of 8 GB.</summary>
+    public static int SlotSizeFor(int imageSize) => Math.Max(64 * 1024, (imageSize + 65535) / 65536 * 65536);
+
     public static async Task<RunResult> RunAsync(BenchOptions o, string strategy, Action<string>? log, CancellationToken ct)
     {
         var demo = DemoOptionsOf(o);
@@ -52,10 +61,15 @@ public static class RealRunner
         double bound = Bound(o, links);
         string dataDir = Path.Combine(Path.GetTempPath(), "iotota-bench-" + Guid.NewGuid().ToString("N")[..8]);
         var wall = Stopwatch.StartNew();
-        long fds = FileLimit.Needed(o.Devices, groups), limit = FileLimit.EnsureAtLeast(FileLimit.Needed(o.Devices, groups));
-        if (limit >= 0 && limit < fds)
+        long fds = FileLimit.Needed(o.Devices, groups), limit = FileLimit.EnsureAtLeast(fds);
+        int workers = o.FleetWorkers > 0 ? o.FleetWorkers : FileLimit.ChooseWorkers(o.Devices, groups, limit);
+        if (workers == 1 && limit >= 0 && limit < fds)
             throw new InvalidOperationException($"{o.Devices} devices in {groups} groups need about {fds} open files (a full TCP mesh inside each group, both ends in this process); " +
-                $"the limit is {limit} and this process may not raise it: run `ulimit -n {fds}` as root first, or use more, smaller groups (--groups)");
+                $"the limit is {limit} and this process may not raise it: run `ulimit -n {fds}` as root first, use fleet workers (--fleet-workers K), or use more, smaller groups (--groups)");
+        if (workers > 1 && limit >= 0 && FileLimit.WorkerNeeded(o.Devices, groups, workers) > limit)
+            throw new InvalidOperationException($"{o.Devices} devices in {groups} groups over {workers} fleet workers need about {FileLimit.WorkerNeeded(o.Devices, groups, workers)} open files per worker; the limit is {limit}: use more workers");
+        if (workers > 1)
+            log?.Invoke($"{strategy}: {workers} fleet worker processes (open files: about {fds} for the whole run, {FileLimit.WorkerNeeded(o.Devices, groups, workers)} per worker, {FileLimit.ParentNeeded(o.Devices)} in the bench; limit {limit} per process)");
         bool embedded = o.Broker == "embedded";
         await using var mosquitto = embedded ? null : await MosquittoProcess.StartAsync(ct);
         await using var broker = embedded ? await EmbeddedBroker.StartAsync() : null;
@@ -83,18 +97,30 @@ public static class RealRunner
         var verifier = new EcdsaSignatureVerifier();
         verifier.Add(signer.KeyId, signer.PublicKey());
         var gateway = new GatewayNode(brokerHost, brokerPort, upBucket: new TokenBucket(o.GatewayUpKbps * 125, 16 * 1024), log: null);
-        VirtualFleet? fleet = null;
+        IBenchFleet? fleet = null;
         try
         {
             await gateway.StartAsync(ct);
-            // Slots just big enough for the image: 1,000 devices' flash files stay ~2.3 GB instead of 8 GB.
-            int slot = Math.Max(64 * 1024, (o.ImageSize + 65535) / 65536 * 65536);
-            fleet = await VirtualFleet.StartAsync(o.Devices, groups, fleetHost, fleetPort, dataDir, verifier, i => links[i],
-                new FirmwareVersion(1, 0, 0), null, ct, slotSize: slot,
-                groupDataTopic: strategy == "group-fanout" ? g => GroupTopicPrefix + g + "/data" : null);
+            int slot = SlotSizeFor(o.ImageSize);
+            if (workers == 1)
+            {
+                fleet = new InProcessFleet(await VirtualFleet.StartAsync(o.Devices, groups, fleetHost, fleetPort, dataDir, verifier, i => links[i],
+                    new FirmwareVersion(1, 0, 0), null, ct, slotSize: slot,
+                    groupDataTopic: strategy == "group-fanout" ? g => GroupTopicPrefix + g + "/data" : null));
+            }
+            else
+            {
+                var plan = new FleetPlan(o.Devices, groups, workers);
+                byte[] key = signer.SubjectPublicKeyInfo();
+                fleet = await WorkerFleet.StartAsync(plan, w => new WorkerArgs
+                {
+                    First = plan.First(w), Count = plan.Count(w), FleetHost = fleetHost, FleetPort = fleetPort, DataDir = dataDir,
+                    KeyId = signer.KeyId, PublicKey = key, Strategy = strategy, Bench = o,
+                }, o.FleetArgs(), log, TimeSpan.FromSeconds(Math.Max(120, o.Devices / 2.0)), ct);
+            }
             await gateway.WaitForDevicesAsync(o.Devices, TimeSpan.FromSeconds(Math.Max(120, o.Devices / 5.0)), ct);
             var deadline = DateTime.UtcNow.AddSeconds(15);
-            while (DateTime.UtcNow < deadline && !fleet.Devices.All(d => d.Agent.MemberCount == fleet.Devices.Count(x => x.GroupId == d.GroupId)))
+            while (DateTime.UtcNow < deadline && await fleet.FullyMemberedAsync(ct) < o.Devices)
                 await Task.Delay(50, ct);
             log?.Invoke($"{strategy}: {o.Devices} devices online in {wall.Elapsed.TotalSeconds:0.0} s");
 
@@ -115,13 +141,20 @@ public static class RealRunner
             {
                 if (r.Version.SameAs(version) && r.State == DeviceState.Updated) done.TryAdd(r.NodeId, clock.Elapsed.TotalSeconds);
             };
-            long peakRss = Environment.WorkingSet;
+            long peakRss = SelfRss() + fleet.WorkerRssBytes();
+            int peakFds = OpenFiles.Count(Environment.ProcessId), peakWorkerFds = fleet is WorkerFleet wf0 ? wf0.MaxOpenFiles() : 0;
             using var sampling = new CancellationTokenSource();
             var sampler = Task.Run(async () =>
             {
-                while (!sampling.IsCancellationRequested)
+                for (int n = 0; !sampling.IsCancellationRequested; n++)
                 {
-                    peakRss = Math.Max(peakRss, Environment.WorkingSet);
+                    peakRss = Math.Max(peakRss, SelfRss() + fleet.WorkerRssBytes());
+                    if (n % 10 == 0)
+                    {
+                        // Open descriptors per process, once a second (listing /proc/PID/fd is not free at 10,000).
+                        peakFds = Math.Max(peakFds, OpenFiles.Count(Environment.ProcessId));
+                        if (fleet is WorkerFleet wf) peakWorkerFds = Math.Max(peakWorkerFds, wf.MaxOpenFiles());
+                    }
                     try { await Task.Delay(100, sampling.Token); } catch (OperationCanceledException) { }
                 }
             });
@@ -131,12 +164,20 @@ public static class RealRunner
                 try { sys0 = await mosquitto.FreshCountersAsync(ct); }
                 catch (Exception e) when (e is TimeoutException or MQTTnet.Exceptions.MqttCommunicationException) { log?.Invoke($"{strategy}: broker counters unavailable: {e.Message}"); }
             }
-            // The idle fleet's own cost (ticks, pumps, keep-alives) over 2 s, before anything is sent.
-            TimeSpan idle0 = Process.GetCurrentProcess().TotalProcessorTime;
-            await Task.Delay(2000, ct);
-            double idleCpuPercent = Math.Round(100 * (Process.GetCurrentProcess().TotalProcessorTime - idle0).TotalSeconds / (2.0 * Environment.ProcessorCount), 1);
+            // The idle fleet's own cost (ticks, pumps, keep-alives) over --idle-seconds (2 s), before anything is sent.
+            // With fleet workers: this process and the workers together.
+            await fleet.ThreadsAsync(ct);
+            var idleThreads0 = ThreadCpu.ByName();
+            double idle0 = FleetCpuSeconds(fleet);
+            var idleClock = Stopwatch.StartNew();
+            await Task.Delay(TimeSpan.FromSeconds(o.IdleSeconds), ct);
+            double idleCpuSeconds = FleetCpuSeconds(fleet) - idle0;
+            double idleCpuPercent = Math.Round(100 * idleCpuSeconds / (idleClock.Elapsed.TotalSeconds * Environment.ProcessorCount), 1);
+            string idleWorkers = await fleet.ThreadsAsync(ct);
+            log?.Invoke($"{strategy}: idle fleet CPU by thread: bench: {ThreadCpu.Top(ThreadCpu.ByName(), idleThreads0)}{(idleWorkers.Length > 0 ? "; " + idleWorkers : "")}");
+            log?.Invoke($"{strategy}: idle fleet: {idleCpuSeconds:0.00} CPU s in {idleClock.Elapsed.TotalSeconds:0.0} s = {idleCpuPercent} % of the cores (bench process{(fleet.Workers > 0 ? " and fleet workers" : "")})");
             var threads0 = ThreadCpu.ByName();
-            TimeSpan cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+            double cpu0 = FleetCpuSeconds(fleet);
             double brokerCpu0 = mosquitto?.CpuSeconds() ?? 0;
             HostCpu host0 = HostCpu.Read();
             Volatile.Write(ref counting, true);
@@ -162,10 +203,11 @@ public static class RealRunner
             await churn;
             double seconds = clock.Elapsed.TotalSeconds;
             Volatile.Write(ref counting, false);
-            double cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
+            double cpu = FleetCpuSeconds(fleet) - cpu0;
             double brokerCpu = (mosquitto?.CpuSeconds() ?? 0) - brokerCpu0;
             double hostBusy = HostCpu.Read().BusyPercentSince(host0);
-            log?.Invoke($"{strategy}: CPU by thread: {ThreadCpu.Top(ThreadCpu.ByName(), threads0)}; idle fleet before the rollout {idleCpuPercent} % of the cores");
+            string rolloutWorkers = await fleet.ThreadsAsync(ct);
+            log?.Invoke($"{strategy}: CPU by thread: {ThreadCpu.Top(ThreadCpu.ByName(), threads0)}{(rolloutWorkers.Length > 0 ? "; " + rolloutWorkers : "")}; idle fleet before the rollout {idleCpuPercent} % of the cores");
             if (mosquitto != null)
             {
                 brokerBytes = brokerMessages = -1; // unknown unless both readings come
@@ -184,9 +226,9 @@ public static class RealRunner
             await sampler;
             var times = done.Values.OrderBy(x => x).ToArray();
             var (median, p99) = RunResult.Percentiles(times, o.Devices);
-            var up = fleet.Devices.Select(d => d.PeerPayloadBytesSent).OrderBy(x => x).ToArray();
-            long alloc = fleet.Devices.Sum(d => d.CoreAllocatedBytes), msgs = fleet.Devices.Sum(d => d.CoreMessages);
-            int verified = fleet.Devices.Count(d => !d.IsStopped && DemoRunner.SlotMatches(d, image.Bytes));
+            var figures = FleetPlan.Aggregate(await fleet.ReportAsync(image.Bytes, ct), o.Devices);
+            int verified = figures.SlotsVerified;
+            log?.Invoke($"{strategy}: peak open files: bench process {peakFds}" + (fleet.Workers > 0 ? $", largest of {fleet.Workers} fleet workers {peakWorkerFds}" : " (fleet in process)"));
             return new RunResult
             {
                 Strategy = strategy, Scenario = o.Scenario, Mode = "real", Devices = o.Devices, Groups = groups,
@@ -201,9 +243,10 @@ public static class RealRunner
                 IdleCpuPercent = idleCpuPercent,
                 Broker = o.Broker, BrokerCpuSeconds = Math.Round(brokerCpu, 2), HostBusyPercent = hostBusy,
                 CpuPercent = Math.Round(100 * (cpu + brokerCpu) / (Math.Max(0.001, seconds) * Environment.ProcessorCount), 1),
-                DeviceUploadBytes = up.Length == 0 ? [0, 0, 0] : [up[0], up[up.Length / 2], up[^1]],
+                DeviceUploadBytes = figures.DeviceUploadBytes,
                 CpuSeconds = Math.Round(cpu, 2), PeakRssBytes = peakRss,
-                CoreAllocBytesPerMessage = msgs == 0 ? 0 : Math.Round((double)alloc / msgs, 2),
+                CoreAllocBytesPerMessage = figures.CoreAllocBytesPerMessage,
+                FleetWorkers = fleet.Workers, PeakOpenFiles = peakFds, PeakWorkerOpenFiles = peakWorkerFds,
                 TimedOut = r.TimedOut, WallSeconds = Math.Round(wall.Elapsed.TotalSeconds, 1),
                 Note = $"gateway: {r.OriginalsSent} originals naming {r.RelaysNamed} relays, {r.RepairCopiesSent} repair copies, " +
                     $"{r.Reallocations} deliveries planned again, {r.DeliveriesSkipped} skipped as held",

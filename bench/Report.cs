@@ -28,10 +28,17 @@ public static class Report
                 $"{MiB(r.GatewayBytes)} ({F(r.GatewayPerImage, "0.000")}) | {(r.BrokerBytes < 0 ? "n/a" : MiB(r.BrokerBytes))} | {(r.BrokerMessages < 0 ? "n/a" : r.BrokerMessages)} | " +
                 $"{KiB(r.DeviceUploadBytes[0])}/{KiB(r.DeviceUploadBytes[1])}/{KiB(r.DeviceUploadBytes[2])} | {F(r.CpuSeconds, "0.0")}+{F(r.BrokerCpuSeconds, "0.0")} | {F(r.CpuPercent, "0")} | {F(r.HostBusyPercent, "0")} | {r.PeakRssBytes / 1048576} | {F(r.CoreAllocBytesPerMessage, "0.0")} |");
         }
-        if (runs.Any(r => r.Note.Length > 0))
+        if (runs.Any(r => r.Note.Length > 0 || r.FleetWorkers > 0))
         {
             sb.AppendLine();
-            foreach (var r in runs.Where(r => r.Note.Length > 0)) sb.AppendLine($"- {r.Strategy}: {r.Note}");
+            foreach (var r in runs.Where(r => r.Note.Length > 0 || r.FleetWorkers > 0))
+            {
+                var parts = new List<string>();
+                if (r.Note.Length > 0) parts.Add(r.Note);
+                if (r.FleetWorkers > 0)
+                    parts.Add($"fleet in {r.FleetWorkers} worker processes (CPU s and peak RSS include them; peak open files: bench {r.PeakOpenFiles}, fullest worker {r.PeakWorkerOpenFiles}; idle fleet before the rollout {F(r.IdleCpuPercent, "0.0")} % of the cores)");
+                sb.AppendLine($"- {r.Strategy}: {string.Join("; ", parts)}");
+            }
         }
         return sb.ToString();
     }
@@ -48,9 +55,10 @@ public static class Report
                 ["boundSeconds"] = r.BoundSeconds, ["ratio"] = r.Ratio, ["imageBytes"] = r.ImageBytes, ["gatewayBytes"] = r.GatewayBytes,
                 ["gatewayPerImage"] = r.GatewayPerImage, ["brokerBytes"] = r.BrokerBytes, ["brokerMessages"] = r.BrokerMessages,
                 ["brokerCounting"] = r.BrokerCounting, ["deviceUploadBytes"] = new JsonArray(r.DeviceUploadBytes.Select(x => (JsonNode)x).ToArray()),
-                ["cpuSeconds"] = r.CpuSeconds, ["cpuScope"] = "bench process (gateway, fleet, and the broker when embedded)",
+                ["cpuSeconds"] = r.CpuSeconds, ["cpuScope"] = r.CpuScope,
                 ["brokerCpuSeconds"] = r.BrokerCpuSeconds, ["cpuPercent"] = r.CpuPercent, ["hostBusyPercent"] = r.HostBusyPercent, ["idleCpuPercent"] = r.IdleCpuPercent, ["broker"] = r.Broker,
-                ["peakRssBytes"] = r.PeakRssBytes, ["rssScope"] = "process-wide, sampled every 100 ms",
+                ["peakRssBytes"] = r.PeakRssBytes, ["rssScope"] = r.FleetWorkers > 0 ? "bench process plus fleet workers, summed, sampled every 100 ms" : "process-wide, sampled every 100 ms",
+                ["fleetWorkers"] = r.FleetWorkers, ["peakOpenFiles"] = r.PeakOpenFiles, ["peakWorkerOpenFiles"] = r.PeakWorkerOpenFiles,
                 ["coreAllocBytesPerMessage"] = r.CoreAllocBytesPerMessage, ["timedOut"] = r.TimedOut, ["wallSeconds"] = r.WallSeconds, ["note"] = r.Note,
             });
         }

@@ -39,6 +39,14 @@ public sealed record RunResult
     public bool TimedOut { get; init; }
     public double WallSeconds { get; init; }
     public string Note { get; init; } = "";
+    /// <summary>Fleet worker processes (0: the fleet ran in the bench process).</summary>
+    public int FleetWorkers { get; init; }
+    /// <summary>Most open descriptors of the bench process, and of the fullest fleet worker, sampled once a second.</summary>
+    public int PeakOpenFiles { get; init; }
+    public int PeakWorkerOpenFiles { get; init; }
+    public string CpuScope => FleetWorkers > 0
+        ? $"bench process (gateway, broker uplink relay, and the broker when embedded) plus its {FleetWorkers} fleet worker processes"
+        : "bench process (gateway, fleet, and the broker when embedded)";
     /// <summary>Per device completion times in seconds, sorted (NaN-free; devices not updated are left out).</summary>
     public double[] CompletionTimes { get; init; } = [];
 

@@ -33,16 +33,19 @@ public sealed class VirtualFleet : IAsyncDisposable
     public static int GroupOf(int nodeId, int groups) => (nodeId - 1) % groups + 1;
 
     /// <summary>Starts the fleet; <paramref name="brokerPortFor"/> (device index → port) lets devices reach the broker
-    /// through different ports, e.g. one severable proxy per group (the fleet fault suite's partition).</summary>
+    /// through different ports, e.g. one severable proxy per group (the fleet fault suite's partition).
+    /// Groups go round-robin from <paramref name="firstNodeId"/> (the fleet's first device is in group 1), or by the
+    /// node id itself with <paramref name="groupsByNodeId"/> (<see cref="GroupOf"/>(nodeId, groups)), so that several
+    /// fleets holding slices of one node-id range form the same groups as one fleet holding it all.</summary>
     public static async Task<VirtualFleet> StartAsync(int devices, int groups, string brokerHost, int brokerPort, string dataDir,
         ISignatureVerifier verifier, Func<int, LinkProfile>? linkFor = null, FirmwareVersion? factoryVersion = null,
         Action<string>? log = null, CancellationToken ct = default, int firstNodeId = 1, double groupUplinkBytesPerSecond = 0,
         Func<int, Boards.BoardProfile?>? boardFor = null, Func<VirtualDeviceOptions, VirtualDeviceOptions>? configure = null,
         int slotSize = 4 * 1024 * 1024, Func<int, string?>? groupDataTopic = null, int? coreHeapBudget = null,
-        Func<int, int>? brokerPortFor = null)
+        Func<int, int>? brokerPortFor = null, bool groupsByNodeId = false)
     {
         if (devices < 1) throw new ArgumentOutOfRangeException(nameof(devices), "a fleet needs at least one device");
-        if (groups < 1 || groups > devices) throw new ArgumentOutOfRangeException(nameof(groups), "groups must be between 1 and the number of devices");
+        if (groups < 1 || (groups > devices && !groupsByNodeId)) throw new ArgumentOutOfRangeException(nameof(groups), "groups must be between 1 and the number of devices");
         // Each device's MQTT client runs on the thread pool; keep enough threads ready for a whole fleet.
         ThreadPool.GetMinThreads(out int workers, out int io);
         int want = Math.Min(512, Math.Max(64, devices * 2));
@@ -60,7 +63,7 @@ public sealed class VirtualFleet : IAsyncDisposable
             for (int i = 0; i < devices; i++)
             {
                 int node = firstNodeId + i;
-                int group = GroupOf(node - firstNodeId + 1, groups);
+                int group = GroupOf(groupsByNodeId ? node : node - firstNodeId + 1, groups);
                 var options = new VirtualDeviceOptions
                 {
                     GroupUplink = uplinks.GetValueOrDefault(group),
@@ -70,7 +73,7 @@ public sealed class VirtualFleet : IAsyncDisposable
                     CoreHeapBudget = coreHeapBudget,
                     IsOwnGroup = (ip, port) => groupOfPort.TryGetValue(port, out int g) && g == group,
                     NodeId = (uint)node,
-                    GroupId = GroupOf(node - firstNodeId + 1, groups),
+                    GroupId = group,
                     BrokerHost = brokerHost,
                     BrokerPort = brokerPortFor?.Invoke(i) ?? brokerPort,
                     DataDir = dataDir,
