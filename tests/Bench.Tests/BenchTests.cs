@@ -88,6 +88,66 @@ public class BenchTests
         Assert.Contains("needs a value", Assert.Throws<ArgumentException>(() => BenchOptions.Parse(["--devices"])).Message);
     }
 
+    /// <summary>A bench stopped with SIGTERM mid-run (as `timeout` does) takes its Mosquitto with it.</summary>
+    [Fact]
+    public async Task A_bench_stopped_by_sigterm_leaves_no_broker_running()
+    {
+        string dll = Path.Combine(AppContext.BaseDirectory, "IotOta.Bench.dll");
+        string results = Path.Combine(Path.GetTempPath(), "bench-test-" + Guid.NewGuid().ToString("N")[..8]);
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string a in new[] { dll, "--devices", "4", "--groups", "2", "--strategies", "unicast", "--image-size", "65536",
+                     "--gateway-up-kbps", "50", "--timeout-seconds", "120", "--results", results })
+            psi.ArgumentList.Add(a);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        _ = p.StandardOutput.ReadToEndAsync();
+        _ = p.StandardError.ReadToEndAsync();
+        try
+        {
+            // Wait for the broker child to appear (and the rollout to be under way: unicast at 50 kbit/s takes ~40 s).
+            int broker = 0;
+            var until = DateTime.UtcNow.AddSeconds(60);
+            while (broker == 0 && DateTime.UtcNow < until && !p.HasExited)
+            {
+                broker = ChildNamed(p.Id, "mosquitto");
+                if (broker == 0) await Task.Delay(200);
+            }
+            Assert.True(broker != 0, "the bench started no mosquitto");
+            await Task.Delay(3000);
+            Assert.Equal(0, Kill(p.Id, 15)); // SIGTERM
+            await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            var gone = DateTime.UtcNow.AddSeconds(10);
+            while (Directory.Exists($"/proc/{broker}") && DateTime.UtcNow < gone) await Task.Delay(100);
+            Assert.False(Directory.Exists($"/proc/{broker}") && !File.ReadAllText($"/proc/{broker}/stat").Contains(") Z "),
+                $"mosquitto {broker} still runs after the bench got SIGTERM");
+        }
+        finally
+        {
+            if (!p.HasExited) p.Kill(true);
+            try { Directory.Delete(results, true); } catch (IOException) { }
+        }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
+
+    private static int ChildNamed(int parent, string name)
+    {
+        foreach (string dir in Directory.GetDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out int pid)) continue;
+            try
+            {
+                string stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                int close = stat.LastIndexOf(')');
+                string comm = stat[(stat.IndexOf('(') + 1)..close];
+                string[] rest = stat[(close + 2)..].Split(' ');
+                if (comm == name && int.Parse(rest[1]) == parent) return pid;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException) { }
+        }
+        return 0;
+    }
+
     /// <summary>The benchmark command itself, small: 6 devices in 2 groups against a Mosquitto it starts, iotota and
     /// unicast, --json on stdout; the figures must relate as the strategies imply.</summary>
     [Fact]
