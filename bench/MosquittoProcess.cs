@@ -17,8 +17,8 @@ public sealed class MosquittoProcess : IAsyncDisposable
     private IMqttClient? _sys;
     private readonly Dictionary<string, long> _counters = new();
     private long _updates;
-
     private readonly EventHandler _onExit;
+    private readonly IDisposable[] _onSignals;
 
     private MosquittoProcess(Process p, string dir, int port)
     {
@@ -32,8 +32,6 @@ public sealed class MosquittoProcess : IAsyncDisposable
         _onSignals = [System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, _ => Kill()),
             System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, _ => Kill())];
     }
-
-    private readonly IDisposable[] _onSignals;
 
     private void Kill()
     {

@@ -19,6 +19,8 @@ public sealed partial class RolloutScheduler
         if (groups.Count > 0) _relaysOf[(root, k)] = groups;
     }
 
+    private void ForgetRelays(uint root, int k) => _relaysOf.Remove((root, k));
+
     /// <summary>Called under the gate when node noticed packet k.</summary>
     private void TightenRelayDeadlines(uint node, int k, long now)
     {

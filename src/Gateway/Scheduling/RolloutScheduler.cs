@@ -195,6 +195,7 @@ public sealed partial class RolloutScheduler
     /// <summary>An in-flight delivery goes back to pending.</summary>
     private void Replan(GroupPlan g, int k)
     {
+        if (g.Via[k] == 0) ForgetRelays(g.Owner[k], k); // a root planned again will not notice for its relays
         Release(g, k);
         g.Status[k] = Pending;
         if (g.Live)
