@@ -176,6 +176,13 @@ public static class DemoCommand
         t.AddRow("failed", s.Failed.ToString());
         t.AddRow("image bytes", s.ImageBytes.ToString("N0"));
         t.AddRow("gateway payload bytes", $"{s.GatewayPayloadBytes:N0} ({s.GatewayPayloadPerImage:0.000}× image)");
+        if (s.Broker is { } br)
+        {
+            t.AddRow("broker bytes sent (rollout)", $"{br.Sent:N0} ({br.SentPerImage:0.000}× image; goal ≤ {br.GoalBytes:N0}: {(br.WithinGoal ? "met" : "missed")})");
+            t.AddRow("  data / control sent", $"{br.DataSentPerImage:0.000}× / {br.ControlSentPerImage:0.000}× image ({br.ControlSentPerDevice:N0} B per device)");
+            t.AddRow("broker bytes received (rollout)", $"{br.Received:N0} ({br.ReceivedPerImage:0.000}× image, control {br.ControlReceivedPerImage:0.000}×)");
+        }
+        else t.AddRow("broker bytes", "not counted (external broker without $SYS/broker/bytes)");
         t.AddRow("peer payload bytes", s.PeerPayloadBytes.ToString("N0"));
         t.AddRow("originals / relays / repairs", $"{s.OriginalsSent} / {s.RelaysNamed} / {s.RepairCopiesSent}");
         t.AddRow("seconds", s.Seconds.ToString("0.000"));

@@ -56,12 +56,14 @@ public static class DemoRunner
         TokenBucket? gatewayUp = Rate(o.GatewayUpKbps) is double gu ? new TokenBucket(gu, 16 * 1024) : null;
         VirtualFleet? fleet = null;
         GatewayNode? gateway = null;
+        DemoBrokerCounter? brokerCount = broker != null ? DemoBrokerCounter.ForEmbedded(broker) : null;
         try
         {
             gateway = provisioning != null
                 ? provisioning.NewGateway(host, port, upBucket: gatewayUp, log: log)
                 : new GatewayNode(host, port, upBucket: gatewayUp, log: log);
             await gateway.StartAsync(ct);
+            brokerCount ??= await DemoBrokerCounter.ForExternalAsync(host, port, () => gateway.Mqtt.DataWireBytesPublished, ct);
             log?.Invoke("gateway connected; starting fleet");
             fleet = await VirtualFleet.StartAsync(o.Devices, o.Groups, host, port, dataDir, verifier, i => links[i], new FirmwareVersion(1, 0, 0), log, ct,
                 groupUplinkBytesPerSecond: Rate(o.GroupUplinkKbps) ?? 0,
@@ -88,9 +90,11 @@ public static class DemoRunner
                     PriorForwardRate = Rate(o.DeviceUpKbps) ?? 2_000_000,
                 },
             };
+            await brokerCount.RolloutStartsAsync(ct);
             Task<RolloutResult> rollout = gateway.RunRolloutAsync(image, options, progress, ct);
             if (duringRollout != null) await duringRollout(fleet, gateway);
             RolloutResult r = await rollout;
+            var brokerReport = await brokerCount.RolloutEndedAsync(r.ImageBytes, o.Devices, ct);
             bool faults = duringRollout != null;
             if (faults)
             {
@@ -119,6 +123,7 @@ public static class DemoRunner
                 DeliveredSeconds = r.DeliveredSeconds is double ds ? Math.Round(ds, 3) : null,
                 BoundSeconds = Bound(o, links, r.ImageBytes),
                 GatewayPayloadPerImage = Math.Round((double)r.GatewayPayloadBytes / r.ImageBytes, 4),
+                Broker = brokerReport,
                 OriginalsSent = r.OriginalsSent,
                 RelaysNamed = r.RelaysNamed,
                 RepairCopiesSent = r.RepairCopiesSent,
@@ -140,6 +145,7 @@ public static class DemoRunner
         finally
         {
             if (fleet != null) await fleet.DisposeAsync();
+            if (brokerCount != null) await brokerCount.DisposeAsync();
             if (gateway != null) await gateway.DisposeAsync();
             if (broker != null) await broker.DisposeAsync();
             ownProvisioning?.Dispose();

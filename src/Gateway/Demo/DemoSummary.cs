@@ -21,6 +21,9 @@ public sealed record DemoSummary
     public double? BoundSeconds { get; init; }
     public double? BoundRatio => BoundSeconds is > 0 ? Seconds / BoundSeconds : null;
     public required double GatewayPayloadPerImage { get; init; }
+    /// <summary>What the broker sent and received during the rollout, data apart from control (null: an external
+    /// broker without $SYS byte counters).</summary>
+    public Mqtt.BrokerReport? Broker { get; init; }
     public required long OriginalsSent { get; init; }
     public required long RelaysNamed { get; init; }
     public required long RepairCopiesSent { get; init; }

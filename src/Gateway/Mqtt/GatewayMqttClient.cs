@@ -19,7 +19,7 @@ public sealed class GatewayMqttClient : IAsyncDisposable
     private readonly TokenBucket? _up;
     private readonly Action<string, byte[]> _onMessage;
     private readonly CancellationTokenSource _cts = new();
-    private long _bytes, _messages;
+    private long _bytes, _messages, _dataWire;
 
     public GatewayMqttClient(string host, int port, string clientId, Action<string, byte[]> onMessage, TokenBucket? upBucket = null,
         string? user = null, string? password = null, MqttTls? tls = null)
@@ -73,6 +73,9 @@ public sealed class GatewayMqttClient : IAsyncDisposable
 
     public long BytesPublished => Interlocked.Read(ref _bytes);
     public long MessagesPublished => Interlocked.Read(ref _messages);
+    /// <summary>Wire bytes of the data PUBLISHes (originals, repair copies) as the broker forwards them to their one
+    /// subscriber: the data part of the broker's bytes sent (<see cref="MosquittoSysMeter"/>).</summary>
+    public long DataWireBytesPublished => Interlocked.Read(ref _dataWire);
     public int HandlerErrors { get; private set; }
     public int Disconnects { get; private set; }
     public string? LastDisconnect { get; private set; }
@@ -101,6 +104,8 @@ public sealed class GatewayMqttClient : IAsyncDisposable
         await _client.PublishAsync(msg, ct);
         Interlocked.Add(ref _bytes, payload.Length);
         Interlocked.Increment(ref _messages);
+        if (WireHeader.Peek(payload, 0, payload.Length) is MessageType.Original or MessageType.Copy)
+            Interlocked.Add(ref _dataWire, MqttWireSize.OfPublish(topic, payload.Length, qos));
     }
 
     public async ValueTask DisposeAsync()
