@@ -12,5 +12,10 @@ namespace IotOta.Shared.Protocol
         RepairRequest = 7,
         Presence = 8,
         RelayTree = 9,
+        // Protocol v2 control plane (header version byte 2): see docs/protocol.md "Control rides the swarm".
+        ImageRoot = 10,
+        HashPiece = 11,
+        PieceRequest = 12,
+        NoticeBatch = 13,
     }
 }

@@ -5,14 +5,24 @@ namespace IotOta.Shared.Protocol
     {
         public const byte Magic0 = 0x49; // 'I'
         public const byte Magic1 = 0x4F; // 'O'
+        /// <summary>Layout version of types 1..9 (unchanged since v1).</summary>
         public const byte Version = 1;
+        /// <summary>Layout version of the control-plane messages added with protocol v2 (types 10 and up: ImageRoot,
+        /// HashPiece, PieceRequest, NoticeBatch, StatusReport). A v1 decoder refuses them as UnsupportedVersion.</summary>
+        public const byte Version2 = 2;
         public const int Length = 4;
+
+        /// <summary>The version byte a message of this type carries: 1 for types 1..9, 2 from type 10 on.</summary>
+        public static byte VersionOf(MessageType type)
+        {
+            return (byte)type >= (byte)MessageType.ImageRoot ? Version2 : Version;
+        }
 
         public static void Write(WireWriter w, MessageType type)
         {
             w.WriteByte(Magic0);
             w.WriteByte(Magic1);
-            w.WriteByte(Version);
+            w.WriteByte(VersionOf(type));
             w.WriteByte((byte)type);
         }
 
@@ -30,11 +40,16 @@ namespace IotOta.Shared.Protocol
                 throw new ProtocolException(ProtocolError.BadMagic, "message does not start with 'IO'");
             }
             byte v = r.ReadByte();
-            if (v != Version)
+            if (v != Version && v != Version2)
             {
-                throw new ProtocolException(ProtocolError.UnsupportedVersion, "protocol version " + v + " is not supported (expected " + Version + ")");
+                throw new ProtocolException(ProtocolError.UnsupportedVersion, "protocol version " + v + " is not supported (expected " + Version + " or " + Version2 + ")");
             }
-            return (MessageType)r.ReadByte();
+            MessageType t = (MessageType)r.ReadByte();
+            if (v != VersionOf(t))
+            {
+                throw new ProtocolException(ProtocolError.UnsupportedVersion, "message type " + (int)t + " with layout version " + v + ": this side speaks version " + VersionOf(t) + " for it");
+            }
+            return t;
         }
 
         /// <summary>Reads the header and checks that the message is of the expected type.</summary>
@@ -54,7 +69,7 @@ namespace IotOta.Shared.Protocol
             {
                 return 0;
             }
-            if (buffer[offset] != Magic0 || buffer[offset + 1] != Magic1 || buffer[offset + 2] != Version)
+            if (buffer[offset] != Magic0 || buffer[offset + 1] != Magic1 || buffer[offset + 2] != VersionOf((MessageType)buffer[offset + 3]))
             {
                 return 0;
             }
