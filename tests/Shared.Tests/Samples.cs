@@ -19,6 +19,10 @@ public static class Samples
         ("RepairRequest", (b, o, c) => new RepairRequest().Parse(b, o, c)),
         ("Presence", (b, o, c) => new Presence().Parse(b, o, c)),
         ("RelayTree", (b, o, c) => new RelayTree().Parse(b, o, c)),
+        ("ImageRoot", (b, o, c) => new ImageRoot().Parse(b, o, c)),
+        ("HashPiece", (b, o, c) => new HashPiece().Parse(b, o, c)),
+        ("PieceRequest", (b, o, c) => new PieceRequest().Parse(b, o, c)),
+        ("NoticeBatch", (b, o, c) => new NoticeBatch().Parse(b, o, c)),
     };
 
     public static Decoder DecoderFor(string name)
@@ -41,6 +45,10 @@ public static class Samples
         "RepairRequest" => RepairRequestBytes(21),
         "Presence" => PresenceBytes(),
         "RelayTree" => RelayTreeBytes(2, 3),
+        "ImageRoot" => ImageRootBytes(),
+        "HashPiece" => HashPieceBytes(3, 2),
+        "PieceRequest" => PieceRequestBytes(),
+        "NoticeBatch" => NoticeBatchBytes(3),
         _ => throw new ArgumentException("no sample " + name),
     };
 
@@ -55,6 +63,10 @@ public static class Samples
         "RepairRequest" => new[] { MessageType.RepairRequest },
         "Presence" => new[] { MessageType.Presence },
         "RelayTree" => new[] { MessageType.RelayTree },
+        "ImageRoot" => new[] { MessageType.ImageRoot },
+        "HashPiece" => new[] { MessageType.HashPiece },
+        "PieceRequest" => new[] { MessageType.PieceRequest },
+        "NoticeBatch" => new[] { MessageType.NoticeBatch },
         _ => throw new ArgumentException("no sample " + name),
     };
 
@@ -179,6 +191,39 @@ public static class Samples
         var buf = new byte[RepairRequest.EncodedLength(chunkCount)];
         r.Encode(buf, 0);
         return buf;
+    }
+
+    /// <summary>A root for a 1000-byte image in 256-byte chunks (4 chunks), 3 hashes per piece (2 pieces).</summary>
+    public static ImageRoot SampleRoot() => new()
+    {
+        ImageId = 77, Version = new FirmwareVersion(2, 1, 3), Flags = 0, HashKind = ChunkHashKind.HmacSha256PublicKey,
+        ImageSize = 1000, ChunkSize = 256, ChunkCount = 4, HashesPerPiece = 3,
+        ImageHash = Filled(32, 1), HashListRoot = Filled(32, 2), KeyId = 5, Signature = Filled(64, 3),
+    };
+
+    public static byte[] ImageRootBytes() => SampleRoot().ToBytes();
+
+    public static byte[] HashPieceBytes(int hashes, int proof)
+    {
+        var b = new byte[HashPiece.EncodedLength(hashes, proof)];
+        HashPiece.Encode(b, 0, 77, 1, 4, Filled(32 * hashes, 4), 0, hashes, Filled(32 * Math.Max(1, proof), 5), 0, proof);
+        return b;
+    }
+
+    public static byte[] PieceRequestBytes()
+    {
+        var b = new byte[PieceRequest.EncodedLength];
+        new PieceRequest { NodeId = 12, ImageId = 77, What = PieceRequest.WhatHashPieces, First = 2, Count = 3 }.Encode(b, 0);
+        return b;
+    }
+
+    public static byte[] NoticeBatchBytes(int count)
+    {
+        var n = new NoticeBatch { NodeId = 12, ImageId = 77 };
+        for (int i = 0; i < count; i++) n.Add(5 + i, (byte)(i & 1), 1000 + 10 * i, 1003 + 10 * i, i);
+        var b = new byte[NoticeBatch.EncodedLength(count)];
+        n.Encode(b, 0);
+        return b;
     }
 
     public static byte[] PresenceBytes()

@@ -51,12 +51,7 @@ namespace IotOta.Shared.Protocol
         public void Parse(byte[] buffer, int offset, int count)
         {
             WireReader r = WireReader.Reuse(ref _reader, buffer, offset, count);
-            MessageType t = WireHeader.Read(r);
-            if (t != MessageType.Original && t != MessageType.Copy)
-            {
-                throw new ProtocolException(ProtocolError.UnexpectedType, "expected an original or copy packet but got type " + (int)t);
-            }
-            Type = t;
+            Type = WireHeader.ExpectEither(r, MessageType.Original, MessageType.Copy);
             ImageId = r.ReadUInt32();
             uint index = r.ReadUInt32();
             if (index >= Manifest.MaxChunkCount) throw WireReader.OutOfRange("packet index", index);

@@ -26,8 +26,41 @@ namespace IotOta.Shared.Protocol
             w.WriteByte((byte)type);
         }
 
-        /// <summary>Reads and checks the header; returns the message type (not checked against known types).</summary>
+        /// <summary>Reads and checks the header; returns the message type (not checked against known types). The
+        /// version byte must be the one that type carries (<see cref="VersionOf"/>).</summary>
         public static MessageType Read(WireReader r)
+        {
+            MessageType t = ReadUnchecked(r, out byte v);
+            CheckVersion(v, t);
+            return t;
+        }
+
+        /// <summary>Reads the header and checks that the message is of the expected type, then that it carries that
+        /// type's layout version (so a wrong type is UnexpectedType, an old or new layout of the right type
+        /// UnsupportedVersion).</summary>
+        public static void Expect(WireReader r, MessageType expected)
+        {
+            MessageType t = ReadUnchecked(r, out byte v);
+            if (t != expected)
+            {
+                throw new ProtocolException(ProtocolError.UnexpectedType, "expected message type " + (int)expected + " but got " + (int)t);
+            }
+            CheckVersion(v, t);
+        }
+
+        /// <summary>Like <see cref="Expect"/> for a decoder that reads two types (DataPacket: original or copy).</summary>
+        public static MessageType ExpectEither(WireReader r, MessageType a, MessageType b)
+        {
+            MessageType t = ReadUnchecked(r, out byte v);
+            if (t != a && t != b)
+            {
+                throw new ProtocolException(ProtocolError.UnexpectedType, "expected message type " + (int)a + " or " + (int)b + " but got " + (int)t);
+            }
+            CheckVersion(v, t);
+            return t;
+        }
+
+        private static MessageType ReadUnchecked(WireReader r, out byte v)
         {
             if (r.Remaining < Length)
             {
@@ -39,26 +72,19 @@ namespace IotOta.Shared.Protocol
             {
                 throw new ProtocolException(ProtocolError.BadMagic, "message does not start with 'IO'");
             }
-            byte v = r.ReadByte();
+            v = r.ReadByte();
             if (v != Version && v != Version2)
             {
                 throw new ProtocolException(ProtocolError.UnsupportedVersion, "protocol version " + v + " is not supported (expected " + Version + " or " + Version2 + ")");
             }
-            MessageType t = (MessageType)r.ReadByte();
-            if (v != VersionOf(t))
-            {
-                throw new ProtocolException(ProtocolError.UnsupportedVersion, "message type " + (int)t + " with layout version " + v + ": this side speaks version " + VersionOf(t) + " for it");
-            }
-            return t;
+            return (MessageType)r.ReadByte();
         }
 
-        /// <summary>Reads the header and checks that the message is of the expected type.</summary>
-        public static void Expect(WireReader r, MessageType expected)
+        private static void CheckVersion(byte v, MessageType t)
         {
-            MessageType t = Read(r);
-            if (t != expected)
+            if (v != VersionOf(t))
             {
-                throw new ProtocolException(ProtocolError.UnexpectedType, "expected message type " + (int)expected + " but got " + (int)t);
+                throw new ProtocolException(ProtocolError.UnsupportedVersion, "message type " + (int)t + " in layout version " + v + ": this side reads it in version " + VersionOf(t) + " only");
             }
         }
 

@@ -40,7 +40,8 @@ public class DecoderFuzzProperties
     public void Random_bytes_behind_a_valid_header(byte type, byte[] body)
     {
         body ??= Array.Empty<byte>();
-        var b = Samples.Concat(new byte[] { WireHeader.Magic0, WireHeader.Magic1, WireHeader.Version, (byte)(type % 10) }, body);
+        var t = (MessageType)(type % 14);
+        var b = Samples.Concat(new byte[] { WireHeader.Magic0, WireHeader.Magic1, WireHeader.VersionOf(t), (byte)t }, body);
         DecodeAll(b, 0, b.Length);
     }
 

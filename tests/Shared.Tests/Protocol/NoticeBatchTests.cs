@@ -1,0 +1,74 @@
+using IotOta.Shared.Protocol;
+
+namespace IotOta.Shared.Tests.Protocol;
+
+public class NoticeBatchTests
+{
+    private static ProtocolError Err(byte[] b) => Samples.ErrorOf((x, o, c) => new NoticeBatch().Parse(x, o, c), b);
+
+    [Fact]
+    public void Golden_layout()
+    {
+        var b = Samples.NoticeBatchBytes(2);
+        Assert.Equal(21 + 16, b.Length);
+        Assert.Equal(new byte[] { 0x49, 0x4F, 2, 13 }, b[0..4]);
+        Assert.Equal(new byte[] { 12, 0, 0, 0 }, b[4..8]);
+        Assert.Equal(new byte[] { 77, 0, 0, 0 }, b[8..12]);
+        Assert.Equal(BitConverter.GetBytes(1000L), b[12..20]);
+        Assert.Equal(2, b[20]);
+        Assert.Equal(new byte[] { 5, 0, 0, 0, 3, 0, 0, 0 }, b[21..29]);          // index 5 original, +0 ms, forwarded +3 ms, 0 copies
+        Assert.Equal(new byte[] { 6, 0x80, 10, 0, 3, 0, 1, 0 }, b[29..37]);      // index 6 relay (bit 15), +10 ms, +3 ms, 1 copy
+    }
+
+    [Fact]
+    public void Round_trip_gives_the_notices_back()
+    {
+        var n = new NoticeBatch { NodeId = 9, ImageId = 3 };
+        for (int i = 0; i < NoticeBatch.MaxEntries; i++)
+            Assert.True(n.Add(Manifest.MaxChunkCount - 1 - i, (byte)(i % 2), 5_000_000 + 7 * i, 5_000_000 + 7 * i + i, 1000 * i));
+        Assert.True(n.IsFull);
+        Assert.False(n.Add(0, 0, 0, 0, 0));
+        var b = new byte[NoticeBatch.EncodedLength(n.Count)];
+        Assert.Equal(b.Length, n.Encode(b, 0));
+        var d = new NoticeBatch();
+        d.Parse(b, 0, b.Length);
+        var r = new ReceiptNotice();
+        for (int i = 0; i < NoticeBatch.MaxEntries; i++)
+        {
+            d.Get(i, r);
+            Assert.Equal((9u, 3u, Manifest.MaxChunkCount - 1 - i, (byte)(i % 2)), (r.NodeId, r.ImageId, r.Index, r.Kind));
+            Assert.Equal(5_000_000L + 7 * i, r.ReceiveTimeMs);
+            Assert.Equal(5_000_000L + 7 * i + i, r.ForwardedTimeMs);
+            Assert.Equal(Math.Min(65535, 1000 * i), r.CopiesSent);
+        }
+    }
+
+    [Fact]
+    public void Offsets_saturate()
+    {
+        var n = new NoticeBatch();
+        n.Add(1, 0, 100, 50, 0);          // forwarded before received: 0
+        n.Add(2, 0, 100 + 70_000, 100 + 70_000 + 70_000, 0); // both offsets above 65 535 ms
+        var b = new byte[NoticeBatch.EncodedLength(2)];
+        n.Encode(b, 0);
+        var d = new NoticeBatch();
+        d.Parse(b, 0, b.Length);
+        var r = new ReceiptNotice();
+        d.Get(0, r);
+        Assert.Equal((100L, 100L), (r.ReceiveTimeMs, r.ForwardedTimeMs));
+        d.Get(1, r);
+        Assert.Equal((100L + 65535, 100L + 2 * 65535), (r.ReceiveTimeMs, r.ForwardedTimeMs));
+    }
+
+    [Fact]
+    public void Fields_out_of_range()
+    {
+        var b = Samples.NoticeBatchBytes(2);
+        Assert.Equal(ProtocolError.FieldOutOfRange, Err(Samples.WithByte(b, 20, 0)));
+        Assert.Equal(ProtocolError.FieldOutOfRange, Err(Samples.WithByte(b, 20, 33)));
+        Assert.Equal(ProtocolError.Truncated, Err(Samples.WithByte(b, 20, 3)));
+        Assert.Equal(ProtocolError.TrailingBytes, Err(Samples.WithByte(b, 20, 1)));
+        Assert.Equal(ProtocolError.FieldOutOfRange, Err(Samples.WithByte(b, 22, 0x40)));  // reserved bit 14
+        Assert.Equal(ProtocolError.FieldOutOfRange, Assert.Throws<ProtocolException>(() => new NoticeBatch().Encode(new byte[64], 0)).Error);
+    }
+}
