@@ -113,11 +113,22 @@ public sealed class MosquittoProcess : IAsyncDisposable
         await _sys!.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer(Host, Port).WithClientId("bench-sys").WithCleanSession(true)
             .WithKeepAlivePeriod(TimeSpan.FromSeconds(120)).WithTimeout(TimeSpan.FromSeconds(30)).Build(), ct);
         await _sys.SubscribeAsync(new MqttClientSubscribeOptionsBuilder()
-            .WithTopicFilter(PublishBytesSent).WithTopicFilter(PublishMessagesSent).Build(), ct);
+            .WithTopicFilter(PublishBytesSent).WithTopicFilter(PublishMessagesSent)
+            .WithTopicFilter(BytesSent).WithTopicFilter(BytesReceived).Build(), ct);
     }
 
     public const string PublishBytesSent = "$SYS/broker/publish/bytes/sent";
     public const string PublishMessagesSent = "$SYS/broker/publish/messages/sent";
+    /// <summary>Every byte on every client socket (PUBLISH and all other MQTT packets), out and in.</summary>
+    public const string BytesSent = "$SYS/broker/bytes/sent";
+    public const string BytesReceived = "$SYS/broker/bytes/received";
+
+    /// <summary>All bytes sent to and received from clients so far, as of the last $SYS update (call after
+    /// <see cref="FreshCountersAsync"/>).</summary>
+    public (long Sent, long Received) ByteCounters()
+    {
+        lock (_counters) return (_counters.GetValueOrDefault(BytesSent), _counters.GetValueOrDefault(BytesReceived));
+    }
 
     /// <summary>The broker's PUBLISH bytes and messages sent so far, as of a $SYS update that came after this call
     /// (sys_interval is 1 s; waits up to 20 s, reconnecting the $SYS subscriber if it was dropped).</summary>

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using IotOta.Gateway;
 using IotOta.Gateway.Demo;
 using IotOta.Gateway.Images;
+using IotOta.Gateway.Mqtt;
 using IotOta.Gateway.Rollouts;
 using IotOta.Gateway.Scheduling;
 using IotOta.Shared.Protocol;
@@ -81,6 +82,7 @@ public static class RealRunner
         int fleetPort = uplink?.Port ?? brokerPort;
         long brokerBytes = 0, brokerMessages = 0;
         bool counting = false;
+        var meter = broker != null ? new EmbeddedBrokerMeter(broker.Server) : null;
         if (broker != null)
         {
             broker.Server.InterceptingOutboundPacketAsync += e =>
@@ -159,9 +161,12 @@ public static class RealRunner
                 }
             });
             (long Bytes, long Messages)? sys0 = null;
+            BrokerBytes? traffic0 = meter?.Snapshot();
+            (long Sent, long Received) bytes0 = default;
+            long data0 = gateway.Mqtt.DataWireBytesPublished;
             if (mosquitto != null)
             {
-                try { sys0 = await mosquitto.FreshCountersAsync(ct); }
+                try { sys0 = await mosquitto.FreshCountersAsync(ct); bytes0 = mosquitto.ByteCounters(); }
                 catch (Exception e) when (e is TimeoutException or MQTTnet.Exceptions.MqttCommunicationException) { log?.Invoke($"{strategy}: broker counters unavailable: {e.Message}"); }
             }
             // The idle fleet's own cost (ticks, pumps, keep-alives) over --idle-seconds (2 s), before anything is sent.
@@ -208,6 +213,7 @@ public static class RealRunner
             double hostBusy = HostCpu.Read().BusyPercentSince(host0);
             string rolloutWorkers = await fleet.ThreadsAsync(ct);
             log?.Invoke($"{strategy}: CPU by thread: {ThreadCpu.Top(ThreadCpu.ByName(), threads0)}{(rolloutWorkers.Length > 0 ? "; " + rolloutWorkers : "")}; idle fleet before the rollout {idleCpuPercent} % of the cores");
+            BrokerReport? traffic = meter != null ? BrokerReport.From(meter.Snapshot().Since(traffic0!), null, o.ImageSize, o.Devices) : null;
             if (mosquitto != null)
             {
                 brokerBytes = brokerMessages = -1; // unknown unless both readings come
@@ -218,6 +224,11 @@ public static class RealRunner
                     {
                         brokerBytes = sys1.Bytes - s0.Bytes;
                         brokerMessages = sys1.Messages - s0.Messages;
+                        var (sent1, received1) = mosquitto.ByteCounters();
+                        // Data: the gateway's data PUBLISHes at wire size; a group-topic packet reaches every member.
+                        long data = (gateway.Mqtt.DataWireBytesPublished - data0) * (strategy == "group-fanout" ? Math.Max(1, o.Devices / groups) : 1);
+                        traffic = BrokerReport.From(new BrokerBytes("mosquitto $SYS/broker/bytes/sent|received (all client bytes; ±1 s of idle traffic); data = the gateway's data PUBLISHes at wire size",
+                            sent1 - bytes0.Sent, received1 - bytes0.Received, data, 0, new SortedDictionary<string, long>(), new SortedDictionary<string, long>()), null, o.ImageSize, o.Devices);
                     }
                 }
                 catch (Exception e) when (e is TimeoutException or MQTTnet.Exceptions.MqttCommunicationException) { log?.Invoke($"{strategy}: broker counters unavailable: {e.Message}"); }
@@ -236,7 +247,7 @@ public static class RealRunner
                 Seconds = Math.Round(times.Length == o.Devices ? times[^1] : seconds, 3),
                 MedianSeconds = Math.Round(median, 3), P99Seconds = Math.Round(p99, 3),
                 BoundSeconds = Math.Round(bound, 3), ImageBytes = image.Bytes.Length, GatewayBytes = r.GatewayPayloadBytes,
-                BrokerBytes = brokerBytes, BrokerMessages = brokerMessages,
+                BrokerBytes = brokerBytes, BrokerMessages = brokerMessages, BrokerTraffic = traffic,
                 BrokerCounting = mosquitto != null
                     ? "mosquitto $SYS/broker/publish/bytes/sent and messages/sent (PUBLISH packets out incl. topic and header; ±1 s of idle traffic)"
                     : "embedded MQTTnet broker, InterceptingOutboundPacketAsync: PUBLISH payload bytes to all clients",

@@ -28,6 +28,14 @@ public static class Report
                 $"{MiB(r.GatewayBytes)} ({F(r.GatewayPerImage, "0.000")}) | {(r.BrokerBytes < 0 ? "n/a" : MiB(r.BrokerBytes))} | {(r.BrokerMessages < 0 ? "n/a" : r.BrokerMessages)} | " +
                 $"{KiB(r.DeviceUploadBytes[0])}/{KiB(r.DeviceUploadBytes[1])}/{KiB(r.DeviceUploadBytes[2])} | {F(r.CpuSeconds, "0.0")}+{F(r.BrokerCpuSeconds, "0.0")} | {F(r.CpuPercent, "0")} | {F(r.HostBusyPercent, "0")} | {r.PeakRssBytes / 1048576} | {F(r.CoreAllocBytesPerMessage, "0.0")} |");
         }
+        if (runs.Any(r => r.BrokerTraffic != null))
+        {
+            sb.AppendLine();
+            sb.AppendLine("First network, counted at the broker during the rollout (issue #15 goal: sent ≤ 1.05 × image + 200 B per device):");
+            sb.AppendLine();
+            foreach (var r in runs.Where(r => r.BrokerTraffic != null))
+                sb.AppendLine($"- {r.Strategy} ({r.Mode}): {r.BrokerTraffic!.Line()}");
+        }
         if (runs.Any(r => r.Note.Length > 0 || r.FleetWorkers > 0))
         {
             sb.AppendLine();
@@ -54,7 +62,8 @@ public static class Report
                 ["completed"] = r.Completed, ["seconds"] = r.Seconds, ["medianSeconds"] = Finite(r.MedianSeconds), ["p99Seconds"] = Finite(r.P99Seconds),
                 ["boundSeconds"] = r.BoundSeconds, ["ratio"] = r.Ratio, ["imageBytes"] = r.ImageBytes, ["gatewayBytes"] = r.GatewayBytes,
                 ["gatewayPerImage"] = r.GatewayPerImage, ["brokerBytes"] = r.BrokerBytes, ["brokerMessages"] = r.BrokerMessages,
-                ["brokerCounting"] = r.BrokerCounting, ["deviceUploadBytes"] = new JsonArray(r.DeviceUploadBytes.Select(x => (JsonNode)x).ToArray()),
+                ["brokerCounting"] = r.BrokerCounting,
+                ["brokerTraffic"] = r.BrokerTraffic == null ? null : JsonSerializer.SerializeToNode(r.BrokerTraffic, new JsonSerializerOptions(JsonSerializerDefaults.Web)), ["deviceUploadBytes"] = new JsonArray(r.DeviceUploadBytes.Select(x => (JsonNode)x).ToArray()),
                 ["cpuSeconds"] = r.CpuSeconds, ["cpuScope"] = r.CpuScope,
                 ["brokerCpuSeconds"] = r.BrokerCpuSeconds, ["cpuPercent"] = r.CpuPercent, ["hostBusyPercent"] = r.HostBusyPercent, ["idleCpuPercent"] = r.IdleCpuPercent, ["broker"] = r.Broker,
                 ["peakRssBytes"] = r.PeakRssBytes, ["rssScope"] = r.FleetWorkers > 0 ? "bench process plus fleet workers, summed, sampled every 100 ms" : "process-wide, sampled every 100 ms",

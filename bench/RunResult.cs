@@ -21,6 +21,9 @@ public sealed record RunResult
     public long BrokerBytes { get; init; }
     public long BrokerMessages { get; init; }
     public string BrokerCounting { get; init; } = "";
+    /// <summary>All bytes the broker sent to and received from clients during the rollout, data apart from control
+    /// (issue #15); null when not counted.</summary>
+    public IotOta.Gateway.Mqtt.BrokerReport? BrokerTraffic { get; init; }
     public long[] DeviceUploadBytes { get; init; } = [0, 0, 0];
     /// <summary>CPU seconds of this process (gateway, virtual fleet, and the broker when embedded) during the rollout.</summary>
     public double CpuSeconds { get; init; }

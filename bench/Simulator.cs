@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using IotOta.Gateway.Demo;
 using IotOta.Gateway.Fleet;
+using IotOta.Gateway.Mqtt;
 using IotOta.Gateway.Scheduling;
 using IotOta.Shared.Protocol;
 using IotOta.VirtualDevice.Host;
@@ -41,6 +42,7 @@ public sealed class Simulator
     private readonly RolloutScheduler _scheduler;
     private readonly Dictionary<int, RelayTree> _tables = new();
     private long _originals, _notices, _planCalls, _tableBytes;
+    private readonly ControlBytesModel _control = new();
     private double _planSeconds;
 
     public Simulator(BenchOptions o)
@@ -107,6 +109,14 @@ public sealed class Simulator
         var times = _finish.Where((_, i) => _count[i] == _chunks).OrderBy(x => x).ToArray();
         var (median, p99) = RunResult.Percentiles(times, _n);
         var up = _uploaded.Select(x => (long)x).OrderBy(x => x).ToArray();
+        for (int g = 1; g <= Groups; g++)
+        {
+            _tables.TryGetValue(g, out RelayTree? table);
+            _control.Group(g, _members[g - 1].Length, _chunks, table);
+            foreach (uint m in _members[g - 1])
+                _control.Device(m, g, _members[g - 1].Length, _chunks, table, _finish[m - 1]);
+        }
+        var traffic = BrokerReport.From(_control.Totals(), null, ImageBytes, _n);
         long gatewayBytes = _originals * _chunkSize;
         return new RunResult
         {
@@ -115,6 +125,7 @@ public sealed class Simulator
             BoundSeconds = Math.Round(Bound, 3), ImageBytes = ImageBytes, GatewayBytes = gatewayBytes,
             BrokerBytes = gatewayBytes, BrokerMessages = _originals + _notices,
             BrokerCounting = "simulated: originals' payload out of the broker (no broker in the simulation); messages = originals + notices",
+            BrokerTraffic = traffic,
             DeviceUploadBytes = [up[0], up[up.Length / 2], up[^1]],
             CpuSeconds = Math.Round((Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds, 2),
             PeakRssBytes = Environment.WorkingSet, TimedOut = times.Length < _n,
@@ -139,6 +150,7 @@ public sealed class Simulator
             foreach (var r in o.Relays) _overheads.RegisterSend(r.NodeId, o.Index);
             _gatewayBusyUntil = Math.Max(_gatewayBusyUntil, now) + Ticks(ChunkLength(o.Index) / _gatewayUp);
             _originals++;
+            _control.Original(o.Root.NodeId, o.Relays.Count, ChunkLength(o.Index));
             int root = (int)o.Root.NodeId - 1;
             long arrive = Download(root, _gatewayBusyUntil + _latency, o.Index);
             foreach (var r in o.Deep) _overheads.RegisterSend(r.NodeId, o.Index);
@@ -220,6 +232,7 @@ public sealed class Simulator
         At(done + _latency, () =>
         {
             _notices++;
+            _control.Notice(notice.NodeId);
             _overheads.RegisterNotice(notice, len);
             _scheduler.OnNotice(notice.NodeId, notice.Index);
         });

@@ -1,0 +1,72 @@
+using IotOta.Gateway.Mqtt;
+using IotOta.Shared.Protocol;
+using MQTTnet.Protocol;
+
+namespace IotOta.Bench;
+
+/// <summary>
+/// What the simulated rollout costs at the broker (issue #15), message by message as the gateway and the device core
+/// send them with protocol v1 today, each PUBLISH sized by MQTTnet's encoder (MQTT 5, as the clients speak it):
+/// data = the originals; control = per device the retained group manifest and relay table (twice: once when the
+/// rollout starts, once more when the device restarts into the new image and subscribes again), its member list (again
+/// after the restart), its presence (twice), a progress report per state change and per second of receiving, every
+/// receipt notice, the PUBACKs of the devices' QoS 1 publishes and the reconnect after the restart. Checked against the
+/// embedded broker's interceptor counts of a real run (tests/Bench.Tests).
+/// </summary>
+public sealed class ControlBytesModel
+{
+    private const int PubAck = 4;
+    private const int ConnAck = 8;
+    private readonly Dictionary<string, long> _sent = new(StringComparer.Ordinal), _received = new(StringComparer.Ordinal);
+
+    private void Add(string kind, long sent, long received)
+    {
+        _sent[kind] = _sent.GetValueOrDefault(kind) + sent;
+        _received[kind] = _received.GetValueOrDefault(kind) + received;
+    }
+
+    private static int Wire(string topic, int payload, bool qos1) =>
+        MqttWireSize.OfPublish(topic, payload, qos1 ? MqttQualityOfServiceLevel.AtLeastOnce : MqttQualityOfServiceLevel.AtMostOnce);
+
+    /// <summary>One original from the gateway to <paramref name="root"/> naming <paramref name="targets"/> relays.</summary>
+    public void Original(uint root, int targets, int chunkLength)
+    {
+        int w = Wire(Topics.DeviceIn(root), DataPacket.FixedLength + 10 * targets + chunkLength, false);
+        Add(BrokerTraffic.DataKind, w, w);
+    }
+
+    /// <summary>A receipt notice from <paramref name="node"/> to the gateway (received from the device, sent on to the gateway, PUBACK back).</summary>
+    public void Notice(uint node)
+    {
+        int w = Wire(Topics.DeviceOut(node), ReceiptNotice.EncodedLength, true);
+        Add(nameof(MessageType.ReceiptNotice), w, w);
+        Add(BrokerTraffic.SessionKind, 2 * PubAck, 2 * PubAck);
+    }
+
+    /// <summary>The per-device control of the rollout (everything but notices and data).</summary>
+    public void Device(uint node, int group, int groupSize, int chunkCount, RelayTree? table, double receivingSeconds)
+    {
+        int manifest = Wire(Topics.GroupManifest(group), Manifest.EncodedLength(chunkCount), true);
+        Add(nameof(MessageType.Manifest), 2 * manifest, 0);
+        if (table != null) Add(nameof(MessageType.RelayTree), 2 * Wire(Topics.GroupTree(group), table.ToBytes().Length, true), 0);
+        Add(nameof(MessageType.MemberList), Wire(Topics.GroupMembers(group), 12 + 10 * groupSize, true), 0);
+        int presence = Wire(Topics.DeviceStatus(node), 35, true);
+        Add(nameof(MessageType.Presence), 2 * presence, 2 * presence);
+        int reports = 3 + (int)Math.Floor(receivingSeconds);
+        int report = Wire(Topics.DeviceOut(node), 29 + (chunkCount + 7) / 8, true);
+        Add(nameof(MessageType.ProgressReport), reports * report, reports * report);
+        int publishes = 2 + reports;
+        Add(BrokerTraffic.SessionKind, 2 * publishes * PubAck + ConnAck + 9, 2 * publishes * PubAck + 60);
+    }
+
+    /// <summary>What the gateway publishes once per group: manifest, table, member list (received by the broker).</summary>
+    public void Group(int group, int groupSize, int chunkCount, RelayTree? table)
+    {
+        Add(nameof(MessageType.Manifest), 0, Wire(Topics.GroupManifest(group), Manifest.EncodedLength(chunkCount), true) + PubAck);
+        if (table != null) Add(nameof(MessageType.RelayTree), 0, Wire(Topics.GroupTree(group), table.ToBytes().Length, true) + PubAck);
+    }
+
+    public BrokerBytes Totals() => new("simulated: v1 control messages modelled per device and per notice (ControlBytesModel), PUBLISH sized by MQTTnet's encoder",
+        _sent.Values.Sum(), _received.Values.Sum(), _sent.GetValueOrDefault(BrokerTraffic.DataKind), _received.GetValueOrDefault(BrokerTraffic.DataKind),
+        new SortedDictionary<string, long>(_sent, StringComparer.Ordinal), new SortedDictionary<string, long>(_received, StringComparer.Ordinal));
+}
