@@ -228,7 +228,7 @@ public static class RealRunner
                         // Data: the gateway's data PUBLISHes at wire size; a group-topic packet reaches every member.
                         long data = (gateway.Mqtt.DataWireBytesPublished - data0) * (strategy == "group-fanout" ? Math.Max(1, o.Devices / groups) : 1);
                         traffic = BrokerReport.From(new BrokerBytes("mosquitto $SYS/broker/bytes/sent|received (all client bytes; ±1 s of idle traffic); data = the gateway's data PUBLISHes at wire size",
-                            sent1 - bytes0.Sent, received1 - bytes0.Received, data, 0, new SortedDictionary<string, long>(), new SortedDictionary<string, long>()), null, o.ImageSize, o.Devices);
+                            sent1 - bytes0.Sent, received1 - bytes0.Received, data, gateway.Mqtt.DataWireBytesPublished - data0, new SortedDictionary<string, long>(), new SortedDictionary<string, long>()), null, o.ImageSize, o.Devices);
                     }
                 }
                 catch (Exception e) when (e is TimeoutException or MQTTnet.Exceptions.MqttCommunicationException) { log?.Invoke($"{strategy}: broker counters unavailable: {e.Message}"); }

@@ -25,6 +25,11 @@ public sealed class RolloutTests(ServerFixture f)
         long gw = (long)v["gatewayPayloadBytes"]!, image = (long)v["imageBytes"]!;
         Assert.True(gw >= image && gw <= 1.1 * image, $"gateway sent {gw} bytes for a {image}-byte image");
         Assert.True((double)v["boundSeconds"]! > 0);
+        // The broker's own count of the rollout (embedded broker's interceptors): data apart from control.
+        var broker = v["broker"]!;
+        Assert.True((long)broker["dataSent"]! >= image, $"broker data sent {broker["dataSent"]} < image {image}");
+        Assert.True((long)broker["controlSent"]! > 0 && (long)broker["received"]! > 0);
+        Assert.Equal((long)broker["sent"]!, (long)broker["dataSent"]! + (long)broker["controlSent"]!);
         var devices = (await f.GetAsync("/api/devices")).AsArray();
         Assert.All(devices, d => Assert.Equal(version, (string)d!["version"]!));
         Assert.Contains(devices, d => d!["overhead"] is JsonObject o && (long)o["notices"]! > 0);

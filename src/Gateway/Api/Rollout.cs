@@ -60,6 +60,9 @@ public sealed class Rollout
     [JsonIgnore] internal RolloutEngine? Engine { get; set; }
     [JsonIgnore] internal Task? Runner { get; set; }
     [JsonIgnore] internal long PayloadOfEndedPhases { get; set; }
+    /// <summary>The broker's byte counters when the rollout started and when it ended (issue #15).</summary>
+    [JsonIgnore] internal IotOta.Gateway.Mqtt.BrokerBytes? BrokerAtStart { get; set; }
+    [JsonIgnore] internal IotOta.Gateway.Mqtt.BrokerBytes? BrokerAtEnd { get; set; }
     [JsonIgnore] internal RolloutSnapshot? LastSnapshot { get; set; }
     /// <summary>The send orders of the last phase that ran, kept for the views after it ended.</summary>
     [JsonIgnore] internal IReadOnlyList<IotOta.Gateway.Scheduling.SendOrder> LastOrders { get; set; } = Array.Empty<IotOta.Gateway.Scheduling.SendOrder>();

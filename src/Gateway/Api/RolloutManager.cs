@@ -167,6 +167,7 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
                 r.TargetDevices = online.Where(d => groups.Contains(d.GroupId)).Select(d => d.NodeId).ToList();
                 r.State = RolloutStates.Running;
                 r.StartedAt = DateTimeOffset.UtcNow;
+                r.BrokerAtStart = options.BrokerBytes?.Invoke();
                 r.Cts = new CancellationTokenSource();
             }
             rollouts.Update(r);
@@ -385,6 +386,7 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
             r.State = state;
             r.Message = message ?? r.Message;
             r.EndedAt = DateTimeOffset.UtcNow;
+            r.BrokerAtEnd = options.BrokerBytes?.Invoke();
             r.Engine = null;
         }
         rollouts.Update(r);
@@ -455,6 +457,8 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
             ElapsedSeconds = Math.Round(elapsed, 3),
             ImageBytes = imageBytes,
             GatewayPayloadBytes = endedPayload + (engine?.GatewayPayloadBytes ?? 0),
+            Broker = r.BrokerAtStart is { } b0 && (r.BrokerAtEnd ?? options.BrokerBytes?.Invoke()) is { } b1
+                ? IotOta.Gateway.Mqtt.BrokerReport.From(b1.Since(b0), null, imageBytes, deviceViews.Count) : null,
             BoundSeconds = Bound(imageBytes, devices.Select(d => d.NodeId).ToList()),
             GroupProgress = groupViews,
             DeviceProgress = deviceViews,
@@ -512,6 +516,9 @@ public sealed record RolloutManagerOptions
     /// Later phases answer repairs as usual.</summary>
     public int ResumedPhaseRepairReplies { get; init; }
     public Action<string>? Log { get; init; }
+    /// <summary>The broker's byte counters now (embedded broker's interceptors, or Mosquitto's $SYS), for the views'
+    /// broker bytes; null when not counted.</summary>
+    public Func<IotOta.Gateway.Mqtt.BrokerBytes?>? BrokerBytes { get; init; }
     /// <summary>The clock of the health gates (install timeouts); null = the system clock.</summary>
     public TimeProvider? Time { get; init; }
 }

@@ -42,6 +42,9 @@ public sealed record RolloutView
     public double ElapsedSeconds { get; init; }
     public long ImageBytes { get; init; }
     public long GatewayPayloadBytes { get; init; }
+    /// <summary>What the broker sent and received since the rollout started (until it ended), data apart from control;
+    /// null when the broker's bytes are not counted (an external broker without $SYS byte counters).</summary>
+    public IotOta.Gateway.Mqtt.BrokerReport? Broker { get; init; }
     /// <summary>Kumar–Ross lower bound for the target devices, when the link rates are known.</summary>
     public double? BoundSeconds { get; init; }
     public required IReadOnlyList<GroupProgressView> GroupProgress { get; init; }

@@ -75,13 +75,23 @@ public sealed class MosquittoSysMeter : IAsyncDisposable
         throw new TimeoutException($"the broker published no {BytesSent} within 20 s (sys_interval must be set)");
     }
 
-    /// <summary>A snapshot as <see cref="BrokerBytes"/> with the given data bytes (sent; data received is 0: devices
-    /// send no data over the broker).</summary>
+    /// <summary>A snapshot as <see cref="BrokerBytes"/> with the given data bytes (each data PUBLISH comes in from the
+    /// gateway and goes out to one device at the same size; devices send no data over the broker).</summary>
     public async Task<BrokerBytes> SnapshotAsync(long dataSent, CancellationToken ct)
     {
         var (s, r) = await FreshAsync(ct);
         return new BrokerBytes("mosquitto $SYS/broker/bytes/sent|received (all client bytes, ±1 s of idle traffic); data = the gateway's data PUBLISHes at wire size",
-            s, r, dataSent, 0, new SortedDictionary<string, long>(), new SortedDictionary<string, long>());
+            s, r, dataSent, dataSent, new SortedDictionary<string, long>(), new SortedDictionary<string, long>());
+    }
+
+    /// <summary>The last counters the broker published (up to sys_interval old), without waiting.</summary>
+    public BrokerBytes Latest(long dataSent)
+    {
+        lock (_gate)
+        {
+            return new BrokerBytes("mosquitto $SYS/broker/bytes/sent|received (all client bytes, up to sys_interval old); data = the gateway's data PUBLISHes at wire size",
+                _sent, _received, dataSent, dataSent, new SortedDictionary<string, long>(), new SortedDictionary<string, long>());
+        }
     }
 
     public async ValueTask DisposeAsync()

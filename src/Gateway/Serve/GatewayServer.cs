@@ -4,6 +4,7 @@ using IotOta.Gateway.Api;
 using IotOta.Gateway.WebConsole;
 using IotOta.Gateway.Demo;
 using IotOta.Gateway.Images;
+using IotOta.Gateway.Mqtt;
 using IotOta.Gateway.Persistence;
 using IotOta.Gateway.Scheduling;
 using IotOta.Shared.Protocol;
@@ -22,6 +23,7 @@ namespace IotOta.Gateway.Serve;
 public sealed class GatewayServer : IAsyncDisposable
 {
     private EmbeddedBroker? _broker;
+    private MosquittoSysMeter? _sysMeter;
     private VirtualFleet? _fleet;
     private GatewayNode? _gateway;
     private WebApplication? _app;
@@ -96,6 +98,18 @@ public sealed class GatewayServer : IAsyncDisposable
         // Devices known before a restart are listed (offline) until their presence comes in again.
         if (_db != null) foreach (var d in _db.ListDevices()) _gateway.Registry.Restore(d);
         await _gateway.StartAsync(ct);
+        // The broker's own byte counts for the rollout views (issue #15): the embedded broker's interceptors, or $SYS.
+        Func<BrokerBytes?>? brokerBytes = null;
+        if (_broker != null)
+        {
+            var meter = new EmbeddedBrokerMeter(_broker.Server);
+            brokerBytes = meter.Snapshot;
+        }
+        else if ((_sysMeter = await MosquittoSysMeter.StartAsync(host, port, TimeSpan.FromSeconds(3), ct)) is { } sys)
+        {
+            var gw = _gateway;
+            brokerBytes = () => sys.Latest(gw.Mqtt.DataWireBytesPublished);
+        }
 
         LinkRates? links = null;
         if (o.Devices > 0)
@@ -138,6 +152,7 @@ public sealed class GatewayServer : IAsyncDisposable
         {
             MaxImageBytes = o.MaxImageBytes,
             ChunkSize = o.ChunkSize,
+            BrokerBytes = brokerBytes,
             Links = links,
             Log = log,
             Scheduler = new SchedulerOptions { PriorForwardRate = o.DeviceUpKbps > 0 ? Rate(o.DeviceUpKbps) : 2_000_000 },
@@ -240,6 +255,7 @@ public sealed class GatewayServer : IAsyncDisposable
         }
         if (_fleet != null) await _fleet.DisposeAsync();
         if (_gateway != null) await _gateway.DisposeAsync();
+        if (_sysMeter != null) await _sysMeter.DisposeAsync();
         if (_broker != null) await _broker.DisposeAsync();
         _signer?.Dispose();
         _db?.Dispose();
