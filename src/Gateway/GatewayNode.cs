@@ -124,6 +124,8 @@ public sealed class GatewayNode : IAsyncDisposable
     private readonly ProgressReport _progress = new();
     private readonly ReceiptNotice _notice = new();
     private readonly RepairRequest _repair = new();
+    private readonly PieceRequest _pieceRequest = new();
+    private readonly NoticeBatch _noticeBatch = new();
 
     private void OnMessage(string topic, byte[] payload)
     {
@@ -163,6 +165,20 @@ public sealed class GatewayNode : IAsyncDisposable
                         LearnHeld(_repair.NodeId, _repair.ImageId, _repair.ChunkCount, bits);
                     }
                     _rollout?.OnRepairRequest(_repair);
+                    break;
+                case MessageType.PieceRequest:
+                    _pieceRequest.Parse(payload, 0, payload.Length);
+                    if (_pieceRequest.NodeId != Topics.NodeIdOf(topic)) throw new ProtocolException(ProtocolError.FieldOutOfRange, $"piece request for node {_pieceRequest.NodeId} on {topic}");
+                    _rollout?.OnPieceRequest(_pieceRequest);
+                    break;
+                case MessageType.NoticeBatch:
+                    _noticeBatch.Parse(payload, 0, payload.Length);
+                    if (_noticeBatch.NodeId != Topics.NodeIdOf(topic)) throw new ProtocolException(ProtocolError.FieldOutOfRange, $"notices of node {_noticeBatch.NodeId} on {topic}");
+                    for (int i = 0; i < _noticeBatch.Count; i++)
+                    {
+                        _noticeBatch.Get(i, _notice);
+                        _rollout?.OnNotice(_notice);
+                    }
                     break;
                 default:
                     if (payload.Length == 0) return; // a cleared retained message

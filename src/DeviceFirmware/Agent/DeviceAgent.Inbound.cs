@@ -13,7 +13,7 @@ namespace IotOta.DeviceFirmware.Agent
         /// <summary>A message from the first network.</summary>
         public void OnMqttMessage(string topic, byte[] buffer, int offset, int count)
         {
-            if (count == 0 && topic == _topicManifest) return; // an aborted rollout cleared its retained manifest
+            if (count == 0 && (topic == _topicManifest || topic == _topicRoot)) return; // an aborted rollout cleared its retained manifest or root
             if (count == 0 && topic == _topicTree)
             {
                 lock (_gate) { _trees.Withdraw(); } // the gateway took the table back
@@ -23,6 +23,8 @@ namespace IotOta.DeviceFirmware.Agent
             {
                 MessageType t = WireHeader.Peek(buffer, offset, count);
                 if (t == MessageType.Manifest) HandleManifest(buffer, offset, count);
+                else if (t == MessageType.ImageRoot) HandleRoot(buffer, offset, count);
+                else if ((t == MessageType.Original || t == MessageType.Copy) && IsPiece(buffer, offset, count)) HandlePiece(buffer, offset, count, false, 0);
                 else if (t == MessageType.Original || t == MessageType.Copy) HandleData(buffer, offset, count, false, 0);
                 else if (t == MessageType.MemberList) HandleMembers(buffer, offset, count);
                 else if (t == MessageType.RelayTree) HandleTree(buffer, offset, count);
@@ -60,7 +62,9 @@ namespace IotOta.DeviceFirmware.Agent
                     }
                 }
                 MessageType t = WireHeader.Peek(buffer, offset, count);
-                if (t == MessageType.Copy) HandleData(buffer, offset, count, true, connection);
+                if (t == MessageType.Copy && IsPiece(buffer, offset, count)) HandlePiece(buffer, offset, count, true, connection);
+                else if (t == MessageType.Copy) HandleData(buffer, offset, count, true, connection);
+                else if (t == MessageType.PieceRequest) AnswerPieceRequest(buffer, offset, count);
                 else if (t == MessageType.RepairRequest)
                 {
                     lock (_gate)
@@ -83,6 +87,12 @@ namespace IotOta.DeviceFirmware.Agent
             {
                 Fail("flash: " + e.Message);
             }
+        }
+
+        /// <summary>A data packet whose flags say it carries a hash-list piece (v2), not a chunk.</summary>
+        private static bool IsPiece(byte[] buffer, int offset, int count)
+        {
+            return count > DataPacket.FlagsOffset && (buffer[offset + DataPacket.FlagsOffset] & DataPacket.FlagHashPiece) != 0;
         }
 
         private void Reject(string why)

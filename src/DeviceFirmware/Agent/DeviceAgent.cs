@@ -49,6 +49,8 @@ namespace IotOta.DeviceFirmware.Agent
         private readonly string _topicMembers;
         private readonly string _topicManifest;
         private readonly string _topicTree;
+        private readonly string _topicRoot;
+        private readonly RootAssembly _roots;
         private bool _stopped;
         private long _bootedAtMs;
 
@@ -90,6 +92,9 @@ namespace IotOta.DeviceFirmware.Agent
             _topicMembers = Topics.GroupMembers(config.GroupId);
             _topicManifest = Topics.GroupManifest(config.GroupId);
             _topicTree = Topics.GroupTree(config.GroupId);
+            _topicRoot = Topics.GroupRoot(config.GroupId);
+            _roots = new RootAssembly(verifier);
+            _resume.Roots = _roots;
         }
 
         public DeviceCounters Counters { get; private set; }
@@ -140,6 +145,7 @@ namespace IotOta.DeviceFirmware.Agent
             _mqtt.Subscribe(_topicMembers);
             _mqtt.Subscribe(_topicManifest);
             _mqtt.Subscribe(_topicTree);
+            _mqtt.Subscribe(_topicRoot);
             bool announced = _status.PublishPresence();
             lock (_gate)
             {
@@ -167,6 +173,7 @@ namespace IotOta.DeviceFirmware.Agent
         public bool PumpOnce()
         {
             int prepared;
+            bool idle = false;
             lock (_gate)
             {
                 if (_stopped) return false;
@@ -174,12 +181,24 @@ namespace IotOta.DeviceFirmware.Agent
                 if (prepared == Forwarder.Skipped) return true;
                 if (prepared == Forwarder.Idle)
                 {
-                    if (!_rx.InstallRequested) return false;
-                    _rx.InstallRequested = false;
-                    if (!Install()) return true;
+                    if (!_rx.InstallRequested) idle = true;
+                    else
+                    {
+                        _rx.InstallRequested = false;
+                        if (!Install()) return true;
+                    }
                 }
             }
-            if (prepared == Forwarder.Idle) _restart.RequestRestart(); // installed
+            if (idle)
+            {
+                _forwarder.FlushNotices(false); // nothing to forward now: the batched notices go once the oldest waited
+                return false;
+            }
+            if (prepared == Forwarder.Idle)
+            {
+                _forwarder.FlushNotices(true);
+                _restart.RequestRestart(); // installed
+            }
             else _forwarder.Send(prepared);
             return true;
         }
@@ -242,6 +261,8 @@ namespace IotOta.DeviceFirmware.Agent
             }
             if (repairTo == RepairClient.ToPeer) _peer.Send(ip, port, buf, 0, len);
             else if (repairTo == RepairClient.ToGateway) _mqtt.Publish(_topicOut, buf, 0, len, false);
+            AskForPieces(now);
+            _forwarder.FlushNotices(false);
             _status.PublishProgressIfDue(now);
         }
 

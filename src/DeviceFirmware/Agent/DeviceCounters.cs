@@ -6,6 +6,9 @@ namespace IotOta.DeviceFirmware.Agent
         public int MessagesRejected;
         public int ManifestsRefused;
         public int BadChunkHashes;
+        /// <summary>Protocol v2: hash-list pieces taken (verified against the root), and piece requests sent.</summary>
+        public int HashPiecesTaken;
+        public int PieceRequestsSent;
         public int DuplicatePackets;
         public int PacketsWritten;
         public int OriginalsReceived;

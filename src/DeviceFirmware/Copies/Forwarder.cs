@@ -41,8 +41,13 @@ namespace IotOta.DeviceFirmware.Copies
         private readonly uint[] _sendNode;
         private readonly uint[] _sendIp;
         private readonly int[] _sendPort;
-        private readonly ReceiptNotice _notice = new ReceiptNotice();
-        private readonly byte[] _noticeBuf = new byte[ReceiptNotice.EncodedLength];
+        // Protocol v2 (issue #15): notices go to the gateway in batches (8 B each instead of ~60 on the wire), flushed
+        // when full or when the oldest waited NoticeHoldMs (checked on every pump and tick).
+        public const int NoticeHoldMs = 40;
+        private readonly object _batchGate = new object();
+        private readonly NoticeBatch _batch = new NoticeBatch();
+        private long _batchSinceMs;
+        private readonly byte[] _batchBuf = new byte[NoticeBatch.EncodedLength(NoticeBatch.MaxEntries)];
         private readonly byte[] _txBuf;
         private readonly WireWriter _txWriter;
         // The member (or repair) job in progress; only the pump thread touches these.
@@ -252,15 +257,17 @@ namespace IotOta.DeviceFirmware.Copies
             bool notice = _work.Kind == ForwardJob.KindMinimumUnit;
             if (notice)
             {
-                _notice.NodeId = _self;
-                _notice.ImageId = _work.ImageId;
-                _notice.Index = _work.Index;
-                _notice.Kind = _work.NoticeKind;
-                _notice.ReceiveTimeMs = _work.ReceivedAtMs;
-                _notice.ForwardedTimeMs = _clock.NowMs;
-                _notice.CopiesSent = _workSentTotal + _workSent + _work.RelayCount;
-                int n = _notice.Encode(_noticeBuf, 0);
-                _mqtt.Publish(_topicOut, _noticeBuf, 0, n, false);
+                bool full;
+                lock (_batchGate)
+                {
+                    if (_batch.Count > 0 && _batch.ImageId != _work.ImageId) FlushNotices(true);
+                    if (_batch.Count == 0) _batchSinceMs = _clock.NowMs;
+                    _batch.NodeId = _self;
+                    _batch.ImageId = _work.ImageId;
+                    _batch.Add(_work.Index, _work.NoticeKind, _work.ReceivedAtMs, _clock.NowMs, _workSentTotal + _workSent + _work.RelayCount);
+                    full = _batch.IsFull;
+                }
+                if (full) FlushNotices(true);
             }
             lock (_gate)
             {
@@ -268,6 +275,19 @@ namespace IotOta.DeviceFirmware.Copies
                 else _counters.RepairRepliesSent += _workSentTotal + _workSent;
             }
             FlushWorkCounters();
+        }
+
+        /// <summary>Sends the batched receipt notices (one NoticeBatch on the device's out topic): all of them when
+        /// <paramref name="now"/>, else only once the oldest waited <see cref="NoticeHoldMs"/>. Pump and tick call it.</summary>
+        public void FlushNotices(bool now)
+        {
+            lock (_batchGate)
+            {
+                if (_batch.Count == 0 || (!now && _clock.NowMs - _batchSinceMs < NoticeHoldMs)) return;
+                int n = _batch.Encode(_batchBuf, 0);
+                _batch.Clear();
+                _mqtt.Publish(_topicOut, _batchBuf, 0, n, false);
+            }
         }
 
         /// <summary>Takes the destinations of the job in _work (under the lock).</summary>

@@ -5,7 +5,7 @@ namespace IotOta.DeviceFirmware.Crypto
     /// (nanoFramework offers HMACSHA256.ComputeHash over one array only). Used once per image, for the whole-image
     /// check; slow on a board but bounded: 64-byte block, 64 round words, no allocation after construction.
     /// </summary>
-    public sealed class Sha256Stream
+    public sealed class Sha256Stream : IotOta.Shared.Protocol.IHashListDigest
     {
         private static readonly uint[] K =
         {

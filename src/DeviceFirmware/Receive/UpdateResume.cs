@@ -34,6 +34,9 @@ namespace IotOta.DeviceFirmware.Receive
             _log = log;
         }
 
+        /// <summary>Protocol v2: where a stored root ‖ hash list is checked and adopted (set by the agent).</summary>
+        public RootAssembly Roots { get; set; }
+
         /// <summary>Restores what the update-state partition holds. buffer: scratch of at least one chunk.</summary>
         public void Restore(byte[] buffer)
         {
@@ -42,18 +45,28 @@ namespace IotOta.DeviceFirmware.Receive
             if (len == 0) return;
             byte[] buf = new byte[len];
             Manifest m = null;
+            bool root = false;
             if (store.ReadManifest(buf, 0, len))
             {
-                try
+                if (Roots != null && RootAssembly.IsStoredForm(buf, len))
                 {
-                    m = Manifest.Decode(buf, 0, len);
+                    // Protocol v2: root ‖ hash list, checked again (signature, then the tree) before it is trusted.
+                    m = Roots.Restore(buf, len);
+                    root = true;
                 }
-                catch (ProtocolException)
+                else
                 {
-                    m = null;
+                    try
+                    {
+                        m = Manifest.Decode(buf, 0, len);
+                    }
+                    catch (ProtocolException)
+                    {
+                        m = null;
+                    }
                 }
             }
-            if (m == null || !_verifier.Verify(m.KeyId, buf, 0, m.SignedLength, m.Signature, 0))
+            if (m == null || (!root && !_verifier.Verify(m.KeyId, buf, 0, m.SignedLength, m.Signature, 0)))
             {
                 _log.Log("stored update state is not a valid signed manifest; cleared");
                 store.Clear();

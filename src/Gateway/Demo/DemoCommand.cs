@@ -16,6 +16,7 @@ public static class DemoCommand
         var chunkSize = new Option<int>("--chunk-size") { Description = "minimum-unit packet size in bytes", DefaultValueFactory = _ => 4096 };
         var broker = new Option<string?>("--broker") { Description = "HOST:PORT of an external MQTT broker (default: embedded broker)" };
         var perGroup = new Option<bool>("--per-group") { Description = "send one original per group instead of once for the whole fleet" };
+        var manifestV1 = new Option<bool>("--manifest-v1") { Description = "protocol v1 control: the whole signed manifest to every device (default: v2, a 160-byte signed root per device, the chunk-hash list over the devices' links)" };
         var gwUp = new Option<double>("--gateway-up-kbps") { Description = "gateway upload rate (0 = unlimited)" };
         var devUp = new Option<double>("--device-up-kbps") { Description = "device upload rate (0 = unlimited)" };
         var devDown = new Option<double>("--device-down-kbps") { Description = "device download rate (0 = unlimited)" };
@@ -35,7 +36,7 @@ public static class DemoCommand
         var verbose = new Option<bool>("--verbose") { Description = "print device and gateway diagnostics" };
 
         var cmd = new Command("demo", "Roll out a generated, signed image to a virtual fleet over an embedded MQTT broker");
-        foreach (Option o in new Option[] { devices, groups, imageSize, chunkSize, broker, perGroup, gwUp, devUp, devDown, slowFraction, slowFactor, loss, groupUplink, latency, seed, timeout, board, secure, tls, heapBudget, scenario, json, verbose })
+        foreach (Option o in new Option[] { devices, groups, imageSize, chunkSize, broker, perGroup, manifestV1, gwUp, devUp, devDown, slowFraction, slowFactor, loss, groupUplink, latency, seed, timeout, board, secure, tls, heapBudget, scenario, json, verbose })
             cmd.Options.Add(o);
 
         cmd.SetAction(async (parse, ct) =>
@@ -48,6 +49,7 @@ public static class DemoCommand
                 ChunkSize = parse.GetValue(chunkSize),
                 Broker = parse.GetValue(broker),
                 CrossGroup = !parse.GetValue(perGroup),
+                SignedRoot = !parse.GetValue(manifestV1),
                 GatewayUpKbps = parse.GetValue(gwUp),
                 DeviceUpKbps = parse.GetValue(devUp),
                 DeviceDownKbps = parse.GetValue(devDown),

@@ -10,6 +10,9 @@ public sealed record DemoOptions
     /// <summary>host:port of an external broker; null starts the embedded one.</summary>
     public string? Broker { get; init; }
     public bool CrossGroup { get; init; } = true;
+    /// <summary>Protocol v2 control (issue #15): a signed root per group topic, the chunk-hash list over the devices'
+    /// links; false: the v1 manifest to every device.</summary>
+    public bool SignedRoot { get; init; } = true;
     /// <summary>0 = unlimited.</summary>
     public double GatewayUpKbps { get; init; }
     public double DeviceUpKbps { get; init; }

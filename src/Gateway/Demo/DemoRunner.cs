@@ -84,6 +84,7 @@ public static class DemoRunner
             var options = new RolloutOptions
             {
                 Timeout = o.Timeout,
+                Root = o.SignedRoot ? ImageRootSet.Create(image, signer) : null,
                 Scheduler = new SchedulerOptions
                 {
                     CrossGroup = o.CrossGroup,

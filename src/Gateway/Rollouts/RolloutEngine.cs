@@ -14,7 +14,7 @@ namespace IotOta.Gateway.Rollouts;
 /// plans them, registers their send times, takes receipt notices and repair requests, and ends when every target
 /// device runs the new version (or the timeout passes).
 /// </summary>
-public sealed class RolloutEngine
+public sealed partial class RolloutEngine
 {
     private readonly GatewayMqttClient _mqtt;
     private readonly DeviceRegistry _registry;
@@ -297,6 +297,11 @@ public sealed class RolloutEngine
     /// yet: only devices of targeted groups ever see it, and a group that appears mid-rollout gets it too.</summary>
     private async Task PublishManifestsAsync(CancellationToken ct)
     {
+        if (UsesRoot)
+        {
+            await PublishRootsAsync(ct);
+            return;
+        }
         if (_options.ManifestPerDevice)
         {
             await PublishDeviceManifestsAsync(ct);
@@ -369,7 +374,7 @@ public sealed class RolloutEngine
         {
             try
             {
-                await _mqtt.PublishAsync(Topics.GroupManifest(g), Array.Empty<byte>(), retain: true, ct: ct);
+                await _mqtt.PublishAsync(UsesRoot ? Topics.GroupRoot(g) : Topics.GroupManifest(g), Array.Empty<byte>(), retain: true, ct: ct);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
@@ -408,6 +413,7 @@ public sealed class RolloutEngine
         IReadOnlyList<FleetMember> live = WithoutAwaiting(members);
         // A device that failed (rolled back, silent) refuses the image: it is no root or relay for anyone.
         if (_options.Health is { } health) live = live.Where(m => !health.HasFailed(m.NodeId)).ToList();
+        live = HoldingRoot(live);
         Scheduler.UpdateFleet(live);
         SkipHeld(live);
         lock (_gate)
@@ -476,7 +482,7 @@ public sealed class RolloutEngine
                 bool worked = false;
                 bool expired;
                 lock (_gate) expired = _awaitingReport.Values.Any(since => _time.GetElapsedTime(since) >= _options.ReconnectSettle);
-                if (expired) OnMembership(_destinations.Members);
+                if (expired || HoldingRootChanged()) OnMembership(_destinations.Members);
                 // Link down: nothing planned (an order that cannot go out would only time out and go again later).
                 bool hold = !_mqtt.IsConnected || Settling();
                 if (!hold) SkipHeldIfLearned();
@@ -486,6 +492,8 @@ public sealed class RolloutEngine
                 {
                     await PublishRelayTreesAsync(ct);
                     await PublishManifestsAsync(ct);
+                    await AnswerPieceRequestsAsync(ct);
+                    await ClearHeldRootsAsync(ct);
                 }
                 foreach (SendOrder order in hold || _paused || _options.Strategy != RolloutStrategy.IotOta ? Array.Empty<SendOrder>() : Scheduler.Plan())
                 {

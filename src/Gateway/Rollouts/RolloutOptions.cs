@@ -48,6 +48,10 @@ public sealed record RolloutOptions
     /// <summary>Send the manifest to each target device's own topic (not retained; again while a device has not
     /// reported it) instead of the retained group topic: a phase can then take part of a group.</summary>
     public bool ManifestPerDevice { get; init; }
+    /// <summary>Protocol v2 (issue #15): the signed root and hash pieces of the image. Set, the groups' retained topics
+    /// get the 160-byte root instead of the manifest and the chunk-hash list travels over the devices' own links
+    /// (RolloutEngine.Roots); null: the v1 manifest.</summary>
+    public Images.ImageRootSet? Root { get; init; }
 }
 
 /// <summary>Ways of rolling out an image: the scheme as built and the baselines it is measured against.</summary>

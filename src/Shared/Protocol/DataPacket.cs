@@ -17,6 +17,10 @@ namespace IotOta.Shared.Protocol
         /// <summary>Relay tree. On an original: the relay copies to the named targets carry this flag too. On a relay
         /// copy: the receiver also relays the packet on to its group's tree children (<see cref="RelayTree"/>).</summary>
         public const byte FlagTree = 0x04;
+        /// <summary>Protocol v2 (issue #15): the payload is a <see cref="HashPiece"/> of the image's chunk-hash list, not a
+        /// chunk; <see cref="Index"/> is the piece number. It travels like data (original, relay copy, member copy) and
+        /// is checked against the signed <see cref="ImageRoot"/> instead of a chunk hash. (Bit 3 is issue #14's span.)</summary>
+        public const byte FlagHashPiece = 0x10;
         public const int FixedLength = WireHeader.Length + 4 + 4 + 1 + 4 + 1 + 4;
         public const int TargetLength = 10;
         /// <summary>Offset of the flags byte from the start of an encoded packet.</summary>

@@ -31,6 +31,45 @@ namespace IotOta.Shared.Protocol
         }
 
         /// <summary>Piece <paramref name="piece"/>'s leaf into output; scratch holds at least 5 bytes (not overlapping output).</summary>
+        /// <summary>The tree over a whole chunk-hash list (<paramref name="hashes"/>: 32·count bytes): writes the root,
+        /// and, when <paramref name="proof"/> is given, piece <paramref name="piece"/>'s proof (returns its length in
+        /// hashes). Needs P·32 bytes of working memory (P = pieces), once per call: for the gateway, and for a device
+        /// that answers a piece request or checks a stored list after a restart.</summary>
+        public static int Build(IHashListDigest d, byte[] hashes, int count, int perPiece, byte[] root, int piece, byte[] proof)
+        {
+            int pieces = (count + perPiece - 1) / perPiece;
+            byte[] level = new byte[pieces * Manifest.HashLength];
+            byte[] scratch = new byte[ScratchLength];
+            for (int p = 0; p < pieces; p++)
+            {
+                int n = count - p * perPiece;
+                if (n > perPiece) n = perPiece;
+                Leaf(d, p, hashes, p * perPiece * Manifest.HashLength, n, scratch, level, p * Manifest.HashLength);
+            }
+            int width = pieces, i = piece, k = 0;
+            while (width > 1)
+            {
+                if (proof != null && (i ^ 1) < width)
+                {
+                    int from = (i ^ 1) * Manifest.HashLength;
+                    for (int b = 0; b < Manifest.HashLength; b++) proof[k * Manifest.HashLength + b] = level[from + b];
+                    k++;
+                }
+                int up = 0;
+                for (int j = 0; j < width; j += 2)
+                {
+                    if (j + 1 < width) Node(d, level, j * Manifest.HashLength, level, (j + 1) * Manifest.HashLength, scratch, scratch, 1 + 2 * Manifest.HashLength);
+                    else for (int b = 0; b < Manifest.HashLength; b++) scratch[1 + 2 * Manifest.HashLength + b] = level[j * Manifest.HashLength + b];
+                    for (int b = 0; b < Manifest.HashLength; b++) level[up * Manifest.HashLength + b] = scratch[1 + 2 * Manifest.HashLength + b];
+                    up++;
+                }
+                width = up;
+                i >>= 1;
+            }
+            for (int b = 0; b < Manifest.HashLength; b++) root[b] = level[b];
+            return k;
+        }
+
         public static void Leaf(IHashListDigest d, int piece, byte[] hashes, int offset, int hashCount, byte[] scratch, byte[] output, int outputOffset)
         {
             byte[] head = scratch;

@@ -22,6 +22,8 @@ namespace IotOta.Shared.Protocol
         public static string GroupMembers(int groupId) { return "iotota/grp/" + groupId + "/members"; }
         /// <summary>Retained relay-tree table of a group: which groups its relay copies go on to (RelayTree).</summary>
         public static string GroupTree(int groupId) { return "iotota/grp/" + groupId + "/tree"; }
+        /// <summary>Protocol v2, retained: the signed ImageRoot of the rollout that targets this group.</summary>
+        public static string GroupRoot(int groupId) { return "iotota/grp/" + groupId + "/root"; }
 
         /// <summary>Parses the node id out of "iotota/dev/{id}/..."; returns 0 when the topic is not of that form.</summary>
         public static uint NodeIdOf(string topic)

@@ -78,6 +78,23 @@ public class HashListTreeTests
         }
     }
 
+    [Property(MaxTest = 40)]
+    public void Build_gives_the_reference_root_and_proofs(PositiveInt chunks, PositiveInt perPiece)
+    {
+        int count = 1 + chunks.Get % 200, per = 1 + perPiece.Get % 16;
+        var hashes = Samples.Filled(count * 32, count + 7 * per);
+        var (root, proofs) = Reference(hashes, count, per);
+        for (int p = 0; p < proofs.Length; p++)
+        {
+            var r = new byte[32];
+            var proof = new byte[32 * HashListTree.MaxProof];
+            int k = HashListTree.Build(new Digest(), hashes, count, per, r, p, proof);
+            Assert.Equal(root, r);
+            Assert.Equal(proofs[p].Count, k);
+            Assert.Equal(proofs[p].SelectMany(x => x).ToArray(), proof[..(32 * k)]);
+        }
+    }
+
     [Fact]
     public void Inconsistent_arguments_are_false_not_exceptions()
     {

@@ -1,0 +1,67 @@
+using System.Security.Cryptography;
+using IotOta.Shared.Protocol;
+
+namespace IotOta.Gateway.Images;
+
+/// <summary>
+/// Protocol v2 (issue #15) for one image: the signed <see cref="ImageRoot"/> (160 bytes, what each device's group topic
+/// holds instead of the whole manifest) and the chunk-hash list cut into <see cref="HashPiece"/>s with their proofs,
+/// each wrapped in an original DataPacket flagged <see cref="DataPacket.FlagHashPiece"/> so it travels like data.
+/// </summary>
+public sealed class ImageRootSet
+{
+    public const int DefaultHashesPerPiece = 128;
+    private readonly byte[][] _pieces;
+
+    private ImageRootSet(ImageRoot root, byte[] rootBytes, byte[][] pieces)
+    {
+        Root = root;
+        RootBytes = rootBytes;
+        _pieces = pieces;
+    }
+
+    public ImageRoot Root { get; }
+    public byte[] RootBytes { get; }
+    public int PieceCount => _pieces.Length;
+    public uint ImageId => Root.ImageId;
+
+    /// <summary>Piece p as a HashPiece message (hashes + proof).</summary>
+    public byte[] Piece(int p) => _pieces[p];
+
+    public static ImageRootSet Create(FirmwareImage image, ManifestSigner signer, int hashesPerPiece = DefaultHashesPerPiece)
+    {
+        Manifest m = image.Manifest;
+        if (m.KeyId != signer.KeyId) throw new ArgumentException($"the image was signed with key {m.KeyId}, the signer is key {signer.KeyId}");
+        var d = new Sha256Digest();
+        var root = new ImageRoot
+        {
+            ImageId = m.ImageId, Version = m.Version, Flags = m.Flags, HashKind = m.HashKind, ImageSize = m.ImageSize,
+            ChunkSize = m.ChunkSize, ChunkCount = m.ChunkCount, HashesPerPiece = Math.Min(hashesPerPiece, ImageRoot.MaxHashesPerPiece),
+            ImageHash = (byte[])m.ImageHash.Clone(), KeyId = m.KeyId,
+        };
+        int pieces = root.PieceCount;
+        var rootHash = new byte[Manifest.HashLength];
+        var proof = new byte[Manifest.HashLength * HashListTree.MaxProof];
+        var bytes = new byte[pieces][];
+        for (int p = 0; p < pieces; p++)
+        {
+            int k = HashListTree.Build(d, m.ChunkHashes, m.ChunkCount, root.HashesPerPiece, rootHash, p, proof);
+            int n = root.HashesIn(p);
+            bytes[p] = new byte[HashPiece.EncodedLength(n, k)];
+            HashPiece.Encode(bytes[p], 0, m.ImageId, p, pieces, m.ChunkHashes, p * root.HashesPerPiece * Manifest.HashLength, n, proof, 0, k);
+        }
+        root.HashListRoot = rootHash;
+        byte[] unsigned = root.ToBytes();
+        root.Signature = signer.Sign(unsigned.AsSpan(0, ImageRoot.SignedLength));
+        return new ImageRootSet(root, root.ToBytes(), bytes);
+    }
+
+    /// <summary>.NET's SHA-256 behind the tree's digest interface.</summary>
+    public sealed class Sha256Digest : IHashListDigest
+    {
+        private readonly IncrementalHash _h = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        public void Begin() { }
+        public void Append(byte[] data, int offset, int count) => _h.AppendData(data, offset, count);
+        public void Finish(byte[] output, int outputOffset) => _h.GetHashAndReset().CopyTo(output, outputOffset);
+    }
+}
