@@ -16,6 +16,9 @@ namespace IotOta.DeviceFirmware.Agent
         public int MaxChunkSize = 4096;
         /// <summary>No new packet for this long while receiving: start repairing.</summary>
         public int RepairIdleMs = 1500;
+        /// <summary>How long a receipt notice may wait for others to share a NoticeBatch with (issue #15: ~8 B per
+        /// notice on the first network instead of ~60); 0 sends each batch as soon as the forwarding work runs dry.</summary>
+        public int NoticeHoldMs = 40;
         /// <summary>While repairing and replies stop for this long: ask the next source.</summary>
         public int RepairRoundMs = 300;
         public int MaxRepairReplies = 64;

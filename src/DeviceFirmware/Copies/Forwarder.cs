@@ -43,10 +43,10 @@ namespace IotOta.DeviceFirmware.Copies
         private readonly int[] _sendPort;
         // Protocol v2 (issue #15): notices go to the gateway in batches (8 B each instead of ~60 on the wire), flushed
         // when full or when the oldest waited NoticeHoldMs (checked on every pump and tick).
-        public const int NoticeHoldMs = 40;
         private readonly object _batchGate = new object();
         private readonly NoticeBatch _batch = new NoticeBatch();
         private long _batchSinceMs;
+        private readonly int _noticeHoldMs;
         private readonly byte[] _batchBuf = new byte[NoticeBatch.EncodedLength(NoticeBatch.MaxEntries)];
         private readonly byte[] _txBuf;
         private readonly WireWriter _txWriter;
@@ -78,6 +78,7 @@ namespace IotOta.DeviceFirmware.Copies
             _counters = counters;
             _topicOut = Topics.DeviceOut(cfg.NodeId);
             _queue = new ForwardQueue(cfg.ForwardQueueCapacity);
+            _noticeHoldMs = cfg.NoticeHoldMs;
             _relayQueue = new ForwardQueue(cfg.ForwardQueueCapacity);
             _txBuf = new byte[DataPacket.EncodedLength(DataPacket.MaxTargets, cfg.MaxChunkSize)];
             _txWriter = new WireWriter(_txBuf);
@@ -278,12 +279,12 @@ namespace IotOta.DeviceFirmware.Copies
         }
 
         /// <summary>Sends the batched receipt notices (one NoticeBatch on the device's out topic): all of them when
-        /// <paramref name="now"/>, else only once the oldest waited <see cref="NoticeHoldMs"/>. Pump and tick call it.</summary>
+        /// <paramref name="now"/>, else only once the oldest waited DeviceConfig.NoticeHoldMs. Pump and tick call it.</summary>
         public void FlushNotices(bool now)
         {
             lock (_batchGate)
             {
-                if (_batch.Count == 0 || (!now && _clock.NowMs - _batchSinceMs < NoticeHoldMs)) return;
+                if (_batch.Count == 0 || (!now && _clock.NowMs - _batchSinceMs < _noticeHoldMs)) return;
                 int n = _batch.Encode(_batchBuf, 0);
                 _batch.Clear();
                 _mqtt.Publish(_topicOut, _batchBuf, 0, n, false);

@@ -71,7 +71,7 @@ public sealed class DeviceHarness : IDisposable
         Restarts = new RestartRecorder();
         Log = new RecordingLog();
         Hash = new DotNetHashPort();
-        var cfg = new DeviceConfig { NodeId = NodeId, GroupId = GroupId, PeerIp = Ip, PeerPort = PortOf(NodeId) };
+        var cfg = new DeviceConfig { NodeId = NodeId, GroupId = GroupId, PeerIp = Ip, PeerPort = PortOf(NodeId), NoticeHoldMs = 0 };
         _configure?.Invoke(cfg);
         Sink = _sequential ? new VirtualSequentialSink(Flash) { CanResume = _canResume } : null;
         Agent = new DeviceAgent(cfg, Flash, Mqtt, Peer, Clock, Hash, Verifier, Restarts, Log, Sink, Sink == null ? null : Flash.Staging);
@@ -138,11 +138,17 @@ public sealed class DeviceHarness : IDisposable
     public List<byte[]> Out(MessageType type)
         => Mqtt.Published.Where(p => p.Topic == OutTopic && p.Bytes.Length >= 4 && p.Bytes[3] == (byte)type).Select(p => p.Bytes).ToList();
 
-    public List<ReceiptNotice> Notices() => Out(MessageType.ReceiptNotice).Select(b =>
+    /// <summary>The receipt notices this device sent, out of its NoticeBatches (protocol v2), in order.</summary>
+    public List<ReceiptNotice> Notices() => Out(MessageType.NoticeBatch).SelectMany(b =>
     {
-        var n = new ReceiptNotice();
-        n.Parse(b, 0, b.Length);
-        return n;
+        var batch = new NoticeBatch();
+        batch.Parse(b, 0, b.Length);
+        return Enumerable.Range(0, batch.Count).Select(i =>
+        {
+            var n = new ReceiptNotice();
+            batch.Get(i, n);
+            return n;
+        }).ToList();
     }).ToList();
 
     public void Dispose()
