@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace IotOta.VirtualDevice.Boards;
+namespace IotOta.BoardProfiles;
 
 /// <summary>A board profile was missing, not valid JSON, or broke a rule; the message names the file and the field.</summary>
 public sealed class BoardProfileException(string message, Exception? inner = null) : Exception(message, inner);

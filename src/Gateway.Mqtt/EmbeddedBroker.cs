@@ -3,7 +3,7 @@ using System.Net.Sockets;
 using IotOta.Gateway.Security;
 using MQTTnet.Server;
 
-namespace IotOta.Gateway.Demo;
+namespace IotOta.Gateway.Mqtt;
 
 /// <summary>An in-process MQTTnet broker on 127.0.0.1 (the demo's first network). Open by default; with
 /// <see cref="BrokerSecurity"/> it checks credentials and the topic ACL (<see cref="BrokerGuard"/>) and/or listens

@@ -1,35 +1,39 @@
 using System.Buffers;
+using IotOta.Gateway.Node;
 using IotOta.Shared.Protocol;
-using IotOta.VirtualDevice.Network;
 using MQTTnet;
+using MQTTnet.Exceptions;
 using MQTTnet.Protocol;
 
 namespace IotOta.Gateway.Mqtt;
 
 /// <summary>
-/// The gateway's MQTT link (MQTTnet 5): subscribes to every device's status and outbound topics, hands each message
-/// to the handler, publishes through the gateway's upload limit, and reconnects by itself. With a user it sends its
-/// credentials (its client id must then be its username); with <see cref="MqttTls"/> it speaks TLS trusting only that
-/// CA. The password is never logged: <see cref="LastDisconnect"/> holds reasons and exception messages only.
+/// The gateway's MQTT link (MQTTnet 5), the core's <see cref="IBrokerPort"/>: subscribes to every device's status and
+/// outbound topics, hands each message to the handler, publishes through the gateway's upload limit (pace), and
+/// reconnects by itself. With a user it sends its credentials (its client id must then be its username); configure
+/// adds TLS (trusting only a private CA). The password is never logged: <see cref="LastDisconnect"/> holds reasons and
+/// exception messages only.
 /// </summary>
-public sealed class GatewayMqttClient : IAsyncDisposable
+public sealed class GatewayMqttClient : IBrokerPort
 {
     private readonly IMqttClient _client;
     private readonly MqttClientOptions _options;
-    private readonly TokenBucket? _up;
-    private readonly Action<string, byte[]> _onMessage;
+    private readonly Func<int, CancellationToken, Task>? _pace;
+    private Action<string, byte[]> _onMessage = (_, _) => { };
     private readonly CancellationTokenSource _cts = new();
     private long _bytes, _messages;
+    private int _disconnects;
 
-    public GatewayMqttClient(string host, int port, string clientId, Action<string, byte[]> onMessage, TokenBucket? upBucket = null,
-        string? user = null, string? password = null, MqttTls? tls = null)
+    /// <param name="pace">waits until so many bytes may leave (the gateway's upload limit); null = unlimited</param>
+    /// <param name="configure">more client options (TLS)</param>
+    public GatewayMqttClient(string host, int port, string clientId, Func<int, CancellationToken, Task>? pace = null,
+        string? user = null, string? password = null, Func<MqttClientOptionsBuilder, MqttClientOptionsBuilder>? configure = null)
     {
-        _onMessage = onMessage;
-        _up = upBucket;
+        _pace = pace;
         var b = new MqttClientOptionsBuilder().WithTcpServer(host, port).WithClientId(clientId).WithCleanSession(true)
             .WithTimeout(TimeSpan.FromSeconds(5)).WithKeepAlivePeriod(TimeSpan.FromSeconds(15));
         if (user != null) b = b.WithCredentials(user, password ?? "");
-        if (tls != null) b = tls.Apply(b);
+        if (configure != null) b = configure(b);
         _options = b.Build();
         _client = new MqttClientFactory().CreateMqttClient();
         _client.ApplicationMessageReceivedAsync += e =>
@@ -47,9 +51,9 @@ public sealed class GatewayMqttClient : IAsyncDisposable
         };
         _client.DisconnectedAsync += async e =>
         {
-            Disconnects++;
+            Interlocked.Increment(ref _disconnects);
             LastDisconnect = $"{e.Reason} {e.ReasonString} {e.Exception?.GetType().Name}: {e.Exception?.Message}";
-            OnDisconnected?.Invoke(LastDisconnect);
+            Disconnected?.Invoke(LastDisconnect);
             while (!_cts.IsCancellationRequested)
             {
                 try
@@ -57,6 +61,7 @@ public sealed class GatewayMqttClient : IAsyncDisposable
                     await Task.Delay(200, _cts.Token);
                     if (_client.IsConnected) return;
                     await ConnectCoreAsync(_cts.Token);
+                    Reconnected?.Invoke();
                     return;
                 }
                 catch (OperationCanceledException)
@@ -74,13 +79,18 @@ public sealed class GatewayMqttClient : IAsyncDisposable
     public long BytesPublished => Interlocked.Read(ref _bytes);
     public long MessagesPublished => Interlocked.Read(ref _messages);
     public int HandlerErrors { get; private set; }
-    public int Disconnects { get; private set; }
+    public int Disconnects => Volatile.Read(ref _disconnects);
     public string? LastDisconnect { get; private set; }
-    public event Action<string>? OnDisconnected;
+    public event Action<string>? Disconnected;
+    public event Action? Reconnected;
     public Exception? LastHandlerError { get; private set; }
     public bool IsConnected => _client.IsConnected;
 
-    public Task ConnectAsync(CancellationToken ct) => ConnectCoreAsync(ct);
+    public Task ConnectAsync(Action<string, byte[]> onMessage, CancellationToken ct)
+    {
+        _onMessage = onMessage;
+        return ConnectCoreAsync(ct);
+    }
 
     private async Task ConnectCoreAsync(CancellationToken ct)
     {
@@ -92,13 +102,19 @@ public sealed class GatewayMqttClient : IAsyncDisposable
         await _client.SubscribeAsync(sub, ct);
     }
 
-    public async Task PublishAsync(string topic, byte[] payload, bool retain = false,
-        MqttQualityOfServiceLevel qos = MqttQualityOfServiceLevel.AtLeastOnce, CancellationToken ct = default)
+    public async Task PublishAsync(string topic, byte[] payload, bool retain = false, BrokerQos qos = BrokerQos.AtLeastOnce, CancellationToken ct = default)
     {
-        if (_up != null) await _up.ConsumeAsync(payload.Length, ct);
+        if (_pace != null) await _pace(payload.Length, ct);
         var msg = new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload).WithRetainFlag(retain)
-            .WithQualityOfServiceLevel(qos).Build();
-        await _client.PublishAsync(msg, ct);
+            .WithQualityOfServiceLevel(qos == BrokerQos.AtMostOnce ? MqttQualityOfServiceLevel.AtMostOnce : MqttQualityOfServiceLevel.AtLeastOnce).Build();
+        try
+        {
+            await _client.PublishAsync(msg, ct);
+        }
+        catch (MqttCommunicationException e)
+        {
+            throw new BrokerLinkException($"publish to {topic} failed: {e.Message}", e);
+        }
         Interlocked.Add(ref _bytes, payload.Length);
         Interlocked.Increment(ref _messages);
     }

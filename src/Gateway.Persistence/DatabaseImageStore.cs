@@ -1,4 +1,4 @@
-using IotOta.Gateway.Api;
+using IotOta.Gateway.Rollouts;
 
 namespace IotOta.Gateway.Persistence;
 

@@ -1,9 +1,10 @@
 using System.Data;
 using System.Data.Common;
 using System.Text.Json;
-using IotOta.Gateway.Api;
+using IotOta.Gateway.Rollouts;
 using IotOta.Gateway.Fleet;
 using IotOta.Gateway.Images;
+using IotOta.Gateway.Node;
 using IotOta.Shared.Protocol;
 
 namespace IotOta.Gateway.Persistence;
@@ -16,7 +17,7 @@ namespace IotOta.Gateway.Persistence;
 /// types and its session setup. One connection, serialized by a lock. Thread-safe.
 /// <see cref="StopWrites"/> stops every write at once, the way a killed process would (shutdown, fault suite, tests).
 /// </summary>
-public abstract class GatewayDatabase : IDisposable
+public abstract class GatewayDatabase : INodeStore, IDisposable
 {
     private readonly object _gate = new();
     private readonly DbConnection _db;
@@ -54,8 +55,6 @@ public abstract class GatewayDatabase : IDisposable
 
     /// <summary>Where the state lives, for logs (a file path, or host/port/database; never a password).</summary>
     public string Description { get; }
-    /// <summary>True once <see cref="StopWrites"/> was called.</summary>
-    public bool Crashed => _stopped;
     /// <summary>Writes that reached the store (tests).</summary>
     public long Writes { get; private set; }
 

@@ -1,12 +1,13 @@
 using System.Security.Cryptography;
 using IotOta.Shared.Protocol;
-using IotOta.VirtualDevice.Platform;
 
 namespace IotOta.Gateway.Images;
 
 /// <summary>An image the gateway distributes: its bytes and its signed manifest (and the manifest's encoding).</summary>
 public sealed class FirmwareImage
 {
+    private static readonly byte[] ChunkHashKey = System.Text.Encoding.ASCII.GetBytes(ChunkHashKeyText.Value);
+
     private FirmwareImage(byte[] bytes, Manifest manifest, byte[] manifestBytes)
     {
         Bytes = bytes;
@@ -64,7 +65,7 @@ public sealed class FirmwareImage
             var chunk = image.AsSpan(m.ChunkOffset(i), m.ChunkLength(i));
             var dest = m.ChunkHashes.AsSpan(i * Manifest.HashLength, Manifest.HashLength);
             if (hashKind == ChunkHashKind.Sha256) SHA256.HashData(chunk, dest);
-            else HMACSHA256.HashData(ChunkHashKey.Bytes, chunk, dest);
+            else HMACSHA256.HashData(ChunkHashKey, chunk, dest);
         }
         byte[] encoded = m.ToBytes();
         m.Signature = signer.Sign(encoded.AsSpan(0, m.SignedLength));

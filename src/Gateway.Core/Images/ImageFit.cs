@@ -1,5 +1,4 @@
 using IotOta.Gateway.Fleet;
-using IotOta.VirtualDevice.Boards;
 
 namespace IotOta.Gateway.Images;
 
@@ -38,20 +37,6 @@ public static class ImageFit
         if (imageSize > slotSize) parts.Add($"the image of {imageSize} bytes does not fit board {board}'s update slot of {slotSize} bytes");
         if (chunkSize > maxChunkSize) parts.Add($"its chunk size {chunkSize} exceeds board {board}'s max chunk of {maxChunkSize} bytes");
         return parts.Count == 0 ? null : string.Join("; ", parts);
-    }
-
-    /// <summary>The profile boards/{name}.json, or null when there is none (a board name the gateway has no
-    /// profile for is not judged).</summary>
-    public static BoardProfile? KnownBoard(string name)
-    {
-        try
-        {
-            return BoardProfile.Named(name);
-        }
-        catch (BoardProfileException)
-        {
-            return null;
-        }
     }
 
     private static string Describe(List<DeviceRecord> devices)

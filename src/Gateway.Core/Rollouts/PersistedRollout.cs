@@ -1,4 +1,4 @@
-namespace IotOta.Gateway.Persistence;
+namespace IotOta.Gateway.Rollouts;
 
 /// <summary>What survives of a rollout: the operator's request and where it stood.</summary>
 public sealed record PersistedRollout(string Id, string ImageId, string Version, IReadOnlyList<int> Groups, int CanaryGroups, int MaxFailures,

@@ -1,7 +1,6 @@
 using System.Text.Json.Serialization;
-using IotOta.Gateway.Rollouts;
 
-namespace IotOta.Gateway.Api;
+namespace IotOta.Gateway.Rollouts;
 
 /// <summary>Where a rollout stands as the operator sees it.</summary>
 public static class RolloutStates
@@ -58,6 +57,8 @@ public sealed class Rollout
 
     [JsonIgnore] internal CancellationTokenSource? Cts { get; set; }
     [JsonIgnore] internal RolloutEngine? Engine { get; set; }
+    /// <summary>The campaign running this rollout (null before it started, and for a stored one not resumed).</summary>
+    [JsonIgnore] internal RolloutCampaign? Campaign { get; set; }
     [JsonIgnore] internal Task? Runner { get; set; }
     [JsonIgnore] internal long PayloadOfEndedPhases { get; set; }
     [JsonIgnore] internal RolloutSnapshot? LastSnapshot { get; set; }
@@ -71,14 +72,14 @@ public sealed class Rollout
     }
 
     /// <summary>What is written to the durable store.</summary>
-    public IotOta.Gateway.Persistence.PersistedRollout ToPersisted()
+    public PersistedRollout ToPersisted()
     {
         lock (Gate)
             return new(Id, ImageId, Version, Groups, CanaryGroups, MaxFailures, TimeoutSeconds, CreatedAt, State, StartedAt, EndedAt, Message,
                 Phases, Phase, TargetDevices);
     }
 
-    public static Rollout FromPersisted(IotOta.Gateway.Persistence.PersistedRollout p) => new()
+    public static Rollout FromPersisted(PersistedRollout p) => new()
     {
         Id = p.Id,
         ImageId = p.ImageId,

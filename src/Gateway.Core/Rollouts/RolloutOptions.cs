@@ -13,15 +13,14 @@ public sealed record RolloutOptions
     /// <summary>Packets the gateway sends at most per repair request it answers.</summary>
     public int MaxRepairReplies { get; init; } = 64;
     /// <summary>Which devices (node id, group id) this rollout plans packets for, answers repairs of and waits on;
-    /// null = every device on the destination list. The manifest topic is fleet-wide in protocol v1, so devices
-    /// outside the targets still hear the manifest; they get no originals or gateway repairs from this rollout.</summary>
+    /// null = every device on the destination list. The manifest goes only to the targets' groups (retained, one topic
+    /// per group), or with <see cref="ManifestPerDevice"/> to each target device: devices outside the targets do not
+    /// hear of the rollout.</summary>
     public Func<uint, int, bool>? Targets { get; init; }
-    /// <summary>How packets leave the gateway. <see cref="RolloutStrategy.IotOta"/> (the default) is the scheme as
-    /// built; the others are baselines for the benchmark (bench/).</summary>
-    public RolloutStrategy Strategy { get; init; } = RolloutStrategy.IotOta;
-    /// <summary>For <see cref="RolloutStrategy.GroupFanout"/>: the topic a group's data is published to once (a broker,
-    /// or the benchmark's emulation of one, replicates it to the group's devices).</summary>
-    public Func<int, string> GroupDataTopic { get; init; } = g => $"iotota/bench/group/{g}/data";
+    /// <summary>A benchmark baseline to roll out by instead of the scheme (src/Simulation/Baselines); null (the
+    /// default) = scheduler-planned originals, one per packet for the whole fleet, relayed across groups and copied
+    /// inside groups by the devices.</summary>
+    public IBaselineStrategy? Baseline { get; init; }
     /// <summary>What a device is known to hold of this image (node, packet index), from its progress reports and repair
     /// requests (and, after a gateway restart, the stored ones): a packet every member of a group holds is not planned
     /// for that group again, and any packet sent to a device that holds it is counted in
@@ -48,20 +47,4 @@ public sealed record RolloutOptions
     /// <summary>Send the manifest to each target device's own topic (not retained; again while a device has not
     /// reported it) instead of the retained group topic: a phase can then take part of a group.</summary>
     public bool ManifestPerDevice { get; init; }
-}
-
-/// <summary>Ways of rolling out an image: the scheme as built and the baselines it is measured against.</summary>
-public enum RolloutStrategy
-{
-    /// <summary>Scheduler-planned originals, one per packet for the whole fleet, relayed across groups and copied
-    /// inside groups by the devices.</summary>
-    IotOta,
-    /// <summary>Every device gets every packet from the gateway over MQTT (a repair-flagged copy to its in-topic,
-    /// which it writes and does not forward), like per-device OTA streams.</summary>
-    Unicast,
-    /// <summary>The gateway publishes each packet once per group to <see cref="RolloutOptions.GroupDataTopic"/>.</summary>
-    GroupFanout,
-    /// <summary>No planning: one seed device per group gets every packet as a copy; the others pull missing packets from
-    /// their group's peers (the devices' repair path). The gateway answers repair requests of the seeds only.</summary>
-    Gossip,
 }

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json.Serialization;
 using IotOta.Gateway.Images;
 
-namespace IotOta.Gateway.Api;
+namespace IotOta.Gateway.Rollouts;
 
 /// <summary>An uploaded image, signed by the gateway. <see cref="Image"/> holds the bytes and the signed manifest.</summary>
 public sealed record StoredImage(string Id, string Version, string Board, long Size, int ChunkSize, int ChunkCount, string Sha256,

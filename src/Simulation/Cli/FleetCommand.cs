@@ -1,11 +1,12 @@
 using System.CommandLine;
 using System.Security.Cryptography;
-using IotOta.Gateway.Demo;
+using IotOta.Gateway.Mqtt;
+using IotOta.Simulation.Demo;
 using IotOta.Shared.Protocol;
 using IotOta.VirtualDevice.Host;
 using IotOta.VirtualDevice.Platform;
 
-namespace IotOta.Gateway.Cli;
+namespace IotOta.Simulation.Cli;
 
 /// <summary>`fleet`: runs virtual devices in this process against a broker, until Ctrl+C (run several for several processes).</summary>
 public static class FleetCommand

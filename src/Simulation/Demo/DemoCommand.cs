@@ -3,7 +3,7 @@ using System.Text.Json;
 using IotOta.Gateway.Rollouts;
 using Spectre.Console;
 
-namespace IotOta.Gateway.Demo;
+namespace IotOta.Simulation.Demo;
 
 /// <summary>`demo`: runs a whole rollout on a virtual fleet with a live display, then a summary (or one JSON object).</summary>
 public static class DemoCommand
@@ -83,7 +83,7 @@ public static class DemoCommand
                     ? await DemoRunner.RunAsync(options, null, log, ct)
                     : await RunWithDisplayAsync(options, log, ct);
             }
-            catch (Exception e) when (e is ArgumentException or IotOta.VirtualDevice.Boards.BoardProfileException or TimeoutException or IOException or InvalidDataException or System.Net.Sockets.SocketException or MQTTnet.Exceptions.MqttCommunicationException)
+            catch (Exception e) when (e is ArgumentException or IotOta.BoardProfiles.BoardProfileException or TimeoutException or IOException or InvalidDataException or System.Net.Sockets.SocketException or MQTTnet.Exceptions.MqttCommunicationException)
             {
                 Console.Error.WriteLine($"error: {e.Message}");
                 return 1;
@@ -120,7 +120,7 @@ public static class DemoCommand
             if (!asJson) AnsiConsole.MarkupLineInterpolated($"[bold]scenario {s.Name}[/]: {s.Description}");
             r = await ScenarioRunner.RunAsync(s, log, ct);
         }
-        catch (Exception e) when (e is ArgumentException or IotOta.VirtualDevice.Boards.BoardProfileException or TimeoutException or IOException)
+        catch (Exception e) when (e is ArgumentException or IotOta.BoardProfiles.BoardProfileException or TimeoutException or IOException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return 1;

@@ -1,4 +1,4 @@
-namespace IotOta.Gateway.Demo;
+namespace IotOta.Simulation.Demo;
 
 /// <summary>What the demo rollout runs: fleet shape, image, broker, links.</summary>
 public sealed record DemoOptions
@@ -57,11 +57,5 @@ public sealed record DemoOptions
             throw new ArgumentException("--secure and --tls work with the embedded broker (an external broker needs the generated password, ACL and certificate files)");
     }
 
-    public static (string Host, int Port) ParseBroker(string text)
-    {
-        int colon = text.LastIndexOf(':');
-        if (colon <= 0 || !int.TryParse(text[(colon + 1)..], out int port) || port < 1 || port > 65535)
-            throw new ArgumentException($"--broker '{text}' is not HOST:PORT");
-        return (text[..colon], port);
-    }
+    public static (string Host, int Port) ParseBroker(string text) => Gateway.Mqtt.BrokerAddress.Parse(text);
 }

@@ -1,14 +1,17 @@
 using System.Security.Cryptography;
+using IotOta.Gateway;
 using IotOta.Gateway.Images;
+using IotOta.Gateway.Mqtt;
 using IotOta.Gateway.Rollouts;
 using IotOta.Gateway.Scheduling;
 using IotOta.Shared.Protocol;
-using IotOta.VirtualDevice.Boards;
+using IotOta.BoardProfiles;
+using IotOta.Simulation.Fleet;
 using IotOta.VirtualDevice.Host;
 using IotOta.VirtualDevice.Network;
 using IotOta.VirtualDevice.Platform;
 
-namespace IotOta.Gateway.Demo;
+namespace IotOta.Simulation.Demo;
 
 /// <summary>
 /// The demo rollout: an embedded broker (or an external one), the gateway, a virtual fleet on factory version 1.0.0,
@@ -53,25 +56,25 @@ public static class DemoRunner
         var verifier = new EcdsaSignatureVerifier();
         verifier.Add(signer.KeyId, signer.PublicKey());
         var links = DeviceLinks(o);
-        TokenBucket? gatewayUp = Rate(o.GatewayUpKbps) is double gu ? new TokenBucket(gu, 16 * 1024) : null;
+        TokenBucket? gatewayUp = LinkRate.IsLimited(o.GatewayUpKbps) ? new TokenBucket(LinkRate.BytesPerSecond(o.GatewayUpKbps), 16 * 1024) : null;
         VirtualFleet? fleet = null;
         GatewayNode? gateway = null;
         try
         {
             gateway = provisioning != null
                 ? provisioning.NewGateway(host, port, upBucket: gatewayUp, log: log)
-                : new GatewayNode(host, port, upBucket: gatewayUp, log: log);
+                : MqttGatewayNode.Create(host, port, pace: gatewayUp == null ? null : gatewayUp.ConsumeAsync, log: log);
             await gateway.StartAsync(ct);
             log?.Invoke("gateway connected; starting fleet");
             fleet = await VirtualFleet.StartAsync(o.Devices, o.Groups, host, port, dataDir, verifier, i => links[i], new FirmwareVersion(1, 0, 0), log, ct,
-                groupUplinkBytesPerSecond: Rate(o.GroupUplinkKbps) ?? 0,
+                groupUplinkBytesPerSecond: LinkRate.IsLimited(o.GroupUplinkKbps) ? LinkRate.BytesPerSecond(o.GroupUplinkKbps) : 0,
                 boardFor: boards.Count == 0 ? null : i => boards[i % boards.Count],
                 configure: provisioning == null ? null : provisioning.Configure, coreHeapBudget: o.CoreHeapBudget);
             log?.Invoke("fleet started; waiting for presence");
             await gateway.WaitForDevicesAsync(o.Devices, TimeSpan.FromSeconds(60), ct);
             log?.Invoke("all devices online; waiting for member lists");
             // Let every device hold its member list before the manifest goes out.
-            await WaitForMemberListsAsync(fleet, o, ct);
+            await MemberLists.WaitCompleteAsync(fleet.Devices, TimeSpan.FromSeconds(10), ct);
 
             // What the devices announced decides, before anything is sent (a profile can differ from the device).
             if (ImageFit.Problem(o.ImageSize, chunkSize, gateway.Registry.Online()) is { } misfit)
@@ -85,7 +88,7 @@ public static class DemoRunner
                 Scheduler = new SchedulerOptions
                 {
                     CrossGroup = o.CrossGroup,
-                    PriorForwardRate = Rate(o.DeviceUpKbps) ?? 2_000_000,
+                    PriorForwardRate = LinkRate.IsLimited(o.DeviceUpKbps) ? LinkRate.BytesPerSecond(o.DeviceUpKbps) : 2_000_000,
                 },
             };
             Task<RolloutResult> rollout = gateway.RunRolloutAsync(image, options, progress, ct);
@@ -147,16 +150,6 @@ public static class DemoRunner
         }
     }
 
-    private static async Task WaitForMemberListsAsync(VirtualFleet fleet, DemoOptions o, CancellationToken ct)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (fleet.Devices.All(d => d.Agent.MemberCount == fleet.Devices.Count(x => x.GroupId == d.GroupId))) return;
-            await Task.Delay(50, ct);
-        }
-    }
-
     private static async Task WaitForFleetVersionAsync(VirtualFleet fleet, FirmwareVersion version, TimeSpan timeout, CancellationToken ct)
     {
         var deadline = DateTime.UtcNow + timeout;
@@ -183,8 +176,6 @@ public static class DemoRunner
         return v.Length == 0 ? [0, 0, 0] : [v[0], v[v.Length / 2], v[^1]];
     }
 
-    private static double? Rate(double kbps) => kbps > 0 ? kbps * 1000 / 8 : null;
-
     /// <summary>Per device link: rates from the options; a seeded slow fraction has every rate divided by the factor.</summary>
     public static LinkProfile[] DeviceLinks(DemoOptions o)
     {
@@ -194,15 +185,16 @@ public static class DemoRunner
         return Enumerable.Range(0, o.Devices).Select(i =>
         {
             double f = slowSet.Contains(i) ? o.SlowFactor : 1;
-            double up = Rate(o.DeviceUpKbps) is double u ? u / f : double.PositiveInfinity;
-            double down = Rate(o.DeviceDownKbps) is double d ? d / f : double.PositiveInfinity;
+            double up = LinkRate.BytesPerSecond(o.DeviceUpKbps) / f;
+            double down = LinkRate.BytesPerSecond(o.DeviceDownKbps) / f;
             return new LinkProfile(up, down, TimeSpan.FromMilliseconds(o.LatencyMs), o.Loss);
         }).ToArray();
     }
 
     private static double? Bound(DemoOptions o, LinkProfile[] links, long imageBytes)
     {
-        if (Rate(o.GatewayUpKbps) is not double us || o.DeviceUpKbps <= 0 || o.DeviceDownKbps <= 0) return null;
+        if (!LinkRate.IsLimited(o.GatewayUpKbps) || o.DeviceUpKbps <= 0 || o.DeviceDownKbps <= 0) return null;
+        double us = LinkRate.BytesPerSecond(o.GatewayUpKbps);
         return Math.Round(KumarRossBound.Seconds(imageBytes, us, links.Select(l => l.UpBytesPerSecond).ToList(), links.Select(l => l.DownBytesPerSecond).ToList()), 3);
     }
 }

@@ -1,4 +1,4 @@
-namespace IotOta.Gateway.Demo;
+namespace IotOta.Simulation.Demo;
 
 /// <summary>The demo's closing figures (also its --json output).</summary>
 public sealed record DemoSummary
@@ -30,7 +30,7 @@ public sealed record DemoSummary
     /// core's peak heap against the budget.</summary>
     public IReadOnlyList<BoardFigures> Boards { get; init; } = [];
     /// <summary>The gateway's overhead table at the end: per device overhead, arrival time, forwarding rate.</summary>
-    public IReadOnlyList<Scheduling.DeviceOverhead> Overheads { get; init; } = [];
+    public IReadOnlyList<IotOta.Gateway.Scheduling.DeviceOverhead> Overheads { get; init; } = [];
     public required bool TimedOut { get; init; }
     /// <summary>Why devices failed beyond not finishing: a device core that exceeded its board's heap budget.</summary>
     public IReadOnlyList<string> Errors { get; init; } = [];

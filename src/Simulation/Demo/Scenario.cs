@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace IotOta.Gateway.Demo;
+namespace IotOta.Simulation.Demo;
 
 /// <summary>
 /// A device-test scenario (scenarios/*.json, documented in scenarios/README.md): fleet shape, board mix, links,

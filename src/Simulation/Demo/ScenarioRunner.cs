@@ -1,6 +1,6 @@
 using IotOta.VirtualDevice.Host;
 
-namespace IotOta.Gateway.Demo;
+namespace IotOta.Simulation.Demo;
 
 /// <summary>One expectation of a scenario and whether it held.</summary>
 public sealed record ScenarioCheck(string Name, bool Passed, string Detail);

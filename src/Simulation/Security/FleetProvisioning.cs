@@ -1,8 +1,11 @@
+using IotOta.Gateway;
 using IotOta.Gateway.Fleet;
+using IotOta.Gateway.Mqtt;
+using IotOta.Gateway.Security;
 using IotOta.VirtualDevice.Host;
 using IotOta.VirtualDevice.Network;
 
-namespace IotOta.Gateway.Security;
+namespace IotOta.Simulation.Security;
 
 /// <summary>
 /// Provisioning of a virtual fleet in one place: the gateway's <see cref="CredentialRegistry"/> issues every device
@@ -66,8 +69,12 @@ public sealed class FleetProvisioning : IDisposable
     }
 
     /// <summary>The gateway node on this fleet's broker with the gateway's account.</summary>
-    public GatewayNode NewGateway(string host, int port, TimeProvider? time = null, VirtualDevice.Network.TokenBucket? upBucket = null, Action<string>? log = null) =>
-        new(host, port, time, upBucket, log, clientId: Gateway.Username, user: Gateway.Username, password: Gateway.Secret, tls: ClientTls);
+    public GatewayNode NewGateway(string host, int port, TimeProvider? time = null, TokenBucket? upBucket = null, Action<string>? log = null)
+    {
+        var tls = ClientTls;
+        return MqttGatewayNode.Create(host, port, time, upBucket == null ? null : upBucket.ConsumeAsync, log, clientId: Gateway.Username, user: Gateway.Username,
+            password: Gateway.Secret, configure: tls == null ? null : tls.Apply);
+    }
 
     public string PasswordFile() => MosquittoSecurityFiles.PasswordFile(Registry);
     public string AclFile() => MosquittoSecurityFiles.AclFile(Registry);
