@@ -40,6 +40,8 @@ public sealed class GatewayServer : IAsyncDisposable
     public GatewayNode Gateway => _gateway!;
     /// <summary>Cancelled when the web host is told to stop (SIGINT/SIGTERM reach its console lifetime first).</summary>
     public CancellationToken Stopping => _app?.Lifetime.ApplicationStopping ?? CancellationToken.None;
+    /// <summary>What this server was started with.</summary>
+    public ServeOptions Options { get; private set; } = new();
     /// <summary>The virtual fleet (null without one).</summary>
     public IServeFleet? Fleet => _fleet;
     public RolloutManager Manager { get; private set; } = null!;
@@ -54,7 +56,7 @@ public sealed class GatewayServer : IAsyncDisposable
     public static async Task<GatewayServer> StartAsync(ServeOptions o, Action<string>? log, CancellationToken ct)
     {
         o.Validate();
-        var s = new GatewayServer();
+        var s = new GatewayServer { Options = o };
         try
         {
             await s.StartCoreAsync(o, log, ct);
