@@ -1,10 +1,12 @@
 using System.Diagnostics;
 using IotOta.Gateway;
-using IotOta.Gateway.Demo;
+using IotOta.Gateway.Mqtt;
+using IotOta.Simulation.Demo;
 using IotOta.Gateway.Images;
 using IotOta.Gateway.Mqtt;
 using IotOta.Gateway.Rollouts;
 using IotOta.Gateway.Scheduling;
+using IotOta.Simulation.Baselines;
 using IotOta.Shared.Protocol;
 using IotOta.VirtualDevice.Host;
 using IotOta.VirtualDevice.Network;
@@ -23,16 +25,8 @@ namespace IotOta.Bench;
 /// </summary>
 public static class RealRunner
 {
-    public const string GroupTopicPrefix = "iotota/bench/group/";
-
-    public static RolloutStrategy StrategyOf(string name) => name switch
-    {
-        "iotota" => RolloutStrategy.IotOta,
-        "unicast" => RolloutStrategy.Unicast,
-        "group-fanout" => RolloutStrategy.GroupFanout,
-        "gossip" => RolloutStrategy.Gossip,
-        _ => throw new ArgumentException($"unknown strategy {name}"),
-    };
+    /// <summary>The topic prefix of the group-fanout baseline's group data topics ({prefix}{group}/data).</summary>
+    public const string GroupTopicPrefix = GroupFanoutBaseline.TopicPrefix;
 
     /// <summary>This process's resident bytes, from /proc/self/statm where there is one (cheap to sample every 100 ms).</summary>
     private static long SelfRss() => ProcStat.RssBytes(Environment.ProcessId) is > 0 and var b ? b : Environment.WorkingSet;
@@ -98,7 +92,7 @@ public static class RealRunner
         using var signer = ManifestSigner.Generate();
         var verifier = new EcdsaSignatureVerifier();
         verifier.Add(signer.KeyId, signer.PublicKey());
-        var gateway = new GatewayNode(brokerHost, brokerPort, upBucket: new TokenBucket(o.GatewayUpKbps * 125, 16 * 1024), log: null);
+        var gateway = MqttGatewayNode.Create(brokerHost, brokerPort, pace: new TokenBucket(o.GatewayUpKbps * 125, 16 * 1024).ConsumeAsync, log: null);
         IBenchFleet? fleet = null;
         try
         {
@@ -133,8 +127,7 @@ public static class RealRunner
             var options = new RolloutOptions
             {
                 Timeout = TimeSpan.FromSeconds(o.TimeoutSeconds),
-                Strategy = StrategyOf(strategy),
-                GroupDataTopic = g => GroupTopicPrefix + g + "/data",
+                Baseline = Baseline.Named(strategy),
                 Scheduler = new SchedulerOptions { PriorForwardRate = o.DeviceUpKbps * 125 },
             };
             var done = new System.Collections.Concurrent.ConcurrentDictionary<uint, double>();
@@ -163,7 +156,7 @@ public static class RealRunner
             (long Bytes, long Messages)? sys0 = null;
             BrokerBytes? traffic0 = meter?.Snapshot();
             (long Sent, long Received) bytes0 = default;
-            long data0 = gateway.Mqtt.DataWireBytesPublished;
+            long data0 = ((gateway.Broker as GatewayMqttClient)?.DataWireBytesPublished ?? 0);
             if (mosquitto != null)
             {
                 try { sys0 = await mosquitto.FreshCountersAsync(ct); bytes0 = mosquitto.ByteCounters(); }
@@ -226,9 +219,9 @@ public static class RealRunner
                         brokerMessages = sys1.Messages - s0.Messages;
                         var (sent1, received1) = mosquitto.ByteCounters();
                         // Data: the gateway's data PUBLISHes at wire size; a group-topic packet reaches every member.
-                        long data = (gateway.Mqtt.DataWireBytesPublished - data0) * (strategy == "group-fanout" ? Math.Max(1, o.Devices / groups) : 1);
+                        long data = (((gateway.Broker as GatewayMqttClient)?.DataWireBytesPublished ?? 0) - data0) * (strategy == "group-fanout" ? Math.Max(1, o.Devices / groups) : 1);
                         traffic = BrokerReport.From(new BrokerBytes("mosquitto $SYS/broker/bytes/sent|received (all client bytes; ±1 s of idle traffic); data = the gateway's data PUBLISHes at wire size",
-                            sent1 - bytes0.Sent, received1 - bytes0.Received, data, gateway.Mqtt.DataWireBytesPublished - data0, new SortedDictionary<string, long>(), new SortedDictionary<string, long>()), null, o.ImageSize, o.Devices);
+                            sent1 - bytes0.Sent, received1 - bytes0.Received, data, ((gateway.Broker as GatewayMqttClient)?.DataWireBytesPublished ?? 0) - data0, new SortedDictionary<string, long>(), new SortedDictionary<string, long>()), null, o.ImageSize, o.Devices);
                     }
                 }
                 catch (Exception e) when (e is TimeoutException or MQTTnet.Exceptions.MqttCommunicationException) { log?.Invoke($"{strategy}: broker counters unavailable: {e.Message}"); }

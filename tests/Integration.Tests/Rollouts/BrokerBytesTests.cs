@@ -1,4 +1,4 @@
-using IotOta.Gateway.Demo;
+using IotOta.Simulation.Demo;
 using IotOta.Gateway.Mqtt;
 using IotOta.TestSupport;
 using Xunit.Abstractions;
