@@ -30,6 +30,7 @@ public static class TopicAcl
                 new(AclAccess.Read, Topics.GroupManifest(who.GroupId)),
                 new(AclAccess.Read, Topics.GroupMembers(who.GroupId)),
                 new(AclAccess.Read, Topics.GroupTree(who.GroupId)),
+                new(AclAccess.Read, Topics.GroupRoot(who.GroupId)),
             ],
             MqttRole.Gateway =>
             [
@@ -37,6 +38,7 @@ public static class TopicAcl
                 new(AclAccess.Write, "iotota/grp/+/manifest"),
                 new(AclAccess.Write, "iotota/grp/+/members"),
                 new(AclAccess.Write, "iotota/grp/+/tree"),
+                new(AclAccess.Write, "iotota/grp/+/root"),
                 new(AclAccess.Write, Topics.Manifest),
                 new(AclAccess.Read, Topics.AllDeviceOut),
                 new(AclAccess.Read, Topics.AllDeviceStatus),
