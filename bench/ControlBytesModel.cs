@@ -6,7 +6,10 @@ namespace IotOta.Bench;
 
 /// <summary>
 /// What the simulated rollout costs at the broker (issue #15), message by message as the gateway and the device core
-/// send them with protocol v1 today, each PUBLISH sized by MQTTnet's encoder (MQTT 5, as the clients speak it):
+/// send them — with <see cref="SignedRoot"/> (protocol v2, the demo's default) the 160-byte root once per device (its
+/// group's retained topic is cleared once all hold the list, so a restart brings nothing back), the hash pieces once for
+/// the fleet as originals with relays, and receipt notices in NoticeBatches (a device's notices within 40 ms, at most
+/// 32, share one message); without it protocol v1: each PUBLISH sized by MQTTnet's encoder (MQTT 5, as the clients speak it):
 /// data = the originals; control = per device the retained group manifest and relay table (twice: once when the
 /// rollout starts, once more when the device restarts into the new image and subscribes again), its member list (again
 /// after the restart), its presence (twice), a progress report per state change and per second of receiving, every
@@ -18,6 +21,11 @@ public sealed class ControlBytesModel
     private const int PubAck = 4;
     private const int ConnAck = 8;
     private readonly Dictionary<string, long> _sent = new(StringComparer.Ordinal), _received = new(StringComparer.Ordinal);
+    private readonly Dictionary<uint, (long StartTicks, int Count)> _openBatch = new();
+
+    public ControlBytesModel(bool signedRoot) { SignedRoot = signedRoot; }
+
+    public bool SignedRoot { get; }
 
     private void Add(string kind, long sent, long received)
     {
@@ -36,18 +44,60 @@ public sealed class ControlBytesModel
     }
 
     /// <summary>A receipt notice from <paramref name="node"/> to the gateway (received from the device, sent on to the gateway, PUBACK back).</summary>
-    public void Notice(uint node)
+    public void Notice(uint node, long ticks)
     {
+        if (SignedRoot)
+        {
+            // DeviceConfig.NoticeHoldMs = 40: a notice joins the device's open batch if it is younger than that and not full.
+            if (_openBatch.TryGetValue(node, out var b) && ticks - b.StartTicks < 40 * TimeSpan.TicksPerMillisecond && b.Count < NoticeBatch.MaxEntries)
+            {
+                _openBatch[node] = (b.StartTicks, b.Count + 1);
+                return;
+            }
+            CloseBatch(node);
+            _openBatch[node] = (ticks, 1);
+            return;
+        }
         int w = Wire(Topics.DeviceOut(node), ReceiptNotice.EncodedLength, true);
         Add(nameof(MessageType.ReceiptNotice), w, w);
         Add(BrokerTraffic.SessionKind, 2 * PubAck, 2 * PubAck);
     }
 
+    private void CloseBatch(uint node)
+    {
+        if (!_openBatch.Remove(node, out var b)) return;
+        int w = Wire(Topics.DeviceOut(node), NoticeBatch.EncodedLength(b.Count), true);
+        Add(nameof(MessageType.NoticeBatch), w, w);
+        Add(BrokerTraffic.SessionKind, 2 * PubAck, 2 * PubAck);
+    }
+
+    /// <summary>v2: the hash pieces, each once per ⌈G/9⌉ groups as an original naming relays.</summary>
+    public void Pieces(int groups, int chunkCount)
+    {
+        if (!SignedRoot) return;
+        int perPiece = IotOta.Gateway.Images.ImageRootSet.DefaultHashesPerPiece, pieces = (chunkCount + perPiece - 1) / perPiece;
+        for (int b = 0; b < groups; b += 1 + DataPacket.MaxTargets)
+        {
+            int relays = Math.Min(DataPacket.MaxTargets, groups - b - 1);
+            for (int p = 0; p < pieces; p++)
+            {
+                int n = Math.Min(perPiece, chunkCount - p * perPiece);
+                int piece = HashPiece.EncodedLength(n, HashListTree.ProofLength(pieces, p));
+                int w = Wire(Topics.DeviceIn(1), DataPacket.FixedLength + 10 * relays + piece, false);
+                Add(BrokerTraffic.DataKind, w, w);
+            }
+        }
+    }
+
     /// <summary>The per-device control of the rollout (everything but notices and data).</summary>
     public void Device(uint node, int group, int groupSize, int chunkCount, RelayTree? table, double receivingSeconds)
     {
-        int manifest = Wire(Topics.GroupManifest(group), Manifest.EncodedLength(chunkCount), true);
-        Add(nameof(MessageType.Manifest), 2 * manifest, 0);
+        if (SignedRoot)
+        {
+            Add(nameof(MessageType.ImageRoot), Wire(Topics.GroupRoot(group), ImageRoot.EncodedLength, true), 0);
+            Add("clear", Wire(Topics.GroupRoot(group), 0, true), 0);
+        }
+        else Add(nameof(MessageType.Manifest), 2 * Wire(Topics.GroupManifest(group), Manifest.EncodedLength(chunkCount), true), 0);
         if (table != null) Add(nameof(MessageType.RelayTree), 2 * Wire(Topics.GroupTree(group), table.ToBytes().Length, true), 0);
         Add(nameof(MessageType.MemberList), Wire(Topics.GroupMembers(group), 12 + 10 * groupSize, true), 0);
         int presence = Wire(Topics.DeviceStatus(node), 35, true);
@@ -62,11 +112,16 @@ public sealed class ControlBytesModel
     /// <summary>What the gateway publishes once per group: manifest, table, member list (received by the broker).</summary>
     public void Group(int group, int groupSize, int chunkCount, RelayTree? table)
     {
-        Add(nameof(MessageType.Manifest), 0, Wire(Topics.GroupManifest(group), Manifest.EncodedLength(chunkCount), true) + PubAck);
+        if (SignedRoot) Add(nameof(MessageType.ImageRoot), 0, Wire(Topics.GroupRoot(group), ImageRoot.EncodedLength, true) + Wire(Topics.GroupRoot(group), 0, true) + 2 * PubAck);
+        else Add(nameof(MessageType.Manifest), 0, Wire(Topics.GroupManifest(group), Manifest.EncodedLength(chunkCount), true) + PubAck);
         if (table != null) Add(nameof(MessageType.RelayTree), 0, Wire(Topics.GroupTree(group), table.ToBytes().Length, true) + PubAck);
     }
 
-    public BrokerBytes Totals() => new("simulated: v1 control messages modelled per device and per notice (ControlBytesModel), PUBLISH sized by MQTTnet's encoder",
+    public BrokerBytes Totals()
+    {
+        foreach (uint node in _openBatch.Keys.ToList()) CloseBatch(node);
+        return new BrokerBytes($"simulated: protocol {(SignedRoot ? "v2" : "v1")} control messages modelled per device and per notice (ControlBytesModel), PUBLISH sized by MQTTnet's encoder",
         _sent.Values.Sum(), _received.Values.Sum(), _sent.GetValueOrDefault(BrokerTraffic.DataKind), _received.GetValueOrDefault(BrokerTraffic.DataKind),
         new SortedDictionary<string, long>(_sent, StringComparer.Ordinal), new SortedDictionary<string, long>(_received, StringComparer.Ordinal));
+    }
 }

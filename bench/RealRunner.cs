@@ -129,6 +129,8 @@ public static class RealRunner
                 Timeout = TimeSpan.FromSeconds(o.TimeoutSeconds),
                 Baseline = Baseline.Named(strategy),
                 Scheduler = new SchedulerOptions { PriorForwardRate = o.DeviceUpKbps * 125 },
+                // iotota speaks protocol v2 (issue #15): a signed root per group, the hash list over the devices' links.
+                Root = strategy == "iotota" ? ImageRootSet.Create(image, signer) : null,
             };
             var done = new System.Collections.Concurrent.ConcurrentDictionary<uint, double>();
             var clock = Stopwatch.StartNew();

@@ -43,7 +43,7 @@ public sealed class Simulator
     private readonly RolloutScheduler _scheduler;
     private readonly Dictionary<int, RelayTree> _tables = new();
     private long _originals, _notices, _planCalls, _tableBytes;
-    private readonly ControlBytesModel _control = new();
+    private readonly ControlBytesModel _control = new(signedRoot: true);
     private double _planSeconds;
 
     public Simulator(BenchOptions o)
@@ -110,6 +110,7 @@ public sealed class Simulator
         var times = _finish.Where((_, i) => _count[i] == _chunks).OrderBy(x => x).ToArray();
         var (median, p99) = RunResult.Percentiles(times, _n);
         var up = _uploaded.Select(x => (long)x).OrderBy(x => x).ToArray();
+        _control.Pieces(Groups, _chunks);
         for (int g = 1; g <= Groups; g++)
         {
             _tables.TryGetValue(g, out RelayTree? table);
@@ -233,7 +234,7 @@ public sealed class Simulator
         At(done + _latency, () =>
         {
             _notices++;
-            _control.Notice(notice.NodeId);
+            _control.Notice(notice.NodeId, done + _latency);
             _overheads.RegisterNotice(notice, len);
             _scheduler.OnNotice(notice.NodeId, notice.Index);
         });

@@ -155,24 +155,32 @@ namespace IotOta.DeviceFirmware.Agent
                     Refuse("manifest signature does not verify (key " + m.KeyId + ")");
                     return;
                 }
-                int verdict = _life.Admit(m);
-                if (verdict == SlotLifecycle.Refuse) Refuse(_life.WhyRefused);
-                if (verdict != SlotLifecycle.Accept) return;
-                int slotIndex = _life.InactiveSlot;
-                IFlashPartition slot = _flash.Slot(slotIndex);
-                string why = _rx.WhyNotFits(m, count, slot);
-                if (why != null)
-                {
-                    Refuse(why);
-                    return;
-                }
-                _forwarder.Clear();
-                _rx.Begin(buffer, offset, count, m, slotIndex, slot);
-                _life.State = DeviceState.Receiving;
-                SizeFor(m.ChunkCount);
-                _status.ReportNow = true;
-                _log.Log("accepted manifest " + m.Version.ToString() + ": " + m.ImageSize + " bytes in " + m.ChunkCount + " packets");
+                Admit(m, buffer, offset, count, "manifest");
             }
+        }
+
+        /// <summary>Under the lock: a verified image description (a v1 manifest, or a v2 root with its whole verified
+        /// hash list) is admitted by the slot lifecycle, fits the inactive slot, and the receive path begins storing
+        /// <paramref name="stored"/> (what a restart checks again).</summary>
+        private void Admit(Manifest m, byte[] stored, int offset, int count, string what)
+        {
+            int verdict = _life.Admit(m);
+            if (verdict == SlotLifecycle.Refuse) Refuse(_life.WhyRefused);
+            if (verdict != SlotLifecycle.Accept) return;
+            int slotIndex = _life.InactiveSlot;
+            IFlashPartition slot = _flash.Slot(slotIndex);
+            string why = _rx.WhyNotFits(m, count, slot);
+            if (why != null)
+            {
+                Refuse(why);
+                return;
+            }
+            _forwarder.Clear();
+            _rx.Begin(stored, offset, count, m, slotIndex, slot);
+            _life.State = DeviceState.Receiving;
+            SizeFor(m.ChunkCount);
+            _status.ReportNow = true;
+            _log.Log("accepted " + what + " " + m.Version.ToString() + ": " + m.ImageSize + " bytes in " + m.ChunkCount + " packets");
         }
 
         private void HandleData(byte[] buffer, int offset, int count, bool fromPeer, uint connection)

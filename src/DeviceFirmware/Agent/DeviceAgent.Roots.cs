@@ -1,7 +1,4 @@
-using IotOta.DeviceFirmware.Flash;
-using IotOta.DeviceFirmware.Ports;
 using IotOta.DeviceFirmware.Receive;
-using IotOta.DeviceFirmware.Slots;
 using IotOta.Shared.Protocol;
 
 namespace IotOta.DeviceFirmware.Agent
@@ -109,25 +106,8 @@ namespace IotOta.DeviceFirmware.Agent
         /// <summary>Every piece held: the image is admitted as a v1 manifest would be, and root ‖ list is stored for a restart.</summary>
         private void AcceptAssembled()
         {
-            Manifest m = _roots.ToManifest();
-            int verdict = _life.Admit(m);
-            if (verdict == SlotLifecycle.Refuse) Refuse(_life.WhyRefused);
-            if (verdict != SlotLifecycle.Accept) return;
-            int slotIndex = _life.InactiveSlot;
-            IFlashPartition slot = _flash.Slot(slotIndex);
             byte[] stored = _roots.StoredForm();
-            string why = _rx.WhyNotFits(m, stored.Length, slot);
-            if (why != null)
-            {
-                Refuse(why);
-                return;
-            }
-            _forwarder.Clear();
-            _rx.Begin(stored, 0, stored.Length, m, slotIndex, slot);
-            _life.State = DeviceState.Receiving;
-            SizeFor(m.ChunkCount);
-            _status.ReportNow = true;
-            _log.Log("accepted root " + m.Version.ToString() + " with its verified hash list: " + m.ImageSize + " bytes in " + m.ChunkCount + " packets");
+            Admit(_roots.ToManifest(), stored, 0, stored.Length, "root with its verified hash list");
         }
 
         /// <summary>A peer asks for pieces: each held piece goes back as a repair copy (hashes and a fresh proof).</summary>
