@@ -102,7 +102,7 @@ public sealed class ControlBytesModel
         Add(nameof(MessageType.MemberList), Wire(Topics.GroupMembers(group), 12 + 10 * groupSize, true), 0);
         int presence = Wire(Topics.DeviceStatus(node), 35, true);
         Add(nameof(MessageType.Presence), 2 * presence, 2 * presence);
-        int reports = 3 + (int)Math.Floor(receivingSeconds);
+        int reports = 3 + (int)Math.Floor(receivingSeconds / (new IotOta.DeviceFirmware.Agent.DeviceConfig().ProgressIntervalMs / 1000.0));
         int report = Wire(Topics.DeviceOut(node), 29 + (chunkCount + 7) / 8, true);
         Add(nameof(MessageType.ProgressReport), reports * report, reports * report);
         int publishes = 2 + reports;
