@@ -19,7 +19,7 @@ public sealed class ServeRestartTests(PostgresFixture pg, ITestOutputHelper outp
         Devices = devices,
         Groups = Math.Min(2, Math.Max(1, devices)),
         User = "op",
-        Password = "test-pass-1",
+        Password = "test-password-1",
         // slow enough that the stop lands mid-rollout
         GatewayUpKbps = devices > 0 ? 1200 : 0,
         Storage = storage,
