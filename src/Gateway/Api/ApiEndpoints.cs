@@ -52,7 +52,7 @@ public static class ApiEndpoints
             return Results.NoContent();
         }).Produces(204).ProducesProblem(403).ProducesProblem(404).ProducesProblem(409);
         images.MapPost("/", Upload).Produces<StoredImage>(201).ProducesProblem(400).ProducesProblem(403).ProducesProblem(409).ProducesProblem(413)
-            .WithMetadata(new UploadFormMetadata()).DisableAntiforgery(); // RequestGuard checks the token (header) before the body is read
+            .Accepts<IFormFile>("multipart/form-data").WithMetadata(new UploadFormMetadata()).DisableAntiforgery(); // RequestGuard checks the token (header) before the body is read
 
         api.MapGet("/devices", (RolloutManager m) => Results.Ok(m.Devices())).WithTags("fleet").Produces<IReadOnlyList<DeviceView>>();
         api.MapGet("/groups", (RolloutManager m) => Results.Ok(FleetViews.Groups(m.Devices()))).WithTags("fleet").Produces<IReadOnlyList<GroupSummaryView>>();

@@ -59,7 +59,7 @@ public static class ApiErrors
     {
         ApiProblem p => (p.Status, p.Title, p.Message),
         BadHttpRequestException b when b.InnerException is JsonException j => (b.StatusCode, "Malformed JSON", $"{b.Message} {JsonDetail(j)}"),
-        BadHttpRequestException b => (b.StatusCode, b.StatusCode == 413 ? "Too large" : "Bad request", b.Message),
+        BadHttpRequestException b => (b.StatusCode, b.StatusCode == 400 ? "Bad request" : ReasonPhrases.GetReasonPhrase(b.StatusCode), b.Message),
         InvalidDataException d => (400, "Malformed body", $"the request body cannot be read: {d.Message}"),
         JsonException j => (400, "Malformed JSON", JsonDetail(j)),
         _ => (500, "Internal error", ""),

@@ -33,6 +33,13 @@ public static class OpenApiSetup
             };
             return Task.CompletedTask;
         });
+        // Doubles may be NaN/Infinity (JsonNumberHandling.AllowNamedFloatingPointLiterals): the generator describes them as
+        // anyOf [number, the names] but also says "type": "object", which no number matches. Drop that type.
+        o.AddSchemaTransformer((schema, _, _) =>
+        {
+            if (schema.Type == JsonSchemaType.Object && schema.AnyOf is { Count: > 0 } any && any.Any(a => a.Type == JsonSchemaType.Number)) schema.Type = null;
+            return Task.CompletedTask;
+        });
         o.AddOperationTransformer((op, ctx, _) =>
         {
             var meta = ctx.Description.ActionDescriptor.EndpointMetadata;

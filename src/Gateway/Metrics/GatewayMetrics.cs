@@ -18,7 +18,7 @@ public sealed class GatewayMetrics
     private readonly EventStreamGate _streams;
     private readonly SessionStore _sessions;
     private readonly Gauge _devices, _online, _versions, _rolloutInfo, _progress, _target, _updated, _failed, _phase, _phases, _payload, _imageBytes,
-        _groupCompletion, _groupProgress, _relayLinks, _intermediates, _streamsOpen, _sessionsActive, _firstNetwork;
+        _groupCompletion, _groupProgress, _deliveriesDone, _deliveriesTotal, _relayLinks, _intermediates, _streamsOpen, _sessionsActive, _firstNetwork;
     private readonly Counter _published, _messages;
     private readonly Histogram _overhead, _forwardRate;
     private string[]? _lastRolloutLabels;
@@ -40,6 +40,8 @@ public sealed class GatewayMetrics
         _versions = f.CreateGauge("iotota_device_versions", "Devices by the firmware version they run", "version");
         _rolloutInfo = f.CreateGauge("iotota_rollout_info", "The current (or last) rollout: always 1, its id, version and state as labels", "rollout", "version", "state");
         _progress = f.CreateGauge("iotota_rollout_progress_percent", "Share of the image's packets the target devices hold (current or last rollout)");
+        _deliveriesDone = f.CreateGauge("iotota_rollout_deliveries_done", "Packet deliveries of the running (or last) phase acknowledged by receipt notices");
+        _deliveriesTotal = f.CreateGauge("iotota_rollout_deliveries_total", "Packet deliveries the running (or last) phase needs");
         _target = f.CreateGauge("iotota_rollout_target_devices", "Target devices of the current (or last) rollout");
         _updated = f.CreateGauge("iotota_rollout_updated_devices", "Target devices running the new image");
         _failed = f.CreateGauge("iotota_rollout_failed_devices", "Target devices in state Failed");
@@ -96,6 +98,11 @@ public sealed class GatewayMetrics
         _rolloutInfo.WithLabels(labels).Set(1);
         _progress.Set(v.Percent);
         _target.Set(v.Devices);
+        if (v.Snapshot is { } snap)
+        {
+            _deliveriesDone.Set(snap.DeliveriesDone);
+            _deliveriesTotal.Set(snap.DeliveriesTotal);
+        }
         _updated.Set(v.Updated);
         _failed.Set(v.Failed);
         _phase.Set(v.Phases.Count == 0 ? 0 : v.Phase + 1);

@@ -44,6 +44,8 @@ public sealed class GatewayServer : IAsyncDisposable
     public CancellationToken Stopping => _app?.Lifetime.ApplicationStopping ?? CancellationToken.None;
     public VirtualFleet? Fleet => _fleet;
     public RolloutManager Manager { get; private set; } = null!;
+    /// <summary>The web host's services (audit log, metrics, sessions).</summary>
+    public IServiceProvider Services => _app!.Services;
     public string BrokerAddress { get; private set; } = "";
     /// <summary>Where images, devices, rollouts and progress are kept: a SQLite file, a PostgreSQL database, or "memory".</summary>
     public string Storage { get; private set; } = StorageOptions.Memory;
