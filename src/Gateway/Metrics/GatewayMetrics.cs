@@ -55,7 +55,8 @@ public sealed class GatewayMetrics
         _intermediates = f.CreateGauge("iotota_intermediate_nodes", "Devices holding minimum units not yet acknowledged by the devices they forward to");
         _streamsOpen = f.CreateGauge("iotota_event_streams_open", "Open rollout event streams");
         _sessionsActive = f.CreateGauge("iotota_console_sessions", "Console sessions logged in (not revoked)");
-        _firstNetwork = f.CreateGauge("iotota_first_network_bytes_sent", "Bytes the broker sent on the first network (control included), when known");
+        _firstNetwork = f.CreateGauge("iotota_first_network_bytes_sent", "Bytes the broker sent on the first network (control included); absent when not known",
+            new GaugeConfiguration { SuppressInitialValue = true });
         _published = f.CreateCounter("iotota_gateway_published_bytes_total", "MQTT payload bytes the gateway published (packets, manifests, control)");
         _messages = f.CreateCounter("iotota_gateway_published_messages_total", "MQTT messages the gateway published");
         _overhead = f.CreateHistogram("iotota_receipt_overhead_ms", "Per receipt notice: time from the gateway's send to the device's notice (ms)",

@@ -1,0 +1,39 @@
+using Microsoft.Playwright;
+
+namespace IotOta.Browser.Tests;
+
+/// <summary>Debian's Chromium through Playwright, and where the tests write screenshots.</summary>
+public static class BrowserSupport
+{
+    public static string ChromiumPath => Environment.GetEnvironmentVariable("CHROMIUM_PATH") is { Length: > 0 } p ? p : "/usr/bin/chromium";
+
+    public static Task<IBrowser> LaunchAsync(IPlaywright pw)
+    {
+        Assert.True(File.Exists(ChromiumPath), $"Chromium not found at {ChromiumPath}: `apt-get install chromium` (scripts/test.sh does)");
+        return pw.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = ChromiumPath,
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+        });
+    }
+
+    /// <summary>tests/Browser.Tests/artifacts (gitignored), found from the test's bin folder.</summary>
+    public static string ArtifactsDir()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir != null && !File.Exists(Path.Combine(dir.FullName, "Browser.Tests.csproj"))) dir = dir.Parent;
+        string path = Path.Combine(dir?.FullName ?? AppContext.BaseDirectory, "artifacts");
+        Directory.CreateDirectory(path);
+        return path;
+    }
+
+    public static async Task LogInAsync(IPage page, string url, string user, string password)
+    {
+        await page.GotoAsync(url + "/");
+        await page.FillAsync("#login-user", user);
+        await page.FillAsync("#login-password", password);
+        await page.ClickAsync("#login-submit");
+        await Assertions.Expect(page.Locator("#app-view")).ToBeVisibleAsync();
+    }
+}
