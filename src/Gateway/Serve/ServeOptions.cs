@@ -47,6 +47,7 @@ public sealed record ServeOptions
                 throw new ArgumentException($"--urls '{u}' is not an http(s) URL");
         }
         if (Broker != null) Demo.DemoOptions.ParseBroker(Broker);
+        if (BrokerBind != null) Demo.EmbeddedBroker.BindAddresses(BrokerBind);
         Storage?.Validate();
     }
 }
