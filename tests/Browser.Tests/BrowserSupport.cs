@@ -1,3 +1,5 @@
+using IotOta.Gateway.Demo;
+using IotOta.Gateway.Serve;
 using Microsoft.Playwright;
 
 namespace IotOta.Browser.Tests;
@@ -17,6 +19,22 @@ public static class BrowserSupport
             Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
         });
     }
+
+    /// <summary>A gateway on a free loopback port, in memory, with a virtual fleet of <paramref name="devices"/> (0: none).</summary>
+    public static Task<GatewayServer> StartGatewayAsync(string user, string password, int devices, int groups = 1, double gatewayUpKbps = 0,
+        double deviceUpKbps = 0, double deviceDownKbps = 0) =>
+        GatewayServer.StartAsync(new ServeOptions
+        {
+            Urls = $"http://127.0.0.1:{EmbeddedBroker.FreePort()}",
+            Devices = devices,
+            Groups = groups,
+            User = user,
+            Password = password,
+            GatewayUpKbps = gatewayUpKbps,
+            DeviceUpKbps = deviceUpKbps,
+            DeviceDownKbps = deviceDownKbps,
+            Storage = IotOta.Gateway.Persistence.StorageOptions.InMemory,
+        }, null, CancellationToken.None);
 
     /// <summary>tests/Browser.Tests/artifacts (gitignored), found from the test's bin folder.</summary>
     public static string ArtifactsDir()

@@ -20,18 +20,7 @@ public sealed class ConsoleTests(ITestOutputHelper output) : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _server = await GatewayServer.StartAsync(new ServeOptions
-        {
-            Urls = $"http://127.0.0.1:{EmbeddedBroker.FreePort()}",
-            Devices = 6,
-            Groups = 3,
-            User = User,
-            Password = Password,
-            GatewayUpKbps = 4000,
-            DeviceUpKbps = 8000,
-            DeviceDownKbps = 16000,
-            Storage = IotOta.Gateway.Persistence.StorageOptions.InMemory,
-        }, null, CancellationToken.None);
+        _server = await BrowserSupport.StartGatewayAsync(User, Password, devices: 6, groups: 3, gatewayUpKbps: 4000, deviceUpKbps: 8000, deviceDownKbps: 16000);
         _pw = await Playwright.CreateAsync();
         _browser = await BrowserSupport.LaunchAsync(_pw);
     }

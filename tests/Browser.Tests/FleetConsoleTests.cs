@@ -22,14 +22,7 @@ public sealed class FleetConsoleTests(ITestOutputHelper output) : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _server = await GatewayServer.StartAsync(new ServeOptions
-        {
-            Urls = $"http://127.0.0.1:{EmbeddedBroker.FreePort()}",
-            Devices = 0,
-            User = User,
-            Password = Password,
-            Storage = IotOta.Gateway.Persistence.StorageOptions.InMemory,
-        }, null, CancellationToken.None);
+        _server = await BrowserSupport.StartGatewayAsync(User, Password, devices: 0);
         var (host, port) = DemoOptions.ParseBroker(_server.BrokerAddress);
         FirmwareVersion[] versions = [new(1, 0, 0), new(1, 1, 0), new(1, 2, 0)];
         var devices = Enumerable.Range(0, DeviceCount).Select(i => new PresenceFleet.Device((uint)(1001 + i), 1 + i % GroupCount, versions[i % 7 % 3],

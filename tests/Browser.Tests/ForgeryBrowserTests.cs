@@ -26,16 +26,7 @@ public sealed class ForgeryBrowserTests(ITestOutputHelper output) : IAsyncLifeti
 
     public async Task InitializeAsync()
     {
-        _server = await GatewayServer.StartAsync(new ServeOptions
-        {
-            Urls = $"http://127.0.0.1:{EmbeddedBroker.FreePort()}",
-            Devices = 3,
-            Groups = 3,
-            User = User,
-            Password = Password,
-            GatewayUpKbps = 2000,
-            Storage = IotOta.Gateway.Persistence.StorageOptions.InMemory,
-        }, null, CancellationToken.None);
+        _server = await BrowserSupport.StartGatewayAsync(User, Password, devices: 3, groups: 3, gatewayUpKbps: 2000);
         _cli = new HttpClient { BaseAddress = new Uri(_server.Url) };
         _cli.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{User}:{Password}")));
         _evilUrl = $"http://127.0.0.1:{EmbeddedBroker.FreePort()}";
