@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Net;
-using IotOta.Gateway.Demo;
+using IotOta.Gateway.Mqtt;
 using IotOta.Gateway.Serve;
 
 namespace IotOta.Api.Tests;

@@ -1,5 +1,5 @@
 using IotOta.Gateway.Api;
-using IotOta.Gateway.Demo;
+using IotOta.Gateway.Mqtt;
 using IotOta.Gateway.Persistence;
 using IotOta.Gateway.Serve;
 

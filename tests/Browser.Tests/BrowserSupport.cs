@@ -1,4 +1,5 @@
-using IotOta.Gateway.Demo;
+using IotOta.Simulation.Serve;
+using IotOta.Gateway.Mqtt;
 using IotOta.Gateway.Serve;
 using Microsoft.Playwright;
 
@@ -27,6 +28,7 @@ public static class BrowserSupport
         {
             Urls = $"http://127.0.0.1:{EmbeddedBroker.FreePort()}",
             Devices = devices,
+            Simulation = devices > 0 ? new ServeSimulation() : null,
             Groups = groups,
             User = user,
             Password = password,

@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using IotOta.Gateway.Demo;
 using IotOta.Gateway.Serve;
 using Microsoft.Playwright;
 using Xunit.Abstractions;

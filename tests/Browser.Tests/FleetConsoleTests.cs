@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
-using IotOta.Gateway.Demo;
+using IotOta.Gateway.Mqtt;
 using IotOta.Gateway.Serve;
 using IotOta.Shared.Protocol;
 using Microsoft.Playwright;
@@ -23,7 +23,7 @@ public sealed class FleetConsoleTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _server = await BrowserSupport.StartGatewayAsync(User, Password, devices: 0);
-        var (host, port) = DemoOptions.ParseBroker(_server.BrokerAddress);
+        var (host, port) = BrokerAddress.Parse(_server.BrokerAddress);
         FirmwareVersion[] versions = [new(1, 0, 0), new(1, 1, 0), new(1, 2, 0)];
         var devices = Enumerable.Range(0, DeviceCount).Select(i => new PresenceFleet.Device((uint)(1001 + i), 1 + i % GroupCount, versions[i % 7 % 3],
             i % 97 == 0 ? DeviceState.Failed : i % 5 == 0 ? DeviceState.Updated : DeviceState.Idle)).ToList();

@@ -1,3 +1,4 @@
+using IotOta.Gateway.Rollouts;
 using IotOta.Gateway.Persistence;
 using Microsoft.AspNetCore.Antiforgery;
 

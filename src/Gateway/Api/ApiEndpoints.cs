@@ -1,3 +1,4 @@
+using IotOta.Gateway.Rollouts;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
@@ -36,7 +37,7 @@ public static class ApiEndpoints
         var api = app.MapGroup("/api").RequireAuthorization().ProducesProblem(401);
         api.AddEndpointFilter(ProblemFilter);
         api.MapGet("/me", (ClaimsPrincipal user) => Results.Ok(new UserView(user.Identity?.Name))).WithTags("session").Produces<UserView>();
-        api.MapGet("/status", (RolloutManager m) => Results.Ok(new StatusView(m.Gateway.Mqtt.IsConnected, m.Gateway.Registry.All().Count,
+        api.MapGet("/status", (RolloutManager m) => Results.Ok(new StatusView(m.Gateway.Broker.IsConnected, m.Gateway.Registry.All().Count,
             m.Gateway.Registry.Online().Count, m.Rollouts.List().FirstOrDefault(r => RolloutStates.IsActive(r.State))?.Id, m.Options.MaxImageBytes)))
             .WithTags("fleet").Produces<StatusView>();
 

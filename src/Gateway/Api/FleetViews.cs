@@ -1,3 +1,4 @@
+using IotOta.Gateway.Rollouts;
 namespace IotOta.Gateway.Api;
 
 /// <summary>A group at a glance: devices, online, how many per version and per state.</summary>

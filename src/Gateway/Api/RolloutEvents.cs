@@ -1,3 +1,4 @@
+using IotOta.Gateway.Rollouts;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Authentication.Cookies;

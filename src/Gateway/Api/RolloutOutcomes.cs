@@ -1,3 +1,4 @@
+using IotOta.Gateway.Rollouts;
 using System.Collections.Concurrent;
 using System.Text.Json;
 using IotOta.Gateway.Persistence;

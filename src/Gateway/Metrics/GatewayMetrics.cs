@@ -1,3 +1,4 @@
+using IotOta.Gateway.Rollouts;
 using IotOta.Gateway.Api;
 using IotOta.Gateway.Scheduling;
 using Prometheus;
@@ -84,8 +85,8 @@ public sealed class GatewayMetrics
         _online.Set(devices.Count(d => d.Online));
         SetAll(_devices, _statesSeen, devices.GroupBy(d => d.State.ToString()).ToDictionary(g => g.Key, g => (double)g.Count()));
         SetAll(_versions, _versionsSeen, devices.GroupBy(d => d.Version.ToString()).ToDictionary(g => g.Key, g => (double)g.Count()));
-        _published.IncTo(_m.Gateway.Mqtt.BytesPublished);
-        _messages.IncTo(_m.Gateway.Mqtt.MessagesPublished);
+        _published.IncTo(_m.Gateway.Broker.BytesPublished);
+        _messages.IncTo(_m.Gateway.Broker.MessagesPublished);
         if (FirstNetworkBytes?.Invoke() is { } fn) _firstNetwork.Set(fn);
         _streamsOpen.Set(_streams.Open);
         _sessionsActive.Set(_sessions.Count);
