@@ -1,4 +1,4 @@
-// nanoFramework-only (not built here): chunk hashes with the board's native HMACSHA256 (manifests for boards use
+// Chunk hashes with the board's native HMACSHA256 (manifests for boards use
 // ChunkHashKind.HmacSha256PublicKey), the whole-image SHA-256 with the core's managed Sha256Stream.
 using System;
 using System.Security.Cryptography;
@@ -6,7 +6,7 @@ using IotOta.DeviceFirmware.Crypto;
 using IotOta.DeviceFirmware.Ports;
 using IotOta.Shared.Protocol;
 
-namespace IotOta.DeviceFirmware.Board
+namespace IotOta.Board.Platform
 {
     internal sealed class NativeHashPort : IHashPort
     {

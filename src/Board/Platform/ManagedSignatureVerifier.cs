@@ -1,11 +1,11 @@
-// nanoFramework-only (not built here). The board has no ECDSA in its runtime, so the manifest signature is checked by
+// The board has no ECDSA in its runtime, so the manifest signature is checked by
 // the device core's managed ECDSA P-256 / SHA-256 verifier (Crypto/EcdsaP256Verifier: uint/ulong arithmetic only,
 // about 2.6 KB of working arrays per check, once per manifest; see docs/protocol.md for its cost on an ESP32).
-// MCUboot still checks the image signature at boot.
+// The whole bundle is then checked against the manifest's SHA-256 before it is installed.
 using IotOta.DeviceFirmware.Crypto;
 using IotOta.DeviceFirmware.Ports;
 
-namespace IotOta.DeviceFirmware.Board
+namespace IotOta.Board.Platform
 {
     internal sealed class ManagedSignatureVerifier : ISignatureVerifier
     {
