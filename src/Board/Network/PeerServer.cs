@@ -22,6 +22,7 @@ namespace IotOta.Board.Network
         private readonly long[] _lastActive;
         private readonly PeerMessageHandler _handler;
         private Socket _listener;
+        private bool _stopped;
         private uint _nextId;
         private long _round;
 
@@ -61,7 +62,7 @@ namespace IotOta.Board.Network
 
         private void Run()
         {
-            while (true)
+            while (!_stopped)
             {
                 bool busy = false;
                 try
@@ -74,6 +75,16 @@ namespace IotOta.Board.Network
                 }
                 if (!busy) Thread.Sleep(5);
             }
+        }
+
+        /// <summary>Stops serving: closes the listener and every held connection (tests; a board serves until it
+        /// restarts).</summary>
+        public void Stop()
+        {
+            _stopped = true;
+            Thread.Sleep(20);
+            try { _listener.Close(); } catch (Exception) { }
+            for (int i = 0; i < _conn.Length; i++) Drop(i);
         }
 
         /// <summary>One round: admit a pending connection, then one frame from each connection with data.
