@@ -48,7 +48,7 @@ public sealed class BoardSettingsTests : IDisposable
     [Fact]
     public void The_will_is_ascii_text_that_decodes_to_the_offline_presence()
     {
-        string will = M2MqttPort.WillText(2001, 2, 0x1401A8C0, 7001);
+        string will = M2MqttPort.WillText(2001, 2, 0x1401A8C0, 7001, new FirmwareVersion(2, 0, 0));
         Assert.All(will, c => Assert.InRange(c, (char)0x20, (char)0x7E));
         byte[] wire = System.Text.Encoding.UTF8.GetBytes(will);
         var plain = new byte[ArmoredMessage.DecodedLength(wire.Length)];
@@ -56,5 +56,6 @@ public sealed class BoardSettingsTests : IDisposable
         var p = new Presence();
         p.Parse(plain, 0, n);
         Assert.Equal((2001u, 2, false, 0x1401A8C0u, 7001), (p.NodeId, p.GroupId, p.Online, p.Ip, p.Port));
+        Assert.True(p.RunningVersion.SameAs(new FirmwareVersion(2, 0, 0)));
     }
 }

@@ -19,7 +19,10 @@ namespace IotOta.Board.Network
         private readonly string _user;
         private readonly string _password;
         private readonly string _willTopic;
-        private readonly string _will;
+        private readonly uint _nodeId;
+        private readonly int _groupId;
+        private readonly uint _ip;
+        private readonly int _peerPort;
         private readonly object _gate = new object();
         private readonly string[] _topics = new string[1];
         private readonly MqttQoSLevel[] _qos = new MqttQoSLevel[] { MqttQoSLevel.AtLeastOnce };
@@ -33,11 +36,14 @@ namespace IotOta.Board.Network
             _user = s.MqttUser;
             _password = s.MqttPassword;
             _willTopic = Topics.DeviceStatus(s.NodeId);
-            _will = WillText(s.NodeId, s.GroupId, ip, s.PeerPort);
+            _nodeId = s.NodeId;
+            _groupId = s.GroupId;
+            _ip = ip;
+            _peerPort = s.PeerPort;
         }
 
         /// <summary>The offline presence as the will string: ASCII only, so UTF-8 leaves it byte for byte.</summary>
-        public static string WillText(uint nodeId, int groupId, uint ip, int peerPort)
+        public static string WillText(uint nodeId, int groupId, uint ip, int peerPort, FirmwareVersion running)
         {
             Presence p = new Presence();
             p.NodeId = nodeId;
@@ -45,7 +51,7 @@ namespace IotOta.Board.Network
             p.Online = false;
             p.Ip = ip;
             p.Port = peerPort;
-            p.RunningVersion = FirmwareVersion.Zero;
+            p.RunningVersion = running == null ? FirmwareVersion.Zero : running;
             byte[] b = new byte[Presence.EncodedLength];
             int n = p.Encode(b, 0);
             return ArmoredMessage.ToText(b, 0, n);
@@ -62,8 +68,11 @@ namespace IotOta.Board.Network
             lock (_gate)
             {
                 if (_client.IsConnected) return true;
+                DeviceAgent agent = _agent;
+                // the will names the version running now (it is set at each connect)
+                string will = WillText(_nodeId, _groupId, _ip, _peerPort, agent == null ? null : agent.RunningVersion);
                 MqttReasonCode code = _client.Connect(_clientId, _user, _password, true, MqttQoSLevel.AtLeastOnce, true,
-                    _willTopic, _will, true, 30);
+                    _willTopic, will, true, 30);
                 if (code != MqttReasonCode.Success || !_client.IsConnected) return false;
             }
             DeviceAgent a = _agent;

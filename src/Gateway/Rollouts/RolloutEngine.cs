@@ -120,6 +120,10 @@ public sealed class RolloutEngine
 
     private readonly HashSet<uint> _participants = new();
 
+    /// <summary>The gateway learned (from its progress reports) that the device held packets of this image: a
+    /// device that rolled back and reports no image any more took part in this rollout.</summary>
+    private bool HeldOurs(uint node) => _options.Held is { } held && (held(node, 0) || held(node, _image.ChunkCount - 1));
+
     private DeviceHealthSample? Sample(uint node)
     {
         if (_registry.Get(node) is not { } d) return null;
@@ -127,7 +131,7 @@ public sealed class RolloutEngine
         // known to hold packets of it.
         bool ours = d.ImageId == _image.ImageId;
         if (ours) _participants.Add(node);
-        else if (d.ImageId == 0 && (_participants.Contains(node) || _options.Held is { } held && (held(node, 0) || held(node, _image.ChunkCount - 1)))) ours = true;
+        else if (d.ImageId == 0 && (_participants.Contains(node) || HeldOurs(node))) ours = true;
         var state = d.State is DeviceState.Failed or DeviceState.RolledBack && !ours && !IsUpdated(d) ? DeviceState.Idle : d.State;
         return new DeviceHealthSample(node, d.Online, state, IsUpdated(d), ours && d.ChunkCount == _image.ChunkCount && d.HeldCount >= _image.ChunkCount);
     }
@@ -631,6 +635,9 @@ public sealed class RolloutEngine
         HashSet<uint> targets;
         lock (_gate) targets = new HashSet<uint>(_targets);
         if (targets.Count == 0) return false;
+        // Who reported this image: a device that rolls back reports no image afterwards (see Sample).
+        foreach (uint t in targets)
+            if (_registry.Get(t) is { } r && r.ImageId == _image.ImageId) _participants.Add(t);
         foreach (uint t in targets)
         {
             var d = _registry.Get(t);
@@ -643,7 +650,7 @@ public sealed class RolloutEngine
                 continue;
             }
             if (IsUpdated(d) || d.State == DeviceState.Failed || _options.Health?.HasFailed(t) == true) continue;
-            if (d.State == DeviceState.RolledBack && (d.ImageId == _image.ImageId || d.ImageId == 0 && _participants.Contains(t))) continue;
+            if (d.State == DeviceState.RolledBack && (d.ImageId == _image.ImageId || d.ImageId == 0 && (_participants.Contains(t) || HeldOurs(t)))) continue;
             return false;
         }
         return true;

@@ -84,7 +84,8 @@ public sealed class BoardFleetTests(ITestOutputHelper output)
             }
             // the gateway learns each cut from the board's will (text form through M2Mqtt's UTF-8 encoding)
             foreach (var b in cut)
-                await Until(() => gateway.Registry.Get(b.NodeId) is { Online: false }, TimeSpan.FromSeconds(10), $"gateway sees board {b.NodeId} offline");
+                await Until(() => gateway.Registry.Get(b.NodeId) is { Online: false } d && d.Version.SameAs(new FirmwareVersion(1, 0, 0)),
+                    TimeSpan.FromSeconds(10), $"gateway sees board {b.NodeId} offline (its will, running 1.0.0)");
             await Task.Delay(1000);
             foreach (var b in cut) b.PowerOn();
 
@@ -118,6 +119,7 @@ public sealed class BoardFleetTests(ITestOutputHelper output)
                 TimeSpan.FromSeconds(60), "all boards report RolledBack on 2.0.0");
             output.WriteLine($"rollout 2: {r2.Updated} updated, {r2.Failed} failed of {r2.Devices}, {(DateTime.UtcNow - started).TotalSeconds:0.0} s");
             Assert.Equal(0, r2.Updated);
+            Assert.False(r2.TimedOut, "the rollout must end when every board has rolled back");
             foreach (var b in boards)
             {
                 var lines = b.Lines;
