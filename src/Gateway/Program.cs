@@ -10,5 +10,6 @@ root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(RolloutCommand.Create());
 root.Subcommands.Add(FleetCommand.Create());
 root.Subcommands.Add(KeygenCommand.Create());
+root.Subcommands.Add(BundleCommand.Create());
 root.Subcommands.Add(ServeCommand.Create());
 return await root.Parse(args).InvokeAsync();
