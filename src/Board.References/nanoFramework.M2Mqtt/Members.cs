@@ -26,9 +26,6 @@ namespace nanoFramework.M2Mqtt
         public MqttReasonCode Connect(string clientId, string username, string password, bool willRetain, MqttQoSLevel willQosLevel,
             bool willFlag, string willTopic, string willMessage, bool cleanSession, ushort keepAlivePeriod) { throw null; }
 
-        // M2Mqtt/MqttClient.cs:533
-        public void Disconnect() { throw null; }
-
         // M2Mqtt/MqttClient.cs:643
         public ushort Subscribe(string[] topics, MqttQoSLevel[] qosLevels) { throw null; }
 

@@ -78,14 +78,6 @@ namespace System.Net.Sockets
         NoDelay = 1,
     }
 
-    // SocketException.cs:15
-    public class SocketException : Exception
-    {
-        private SocketException() { }
-        // SocketException.cs:35
-        public int ErrorCode { get { throw null; } }
-    }
-
     // Sockets/Socket.cs:16
     public class Socket : IDisposable
     {

@@ -8,8 +8,6 @@ namespace System.Threading
     public struct CancellationToken
     {
         private object _source;
-        // nanoFramework.System.Threading/Threading/CancellationToken.cs:64
-        public bool IsCancellationRequested { get { throw null; } }
     }
 
     // nanoFramework.System.Threading/Threading/CancellationTokenSource.cs:26
