@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using IotOta.Board.Storage;
 using IotOta.Gateway;
+using IotOta.Gateway.Mqtt;
 using IotOta.Gateway.Images;
 using IotOta.Gateway.Rollouts;
 using IotOta.Shared.Protocol;
@@ -31,7 +32,8 @@ public sealed class BoardFleetTests(ITestOutputHelper output)
         using var signer = ManifestSigner.Generate();
         string keyHex = Convert.ToHexString(PublicPoint(signer));
         // the gateway's first network limited to 24 KB/s, so the update takes seconds and can be cut in the middle
-        await using var gateway = new GatewayNode(mosquitto.Host, mosquitto.Port, upBucket: new TokenBucket(24 * 1024, 4096));
+        var uplink = new TokenBucket(24 * 1024, 4096);
+        await using var gateway = MqttGatewayNode.Create(mosquitto.Host, mosquitto.Port, pace: uplink.ConsumeAsync);
         await gateway.StartAsync(CancellationToken.None);
 
         var boards = new List<EmulatedBoard>();

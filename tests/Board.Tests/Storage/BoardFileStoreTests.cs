@@ -1,4 +1,4 @@
-using IotOta.VirtualDevice.Boards;
+using IotOta.BoardProfiles;
 
 namespace IotOta.Board.Tests.Storage;
 
