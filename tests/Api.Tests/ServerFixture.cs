@@ -23,21 +23,7 @@ public sealed class ServerFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Server = await GatewayServer.StartAsync(new ServeOptions
-        {
-            Urls = $"http://127.0.0.1:{EmbeddedBroker.FreePort()}",
-            Devices = 6,
-            Simulation = new ServeSimulation(),
-            Groups = 3,
-            User = User,
-            Password = Password,
-            MaxImageBytes = MaxImageBytes,
-            // Known link rates: rollouts take a moment (pause has something to pause) and the bound is computed.
-            GatewayUpKbps = 4000,
-            DeviceUpKbps = 8000,
-            DeviceDownKbps = 16000,
-            Storage = IotOta.Gateway.Persistence.StorageOptions.InMemory,
-        }, null, CancellationToken.None);
+        Server = await GatewayServer.StartAsync(ServeSimulation.SmallFleet(User, Password) with { MaxImageBytes = MaxImageBytes }, null, CancellationToken.None);
         Http = new HttpClient { BaseAddress = new Uri(Server.Url), Timeout = TimeSpan.FromSeconds(60) };
         Http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{User}:{Password}")));
         Anonymous = new HttpClient { BaseAddress = new Uri(Server.Url), Timeout = TimeSpan.FromSeconds(60) };

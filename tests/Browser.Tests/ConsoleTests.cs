@@ -25,19 +25,7 @@ public sealed class ConsoleTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Assert.True(File.Exists(ChromiumPath), $"Chromium not found at {ChromiumPath}: `apt-get install chromium` (scripts/test.sh does)");
-        _server = await GatewayServer.StartAsync(new ServeOptions
-        {
-            Urls = $"http://127.0.0.1:{EmbeddedBroker.FreePort()}",
-            Devices = 6,
-            Simulation = new ServeSimulation(),
-            Groups = 3,
-            User = User,
-            Password = Password,
-            GatewayUpKbps = 4000,
-            DeviceUpKbps = 8000,
-            DeviceDownKbps = 16000,
-            Storage = IotOta.Gateway.Persistence.StorageOptions.InMemory,
-        }, null, CancellationToken.None);
+        _server = await GatewayServer.StartAsync(ServeSimulation.SmallFleet(User, Password), null, CancellationToken.None);
         _pw = await Playwright.CreateAsync();
         _browser = await _pw.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
