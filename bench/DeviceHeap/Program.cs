@@ -1,0 +1,65 @@
+using System.Globalization;
+using IotOta.DeviceHeap;
+using IotOta.VirtualDevice.Boards;
+
+// Device core heap per board, packet size, image size and phase (issue #17). Usage:
+//   dotnet run -c Release --project bench/DeviceHeap [--board NAME[,NAME]] [--packets 2048,4096] [--sizes KiB,KiB] [--out FILE]
+// Images: 64 KiB, doubling, up to the board's slot size (the slot size itself last).
+string? boardArg = Arg("--board");
+int[] packetSizes = (Arg("--packets") ?? "2048,4096").Split(',').Select(int.Parse).ToArray();
+int[]? sizesKiB = Arg("--sizes")?.Split(',').Select(int.Parse).ToArray();
+string? outFile = Arg("--out");
+IEnumerable<BoardProfile> boards = boardArg == null ? BoardProfile.All() : boardArg.Split(',').Select(n => BoardProfile.Named(n));
+
+string dir = Path.Combine(Path.GetTempPath(), "iotota-deviceheap-" + Guid.NewGuid().ToString("N")[..8]);
+Directory.CreateDirectory(dir);
+var lines = new List<string>
+{
+    "| board | packet B | image KiB | packets | receive retained | receive peak | install peak | boot retained | boot peak | budget | worst % | B/packet | ok |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+};
+Console.WriteLine(lines[0]);
+Console.WriteLine(lines[1]);
+bool allOk = true;
+try
+{
+    foreach (BoardProfile b in boards)
+    {
+        IEnumerable<int> sizes = sizesKiB?.Select(k => k * 1024).Where(s => s <= b.SlotSize) ?? Sizes(b.SlotSize);
+        foreach (int packet in packetSizes)
+        {
+            foreach (int size in sizes)
+            {
+                HeapResult r = HeapRun.Run(b, packet, size, dir);
+                long worst = Math.Max(r.Receive.Peak, Math.Max(r.Install.Peak, r.Boot.Peak));
+                bool ok = r.Installed && worst <= r.Budget;
+                allOk &= ok;
+                string line = string.Create(CultureInfo.InvariantCulture,
+                    $"| {r.Board} | {r.PacketSize} | {r.ImageSize / 1024} | {r.Packets} | {r.Receive.Retained} | {r.Receive.Peak} | {r.Install.Peak} | {r.Boot.Retained} | {r.Boot.Peak} | {r.Budget} | {100.0 * worst / r.Budget:F0} | {r.BytesPerPacket:F1} | {(ok ? "yes" : "NO" + (r.Error == null ? "" : ": " + r.Error))} |");
+                Console.WriteLine(line);
+                lines.Add(line);
+            }
+        }
+    }
+}
+finally
+{
+    try { Directory.Delete(dir, true); } catch (IOException) { }
+}
+Console.WriteLine();
+Console.WriteLine("Bytes: .NET allocations of the device core (GC.GetAllocatedBytesForCurrentThread around each call, adapters subtracted).");
+Console.WriteLine("peak = retained + the largest single call of the phase; B/packet = steady receiving (packet, forwarding, ticks) per packet.");
+if (outFile != null) File.WriteAllLines(outFile, lines);
+return allOk ? 0 : 1;
+
+static IEnumerable<int> Sizes(int slot)
+{
+    for (int s = 64 * 1024; s < slot; s *= 2) yield return s;
+    yield return slot;
+}
+
+string? Arg(string name)
+{
+    int i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+}
