@@ -13,10 +13,7 @@ using IotOta.VirtualDevice.Platform;
 namespace IotOta.DeviceHeap;
 
 /// <summary>Retained and peak core heap of one phase: peak = retained + the largest single call in the phase.</summary>
-internal sealed record PhaseHeap(long Retained, long LargestCall)
-{
-    public long Peak => Retained + LargestCall;
-}
+internal sealed record PhaseHeap(long Retained, long Peak);
 
 internal sealed record HeapResult(string Board, int PacketSize, int ImageSize, int Packets, PhaseHeap Receive, PhaseHeap Install,
     PhaseHeap Boot, double BytesPerPacket, long Budget, bool Installed, string? Error);
@@ -26,13 +23,16 @@ internal sealed record HeapResult(string Board, int PacketSize, int ImageSize, i
 /// packets arrives reversed, as copies from several peers interleave), forwards every packet to 3 members (read back
 /// from flash), installs it and boots it. Every call into the core is measured on this thread with
 /// GC.GetAllocatedBytesForCurrentThread, minus what the .NET adapters (file-backed flash, sink, hash port) allocated
-/// meanwhile. The signature is checked by the core's managed ECDSA verifier (what a board runs), counted as core.
+/// meanwhile. The signature is checked by the core's managed ECDSA verifier (what a board runs), counted as core: its
+/// working memory as a transient of the manifest's call (it is dropped when the check returns).
 /// Retained = what construction, Start, the member list and the manifest allocated (kept for the whole phase);
-/// largest call = the biggest allocation of any other single call in the phase (garbage when it returns).
+/// peak = the highest retained-before + what a single call allocated (see <see cref="PhaseMeter"/>).
 /// </summary>
 internal static class HeapRun
 {
     public const uint NodeId = 1;
+    /// <summary>Print where each phase's retained bytes come from.</summary>
+    public static bool Detail;
     private static readonly ManifestSigner Signer = ManifestSigner.Generate(1);
     private static readonly byte[] PublicKey = ExportKey();
 
@@ -50,11 +50,12 @@ internal static class HeapRun
     public static HeapResult Run(BoardProfile b, int packetSize, int imageSize, string dir)
     {
         string path = Path.Combine(dir, $"{b.Name}-{packetSize}-{imageSize}.flash");
+        File.Delete(path); // a new board
         using var flash = new VirtualFlashLayout(path, b.SlotSize, b.UpdateStateSize, b.SinkMode == SinkMode.Sequential ? b.StagingSize : 0);
         using var dotnetHash = new DotNetHashPort();
         var hash = new MeteredHash(dotnetHash);
         var layout = new MeteredLayout(flash);
-        var verifier = new EcdsaP256Verifier(1, PublicKey);
+        var verifier = new TransientVerifier(new EcdsaP256Verifier(1, PublicKey));
         var mqtt = new NullMqtt();
         var peer = new NullPeer();
         var restarts = new RestartCounter();
@@ -80,21 +81,23 @@ internal static class HeapRun
             b.SinkMode == SinkMode.Sequential ? new MeteredSink(new VirtualSequentialSink(flash)) : null,
             b.SinkMode == SinkMode.Sequential ? new MeteredPartition(flash.Staging!) : null);
 
-        // Receive phase: boot, member list, manifest (all kept), then every packet and the forwarding it causes.
+        // Receive phase: boot, member list, manifest (all kept but the signature check's scratch), then every packet
+        // and the forwarding it causes.
         DeviceAgent agent = null!;
-        long retained = Measure.Call(() => { agent = Create(); agent.Start(); });
-        retained += Measure.Call(() => agent.OnConnected());
-        retained += Measure.Call(() => agent.OnMqttMessage(Topics.GroupMembers(1), members, 0, members.Length));
-        retained += Measure.Call(() => agent.OnMqttMessage(Topics.GroupManifest(1), manifest, 0, manifest.Length));
+        var receive = new PhaseMeter();
+        long created = receive.Keep(() => { agent = Create(); agent.Start(); });
+        long connected = receive.Keep(() => agent.OnConnected());
+        long memberList = receive.Keep(() => agent.OnMqttMessage(Topics.GroupMembers(1), members, 0, members.Length));
+        long accepted = receive.Keep(() => agent.OnMqttMessage(Topics.GroupManifest(1), manifest, 0, manifest.Length));
+        long signatureCheck = Measure.Transient;
+        if (Detail) Console.WriteLine($"  receive: construction+start {created}, connect {connected}, member list {memberList}, manifest {accepted} kept (manifest {manifest.Length} B), signature check {signatureCheck} (transient), peak so far {receive.Peak}");
         if (agent.State != DeviceState.Receiving) return Fail($"manifest not accepted (state {agent.State})");
-        long largest = 0, steady = 0, installCall = -1;
+        long steady = 0, installCall = -1;
         int steadyPackets = 0;
         for (int k = 0; k < packets.Length && installCall < 0; k++)
         {
             byte[] p = packets[k];
-            long c = Measure.Call(() => agent.OnMqttMessage(topicIn, p, 0, p.Length));
-            largest = Math.Max(largest, c);
-            long perPacket = c;
+            long perPacket = receive.Pass(() => agent.OnMqttMessage(topicIn, p, 0, p.Length));
             while (true)
             {
                 int before = restarts.Count;
@@ -102,43 +105,42 @@ internal static class HeapRun
                 long pc = Measure.Call(() => did = agent.PumpOnce());
                 if (restarts.Count != before) { installCall = pc; break; }
                 if (!did) break;
-                largest = Math.Max(largest, pc);
                 perPacket += pc;
+                receive.Note(pc);
             }
             if (k % 8 == 7)
             {
                 clock.NowMs += 1_000;
-                long t = Measure.Call(() => agent.Tick());
-                largest = Math.Max(largest, t);
-                perPacket += t;
+                perPacket += receive.Pass(() => agent.Tick());
             }
             if (k >= 16 && installCall < 0) { steady += perPacket; steadyPackets++; }
         }
         if (installCall < 0) return Fail($"not installed: {agent.HeldCount}/{n} packets held");
-        var receive = new PhaseHeap(retained, largest);
-        var install = new PhaseHeap(retained, installCall);
+        PhaseHeap receiveHeap = receive.Result;
+        var install = new PhaseHeap(receive.Retained, receive.Retained + installCall);
 
         // Boot after the install: a new core from what flash holds (it serves the running image to peers), the
         // self-test's confirmation, a progress report and a peer's repair request answered from flash.
         agent.Stop();
         DeviceAgent next = null!;
-        long bootRetained = Measure.Call(() => { next = Create(); next.Start(); });
-        long bootLargest = Measure.Call(() => next.OnConnected());
-        bootRetained += Measure.Call(() => next.OnMqttMessage(Topics.GroupMembers(1), members, 0, members.Length));
+        var boot = new PhaseMeter();
+        long bootCreated = boot.Keep(() => { next = Create(); next.Start(); });
+        long bootMembers = boot.Keep(() => next.OnMqttMessage(Topics.GroupMembers(1), members, 0, members.Length));
+        long bootConnect = boot.Pass(() => next.OnConnected());
+        if (Detail) Console.WriteLine($"  boot: construction+start {bootCreated}, member list {bootMembers} kept; connect {bootConnect}");
         clock.NowMs += 1_000;
-        bootLargest = Math.Max(bootLargest, Measure.Call(() => next.Tick()));
+        boot.Pass(() => next.Tick());
         byte[] repair = RepairFor(img.Manifest, 2);
-        bootLargest = Math.Max(bootLargest, Measure.Call(() => next.OnPeerMessage(repair, 0, repair.Length)));
+        boot.Pass(() => next.OnPeerMessage(repair, 0, repair.Length));
         while (true)
         {
             bool did = false;
-            bootLargest = Math.Max(bootLargest, Measure.Call(() => did = next.PumpOnce()));
+            boot.Pass(() => did = next.PumpOnce());
             if (!did) break;
         }
         bool ok = next.RunningVersion.SameAs(new FirmwareVersion(2, 0, 0)) && next.State == DeviceState.Updated;
-        var boot = new PhaseHeap(bootRetained, bootLargest);
         next.Stop();
-        return new HeapResult(b.Name, packetSize, imageSize, n, receive, install, boot,
+        return new HeapResult(b.Name, packetSize, imageSize, n, receiveHeap, install, boot.Result,
             steadyPackets == 0 ? 0 : steady / (double)steadyPackets, b.CoreHeapBudget, ok, ok ? null : $"after the install: {next.State}, running {next.RunningVersion}");
 
         HeapResult Fail(string why) => new(b.Name, packetSize, imageSize, n, new PhaseHeap(0, 0), new PhaseHeap(0, 0), new PhaseHeap(0, 0), 0,

@@ -13,6 +13,11 @@ namespace IotOta.Shared.Protocol
         public const int MaxChunkCount = 16384;
         public const uint MaxImageSize = 64u * 1024 * 1024;
 
+        /// <summary>Where the chunk-hash list starts in an encoded manifest (everything before it is the fixed head).</summary>
+        public const int ChunkHashesOffset = WireHeader.Length + 4 + 6 + 1 + 1 + 4 + 4 + 4 + HashLength;
+        /// <summary>Bytes after the chunk-hash list: key id, signature length, signature.</summary>
+        public const int TailLength = 1 + 1 + SignatureLength;
+
         /// <summary>Flag: the rollout deliberately installs an older version (signed, so a device may accept it).</summary>
         public const byte FlagRollback = 0x01;
 
@@ -143,6 +148,53 @@ namespace IotOta.Shared.Protocol
             m.Signature = new byte[SignatureLength];
             r.ReadBytes(m.Signature, 0, SignatureLength, "signature");
             r.ExpectEnd("manifest");
+            return m;
+        }
+
+        /// <summary>
+        /// Decodes and checks a manifest of <paramref name="totalLength"/> bytes from its fixed head
+        /// (<see cref="ChunkHashesOffset"/> bytes at <paramref name="headOffset"/>) and its tail (<see cref="TailLength"/>
+        /// bytes at <paramref name="tailOffset"/>) without the chunk-hash list: <see cref="ChunkHashes"/> stays null, so
+        /// a device holds a manifest in a fixed, small amount of RAM whatever the image's size and keeps the list in
+        /// flash. Head and tail may lie in one buffer (a whole encoded manifest) or be read apart from flash.
+        /// </summary>
+        public static Manifest DecodeWithoutHashes(byte[] buffer, int headOffset, int tailOffset, int totalLength)
+        {
+            if (totalLength < ChunkHashesOffset + TailLength) throw new ProtocolException(ProtocolError.Truncated, "manifest of " + totalLength + " bytes is too short");
+            WireReader r = new WireReader(buffer, headOffset, ChunkHashesOffset);
+            WireHeader.Expect(r, MessageType.Manifest);
+            Manifest m = new Manifest();
+            m.ImageId = r.ReadUInt32();
+            m.Version = FirmwareVersion.Read(r);
+            m.Flags = r.ReadByte();
+            byte kind = r.ReadByte();
+            if (kind > (byte)ChunkHashKind.HmacSha256PublicKey) throw WireReader.OutOfRange("manifest chunk hash kind", kind);
+            m.HashKind = (ChunkHashKind)kind;
+            m.ImageSize = r.ReadUInt32();
+            if (m.ImageSize == 0 || m.ImageSize > MaxImageSize) throw WireReader.OutOfRange("manifest image size", m.ImageSize);
+            uint cs = r.ReadUInt32();
+            if (cs < MinChunkSize || cs > MaxChunkSize) throw WireReader.OutOfRange("manifest chunk size", cs);
+            m.ChunkSize = (int)cs;
+            uint cc = r.ReadUInt32();
+            int expected = ChunkCountFor(m.ImageSize, m.ChunkSize);
+            if (cc != (uint)expected) throw new ProtocolException(ProtocolError.LengthMismatch, "manifest chunk count " + cc + " does not match size " + m.ImageSize + " / chunk " + m.ChunkSize);
+            if (expected > MaxChunkCount) throw WireReader.OutOfRange("manifest chunk count", expected);
+            m.ChunkCount = expected;
+            int hashes = expected * HashLength;
+            if (totalLength != ChunkHashesOffset + hashes + TailLength)
+            {
+                throw new ProtocolException(totalLength < ChunkHashesOffset + hashes + TailLength ? ProtocolError.Truncated : ProtocolError.TrailingBytes,
+                    "manifest length does not fit " + expected + " chunk hashes");
+            }
+            m.ImageHash = new byte[HashLength];
+            r.ReadBytes(m.ImageHash, 0, HashLength, "image hash");
+            WireReader t = new WireReader(buffer, tailOffset, TailLength);
+            m.KeyId = t.ReadByte();
+            m.SignedLength = ChunkHashesOffset + hashes + 1;
+            byte sigLen = t.ReadByte();
+            if (sigLen != SignatureLength) throw WireReader.OutOfRange("manifest signature length", sigLen);
+            m.Signature = new byte[SignatureLength];
+            t.ReadBytes(m.Signature, 0, SignatureLength, "signature");
             return m;
         }
 
