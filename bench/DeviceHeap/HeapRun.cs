@@ -5,7 +5,7 @@ using IotOta.DeviceFirmware.Ports;
 using IotOta.Gateway.Fleet;
 using IotOta.Gateway.Images;
 using IotOta.Shared.Protocol;
-using IotOta.VirtualDevice.Boards;
+using IotOta.BoardProfiles;
 using IotOta.VirtualDevice.Flash;
 using IotOta.VirtualDevice.Host.Metering;
 using IotOta.VirtualDevice.Platform;

@@ -1,6 +1,6 @@
 using System.Globalization;
 using IotOta.DeviceHeap;
-using IotOta.VirtualDevice.Boards;
+using IotOta.BoardProfiles;
 
 // Device core heap per board, packet size, image size and phase (issue #17). Usage:
 //   dotnet run -c Release --project bench/DeviceHeap [--board NAME[,NAME]] [--packets 2048,4096] [--sizes KiB,KiB] [--out FILE] [--detail]
