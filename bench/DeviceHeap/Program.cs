@@ -56,7 +56,8 @@ finally
 }
 Console.WriteLine();
 Console.WriteLine("Bytes: .NET allocations of the device core (GC.GetAllocatedBytesForCurrentThread around each call, adapters subtracted).");
-Console.WriteLine("peak = retained + the largest single call of the phase; B/packet = steady receiving (packet, forwarding, ticks) per packet.");
+Console.WriteLine("peak = the highest retained-before + one call's bytes in the phase (the signature check's scratch counted at the moment of the check);");
+Console.WriteLine("B/packet = steady receiving (packet, forwarding, ticks) per packet; install peak = receive retained + the install call.");
 if (outFile != null) File.WriteAllLines(outFile, lines);
 return allOk ? 0 : 1;
 

@@ -45,6 +45,8 @@ public sealed class BoardProfile
     public required int ManagedHeapBytes { get; init; }
     /// <summary>What the device core may allocate of it (buffers, manifest, bitmaps).</summary>
     public required int CoreHeapBudget { get; init; }
+    /// <summary>Where managedHeapBytes and coreHeapBudget come from (sources, or that none was found).</summary>
+    public string HeapSource { get; init; } = "";
     public required int MaxChunkSize { get; init; }
     /// <summary>DeviceConfig.MaxMembers on this board (fan-out tables are sized for it once). Default 256.</summary>
     public int MaxMembers { get; init; } = 256;
@@ -117,7 +119,7 @@ public sealed class BoardProfile
     private sealed record Raw(string? Name, string? Description, string? Chip, string? NanoTarget, int? FlashSize, int? SectorSize,
         int? PsramBytes, int? ManagedHeapBytes, int? CoreHeapBudget, int? MaxChunkSize, int? MaxMembers, int? ForwardQueueCapacity, SinkMode? SinkMode,
         string[]? UpdatableImages, string? UpdateImage, string? UpdateLayout, Dictionary<string, RawPartition[]>? Layouts,
-        Dictionary<string, string>? Roles);
+        Dictionary<string, string>? Roles, string? HeapSource = null);
 
     /// <summary>Parses and validates one profile; <paramref name="source"/> names it in errors.</summary>
     public static BoardProfile Parse(string json, string source = "<profile>")
@@ -210,6 +212,7 @@ public sealed class BoardProfile
         {
             Name = name,
             Description = raw.Description ?? "",
+            HeapSource = raw.HeapSource ?? "",
             Chip = NeedS(raw.Chip, "chip"),
             NanoTarget = NeedS(raw.NanoTarget, "nanoTarget"),
             FlashSize = flash,

@@ -114,24 +114,8 @@ namespace IotOta.Shared.Protocol
         public static Manifest Decode(byte[] buffer, int offset, int count)
         {
             WireReader r = new WireReader(buffer, offset, count);
-            WireHeader.Expect(r, MessageType.Manifest);
-            Manifest m = new Manifest();
-            m.ImageId = r.ReadUInt32();
-            m.Version = FirmwareVersion.Read(r);
-            m.Flags = r.ReadByte();
-            byte kind = r.ReadByte();
-            if (kind > (byte)ChunkHashKind.HmacSha256PublicKey) throw WireReader.OutOfRange("manifest chunk hash kind", kind);
-            m.HashKind = (ChunkHashKind)kind;
-            m.ImageSize = r.ReadUInt32();
-            if (m.ImageSize == 0 || m.ImageSize > MaxImageSize) throw WireReader.OutOfRange("manifest image size", m.ImageSize);
-            uint cs = r.ReadUInt32();
-            if (cs < MinChunkSize || cs > MaxChunkSize) throw WireReader.OutOfRange("manifest chunk size", cs);
-            m.ChunkSize = (int)cs;
-            uint cc = r.ReadUInt32();
-            int expected = ChunkCountFor(m.ImageSize, m.ChunkSize);
-            if (cc != (uint)expected) throw new ProtocolException(ProtocolError.LengthMismatch, "manifest chunk count " + cc + " does not match size " + m.ImageSize + " / chunk " + m.ChunkSize);
-            if (expected > MaxChunkCount) throw WireReader.OutOfRange("manifest chunk count", expected);
-            m.ChunkCount = expected;
+            Manifest m = ReadHead(r);
+            int expected = m.ChunkCount;
             if (r.Remaining != expected * HashLength + HashLength + 2 + SignatureLength)
             {
                 throw new ProtocolException(r.Remaining < expected * HashLength + HashLength + 2 + SignatureLength ? ProtocolError.Truncated : ProtocolError.TrailingBytes,
@@ -151,17 +135,9 @@ namespace IotOta.Shared.Protocol
             return m;
         }
 
-        /// <summary>
-        /// Decodes and checks a manifest of <paramref name="totalLength"/> bytes from its fixed head
-        /// (<see cref="ChunkHashesOffset"/> bytes at <paramref name="headOffset"/>) and its tail (<see cref="TailLength"/>
-        /// bytes at <paramref name="tailOffset"/>) without the chunk-hash list: <see cref="ChunkHashes"/> stays null, so
-        /// a device holds a manifest in a fixed, small amount of RAM whatever the image's size and keeps the list in
-        /// flash. Head and tail may lie in one buffer (a whole encoded manifest) or be read apart from flash.
-        /// </summary>
-        public static Manifest DecodeWithoutHashes(byte[] buffer, int headOffset, int tailOffset, int totalLength)
+        /// <summary>Reads and checks the fixed fields up to the image hash (not included).</summary>
+        private static Manifest ReadHead(WireReader r)
         {
-            if (totalLength < ChunkHashesOffset + TailLength) throw new ProtocolException(ProtocolError.Truncated, "manifest of " + totalLength + " bytes is too short");
-            WireReader r = new WireReader(buffer, headOffset, ChunkHashesOffset);
             WireHeader.Expect(r, MessageType.Manifest);
             Manifest m = new Manifest();
             m.ImageId = r.ReadUInt32();
@@ -180,6 +156,22 @@ namespace IotOta.Shared.Protocol
             if (cc != (uint)expected) throw new ProtocolException(ProtocolError.LengthMismatch, "manifest chunk count " + cc + " does not match size " + m.ImageSize + " / chunk " + m.ChunkSize);
             if (expected > MaxChunkCount) throw WireReader.OutOfRange("manifest chunk count", expected);
             m.ChunkCount = expected;
+            return m;
+        }
+
+        /// <summary>
+        /// Decodes and checks a manifest of <paramref name="totalLength"/> bytes from its fixed head
+        /// (<see cref="ChunkHashesOffset"/> bytes at <paramref name="headOffset"/>) and its tail (<see cref="TailLength"/>
+        /// bytes at <paramref name="tailOffset"/>) without the chunk-hash list: <see cref="ChunkHashes"/> stays null, so
+        /// a device holds a manifest in a fixed, small amount of RAM whatever the image's size and keeps the list in
+        /// flash. Head and tail may lie in one buffer (a whole encoded manifest) or be read apart from flash.
+        /// </summary>
+        public static Manifest DecodeWithoutHashes(byte[] buffer, int headOffset, int tailOffset, int totalLength)
+        {
+            if (totalLength < ChunkHashesOffset + TailLength) throw new ProtocolException(ProtocolError.Truncated, "manifest of " + totalLength + " bytes is too short");
+            WireReader r = new WireReader(buffer, headOffset, ChunkHashesOffset);
+            Manifest m = ReadHead(r);
+            int expected = m.ChunkCount;
             int hashes = expected * HashLength;
             if (totalLength != ChunkHashesOffset + hashes + TailLength)
             {

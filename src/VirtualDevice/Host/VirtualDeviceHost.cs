@@ -229,6 +229,13 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
     /// <summary>The core asked for a reboot: start a fresh agent from flash (boot record, update state).</summary>
     public void RequestRestart()
     {
+        // The reboot is the platform's (a thread here, a reset on a board): not the core's heap.
+        long allocated = GC.GetAllocatedBytesForCurrentThread();
+        try { StartReboot(); } finally { AdapterAllocations.Add(allocated); }
+    }
+
+    private void StartReboot()
+    {
         new Thread(() =>
         {
             // DisposeAsync takes this gate after cancelling, so a power-off waits for a reboot in progress and a

@@ -53,47 +53,37 @@ public sealed class CoreHeapMeter(string device, int budgetBytes)
 
     /// <summary>Ends a measurement begun on this thread. retained: what the call allocated stays alive (and a new
     /// image is being received: the receive phase starts again).</summary>
-    public long End(long mark, bool retained)
-    {
-        long bytes = Since(mark);
-        lock (_gate)
-        {
-            _calls++;
-            _total += bytes;
-            if (retained)
-            {
-                _retained += bytes;
-                if (_phase != HeapPhase.Receive) { _phase = HeapPhase.Receive; _largestCall = 0; }
-            }
-            else if (bytes > _largestCall) _largestCall = bytes;
-            Note(_phase, _retained + _largestCall);
-        }
-        return bytes;
-    }
+    public long End(long mark, bool retained) => Count(Since(mark), retained ? Kept.NewImage : Kept.No);
 
     /// <summary>Ends a measurement of a boot (construction and start): kept, in the phase the reboot set.</summary>
-    public long EndBoot(long mark)
-    {
-        long bytes = Since(mark);
-        lock (_gate)
-        {
-            _calls++;
-            _total += bytes;
-            _retained += bytes;
-            Note(_phase, _retained + _largestCall);
-        }
-        return bytes;
-    }
+    public long EndBoot(long mark) => Count(Since(mark), Kept.Boot);
 
     /// <summary>Ends a measurement of the call that installed an image: counted in the install phase alone.</summary>
-    public long EndInstall(long mark)
+    public long EndInstall(long mark) => Count(Since(mark), Kept.Install);
+
+    private enum Kept { No, NewImage, Boot, Install }
+
+    private long Count(long bytes, Kept kept)
     {
-        long bytes = Since(mark);
         lock (_gate)
         {
             _calls++;
             _total += bytes;
-            Note(HeapPhase.Install, _retained + bytes);
+            if (kept == Kept.Install)
+            {
+                Note(HeapPhase.Install, _retained + bytes);
+                return bytes;
+            }
+            if (kept == Kept.No)
+            {
+                if (bytes > _largestCall) _largestCall = bytes;
+            }
+            else
+            {
+                _retained += bytes;
+                if (kept == Kept.NewImage && _phase != HeapPhase.Receive) { _phase = HeapPhase.Receive; _largestCall = 0; }
+            }
+            Note(_phase, _retained + _largestCall);
         }
         return bytes;
     }
