@@ -63,7 +63,6 @@ public sealed partial class RolloutScheduler
         _window = new SequentialWindow(chunkCount);
     }
 
-    public IntermediateSelector Selector => _selector;
     public long OriginalsPlanned { get; private set; }
     public long RelaysPlanned { get; private set; }
     public long Reallocations { get; private set; }
