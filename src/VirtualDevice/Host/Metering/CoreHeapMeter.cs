@@ -95,7 +95,7 @@ public sealed class CoreHeapMeter(string device, int budgetBytes)
         if (BudgetBytes > 0 && peak > BudgetBytes && !Exceeded)
         {
             Exceeded = true;
-            Failure = $"device {device}: device core heap {peak} B in the {Name(phase)} phase (retained {_retained} B + largest call {peak - _retained} B) exceeds the board's coreHeapBudget of {BudgetBytes} B";
+            Failure = $"device {device}: device core heap {peak} B (retained {_retained} B + largest call {peak - _retained} B) exceeds the board's coreHeapBudget of {BudgetBytes} B in the {Name(phase)} phase";
         }
     }
 
