@@ -72,7 +72,7 @@ public sealed class MetricsTests(ServerFixture f)
         Assert.Equal(6, after[$"iotota_device_versions{{version=\"{version}\"}}"]);
     }
 
-    private static string Artifacts()
+    public static string Artifacts()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir != null && !File.Exists(Path.Combine(dir.FullName, "Api.Tests.csproj"))) dir = dir.Parent;

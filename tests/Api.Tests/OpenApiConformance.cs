@@ -65,7 +65,7 @@ public sealed class OpenApiConformance(JsonNode doc)
         var result = schema.Evaluate(JsonNode.Parse(json), new EvaluationOptions { OutputFormat = OutputFormat.List });
         if (!result.IsValid)
         {
-            var errors = result.Details.Where(d => d.Errors != null).SelectMany(d => d.Errors!.Select(e => $"{d.InstanceLocation}: {e.Value}")).Take(8);
+            var errors = result.Details.Where(d => d.Errors != null).SelectMany(d => d.Errors!.Select(e => $"{d.InstanceLocation} ({d.EvaluationPath}): {e.Value}")).Take(12);
             throw new Xunit.Sdk.XunitException($"{what}: the body does not match its schema: {string.Join("; ", errors)}\n{Cut(json)}");
         }
     }

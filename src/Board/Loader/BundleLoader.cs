@@ -10,7 +10,8 @@ namespace IotOta.Board.Loader
     /// <c>Assembly.Load(byte[])</c>, <c>GetType(name)</c>, <c>GetMethod("Start")</c>, <c>Invoke</c>): every assembly in
     /// bundle order (dependencies first), then the entry type's public static <c>Start()</c>. Its result is the
     /// application's self-test: a <c>bool</c> false, an exception, a missing type or method, or an assembly the
-    /// runtime refuses all fail it. One byte array per assembly lives while it loads (the runtime keeps its own copy).
+    /// runtime refuses all fail it. Each assembly is read into one byte array of its size; whether the runtime keeps that
+    /// array for the assembly's lifetime (so the application's .pe sizes count against the managed heap) is not measured.
     /// </summary>
     public sealed class BundleLoader
     {

@@ -35,9 +35,16 @@ public static class OpenApiSetup
         });
         // Doubles may be NaN/Infinity (JsonNumberHandling.AllowNamedFloatingPointLiterals): the generator describes them as
         // anyOf [number, the names] but also says "type": "object", which no number matches. Drop that type.
-        o.AddSchemaTransformer((schema, _, _) =>
+        // A double? (e.g. boundSeconds) loses its null on the way: add it back as a branch.
+        o.AddSchemaTransformer((schema, ctx, _) =>
         {
-            if (schema.Type == JsonSchemaType.Object && schema.AnyOf is { Count: > 0 } any && any.Any(a => a.Type == JsonSchemaType.Number)) schema.Type = null;
+            if (schema.AnyOf is { Count: > 0 } any && any.Any(a => a.Type == JsonSchemaType.Number))
+            {
+                if (schema.Type == JsonSchemaType.Object) schema.Type = null;
+                var clr = ctx.JsonPropertyInfo?.PropertyType ?? ctx.JsonTypeInfo.Type;
+                if (Nullable.GetUnderlyingType(clr) != null && !any.Any(a => a.Type == JsonSchemaType.Null))
+                    any.Add(new OpenApiSchema { Type = JsonSchemaType.Null });
+            }
             return Task.CompletedTask;
         });
         o.AddOperationTransformer((op, ctx, _) =>

@@ -34,7 +34,7 @@ public sealed class FilePartitionTests : IDisposable
         var before = new byte[3000];
         p.Read(0, before, 0, before.Length);
         Assert.All(before, x => Assert.Equal(0xFF, x));
-        Assert.Equal(new[] { "slota.000", "slota.001", "slota.002" }, Directory.GetFiles(_dir.Path).Select(Path.GetFileName).Order().ToArray());
+        Assert.Equal(new[] { "slota.000", "slota.001", "slota.002" }, Directory.GetFiles(_dir.Path).Select(f => Path.GetFileName(f)!).Order().ToArray());
     }
 
     [Fact]
@@ -58,7 +58,7 @@ public sealed class FilePartitionTests : IDisposable
         p.Read(0, b, 0, b.Length);
         Assert.All(b[..4096], x => Assert.Equal(0xFF, x));
         Assert.All(b[4096..], x => Assert.Equal(0, x));
-        Assert.Equal(["slotb.001"], Directory.GetFiles(_dir.Path).Select(Path.GetFileName).ToArray());
+        Assert.Equal(["slotb.001"], Directory.GetFiles(_dir.Path).Select(f => Path.GetFileName(f)!).ToArray());
     }
 
     [Fact]

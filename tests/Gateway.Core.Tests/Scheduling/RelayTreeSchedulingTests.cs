@@ -1,6 +1,6 @@
 using IotOta.Gateway.Fleet;
 using IotOta.Gateway.Scheduling;
-using IotOta.Gateway.Core.Tests.Simulation;
+using IotOta.Gateway.Core.Tests.Support;
 using IotOta.Shared.Protocol;
 using Microsoft.Extensions.Time.Testing;
 using Xunit.Abstractions;

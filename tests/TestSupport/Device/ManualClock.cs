@@ -1,8 +1,8 @@
 using IotOta.DeviceFirmware.Ports;
 
-namespace IotOta.DeviceFirmware.Tests.Fakes;
+namespace IotOta.TestSupport.Device;
 
-/// <summary>A clock that only moves when told to.</summary>
+/// <summary>The device core's clock port, moving only when told to (device tests, the device fault suite).</summary>
 public sealed class ManualClock : IClock
 {
     private long _now;

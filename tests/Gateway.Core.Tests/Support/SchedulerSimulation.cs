@@ -3,7 +3,7 @@ using IotOta.Gateway.Scheduling;
 using IotOta.Shared.Protocol;
 using Microsoft.Extensions.Time.Testing;
 
-namespace IotOta.Gateway.Core.Tests.Simulation;
+namespace IotOta.Gateway.Core.Tests.Support;
 
 /// <summary>One simulated device: forwards copies one after another at its upload rate (FIFO), relay copies first,
 /// then its group's members; sends a receipt notice with its own clock's times when done.</summary>
