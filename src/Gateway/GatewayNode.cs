@@ -25,17 +25,32 @@ public sealed class GatewayNode : IAsyncDisposable
 
     public GatewayNode(string brokerHost, int brokerPort, TimeProvider? time = null, TokenBucket? upBucket = null,
         Action<string>? log = null, string clientId = "iotota-gateway", string? user = null, string? password = null, MqttTls? tls = null)
+        : this(onMessage => new GatewayMqttClient(brokerHost, brokerPort, clientId, onMessage, upBucket, user, password, tls), time, log)
+    {
+    }
+
+    /// <summary>A gateway on the broker (or cluster) that <paramref name="broker"/> describes: its endpoints in failover
+    /// order, credentials and TLS.</summary>
+    public GatewayNode(MqttBrokerSettings broker, TimeProvider? time = null, TokenBucket? upBucket = null, Action<string>? log = null)
+        : this(onMessage => new GatewayMqttClient(broker.Endpoints, broker.GatewayClientId, onMessage, upBucket, broker.Username, broker.Password, broker.Tls), time, log)
+    {
+    }
+
+    private GatewayNode(Func<Action<string, byte[]>, GatewayMqttClient> link, TimeProvider? time, Action<string>? log)
     {
         _time = time ?? TimeProvider.System;
         _log = log;
         Registry = new DeviceRegistry(_time);
         Overheads = new OverheadTable(_time);
-        Mqtt = new GatewayMqttClient(brokerHost, brokerPort, clientId, OnMessage, upBucket, user, password, tls);
+        Mqtt = link(OnMessage);
         Destinations = new DestinationList(Registry, (group, bytes) => Mqtt.PublishAsync(Topics.GroupMembers(group), bytes, retain: true));
+        CatchUp = new DeviceCatchUp(Mqtt.Retained, (topic, bytes) => Mqtt.PublishAsync(topic, bytes), n => Registry.Get(n)?.Version, _time, log);
         Mqtt.OnDisconnected += reason => _log?.Invoke($"gateway MQTT disconnected: {reason}");
         Registry.MembershipChanged += () => _ = RefreshDestinationsAsync(false);
     }
 
+    /// <summary>Answers devices that connect without having got their group's retained state (see <see cref="DeviceCatchUp"/>).</summary>
+    public DeviceCatchUp CatchUp { get; }
     public DeviceRegistry Registry { get; }
     public DestinationList Destinations { get; }
     public OverheadTable Overheads { get; }
@@ -135,12 +150,14 @@ public sealed class GatewayNode : IAsyncDisposable
                     _presence.Parse(payload, 0, payload.Length);
                     if (_presence.NodeId != Topics.NodeIdOf(topic)) throw new ProtocolException(ProtocolError.FieldOutOfRange, $"presence for node {_presence.NodeId} on {topic}");
                     Registry.OnPresence(_presence);
+                    if (_presence.Online) CatchUp.OnPresence(_presence.NodeId, _presence.GroupId, _cts.Token);
                     if (Database != null && Registry.Get(_presence.NodeId) is { } rec) Database.SaveDevice(rec);
                     break;
                 case MessageType.ProgressReport:
                     _progress.Parse(payload, 0, payload.Length);
                     if (_progress.NodeId != Topics.NodeIdOf(topic)) throw new ProtocolException(ProtocolError.FieldOutOfRange, $"progress for node {_progress.NodeId} on {topic}");
                     Registry.OnProgress(_progress);
+                    CatchUp.OnReport(_progress.NodeId, _progress.ImageId);
                     if (_progress.ImageId != 0 && _progress.ChunkCount > 0 && _progress.BitmapBuffer != null)
                     {
                         var bits = new byte[Shared.Chunking.PacketBitmap.ByteLength(_progress.ChunkCount)];

@@ -32,7 +32,9 @@ public static class DemoRunner
         Security.FleetProvisioning? ownProvisioning = o.Provisioning == null && (o.Secure || o.Tls)
             ? Security.FleetProvisioning.Create(o.Devices, o.Groups, o.Tls) : null;
         Security.FleetProvisioning? provisioning = o.Provisioning ?? ownProvisioning;
-        if (o.Broker != null) (host, port) = DemoOptions.ParseBroker(o.Broker);
+        // An external broker: endpoints from --broker, credentials, TLS and device credentials from IotOta:Mqtt.
+        Mqtt.MqttBrokerSettings? external = o.Broker == null ? null : o.BrokerSettings ?? Mqtt.MqttBrokerConfiguration.Load(o.Broker);
+        if (external != null) (host, port) = (external.Endpoints[0].Host, external.Endpoints[0].Port);
         else
         {
             broker = await EmbeddedBroker.StartAsync(0, provisioning?.BrokerSecurity, log);
@@ -60,13 +62,16 @@ public static class DemoRunner
         {
             gateway = provisioning != null
                 ? provisioning.NewGateway(host, port, upBucket: gatewayUp, log: log)
+                : external != null ? new GatewayNode(external, upBucket: gatewayUp, log: log)
                 : new GatewayNode(host, port, upBucket: gatewayUp, log: log);
+            gateway.Mqtt.RequiredPacketBytes = Mqtt.BrokerLimits.PacketBytesFor(chunkSize);
             await gateway.StartAsync(ct);
             log?.Invoke("gateway connected; starting fleet");
             fleet = await VirtualFleet.StartAsync(o.Devices, o.Groups, host, port, dataDir, verifier, i => links[i], new FirmwareVersion(1, 0, 0), log, ct,
                 groupUplinkBytesPerSecond: Rate(o.GroupUplinkKbps) ?? 0,
                 boardFor: boards.Count == 0 ? null : i => boards[i % boards.Count],
-                configure: provisioning == null ? null : provisioning.Configure, coreHeapBudget: o.CoreHeapBudget);
+                configure: external != null && provisioning == null ? FleetBrokerOptions.Apply(external) : provisioning == null ? null : provisioning.Configure,
+                coreHeapBudget: o.CoreHeapBudget);
             log?.Invoke("fleet started; waiting for presence");
             await gateway.WaitForDevicesAsync(o.Devices, TimeSpan.FromSeconds(60), ct);
             log?.Invoke("all devices online; waiting for member lists");

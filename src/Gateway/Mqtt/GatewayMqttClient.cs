@@ -15,7 +15,7 @@ namespace IotOta.Gateway.Mqtt;
 public sealed class GatewayMqttClient : IAsyncDisposable
 {
     private readonly IMqttClient _client;
-    private readonly MqttClientOptions _options;
+    private readonly MqttEndpointRotation _endpoints;
     private readonly TokenBucket? _up;
     private readonly Action<string, byte[]> _onMessage;
     private readonly CancellationTokenSource _cts = new();
@@ -23,14 +23,26 @@ public sealed class GatewayMqttClient : IAsyncDisposable
 
     public GatewayMqttClient(string host, int port, string clientId, Action<string, byte[]> onMessage, TokenBucket? upBucket = null,
         string? user = null, string? password = null, MqttTls? tls = null)
+        : this([new MqttEndpoint(host, port)], clientId, onMessage, upBucket, user, password, tls)
+    {
+    }
+
+    /// <summary>A link that fails over between <paramref name="endpoints"/> (the nodes of a broker cluster, in this
+    /// order). It speaks MQTT 5, so that the broker's limits are known at connect (<see cref="Limits"/>).</summary>
+    public GatewayMqttClient(IReadOnlyList<MqttEndpoint> endpoints, string clientId, Action<string, byte[]> onMessage, TokenBucket? upBucket = null,
+        string? user = null, string? password = null, MqttTls? tls = null)
     {
         _onMessage = onMessage;
         _up = upBucket;
-        var b = new MqttClientOptionsBuilder().WithTcpServer(host, port).WithClientId(clientId).WithCleanSession(true)
-            .WithTimeout(TimeSpan.FromSeconds(5)).WithKeepAlivePeriod(TimeSpan.FromSeconds(15));
-        if (user != null) b = b.WithCredentials(user, password ?? "");
-        if (tls != null) b = tls.Apply(b);
-        _options = b.Build();
+        _endpoints = new MqttEndpointRotation(endpoints, ep =>
+        {
+            var b = new MqttClientOptionsBuilder().WithTcpServer(ep.Host, ep.Port).WithClientId(clientId).WithCleanSession(true)
+                .WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500)
+                .WithTimeout(TimeSpan.FromSeconds(5)).WithKeepAlivePeriod(TimeSpan.FromSeconds(15));
+            if (user != null) b = b.WithCredentials(user, password ?? "");
+            if (tls != null) b = tls.Apply(b);
+            return b.Build();
+        });
         _client = new MqttClientFactory().CreateMqttClient();
         _client.ApplicationMessageReceivedAsync += e =>
         {
@@ -79,12 +91,53 @@ public sealed class GatewayMqttClient : IAsyncDisposable
     public event Action<string>? OnDisconnected;
     public Exception? LastHandlerError { get; private set; }
     public bool IsConnected => _client.IsConnected;
+    /// <summary>The broker endpoint in use (or tried next).</summary>
+    public MqttEndpoint Endpoint => _endpoints.Current;
+    /// <summary>What the broker said about its limits at the last connect (null before the first).</summary>
+    public BrokerLimits? Limits { get; private set; }
+    /// <summary>The largest MQTT packet the gateway must be able to send (<see cref="BrokerLimits.PacketBytesFor"/> of
+    /// the chunk size); a broker that takes less is refused at connect. 0 = no check.</summary>
+    public int RequiredPacketBytes { get; set; }
+    /// <summary>The last retained message published on each topic (what the gateway can answer a device with when a
+    /// broker node lost or never had it).</summary>
+    public Fleet.RetainedLedger Retained { get; } = new();
 
-    public Task ConnectAsync(CancellationToken ct) => ConnectCoreAsync(ct);
+    /// <summary>Connects (each endpoint once, in order, until one answers) and subscribes; throws
+    /// <see cref="BrokerLimitException"/> when the broker's limits are too small for <see cref="RequiredPacketBytes"/>.</summary>
+    public async Task ConnectAsync(CancellationToken ct)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await ConnectCoreAsync(ct);
+                return;
+            }
+            catch (Exception) when (attempt < _endpoints.Endpoints.Count && !ct.IsCancellationRequested)
+            {
+            }
+        }
+    }
 
     private async Task ConnectCoreAsync(CancellationToken ct)
     {
-        await _client.ConnectAsync(_options, ct);
+        MqttClientConnectResult result;
+        try
+        {
+            result = await _client.ConnectAsync(_endpoints.CurrentOptions, ct);
+        }
+        catch (Exception) when (!ct.IsCancellationRequested)
+        {
+            _endpoints.Advance(); // this node is down or refuses: the next attempt goes to the next one
+            throw;
+        }
+        Limits = BrokerLimits.From(result);
+        if (RequiredPacketBytes > 0 && Limits.Check(RequiredPacketBytes) is { } refusal)
+        {
+            try { await _client.DisconnectAsync(cancellationToken: ct); } catch (Exception) { /* refusing anyway */ }
+            _cts.Cancel(); // no reconnect to a broker that cannot carry the packets
+            throw new BrokerLimitException($"broker {_endpoints.Current}: {refusal}");
+        }
         var sub = new MqttClientSubscribeOptionsBuilder()
             .WithTopicFilter(Topics.AllDeviceStatus, MqttQualityOfServiceLevel.AtLeastOnce)
             .WithTopicFilter(Topics.AllDeviceOut, MqttQualityOfServiceLevel.AtLeastOnce)
@@ -95,10 +148,13 @@ public sealed class GatewayMqttClient : IAsyncDisposable
     public async Task PublishAsync(string topic, byte[] payload, bool retain = false,
         MqttQualityOfServiceLevel qos = MqttQualityOfServiceLevel.AtLeastOnce, CancellationToken ct = default)
     {
+        if (Limits is { MaximumPacketSize: > 0 } l && payload.Length + topic.Length + BrokerLimits.PublishOverhead > l.MaximumPacketSize)
+            throw new BrokerLimitException($"a {payload.Length}-byte message on {topic} is larger than the broker's maximum packet size ({l.MaximumPacketSize} bytes)");
         if (_up != null) await _up.ConsumeAsync(payload.Length, ct);
         var msg = new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload).WithRetainFlag(retain)
             .WithQualityOfServiceLevel(qos).Build();
         await _client.PublishAsync(msg, ct);
+        if (retain) Retained.Record(topic, payload);
         Interlocked.Add(ref _bytes, payload.Length);
         Interlocked.Increment(ref _messages);
     }

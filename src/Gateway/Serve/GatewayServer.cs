@@ -45,6 +45,8 @@ public sealed class GatewayServer : IAsyncDisposable
     public VirtualFleet? Fleet => _fleet;
     public RolloutManager Manager { get; private set; } = null!;
     public string BrokerAddress { get; private set; } = "";
+    /// <summary>The external broker's settings (endpoints, credentials, TLS), or null with the embedded broker.</summary>
+    public Mqtt.MqttBrokerSettings? BrokerSettings { get; private set; }
     /// <summary>Where images, devices, rollouts and progress are kept: a SQLite file, a PostgreSQL database, or "memory".</summary>
     public string Storage { get; private set; } = StorageOptions.Memory;
     /// <summary>The durable store (null with in-memory stores).</summary>
@@ -74,13 +76,19 @@ public sealed class GatewayServer : IAsyncDisposable
     {
         string host;
         int port;
-        if (o.Broker != null) (host, port) = DemoOptions.ParseBroker(o.Broker);
+        // An external broker: --broker, else IotOta:Mqtt:Endpoints; credentials and TLS from IotOta:Mqtt.
+        var external = o.BrokerSettings ?? Mqtt.MqttBrokerConfiguration.Load(o.Broker);
+        if (!external.IsEmpty)
+        {
+            (host, port) = (external.Endpoints[0].Host, external.Endpoints[0].Port);
+            BrokerSettings = external;
+        }
         else
         {
             _broker = await EmbeddedBroker.StartAsync(o.BrokerPort);
             (host, port) = (_broker.Host, _broker.Port);
         }
-        BrokerAddress = $"{host}:{port}";
+        BrokerAddress = BrokerSettings?.Describe() ?? $"{host}:{port}";
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
             Args = ["--urls", o.Urls, .. o.ExtraArgs],
@@ -92,7 +100,10 @@ public sealed class GatewayServer : IAsyncDisposable
         Storage = _db?.Description ?? StorageOptions.Memory;
         _signer = o.KeyPath != null ? ManifestSigner.FromPemFile(o.KeyPath) : _db != null ? StoredSigner(_db) : ManifestSigner.Generate();
         TokenBucket? up = o.GatewayUpKbps > 0 ? new TokenBucket(Rate(o.GatewayUpKbps), 16 * 1024) : null;
-        _gateway = new GatewayNode(host, port, upBucket: up, log: log) { Database = _db };
+        _gateway = BrokerSettings != null
+            ? new GatewayNode(BrokerSettings, upBucket: up, log: log) { Database = _db }
+            : new GatewayNode(host, port, upBucket: up, log: log) { Database = _db };
+        _gateway.Mqtt.RequiredPacketBytes = Mqtt.BrokerLimits.PacketBytesFor(o.ChunkSize);
         // Devices known before a restart are listed (offline) until their presence comes in again.
         if (_db != null) foreach (var d in _db.ListDevices()) _gateway.Registry.Restore(d);
         await _gateway.StartAsync(ct);
@@ -114,7 +125,8 @@ public sealed class GatewayServer : IAsyncDisposable
             var verifier = new EcdsaSignatureVerifier();
             verifier.Add(_signer.KeyId, _signer.PublicKey());
             var link = new LinkProfile(Rate(o.DeviceUpKbps), Rate(o.DeviceDownKbps), TimeSpan.Zero, 0);
-            _fleet = await VirtualFleet.StartAsync(o.Devices, o.Groups, host, port, _dataDir, verifier, _ => link, new FirmwareVersion(1, 0, 0), null, ct);
+            _fleet = await VirtualFleet.StartAsync(o.Devices, o.Groups, host, port, _dataDir, verifier, _ => link, new FirmwareVersion(1, 0, 0), null, ct,
+                configure: BrokerSettings == null ? null : FleetBrokerOptions.Apply(BrokerSettings));
             await _gateway.WaitForDevicesAsync(o.Devices, TimeSpan.FromSeconds(60), ct);
             var deadline = DateTime.UtcNow.AddSeconds(10);
             while (DateTime.UtcNow < deadline && !_fleet.Devices.All(d => d.Agent.MemberCount == _fleet.Devices.Count(x => x.GroupId == d.GroupId)))

@@ -10,7 +10,7 @@ public static class ServeCommand
         var urls = new Option<string>("--urls") { Description = "where the API and console listen", DefaultValueFactory = _ => "http://127.0.0.1:5080" };
         var devices = new Option<int>("--devices") { Description = "virtual devices to start (0 = none)", DefaultValueFactory = _ => 30 };
         var groups = new Option<int>("--groups") { Description = "groups of the virtual fleet", DefaultValueFactory = _ => 3 };
-        var broker = new Option<string?>("--broker") { Description = "HOST:PORT of an MQTT broker (default: an embedded one)" };
+        var broker = new Option<string?>("--broker") { Description = "HOST:PORT[,HOST:PORT…] of an MQTT broker or cluster (default: IotOta:Mqtt:Endpoints, else an embedded one); credentials and TLS: IotOta:Mqtt" };
         var brokerPort = new Option<int>("--broker-port") { Description = "port of the embedded broker (0 = a free one)" };
         var user = new Option<string?>("--user") { Description = "operator user (default: configuration IotOta:Admin:User, else admin)" };
         var key = new Option<string?>("--key") { Description = "signing key (PEM, from `keygen`); default: a key generated for this run" };

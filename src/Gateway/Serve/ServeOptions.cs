@@ -7,8 +7,10 @@ public sealed record ServeOptions
     /// <summary>Virtual devices to start (0 = none: real devices on the broker).</summary>
     public int Devices { get; init; } = 30;
     public int Groups { get; init; } = 3;
-    /// <summary>host:port of an external broker; null starts the embedded one.</summary>
+    /// <summary>HOST:PORT[,HOST:PORT…] of an external broker; null: IotOta:Mqtt:Endpoints, else the embedded one.</summary>
     public string? Broker { get; init; }
+    /// <summary>The external broker's settings; null = IotOta:Mqtt from appsettings.json and the environment.</summary>
+    public Mqtt.MqttBrokerSettings? BrokerSettings { get; init; }
     /// <summary>Port for the embedded broker (0 = a free one).</summary>
     public int BrokerPort { get; init; }
     /// <summary>Operator credentials; when null they come from configuration (IotOta:Admin:User/Password) or are generated.</summary>
@@ -39,7 +41,7 @@ public sealed record ServeOptions
             if (!Uri.TryCreate(u, UriKind.Absolute, out var uri) || (uri.Scheme != "http" && uri.Scheme != "https"))
                 throw new ArgumentException($"--urls '{u}' is not an http(s) URL");
         }
-        if (Broker != null) Demo.DemoOptions.ParseBroker(Broker);
+        if (Broker != null) VirtualDevice.Network.MqttEndpoint.ParseList(Broker);
         Storage?.Validate();
     }
 }
