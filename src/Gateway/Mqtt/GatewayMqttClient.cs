@@ -122,14 +122,23 @@ public sealed class GatewayMqttClient : IAsyncDisposable
     private async Task ConnectCoreAsync(CancellationToken ct)
     {
         MqttClientConnectResult result;
+        MqttEndpoint endpoint = _endpoints.Current;
         try
         {
             result = await _client.ConnectAsync(_endpoints.CurrentOptions, ct);
         }
-        catch (Exception) when (!ct.IsCancellationRequested)
+        catch (Exception e) when (!ct.IsCancellationRequested)
         {
             _endpoints.Advance(); // this node is down or refuses: the next attempt goes to the next one
-            throw;
+            throw new MQTTnet.Exceptions.MqttCommunicationException($"broker {endpoint}: cannot connect: {e.Message}", e);
+        }
+        if (result.ResultCode != MqttClientConnectResultCode.Success)
+        {
+            _endpoints.Advance();
+            throw new MQTTnet.Exceptions.MqttCommunicationException(
+                $"broker {endpoint} refused the connection: {result.ResultCode}{(string.IsNullOrEmpty(result.ReasonString) ? "" : " (" + result.ReasonString + ")")}" +
+                (result.ResultCode is MqttClientConnectResultCode.BadUserNameOrPassword or MqttClientConnectResultCode.NotAuthorized
+                    ? "; check IotOta:Mqtt:Username and the password (IotOta__Mqtt__Password or IotOta:Mqtt:PasswordFile)" : ""));
         }
         Limits = BrokerLimits.From(result);
         if (RequiredPacketBytes > 0 && Limits.Check(RequiredPacketBytes) is { } refusal)
