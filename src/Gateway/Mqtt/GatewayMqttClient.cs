@@ -147,11 +147,50 @@ public sealed class GatewayMqttClient : IAsyncDisposable
             _cts.Cancel(); // no reconnect to a broker that cannot carry the packets
             throw new BrokerLimitException($"broker {_endpoints.Current}: {refusal}");
         }
+        if (RequiredPacketBytes > 0 && !_probed) await ProbePacketSizeAsync(endpoint, ct);
         var sub = new MqttClientSubscribeOptionsBuilder()
             .WithTopicFilter(Topics.AllDeviceStatus, MqttQualityOfServiceLevel.AtLeastOnce)
             .WithTopicFilter(Topics.AllDeviceOut, MqttQualityOfServiceLevel.AtLeastOnce)
             .Build();
         await _client.SubscribeAsync(sub, ct);
+    }
+
+    /// <summary>Topic of the start-up probe: a device in-topic no device has (node ids start at 1), which the gateway
+    /// may write under the topic ACL and nobody reads.</summary>
+    public static readonly string ProbeTopic = Topics.DeviceIn(0);
+    private bool _probed;
+
+    /// <summary>Many brokers (ejabberd among them) do not announce their packet limit in CONNACK but drop the
+    /// connection on a packet that is too large. So once, at start, the gateway publishes one packet of
+    /// <see cref="RequiredPacketBytes"/> at QoS 1 on <see cref="ProbeTopic"/>: acknowledged, the broker carries chunks of
+    /// this size; refused or disconnected, the start fails with <see cref="BrokerLimitException"/>.</summary>
+    private async Task ProbePacketSizeAsync(MqttEndpoint endpoint, CancellationToken ct)
+    {
+        var payload = new byte[Math.Max(1, RequiredPacketBytes - ProbeTopic.Length - BrokerLimits.PublishOverhead + 24)];
+        var msg = new MqttApplicationMessageBuilder().WithTopic(ProbeTopic).WithPayload(payload)
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build();
+        string? refusal;
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromSeconds(10));
+            var r = await _client.PublishAsync(msg, timeout.Token);
+            refusal = r.IsSuccess ? null : $"refused a {RequiredPacketBytes}-byte packet ({r.ReasonCode} {r.ReasonString})";
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested)
+        {
+            await Task.Delay(100, CancellationToken.None); // let the disconnect reason arrive
+            refusal = $"dropped the connection on a {RequiredPacketBytes}-byte packet ({LastDisconnect ?? e.Message})";
+        }
+        if (refusal == null)
+        {
+            _probed = true;
+            return;
+        }
+        _cts.Cancel(); // no reconnect to a broker that cannot carry the packets
+        try { if (_client.IsConnected) await _client.DisconnectAsync(cancellationToken: ct); } catch (Exception) { /* refusing anyway */ }
+        throw new BrokerLimitException($"broker {endpoint} {refusal}: its maximum packet size is too small for this chunk size; " +
+                                       "lower --chunk-size or raise the broker's limit (ejabberd: max_payload_size of the mod_mqtt listener; Mosquitto: max_packet_size)");
     }
 
     public async Task PublishAsync(string topic, byte[] payload, bool retain = false,
