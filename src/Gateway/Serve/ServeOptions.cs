@@ -26,6 +26,8 @@ public sealed record ServeOptions
     public double DeviceDownKbps { get; init; }
     /// <summary>Where state is kept; null: from configuration (appsettings.json IotOta:Storage, ConnectionStrings:IotOta).</summary>
     public Persistence.StorageOptions? Storage { get; init; }
+    /// <summary>The lease this instance holds on a shared PostgreSQL store (see <see cref="ServeLease"/>), or null.</summary>
+    public Persistence.GatewayLease? Lease { get; init; }
     /// <summary>More configuration arguments (e.g. --IotOta:Storage:SqlitePath PATH), after --urls.</summary>
     public string[] ExtraArgs { get; init; } = [];
 
