@@ -1,11 +1,15 @@
 namespace IotOta.Gateway.Serve;
 
-/// <summary>GET /api/gateway (no sign-in needed: it tells only which instance is active and where): on the active
-/// gateway and on a standby alike, so that an operator or a load balancer finds the active one.</summary>
+/// <summary>GET /api/gateway on the active gateway (signed in, like the rest of its API) and on a standby (open: a
+/// standby has no operator accounts loaded; it tells only which instance is active and where), so that an operator or
+/// a load balancer finds the active one.</summary>
 public static class GatewayRoleEndpoints
 {
     public const string Path = "/api/gateway";
 
-    public static IEndpointConventionBuilder MapGatewayRole(this IEndpointRouteBuilder app, Func<GatewayRoleView> view) =>
-        app.MapGet(Path, () => Results.Json(view())).AllowAnonymous().WithName("GatewayRole");
+    public static IEndpointConventionBuilder MapGatewayRole(this IEndpointRouteBuilder app, Func<GatewayRoleView> view, bool signedIn)
+    {
+        var endpoint = app.MapGet(Path, () => Results.Json(view())).WithName("GatewayRole");
+        return signedIn ? endpoint.RequireAuthorization() : endpoint.AllowAnonymous();
+    }
 }

@@ -172,7 +172,7 @@ public sealed class GatewayServer : IAsyncDisposable
         _app.MapOpenApi();
         _app.MapIotOtaApi();
         _app.MapConsole();
-        _app.MapGatewayRole(() => ServeLease.ActiveView(o.Lease, Url));
+        _app.MapGatewayRole(() => ServeLease.ActiveView(o.Lease, Url), signedIn: true);
         await _app.StartAsync(ct);
         var addresses = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses;
         Url = addresses?.FirstOrDefault() ?? o.Urls.Split(';')[0];

@@ -18,7 +18,7 @@ public sealed class StandbyHost : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--urls", urls] });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         var app = builder.Build();
-        app.MapGatewayRole(view);
+        app.MapGatewayRole(view, signedIn: false);
         app.Map("/api/{**rest}", () =>
         {
             var v = view();

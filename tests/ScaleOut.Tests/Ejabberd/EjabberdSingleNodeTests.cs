@@ -63,7 +63,7 @@ public sealed class EjabberdSingleNodeTests(ITestOutputHelper output)
         await node.RegisterAsync([(GatewayUser, "right-password")], cts.Token);
         const string wrong = "wrong-password-123";
         var settings = new MqttBrokerSettings { Endpoints = [new MqttEndpoint(node.Host, node.Port)], Username = GatewayUser, Password = wrong };
-        await using var gateway = new Gateway.GatewayNode(settings);
+        await using var gateway = new IotOta.Gateway.GatewayNode(settings);
         var e = await Assert.ThrowsAnyAsync<Exception>(() => gateway.StartAsync(cts.Token));
         output.WriteLine(e.GetType().Name + ": " + e.Message);
         Assert.DoesNotContain(wrong, e.ToString());
