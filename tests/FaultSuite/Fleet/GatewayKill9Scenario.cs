@@ -27,6 +27,18 @@ public static class GatewayKill9Scenario
     public const string Name = "gateway-kill9";
     public const string StandbyName = "gateway-standby";
 
+    /// <summary>The CI size of both variants: 6 devices in 3 groups, a 160 KiB image, the gateway's upload limited to
+    /// 200 kB/s so that the kill at 40 % lands mid-rollout.</summary>
+    public static FleetScenarioOptions SmallOptions => new()
+    {
+        Devices = 6,
+        Groups = 3,
+        ImageSize = 160 * 1024,
+        GatewayUpBytesPerSecond = 200_000,
+        FaultAt = 0.4,
+        Timeout = TimeSpan.FromSeconds(90),
+    };
+
     public static async Task<FleetScenarioResult> RunAsync(FleetScenarioOptions o, Action<string>? log, CancellationToken ct, string? standbyOnPostgres = null)
     {
         bool standby = standbyOnPostgres != null;

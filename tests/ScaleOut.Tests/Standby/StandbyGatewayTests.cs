@@ -18,15 +18,7 @@ public sealed class StandbyGatewayTests(ITestOutputHelper output)
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(5));
         await using var pg = await PostgresServer.StartAsync(cts.Token);
         string database = await pg.CreateDatabaseAsync(cts.Token);
-        var o = new FleetScenarioOptions
-        {
-            Devices = 6,
-            Groups = 3,
-            ImageSize = 160 * 1024,
-            GatewayUpBytesPerSecond = 200_000,
-            FaultAt = 0.4,
-            Timeout = TimeSpan.FromSeconds(90),
-        };
+        var o = GatewayKill9Scenario.SmallOptions;
         var r = await GatewayKill9Scenario.RunAsync(o, output.WriteLine, cts.Token, pg.ConnectionString(database));
         output.WriteLine($"{r.Name}: completed={r.Completed} updated={r.Updated}/{r.Devices} resent={r.ResentBytes} image={r.ImageBytes} " +
                          $"recovery={r.RecoverySeconds:0.00}s received={r.GatewayPayloadBytes} {r.Detail}");
