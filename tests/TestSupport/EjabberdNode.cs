@@ -135,6 +135,24 @@ public sealed class EjabberdNode : IAsyncDisposable
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"ejabberd did not listen on {Port} within {StartTimeout.TotalSeconds:0} s:\n{Output}");
             await Task.Delay(100, ct).ConfigureAwait(false);
         }
+        // The listener opens before every module and table is up: wait until ejabberd says it is started (what
+        // `ejabberdctl started` waits for), so that registration and join_cluster find a complete node.
+        while (true)
+        {
+            string status;
+            try
+            {
+                status = await EvalAsync("ejabberd_admin:status()", ct).ConfigureAwait(false);
+            }
+            catch (InvalidOperationException e) when (!_process.HasExited && DateTime.UtcNow < deadline)
+            {
+                status = e.Message; // its Erlang distribution is not up yet
+            }
+            if (status.StartsWith("{ok,", StringComparison.Ordinal)) return;
+            if (_process.HasExited) throw new InvalidOperationException($"ejabberd exited with {_process.ExitCode}:\n{Output}");
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"ejabberd did not report started within {StartTimeout.TotalSeconds:0} s ({status}):\n{Output}");
+            await Task.Delay(200, ct).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Evaluates an Erlang expression on this node (rpc from a hidden helper node) and returns what it printed
@@ -150,7 +168,7 @@ public sealed class EjabberdNode : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = Dir,
         };
-        string eval = $"R = rpc:call('{node}', erlang, apply, [fun() -> {expression} end, []], 30000), io:format(\"~p~n\", [R]).";
+        string eval = $"R = rpc:call('{node}', erlang, apply, [fun() -> {expression} end, []], 90000), io:format(\"~p~n\", [R]).";
         foreach (string a in new[] { "-sname", helper, "-setcookie", Cookie, "-noinput", "-hidden", "-eval", eval, "-s", "erlang", "halt" })
             psi.ArgumentList.Add(a);
         psi.Environment["HOME"] = Dir;
@@ -158,7 +176,7 @@ public sealed class EjabberdNode : IAsyncDisposable
         Task<string> stdout = p.StandardOutput.ReadToEndAsync(ct);
         Task<string> stderr = p.StandardError.ReadToEndAsync(ct);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(TimeSpan.FromSeconds(60));
+        timeout.CancelAfter(TimeSpan.FromSeconds(120));
         try
         {
             await p.WaitForExitAsync(timeout.Token).ConfigureAwait(false);

@@ -47,7 +47,8 @@ public sealed class EjabberdClusterTests(ITestOutputHelper output)
         var log = new List<string>();
         double failoverSeconds = -1;
         int onNode2 = 0;
-        long answers = 0;
+        long answers = 0, switchesBefore = 0, heldAtKill = 0;
+        int atKill = 0;
         DemoSummary s = await DemoRunner.RunAsync(new DemoOptions
         {
             Devices = Devices,
@@ -68,9 +69,12 @@ public sealed class EjabberdClusterTests(ITestOutputHelper output)
             var deadline = DateTime.UtcNow.AddSeconds(15);
             while (gateway.CatchUp.Answers == 0 && DateTime.UtcNow < deadline) await Task.Delay(50, cts.Token);
             answers = gateway.CatchUp.Answers;
+            var moved = fleet.Devices.Where(d => d.Mqtt.IsConnected && d.Mqtt.Endpoint == ep2).ToList();
+            atKill = moved.Count;
+            switchesBefore = fleet.Devices.Sum(d => d.Mqtt.EndpointSwitches);
+            heldAtKill = fleet.Devices.Sum(d => (long)d.Agent.HeldCount);
             node2.Kill();
             var watch = Stopwatch.StartNew();
-            var moved = fleet.Devices.Where(d => d.NodeId % 2 == 0).ToList();
             deadline = DateTime.UtcNow.AddSeconds(30);
             while (!moved.All(d => d.Mqtt.IsConnected && d.Mqtt.Endpoint == ep1) && DateTime.UtcNow < deadline) await Task.Delay(20, cts.Token);
             failoverSeconds = watch.Elapsed.TotalSeconds;
@@ -78,12 +82,13 @@ public sealed class EjabberdClusterTests(ITestOutputHelper output)
 
         long wireSent = wire1.BytesFromTarget + wire2.BytesFromTarget;
         output.WriteLine($"ejabberd 2-node cluster: {s.Updated}/{s.Devices} updated in {s.Seconds:0.00} s; {onNode2} devices started on node 2; " +
-                         $"gateway answers to devices that missed retained state: {answers}; node 2 killed → its devices on node 1 after {failoverSeconds:0.00} s; " +
+                         $"gateway answers to devices that missed retained state: {answers}; node 2 killed with {atKill} devices connected to it ({heldAtKill} packets held in the fleet; {switchesBefore} endpoint switches before) → all on node 1 after {failoverSeconds:0.00} s; " +
                          $"gateway payload {s.GatewayPayloadBytes} B ({s.GatewayPayloadPerImage:0.000}× image of {s.ImageBytes} B); " +
                          $"brokers sent {wireSent} B on the wire ({(double)wireSent / s.ImageBytes:0.00}× image: node 1 {wire1.BytesFromTarget}, node 2 {wire2.BytesFromTarget})");
         string context = $"log tail:\n{string.Join("\n", log.TakeLast(40))}\n{node1.Output}";
         Assert.True(onNode2 >= Devices / 2 - 1, $"only {onNode2} devices on node 2\n{context}");
         Assert.True(answers >= 1, $"the rebooted device on node 2 got no answer from the gateway\n{context}");
+        Assert.True(atKill >= Devices / 4, $"only {atKill} devices were on node 2 when it was killed\n{context}");
         Assert.InRange(failoverSeconds, 0, 29.9);
         Assert.True(s.Updated == Devices, $"{s.Updated}/{Devices} updated\n{context}");
         Assert.Equal(Devices, s.SlotsVerified);
