@@ -1,5 +1,5 @@
 using System.CommandLine;
-using IotOta.Gateway.Demo;
+using IotOta.Gateway.Mqtt;
 using IotOta.Gateway.Images;
 using IotOta.Gateway.Rollouts;
 using IotOta.Gateway.Scheduling;
@@ -16,7 +16,7 @@ namespace IotOta.Gateway.Cli;
 /// </summary>
 public static class RolloutCommand
 {
-    public sealed record Settings(Mqtt.MqttBrokerSettings Broker, string ImagePath, string KeyPath, FirmwareVersion Version, int ChunkSize,
+    public sealed record Settings(MqttBrokerSettings Broker, string ImagePath, string KeyPath, FirmwareVersion Version, int ChunkSize,
         int WaitForDevices, bool CrossGroup, TimeSpan Timeout);
 
     public static Command Create()
@@ -35,7 +35,7 @@ public static class RolloutCommand
             Settings s;
             try
             {
-                var mqtt = Mqtt.MqttBrokerConfiguration.Load(parse.GetValue(broker));
+                var mqtt = MqttBrokerConfiguration.Load(parse.GetValue(broker));
                 if (mqtt.IsEmpty) throw new ArgumentException("no broker: give --broker HOST:PORT or set IotOta__Mqtt__Endpoints");
                 s = new Settings(mqtt, parse.GetValue(image)!, parse.GetValue(key)!, FirmwareVersion.Parse(parse.GetValue(version)!),
                     parse.GetValue(chunk), parse.GetValue(wait), !parse.GetValue(perGroup), TimeSpan.FromSeconds(parse.GetValue(timeout)));
@@ -72,10 +72,11 @@ public static class RolloutCommand
                 var image = FirmwareImage.Create(bytes, settings.Version, signer, settings.ChunkSize);
                 logger.LogInformation("Image {Path}: {Bytes} bytes, version {Version}, {Chunks} packets, image id {Id:x8}",
                     settings.ImagePath, bytes.Length, image.Version, image.ChunkCount, image.ImageId);
-                await using var gateway = new GatewayNode(settings.Broker, log: m => logger.LogInformation("{Message}", m));
-                gateway.Mqtt.RequiredPacketBytes = Mqtt.BrokerLimits.PacketBytesFor(settings.ChunkSize);
+                await using var gateway = MqttGatewayNode.Create(settings.Broker, log: m => logger.LogInformation("{Message}", m),
+                    requiredPacketBytes: BrokerLimits.PacketBytesFor(settings.ChunkSize));
                 await gateway.StartAsync(ct);
-                logger.LogInformation("Connected to {Broker} ({Limits}); waiting for {N} device(s)", gateway.Mqtt.Endpoint, gateway.Mqtt.Limits, settings.WaitForDevices);
+                var link = (GatewayMqttClient)gateway.Broker;
+                logger.LogInformation("Connected to {Broker} ({Limits}); waiting for {N} device(s)", link.Endpoint, link.Limits, settings.WaitForDevices);
                 await gateway.WaitForDevicesAsync(settings.WaitForDevices, TimeSpan.FromMinutes(10), ct);
                 var progress = new Progress<RolloutSnapshot>(p => logger.LogInformation("{Updated}/{Devices} updated, gateway {Bytes} bytes, {Done}/{Total} deliveries",
                     p.Updated, p.Devices, p.GatewayPayloadBytes, p.DeliveriesDone, p.DeliveriesTotal));
@@ -86,7 +87,7 @@ public static class RolloutCommand
                 ExitCode = r.Failed == 0 && !r.TimedOut ? 0 : 1;
             }
             catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or TimeoutException or MQTTnet.Exceptions.MqttCommunicationException
-                                           or Mqtt.BrokerLimitException)
+                                           or BrokerLimitException)
             {
                 logger.LogError("{Message}", e.Message);
                 ExitCode = e is ArgumentException or InvalidDataException or FileNotFoundException ? 2 : 1;

@@ -1,6 +1,7 @@
+using IotOta.Gateway.Mqtt;
 using IotOta.DeviceFirmware.Ports;
 using IotOta.Shared.Protocol;
-using IotOta.VirtualDevice.Boards;
+using IotOta.BoardProfiles;
 using IotOta.VirtualDevice.Network;
 
 namespace IotOta.VirtualDevice.Host;

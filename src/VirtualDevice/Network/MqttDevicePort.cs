@@ -1,3 +1,4 @@
+using IotOta.Gateway.Mqtt;
 using System.Buffers;
 using IotOta.DeviceFirmware.Ports;
 using MQTTnet;

@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using IotOta.Gateway;
-using IotOta.Gateway.Demo;
+using IotOta.Simulation.Demo;
 using IotOta.Gateway.Mqtt;
 using IotOta.TestSupport;
 using IotOta.VirtualDevice.Host;
-using IotOta.VirtualDevice.Network;
+
 using Xunit.Abstractions;
 
 namespace IotOta.ScaleOut.Tests.Ejabberd;
@@ -67,8 +67,8 @@ public sealed class EjabberdClusterTests(ITestOutputHelper output)
             await fleet.RestartDeviceAsync(rebooted, TimeSpan.FromMilliseconds(200), cts.Token);
             // Its state comes from the gateway's answer (after the grace), before node 2 goes.
             var deadline = DateTime.UtcNow.AddSeconds(15);
-            while (gateway.CatchUp.Answers == 0 && DateTime.UtcNow < deadline) await Task.Delay(50, cts.Token);
-            answers = gateway.CatchUp.Answers;
+            while (gateway.CatchUp!.Answers == 0 && DateTime.UtcNow < deadline) await Task.Delay(50, cts.Token);
+            answers = gateway.CatchUp!.Answers;
             var moved = fleet.Devices.Where(d => d.Mqtt.IsConnected && d.Mqtt.Endpoint == ep2).ToList();
             atKill = moved.Count;
             switchesBefore = fleet.Devices.Sum(d => d.Mqtt.EndpointSwitches);

@@ -1,3 +1,4 @@
+using IotOta.Gateway.Mqtt;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using IotOta.FaultSuite.Fleet;

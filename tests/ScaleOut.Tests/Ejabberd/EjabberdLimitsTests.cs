@@ -1,7 +1,7 @@
 using IotOta.Gateway;
 using IotOta.Gateway.Mqtt;
 using IotOta.TestSupport;
-using IotOta.VirtualDevice.Network;
+
 using Xunit.Abstractions;
 
 namespace IotOta.ScaleOut.Tests.Ejabberd;
@@ -17,21 +17,19 @@ public sealed class EjabberdLimitsTests(ITestOutputHelper output)
         await node.RegisterAsync([("gateway", "pw")], cts.Token);
         var settings = new MqttBrokerSettings { Endpoints = [new MqttEndpoint(node.Host, node.Port)], Username = "gateway", Password = "pw" };
 
-        await using (var small = new GatewayNode(settings))
+        await using (var small = MqttGatewayNode.Create(settings, requiredPacketBytes: BrokerLimits.PacketBytesFor(1024)))
         {
-            small.Mqtt.RequiredPacketBytes = BrokerLimits.PacketBytesFor(1024);
             await small.StartAsync(cts.Token); // 1 KiB chunks fit in 2000 bytes
             // ejabberd announces no packet limit in CONNACK (0 = none): the gateway finds it with a probe packet.
-            output.WriteLine($"limits: {small.Mqtt.Limits}");
-            Assert.True(small.Mqtt.IsConnected);
+            output.WriteLine($"limits: {((GatewayMqttClient)small.Broker).Limits}");
+            Assert.True(small.Broker.IsConnected);
         }
 
-        await using var big = new GatewayNode(settings);
-        big.Mqtt.RequiredPacketBytes = BrokerLimits.PacketBytesFor(4096);
+        await using var big = MqttGatewayNode.Create(settings, requiredPacketBytes: BrokerLimits.PacketBytesFor(4096));
         var e = await Assert.ThrowsAsync<BrokerLimitException>(() => big.StartAsync(cts.Token));
         output.WriteLine(e.Message);
         Assert.Contains(BrokerLimits.PacketBytesFor(4096).ToString(), e.Message);
         Assert.Contains("--chunk-size", e.Message);
-        Assert.False(big.Mqtt.IsConnected);
+        Assert.False(big.Broker.IsConnected);
     }
 }

@@ -1,7 +1,7 @@
-using IotOta.Gateway.Demo;
+using IotOta.Simulation.Demo;
 using IotOta.Gateway.Mqtt;
 using IotOta.TestSupport;
-using IotOta.VirtualDevice.Network;
+
 using Xunit.Abstractions;
 
 namespace IotOta.ScaleOut.Tests.Ejabberd;
@@ -63,11 +63,11 @@ public sealed class EjabberdSingleNodeTests(ITestOutputHelper output)
         await node.RegisterAsync([(GatewayUser, "right-password")], cts.Token);
         const string wrong = "wrong-password-123";
         var settings = new MqttBrokerSettings { Endpoints = [new MqttEndpoint(node.Host, node.Port)], Username = GatewayUser, Password = wrong };
-        await using var gateway = new IotOta.Gateway.GatewayNode(settings);
+        await using var gateway = MqttGatewayNode.Create(settings);
         var e = await Assert.ThrowsAnyAsync<Exception>(() => gateway.StartAsync(cts.Token));
         output.WriteLine(e.GetType().Name + ": " + e.Message);
         Assert.DoesNotContain(wrong, e.ToString());
         Assert.DoesNotContain(wrong, settings.Describe());
-        Assert.False(gateway.Mqtt.IsConnected);
+        Assert.False(gateway.Broker.IsConnected);
     }
 }

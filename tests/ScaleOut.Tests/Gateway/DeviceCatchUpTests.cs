@@ -1,3 +1,4 @@
+using IotOta.Gateway.Mqtt;
 using IotOta.Gateway.Fleet;
 using IotOta.Shared.Protocol;
 
@@ -68,10 +69,10 @@ public sealed class DeviceCatchUpTests
         var running = new Dictionary<uint, FirmwareVersion> { [6] = new FirmwareVersion(2, 0, 0) };
         var c = new DeviceCatchUp(ledger, sent.Send, n => running.GetValueOrDefault(n), TimeProvider.System) { Grace = TimeSpan.FromMilliseconds(50) };
 
-        c.OnPresence(5, 1, CancellationToken.None);
+        c.OnPresence(5, 1);
         c.OnReport(5, image.ImageId); // the retained manifest reached it
-        c.OnPresence(6, 1, CancellationToken.None); // already runs 2.0.0
-        c.OnPresence(7, 1, CancellationToken.None);
+        c.OnPresence(6, 1); // already runs 2.0.0
+        c.OnPresence(7, 1);
         c.OnReport(7, 0); // reported, but without the manifest
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (c.Answers < 1 && DateTime.UtcNow < deadline) await Task.Delay(20);

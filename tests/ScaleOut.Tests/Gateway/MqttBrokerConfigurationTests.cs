@@ -1,6 +1,6 @@
 using IotOta.Gateway.Mqtt;
 using IotOta.TestSupport;
-using IotOta.VirtualDevice.Network;
+
 using Microsoft.Extensions.Configuration;
 
 namespace IotOta.ScaleOut.Tests.Gateway;

@@ -58,14 +58,14 @@ public sealed class MqttClientCertificateTests
             ["IotOta:Mqtt:Tls:ClientKeyFile"] = withClientCertificate ? dir.File("client.key") : null,
         }).Build();
 
-        await using (var with = new IotOta.Gateway.GatewayNode(MqttBrokerConfiguration.Bind(Config(true), null)))
+        await using (var with = MqttGatewayNode.Create(MqttBrokerConfiguration.Bind(Config(true), null)))
         {
             await with.StartAsync(CancellationToken.None);
-            Assert.True(with.Mqtt.IsConnected);
+            Assert.True(with.Broker.IsConnected);
         }
-        await using var without = new IotOta.Gateway.GatewayNode(MqttBrokerConfiguration.Bind(Config(false), null));
+        await using var without = MqttGatewayNode.Create(MqttBrokerConfiguration.Bind(Config(false), null));
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await Assert.ThrowsAnyAsync<Exception>(() => without.StartAsync(cts.Token));
-        Assert.False(without.Mqtt.IsConnected);
+        Assert.False(without.Broker.IsConnected);
     }
 }
