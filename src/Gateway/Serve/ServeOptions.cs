@@ -31,6 +31,13 @@ public sealed record ServeOptions
     public Persistence.StorageOptions? Storage { get; init; }
     /// <summary>The lease this instance holds on a shared PostgreSQL store (see <see cref="ServeLease"/>), or null.</summary>
     public Persistence.GatewayLease? Lease { get; init; }
+    /// <summary>Failed logins that lock an address out, and for how long.</summary>
+    public Api.LoginThrottleOptions LoginThrottle { get; init; } = new();
+    /// <summary>Open event streams per client (console session, or basic user at one address), and in all.</summary>
+    public int MaxEventStreamsPerClient { get; init; } = 4;
+    public int MaxEventStreams { get; init; } = 64;
+    /// <summary>Addresses the embedded broker listens on; null = loopback only (127.0.0.1 and ::1).</summary>
+    public System.Net.IPAddress[]? BrokerBind { get; init; }
     /// <summary>More configuration arguments (e.g. --IotOta:Storage:SqlitePath PATH), after --urls.</summary>
     public string[] ExtraArgs { get; init; } = [];
 
@@ -49,6 +56,7 @@ public sealed record ServeOptions
                 throw new ArgumentException($"--urls '{u}' is not an http(s) URL");
         }
         if (Broker != null) Mqtt.MqttEndpoint.ParseList(Broker);
+        if (BrokerBind != null) Mqtt.EmbeddedBroker.BindAddresses(BrokerBind);
         Storage?.Validate();
     }
 }

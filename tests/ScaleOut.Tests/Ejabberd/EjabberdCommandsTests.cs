@@ -40,7 +40,7 @@ public sealed class EjabberdCommandsTests(ITestOutputHelper output)
 
         using var fleet = GatewayProcess.Start(["fleet", "--trust", dir.File("trust.pem"), "--devices", $"{devices}", "--groups", "2", "--data-dir", dir.File("fleet")], env);
         using var rollout = GatewayProcess.Start(["rollout", "--image", dir.File("fw.bin"), "--key", dir.File("signing.pem"), "--version", "2.0.0",
-            "--devices", $"{devices}", "--chunk-size", "2048", "--timeout-seconds", "120"], env);
+            "--devices", $"{devices}", "--chunk-size", "2048", "--timeout-seconds", "120"], env, "IotOta.Gateway.dll");
         var sw = Stopwatch.StartNew();
         while (!rollout.HasExited && sw.Elapsed < TimeSpan.FromMinutes(3)) await Task.Delay(100, cts.Token);
         output.WriteLine("--- rollout\n" + rollout.Log + "\n--- fleet\n" + fleet.Log);
