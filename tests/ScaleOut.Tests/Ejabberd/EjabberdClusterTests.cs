@@ -73,8 +73,8 @@ public sealed class EjabberdClusterTests(ITestOutputHelper output)
             atKill = moved.Count;
             switchesBefore = fleet.Devices.Sum(d => d.Mqtt.EndpointSwitches);
             heldAtKill = fleet.Devices.Sum(d => (long)d.Agent.HeldCount);
+            var watch = Stopwatch.StartNew(); // from the kill (Kill waits for the process to be gone)
             node2.Kill();
-            var watch = Stopwatch.StartNew();
             deadline = DateTime.UtcNow.AddSeconds(30);
             while (!moved.All(d => d.Mqtt.IsConnected && d.Mqtt.Endpoint == ep1) && DateTime.UtcNow < deadline) await Task.Delay(20, cts.Token);
             failoverSeconds = watch.Elapsed.TotalSeconds;
