@@ -9,7 +9,7 @@ public static class GatewayRoleEndpoints
 
     public static IEndpointConventionBuilder MapGatewayRole(this IEndpointRouteBuilder app, Func<GatewayRoleView> view, bool signedIn)
     {
-        var endpoint = app.MapGet(Path, () => Results.Json(view())).WithName("GatewayRole");
+        var endpoint = app.MapGet(Path, () => TypedResults.Ok(view())).WithName("GatewayRole").WithTags("gateway");
         return signedIn ? endpoint.RequireAuthorization() : endpoint.AllowAnonymous();
     }
 }
