@@ -421,6 +421,9 @@ public sealed class RolloutEngine
         _wake.Release();
     }
 
+    private bool Reachable(SendOrder order) =>
+        _registry.Get(order.Root.NodeId) is not { Online: false } && order.Relays.All(r => _registry.Get(r.NodeId) is not { Online: false });
+
     private bool IsUpdated(DeviceRecord d) => d.Version.SameAs(_image.Version) && d.State == DeviceState.Updated;
 
     public RolloutSnapshot Snapshot()
@@ -489,6 +492,11 @@ public sealed class RolloutEngine
                 }
                 foreach (SendOrder order in hold || _paused || _options.Strategy != RolloutStrategy.IotOta ? Array.Empty<SendOrder>() : Scheduler.Plan())
                 {
+                    if (!Reachable(order))
+                    {
+                        Scheduler.Withdraw(order); // its root or a relay went offline while the order waited for the uplink
+                        continue;
+                    }
                     lock (_recent)
                     {
                         _recent.Enqueue(order);

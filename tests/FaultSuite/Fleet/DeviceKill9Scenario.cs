@@ -78,6 +78,8 @@ public static class DeviceKill9Scenario
             observer.ImageId = image.ImageId;
             var all = nodes.SelectMany(n => n).ToList();
             var run = gw.RunRolloutAsync(image, RolloutOptionsFor(o), null, ct);
+            while (gw.CurrentRollout == null && !run.IsCompleted) await Task.Delay(5, ct);
+            var scheduler = gw.CurrentRollout?.Scheduler;
 
             // Strike at FaultAt of the fleet's packets.
             var strike = Stopwatch.StartNew();
@@ -100,6 +102,7 @@ public static class DeviceKill9Scenario
             fleets[1]!.Dispose();
             fleets[1] = GatewayProcess.Start(args[1], new Dictionary<string, string>());
             var restartB = Stopwatch.StartNew();
+            long resentAtB = observer.ResentBytes;
             var recovery = new Dictionary<uint, double>();
             var startedAt = nodes[1].ToDictionary(n => n, _ => restartB);
 
@@ -110,6 +113,7 @@ public static class DeviceKill9Scenario
             bool rolloutEndedBeforeC = run.IsCompleted;
             fleets[2] = GatewayProcess.Start(args[2], new Dictionary<string, string>());
             var restartC = Stopwatch.StartNew();
+            long resentAtC = observer.ResentBytes;
             foreach (uint n in nodes[2]) startedAt[n] = restartC;
             await WaitUpdatedAsync(observer, all, version, o.Timeout, startedAt, recovery, null, ct);
 
@@ -118,7 +122,9 @@ public static class DeviceKill9Scenario
             if (await Task.WhenAny(run, Task.Delay(o.Timeout, ct)) == run)
             {
                 result = await run;
-                rolloutState = $"rollout ended: {result.Updated}/{result.Devices} updated, {result.Failed} failed{(result.TimedOut ? ", timed out" : "")}";
+                rolloutState = $"rollout ended: {result.Updated}/{result.Devices} updated, {result.Failed} failed{(result.TimedOut ? ", timed out" : "")} " +
+                    $"({result.Reallocations} reallocations, {scheduler?.OrdersWithdrawn} orders withdrawn (device gone before they went out), {result.DeliveriesSkipped} skipped as held, " +
+                    $"{result.OriginalsSent} originals, {result.RepairCopiesSent} repair copies, engine-counted re-sent {result.ResentBytes})";
             }
             else rolloutState = "rollout still running";
             int updated = all.Count(n => observer.Device(n) is { } d && BrokerObserver.IsUpdated(d, version));
@@ -132,7 +138,7 @@ public static class DeviceKill9Scenario
                 $"fleet processes B ({nodes[1].Count} devices, {heldB} packets held) and C ({nodes[2].Count}, {heldC}) killed with SIGKILL " +
                 $"(exit codes {exitB}, {exitC}) at {heldAtKill} of {(long)image.ChunkCount * o.Devices} packets; B back after 3 s, C after A and B " +
                 $"were {(abDone ? "updated" : "NOT all updated")}{(rolloutEndedBeforeC ? " (the rollout had ended before C came back)" : "")}; {rolloutState}; " +
-                $"broker carried {payload} payload bytes to devices ({(double)payload / bytes.Length:0.000}× image), {resent} re-sent ({resentBeforeKill} before the kill) " +
+                $"broker carried {payload} payload bytes to devices ({(double)payload / bytes.Length:0.000}× image), {resent} re-sent ({resentBeforeKill} before the kill, {resentAtB} by B's restart, {resentAtC} by C's) " +
                 $"({100.0 * resent / bytes.Length:0.00} % of the image; {observer.ResentRepairBytes} of it as repair copies; {observer.RepairCopies} repair copies in all), " +
                 $"{observer.DonorOrders} donor orders; recovery seconds per returning device: {perDevice}")
             {
