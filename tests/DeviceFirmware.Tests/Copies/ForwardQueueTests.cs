@@ -1,6 +1,6 @@
-using IotOta.DeviceFirmware.Agent;
+using IotOta.DeviceFirmware.Copies;
 
-namespace IotOta.DeviceFirmware.Tests.Agent;
+namespace IotOta.DeviceFirmware.Tests.Copies;
 
 public class ForwardQueueTests
 {

@@ -1,4 +1,4 @@
-namespace IotOta.DeviceFirmware.Agent
+namespace IotOta.DeviceFirmware.Copies
 {
     /// <summary>One unit of work for the forwarder: send copies of a held packet, then maybe a receipt notice.</summary>
     public sealed class ForwardJob

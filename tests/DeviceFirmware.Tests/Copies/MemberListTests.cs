@@ -1,7 +1,7 @@
-using IotOta.DeviceFirmware.Agent;
+using IotOta.DeviceFirmware.Copies;
 using IotOta.Shared.Protocol;
 
-namespace IotOta.DeviceFirmware.Tests.Agent;
+namespace IotOta.DeviceFirmware.Tests.Copies;
 
 public class MemberListTests
 {

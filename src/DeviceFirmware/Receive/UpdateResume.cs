@@ -1,21 +1,48 @@
-using System;
+using IotOta.DeviceFirmware.Agent;
 using IotOta.DeviceFirmware.Flash;
 using IotOta.DeviceFirmware.Ports;
+using IotOta.DeviceFirmware.Slots;
 using IotOta.Shared.Chunking;
 using IotOta.Shared.Protocol;
 
-namespace IotOta.DeviceFirmware.Agent
+namespace IotOta.DeviceFirmware.Receive
 {
-    /// <summary>Resuming after a restart: the stored update, torn sectors, a sequential sink.</summary>
-    public sealed partial class DeviceAgent
+    /// <summary>
+    /// Resuming after a restart: the stored update (or the running image, served to peers), torn sectors, a
+    /// sequential sink. Runs once, at start, under the agent's lock.
+    /// </summary>
+    public sealed class UpdateResume
     {
-        private void RestoreUpdate()
+        private readonly ReceivePath _rx;
+        private readonly SlotLifecycle _life;
+        private readonly IFlashLayout _flash;
+        private readonly ISignatureVerifier _verifier;
+        private readonly DeviceCounters _counters;
+        private readonly DeviceLog _log;
+        private readonly int _maxChunkSize;
+        private byte[] _sectorBuf;
+
+        public UpdateResume(ReceivePath rx, SlotLifecycle life, IFlashLayout flash, ISignatureVerifier verifier, int maxChunkSize,
+            DeviceCounters counters, DeviceLog log)
         {
-            int len = _store.StoredManifestLength();
+            _rx = rx;
+            _life = life;
+            _flash = flash;
+            _verifier = verifier;
+            _maxChunkSize = maxChunkSize;
+            _counters = counters;
+            _log = log;
+        }
+
+        /// <summary>Restores what the update-state partition holds. buffer: scratch of at least one chunk.</summary>
+        public void Restore(byte[] buffer)
+        {
+            UpdateStateStore store = _rx.Store;
+            int len = store.StoredManifestLength();
             if (len == 0) return;
             byte[] buf = new byte[len];
             Manifest m = null;
-            if (_store.ReadManifest(buf, 0, len))
+            if (store.ReadManifest(buf, 0, len))
             {
                 try
                 {
@@ -28,49 +55,44 @@ namespace IotOta.DeviceFirmware.Agent
             }
             if (m == null || !_verifier.Verify(m.KeyId, buf, 0, m.SignedLength, m.Signature, 0))
             {
-                Log("stored update state is not a valid signed manifest; cleared");
-                _store.Clear();
+                _log.Log("stored update state is not a valid signed manifest; cleared");
+                store.Clear();
                 return;
             }
-            _manifest = m;
-            _held = new PacketBitmap(m.ChunkCount);
-            SizeBuffers(m.ChunkCount);
-            if (m.ImageId == _bootRec.ImageId && m.Version.SameAs(_bootRec.Version))
+            BootRecord boot = _life.Record;
+            if (m.ImageId == boot.ImageId && m.Version.SameAs(boot.Version))
             {
                 // The running image: every packet is held, in the active slot; keep serving it to peers.
-                for (int i = 0; i < m.ChunkCount; i++) _held.Set(i);
-                _imageSlot = _flash.Slot(_bootRec.ActiveSlot);
-                if (_state == DeviceState.Idle) _state = DeviceState.Updated;
+                _rx.Bind(m, _flash.Slot(boot.ActiveSlot));
+                for (int i = 0; i < m.ChunkCount; i++) _rx.Held.Set(i);
+                if (_life.State == DeviceState.Idle) _life.State = DeviceState.Updated;
                 return;
             }
-            if (m.ImageId == _bootRec.PreviousImageId && _state == DeviceState.RolledBack)
+            if (m.ImageId == boot.PreviousImageId && _life.State == DeviceState.RolledBack)
             {
                 // The stored update is the image that was just rolled back: forget it, or it would be installed again.
-                _store.Clear();
-                _manifest = null;
-                _held = null;
+                store.Clear();
                 return;
             }
-            if (m.ChunkSize > _cfg.MaxChunkSize)
+            if (m.ChunkSize > _maxChunkSize)
             {
-                Log("stored update has chunks larger than this device accepts; cleared");
-                _store.Clear();
-                _manifest = null;
-                _held = null;
+                _log.Log("stored update has chunks larger than this device accepts; cleared");
+                store.Clear();
                 return;
             }
-            _imageSlot = _flash.Slot(1 - _bootRec.ActiveSlot);
+            int slot = _life.InactiveSlot;
+            _rx.Bind(m, _flash.Slot(slot));
             PacketBitmap claimed = new PacketBitmap(m.ChunkCount);
-            _store.LoadHeld(len, claimed);
-            if (_sink.SequentialOnly) RestoreSequential(m, claimed, 1 - _bootRec.ActiveSlot);
+            store.LoadHeld(len, claimed);
+            if (_rx.Packets.SequentialOnly) RestoreSequential(m, claimed, slot, buffer);
             else
             {
-                _sink.Resume(1 - _bootRec.ActiveSlot, (int)m.ImageSize, 0);
-                VerifyAndCleanSlot(m, claimed);
+                _rx.Packets.Sink.Resume(slot, (int)m.ImageSize, 0);
+                VerifyAndCleanSlot(m, claimed, buffer);
             }
-            _state = DeviceState.Receiving;
-            if (_held.IsComplete) _installRequested = true;
-            Log("resuming update " + m.Version.ToString() + " with " + _held.HeldCount + "/" + m.ChunkCount + " packets held");
+            _life.State = DeviceState.Receiving;
+            if (_rx.IsComplete) _rx.InstallRequested = true;
+            _log.Log("resuming update " + m.Version.ToString() + " with " + _rx.HeldCount + "/" + m.ChunkCount + " packets held");
         }
 
         /// <summary>
@@ -82,20 +104,18 @@ namespace IotOta.DeviceFirmware.Agent
         /// cut during the cleanup only loses packets of that sector, which fail their hash on the next start and
         /// are fetched again. Runs at start only; the buffers it uses are allocated once.
         /// </summary>
-        private void VerifyAndCleanSlot(Manifest m, PacketBitmap claimed)
+        private void VerifyAndCleanSlot(Manifest m, PacketBitmap claimed, byte[] buffer)
         {
-            IFlashPartition slot = _imageSlot;
+            IFlashPartition slot = _rx.ImageSlot;
+            PacketBitmap held = _rx.Held;
             for (int i = 0; i < m.ChunkCount; i++)
             {
                 if (!claimed.Get(i)) continue;
                 int len = m.ChunkLength(i);
-                slot.Read(m.ChunkOffset(i), _txBuf, 0, len);
-                _hash.ChunkHash(m.HashKind, _txBuf, 0, len, _hashOut, 0);
-                if (m.ChunkHashEquals(i, _hashOut, 0)) _held.Set(i);
-                else Counters.ResumeHeldInvalid++;
+                slot.Read(m.ChunkOffset(i), buffer, 0, len);
+                if (_rx.ChunkMatches(m, i, buffer, 0, len)) held.Set(i);
+                else _counters.ResumeHeldInvalid++;
             }
-            _txIndex = -1;
-            _txLen = 0;
             int sector = slot.SectorSize;
             if (_sectorBuf == null || _sectorBuf.Length < sector) _sectorBuf = new byte[sector];
             long imageEnd = m.ImageSize;
@@ -107,14 +127,14 @@ namespace IotOta.DeviceFirmware.Agent
                 bool needsRead = false;
                 for (int c = first; c <= last; c++)
                 {
-                    if (!_held.Get(c)) { needsRead = true; break; }
+                    if (!held.Get(c)) { needsRead = true; break; }
                 }
                 if (!needsRead) continue;
                 slot.Read((int)sec, _sectorBuf, 0, sector);
                 bool dirty = false;
                 for (int c = first; c <= last && !dirty; c++)
                 {
-                    if (_held.Get(c)) continue;
+                    if (held.Get(c)) continue;
                     long from = (long)c * m.ChunkSize;
                     long to = from + m.ChunkLength(c);
                     if (from < sec) from = sec;
@@ -128,14 +148,14 @@ namespace IotOta.DeviceFirmware.Agent
                 slot.Erase((int)sec, sector);
                 for (int c = first; c <= last; c++)
                 {
-                    if (!_held.Get(c)) continue;
+                    if (!held.Get(c)) continue;
                     long from = (long)c * m.ChunkSize;
                     long to = from + m.ChunkLength(c);
                     if (from < sec) from = sec;
                     if (to > secEnd) to = secEnd;
                     slot.Write((int)from, _sectorBuf, (int)(from - sec), (int)(to - from));
                 }
-                Counters.ResumeSectorsCleaned++;
+                _counters.ResumeSectorsCleaned++;
             }
         }
 
@@ -145,61 +165,62 @@ namespace IotOta.DeviceFirmware.Agent
         /// The sink resumes at the end of the prefix (it cleans a torn write there); a sink that cannot resume starts
         /// over and only the staged packets stay held. Then staging drains as far as it can.
         /// </summary>
-        private void RestoreSequential(Manifest m, PacketBitmap claimed, int slotIndex)
+        private void RestoreSequential(Manifest m, PacketBitmap claimed, int slotIndex, byte[] buffer)
         {
-            IFlashPartition slot = _imageSlot;
+            IFlashPartition slot = _rx.ImageSlot;
+            PacketBitmap held = _rx.Held;
+            UpdateStateStore store = _rx.Store;
+            PacketStore packets = _rx.Packets;
             int prefix = 0;
             while (prefix < m.ChunkCount)
             {
                 int len = m.ChunkLength(prefix);
-                slot.Read(m.ChunkOffset(prefix), _txBuf, 0, len);
-                _hash.ChunkHash(m.HashKind, _txBuf, 0, len, _hashOut, 0);
-                if (!m.ChunkHashEquals(prefix, _hashOut, 0)) break;
+                slot.Read(m.ChunkOffset(prefix), buffer, 0, len);
+                if (!_rx.ChunkMatches(m, prefix, buffer, 0, len)) break;
                 prefix++;
             }
-            _txIndex = -1;
-            _txLen = 0;
             int prefixBytes = prefix == m.ChunkCount ? (int)m.ImageSize : m.ChunkOffset(prefix);
-            if (!_sink.Resume(slotIndex, (int)m.ImageSize, prefixBytes))
+            if (!packets.Sink.Resume(slotIndex, (int)m.ImageSize, prefixBytes))
             {
-                _sink.Begin(slotIndex, (int)m.ImageSize);
+                packets.Sink.Begin(slotIndex, (int)m.ImageSize);
                 prefix = 0;
             }
             for (int i = 0; i < prefix; i++)
             {
-                _held.Set(i);
-                if (!claimed.Get(i)) _store.MarkHeld(i);
+                held.Set(i);
+                if (!claimed.Get(i)) store.MarkHeld(i);
             }
-            if (_staging != null)
+            StagingArea staging = packets.Staging;
+            if (staging != null)
             {
-                _staging.Load(m.ImageId, m.ChunkCount);
-                for (int e = 0; e < _staging.Capacity; e++)
+                byte[] stageBuf = packets.StageBuffer;
+                staging.Load(m.ImageId, m.ChunkCount);
+                for (int e = 0; e < staging.Capacity; e++)
                 {
-                    int idx = _staging.IndexAt(e);
+                    int idx = staging.IndexAt(e);
                     if (idx < 0) continue;
-                    if (_held.Get(idx))
+                    if (held.Get(idx))
                     {
-                        _staging.Free(e); // already in the slot (a cut between drain write and free)
+                        staging.Free(e); // already in the slot (a cut between drain write and free)
                         continue;
                     }
                     int len = m.ChunkLength(idx);
-                    _staging.Read(e, _stageBuf, 0, len);
-                    _hash.ChunkHash(m.HashKind, _stageBuf, 0, len, _hashOut, 0);
-                    if (!m.ChunkHashEquals(idx, _hashOut, 0))
+                    staging.Read(e, stageBuf, 0, len);
+                    if (!_rx.ChunkMatches(m, idx, stageBuf, 0, len))
                     {
-                        _staging.Free(e);
+                        staging.Free(e);
                         continue;
                     }
-                    _held.Set(idx);
-                    if (!claimed.Get(idx)) _store.MarkHeld(idx);
+                    held.Set(idx);
+                    if (!claimed.Get(idx)) store.MarkHeld(idx);
                 }
-                if (_staging.Count > Counters.StagingHighWater) Counters.StagingHighWater = _staging.Count;
+                if (staging.Count > _counters.StagingHighWater) _counters.StagingHighWater = staging.Count;
             }
             for (int i = 0; i < m.ChunkCount; i++)
             {
-                if (claimed.Get(i) && !_held.Get(i)) Counters.ResumeHeldInvalid++;
+                if (claimed.Get(i) && !held.Get(i)) _counters.ResumeHeldInvalid++;
             }
-            Drain(m);
+            packets.Drain(m);
         }
     }
 }

@@ -1,6 +1,6 @@
 using IotOta.Shared.Protocol;
 
-namespace IotOta.DeviceFirmware.Agent
+namespace IotOta.DeviceFirmware.Copies
 {
     /// <summary>
     /// The members of this device's group as the gateway last announced them (newest epoch wins). Fixed capacity,

@@ -1,4 +1,4 @@
-namespace IotOta.DeviceFirmware.Agent
+namespace IotOta.DeviceFirmware.Copies
 {
     /// <summary>A fixed ring of forward jobs; preallocated, so queueing allocates nothing. Not thread-safe.</summary>
     public sealed class ForwardQueue
