@@ -61,6 +61,8 @@ public sealed class RolloutEngine
     }
 
     public RolloutScheduler Scheduler { get; }
+    /// <summary>Repair requests handed to donors of the requester's group (Scheduling/DonorSelector).</summary>
+    public DonorOrders DonorOrders { get; } = new();
     public FirmwareImage Image => _image;
     public long GatewayPayloadBytes => Interlocked.Read(ref _gatewayPayload);
     public RolloutOptions Options => _options;
@@ -277,6 +279,18 @@ public sealed class RolloutEngine
         var held = _options.Held;
         int group = _registry.Get(r.NodeId)?.GroupId ?? -1;
         var mates = held == null ? new List<uint>() : _destinations.Members.Where(m => m.GroupId == group && m.NodeId != r.NodeId).Select(m => m.NodeId).ToList();
+        if (planned && held != null)
+        {
+            // Donors chosen from the bitmaps the group reported; the gateway sends only what no online member holds.
+            var donors = mates.Where(m => _registry.Get(m) is { Online: true } && _options.Health?.HasFailed(m) != true).OrderBy(m => m).ToList();
+            var plan = DonorSelector.Plan(r.ChunkCount, r.IsMissing, donors, (m, k) => _registry.Get(m) is { } rec && IsUpdated(rec) || held(m, k),
+                k => Scheduler.IsDeliveredTo(r.NodeId, k), budget, budget);
+            foreach (var (donor, packets) in plan.ByDonor) DonorOrders.Add(r.NodeId, _image.ImageId, _image.ChunkCount, donor, packets);
+            foreach (int k in plan.FromGateway)
+                if (_repairPending.TryAdd((r.NodeId, k), 0)) _repairs.Enqueue((r.NodeId, k));
+            _wake.Release();
+            return;
+        }
         for (int i = 0; i < r.ChunkCount && budget > 0; i++)
         {
             if (!r.IsMissing(i)) continue;
@@ -524,6 +538,11 @@ public sealed class RolloutEngine
                         worked = true;
                     }
                 }
+                for (int n = 0; n < 64 && !hold && !_paused && DonorOrders.TryTake(out uint donor, out byte[] order); n++)
+                {
+                    await _mqtt.PublishAsync(Topics.DeviceIn(donor), order, qos: MqttQualityOfServiceLevel.AtMostOnce, ct: ct);
+                    worked = true;
+                }
                 for (int n = 0; n < 64 && !hold && !_paused && _repairs.TryDequeue(out var rep); n++)
                 {
                     _repairPending.TryRemove(rep, out _);
@@ -600,6 +619,8 @@ public sealed class RolloutEngine
                 ResentBytes = ResentBytes,
                 ResentRepairBytes = ResentRepairBytes,
                 DeliveriesSkipped = Interlocked.Read(ref _skipped),
+                DonorOrdersSent = DonorOrders.Sent,
+                PacketsDelegated = DonorOrders.PacketsDelegated,
                 Reconnects = _reconnects,
                 PhasePassed = phasePassed,
                 Health = _verdict,

@@ -24,6 +24,9 @@ public sealed record RolloutResult
     public long ResentRepairBytes { get; init; }
     /// <summary>Packet deliveries (packet × group) not planned because every member already held the packet.</summary>
     public long DeliveriesSkipped { get; init; }
+    /// <summary>Repair requests the gateway handed to donors in the requesters' groups, and the packets in them.</summary>
+    public long DonorOrdersSent { get; init; }
+    public long PacketsDelegated { get; init; }
     /// <summary>Times the gateway's MQTT link came back during the rollout (manifests were published again).</summary>
     public int Reconnects { get; init; }
     /// <summary>The run ended because its phase passed the gate's success threshold (<see cref="RolloutOptions.EndWhenPhasePassed"/>).</summary>
