@@ -504,11 +504,16 @@ public sealed class RolloutEngine
                     await PublishRelayTreesAsync(ct);
                     await PublishManifestsAsync(ct);
                 }
+                bool withdrew = false;
                 foreach (SendOrder order in hold || _paused || _options.Strategy != RolloutStrategy.IotOta ? Array.Empty<SendOrder>() : Scheduler.Plan())
                 {
                     if (!Reachable(order))
                     {
-                        Scheduler.Withdraw(order); // its root or a relay went offline while the order waited for the uplink
+                        // Its root or a relay went offline while the order waited for the uplink. The destination list
+                        // knows already (its Changed event comes after the member lists are published, behind the uplink).
+                        Scheduler.Withdraw(order);
+                        if (!withdrew) OnMembership(_destinations.Members);
+                        withdrew = true;
                         continue;
                     }
                     lock (_recent)

@@ -113,7 +113,7 @@ public static class DeviceKill9Scenario
             bool rolloutEndedBeforeC = run.IsCompleted;
             fleets[2] = GatewayProcess.Start(args[2], new Dictionary<string, string>());
             var restartC = Stopwatch.StartNew();
-            long resentAtC = observer.ResentBytes;
+            long resentAtC = observer.ResentBytes, payloadAtC = observer.GatewayPayloadBytes;
             foreach (uint n in nodes[2]) startedAt[n] = restartC;
             await WaitUpdatedAsync(observer, all, version, o.Timeout, startedAt, recovery, null, ct);
 
@@ -133,6 +133,7 @@ public static class DeviceKill9Scenario
             bool completed = updated == o.Devices && result is { TimedOut: false } r && r.Updated == o.Devices && r.Failed == 0
                 && !rolloutEndedBeforeC && observer.Malformed == 0;
             var returning = nodes[1].Concat(nodes[2]).ToList();
+            long catchUp = payload - payloadAtC;
             string perDevice = string.Join(", ", returning.Select(n => recovery.TryGetValue(n, out double s) ? $"{n}:{s:0.00}" : $"{n}:-"));
             return new FleetScenarioResult(Name, completed, resent, bytes.Length, maxRecovery, updated, o.Devices, payload,
                 $"fleet processes B ({nodes[1].Count} devices, {heldB} packets held) and C ({nodes[2].Count}, {heldC}) killed with SIGKILL " +
@@ -140,11 +141,12 @@ public static class DeviceKill9Scenario
                 $"were {(abDone ? "updated" : "NOT all updated")}{(rolloutEndedBeforeC ? " (the rollout had ended before C came back)" : "")}; {rolloutState}; " +
                 $"broker carried {payload} payload bytes to devices ({(double)payload / bytes.Length:0.000}× image), {resent} re-sent ({resentBeforeKill} before the kill, {resentAtB} by B's restart, {resentAtC} by C's) " +
                 $"({100.0 * resent / bytes.Length:0.00} % of the image; {observer.ResentRepairBytes} of it as repair copies; {observer.RepairCopies} repair copies in all), " +
-                $"{observer.DonorOrders} donor orders; recovery seconds per returning device: {perDevice}")
+                $"{observer.DonorOrders} donor orders; C's catch-up cost the gateway {catchUp} payload bytes ({100.0 * catchUp / bytes.Length:0.00} % of the image); recovery seconds per returning device: {perDevice}")
             {
                 MaxResentFraction = MaxResentFraction,
                 MaxPayloadRatio = MaxPayloadRatio,
                 RecoveryPerDevice = recovery,
+                CatchUpPayloadBytes = catchUp,
             };
         }
         finally

@@ -52,6 +52,8 @@ public sealed record FleetScenarioResult(string Name, bool Completed, long Resen
     public double? MaxPayloadRatio { get; init; }
     /// <summary>Seconds from each returning device's restart to its report of running the image (null: not measured).</summary>
     public IReadOnlyDictionary<uint, double>? RecoveryPerDevice { get; init; }
+    /// <summary>Gateway payload from the last returning devices' restart to the end (their catch-up; null: not measured).</summary>
+    public long? CatchUpPayloadBytes { get; init; }
 
     /// <summary>Completed, and re-sent bytes and the gateway's payload within the scenario's limits.</summary>
     public bool Passed => Completed && ResentBytes <= ImageBytes * MaxResentFraction && Refused != false
@@ -62,6 +64,7 @@ public sealed record FleetScenarioResult(string Name, bool Completed, long Resen
         var d = Fields();
         if (Refused is bool refused) d["refused"] = refused;
         if (RecoveryPerDevice != null) d["recoverySecondsPerDevice"] = RecoveryPerDevice.OrderBy(kv => kv.Key).ToDictionary(kv => kv.Key.ToString(), kv => Math.Round(kv.Value, 3));
+        if (CatchUpPayloadBytes is long c) d["catchUpPayloadBytes"] = c;
         d["passed"] = Passed;
         return d;
     }
