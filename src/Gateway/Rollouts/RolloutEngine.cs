@@ -438,6 +438,10 @@ public sealed class RolloutEngine
     private bool Reachable(SendOrder order) =>
         _registry.Get(order.Root.NodeId) is not { Online: false } && order.Relays.All(r => _registry.Get(r.NodeId) is not { Online: false });
 
+    /// <summary>With a window: an offline target that is neither updated nor failed.</summary>
+    private bool IsPending(DeviceRecord d) => _options.Window != null && !d.Online && !IsUpdated(d) && d.State != DeviceState.Failed
+        && _options.Health?.HasFailed(d.NodeId) != true;
+
     private bool IsUpdated(DeviceRecord d) => d.Version.SameAs(_image.Version) && d.State == DeviceState.Updated;
 
     public RolloutSnapshot Snapshot()
@@ -452,7 +456,7 @@ public sealed class RolloutEngine
         var (done, total) = Scheduler.Progress;
         return new RolloutSnapshot(_time.GetElapsedTime(_startTimestamp), groups, devices.Count, devices.Count(IsUpdated),
             devices.Count(d => d.State == DeviceState.Failed || _options.Health?.HasFailed(d.NodeId) == true), GatewayPayloadBytes, _image.Bytes.Length,
-            done, total, _paused, _pauseReason, _verdict);
+            done, total, _paused, _pauseReason, _verdict) { Pending = devices.Count(IsPending) };
     }
 
     public async Task<RolloutResult> RunAsync(IProgress<RolloutSnapshot>? progress, CancellationToken ct)
@@ -591,7 +595,7 @@ public sealed class RolloutEngine
                     // Paused by the health gate: the operator decides (resume acknowledges the failures, or abort).
                     if (_pauseReason == null) break;
                 }
-                if (_time.GetElapsedTime(_startTimestamp) - PausedTime() > _options.Timeout)
+                if (_time.GetElapsedTime(_startTimestamp) - PausedTime() > (_options.Window ?? _options.Timeout))
                 {
                     timedOut = true;
                     break;
@@ -605,7 +609,9 @@ public sealed class RolloutEngine
             var records = _registry.All().Where(d => targets.Contains(d.NodeId)).ToList();
             _lastHealthCheck = 0;
             CheckHealth();
-            var failed = records.Where(d => !IsUpdated(d)).Select(d => d.NodeId).ToList();
+            var pending = records.Where(IsPending).Select(d => new PendingDevice(d.NodeId, d.GroupId, d.LastSeen,
+                _options.Held is { } h ? Enumerable.Range(0, _image.ChunkCount).Count(k => h(d.NodeId, k)) : 0)).ToList();
+            var failed = records.Where(d => !IsUpdated(d) && !IsPending(d)).Select(d => d.NodeId).ToList();
             return new RolloutResult
             {
                 Devices = records.Count,
@@ -621,6 +627,7 @@ public sealed class RolloutEngine
                 DeliveredSeconds = _deliveredAt == 0 ? null : _time.GetElapsedTime(_startTimestamp, _deliveredAt).TotalSeconds,
                 TimedOut = timedOut,
                 FailedDevices = failed,
+                PendingDevices = pending,
                 ResentBytes = ResentBytes,
                 ResentRepairBytes = ResentRepairBytes,
                 DeliveriesSkipped = Interlocked.Read(ref _skipped),
@@ -673,6 +680,7 @@ public sealed class RolloutEngine
             // a device reboots), then no longer.
             if (!d.Online)
             {
+                if (IsPending(d)) return false; // within the window it holds the rollout open until it returns
                 if (_time.GetUtcNow() - d.LastSeen < _options.OfflineWait) return false;
                 continue;
             }

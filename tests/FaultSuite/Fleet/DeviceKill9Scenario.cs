@@ -122,7 +122,7 @@ public static class DeviceKill9Scenario
             if (await Task.WhenAny(run, Task.Delay(o.Timeout, ct)) == run)
             {
                 result = await run;
-                rolloutState = $"rollout ended: {result.Updated}/{result.Devices} updated, {result.Failed} failed{(result.TimedOut ? ", timed out" : "")} " +
+                rolloutState = $"rollout ended: {result.Updated}/{result.Devices} updated, {result.Failed} failed, {result.Pending} pending{(result.TimedOut ? ", timed out" : "")} " +
                     $"({result.Reallocations} reallocations, {scheduler?.OrdersWithdrawn} orders withdrawn (device gone before they went out), {result.DeliveriesSkipped} skipped as held, " +
                     $"{result.OriginalsSent} originals, {result.RepairCopiesSent} repair copies, engine-counted re-sent {result.ResentBytes})";
             }
@@ -130,7 +130,7 @@ public static class DeviceKill9Scenario
             int updated = all.Count(n => observer.Device(n) is { } d && BrokerObserver.IsUpdated(d, version));
             long payload = observer.GatewayPayloadBytes, resent = observer.ResentBytes;
             double maxRecovery = recovery.Count == 0 ? 0 : recovery.Values.Max();
-            bool completed = updated == o.Devices && result is { TimedOut: false } r && r.Updated == o.Devices && r.Failed == 0
+            bool completed = updated == o.Devices && result is { TimedOut: false, Outcome: RolloutOutcome.AllUpdated } r && r.Updated == o.Devices
                 && !rolloutEndedBeforeC && observer.Malformed == 0;
             var returning = nodes[1].Concat(nodes[2]).ToList();
             long catchUp = payload - payloadAtC;
@@ -155,8 +155,8 @@ public static class DeviceKill9Scenario
         }
     }
 
-    /// <summary>The rollout as an operator would start it: waiting for offline devices for the whole window.</summary>
-    private static RolloutOptions RolloutOptionsFor(FleetScenarioOptions o) => new() { Timeout = o.Timeout, OfflineWait = o.Timeout };
+    /// <summary>The rollout as an operator would start it: a window in which offline devices are pending.</summary>
+    private static RolloutOptions RolloutOptionsFor(FleetScenarioOptions o) => new() { Window = o.Timeout };
 
     /// <summary>Polls the observer until every node reports the version (true) or the timeout passes, the given task
     /// ended first (false). Records for each node the seconds from its start to its first report of the version.</summary>
