@@ -438,6 +438,21 @@ public sealed class RolloutEngine
     private bool Reachable(SendOrder order) =>
         _registry.Get(order.Root.NodeId) is not { Online: false } && order.Relays.All(r => _registry.Get(r.NodeId) is not { Online: false });
 
+    /// <summary>With a window, the devices the gateway knows that are offline as it starts are targets too (pending until
+    /// they return): their groups get the manifest, and the rollout waits for them.</summary>
+    private void AddKnownOfflineTargets()
+    {
+        lock (_gate)
+        {
+            foreach (var d in _registry.All())
+            {
+                if (d.Online || !IsTarget(d.NodeId, d.GroupId)) continue;
+                _targets.Add(d.NodeId);
+                _targetGroups.Add(d.GroupId);
+            }
+        }
+    }
+
     /// <summary>With a window: an offline target that is neither updated nor failed.</summary>
     private bool IsPending(DeviceRecord d) => _options.Window != null && !d.Online && !IsUpdated(d) && d.State != DeviceState.Failed
         && _options.Health?.HasFailed(d.NodeId) != true;
@@ -462,6 +477,7 @@ public sealed class RolloutEngine
     public async Task<RolloutResult> RunAsync(IProgress<RolloutSnapshot>? progress, CancellationToken ct)
     {
         _startTimestamp = _time.GetTimestamp();
+        if (_options.Window != null) AddKnownOfflineTargets();
         OnMembership(_destinations.Members);
         _destinations.Changed += OnMembership;
         try
