@@ -19,7 +19,7 @@ public static class RolloutWindow
     {
         string t = text.Trim().ToLowerInvariant();
         double unit = 1;
-        if (t.Length > 0 && char.IsLetter(t[^1]))
+        if (t.Length > 1 && char.IsLetter(t[^1]) && char.IsDigit(t[^2]))
         {
             unit = t[^1] switch
             {
@@ -39,6 +39,6 @@ public static class RolloutWindow
     }
 
     public static string Format(TimeSpan w) =>
-        w.TotalSeconds % 86400 == 0 ? $"{w.TotalDays:0}d" : w.TotalSeconds % 3600 == 0 ? $"{w.TotalHours:0}h"
+        w.TotalSeconds % 86400 == 0 && w.TotalDays > 1 ? $"{w.TotalDays:0}d" : w.TotalSeconds % 3600 == 0 ? $"{w.TotalHours:0}h"
         : w.TotalSeconds % 60 == 0 ? $"{w.TotalMinutes:0}m" : $"{w.TotalSeconds:0.###}s";
 }

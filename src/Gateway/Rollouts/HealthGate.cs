@@ -78,12 +78,6 @@ public sealed class HealthGate(HealthPolicy policy, TimeProvider time)
             _installedAt.Remove(d.Node);
             return;
         }
-        if (!d.Online)
-        {
-            // Offline: pending, not silent. Its install clock starts again when it is back.
-            _installedAt.Remove(d.Node);
-            return;
-        }
         bool installing = d.HoldsWholeImage || d.State is DeviceState.Verifying or DeviceState.Installing or DeviceState.PendingConfirm;
         if (installing && !_installedAt.ContainsKey(d.Node)) _installedAt[d.Node] = now;
         if (_installedAt.TryGetValue(d.Node, out long since) && time.GetElapsedTime(since, now) > policy.EffectiveInstallTimeout)
