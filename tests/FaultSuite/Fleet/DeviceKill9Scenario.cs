@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using IotOta.Gateway;
 using IotOta.Gateway.Images;
+using IotOta.Gateway.Mqtt;
 using IotOta.Gateway.Rollouts;
 using IotOta.Shared.Protocol;
 using IotOta.TestSupport;
@@ -61,7 +62,7 @@ public static class DeviceKill9Scenario
         try
         {
             for (int p = 0; p < 3; p++) fleets[p] = GatewayProcess.Start(args[p], new Dictionary<string, string>());
-            await using var gw = new GatewayNode(broker.Host, broker.Port, upBucket: new TokenBucket(o.GatewayUpBytesPerSecond, 16 * 1024), log: log);
+            await using var gw = MqttGatewayNode.Create(broker.Host, broker.Port, pace: new TokenBucket(o.GatewayUpBytesPerSecond, 16 * 1024).ConsumeAsync, log: log);
             await gw.StartAsync(ct);
             try
             {

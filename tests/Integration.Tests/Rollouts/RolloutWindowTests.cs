@@ -1,5 +1,6 @@
 using IotOta.Gateway;
-using IotOta.Gateway.Demo;
+using IotOta.Gateway.Mqtt;
+using IotOta.Simulation.Demo;
 using IotOta.Gateway.Images;
 using IotOta.Gateway.Rollouts;
 using IotOta.Shared.Protocol;
@@ -25,7 +26,7 @@ public sealed class RolloutWindowTests(ITestOutputHelper output)
         using var signer = ManifestSigner.Generate();
         var verifier = new EcdsaSignatureVerifier();
         verifier.Add(signer.KeyId, signer.PublicKey());
-        await using var gateway = new GatewayNode(broker.Host, broker.Port);
+        await using var gateway = MqttGatewayNode.Create(broker.Host, broker.Port);
         await gateway.StartAsync(CancellationToken.None);
         Task<VirtualFleet> Fleet(int n, int first) => VirtualFleet.StartAsync(n, 2, broker.Host, broker.Port, Path.Combine(dir.Path, "f" + first), verifier,
             firstNodeId: first, groupsByNodeId: true);

@@ -1,0 +1,87 @@
+using System.Collections.Concurrent;
+using IotOta.Gateway.Fleet;
+using IotOta.Gateway.Images;
+using IotOta.Gateway.Node;
+using IotOta.Gateway.Scheduling;
+using IotOta.Shared.Protocol;
+
+namespace IotOta.Gateway.Rollouts.Run;
+
+/// <summary>
+/// The gateway's answers to repair requests (devices ask their peers first, the gateway last; a device resumed from
+/// flash asks the gateway first): for each missing packet an online group mate holds, a donor chosen from the bitmaps
+/// the group reported (<see cref="DonorSelector"/>) gets a donor order; the gateway itself sends only packets no online
+/// member holds (at most <see cref="RolloutOptions.MaxRepairReplies"/> per request, none still on its way to the group),
+/// as repair copies while the rollout is not paused or holding. Thread-safe.
+/// </summary>
+internal sealed class RepairAnswers(IBrokerPort broker, DeviceRegistry registry, DestinationList destinations, RolloutScheduler scheduler,
+    FirmwareImage image, Packetizer packetizer, RolloutOptions options, RolloutTargets targets, HeldSkipper held, RolloutCounters counters)
+{
+    private readonly ConcurrentQueue<(uint Node, int Index)> _queue = new();
+    private readonly ConcurrentDictionary<(uint, int), byte> _pending = new();
+
+    /// <summary>Queues the packets the request asks for that the gateway should answer.</summary>
+    public void OnRequest(RepairRequest r)
+    {
+        if (r.ImageId != image.ImageId || r.ChunkCount != image.ChunkCount) return;
+        if (options.Targets != null && (registry.Get(r.NodeId) is not { } rec || !targets.IsTarget(rec.NodeId, rec.GroupId))) return;
+        if (options.Baseline is { } baseline && !baseline.AnswersRepairsOf(r.NodeId)) return;
+        int budget = Math.Min(r.MaxReplies, options.MaxRepairReplies);
+        bool planned = options.Baseline == null;
+        var knows = options.Held;
+        int group = registry.Get(r.NodeId)?.GroupId ?? -1;
+        var mates = knows == null ? new List<uint>() : destinations.Members.Where(m => m.GroupId == group && m.NodeId != r.NodeId).Select(m => m.NodeId).ToList();
+        if (planned && knows != null)
+        {
+            // Donors chosen from the bitmaps the group reported; the gateway sends only what no online member holds.
+            var donors = mates.Where(m => registry.Get(m) is { Online: true } && options.Health?.HasFailed(m) != true).OrderBy(m => m).ToList();
+            var plan = DonorSelector.Plan(r.ChunkCount, r.IsMissing, donors, (m, k) => registry.Get(m) is { } d && d.Runs(image) || knows(m, k),
+                k => scheduler.IsDeliveredTo(r.NodeId, k), budget, budget);
+            foreach (var (donor, packets) in plan.ByDonor) Donors.Add(r.NodeId, image.ImageId, image.ChunkCount, donor, packets);
+            foreach (int k in plan.FromGateway)
+                if (_pending.TryAdd((r.NodeId, k), 0)) _queue.Enqueue((r.NodeId, k));
+            return;
+        }
+        for (int i = 0; i < r.ChunkCount && budget > 0; i++)
+        {
+            if (!r.IsMissing(i)) continue;
+            // A packet still on its way to the device's group (its original not yet sent, or its notice not yet back)
+            // comes as an original or a peer copy: a repair copy now would be sent twice (a device idle through a
+            // broker outage asks for everything it misses).
+            // Unless a group mate is known to hold it (then it is not on its way: it is planned again only when its
+            // notice times out, and answering now lets the group skip it).
+            if (planned && !scheduler.IsDeliveredTo(r.NodeId, i) && !mates.Any(m => knows!(m, i))) continue;
+            if (!_pending.TryAdd((r.NodeId, i), 0)) continue;
+            _queue.Enqueue((r.NodeId, i));
+            budget--;
+        }
+    }
+
+    /// <summary>Repair requests handed to donors of the requesters' groups (Scheduling/DonorSelector).</summary>
+    public DonorOrders Donors { get; } = new();
+
+    /// <summary>Publishes up to <paramref name="max"/> donor orders, then up to <paramref name="max"/> queued repair
+    /// copies; true when any went out.</summary>
+    public async Task<bool> SendAsync(int max, CancellationToken ct)
+    {
+        bool worked = false;
+        for (int n = 0; n < max && Donors.TryTake(out uint donor, out byte[] order); n++)
+        {
+            await broker.PublishAsync(Topics.DeviceIn(donor), order, qos: BrokerQos.AtMostOnce, ct: ct);
+            worked = true;
+        }
+        for (int n = 0; n < max && _queue.TryDequeue(out var rep); n++)
+        {
+            _pending.TryRemove(rep, out _);
+            var dev = registry.Get(rep.Node);
+            if (dev == null || !dev.Online || dev.Runs(image)) continue;
+            // it asked a while ago; its peers may have given it the packet since
+            if (options.Held is { } knows && knows(rep.Node, rep.Index)) continue;
+            held.CountResent(rep.Node, rep.Index, true);
+            await broker.PublishAsync(Topics.DeviceIn(rep.Node), packetizer.RepairCopy(rep.Index), qos: BrokerQos.AtMostOnce, ct: ct);
+            counters.Repair(packetizer.PayloadLength(rep.Index));
+            worked = true;
+        }
+        return worked;
+    }
+}
