@@ -12,7 +12,7 @@ using IotOta.VirtualDevice.Network;
 namespace IotOta.FaultSuite.Fleet;
 
 /// <summary>
-/// `device-kill9`: the fleet runs as three separate OS processes (`fleet` commands of the gateway program, each holding
+/// `device-kill9`: the fleet runs as three separate OS processes (`fleet` commands of src/Simulation, each holding
 /// a third of the devices, spread over the same groups) on a real Mosquitto; the gateway runs a rollout with a window.
 /// When the fleet holds <see cref="FleetScenarioOptions.FaultAt"/> of the image, fleet processes B and C get a SIGKILL.
 /// B is started again on its flash files 3 s later; C only once every device of A and B runs the image. Every device
@@ -26,6 +26,8 @@ public static class DeviceKill9Scenario
     public const string Name = "device-kill9";
     public const double MaxResentFraction = 0.05;
     public const double MaxPayloadRatio = 1.1;
+    /// <summary>The program whose `fleet` command runs the virtual devices.</summary>
+    private const string FleetProgram = "IotOta.Simulation.dll";
 
     public static async Task<FleetScenarioResult> RunAsync(FleetScenarioOptions o, Action<string>? log, CancellationToken ct)
     {
@@ -61,7 +63,7 @@ public static class DeviceKill9Scenario
         }
         try
         {
-            for (int p = 0; p < 3; p++) fleets[p] = GatewayProcess.Start(args[p], new Dictionary<string, string>());
+            for (int p = 0; p < 3; p++) fleets[p] = GatewayProcess.Start(FleetProgram, args[p], new Dictionary<string, string>());
             await using var gw = MqttGatewayNode.Create(broker.Host, broker.Port, pace: new TokenBucket(o.GatewayUpBytesPerSecond, 16 * 1024).ConsumeAsync, log: log);
             await gw.StartAsync(ct);
             try
@@ -101,7 +103,7 @@ public static class DeviceKill9Scenario
 
             await Task.Delay(TimeSpan.FromSeconds(3), ct);
             fleets[1]!.Dispose();
-            fleets[1] = GatewayProcess.Start(args[1], new Dictionary<string, string>());
+            fleets[1] = GatewayProcess.Start(FleetProgram, args[1], new Dictionary<string, string>());
             var restartB = Stopwatch.StartNew();
             long resentAtB = observer.ResentBytes;
             var recovery = new Dictionary<uint, double>();
@@ -112,7 +114,7 @@ public static class DeviceKill9Scenario
             log?.Invoke($"A and B {(abDone ? "updated" : "not all updated")} {restartB.Elapsed.TotalSeconds:0.0} s after B's restart; starting C again");
             fleets[2]!.Dispose();
             bool rolloutEndedBeforeC = run.IsCompleted;
-            fleets[2] = GatewayProcess.Start(args[2], new Dictionary<string, string>());
+            fleets[2] = GatewayProcess.Start(FleetProgram, args[2], new Dictionary<string, string>());
             var restartC = Stopwatch.StartNew();
             long resentAtC = observer.ResentBytes, payloadAtC = observer.GatewayPayloadBytes;
             foreach (uint n in nodes[2]) startedAt[n] = restartC;

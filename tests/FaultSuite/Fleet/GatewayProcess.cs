@@ -27,9 +27,12 @@ public sealed class GatewayProcess : IDisposable
 
     /// <summary>Starts the gateway with these arguments and environment variables (credentials go there, not on the
     /// command line).</summary>
-    public static GatewayProcess Start(IEnumerable<string> args, IReadOnlyDictionary<string, string> env)
+    public static GatewayProcess Start(IEnumerable<string> args, IReadOnlyDictionary<string, string> env) => Start("IotOta.Gateway.dll", args, env);
+
+    /// <summary>Runs another program of this output folder the same way (IotOta.Simulation.dll for `fleet`).</summary>
+    public static GatewayProcess Start(string assembly, IEnumerable<string> args, IReadOnlyDictionary<string, string> env)
     {
-        string dll = Path.Combine(AppContext.BaseDirectory, "IotOta.Gateway.dll");
+        string dll = Path.Combine(AppContext.BaseDirectory, assembly);
         if (!File.Exists(dll)) throw new FileNotFoundException($"the gateway is not next to the fault suite: {dll}", dll);
         var psi = new ProcessStartInfo(DotnetHost())
         {
