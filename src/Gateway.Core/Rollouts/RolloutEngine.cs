@@ -77,6 +77,11 @@ public sealed class RolloutEngine
     public RolloutScheduler Scheduler { get; }
     /// <summary>Repair requests handed to donors of the requester's group (Scheduling/DonorSelector).</summary>
     public DonorOrders DonorOrders => _repairs.Donors;
+    /// <summary>The devices this run works on: those on the destination list it admitted (late joiners too) and, with a
+    /// window, those known offline at its start.</summary>
+    public IReadOnlyCollection<uint> TargetNodes() => _targets.Nodes();
+    /// <summary>With a window: whether the device is pending (offline, neither updated nor failed).</summary>
+    public bool IsPending(DeviceRecord d) => _health.IsPending(d);
     public FirmwareImage Image => _image;
     public RolloutOptions Options => _options;
     public long GatewayPayloadBytes => _counters.GatewayPayloadBytes;
