@@ -21,13 +21,16 @@ public sealed class ServerFixture : IAsyncLifetime
     public HttpClient Http { get; private set; } = null!;
     public HttpClient Anonymous { get; private set; } = null!;
 
+    /// <summary>The virtual fleet behind the server (devices can be powered off and on).</summary>
+    public ServeSimulation Simulation { get; } = new();
+
     public async Task InitializeAsync()
     {
         Server = await GatewayServer.StartAsync(new ServeOptions
         {
             Urls = $"http://127.0.0.1:{EmbeddedBroker.FreePort()}",
             Devices = 6,
-            Simulation = new ServeSimulation(),
+            Simulation = Simulation,
             Groups = 3,
             User = User,
             Password = Password,
@@ -85,7 +88,7 @@ public sealed class ServerFixture : IAsyncLifetime
         {
             var v = await GetAsync($"/api/rollouts/{id}");
             string state = (string)v["state"]!;
-            if (state is "completed" or "failed" or "aborted") return v;
+            if (state is "completed" or "failed" or "aborted" or "ended-with-pending") return v;
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"rollout {id} still {state} after {timeout.TotalSeconds} s: {v.ToJsonString()}");
             await Task.Delay(100);
         }
