@@ -5,8 +5,9 @@ using System.Text;
 namespace IotOta.FaultSuite.Fleet;
 
 /// <summary>
-/// The gateway as a separate OS process: `dotnet IotOta.Gateway.dll serve …` from this program's own output folder
-/// (the Gateway project is referenced, so its assembly, deps and runtimeconfig sit next to this one). Its output is
+/// The gateway as a separate OS process: `dotnet IotOta.Simulation.dll serve …` (the server host, with the emulated
+/// gateway uplink of --gateway-up-kbps) from this program's own output folder (the Simulation project is referenced, so
+/// its assembly, deps and runtimeconfig sit next to this one). Its output is
 /// kept for failure messages; <see cref="Kill"/> is a SIGKILL (Process.Kill: no shutdown code runs in the gateway).
 /// </summary>
 public sealed class GatewayProcess : IDisposable
@@ -27,9 +28,9 @@ public sealed class GatewayProcess : IDisposable
 
     /// <summary>Starts the gateway with these arguments and environment variables (credentials go there, not on the
     /// command line).</summary>
-    public static GatewayProcess Start(IEnumerable<string> args, IReadOnlyDictionary<string, string> env) => Start("IotOta.Gateway.dll", args, env);
+    public static GatewayProcess Start(IEnumerable<string> args, IReadOnlyDictionary<string, string> env) => Start("IotOta.Simulation.dll", args, env);
 
-    /// <summary>Runs another program of this output folder the same way (IotOta.Simulation.dll for `fleet`).</summary>
+    /// <summary>Runs another program of this output folder the same way (e.g. IotOta.Gateway.dll for the server host).</summary>
     public static GatewayProcess Start(string assembly, IEnumerable<string> args, IReadOnlyDictionary<string, string> env)
     {
         string dll = Path.Combine(AppContext.BaseDirectory, assembly);
