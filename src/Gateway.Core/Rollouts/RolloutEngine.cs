@@ -228,7 +228,7 @@ public sealed class RolloutEngine
                 // Paused by the health gate: the operator decides (resume acknowledges the failures, or abort).
                 if (_pause.Reason == null) return RunEnd.Finished;
             }
-            if (_time.GetElapsedTime(_startTimestamp) - _pause.Total() > (_options.Window ?? _options.Timeout)) return RunEnd.TimedOut;
+            if (OutOfTime(_time.GetElapsedTime(_startTimestamp) - _pause.Total())) return RunEnd.TimedOut;
             if (!worked) await _wake.WaitAsync(IdleWait, ct);
         }
     }
@@ -310,6 +310,15 @@ public sealed class RolloutEngine
             worked = true;
         }
         return worked;
+    }
+
+    /// <summary>The run is over its time: past the window, or past the timeout with no target pending (the timeout
+    /// bounds the online devices' progress; the window how long offline ones are waited for).</summary>
+    private bool OutOfTime(TimeSpan elapsed)
+    {
+        if (_options.Window is not { } window) return elapsed > _options.Timeout;
+        if (elapsed > window) return true;
+        return elapsed > _options.Timeout && !_targets.Nodes().Any(n => _registry.Get(n) is { } d && _health.IsPending(d));
     }
 
     private bool Reachable(SendOrder order) =>

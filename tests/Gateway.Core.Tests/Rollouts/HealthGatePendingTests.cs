@@ -2,7 +2,7 @@ using IotOta.Gateway.Rollouts;
 using IotOta.Shared.Protocol;
 using Microsoft.Extensions.Time.Testing;
 
-namespace IotOta.Gateway.Tests.Rollouts;
+namespace IotOta.Gateway.Core.Tests.Rollouts;
 
 public class HealthGatePendingTests
 {

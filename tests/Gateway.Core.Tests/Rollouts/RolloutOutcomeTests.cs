@@ -1,6 +1,6 @@
 using IotOta.Gateway.Rollouts;
 
-namespace IotOta.Gateway.Tests.Rollouts;
+namespace IotOta.Gateway.Core.Tests.Rollouts;
 
 public class RolloutOutcomeTests
 {

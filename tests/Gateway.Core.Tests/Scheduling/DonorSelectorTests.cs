@@ -1,6 +1,6 @@
 using IotOta.Gateway.Scheduling;
 
-namespace IotOta.Gateway.Tests.Scheduling;
+namespace IotOta.Gateway.Core.Tests.Scheduling;
 
 public class DonorSelectorTests
 {

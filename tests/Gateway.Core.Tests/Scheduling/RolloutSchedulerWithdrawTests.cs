@@ -2,7 +2,7 @@ using IotOta.Gateway.Fleet;
 using IotOta.Gateway.Scheduling;
 using Microsoft.Extensions.Time.Testing;
 
-namespace IotOta.Gateway.Tests.Scheduling;
+namespace IotOta.Gateway.Core.Tests.Scheduling;
 
 public class RolloutSchedulerWithdrawTests
 {
