@@ -16,12 +16,12 @@ namespace IotOta.Gateway.Cli;
 /// </summary>
 public static class RolloutCommand
 {
-    public sealed record Settings(string Host, int Port, string ImagePath, string KeyPath, FirmwareVersion Version, int ChunkSize,
+    public sealed record Settings(MqttBrokerSettings Broker, string ImagePath, string KeyPath, FirmwareVersion Version, int ChunkSize,
         int WaitForDevices, bool CrossGroup, TimeSpan Window);
 
     public static Command Create()
     {
-        var broker = new Option<string>("--broker") { Description = "HOST:PORT of the MQTT broker", Required = true };
+        var broker = new Option<string?>("--broker") { Description = "HOST:PORT[,HOST:PORT…] of the MQTT broker or cluster (default: IotOta:Mqtt:Endpoints); credentials and TLS: IotOta:Mqtt" };
         var image = new Option<string>("--image") { Description = "firmware image file", Required = true };
         var key = new Option<string>("--key") { Description = "signing key (PEM, from `keygen`)", Required = true };
         var version = new Option<string>("--version") { Description = "image version, major.minor.patch", Required = true };
@@ -37,14 +37,15 @@ public static class RolloutCommand
             Settings s;
             try
             {
-                var (host, port) = BrokerAddress.Parse(parse.GetValue(broker)!);
-                s = new Settings(host, port, parse.GetValue(image)!, parse.GetValue(key)!, FirmwareVersion.Parse(parse.GetValue(version)!),
+                var mqtt = MqttBrokerConfiguration.Load(parse.GetValue(broker));
+                if (mqtt.IsEmpty) throw new ArgumentException("no broker: give --broker HOST:PORT or set IotOta__Mqtt__Endpoints");
+                s = new Settings(mqtt, parse.GetValue(image)!, parse.GetValue(key)!, FirmwareVersion.Parse(parse.GetValue(version)!),
                     parse.GetValue(chunk), parse.GetValue(wait), !parse.GetValue(perGroup),
                     parse.GetValue(window) is { } w ? RolloutWindow.Parse(w)
                     : parse.GetValue(timeout) is int t ? RolloutWindow.Parse(t.ToString(System.Globalization.CultureInfo.InvariantCulture)) : RolloutWindow.Default);
                 if (!File.Exists(s.ImagePath)) throw new ArgumentException($"image file not found: {s.ImagePath}");
             }
-            catch (ArgumentException e)
+            catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException)
             {
                 Console.Error.WriteLine($"error: {e.Message}");
                 return 2;
@@ -75,9 +76,11 @@ public static class RolloutCommand
                 var image = FirmwareImage.Create(bytes, settings.Version, signer, settings.ChunkSize);
                 logger.LogInformation("Image {Path}: {Bytes} bytes, version {Version}, {Chunks} packets, image id {Id:x8}",
                     settings.ImagePath, bytes.Length, image.Version, image.ChunkCount, image.ImageId);
-                await using var gateway = MqttGatewayNode.Create(settings.Host, settings.Port, log: m => logger.LogInformation("{Message}", m));
+                await using var gateway = MqttGatewayNode.Create(settings.Broker, log: m => logger.LogInformation("{Message}", m),
+                    requiredPacketBytes: BrokerLimits.PacketBytesFor(settings.ChunkSize));
                 await gateway.StartAsync(ct);
-                logger.LogInformation("Connected to {Host}:{Port}; waiting for {N} device(s)", settings.Host, settings.Port, settings.WaitForDevices);
+                var link = (GatewayMqttClient)gateway.Broker;
+                logger.LogInformation("Connected to {Broker} ({Limits}); waiting for {N} device(s)", link.Endpoint, link.Limits, settings.WaitForDevices);
                 await gateway.WaitForDevicesAsync(settings.WaitForDevices, TimeSpan.FromMinutes(10), ct);
                 var progress = new Progress<RolloutSnapshot>(p => logger.LogInformation("{Updated}/{Devices} updated, {Pending} pending, gateway {Bytes} bytes, {Done}/{Total} deliveries",
                     p.Updated, p.Devices, p.Pending, p.GatewayPayloadBytes, p.DeliveriesDone, p.DeliveriesTotal));
@@ -101,7 +104,8 @@ public static class RolloutCommand
                 }, (int)r.Outcome);
                 ExitCode = (int)r.Outcome;
             }
-            catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or TimeoutException or MQTTnet.Exceptions.MqttCommunicationException)
+            catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or TimeoutException or MQTTnet.Exceptions.MqttCommunicationException
+                                           or BrokerLimitException)
             {
                 logger.LogError("{Message}", e.Message);
                 ExitCode = e is ArgumentException or InvalidDataException or FileNotFoundException ? 2 : 1;

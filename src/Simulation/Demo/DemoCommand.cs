@@ -14,7 +14,7 @@ public static class DemoCommand
         var groups = new Option<int>("--groups") { Description = "number of groups (local networks)", DefaultValueFactory = _ => 3 };
         var imageSize = new Option<int>("--image-size") { Description = "size of the generated image in bytes", DefaultValueFactory = _ => 1024 * 1024 };
         var chunkSize = new Option<int>("--chunk-size") { Description = "minimum-unit packet size in bytes", DefaultValueFactory = _ => 4096 };
-        var broker = new Option<string?>("--broker") { Description = "HOST:PORT of an external MQTT broker (default: embedded broker)" };
+        var broker = new Option<string?>("--broker") { Description = "HOST:PORT[,HOST:PORT…] of an external MQTT broker or cluster (default: embedded broker); credentials and TLS: IotOta:Mqtt" };
         var perGroup = new Option<bool>("--per-group") { Description = "send one original per group instead of once for the whole fleet" };
         var gwUp = new Option<double>("--gateway-up-kbps") { Description = "gateway upload rate (0 = unlimited)" };
         var devUp = new Option<double>("--device-up-kbps") { Description = "device upload rate (0 = unlimited)" };

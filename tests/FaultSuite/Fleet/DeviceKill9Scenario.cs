@@ -63,7 +63,7 @@ public static class DeviceKill9Scenario
         }
         try
         {
-            for (int p = 0; p < 3; p++) fleets[p] = GatewayProcess.Start(FleetProgram, args[p], new Dictionary<string, string>());
+            for (int p = 0; p < 3; p++) fleets[p] = GatewayProcess.Start(args[p], new Dictionary<string, string>(), FleetProgram);
             await using var gw = MqttGatewayNode.Create(broker.Host, broker.Port, pace: new TokenBucket(o.GatewayUpBytesPerSecond, 16 * 1024).ConsumeAsync, log: log);
             await gw.StartAsync(ct);
             try
@@ -103,7 +103,7 @@ public static class DeviceKill9Scenario
 
             await Task.Delay(TimeSpan.FromSeconds(3), ct);
             fleets[1]!.Dispose();
-            fleets[1] = GatewayProcess.Start(FleetProgram, args[1], new Dictionary<string, string>());
+            fleets[1] = GatewayProcess.Start(args[1], new Dictionary<string, string>(), FleetProgram);
             var restartB = Stopwatch.StartNew();
             long resentAtB = observer.ResentBytes;
             var recovery = new Dictionary<uint, double>();
@@ -114,7 +114,7 @@ public static class DeviceKill9Scenario
             log?.Invoke($"A and B {(abDone ? "updated" : "not all updated")} {restartB.Elapsed.TotalSeconds:0.0} s after B's restart; starting C again");
             fleets[2]!.Dispose();
             bool rolloutEndedBeforeC = run.IsCompleted;
-            fleets[2] = GatewayProcess.Start(FleetProgram, args[2], new Dictionary<string, string>());
+            fleets[2] = GatewayProcess.Start(args[2], new Dictionary<string, string>(), FleetProgram);
             var restartC = Stopwatch.StartNew();
             long resentAtC = observer.ResentBytes, payloadAtC = observer.GatewayPayloadBytes;
             foreach (uint n in nodes[2]) startedAt[n] = restartC;
