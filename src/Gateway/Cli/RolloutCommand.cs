@@ -17,7 +17,7 @@ namespace IotOta.Gateway.Cli;
 public static class RolloutCommand
 {
     public sealed record Settings(MqttBrokerSettings Broker, string ImagePath, string KeyPath, FirmwareVersion Version, int ChunkSize,
-        int WaitForDevices, bool CrossGroup, TimeSpan Timeout);
+        int WaitForDevices, bool CrossGroup, TimeSpan Window);
 
     public static Command Create()
     {
@@ -28,8 +28,10 @@ public static class RolloutCommand
         var chunk = new Option<int>("--chunk-size") { Description = "minimum-unit packet size", DefaultValueFactory = _ => 4096 };
         var wait = new Option<int>("--devices") { Description = "wait until this many devices are online before starting", DefaultValueFactory = _ => 1 };
         var perGroup = new Option<bool>("--per-group") { Description = "one original per group instead of once for the fleet" };
-        var timeout = new Option<int>("--timeout-seconds") { Description = "give up after this long", DefaultValueFactory = _ => 600 };
-        var cmd = new Command("rollout", "Sign an image file and roll it out to the devices on a broker") { broker, image, key, version, chunk, wait, perGroup, timeout };
+        var timeout = new Option<int?>("--timeout-seconds") { Description = "the window in seconds (older name of --window)" };
+        var window = RolloutWindow.Option();
+        var cmd = new Command("rollout", "Sign an image file and roll it out to the devices on a broker; exit code 0 = all updated, " +
+            "3 = ended with devices pending (offline at the window's end), 1 = failed, 2 = bad input") { broker, image, key, version, chunk, wait, perGroup, timeout, window };
         cmd.SetAction(async (parse, ct) =>
         {
             Settings s;
@@ -38,7 +40,9 @@ public static class RolloutCommand
                 var mqtt = MqttBrokerConfiguration.Load(parse.GetValue(broker));
                 if (mqtt.IsEmpty) throw new ArgumentException("no broker: give --broker HOST:PORT or set IotOta__Mqtt__Endpoints");
                 s = new Settings(mqtt, parse.GetValue(image)!, parse.GetValue(key)!, FirmwareVersion.Parse(parse.GetValue(version)!),
-                    parse.GetValue(chunk), parse.GetValue(wait), !parse.GetValue(perGroup), TimeSpan.FromSeconds(parse.GetValue(timeout)));
+                    parse.GetValue(chunk), parse.GetValue(wait), !parse.GetValue(perGroup),
+                    parse.GetValue(window) is { } w ? RolloutWindow.Parse(w)
+                    : parse.GetValue(timeout) is int t ? RolloutWindow.Parse(t.ToString(System.Globalization.CultureInfo.InvariantCulture)) : RolloutWindow.Default);
                 if (!File.Exists(s.ImagePath)) throw new ArgumentException($"image file not found: {s.ImagePath}");
             }
             catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException)
@@ -78,13 +82,27 @@ public static class RolloutCommand
                 var link = (GatewayMqttClient)gateway.Broker;
                 logger.LogInformation("Connected to {Broker} ({Limits}); waiting for {N} device(s)", link.Endpoint, link.Limits, settings.WaitForDevices);
                 await gateway.WaitForDevicesAsync(settings.WaitForDevices, TimeSpan.FromMinutes(10), ct);
-                var progress = new Progress<RolloutSnapshot>(p => logger.LogInformation("{Updated}/{Devices} updated, gateway {Bytes} bytes, {Done}/{Total} deliveries",
-                    p.Updated, p.Devices, p.GatewayPayloadBytes, p.DeliveriesDone, p.DeliveriesTotal));
-                var options = new RolloutOptions { Timeout = settings.Timeout, ProgressInterval = TimeSpan.FromSeconds(2), Scheduler = new SchedulerOptions { CrossGroup = settings.CrossGroup } };
+                var progress = new Progress<RolloutSnapshot>(p => logger.LogInformation("{Updated}/{Devices} updated, {Pending} pending, gateway {Bytes} bytes, {Done}/{Total} deliveries",
+                    p.Updated, p.Devices, p.Pending, p.GatewayPayloadBytes, p.DeliveriesDone, p.DeliveriesTotal));
+                var options = new RolloutOptions
+                {
+                    Window = settings.Window, ProgressInterval = TimeSpan.FromSeconds(2), Scheduler = new SchedulerOptions { CrossGroup = settings.CrossGroup },
+                };
+                logger.LogInformation("Window {Window}: devices offline until it ends are pending, not failed", RolloutWindow.Format(settings.Window));
                 RolloutResult r = await gateway.RunRolloutAsync(image, options, progress, ct);
-                logger.LogInformation("Rollout ended: {Updated}/{Devices} updated, {Failed} failed, gateway payload {Bytes} bytes ({Ratio:0.000}× image) in {Seconds:0.00} s",
-                    r.Updated, r.Devices, r.Failed, r.GatewayPayloadBytes, (double)r.GatewayPayloadBytes / r.ImageBytes, r.Seconds);
-                ExitCode = r.Failed == 0 && !r.TimedOut ? 0 : 1;
+                logger.LogInformation("Rollout ended: {Updated}/{Devices} updated, {Failed} failed, {Pending} pending, gateway payload {Bytes} bytes ({Ratio:0.000}× image) in {Seconds:0.00} s",
+                    r.Updated, r.Devices, r.Failed, r.Pending, r.GatewayPayloadBytes, (double)r.GatewayPayloadBytes / r.ImageBytes, r.Seconds);
+                foreach (var p in r.PendingDevices)
+                    logger.LogWarning("Pending: device {Node} (group {Group}) offline since {LastSeen:u}, holding {Held}/{Chunks} packets",
+                        p.NodeId, p.GroupId, p.LastSeen, p.HeldPackets, image.ChunkCount);
+                if (r.FailedDevices.Count > 0) logger.LogWarning("Failed: {Devices}", string.Join(", ", r.FailedDevices));
+                logger.LogInformation("Outcome: {Outcome} (exit code {Code})", r.Outcome switch
+                {
+                    RolloutOutcome.AllUpdated => "all updated",
+                    RolloutOutcome.EndedWithPending => $"ended with {r.Pending} pending",
+                    _ => "failed",
+                }, (int)r.Outcome);
+                ExitCode = (int)r.Outcome;
             }
             catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or TimeoutException or MQTTnet.Exceptions.MqttCommunicationException
                                            or BrokerLimitException)
