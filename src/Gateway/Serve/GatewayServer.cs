@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using IotOta.Gateway.Api;
 using IotOta.Gateway.WebConsole;
 using IotOta.Gateway.Images;
+using IotOta.Gateway.Metrics;
 using IotOta.Gateway.Mqtt;
 using IotOta.Gateway.Persistence;
 using IotOta.Gateway.Rollouts;
@@ -20,6 +21,7 @@ namespace IotOta.Gateway.Serve;
 public sealed class GatewayServer : IAsyncDisposable
 {
     private EmbeddedBroker? _broker;
+    private EmbeddedBrokerBytes? _brokerBytes;
     private IServeFleet? _fleet;
     private GatewayNode? _gateway;
     private WebApplication? _app;
@@ -89,6 +91,7 @@ public sealed class GatewayServer : IAsyncDisposable
         else
         {
             _broker = await EmbeddedBroker.StartAsync(o.BrokerPort, null, log, o.BrokerBind);
+            _brokerBytes = new EmbeddedBrokerBytes(_broker.Server);
             (host, port) = (_broker.Host, _broker.Port);
         }
         BrokerAddress = BrokerSettings?.Describe() ?? $"{host}:{port}";
@@ -159,6 +162,8 @@ public sealed class GatewayServer : IAsyncDisposable
         builder.Services.AddIotOtaAdmin(Credentials, o, _db, outcomes);
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = o.MaxImageBytes + 1024 * 1024);
         _app = builder.Build();
+        // First-network bytes at the broker (the embedded one's interceptors; an external broker's are not read here).
+        if (_brokerBytes is { } counted) _app.Services.GetRequiredService<GatewayMetrics>().FirstNetworkBytes = () => counted.Sent;
         _app.UseIotOtaAdmin();
         _app.MapGatewayRole(() => ServeLease.ActiveView(o.Lease, Url), signedIn: true);
         await _app.StartAsync(ct);
