@@ -1,3 +1,4 @@
+using IotOta.Simulation.Fleet;
 using System.CommandLine;
 using System.Text.Json;
 using IotOta.Gateway.Rollouts;
@@ -74,6 +75,11 @@ public static class DemoCommand
             catch (ArgumentException e)
             {
                 Console.Error.WriteLine($"error: {e.Message}");
+                return 2;
+            }
+            if (FileLimit.WhyNotFits(options.Devices, options.Groups) is { } tooMany)
+            {
+                Console.Error.WriteLine($"error: {tooMany}");
                 return 2;
             }
             DemoSummary summary;
