@@ -72,10 +72,10 @@ public sealed class ControlBytesModel
     }
 
     /// <summary>v2: the hash pieces, each once per ⌈G/9⌉ groups as an original naming relays.</summary>
-    public void Pieces(int groups, int chunkCount)
+    public void Pieces(int groups, int chunkCount, int chunkSize)
     {
         if (!SignedRoot) return;
-        int perPiece = IotOta.Gateway.Images.ImageRootSet.DefaultHashesPerPiece, pieces = (chunkCount + perPiece - 1) / perPiece;
+        int perPiece = ImageRoot.HashesPerPieceFitting(chunkSize, chunkCount), pieces = (chunkCount + perPiece - 1) / perPiece;
         for (int b = 0; b < groups; b += 1 + DataPacket.MaxTargets)
         {
             int relays = Math.Min(DataPacket.MaxTargets, groups - b - 1);

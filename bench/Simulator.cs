@@ -110,7 +110,7 @@ public sealed class Simulator
         var times = _finish.Where((_, i) => _count[i] == _chunks).OrderBy(x => x).ToArray();
         var (median, p99) = RunResult.Percentiles(times, _n);
         var up = _uploaded.Select(x => (long)x).OrderBy(x => x).ToArray();
-        _control.Pieces(Groups, _chunks);
+        _control.Pieces(Groups, _chunks, _chunkSize);
         for (int g = 1; g <= Groups; g++)
         {
             _tables.TryGetValue(g, out RelayTree? table);

@@ -28,6 +28,18 @@ namespace IotOta.DeviceFirmware.Agent
                 else if (t == MessageType.Original || t == MessageType.Copy) HandleData(buffer, offset, count, false, 0);
                 else if (t == MessageType.MemberList) HandleMembers(buffer, offset, count);
                 else if (t == MessageType.RelayTree) HandleTree(buffer, offset, count);
+                else if (t == MessageType.RepairRequest)
+                {
+                    // the gateway names this device the donor of packets a group mate misses (it holds them)
+                    lock (_gate)
+                    {
+                        if (!_stopped)
+                        {
+                            Counters.DonorOrders++;
+                            _repairServer.Handle(buffer, offset, count);
+                        }
+                    }
+                }
                 else Reject("unexpected MQTT message on " + topic);
             }
             catch (ProtocolException e)
@@ -121,8 +133,7 @@ namespace IotOta.DeviceFirmware.Agent
         {
             lock (_gate)
             {
-                _memberUpdate.Parse(buffer, offset, count);
-                _members.Apply(_memberUpdate, _cfg.GroupId);
+                _members.Apply(buffer, offset, count, _cfg.GroupId);
             }
         }
 
@@ -149,38 +160,41 @@ namespace IotOta.DeviceFirmware.Agent
                     uint id = (uint)(buffer[offset + 4] | (buffer[offset + 5] << 8) | (buffer[offset + 6] << 16) | (buffer[offset + 7] << 24));
                     if (id == held.ImageId) return; // already working on (or serving) this image
                 }
-                Manifest m = Manifest.Decode(buffer, offset, count);
+                // the chunk-hash list stays in the message (it goes to flash with the stored manifest), never in RAM
+                Manifest m = Manifest.DecodeWithoutHashes(buffer, offset, offset + count - Manifest.TailLength, count);
                 if (!_verifier.Verify(m.KeyId, buffer, offset, m.SignedLength, m.Signature, 0))
                 {
                     Refuse("manifest signature does not verify (key " + m.KeyId + ")");
                     return;
                 }
-                Admit(m, buffer, offset, count, "manifest");
+                Admit(m, buffer, offset, count, count, Manifest.ChunkHashesOffset, "manifest");
             }
         }
 
-        /// <summary>Under the lock: a verified image description (a v1 manifest, or a v2 root with its whole verified
-        /// hash list) is admitted by the slot lifecycle, fits the inactive slot, and the receive path begins storing
-        /// <paramref name="stored"/> (what a restart checks again).</summary>
-        private void Admit(Manifest m, byte[] stored, int offset, int count, string what)
+        /// <summary>Under the lock: a verified image description (a v1 manifest, or a v2 root) is admitted by the slot
+        /// lifecycle, fits the inactive slot, and the receive path begins storing its stored form (<paramref name="length"/>
+        /// bytes, of which the first <paramref name="written"/> are in <paramref name="stored"/>; the chunk-hash list at
+        /// <paramref name="hashListAt"/> in it). False when refused.</summary>
+        private bool Admit(Manifest m, byte[] stored, int offset, int written, int length, int hashListAt, string what)
         {
             int verdict = _life.Admit(m);
             if (verdict == SlotLifecycle.Refuse) Refuse(_life.WhyRefused);
-            if (verdict != SlotLifecycle.Accept) return;
+            if (verdict != SlotLifecycle.Accept) return false;
             int slotIndex = _life.InactiveSlot;
             IFlashPartition slot = _flash.Slot(slotIndex);
-            string why = _rx.WhyNotFits(m, count, slot);
+            string why = _rx.WhyNotFits(m, length, slot);
             if (why != null)
             {
                 Refuse(why);
-                return;
+                return false;
             }
             _forwarder.Clear();
-            _rx.Begin(stored, offset, count, m, slotIndex, slot);
+            _rx.Begin(stored, offset, written, length, hashListAt, m, slotIndex, slot);
             _life.State = DeviceState.Receiving;
             SizeFor(m.ChunkCount);
             _status.ReportNow = true;
             _log.Log("accepted " + what + " " + m.Version.ToString() + ": " + m.ImageSize + " bytes in " + m.ChunkCount + " packets");
+            return true;
         }
 
         private void HandleData(byte[] buffer, int offset, int count, bool fromPeer, uint connection)
@@ -201,7 +215,7 @@ namespace IotOta.DeviceFirmware.Agent
                     if (fromPeer) _quarantine.StrikePeer(p.SenderNode, connection);
                     return;
                 }
-                if (taken == ReceivePath.Stale || taken == ReceivePath.Dropped) return;
+                if (taken == ReceivePath.Stale || taken == ReceivePath.Dropped || taken == ReceivePath.NoHashYet) return;
                 if (taken == ReceivePath.Stored)
                 {
                     _status.Dirty = true;

@@ -1,4 +1,5 @@
 using IotOta.DeviceFirmware.Copies;
+using IotOta.DeviceFirmware.Crypto;
 using IotOta.DeviceFirmware.Flash;
 using IotOta.DeviceFirmware.Ports;
 using IotOta.DeviceFirmware.Receive;
@@ -35,14 +36,13 @@ namespace IotOta.DeviceFirmware.Agent
         private readonly UpdateResume _resume;
         private readonly PeerQuarantine _quarantine;
         private readonly MemberList _members;
-        private readonly RelayTreeTable _trees = new RelayTreeTable();
+        private readonly RelayTreeTable _trees;
         private readonly CopyPlanner _planner;
         private readonly Forwarder _forwarder;
         private readonly RepairServer _repairServer;
         private readonly RepairClient _repairClient;
         private readonly StatusReporter _status;
 
-        private readonly MemberListUpdate _memberUpdate = new MemberListUpdate();
         private readonly DataPacket _packet = new DataPacket();
         private readonly string _topicOut;
         private readonly string _topicIn;
@@ -79,22 +79,23 @@ namespace IotOta.DeviceFirmware.Agent
             _life = new SlotLifecycle(flash.BootData, config.FactoryVersion, Counters, _log);
             PacketStore packets = new PacketStore(flash, sink, staging, config.MaxChunkSize, Counters);
             _rx = new ReceivePath(flash.UpdateState, packets, hash, clock, config.MaxChunkSize, Counters);
-            _resume = new UpdateResume(_rx, _life, flash, verifier, config.MaxChunkSize, Counters, _log);
+            _resume = new UpdateResume(_rx, _life, flash, config.MaxChunkSize, Counters, _log);
             _quarantine = new PeerQuarantine(config.QuarantineStrikes, Counters, _log);
             _members = new MemberList(config.MaxMembers);
+            _trees = new RelayTreeTable(flash.UpdateState, _rx.Store.TreeRegionOffset);
             _planner = new CopyPlanner(config.NodeId);
-            _forwarder = new Forwarder(config, _gate, _planner, _members, _trees, _rx, peer, mqtt, clock, Counters);
+            _topicOut = Topics.DeviceOut(config.NodeId);
+            _roots = new RootAssembly(verifier, new HashPortDigest(hash), _rx, config.MaxChunkSize);
+            _resume.Roots = _roots;
+            _forwarder = new Forwarder(config, _gate, _planner, _members, _trees, _rx, _roots, peer, mqtt, _topicOut, clock, Counters);
             _repairServer = new RepairServer(_rx, _forwarder, _planner, _members, _quarantine, Counters);
             _repairClient = new RepairClient(config, _members, _quarantine, Counters);
-            _status = new StatusReporter(config, _gate, mqtt, flash, _life, _rx);
-            _topicOut = Topics.DeviceOut(config.NodeId);
+            _status = new StatusReporter(config, _gate, mqtt, _topicOut, flash, _life, _rx);
             _topicIn = Topics.DeviceIn(config.NodeId);
             _topicMembers = Topics.GroupMembers(config.GroupId);
             _topicManifest = Topics.GroupManifest(config.GroupId);
             _topicTree = Topics.GroupTree(config.GroupId);
             _topicRoot = Topics.GroupRoot(config.GroupId);
-            _roots = new RootAssembly(verifier);
-            _resume.Roots = _roots;
         }
 
         public DeviceCounters Counters { get; private set; }
@@ -126,6 +127,7 @@ namespace IotOta.DeviceFirmware.Agent
                 _life.Boot();
                 _resume.Restore(_forwarder.BorrowBuffer());
                 if (_rx.Manifest != null) SizeFor(_rx.Manifest.ChunkCount);
+                if (_rx.Manifest != null && _life.State == DeviceState.Receiving) _repairClient.Resumed();
                 _rx.LastNewPacketMs = _clock.NowMs;
                 _bootedAtMs = _rx.LastNewPacketMs;
             }
@@ -246,7 +248,7 @@ namespace IotOta.DeviceFirmware.Agent
             lock (_gate)
             {
                 if (_stopped) return;
-                if (_life.State == DeviceState.Receiving && _rx.Held != null && !_rx.IsComplete)
+                if (_life.State == DeviceState.Receiving && _rx.Held != null && !_rx.IsComplete && _rx.ListComplete)
                 {
                     repairTo = _repairClient.Due(now, _rx.Manifest, _rx.Held, _rx.LastNewPacketMs);
                     buf = _repairClient.Buffer;

@@ -19,6 +19,9 @@ namespace IotOta.DeviceFirmware.Agent
         /// <summary>How long a receipt notice may wait for others to share a NoticeBatch with (issue #15: ~8 B per
         /// notice on the first network instead of ~60); 0 sends each batch as soon as the forwarding work runs dry.</summary>
         public int NoticeHoldMs = 40;
+        /// <summary>Notices one NoticeBatch holds at most (1 … 32; 21 + 8 per entry bytes of RAM). A device's share of
+        /// the originals rarely gives it more than a few notices within NoticeHoldMs.</summary>
+        public int NoticeBatchEntries = 8;
         /// <summary>While repairing and replies stop for this long: ask the next source.</summary>
         public int RepairRoundMs = 300;
         public int MaxRepairReplies = 64;

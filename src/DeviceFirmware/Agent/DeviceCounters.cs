@@ -6,6 +6,8 @@ namespace IotOta.DeviceFirmware.Agent
         public int MessagesRejected;
         public int ManifestsRefused;
         public int BadChunkHashes;
+        /// <summary>v2: packets dropped because the hash-list piece that covers them had not come yet.</summary>
+        public int NoHashYetDrops;
         /// <summary>Protocol v2: hash-list pieces taken (verified against the root), and piece requests sent.</summary>
         public int HashPiecesTaken;
         public int PieceRequestsSent;
@@ -26,6 +28,8 @@ namespace IotOta.DeviceFirmware.Agent
         public int RepairRequestsSent;
         public int GatewayRepairRequests;
         public int RepairRepliesSent;
+        /// <summary>Repair requests the gateway handed this device as the donor for a group mate (on its in-topic).</summary>
+        public int DonorOrders;
         public int NoticesSent;
         public int Installs;
         public int ImageVerifyFailures;

@@ -28,7 +28,7 @@ namespace IotOta.DeviceFirmware.Agent
         private byte[] _progressBuf = new byte[ProgressReport.FixedLength];
         private long _lastProgressMs;
 
-        public StatusReporter(DeviceConfig cfg, object gate, IMqttPort mqtt, IFlashLayout flash, SlotLifecycle life, ReceivePath rx)
+        public StatusReporter(DeviceConfig cfg, object gate, IMqttPort mqtt, string topicOut, IFlashLayout flash, SlotLifecycle life, ReceivePath rx)
         {
             _cfg = cfg;
             _gate = gate;
@@ -37,7 +37,7 @@ namespace IotOta.DeviceFirmware.Agent
             _life = life;
             _rx = rx;
             _topicStatus = Topics.DeviceStatus(cfg.NodeId);
-            _topicOut = Topics.DeviceOut(cfg.NodeId);
+            _topicOut = topicOut;
             ReportNow = true;
         }
 
@@ -90,7 +90,9 @@ namespace IotOta.DeviceFirmware.Agent
                 lock (_gate)
                 {
                     bool due = ReportNow || (Dirty && now - _lastProgressMs >= _cfg.ProgressIntervalMs);
-                    if (!due) return;
+                    // v2: an image whose hash list is still coming is not reported yet (the gateway plans data for the
+                    // devices that report it); the report waits until the list is complete.
+                    if (!due || !_rx.ListComplete) return;
                     ReportNow = false;
                     Dirty = false;
                     _lastProgressMs = now;

@@ -9,6 +9,17 @@ namespace IotOta.DeviceFirmware.Copies
         public const byte KindRepairReply = 1;
         /// <summary>Relay copies of a minimum unit to the named devices of other groups (sent before member copies).</summary>
         public const byte KindRelay = 2;
+        /// <summary>Protocol v2: copy a hash-list piece (Index = piece) to every member of the group; no notice.</summary>
+        public const byte KindPieceUnit = 3;
+        /// <summary>Protocol v2: answer a piece request: one copy of a piece to one peer.</summary>
+        public const byte KindPieceReply = 4;
+
+        /// <summary>True for the kinds that carry a hash-list piece rather than a chunk (a relay job says so in
+        /// CopyFlags: DataPacket.FlagHashPiece).</summary>
+        public bool IsPiece
+        {
+            get { return Kind == KindPieceUnit || Kind == KindPieceReply || (Kind == KindRelay && (CopyFlags & Shared.Protocol.DataPacket.FlagHashPiece) != 0); }
+        }
 
         public byte Kind;
         public uint ImageId;
@@ -23,10 +34,28 @@ namespace IotOta.DeviceFirmware.Copies
         public int RelayCount;
         /// <summary>For a relay job: the flags its copies carry (FlagRelay, and FlagTree down a relay tree).</summary>
         public byte CopyFlags;
-        public readonly uint[] TargetNode = new uint[Shared.Protocol.DataPacket.MaxTargets];
-        public readonly uint[] TargetIp = new uint[Shared.Protocol.DataPacket.MaxTargets];
-        public readonly int[] TargetPort = new int[Shared.Protocol.DataPacket.MaxTargets];
+        public readonly uint[] TargetNode;
+        public readonly uint[] TargetIp;
+        public readonly int[] TargetPort;
 
+        /// <summary>A job with room for DataPacket.MaxTargets targets.</summary>
+        public ForwardJob() : this(Shared.Protocol.DataPacket.MaxTargets)
+        {
+        }
+
+        /// <summary>A job with room for maxTargets targets (a member or repair job needs 1, a relay job up to
+        /// DataPacket.MaxTargets): the queues size their jobs once, for what they carry.</summary>
+        public ForwardJob(int maxTargets)
+        {
+            TargetNode = new uint[maxTargets];
+            TargetIp = new uint[maxTargets];
+            TargetPort = new int[maxTargets];
+        }
+
+        /// <summary>Targets this job has room for.</summary>
+        public int MaxTargets { get { return TargetNode.Length; } }
+
+        /// <summary>Copies o (a job with less room keeps o's first targets).</summary>
         public void CopyFrom(ForwardJob o)
         {
             Kind = o.Kind;
@@ -35,10 +64,10 @@ namespace IotOta.DeviceFirmware.Copies
             NoticeKind = o.NoticeKind;
             ReceivedAtMs = o.ReceivedAtMs;
             ExcludeNode = o.ExcludeNode;
-            TargetCount = o.TargetCount;
+            TargetCount = o.TargetCount < TargetNode.Length ? o.TargetCount : TargetNode.Length;
             RelayCount = o.RelayCount;
             CopyFlags = o.CopyFlags;
-            for (int i = 0; i < o.TargetCount; i++)
+            for (int i = 0; i < TargetCount; i++)
             {
                 TargetNode[i] = o.TargetNode[i];
                 TargetIp[i] = o.TargetIp[i];

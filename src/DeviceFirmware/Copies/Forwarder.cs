@@ -29,43 +29,42 @@ namespace IotOta.DeviceFirmware.Copies
         private readonly MemberList _members;
         private readonly RelayTreeTable _trees;
         private readonly ReceivePath _rx;
+        private readonly RootAssembly _roots;
         private readonly IPeerPort _peer;
         private readonly IMqttPort _mqtt;
         private readonly IClock _clock;
         private readonly DeviceCounters _counters;
         private readonly string _topicOut;
         private readonly ForwardQueue _queue;
-        private readonly ForwardJob _work = new ForwardJob();
+        private readonly ForwardJob _work = new ForwardJob(1);
         private readonly ForwardQueue _relayQueue;
         private readonly ForwardJob _relayWork = new ForwardJob();
-        private readonly uint[] _sendNode;
-        private readonly uint[] _sendIp;
-        private readonly int[] _sendPort;
-        // Protocol v2 (issue #15): notices go to the gateway in batches (8 B each instead of ~60 on the wire), flushed
-        // when full or when the oldest waited NoticeHoldMs (checked on every pump and tick).
+        // Protocol v2 (issue #15): notices go to the gateway in batches (8 B each instead of ~60 on the wire), written in
+        // place into the batch's message buffer, flushed when full or when the oldest waited NoticeHoldMs (checked on
+        // every pump and tick).
         private readonly object _batchGate = new object();
-        private readonly NoticeBatch _batch = new NoticeBatch();
+        private readonly NoticeBatchWriter _batch;
         private long _batchSinceMs;
         private readonly int _noticeHoldMs;
-        private readonly byte[] _batchBuf = new byte[NoticeBatch.EncodedLength(NoticeBatch.MaxEntries)];
         private readonly byte[] _txBuf;
         private readonly WireWriter _txWriter;
         // The member (or repair) job in progress; only the pump thread touches these.
         private bool _workActive;
-        private int _workNext;
-        private int _workTargets;
+        private int _workCursor;
         private int _workSent;
         private int _workFailed;
         private int _workSentTotal;
         // What the send buffer holds.
         private uint _txImage;
+        private bool _txPiece;
         private int _txIndex = -1;
         private int _txLen;
         private int _txPayloadLen;
 
         public Forwarder(DeviceConfig cfg, object gate, CopyPlanner planner, MemberList members, RelayTreeTable trees, ReceivePath rx,
-            IPeerPort peer, IMqttPort mqtt, IClock clock, DeviceCounters counters)
+            RootAssembly roots, IPeerPort peer, IMqttPort mqtt, string topicOut, IClock clock, DeviceCounters counters)
         {
+            _roots = roots;
             _gate = gate;
             _self = cfg.NodeId;
             _planner = planner;
@@ -76,16 +75,13 @@ namespace IotOta.DeviceFirmware.Copies
             _mqtt = mqtt;
             _clock = clock;
             _counters = counters;
-            _topicOut = Topics.DeviceOut(cfg.NodeId);
-            _queue = new ForwardQueue(cfg.ForwardQueueCapacity);
+            _topicOut = topicOut;
+            _queue = new ForwardQueue(cfg.ForwardQueueCapacity, 1); // member copies (destinations taken when sent) and repair replies (1)
             _noticeHoldMs = cfg.NoticeHoldMs;
+            _batch = new NoticeBatchWriter(cfg.NoticeBatchEntries);
             _relayQueue = new ForwardQueue(cfg.ForwardQueueCapacity);
             _txBuf = new byte[DataPacket.EncodedLength(DataPacket.MaxTargets, cfg.MaxChunkSize)];
             _txWriter = new WireWriter(_txBuf);
-            int fanout = cfg.MaxMembers + DataPacket.MaxTargets;
-            _sendNode = new uint[fanout];
-            _sendIp = new uint[fanout];
-            _sendPort = new int[fanout];
         }
 
         /// <summary>The queue of member copies and repair replies.</summary>
@@ -129,6 +125,57 @@ namespace IotOta.DeviceFirmware.Copies
             _queue.Commit();
         }
 
+        /// <summary>Protocol v2: a hash-list piece came as a minimum unit (held now, in flash): queues its relay copies
+        /// to the devices the original names, then its copies to the group, like a chunk's but without a notice
+        /// (under the lock).</summary>
+        public void QueuePiece(DataPacket p, int piece)
+        {
+            if (p.TargetCount > 0)
+            {
+                ForwardJob rj = _relayQueue.Reserve();
+                if (rj == null) _counters.ForwardDrops++;
+                else
+                {
+                    rj.Kind = ForwardJob.KindRelay;
+                    rj.ImageId = p.ImageId;
+                    rj.Index = piece;
+                    rj.CopyFlags = (byte)(DataPacket.FlagRelay | DataPacket.FlagHashPiece);
+                    _planner.NamedRelays(p, rj);
+                    _relayQueue.Commit();
+                }
+            }
+            ForwardJob job = _queue.Reserve();
+            if (job == null)
+            {
+                _counters.ForwardDrops++;
+                return;
+            }
+            job.Kind = ForwardJob.KindPieceUnit;
+            job.ImageId = p.ImageId;
+            job.Index = piece;
+            job.ExcludeNode = p.SenderNode;
+            job.TargetCount = 0;
+            job.RelayCount = 0;
+            job.CopyFlags = 0;
+            _queue.Commit();
+        }
+
+        /// <summary>Protocol v2: a member asked for piece <paramref name="piece"/> (held): one repair copy to it, read back
+        /// from flash (under the lock). False when the queue has no room or the asker is no member.</summary>
+        public bool QueuePieceReply(uint imageId, int piece, uint requester)
+        {
+            ForwardJob job = _queue.Reserve();
+            if (job == null) return false;
+            job.Kind = ForwardJob.KindPieceReply;
+            job.ImageId = imageId;
+            job.Index = piece;
+            job.ExcludeNode = 0;
+            job.CopyFlags = 0;
+            if (!_planner.RepairReply(_members, requester, job)) return false;
+            _queue.Commit();
+            return true;
+        }
+
         private int QueueRelays(DataPacket p, Manifest m, int idx)
         {
             int kind = _planner.RelayFor(p, _trees, m.ImageId, idx);
@@ -169,7 +216,7 @@ namespace IotOta.DeviceFirmware.Copies
             rj.ImageId = imageId;
             rj.Index = idx;
             rj.CopyFlags = (byte)(DataPacket.FlagRelay | DataPacket.FlagTree);
-            int n = _planner.TreeRelays(_trees.Table, idx, rj);
+            int n = _planner.TreeRelays(_trees, idx, rj);
             _counters.TreeRelays++;
             _relayQueue.Commit();
             return n;
@@ -184,7 +231,7 @@ namespace IotOta.DeviceFirmware.Copies
             for (int idx = 0; idx < m.ChunkCount && _trees.OwedCount > 0; idx++)
             {
                 if (!_trees.IsOwed(idx)) continue;
-                if (_trees.Table.RelaysPacket(idx) && _rx.Holds(idx))
+                if (_trees.RelaysPacket(idx) && _rx.Holds(idx))
                 {
                     if (_relayQueue.IsFull) return; // the rest on a later pump
                     QueueTreeRelay(m.ImageId, idx);
@@ -201,14 +248,14 @@ namespace IotOta.DeviceFirmware.Copies
             if (_trees.OwedCount > 0) DrainOwed();
             if (_relayQueue.TryDequeue(_relayWork))
             {
-                if (m == null || _relayWork.ImageId != m.ImageId || !_rx.Holds(_relayWork.Index)) return Skipped;
+                if (m == null || _relayWork.ImageId != m.ImageId || !Holds(_relayWork)) return Skipped;
                 LoadTx(m, _relayWork.Index, _relayWork.CopyFlags);
                 return RelayReady;
             }
             if (!_workActive)
             {
                 if (!_queue.TryDequeue(_work)) return Idle;
-                if (m == null || _work.ImageId != m.ImageId || !_rx.Holds(_work.Index)) return Skipped;
+                if (m == null || _work.ImageId != m.ImageId || !Holds(_work)) return Skipped;
                 StartWork();
             }
             if (m == null || _work.ImageId != m.ImageId)
@@ -216,8 +263,21 @@ namespace IotOta.DeviceFirmware.Copies
                 _workActive = false; // a new image replaced the one this job was for
                 return Skipped;
             }
-            LoadTx(m, _work.Index, _work.Kind == ForwardJob.KindRepairReply ? DataPacket.FlagRepair : (byte)0);
+            LoadTx(m, _work.Index, WorkFlags(_work.Kind));
             return MembersReady;
+        }
+
+        private bool Holds(ForwardJob j)
+        {
+            return j.IsPiece ? _roots.HoldsPiece(j.Index) : _rx.Holds(j.Index);
+        }
+
+        private static byte WorkFlags(byte kind)
+        {
+            if (kind == ForwardJob.KindRepairReply) return DataPacket.FlagRepair;
+            if (kind == ForwardJob.KindPieceUnit) return DataPacket.FlagHashPiece;
+            if (kind == ForwardJob.KindPieceReply) return DataPacket.FlagHashPiece | DataPacket.FlagRepair;
+            return 0;
         }
 
         /// <summary>Sends what <see cref="Prepare"/> loaded (RelayReady or MembersReady), on the pump thread outside the lock.</summary>
@@ -238,17 +298,17 @@ namespace IotOta.DeviceFirmware.Copies
                     _counters.CopiesFailed += bad;
                     _counters.PeerPayloadBytesSent += (long)ok * _txPayloadLen;
                     // The packet's member job (queued behind) reports the relay copies that were delivered.
-                    ForwardJob member = _queue.Find(_relayWork.ImageId, _relayWork.Index, ForwardJob.KindMinimumUnit);
-                    if (member != null) member.RelayCount = ok;
+                    if (!_relayWork.IsPiece) _queue.SetRelayCount(_relayWork.ImageId, _relayWork.Index, ForwardJob.KindMinimumUnit, ok);
                 }
                 return;
             }
-            while (_workNext < _workTargets)
+            uint ip;
+            int port;
+            while (NextTarget(out ip, out port))
             {
-                int i = _workNext++;
-                if (_peer.Send(_sendIp[i], _sendPort[i], _txBuf, 0, msgLen)) _workSent++;
+                if (_peer.Send(ip, port, _txBuf, 0, msgLen)) _workSent++;
                 else _workFailed++;
-                if (_workNext < _workTargets && _relayQueue.Count > 0)
+                if (_relayQueue.Count > 0)
                 {
                     FlushWorkCounters();
                     return; // let the relay go first; this job resumes on the next call
@@ -263,9 +323,7 @@ namespace IotOta.DeviceFirmware.Copies
                 {
                     if (_batch.Count > 0 && _batch.ImageId != _work.ImageId) FlushNotices(true);
                     if (_batch.Count == 0) _batchSinceMs = _clock.NowMs;
-                    _batch.NodeId = _self;
-                    _batch.ImageId = _work.ImageId;
-                    _batch.Add(_work.Index, _work.NoticeKind, _work.ReceivedAtMs, _clock.NowMs, _workSentTotal + _workSent + _work.RelayCount);
+                    _batch.Add(_self, _work.ImageId, _work.Index, _work.NoticeKind, _work.ReceivedAtMs, _clock.NowMs, _workSentTotal + _workSent + _work.RelayCount);
                     full = _batch.IsFull;
                 }
                 if (full) FlushNotices(true);
@@ -273,7 +331,7 @@ namespace IotOta.DeviceFirmware.Copies
             lock (_gate)
             {
                 if (notice) _counters.NoticesSent++;
-                else _counters.RepairRepliesSent += _workSentTotal + _workSent;
+                else if (_work.Kind == ForwardJob.KindRepairReply || _work.Kind == ForwardJob.KindPieceReply) _counters.RepairRepliesSent += _workSentTotal + _workSent;
             }
             FlushWorkCounters();
         }
@@ -285,33 +343,39 @@ namespace IotOta.DeviceFirmware.Copies
             lock (_batchGate)
             {
                 if (_batch.Count == 0 || (!now && _clock.NowMs - _batchSinceMs < _noticeHoldMs)) return;
-                int n = _batch.Encode(_batchBuf, 0);
+                int n = _batch.Length;
                 _batch.Clear();
-                _mqtt.Publish(_topicOut, _batchBuf, 0, n, false);
+                _mqtt.Publish(_topicOut, _batch.Buffer, 0, n, false);
             }
         }
 
-        /// <summary>Takes the destinations of the job in _work (under the lock).</summary>
+        /// <summary>Starts the job in _work (under the lock); its destinations are taken one at a time as it is sent.</summary>
         private void StartWork()
         {
-            int n;
-            if (_work.Kind == ForwardJob.KindMinimumUnit)
-            {
-                n = _planner.GroupCopies(_members, _work.Index, _work.ExcludeNode, _sendNode, _sendIp, _sendPort);
-            }
-            else
-            {
-                _sendNode[0] = _work.TargetNode[0];
-                _sendIp[0] = _work.TargetIp[0];
-                _sendPort[0] = _work.TargetPort[0];
-                n = 1;
-            }
-            _workTargets = n;
-            _workNext = 0;
+            _workCursor = 0;
             _workSent = 0;
             _workFailed = 0;
             _workSentTotal = 0;
             _workActive = true;
+        }
+
+        /// <summary>The next destination of the job in _work (pump thread): a repair reply's one peer, or the next
+        /// member the planner names (read from the member list under the lock). False when the job has none left.</summary>
+        private bool NextTarget(out uint ip, out int port)
+        {
+            if (_work.Kind != ForwardJob.KindMinimumUnit && _work.Kind != ForwardJob.KindPieceUnit)
+            {
+                bool first = _workCursor == 0;
+                _workCursor = 1;
+                ip = _work.TargetIp[0];
+                port = _work.TargetPort[0];
+                return first && _work.TargetCount > 0;
+            }
+            uint node;
+            lock (_gate)
+            {
+                return _planner.NextGroupCopy(_members, _work.Index, _work.ExcludeNode, ref _workCursor, out node, out ip, out port);
+            }
         }
 
         private void FlushWorkCounters()
@@ -327,23 +391,26 @@ namespace IotOta.DeviceFirmware.Copies
             _workFailed = 0;
         }
 
-        /// <summary>Puts packet index as a Copy with these flags into the send buffer, reading the chunk from flash
-        /// only when the buffer holds another packet (under the lock).</summary>
+        /// <summary>Puts packet index (a chunk, or with FlagHashPiece a hash-list piece) as a Copy with these flags into
+        /// the send buffer, reading it from flash only when the buffer holds another packet (under the lock).</summary>
         private void LoadTx(Manifest m, int index, byte flags)
         {
-            if (_txImage == m.ImageId && _txIndex == index && _txLen > 0)
+            bool piece = (flags & DataPacket.FlagHashPiece) != 0;
+            if (_txImage == m.ImageId && _txIndex == index && _txPiece == piece && _txLen > 0)
             {
                 _txBuf[DataPacket.FlagsOffset] = flags;
                 return;
             }
-            int chunkLen = m.ChunkLength(index);
+            int len = piece ? _roots.PieceLength(index) : m.ChunkLength(index);
             _txWriter.Reset(_txBuf, 0, _txBuf.Length);
-            int at = DataPacket.WriteHeader(_txWriter, MessageType.Copy, m.ImageId, index, flags, _self, 0, null, null, null, chunkLen);
-            _rx.ReadChunk(index, _txBuf, at);
+            int at = DataPacket.WriteHeader(_txWriter, MessageType.Copy, m.ImageId, index, flags, _self, 0, null, null, null, len);
+            if (piece) _roots.ReadPiece(index, _txBuf, at);
+            else _rx.ReadChunk(index, _txBuf, at);
             _txLen = _txWriter.Length;
-            _txPayloadLen = chunkLen;
+            _txPayloadLen = len;
             _txImage = m.ImageId;
             _txIndex = index;
+            _txPiece = piece;
         }
     }
 }

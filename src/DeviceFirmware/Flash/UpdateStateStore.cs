@@ -8,7 +8,9 @@ namespace IotOta.DeviceFirmware.Flash
     /// Persists the update in progress: the signed manifest and which packets are held, so a device that restarts
     /// resumes instead of starting over. Layout: a 16-byte header (magic, manifest length, bitmap offset, CRC of the
     /// manifest) written last, the manifest at 16, and from the next sector a bitmap in which a cleared bit means
-    /// "held" (marking a packet only clears bits, so it needs no erase).
+    /// "held" (marking a packet only clears bits, so it needs no erase). A protocol v2 image is stored in its
+    /// <see cref="RootForm"/> instead: only the signed root is written (and CRC'd) at the start, the proof slots and the
+    /// chunk-hash list behind it stay erased and are filled as verified pieces arrive.
     /// </summary>
     public sealed class UpdateStateStore
     {
@@ -21,6 +23,7 @@ namespace IotOta.DeviceFirmware.Flash
         private readonly byte[] _one = new byte[1];
         private int _bitmapOffset;
         private int _chunkCount;
+        private int _hashListAt = Manifest.ChunkHashesOffset;
 
         public UpdateStateStore(IFlashPartition partition)
         {
@@ -33,26 +36,48 @@ namespace IotOta.DeviceFirmware.Flash
             return (ManifestOffset + manifestLength + s - 1) / s * s;
         }
 
-        /// <summary>True when a manifest of this length with this many packets fits the partition.</summary>
+        /// <summary>Where the relay-tree table lives: the last whole sectors of the partition, kept out of the update
+        /// state (see Copies.RelayTreeTable).</summary>
+        public int TreeRegionOffset
+        {
+            get
+            {
+                int s = _part.SectorSize;
+                return _part.Size - (RelayTree.MaxEncodedLength + s - 1) / s * s;
+            }
+        }
+
+        /// <summary>True when a manifest of this length with this many packets fits the partition (before the
+        /// relay-tree table's region).</summary>
         public bool Fits(int manifestLength, int chunkCount)
         {
-            return BitmapOffsetFor(manifestLength) + PacketBitmap.ByteLength(chunkCount) <= _part.Size;
+            return BitmapOffsetFor(manifestLength) + PacketBitmap.ByteLength(chunkCount) <= TreeRegionOffset;
         }
 
         /// <summary>Starts a new update: erases what is needed, stores the manifest, then the header.</summary>
         public void Begin(byte[] manifest, int offset, int length, int chunkCount)
+        {
+            Begin(manifest, offset, length, length, Manifest.ChunkHashesOffset, chunkCount);
+        }
+
+        /// <summary>Starts a new update whose stored form is <paramref name="length"/> bytes of which only the first
+        /// <paramref name="written"/> are known now (and covered by the header's CRC): the rest stays erased, to be
+        /// written once per entry later (a v2 <see cref="RootForm"/>). <paramref name="hashListAt"/>: where the chunk-hash
+        /// list lies in the stored form.</summary>
+        public void Begin(byte[] head, int offset, int written, int length, int hashListAt, int chunkCount)
         {
             if (!Fits(length, chunkCount)) throw new FlashException("manifest of " + length + " bytes does not fit the update-state partition");
             int bitmapOffset = BitmapOffsetFor(length);
             int end = bitmapOffset + PacketBitmap.ByteLength(chunkCount);
             int s = _part.SectorSize;
             _part.Erase(0, (end + s - 1) / s * s);
-            _part.Write(ManifestOffset, manifest, offset, length);
+            _part.Write(ManifestOffset, head, offset, written);
             WireWriter w = new WireWriter(_header);
             w.WriteUInt32(Magic);
             w.WriteUInt32((uint)length);
             w.WriteUInt32((uint)bitmapOffset);
-            w.WriteUInt32(Crc32.Compute(manifest, offset, length));
+            w.WriteUInt32(Crc32.Compute(head, offset, written));
+            _hashListAt = hashListAt;
             _part.Write(0, _header, 0, HeaderLength);
             _bitmapOffset = bitmapOffset;
             _chunkCount = chunkCount;
@@ -76,6 +101,41 @@ namespace IotOta.DeviceFirmware.Flash
             _part.Read(ManifestOffset, buffer, offset, length);
             WireReader r = new WireReader(_header, 12, 4);
             return r.ReadUInt32() == Crc32.Compute(buffer, offset, length);
+        }
+
+        /// <summary>Where the stored image's chunk-hash list starts in the partition (see <see cref="HashListStore"/>):
+        /// inside a v1 manifest, or behind a v2 root and its proof slots (<see cref="RootForm"/>), as the update was
+        /// begun or restored (<see cref="UseHashListAt"/>).</summary>
+        public int HashListOffset { get { return ManifestOffset + _hashListAt; } }
+
+        /// <summary>Where stored-form byte <paramref name="at"/> lies in the partition.</summary>
+        public int ManifestByte(int at) { return ManifestOffset + at; }
+
+        /// <summary>A restart found the stored form: its chunk-hash list lies at hashListAt in it.</summary>
+        public void UseHashListAt(int hashListAt) { _hashListAt = hashListAt; }
+
+        /// <summary>The partition the update state lives in.</summary>
+        public IFlashPartition Partition { get { return _part; } }
+
+        /// <summary>Reads count bytes of the stored manifest from byte at of it.</summary>
+        public void ReadManifestPart(int at, byte[] buffer, int offset, int count)
+        {
+            _part.Read(ManifestOffset + at, buffer, offset, count);
+        }
+
+        /// <summary>True when the stored manifest (length bytes, see StoredManifestLength) matches the CRC in its
+        /// header, read through scratch piece by piece (no RAM that grows with the manifest).</summary>
+        public bool ManifestCrcMatches(int length, byte[] scratch)
+        {
+            uint crc = 0;
+            for (int at = 0; at < length; at += scratch.Length)
+            {
+                int n = length - at < scratch.Length ? length - at : scratch.Length;
+                _part.Read(ManifestOffset + at, scratch, 0, n);
+                crc = Crc32.Update(crc, scratch, 0, n);
+            }
+            WireReader r = new WireReader(_header, 12, 4);
+            return r.ReadUInt32() == crc;
         }
 
         /// <summary>After ReadManifest: binds the bitmap for chunkCount packets and loads it into held.</summary>

@@ -26,6 +26,9 @@ namespace IotOta.DeviceFirmware.Receive
         public const int Stored = 4;
         /// <summary>Take: already held.</summary>
         public const int Duplicate = 5;
+        /// <summary>Take: protocol v2, the hash-list piece that covers this packet has not arrived yet, so it cannot
+        /// be checked: dropped before it touches flash (it will be repaired), and no fault of the sender.</summary>
+        public const int NoHashYet = 6;
 
         private readonly IHashPort _hash;
         private readonly IClock _clock;
@@ -33,6 +36,7 @@ namespace IotOta.DeviceFirmware.Receive
         private readonly UpdateStateStore _store;
         private readonly PacketStore _packets;
         private readonly int _maxChunkSize;
+        private readonly HashListStore _hashes = new HashListStore();
         private readonly byte[] _hashOut = new byte[Manifest.HashLength];
         private Manifest _manifest;
         private PacketBitmap _held;
@@ -55,12 +59,17 @@ namespace IotOta.DeviceFirmware.Receive
         /// <summary>The slot the image is written to (the inactive one) or served from (the active one after install).</summary>
         public IFlashPartition ImageSlot { get { return _imageSlot; } }
         public UpdateStateStore Store { get { return _store; } }
+        /// <summary>The image's chunk-hash list, in flash.</summary>
+        public HashListStore Hashes { get { return _hashes; } }
         public PacketStore Packets { get { return _packets; } }
         public IHashPort Hash { get { return _hash; } }
         /// <summary>When the last new packet was stored.</summary>
         public long LastNewPacketMs;
         /// <summary>Every packet is held: install once forwarding is done.</summary>
         public bool InstallRequested;
+        /// <summary>The whole chunk-hash list is in flash (always for a v1 manifest; for a v2 root once every piece
+        /// came): only then are missing packets repaired and the image reported as being received.</summary>
+        public bool ListComplete = true;
 
         public int HeldCount { get { return _held == null ? 0 : _held.HeldCount; } }
         public bool IsComplete { get { return _held != null && _held.IsComplete; } }
@@ -82,16 +91,27 @@ namespace IotOta.DeviceFirmware.Receive
         /// <summary>Starts receiving the image of manifest m (its encoded bytes in buffer) into slot slotIndex.</summary>
         public void Begin(byte[] buffer, int offset, int count, Manifest m, int slotIndex, IFlashPartition slot)
         {
+            Begin(buffer, offset, count, count, Manifest.ChunkHashesOffset, m, slotIndex, slot);
+        }
+
+        /// <summary>Starts receiving into slot slotIndex an image whose stored form is <paramref name="length"/> bytes,
+        /// the first <paramref name="written"/> of them in buffer now (a v2 root: <see cref="Flash.RootForm"/>), its
+        /// chunk-hash list at <paramref name="hashListAt"/> in it.</summary>
+        public void Begin(byte[] buffer, int offset, int written, int length, int hashListAt, Manifest m, int slotIndex, IFlashPartition slot)
+        {
             _packets.Begin(slotIndex, (int)m.ImageSize);
-            _store.Begin(buffer, offset, count, m.ChunkCount);
+            _store.Begin(buffer, offset, written, length, hashListAt, m.ChunkCount);
             Bind(m, slot);
+            ListComplete = written == length;
             InstallRequested = false;
             LastNewPacketMs = _clock.NowMs;
         }
 
-        /// <summary>Holds manifest m (nothing held yet) for the image in slot.</summary>
+        /// <summary>Holds manifest m (nothing held yet) for the image in slot; its chunk-hash list is the one stored
+        /// with it in the update-state partition.</summary>
         public void Bind(Manifest m, IFlashPartition slot)
         {
+            _hashes.Bind(_store.Partition, _store.HashListOffset, m.ChunkCount);
             _manifest = m;
             _held = new PacketBitmap(m.ChunkCount);
             _imageSlot = slot;
@@ -100,15 +120,17 @@ namespace IotOta.DeviceFirmware.Receive
         /// <summary>No image any more.</summary>
         public void Forget()
         {
+            ListComplete = true;
             _manifest = null;
             _held = null;
+            _hashes.Unbind();
         }
 
-        /// <summary>True when the chunk in buffer hashes to the manifest's entry for index.</summary>
+        /// <summary>True when the chunk in buffer hashes to the list's entry for index (read from flash now).</summary>
         public bool ChunkMatches(Manifest m, int index, byte[] buffer, int offset, int count)
         {
             _hash.ChunkHash(m.HashKind, buffer, offset, count, _hashOut, 0);
-            return m.ChunkHashEquals(index, _hashOut, 0);
+            return _hashes.Matches(index, _hashOut, 0);
         }
 
         /// <summary>A data packet (parsed): checks it and, when new and valid, stores and marks it. Returns Stale,
@@ -137,6 +159,11 @@ namespace IotOta.DeviceFirmware.Receive
             }
             if (!ChunkMatches(m, idx, p.PayloadBuffer, p.PayloadOffset, p.PayloadLength))
             {
+                if (!ListComplete && !_hashes.IsPresent(idx))
+                {
+                    _counters.NoHashYetDrops++;
+                    return NoHashYet;
+                }
                 _counters.BadChunkHashes++;
                 return BadHash;
             }

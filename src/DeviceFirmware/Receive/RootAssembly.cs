@@ -1,4 +1,4 @@
-using IotOta.DeviceFirmware.Crypto;
+using IotOta.DeviceFirmware.Flash;
 using IotOta.DeviceFirmware.Ports;
 using IotOta.Shared.Protocol;
 
@@ -6,11 +6,12 @@ namespace IotOta.DeviceFirmware.Receive
 {
     /// <summary>
     /// Protocol v2 (issue #15) on the device: the signed <see cref="ImageRoot"/> of the image being received and its
-    /// chunk-hash list put together from <see cref="HashPiece"/>s, each checked against the root before a single hash
-    /// of it is kept. When every piece is held it gives the image as a <see cref="Manifest"/> (what the receive path
-    /// checks packets against) and the form the update-state partition stores (root ‖ hash list), which a restart
-    /// checks again (signature, then the tree) before it trusts it. The list is kept in RAM for now (32 B per chunk);
-    /// issue #17's HashListStore moves it to flash piece by piece. Not thread-safe: the agent calls it under its lock.
+    /// chunk-hash list put together in flash from <see cref="HashPiece"/>s. Each piece is checked against the root (its
+    /// hashes climbed with its proof, ⌈log2 P⌉ hashes) before a byte of it is written; its proof goes to its slot and
+    /// its hashes to the receive path's <see cref="HashListStore"/> (<see cref="RootForm"/>), so nothing of the list is
+    /// ever in RAM and a piece is passed on, or given to a peer that asks, read back from flash. A restart checks the
+    /// stored root's signature and every stored piece against it again. Its few buffers are allocated with the first
+    /// root (a device that only ever sees v1 manifests pays nothing). Not thread-safe: the agent calls it under its lock.
     /// </summary>
     public sealed class RootAssembly
     {
@@ -23,39 +24,53 @@ namespace IotOta.DeviceFirmware.Receive
         public const int PieceStale = 6;
 
         private readonly ISignatureVerifier _verifier;
-        private readonly Sha256Stream _sha = new Sha256Stream();
-        private readonly byte[] _scratch = new byte[HashListTree.ScratchLength];
-        private readonly HashPiece _piece = new HashPiece();
+        private readonly IHashListDigest _digest;
+        private readonly ReceivePath _rx;
+        private readonly int _maxChunkSize;
         private ImageRoot _root;
-        private ImageRoot _spare = new ImageRoot();
-        private byte[] _rootBytes = new byte[ImageRoot.EncodedLength];
-        private byte[] _hashes;
-        private bool[] _held;
+        private ImageRoot _spare;
+        private HashPiece _piece;
+        private byte[] _scratch;
         private int _heldCount;
 
-        public RootAssembly(ISignatureVerifier verifier)
+        public RootAssembly(ISignatureVerifier verifier, IHashListDigest digest, ReceivePath rx, int maxChunkSize)
         {
             _verifier = verifier;
+            _digest = digest;
+            _rx = rx;
+            _maxChunkSize = maxChunkSize;
         }
 
-        /// <summary>The root being assembled (null before one verified).</summary>
+        /// <summary>The root last accepted (null before one verified).</summary>
         public ImageRoot Root { get { return _root; } }
         public int PieceCount { get { return _root == null ? 0 : _root.PieceCount; } }
-        public bool IsComplete { get { return _root != null && _heldCount == _root.PieceCount; } }
-        public bool HoldsPiece(int p) { return _held != null && p >= 0 && p < _held.Length && _held[p]; }
+        public int HeldCount { get { return _heldCount; } }
+        public bool IsComplete { get { return Bound && _heldCount == _root.PieceCount; } }
+        public string WhyRefused { get; private set; }
+
+        /// <summary>The receive path holds this root's image (its list is bound to the root's stored form).</summary>
+        private bool Bound { get { return _root != null && _rx.Manifest != null && _rx.Manifest.ImageId == _root.ImageId; } }
+
+        /// <summary>True when piece p's hashes are in flash (its last entry written: entries go in order, after the proof).</summary>
+        public bool HoldsPiece(int p)
+        {
+            if (!Bound || p < 0 || p >= _root.PieceCount) return false;
+            return _rx.Hashes.IsPresent(p * _root.HashesPerPiece + _root.HashesIn(p) - 1);
+        }
 
         /// <summary>The first piece not held, or -1.</summary>
         public int FirstMissing()
         {
-            if (_held == null) return -1;
-            for (int p = 0; p < _held.Length; p++) if (!_held[p]) return p;
+            if (!Bound) return -1;
+            for (int p = 0; p < _root.PieceCount; p++) if (!HoldsPiece(p)) return p;
             return -1;
         }
 
-        /// <summary>A root from the group topic (or a peer): Same when it is the one held, Accepted when its signature
-        /// verifies (the pieces start over), Refused otherwise (WhyRefused).</summary>
+        /// <summary>A root from the group topic: Same when it is the one held, Accepted when its signature verifies and
+        /// its pieces fit this device's largest chunk, Refused otherwise (WhyRefused).</summary>
         public int OfferRoot(byte[] buffer, int offset, int count)
         {
+            if (_spare == null) _spare = new ImageRoot();
             _spare.Parse(buffer, offset, count);
             if (_root != null && _spare.ImageId == _root.ImageId) return Same;
             if (!_verifier.Verify(_spare.KeyId, buffer, offset, ImageRoot.SignedLength, _spare.Signature, 0))
@@ -63,52 +78,71 @@ namespace IotOta.DeviceFirmware.Receive
                 WhyRefused = "image root signature does not verify (key " + _spare.KeyId + ")";
                 return Refused;
             }
-            ImageRoot r = _spare;
-            _spare = _root ?? new ImageRoot();
-            _root = r;
-            for (int i = 0; i < ImageRoot.EncodedLength; i++) _rootBytes[i] = buffer[offset + i];
-            _hashes = new byte[r.ChunkCount * Manifest.HashLength];
-            _held = new bool[r.PieceCount];
+            if (_spare.MaxPieceLength > _maxChunkSize)
+            {
+                WhyRefused = "hash-list pieces of " + _spare.MaxPieceLength + " bytes exceed this device's largest chunk of " + _maxChunkSize;
+                return Refused;
+            }
+            Adopt();
             _heldCount = 0;
             return Accepted;
         }
 
-        public string WhyRefused { get; private set; }
+        private void Adopt()
+        {
+            ImageRoot r = _spare;
+            _spare = _root;
+            _root = r;
+            if (_piece == null) _piece = new HashPiece();
+            if (_scratch == null) _scratch = new byte[HashListTree.ScratchLength];
+        }
 
-        /// <summary>A piece (the payload of a DataPacket flagged FlagHashPiece): kept when it belongs to the root held
-        /// and climbs to its signed hash-list root.</summary>
+        /// <summary>Bytes of the root's stored form and where its chunk-hash list lies in it (<see cref="RootForm"/>).</summary>
+        public int StoredLength { get { return RootForm.Length(_root.ChunkCount, _root.PieceCount); } }
+        public int HashListAt { get { return RootForm.HashesOffset(_root.PieceCount); } }
+
+        /// <summary>A piece (the payload of a DataPacket flagged FlagHashPiece): checked against the root, then its
+        /// proof and hashes are written to flash once.</summary>
         public int OfferPiece(byte[] buffer, int offset, int count)
         {
-            if (_root == null) return PieceStale;
+            if (!Bound) return PieceStale;
             _piece.Parse(buffer, offset, count);
             if (_piece.ImageId != _root.ImageId) return PieceStale;
-            if (!_piece.VerifyAgainst(_root, _sha, _scratch)) return PieceBad;
-            if (_held[_piece.Piece]) return PieceDuplicate;
-            int at = _piece.Piece * _root.HashesPerPiece * Manifest.HashLength;
-            for (int i = 0; i < _piece.HashCount * Manifest.HashLength; i++) _hashes[at + i] = buffer[_piece.HashesOffset + i];
-            _held[_piece.Piece] = true;
+            if (!_piece.VerifyAgainst(_root, _digest, _scratch)) return PieceBad;
+            if (HoldsPiece(_piece.Piece)) return PieceDuplicate;
+            UpdateStateStore store = _rx.Store;
+            int stride = RootForm.ProofStride(_root.PieceCount);
+            if (_piece.ProofCount > 0)
+                store.Partition.Write(store.ManifestByte(RootForm.ProofsOffset + _piece.Piece * stride), _piece.Buffer, _piece.ProofOffset, _piece.ProofCount * Manifest.HashLength);
+            _rx.Hashes.WritePiece(_piece.Piece * _root.HashesPerPiece, _piece.Buffer, _piece.HashesOffset, _piece.HashCount);
             _heldCount++;
+            if (_heldCount == _root.PieceCount) _rx.ListComplete = true;
             return PieceTaken;
         }
 
-        /// <summary>Piece p as a HashPiece message (hashes and a freshly built proof) into buffer at offset; its length.</summary>
-        public int WritePiece(int p, byte[] buffer, int offset)
+        /// <summary>Bytes of piece p as a HashPiece message.</summary>
+        public int PieceLength(int p)
         {
-            byte[] rootHash = new byte[Manifest.HashLength];
-            byte[] proof = new byte[Manifest.HashLength * HashListTree.MaxProof];
-            int k = HashListTree.Build(_sha, _hashes, _root.ChunkCount, _root.HashesPerPiece, rootHash, p, proof);
-            return HashPiece.Encode(buffer, offset, _root.ImageId, p, _root.PieceCount, _hashes, p * _root.HashesPerPiece * Manifest.HashLength,
-                _root.HashesIn(p), proof, 0, k);
+            return HashPiece.EncodedLength(_root.HashesIn(p), HashListTree.ProofLength(_root.PieceCount, p));
         }
 
-        /// <summary>The complete image as the receive path's Manifest (signature: the root's).</summary>
+        /// <summary>Piece p (held) as a HashPiece message into buffer at offset, read back from flash; its length.</summary>
+        public int ReadPiece(int p, byte[] buffer, int offset)
+        {
+            int n = _root.HashesIn(p), k = HashListTree.ProofLength(_root.PieceCount, p);
+            int at = offset + HashPiece.WriteHeader(buffer, offset, _root.ImageId, p, _root.PieceCount, n, k);
+            int first = p * _root.HashesPerPiece;
+            for (int i = 0; i < n; i++) _rx.Hashes.Read(first + i, buffer, at + i * Manifest.HashLength);
+            at += n * Manifest.HashLength;
+            UpdateStateStore store = _rx.Store;
+            if (k > 0) store.Partition.Read(store.ManifestByte(RootForm.ProofsOffset + p * RootForm.ProofStride(_root.PieceCount)), buffer, at, k * Manifest.HashLength);
+            return HashPiece.EncodedLength(n, k);
+        }
+
+        /// <summary>The image as the receive path's Manifest: its chunk-hash list stays in flash (ChunkHashes null).</summary>
         public Manifest ToManifest()
         {
-            return ManifestOf(_root, _hashes);
-        }
-
-        private static Manifest ManifestOf(ImageRoot r, byte[] hashes)
-        {
+            ImageRoot r = _root;
             Manifest m = new Manifest();
             m.ImageId = r.ImageId;
             m.Version = r.Version;
@@ -118,57 +152,61 @@ namespace IotOta.DeviceFirmware.Receive
             m.ChunkSize = r.ChunkSize;
             m.ChunkCount = r.ChunkCount;
             m.ImageHash = r.ImageHash;
-            m.ChunkHashes = hashes;
             m.KeyId = r.KeyId;
             m.Signature = r.Signature;
             m.SignedLength = ImageRoot.SignedLength;
             return m;
         }
 
-        /// <summary>Bytes the update-state partition stores for a restart: root ‖ hash list.</summary>
-        public byte[] StoredForm()
-        {
-            byte[] b = new byte[ImageRoot.EncodedLength + _hashes.Length];
-            for (int i = 0; i < ImageRoot.EncodedLength; i++) b[i] = _rootBytes[i];
-            for (int i = 0; i < _hashes.Length; i++) b[ImageRoot.EncodedLength + i] = _hashes[i];
-            return b;
-        }
-
-        /// <summary>True when stored bytes are in the v2 form (they start with an ImageRoot header).</summary>
+        /// <summary>True when the stored form starts with an ImageRoot (buffer: its first bytes).</summary>
         public static bool IsStoredForm(byte[] b, int length)
         {
             return length > ImageRoot.EncodedLength && WireHeader.Peek(b, 0, ImageRoot.EncodedLength) == MessageType.ImageRoot;
         }
 
-        /// <summary>Checks a stored root ‖ hash list again (signature, then the tree over the list), adopts it and gives
-        /// its Manifest, or null when anything does not hold.</summary>
-        public Manifest Restore(byte[] b, int length)
+        /// <summary>After a restart: the stored root (its first 160 bytes in buffer, CRC already checked) is checked
+        /// again (signature, layout), then every piece in flash against it; the pieces that check are held, blank
+        /// ones are still to come. Null when anything does not hold, or a piece was torn by a power cut (its entries
+        /// cannot be written again without erasing the rest: the update starts over). buffer: at least one piece.</summary>
+        public Manifest Restore(byte[] buffer, int storedLength)
         {
-            ISignatureVerifier verifier = _verifier;
-            ImageRoot r = new ImageRoot();
+            if (_spare == null) _spare = new ImageRoot();
             try
             {
-                r.Parse(b, 0, ImageRoot.EncodedLength);
+                _spare.Parse(buffer, 0, ImageRoot.EncodedLength);
             }
             catch (ProtocolException)
             {
                 return null;
             }
-            if (length != ImageRoot.EncodedLength + r.ChunkCount * Manifest.HashLength) return null;
-            if (!verifier.Verify(r.KeyId, b, 0, ImageRoot.SignedLength, r.Signature, 0)) return null;
-            byte[] hashes = new byte[r.ChunkCount * Manifest.HashLength];
-            for (int i = 0; i < hashes.Length; i++) hashes[i] = b[ImageRoot.EncodedLength + i];
-            byte[] rootHash = new byte[Manifest.HashLength];
-            HashListTree.Build(new Sha256Stream(), hashes, r.ChunkCount, r.HashesPerPiece, rootHash, 0, null);
-            for (int i = 0; i < Manifest.HashLength; i++) if (rootHash[i] != r.HashListRoot[i]) return null;
-            // Adopt it: this device can answer its peers' piece requests again.
-            _root = r;
-            for (int i = 0; i < ImageRoot.EncodedLength; i++) _rootBytes[i] = b[i];
-            _hashes = hashes;
-            _held = new bool[r.PieceCount];
-            for (int p = 0; p < _held.Length; p++) _held[p] = true;
-            _heldCount = _held.Length;
-            return ManifestOf(r, hashes);
+            ImageRoot r = _spare;
+            if (storedLength != RootForm.Length(r.ChunkCount, r.PieceCount) || r.MaxPieceLength > _maxChunkSize || r.MaxPieceLength > buffer.Length) return null;
+            if (!_verifier.Verify(r.KeyId, buffer, 0, ImageRoot.SignedLength, r.Signature, 0)) return null;
+            Adopt();
+            UpdateStateStore store = _rx.Store;
+            store.UseHashListAt(RootForm.HashesOffset(r.PieceCount));
+            _rx.Hashes.Bind(store.Partition, store.HashListOffset, r.ChunkCount);
+            _heldCount = 0;
+            for (int p = 0; p < r.PieceCount; p++)
+            {
+                int first = p * r.HashesPerPiece, n = r.HashesIn(p), k = HashListTree.ProofLength(r.PieceCount, p);
+                bool any = false;
+                for (int i = 0; i < n; i++)
+                {
+                    _rx.Hashes.Read(first + i, buffer, i * Manifest.HashLength);
+                    if (!any && _rx.Hashes.IsPresent(first + i)) any = true;
+                }
+                if (!any) continue; // not come yet
+                if (k > 0) store.Partition.Read(store.ManifestByte(RootForm.ProofsOffset + p * RootForm.ProofStride(r.PieceCount)), buffer, n * Manifest.HashLength, k * Manifest.HashLength);
+                if (!HashListTree.Verify(_digest, r.HashListRoot, 0, p, r.PieceCount, buffer, 0, n, buffer, n * Manifest.HashLength, k, _scratch))
+                {
+                    _root = null; // the root comes again from its retained topic and starts over
+                    _rx.Hashes.Unbind();
+                    return null;
+                }
+                _heldCount++;
+            }
+            return ToManifest();
         }
     }
 }

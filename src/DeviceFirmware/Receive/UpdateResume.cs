@@ -16,59 +16,66 @@ namespace IotOta.DeviceFirmware.Receive
         private readonly ReceivePath _rx;
         private readonly SlotLifecycle _life;
         private readonly IFlashLayout _flash;
-        private readonly ISignatureVerifier _verifier;
         private readonly DeviceCounters _counters;
         private readonly DeviceLog _log;
         private readonly int _maxChunkSize;
         private byte[] _sectorBuf;
 
-        public UpdateResume(ReceivePath rx, SlotLifecycle life, IFlashLayout flash, ISignatureVerifier verifier, int maxChunkSize,
+        public UpdateResume(ReceivePath rx, SlotLifecycle life, IFlashLayout flash, int maxChunkSize,
             DeviceCounters counters, DeviceLog log)
         {
             _rx = rx;
             _life = life;
             _flash = flash;
-            _verifier = verifier;
             _maxChunkSize = maxChunkSize;
             _counters = counters;
             _log = log;
         }
 
-        /// <summary>Protocol v2: where a stored root ‖ hash list is checked and adopted (set by the agent).</summary>
+        /// <summary>Protocol v2: where a stored root and its pieces in flash are checked and adopted (set by the agent).</summary>
         public RootAssembly Roots { get; set; }
 
-        /// <summary>Restores what the update-state partition holds. buffer: scratch of at least one chunk.</summary>
+        /// <summary>Restores what the update-state partition holds. buffer: scratch of at least one chunk (and of
+        /// the manifest's head and tail). A stored v1 manifest is read from flash in pieces: its CRC is checked
+        /// piece by piece and only its head and tail are decoded; its chunk-hash list stays in flash. Its signature
+        /// was checked before it was stored (the check needs the whole manifest in one buffer, which a small board
+        /// cannot hold again at boot); the CRC catches a stored manifest that flash corrupted or a cut tore.
+        /// A stored v2 root (<see cref="Flash.RootForm"/>) is checked again (CRC, signature), then every hash-list piece
+        /// already in flash against it (<see cref="RootAssembly.Restore"/>); pieces still blank are asked for again.</summary>
         public void Restore(byte[] buffer)
         {
             UpdateStateStore store = _rx.Store;
             int len = store.StoredManifestLength();
             if (len == 0) return;
-            byte[] buf = new byte[len];
             Manifest m = null;
-            bool root = false;
-            if (store.ReadManifest(buf, 0, len))
+            bool v2 = false;
+            if (Roots != null && len > ImageRoot.EncodedLength && buffer.Length >= ImageRoot.EncodedLength)
             {
-                if (Roots != null && RootAssembly.IsStoredForm(buf, len))
+                store.ReadManifestPart(0, buffer, 0, ImageRoot.EncodedLength);
+                v2 = RootAssembly.IsStoredForm(buffer, len);
+            }
+            if (v2)
+            {
+                // the root (CRC'd when it was stored) is checked again, then each piece in flash against it
+                if (store.ManifestCrcMatches(ImageRoot.EncodedLength, buffer)) m = Roots.Restore(buffer, len);
+            }
+            else if (len >= Manifest.ChunkHashesOffset + Manifest.TailLength && store.ManifestCrcMatches(len, buffer))
+            {
+                store.UseHashListAt(Manifest.ChunkHashesOffset);
+                store.ReadManifestPart(0, buffer, 0, Manifest.ChunkHashesOffset);
+                store.ReadManifestPart(len - Manifest.TailLength, buffer, Manifest.ChunkHashesOffset, Manifest.TailLength);
+                try
                 {
-                    // Protocol v2: root ‖ hash list, checked again (signature, then the tree) before it is trusted.
-                    m = Roots.Restore(buf, len);
-                    root = true;
+                    m = Manifest.DecodeWithoutHashes(buffer, 0, Manifest.ChunkHashesOffset, len);
                 }
-                else
+                catch (ProtocolException)
                 {
-                    try
-                    {
-                        m = Manifest.Decode(buf, 0, len);
-                    }
-                    catch (ProtocolException)
-                    {
-                        m = null;
-                    }
+                    m = null;
                 }
             }
-            if (m == null || (!root && !_verifier.Verify(m.KeyId, buf, 0, m.SignedLength, m.Signature, 0)))
+            if (m == null)
             {
-                _log.Log("stored update state is not a valid signed manifest; cleared");
+                _log.Log("stored update state is not a valid manifest; cleared");
                 store.Clear();
                 return;
             }
@@ -77,6 +84,7 @@ namespace IotOta.DeviceFirmware.Receive
             {
                 // The running image: every packet is held, in the active slot; keep serving it to peers.
                 _rx.Bind(m, _flash.Slot(boot.ActiveSlot));
+                _rx.ListComplete = !v2 || Roots.IsComplete;
                 for (int i = 0; i < m.ChunkCount; i++) _rx.Held.Set(i);
                 if (_life.State == DeviceState.Idle) _life.State = DeviceState.Updated;
                 return;
@@ -95,6 +103,7 @@ namespace IotOta.DeviceFirmware.Receive
             }
             int slot = _life.InactiveSlot;
             _rx.Bind(m, _flash.Slot(slot));
+            _rx.ListComplete = !v2 || Roots.IsComplete;
             PacketBitmap claimed = new PacketBitmap(m.ChunkCount);
             store.LoadHeld(len, claimed);
             if (_rx.Packets.SequentialOnly) RestoreSequential(m, claimed, slot, buffer);
@@ -206,7 +215,6 @@ namespace IotOta.DeviceFirmware.Receive
             StagingArea staging = packets.Staging;
             if (staging != null)
             {
-                byte[] stageBuf = packets.StageBuffer;
                 staging.Load(m.ImageId, m.ChunkCount);
                 for (int e = 0; e < staging.Capacity; e++)
                 {
@@ -218,8 +226,8 @@ namespace IotOta.DeviceFirmware.Receive
                         continue;
                     }
                     int len = m.ChunkLength(idx);
-                    staging.Read(e, stageBuf, 0, len);
-                    if (!_rx.ChunkMatches(m, idx, stageBuf, 0, len))
+                    staging.Read(e, buffer, 0, len);
+                    if (!_rx.ChunkMatches(m, idx, buffer, 0, len))
                     {
                         staging.Free(e);
                         continue;

@@ -10,7 +10,9 @@ namespace IotOta.Gateway.Images;
 /// </summary>
 public sealed class ImageRootSet
 {
-    public const int DefaultHashesPerPiece = 128;
+    /// <summary>0: as many hashes per piece as fit one chunk with the longest proof (<see cref="ImageRoot.HashesPerPieceFitting"/>),
+    /// so a piece travels in any buffer a chunk does.</summary>
+    public const int DefaultHashesPerPiece = 0;
     private readonly byte[][] _pieces;
 
     private ImageRootSet(ImageRoot root, byte[] rootBytes, byte[][] pieces)
@@ -36,7 +38,7 @@ public sealed class ImageRootSet
         var root = new ImageRoot
         {
             ImageId = m.ImageId, Version = m.Version, Flags = m.Flags, HashKind = m.HashKind, ImageSize = m.ImageSize,
-            ChunkSize = m.ChunkSize, ChunkCount = m.ChunkCount, HashesPerPiece = Math.Min(hashesPerPiece, ImageRoot.MaxHashesPerPiece),
+            ChunkSize = m.ChunkSize, ChunkCount = m.ChunkCount, HashesPerPiece = hashesPerPiece > 0 ? Math.Min(hashesPerPiece, ImageRoot.MaxHashesPerPiece) : ImageRoot.HashesPerPieceFitting(m.ChunkSize, m.ChunkCount),
             ImageHash = (byte[])m.ImageHash.Clone(), KeyId = m.KeyId,
         };
         int pieces = root.PieceCount;

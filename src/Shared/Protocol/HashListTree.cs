@@ -30,7 +30,14 @@ namespace IotOta.Shared.Protocol
             return len;
         }
 
-        /// <summary>Piece <paramref name="piece"/>'s leaf into output; scratch holds at least 5 bytes (not overlapping output).</summary>
+        /// <summary>The longest proof of any piece in a tree over <paramref name="pieceCount"/> leaves: ⌈log2 P⌉.</summary>
+        public static int MaxProofFor(int pieceCount)
+        {
+            int len = 0;
+            for (int n = pieceCount; n > 1; n = (n + 1) >> 1) len++;
+            return len;
+        }
+
         /// <summary>The tree over a whole chunk-hash list (<paramref name="hashes"/>: 32·count bytes): writes the root,
         /// and, when <paramref name="proof"/> is given, piece <paramref name="piece"/>'s proof (returns its length in
         /// hashes). Needs P·32 bytes of working memory (P = pieces), once per call: for the gateway, and for a device
@@ -70,6 +77,7 @@ namespace IotOta.Shared.Protocol
             return k;
         }
 
+        /// <summary>Piece <paramref name="piece"/>'s leaf into output; scratch holds at least 5 bytes (not overlapping output).</summary>
         public static void Leaf(IHashListDigest d, int piece, byte[] hashes, int offset, int hashCount, byte[] scratch, byte[] output, int outputOffset)
         {
             byte[] head = scratch;

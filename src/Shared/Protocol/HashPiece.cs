@@ -32,20 +32,46 @@ namespace IotOta.Shared.Protocol
         public static int Encode(byte[] buffer, int offset, uint imageId, int piece, int pieceCount,
             byte[] hashes, int hashesOffset, int hashCount, byte[] proof, int proofOffset, int proofCount)
         {
+            int at = offset + WriteHeader(buffer, offset, imageId, piece, pieceCount, hashCount, proofCount);
+            for (int i = 0; i < hashCount * Manifest.HashLength; i++) buffer[at + i] = hashes[hashesOffset + i];
+            at += hashCount * Manifest.HashLength;
+            for (int i = 0; i < proofCount * Manifest.HashLength; i++) buffer[at + i] = proof[proofOffset + i];
+            return EncodedLength(hashCount, proofCount);
+        }
+
+        /// <summary>Writes only the header (<see cref="HeaderLength"/> bytes; hashes and then the proof follow it, written
+        /// by the caller, e.g. read back from flash). Returns the header's length.</summary>
+        public static int WriteHeader(byte[] buffer, int offset, uint imageId, int piece, int pieceCount, int hashCount, int proofCount)
+        {
             if (pieceCount < 1 || pieceCount > Manifest.MaxChunkCount) throw WireReader.OutOfRange("piece count", pieceCount);
             if (piece < 0 || piece >= pieceCount) throw WireReader.OutOfRange("piece", piece);
             if (hashCount < 1 || hashCount > ImageRoot.MaxHashesPerPiece) throw WireReader.OutOfRange("piece hash count", hashCount);
             if (proofCount < 0 || proofCount > HashListTree.MaxProof) throw WireReader.OutOfRange("piece proof count", proofCount);
-            WireWriter w = new WireWriter(buffer, offset, buffer.Length - offset);
-            WireHeader.Write(w, MessageType.HashPiece);
-            w.WriteUInt32(imageId);
-            w.WriteUInt16(piece);
-            w.WriteUInt16(pieceCount);
-            w.WriteUInt16(hashCount);
-            w.WriteByte((byte)proofCount);
-            w.WriteBytes(hashes, hashesOffset, hashCount * Manifest.HashLength);
-            if (proofCount > 0) w.WriteBytes(proof, proofOffset, proofCount * Manifest.HashLength);
-            return w.Length;
+            if (buffer.Length - offset < EncodedLength(hashCount, proofCount)) throw WireReader.OutOfRange("piece buffer", buffer.Length - offset);
+            buffer[offset] = WireHeader.Magic0;
+            buffer[offset + 1] = WireHeader.Magic1;
+            buffer[offset + 2] = WireHeader.VersionOf(MessageType.HashPiece);
+            buffer[offset + 3] = (byte)MessageType.HashPiece;
+            Put32(buffer, offset + 4, imageId);
+            Put16(buffer, offset + 8, piece);
+            Put16(buffer, offset + 10, pieceCount);
+            Put16(buffer, offset + 12, hashCount);
+            buffer[offset + 14] = (byte)proofCount;
+            return HeaderLength;
+        }
+
+        private static void Put16(byte[] b, int at, int v)
+        {
+            b[at] = (byte)v;
+            b[at + 1] = (byte)(v >> 8);
+        }
+
+        private static void Put32(byte[] b, int at, uint v)
+        {
+            b[at] = (byte)v;
+            b[at + 1] = (byte)(v >> 8);
+            b[at + 2] = (byte)(v >> 16);
+            b[at + 3] = (byte)(v >> 24);
         }
 
         /// <summary>Checks the layout (not the tree: see <see cref="HashListTree.Verify"/>) and fills this instance; on

@@ -46,6 +46,20 @@ namespace IotOta.Shared.Protocol
             return (chunkCount + hashesPerPiece - 1) / hashesPerPiece;
         }
 
+        /// <summary>The most hashes per piece such that a piece with its longest proof (<see cref="HashPiece"/>) is no
+        /// longer than one chunk: a piece then fits every buffer and frame a chunk fits (a device refuses a root whose
+        /// pieces do not fit its largest chunk).</summary>
+        public static int HashesPerPieceFitting(int chunkSize, int chunkCount)
+        {
+            int per = (chunkSize - HashPiece.HeaderLength) / Manifest.HashLength;
+            if (per > MaxHashesPerPiece) per = MaxHashesPerPiece;
+            while (per > 1 && HashPiece.EncodedLength(per, HashListTree.MaxProofFor(PieceCountFor(chunkCount, per))) > chunkSize) per--;
+            return per < 1 ? 1 : per;
+        }
+
+        /// <summary>Bytes of the longest piece of this root (hashes and the longest proof).</summary>
+        public int MaxPieceLength { get { return HashPiece.EncodedLength(HashesPerPiece < ChunkCount ? HashesPerPiece : ChunkCount, HashListTree.MaxProofFor(PieceCount)); } }
+
         /// <summary>Hashes in piece <paramref name="piece"/> (the last one may be short).</summary>
         public int HashesIn(int piece)
         {

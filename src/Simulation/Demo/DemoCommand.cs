@@ -1,3 +1,4 @@
+using IotOta.Simulation.Fleet;
 using System.CommandLine;
 using System.Text.Json;
 using IotOta.Gateway.Rollouts;
@@ -14,7 +15,7 @@ public static class DemoCommand
         var groups = new Option<int>("--groups") { Description = "number of groups (local networks)", DefaultValueFactory = _ => 3 };
         var imageSize = new Option<int>("--image-size") { Description = "size of the generated image in bytes", DefaultValueFactory = _ => 1024 * 1024 };
         var chunkSize = new Option<int>("--chunk-size") { Description = "minimum-unit packet size in bytes", DefaultValueFactory = _ => 4096 };
-        var broker = new Option<string?>("--broker") { Description = "HOST:PORT of an external MQTT broker (default: embedded broker)" };
+        var broker = new Option<string?>("--broker") { Description = "HOST:PORT[,HOST:PORT…] of an external MQTT broker or cluster (default: embedded broker); credentials and TLS: IotOta:Mqtt" };
         var perGroup = new Option<bool>("--per-group") { Description = "send one original per group instead of once for the whole fleet" };
         var manifestV1 = new Option<bool>("--manifest-v1") { Description = "protocol v1 control: the whole signed manifest to every device (default: v2, a 160-byte signed root per device, the chunk-hash list over the devices' links)" };
         var gwUp = new Option<double>("--gateway-up-kbps") { Description = "gateway upload rate (0 = unlimited)" };
@@ -76,6 +77,11 @@ public static class DemoCommand
             catch (ArgumentException e)
             {
                 Console.Error.WriteLine($"error: {e.Message}");
+                return 2;
+            }
+            if (FileLimit.WhyNotFits(options.Devices, options.Groups) is { } tooMany)
+            {
+                Console.Error.WriteLine($"error: {tooMany}");
                 return 2;
             }
             DemoSummary summary;

@@ -8,6 +8,7 @@ using IotOta.Shared.Protocol;
 using IotOta.BoardProfiles;
 using IotOta.Simulation.Fleet;
 using IotOta.VirtualDevice.Host;
+using IotOta.VirtualDevice.Host.Metering;
 using IotOta.VirtualDevice.Network;
 using IotOta.VirtualDevice.Platform;
 
@@ -35,7 +36,9 @@ public static class DemoRunner
         Security.FleetProvisioning? ownProvisioning = o.Provisioning == null && (o.Secure || o.Tls)
             ? Security.FleetProvisioning.Create(o.Devices, o.Groups, o.Tls) : null;
         Security.FleetProvisioning? provisioning = o.Provisioning ?? ownProvisioning;
-        if (o.Broker != null) (host, port) = DemoOptions.ParseBroker(o.Broker);
+        // An external broker: endpoints from --broker, credentials, TLS and device credentials from IotOta:Mqtt.
+        Gateway.Mqtt.MqttBrokerSettings? external = o.Broker == null ? null : o.BrokerSettings ?? Gateway.Mqtt.MqttBrokerConfiguration.Load(o.Broker);
+        if (external != null) (host, port) = (external.Endpoints[0].Host, external.Endpoints[0].Port);
         else
         {
             broker = await EmbeddedBroker.StartAsync(0, provisioning?.BrokerSecurity, log);
@@ -64,14 +67,18 @@ public static class DemoRunner
         {
             gateway = provisioning != null
                 ? provisioning.NewGateway(host, port, upBucket: gatewayUp, log: log)
-                : MqttGatewayNode.Create(host, port, pace: gatewayUp == null ? null : gatewayUp.ConsumeAsync, log: log);
+                : external != null ? MqttGatewayNode.Create(external, pace: gatewayUp == null ? null : gatewayUp.ConsumeAsync, log: log,
+                    requiredPacketBytes: BrokerLimits.PacketBytesFor(chunkSize))
+                : MqttGatewayNode.Create(host, port, pace: gatewayUp == null ? null : gatewayUp.ConsumeAsync, log: log,
+                    requiredPacketBytes: BrokerLimits.PacketBytesFor(chunkSize));
             await gateway.StartAsync(ct);
             brokerCount ??= await DemoBrokerCounter.ForExternalAsync(host, port, () => ((gateway.Broker as GatewayMqttClient)?.DataWireBytesPublished ?? 0), ct);
             log?.Invoke("gateway connected; starting fleet");
             fleet = await VirtualFleet.StartAsync(o.Devices, o.Groups, host, port, dataDir, verifier, i => links[i], new FirmwareVersion(1, 0, 0), log, ct,
                 groupUplinkBytesPerSecond: LinkRate.IsLimited(o.GroupUplinkKbps) ? LinkRate.BytesPerSecond(o.GroupUplinkKbps) : 0,
                 boardFor: boards.Count == 0 ? null : i => boards[i % boards.Count],
-                configure: provisioning == null ? null : provisioning.Configure, coreHeapBudget: o.CoreHeapBudget);
+                configure: external != null && provisioning == null ? FleetBrokerOptions.Apply(external) : provisioning == null ? null : provisioning.Configure,
+                coreHeapBudget: o.CoreHeapBudget);
             log?.Invoke("fleet started; waiting for presence");
             await gateway.WaitForDevicesAsync(o.Devices, TimeSpan.FromSeconds(60), ct);
             log?.Invoke("all devices online; waiting for member lists");
@@ -139,7 +146,12 @@ public static class DemoRunner
                     return new BoardFigures(b.Name, b.SinkMode.ToString(), mine.Count, mine.Count(d => !d.IsStopped && !d.HeapMeter.Exceeded && SlotMatches(d, image.Bytes)),
                         chunkSize, mine.Max(d => d.Agent.StagingCapacity), mine.Max(d => d.StagingHighWater),
                         mine.Max(d => d.HeapMeter.MaxPeakBytes), mine.Max(d => d.HeapMeter.RetainedBytes), o.CoreHeapBudget ?? b.CoreHeapBudget,
-                        mine.Count(d => d.HeapMeter.Exceeded));
+                        mine.Count(d => d.HeapMeter.Exceeded))
+                    {
+                        CoreReceivePeakBytes = mine.Max(d => d.HeapMeter.PhasePeakBytes(HeapPhase.Receive)),
+                        CoreInstallPeakBytes = mine.Max(d => d.HeapMeter.PhasePeakBytes(HeapPhase.Install)),
+                        CoreAfterInstallPeakBytes = mine.Max(d => d.HeapMeter.PhasePeakBytes(HeapPhase.AfterInstall)),
+                    };
                 }).ToList(),
                 Mode = o.CrossGroup ? "cross-group" : "per-group",
                 TimedOut = r.TimedOut,

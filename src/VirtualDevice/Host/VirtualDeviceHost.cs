@@ -1,3 +1,4 @@
+using IotOta.Gateway.Mqtt;
 using IotOta.DeviceFirmware.Agent;
 using IotOta.DeviceFirmware.Ports;
 using IotOta.Shared.Protocol;
@@ -91,7 +92,7 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
         TokenBucket? down = _o.Link.CreateDownBucket(_o.EffectiveMaxChunkSize);
         _peer = new TcpPeerNetwork(OnPeer, _o.Link, up, down);
         var will = new Presence { NodeId = _o.NodeId, GroupId = _o.GroupId, Online = false, Ip = _peer.Ip, Port = _peer.Port, RunningVersion = _o.FactoryVersion };
-        _mqtt = new MqttDevicePort(_o.BrokerHost, _o.BrokerPort, _o.MqttClientId, _o.MqttUser, _o.MqttPassword,
+        _mqtt = new MqttDevicePort(_o.BrokerEndpoints, _o.MqttClientId, _o.MqttUser, _o.MqttPassword,
             Topics.DeviceStatus(_o.NodeId), will.ToBytes(), OnMqtt, up, down, _o.Link, _o.MqttTls);
         _meteredFlash = new MeteredLayout(_flash);
         _meteredMqtt = new MeteredMqtt(_mqtt);
@@ -118,7 +119,7 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
         long mark = CoreHeapMeter.Begin();
         DeviceAgent agent = CreateAgent(log, peer, sink, meteredSink, staging, hash, verifier);
         agent.Start();
-        HeapMeter.End(mark, retained: true);
+        HeapMeter.EndBoot(mark);
         CheckBudget(agent);
         return agent;
     }
@@ -160,9 +161,12 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
     private bool Measured(DeviceAgent a, Func<DeviceAgent, bool> call)
     {
         uint image = a.CurrentImageId;
+        int installs = a.Counters.Installs;
         long mark = CoreHeapMeter.Begin();
         bool counted = call(a);
-        long bytes = HeapMeter.End(mark, retained: a.CurrentImageId != image);
+        long bytes = a.Counters.Installs != installs
+            ? HeapMeter.EndInstall(mark) // the whole-image check and the slot switch: the install phase
+            : HeapMeter.End(mark, retained: a.CurrentImageId != image);
         if (counted) Interlocked.Add(ref _coreAlloc, bytes);
         CheckBudget(a);
         return counted;
@@ -226,6 +230,13 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
     /// <summary>The core asked for a reboot: start a fresh agent from flash (boot record, update state).</summary>
     public void RequestRestart()
     {
+        // The reboot is the platform's (a thread here, a reset on a board): not the core's heap.
+        long allocated = GC.GetAllocatedBytesForCurrentThread();
+        try { StartReboot(); } finally { AdapterAllocations.Add(allocated); }
+    }
+
+    private void StartReboot()
+    {
         new Thread(() =>
         {
             // DisposeAsync takes this gate after cancelling, so a power-off waits for a reboot in progress and a
@@ -235,9 +246,10 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
                 if (_cts.IsCancellationRequested) return;
                 DeviceAgent? old = _agent;
                 old?.Stop();
+                bool afterInstall = old != null && old.Counters.Installs > 0;
                 _previousPeerBytes += old?.Counters.PeerPayloadBytesSent ?? 0;
                 _previousStagingHighWater = Math.Max(_previousStagingHighWater, old?.Counters.StagingHighWater ?? 0);
-                HeapMeter.Reboot();
+                HeapMeter.Reboot(afterInstall);
                 DeviceAgent next = BootAgent();
                 _agent = next;
                 // An image on trial whose self-test fails (a no-op for an image that is not on trial).

@@ -26,11 +26,23 @@ namespace IotOta.DeviceFirmware.Tests.Agent;
 /// </summary>
 public class BoardBudgetTests(ITestOutputHelper output)
 {
-    public static TheoryData<string> Boards() => new(BoardProfile.All().Select(b => b.Name));
+    public static TheoryData<string, bool> Boards()
+    {
+        var data = new TheoryData<string, bool>();
+        foreach (var b in BoardProfile.All())
+        {
+            data.Add(b.Name, false);
+            data.Add(b.Name, true);
+        }
+        return data;
+    }
 
+    /// <summary><paramref name="signedRoot"/>: the image comes as protocol v2 (issue #15) — the 160-byte signed root,
+    /// then the chunk-hash list in pieces that are checked and written to flash and passed on to a member, read back
+    /// from flash — instead of the v1 manifest; the same budget holds.</summary>
     [Theory]
     [MemberData(nameof(Boards))]
-    public void Board_profile_receives_a_reordered_image_within_its_heap_budget(string board)
+    public void Board_profile_receives_a_reordered_image_within_its_heap_budget(string board, bool signedRoot)
     {
         BoardProfile b = BoardProfile.Named(board);
         string dir = Path.Combine(Path.GetTempPath(), "iotota-board-" + Guid.NewGuid().ToString("N")[..12]);
@@ -57,20 +69,42 @@ public class BoardBudgetTests(ITestOutputHelper output)
             byte[] manifest = img.ManifestBytes;
             string topicIn = Topics.DeviceIn(1);
             var restarts = new RestartRecorder();
+            // v2: root, member list (this device and one member, who gets each piece) and pieces, made before measuring
+            var set = signedRoot ? ImageRootSet.Create(img, TestKeys.Trusted) : null;
+            var members = new MemberListUpdate { GroupId = 1, Epoch = 1, Count = 2 };
+            members.EnsureCapacity(2);
+            (members.NodeIds[0], members.Ips[0], members.Ports[0]) = (1u, DeviceHarness.Ip, 20001);
+            (members.NodeIds[1], members.Ips[1], members.Ports[1]) = (2u, DeviceHarness.Ip, 20002);
+            byte[] list = members.ToBytes();
+            byte[][] pieces = set == null ? [] : Enumerable.Range(0, set.PieceCount).Select(p => PieceOriginal(set, p)).ToArray();
 
             long a0 = GC.GetAllocatedBytesForCurrentThread();
             var counted = new CountingLayout(flash);
             IotOta.DeviceFirmware.Ports.IImageSink? countedSink = sink == null ? null : new CountingSink(sink);
             var agent = new DeviceAgent(new DeviceConfig { NodeId = 1, GroupId = 1, PeerIp = DeviceHarness.Ip, PeerPort = 20001, MaxChunkSize = b.MaxChunkSize,
                     MaxMembers = b.MaxMembers, ForwardQueueCapacity = b.ForwardQueueCapacity },
-                counted, new NullMqtt(), new FakePeerPort(), new ManualClock(), hash, verifier, restarts, null, countedSink, sink == null ? null : new CountingPartition(flash.Staging!));
+                counted, new NullMqtt(), new FakePeerPort { CountOnly = true }, new ManualClock(), hash, verifier, restarts, null, countedSink, sink == null ? null : new CountingPartition(flash.Staging!));
             long ctorBytes = GC.GetAllocatedBytesForCurrentThread() - a0 - Adapter.Take();
             agent.Start();
-            agent.OnMqttMessage(Topics.GroupManifest(1), manifest, 0, manifest.Length);
+            long maxCall = 0, total = 0;
+            if (set != null)
+            {
+                // Everything the core allocates while taking root, list and pieces counts as fixed (kept), conservatively.
+                agent.OnMqttMessage(Topics.GroupRoot(1), set.RootBytes, 0, set.RootBytes.Length);
+                manifest = set.RootBytes;
+                agent.OnMqttMessage(Topics.GroupMembers(1), list, 0, list.Length);
+                foreach (byte[] p in pieces)
+                {
+                    agent.OnMqttMessage(topicIn, p, 0, p.Length);
+                    while (agent.PumpOnce()) { }
+                }
+                Assert.Equal(set.PieceCount, agent.Counters.HashPiecesTaken);
+                Assert.Equal(set.PieceCount, agent.Counters.CopiesSent); // each piece passed on to the member, from flash
+            }
+            else agent.OnMqttMessage(Topics.GroupManifest(1), manifest, 0, manifest.Length);
             long fixedBytes = GC.GetAllocatedBytesForCurrentThread() - a0 - Adapter.Take();
             Assert.Equal(DeviceState.Receiving, agent.State);
 
-            long maxCall = 0, total = 0;
             foreach (byte[] p in packets)
             {
                 long c0 = GC.GetAllocatedBytesForCurrentThread();
@@ -82,11 +116,11 @@ public class BoardBudgetTests(ITestOutputHelper output)
             }
             Assert.Equal(1, restarts.Count);
             long peak = fixedBytes + maxCall;
-            output.WriteLine($"{b.Name}: chunk {b.MaxChunkSize} B, {n} packets, image {imageSize} B, sink {b.SinkMode}, staging capacity {agent.StagingCapacity}, "
+            output.WriteLine($"{b.Name}{(signedRoot ? " (v2 root + pieces)" : "")}: chunk {b.MaxChunkSize} B, {n} packets, image {imageSize} B, sink {b.SinkMode}, staging capacity {agent.StagingCapacity}, "
                 + $"staging high-water {agent.Counters.StagingHighWater}, drops {agent.Counters.StagingFullDrops}; core heap: fixed {fixedBytes} B (construction {ctorBytes} B, manifest {manifest.Length} B) + largest call {maxCall} B = peak {peak} B "
                 + $"(budget {b.CoreHeapBudget} B, {100.0 * peak / b.CoreHeapBudget:F0}%); allocated over all packets {total} B");
             File.AppendAllText(Path.Combine(Path.GetTempPath(), "iotota-board-budgets.txt"),
-                $"{b.Name}\tchunk={b.MaxChunkSize}\tpackets={n}\tstagingCap={agent.StagingCapacity}\thighWater={agent.Counters.StagingHighWater}\tfixed={fixedBytes}\tmaxCall={maxCall}\tpeak={peak}\tbudget={b.CoreHeapBudget}\ttotalPerPackets={total}\n");
+                $"{b.Name}{(signedRoot ? "/v2" : "")}\tchunk={b.MaxChunkSize}\tpackets={n}\tstagingCap={agent.StagingCapacity}\thighWater={agent.Counters.StagingHighWater}\tfixed={fixedBytes}\tmaxCall={maxCall}\tpeak={peak}\tbudget={b.CoreHeapBudget}\ttotalPerPackets={total}\n");
             if (b.SinkMode == SinkMode.Sequential)
             {
                 Assert.Equal(7, agent.Counters.StagingHighWater); // 7 of each reversed window of 8 wait
@@ -107,6 +141,14 @@ public class BoardBudgetTests(ITestOutputHelper output)
         {
             try { Directory.Delete(dir, true); } catch (IOException) { }
         }
+    }
+
+    private static byte[] PieceOriginal(ImageRootSet set, int p)
+    {
+        byte[] piece = set.Piece(p);
+        var buf = new byte[DataPacket.EncodedLength(0, piece.Length)];
+        DataPacket.Write(new WireWriter(buf), MessageType.Original, set.ImageId, p, DataPacket.FlagHashPiece, 0, 0, null, null, null, piece, 0, piece.Length);
+        return buf;
     }
 
     /// <summary>Bytes the adapters allocated on this thread since the last Take.</summary>

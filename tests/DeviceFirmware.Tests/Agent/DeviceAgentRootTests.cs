@@ -31,25 +31,56 @@ public class DeviceAgentRootTests
     }
 
     [Fact]
-    public void Pieces_from_an_original_are_kept_passed_on_and_complete_the_image()
+    public void Pieces_from_an_original_are_kept_in_flash_passed_on_and_complete_the_image()
     {
         var (d, img, set) = WithRoot();
         using var _ = d;
         Assert.Equal(3, set.PieceCount);
-        Assert.Equal(0u, d.Agent.CurrentImageId); // nothing accepted before the list is complete
-        for (int p = 0; p < set.PieceCount; p++) d.Mqtt_(PiecePacket(set, p, MessageType.Original, 0, 0, DeviceHarness.Member(50)));
+        // The root admits the image at once (its stored form goes to flash); a chunk whose piece has not come is
+        // dropped before it touches flash, without blaming the sender, and nothing is reported yet.
         Assert.Equal(img.ImageId, d.Agent.CurrentImageId);
+        d.Original(img, 2);
+        Assert.Equal(0, d.Agent.HeldCount);
+        Assert.Equal((1, 0), (d.Counters.NoHashYetDrops, d.Counters.BadChunkHashes));
+        d.Agent.Tick();
+        Assert.Empty(d.Out(MessageType.ProgressReport));
+        for (int p = 0; p < set.PieceCount; p++) d.Mqtt_(PiecePacket(set, p, MessageType.Original, 0, 0, DeviceHarness.Member(50)));
         Assert.Equal(Shared.Protocol.DeviceState.Receiving, d.Agent.State);
         Assert.Equal(3, d.Counters.HashPiecesTaken);
-        // Each piece went to the named relay (relay flag) and to both other members (plain), with this device as sender.
+        // The list is in the update-state partition behind the root and the proof slots, never in RAM.
+        var store = new IotOta.DeviceFirmware.Flash.UpdateStateStore(d.Flash.UpdateState);
+        var inFlash = new byte[img.Manifest.ChunkCount * Manifest.HashLength];
+        store.ReadManifestPart(IotOta.DeviceFirmware.Flash.RootForm.HashesOffset(set.PieceCount), inFlash, 0, inFlash.Length);
+        Assert.Equal(img.Manifest.ChunkHashes, inFlash);
+        // Each piece goes (read back from flash) to the named relay (relay flag) and to both other members, this
+        // device as sender, and each copy verifies at its receiver.
+        d.PumpAll();
         var sends = d.Peer.Sends;
         Assert.Equal(3 * 3, sends.Count);
         Assert.All(sends, s => Assert.Equal(1u, Parsed.Data(s.Bytes).SenderNode));
         Assert.Equal(3, sends.Count(s => s.Port == DeviceHarness.PortOf(50) && (Parsed.Data(s.Bytes).Flags & DataPacket.FlagRelay) != 0));
-        // A chunk now verifies against the assembled list and is written.
+        var member = new DeviceHarness(nodeId: 2, groupId: 1);
+        using var __ = member;
+        member.Agent.OnMqttMessage(Topics.GroupRoot(1), set.RootBytes, 0, set.RootBytes.Length);
+        foreach (var s2 in sends.Where(s => s.Port == DeviceHarness.PortOf(2))) member.FromPeer(s2.Bytes);
+        Assert.Equal(3, member.Counters.HashPiecesTaken);
+        // The complete list is reported, and a chunk now verifies against it and is written.
+        d.Agent.Tick();
+        Assert.Single(d.Out(MessageType.ProgressReport));
         d.Original(img, 2);
         Assert.Equal(1, d.Agent.HeldCount);
         Assert.Equal(Chunk(img, 2), d.ReadSlot(1, img.Manifest.ChunkOffset(2), img.ChunkSize));
+    }
+
+    [Fact]
+    public void A_root_whose_pieces_do_not_fit_the_devices_largest_chunk_is_refused()
+    {
+        var d = new DeviceHarness(nodeId: 1, groupId: 1, configure: c => c.MaxChunkSize = 256);
+        using var _ = d;
+        var set = ImageRootSet.Create(Create(V(1, 1, 0), chunks: 40), TestKeys.Trusted, 16); // 16 hashes = 512 B a piece
+        d.Agent.OnMqttMessage(Topics.GroupRoot(1), set.RootBytes, 0, set.RootBytes.Length);
+        Assert.Equal(1, d.Counters.ManifestsRefused);
+        Assert.Equal(0u, d.Agent.CurrentImageId);
     }
 
     [Fact]
@@ -99,6 +130,7 @@ public class DeviceAgentRootTests
         var req = new byte[PieceRequest.EncodedLength];
         new PieceRequest { NodeId = 3, ImageId = img.ImageId, What = PieceRequest.WhatHashPieces, First = 1, Count = 2 }.Encode(req, 0);
         d.FromPeer(req);
+        d.PumpAll();
         var answers = d.Peer.Sends.Where(s => s.Port == DeviceHarness.PortOf(3)).ToList();
         Assert.Equal(2, answers.Count);
         // What it sent is what the gateway would: another device takes it.
@@ -125,5 +157,47 @@ public class DeviceAgentRootTests
         Assert.Equal(1, d.Agent.HeldCount);
         for (int i = 1; i < img.ChunkCount; i++) d.Original(img, i);
         Assert.Equal(img.ChunkCount, d.Agent.HeldCount);
+    }
+
+    [Fact]
+    public void A_reboot_halfway_through_the_list_keeps_the_verified_pieces_and_asks_for_the_rest()
+    {
+        var (d, img, set) = WithRoot();
+        using var _ = d;
+        d.Mqtt_(PiecePacket(set, 0, MessageType.Copy, DataPacket.FlagRepair, 0));
+        d.Original(img, 1); // covered by piece 0
+        d.Reboot();
+        d.Members(2, 1, 2, 3); // the retained member list comes again
+        Assert.Equal(img.ImageId, d.Agent.CurrentImageId);
+        Assert.Equal(1, d.Agent.HeldCount);
+        d.Original(img, 5); // piece 1 is still missing
+        Assert.Equal(1, d.Agent.HeldCount);
+        d.Clock.Advance(1600);
+        d.Agent.Tick();
+        var ask = Assert.Single(d.Peer.Sends.Where(s => s.Bytes[3] == (byte)MessageType.PieceRequest).ToList());
+        var r = new PieceRequest();
+        r.Parse(ask.Bytes, 0, ask.Bytes.Length);
+        Assert.Equal((1, 2), (r.First, r.Count));
+        for (int p = 1; p < set.PieceCount; p++) d.Mqtt_(PiecePacket(set, p, MessageType.Copy, DataPacket.FlagRepair, 0));
+        d.Original(img, 5);
+        Assert.Equal(2, d.Agent.HeldCount);
+    }
+
+    [Fact]
+    public void A_piece_torn_in_flash_by_a_power_cut_is_caught_at_the_restart_and_the_update_starts_over()
+    {
+        var (d, img, set) = WithRoot();
+        using var _ = d;
+        d.Mqtt_(PiecePacket(set, 0, MessageType.Copy, DataPacket.FlagRepair, 0));
+        // Tear piece 1: only its first hash entry reached flash.
+        var store = new IotOta.DeviceFirmware.Flash.UpdateStateStore(d.Flash.UpdateState);
+        int at = store.ManifestByte(IotOta.DeviceFirmware.Flash.RootForm.HashesOffset(set.PieceCount)) + 4 * Manifest.HashLength;
+        d.Flash.UpdateState.Write(at, img.Manifest.ChunkHashes, 4 * Manifest.HashLength, Manifest.HashLength);
+        d.Reboot();
+        Assert.Equal(0u, d.Agent.CurrentImageId);
+        Assert.Equal(0, new IotOta.DeviceFirmware.Flash.UpdateStateStore(d.Flash.UpdateState).StoredManifestLength());
+        // The retained root starts it over.
+        d.Agent.OnMqttMessage(Topics.GroupRoot(1), set.RootBytes, 0, set.RootBytes.Length);
+        Assert.Equal(img.ImageId, d.Agent.CurrentImageId);
     }
 }

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace IotOta.Bench;
+namespace IotOta.Simulation.Fleet;
 
 /// <summary>
 /// The process's open-file limit (RLIMIT_NOFILE). A real run holds, per device, a flash file, a peer listener and an
@@ -83,5 +83,22 @@ public static class FileLimit
             setrlimit(RlimitNofile, ref raised);
         }
         return Current();
+    }
+
+    /// <summary>Null when a fleet of <paramref name="devices"/> in <paramref name="groups"/> groups can run in this
+    /// process, after raising the open-file limit as far as it may go; else why not (<see cref="WhyNotFits(int, int, long)"/>).</summary>
+    public static string? WhyNotFits(int devices, int groups) => WhyNotFits(devices, groups, EnsureAtLeast(Needed(devices, groups)));
+
+    /// <summary>Null when the fleet fits under <paramref name="limit"/> open files (or the limit is unknown, below 0), else
+    /// why not: the shape, the descriptors it needs, the limit and what to change. Every member of a group keeps a TCP
+    /// connection to every other member today, so the need grows with the square of the group size.</summary>
+    public static string? WhyNotFits(int devices, int groups, long limit)
+    {
+        long need = Needed(devices, groups);
+        if (limit < 0 || need <= limit) return null;
+        long largest = (devices + groups - 1) / groups;
+        return $"{devices} devices in {groups} groups (up to {largest} per group) need about {need} open files in this process " +
+               $"(every member of a group keeps a peer connection to every other member, both ends in this process), " +
+               $"but it may open {limit}: use more, smaller groups (--groups) or fewer devices";
     }
 }

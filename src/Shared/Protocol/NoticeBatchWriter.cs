@@ -1,0 +1,72 @@
+namespace IotOta.Shared.Protocol
+{
+    /// <summary>
+    /// A device's <see cref="NoticeBatch"/> built in place: each notice is written straight into the message buffer
+    /// (8 bytes), so a batch costs its wire bytes and nothing more — no per-entry arrays. Capacity is the device's
+    /// choice (1 … <see cref="NoticeBatch.MaxEntries"/>); the bytes are exactly what <see cref="NoticeBatch.Encode"/>
+    /// writes for the same notices. Not thread-safe.
+    /// </summary>
+    public sealed class NoticeBatchWriter
+    {
+        private const int CountOffset = NoticeBatch.HeaderLength - 1;
+        private readonly byte[] _buf;
+        private readonly WireWriter _writer;
+        private readonly int _capacity;
+        private long _baseMs;
+
+        public NoticeBatchWriter(int capacity)
+        {
+            if (capacity < 1 || capacity > NoticeBatch.MaxEntries) throw WireReader.OutOfRange("notice batch capacity", capacity);
+            _capacity = capacity;
+            _buf = new byte[NoticeBatch.EncodedLength(capacity)];
+            _writer = new WireWriter(_buf);
+        }
+
+        /// <summary>Notices in the batch.</summary>
+        public int Count;
+        /// <summary>The image the batch's notices are for (valid while Count > 0).</summary>
+        public uint ImageId;
+        public bool IsFull { get { return Count >= _capacity; } }
+        public int Capacity { get { return _capacity; } }
+        /// <summary>The message (<see cref="Length"/> bytes from 0).</summary>
+        public byte[] Buffer { get { return _buf; } }
+        public int Length { get { return NoticeBatch.EncodedLength(Count); } }
+
+        /// <summary>Adds one notice; the first one sets node, image and base time. False when full.</summary>
+        public bool Add(uint nodeId, uint imageId, int index, byte kind, long receiveTimeMs, long forwardedTimeMs, int copiesSent)
+        {
+            if (Count >= _capacity) return false;
+            if (index < 0 || index >= Manifest.MaxChunkCount) throw WireReader.OutOfRange("notice index", index);
+            if (kind > ReceiptNotice.KindRelay) throw WireReader.OutOfRange("notice kind", kind);
+            if (Count == 0)
+            {
+                WireWriter w = _writer;
+                w.Reset(_buf, 0, NoticeBatch.HeaderLength);
+                WireHeader.Write(w, MessageType.NoticeBatch);
+                w.WriteUInt32(nodeId);
+                w.WriteUInt32(imageId);
+                w.WriteInt64(receiveTimeMs);
+                ImageId = imageId;
+                _baseMs = receiveTimeMs;
+            }
+            int at = NoticeBatch.HeaderLength + NoticeBatch.EntryLength * Count;
+            Put(at, index | (kind == ReceiptNotice.KindRelay ? 0x8000 : 0));
+            Put(at + 2, Saturate(receiveTimeMs - _baseMs));
+            Put(at + 4, Saturate(forwardedTimeMs - receiveTimeMs));
+            Put(at + 6, copiesSent > 65535 ? 65535 : copiesSent < 0 ? 0 : copiesSent);
+            Count++;
+            _buf[CountOffset] = (byte)Count;
+            return true;
+        }
+
+        public void Clear() { Count = 0; }
+
+        private void Put(int at, int v)
+        {
+            _buf[at] = (byte)v;
+            _buf[at + 1] = (byte)(v >> 8);
+        }
+
+        private static int Saturate(long v) { return v < 0 ? 0 : v > 65535 ? 65535 : (int)v; }
+    }
+}
