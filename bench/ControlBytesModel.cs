@@ -8,8 +8,8 @@ namespace IotOta.Bench;
 /// What the simulated rollout costs at the broker (issue #15), message by message as the gateway and the device core
 /// send them — with <see cref="SignedRoot"/> (protocol v2, the demo's default) the 160-byte root once per device (its
 /// group's retained topic is cleared once all hold the list, so a restart brings nothing back), the hash pieces once for
-/// the fleet as originals with relays, and receipt notices in NoticeBatches (a device's notices within 40 ms, at most
-/// 32, share one message); without it protocol v1: each PUBLISH sized by MQTTnet's encoder (MQTT 5, as the clients speak it):
+/// the fleet as originals with relays, and receipt notices in NoticeBatches (a device's notices within DeviceConfig.NoticeHoldMs, at most
+/// NoticeBatchEntries, share one message); without it protocol v1: each PUBLISH sized by MQTTnet's encoder (MQTT 5, as the clients speak it):
 /// data = the originals; control = per device the retained group manifest and relay table (twice: once when the
 /// rollout starts, once more when the device restarts into the new image and subscribes again), its member list (again
 /// after the restart), its presence (twice), a progress report per state change and per second of receiving, every
@@ -22,6 +22,8 @@ public sealed class ControlBytesModel
     private const int ConnAck = 8;
     private readonly Dictionary<string, long> _sent = new(StringComparer.Ordinal), _received = new(StringComparer.Ordinal);
     private readonly Dictionary<uint, (long StartTicks, int Count)> _openBatch = new();
+
+    private static readonly IotOta.DeviceFirmware.Agent.DeviceConfig DeviceDefaults = new();
 
     public ControlBytesModel(bool signedRoot) { SignedRoot = signedRoot; }
 
@@ -48,8 +50,8 @@ public sealed class ControlBytesModel
     {
         if (SignedRoot)
         {
-            // DeviceConfig.NoticeHoldMs = 40: a notice joins the device's open batch if it is younger than that and not full.
-            if (_openBatch.TryGetValue(node, out var b) && ticks - b.StartTicks < 40 * TimeSpan.TicksPerMillisecond && b.Count < NoticeBatch.MaxEntries)
+            // DeviceConfig.NoticeHoldMs: a notice joins the device's open batch if it is younger than that and not full.
+            if (_openBatch.TryGetValue(node, out var b) && ticks - b.StartTicks < DeviceDefaults.NoticeHoldMs * TimeSpan.TicksPerMillisecond && b.Count < DeviceDefaults.NoticeBatchEntries)
             {
                 _openBatch[node] = (b.StartTicks, b.Count + 1);
                 return;

@@ -46,6 +46,9 @@ namespace IotOta.DeviceFirmware.Copies
         private readonly NoticeBatchWriter _batch;
         private long _batchSinceMs;
         private readonly int _noticeHoldMs;
+        private readonly int _noticeHoldMaxMs;
+        private long _lastNoticeMs = -1;
+        private int _noticeGapMs; // smoothed gap between this device's notices (hold = twice it, clamped)
         private readonly byte[] _txBuf;
         private readonly WireWriter _txWriter;
         // The member (or repair) job in progress; only the pump thread touches these.
@@ -78,6 +81,7 @@ namespace IotOta.DeviceFirmware.Copies
             _topicOut = topicOut;
             _queue = new ForwardQueue(cfg.ForwardQueueCapacity, 1); // member copies (destinations taken when sent) and repair replies (1)
             _noticeHoldMs = cfg.NoticeHoldMs;
+            _noticeHoldMaxMs = cfg.NoticeHoldMaxMs;
             _batch = new NoticeBatchWriter(cfg.NoticeBatchEntries);
             _relayQueue = new ForwardQueue(cfg.ForwardQueueCapacity);
             _txBuf = new byte[DataPacket.EncodedLength(DataPacket.MaxTargets, cfg.MaxChunkSize)];
@@ -322,7 +326,10 @@ namespace IotOta.DeviceFirmware.Copies
                 lock (_batchGate)
                 {
                     if (_batch.Count > 0 && _batch.ImageId != _work.ImageId) FlushNotices(true);
-                    if (_batch.Count == 0) _batchSinceMs = _clock.NowMs;
+                    long now = _clock.NowMs;
+                    if (_lastNoticeMs >= 0 && now - _lastNoticeMs < 10000) _noticeGapMs = (3 * _noticeGapMs + (int)(now - _lastNoticeMs)) / 4;
+                    _lastNoticeMs = now;
+                    if (_batch.Count == 0) _batchSinceMs = now;
                     _batch.Add(_self, _work.ImageId, _work.Index, _work.NoticeKind, _work.ReceivedAtMs, _clock.NowMs, _workSentTotal + _workSent + _work.RelayCount);
                     full = _batch.IsFull;
                 }
@@ -342,10 +349,22 @@ namespace IotOta.DeviceFirmware.Copies
         {
             lock (_batchGate)
             {
-                if (_batch.Count == 0 || (!now && _clock.NowMs - _batchSinceMs < _noticeHoldMs)) return;
+                if (_batch.Count == 0 || (!now && _clock.NowMs - _batchSinceMs < HoldMs)) return;
                 int n = _batch.Length;
                 _batch.Clear();
                 _mqtt.Publish(_topicOut, _batch.Buffer, 0, n, false);
+            }
+        }
+
+        /// <summary>How long the open batch may wait: twice the smoothed gap between notices, within the configured
+        /// bounds (0 when the minimum is 0).</summary>
+        private int HoldMs
+        {
+            get
+            {
+                if (_noticeHoldMs <= 0) return 0;
+                int h = 2 * _noticeGapMs;
+                return h < _noticeHoldMs ? _noticeHoldMs : h > _noticeHoldMaxMs ? _noticeHoldMaxMs : h;
             }
         }
 

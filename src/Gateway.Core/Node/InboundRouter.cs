@@ -50,10 +50,11 @@ public sealed class InboundRouter(DeviceRegistry registry, HeldPacketLedger ledg
                     CheckNode(_progress.NodeId, topic, "progress");
                     registry.OnProgress(_progress);
                     catchUp?.OnReport(_progress.NodeId, _progress.ImageId);
-                    if (_progress.ImageId != 0 && _progress.ChunkCount > 0 && _progress.BitmapBuffer != null)
+                    if (_progress.ImageId != 0 && _progress.ChunkCount > 0)
                     {
                         var bits = new byte[PacketBitmap.ByteLength(_progress.ChunkCount)];
-                        Array.Copy(_progress.BitmapBuffer, _progress.BitmapOffset, bits, 0, bits.Length);
+                        if (_progress.BitmapBuffer != null) Array.Copy(_progress.BitmapBuffer, _progress.BitmapOffset, bits, 0, bits.Length);
+                        else for (int i = 0; i < _progress.ChunkCount && _progress.HeldCount == _progress.ChunkCount; i++) bits[i >> 3] |= (byte)(1 << (i & 7));
                         ledger.Learn(_progress.NodeId, _progress.ImageId, _progress.ChunkCount, bits);
                     }
                     break;

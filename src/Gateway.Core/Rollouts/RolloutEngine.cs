@@ -385,6 +385,7 @@ public sealed class RolloutEngine
             Reallocations = Scheduler.Reallocations,
             Seconds = _time.GetElapsedTime(_startTimestamp).TotalSeconds,
             DeliveredSeconds = _deliveredAt == 0 ? null : _time.GetElapsedTime(_startTimestamp, _deliveredAt).TotalSeconds,
+            ListHeldSeconds = _roots?.AllHeldAfter?.TotalSeconds,
             TimedOut = end == RunEnd.TimedOut,
             FailedDevices = failed,
             PendingDevices = pending,

@@ -16,6 +16,9 @@ public sealed record RolloutResult
     public required double Seconds { get; init; }
     /// <summary>When every packet had reached every group as a minimum unit (all notices back).</summary>
     public double? DeliveredSeconds { get; init; }
+    /// <summary>Protocol v2: when every live target first held the whole verified chunk-hash list (no data is planned
+    /// before, see RootPublisher); null with v1 or when it never happened.</summary>
+    public double? ListHeldSeconds { get; init; }
     public required bool TimedOut { get; init; }
     public required IReadOnlyList<uint> FailedDevices { get; init; }
     /// <summary>Targets offline and not updated when the run ended (with a window: its end came first); not counted

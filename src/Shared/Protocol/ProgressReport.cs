@@ -34,7 +34,9 @@ namespace IotOta.Shared.Protocol
             (RunningVersion ?? FirmwareVersion.Zero).Write(w);
             w.WriteUInt32((uint)ChunkCount);
             w.WriteUInt32((uint)HeldCount);
-            int n = IotOta.Shared.Chunking.PacketBitmap.ByteLength(ChunkCount);
+            // Nothing held or everything held: the bitmap is implied by the counts and not sent (0 bytes; issue #15:
+            // reports stay compact, the bitmap goes only while it says something).
+            int n = HeldCount == 0 || HeldCount == ChunkCount ? 0 : IotOta.Shared.Chunking.PacketBitmap.ByteLength(ChunkCount);
             w.WriteUInt16(n);
             if (n > 0) w.WriteBytes(BitmapBuffer, BitmapOffset, n);
             return w.Length;
@@ -57,8 +59,9 @@ namespace IotOta.Shared.Protocol
             if (held > cc) throw WireReader.OutOfRange("progress held count", held);
             HeldCount = (int)held;
             int n = r.ReadUInt16();
-            if (n != IotOta.Shared.Chunking.PacketBitmap.ByteLength(ChunkCount)) throw new ProtocolException(ProtocolError.LengthMismatch, "progress bitmap of " + n + " bytes does not fit " + ChunkCount + " packets");
-            BitmapBuffer = buffer;
+            bool implied = n == 0 && (held == 0 || held == cc);
+            if (!implied && n != IotOta.Shared.Chunking.PacketBitmap.ByteLength(ChunkCount)) throw new ProtocolException(ProtocolError.LengthMismatch, "progress bitmap of " + n + " bytes does not fit " + ChunkCount + " packets");
+            BitmapBuffer = implied ? null : buffer;
             BitmapOffset = r.Skip(n, "progress bitmap");
             r.ExpectEnd("progress report");
         }
@@ -66,6 +69,7 @@ namespace IotOta.Shared.Protocol
         public bool Holds(int index)
         {
             if (index < 0 || index >= ChunkCount) return false;
+            if (BitmapBuffer == null) return HeldCount == ChunkCount; // implied: none or all held
             return (BitmapBuffer[BitmapOffset + (index >> 3)] & (1 << (index & 7))) != 0;
         }
     }

@@ -132,6 +132,7 @@ public static class DemoRunner
                 PeerPayloadPerDevice = MinMedianMax(fleet.Devices.Select(d => d.PeerPayloadBytesSent)),
                 Seconds = Math.Round(r.Seconds, 3),
                 DeliveredSeconds = r.DeliveredSeconds is double ds ? Math.Round(ds, 3) : null,
+                ListHeldSeconds = r.ListHeldSeconds is double ls ? Math.Round(ls, 3) : null,
                 BoundSeconds = Bound(o, links, r.ImageBytes),
                 GatewayPayloadPerImage = Math.Round((double)r.GatewayPayloadBytes / r.ImageBytes, 4),
                 Broker = brokerReport,

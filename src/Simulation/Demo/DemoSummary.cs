@@ -17,6 +17,8 @@ public sealed record DemoSummary
     public required double Seconds { get; init; }
     /// <summary>When the last receipt notice came back (every packet reached every group).</summary>
     public double? DeliveredSeconds { get; init; }
+    /// <summary>Protocol v2: seconds until every device held the whole verified chunk-hash list (data waits for it).</summary>
+    public double? ListHeldSeconds { get; init; }
     /// <summary>Kumar–Ross lower bound for the configured rates; null when links are unlimited.</summary>
     public double? BoundSeconds { get; init; }
     public double? BoundRatio => BoundSeconds is > 0 ? Seconds / BoundSeconds : null;

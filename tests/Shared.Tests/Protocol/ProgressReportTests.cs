@@ -25,18 +25,40 @@ public class ProgressReportTests
             ChunkCount = chunkCount, HeldCount = bm.HeldCount, BitmapBuffer = bm.Bytes,
         };
         var b = new byte[ProgressReport.EncodedLength(chunkCount)];
-        Assert.Equal(b.Length, p.Encode(b, 0));
+        bool implied = bm.HeldCount == 0 || bm.HeldCount == chunkCount; // 0 or 1 chunk: none or all held
+        int len = p.Encode(b, 0);
+        Assert.Equal(implied ? ProgressReport.FixedLength : b.Length, len);
         var d = new ProgressReport();
-        d.Parse(b, 0, b.Length);
+        d.Parse(b, 0, len);
         Assert.Equal(99u, d.NodeId);
         Assert.Equal(0xFFFFFFFFu, d.ImageId);
         Assert.Equal(DeviceState.RolledBack, d.State);
         Assert.Equal("65535.0.1", d.RunningVersion.ToString());
         Assert.Equal(chunkCount, d.ChunkCount);
         Assert.Equal(bm.HeldCount, d.HeldCount);
-        Assert.Same(b, d.BitmapBuffer);
+        if (!implied) Assert.Same(b, d.BitmapBuffer);
         Assert.Equal(ProgressReport.FixedLength, d.BitmapOffset);
         for (int i = -1; i <= chunkCount; i++) Assert.Equal(bm.Get(i), d.Holds(i));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(21)]
+    public void Nothing_or_everything_held_sends_no_bitmap_and_reads_back_the_same(int held)
+    {
+        var bm = new PacketBitmap(21);
+        for (int i = 0; i < held; i++) bm.Set(i);
+        var p = new ProgressReport { NodeId = 3, ImageId = 5, ChunkCount = 21, HeldCount = held, BitmapBuffer = bm.Bytes };
+        var b = new byte[ProgressReport.EncodedLength(21)];
+        int len = p.Encode(b, 0);
+        Assert.Equal(ProgressReport.FixedLength, len); // the 3 bitmap bytes are implied by the counts
+        Assert.Equal(new byte[] { 0, 0 }, b[(len - 2)..len]);
+        var d = new ProgressReport();
+        d.Parse(b, 0, len);
+        Assert.Null(d.BitmapBuffer);
+        for (int i = 0; i < 21; i++) Assert.Equal(held == 21, d.Holds(i));
+        // A bitmap left out while only some are held is refused, never misread.
+        Assert.Equal(ProtocolError.LengthMismatch, Err(Samples.WithU32(b[..len], 23, 7)));
     }
 
     [Fact]

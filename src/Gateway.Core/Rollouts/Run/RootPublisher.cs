@@ -25,6 +25,10 @@ internal sealed class RootPublisher(IBrokerPort broker, DeviceRegistry registry,
     private readonly long _start = time.GetTimestamp();
     private int _holding = -1;
     private bool _settled;
+    private TimeSpan? _allHeld;
+
+    /// <summary>When every live target first held the whole verified hash list (data waits for that), from the start.</summary>
+    public TimeSpan? AllHeldAfter => _allHeld;
 
     private bool Holds(uint node) => registry.Get(node) is { } d && (d.ImageId == image.ImageId || d.Runs(image));
 
@@ -40,15 +44,22 @@ internal sealed class RootPublisher(IBrokerPort broker, DeviceRegistry registry,
         List<int> fresh;
         lock (_gate) fresh = targets.Groups().Where(g => !_pieceGroups.Contains(g)).ToList();
         if (fresh.Count == 0) return;
-        var seeds = destinations.Members.Where(m => fresh.Contains(m.GroupId) && targets.IsTarget(m.NodeId, m.GroupId))
-            .GroupBy(m => m.GroupId).OrderBy(g => g.Key).Select(g => g.First()).ToList();
-        for (int b = 0; b < seeds.Count; b += 1 + DataPacket.MaxTargets)
+        var seedGroups = destinations.Members.Where(m => fresh.Contains(m.GroupId) && targets.IsTarget(m.NodeId, m.GroupId))
+            .GroupBy(m => m.GroupId).OrderBy(g => g.Key).Select(g => g.OrderBy(m => m.NodeId).ToList()).ToList();
+        int n = seedGroups.Count;
+        for (int p = 0; p < _root.PieceCount && n > 0; p++)
         {
-            var batch = seeds.Skip(b).Take(1 + DataPacket.MaxTargets).ToList();
-            for (int p = 0; p < _root.PieceCount; p++)
+            // Piece p starts in group p mod G, at a different member of each group for each round of G pieces, and
+            // names one member of every other group as relay: the pieces' first copies spread over groups and
+            // members instead of all leaving one device's uplink.
+            var picks = Enumerable.Range(0, n).Select(i => seedGroups[(p + i) % n]).Select(g => g[p / n % g.Count]).ToList();
+            for (int b = 0; b < picks.Count; b += 1 + DataPacket.MaxTargets)
+            {
+                var batch = picks.Skip(b).Take(1 + DataPacket.MaxTargets).ToList();
                 await broker.PublishAsync(Topics.DeviceIn(batch[0].NodeId), Packet(p, MessageType.Original, 0, batch.Skip(1).ToList()), qos: BrokerQos.AtMostOnce, ct: ct);
+            }
         }
-        lock (_gate) foreach (var s in seeds) _pieceGroups.Add(s.GroupId);
+        lock (_gate) foreach (var g in seedGroups) _pieceGroups.Add(g[0].GroupId);
     }
 
     private byte[] Packet(int p, MessageType type, byte flags, IReadOnlyList<FleetMember> relays)
@@ -66,6 +77,7 @@ internal sealed class RootPublisher(IBrokerPort broker, DeviceRegistry registry,
     public IReadOnlyList<FleetMember> Holding(IReadOnlyList<FleetMember> live)
     {
         var holding = live.Where(m => Holds(m.NodeId)).ToList();
+        if (_allHeld == null && live.Count > 0 && holding.Count == live.Count) _allHeld = time.GetElapsedTime(_start);
         bool settling = time.GetElapsedTime(_start) < options.ReconnectSettle;
         return holding.Count == live.Count || !settling ? holding : [];
     }
