@@ -105,8 +105,9 @@ public sealed class ControlBytesModel
         int presence = Wire(Topics.DeviceStatus(node), 35, true);
         Add(nameof(MessageType.Presence), 2 * presence, 2 * presence);
         int reports = 3 + (int)Math.Floor(receivingSeconds / (new IotOta.DeviceFirmware.Agent.DeviceConfig().ProgressIntervalMs / 1000.0));
-        int report = Wire(Topics.DeviceOut(node), 29 + (chunkCount + 7) / 8, true);
-        Add(nameof(MessageType.ProgressReport), reports * report, reports * report);
+        // Two of the reports (nothing held yet / all held after the restart) leave the bitmap out (ProgressReport).
+        int report = Wire(Topics.DeviceOut(node), 29 + (chunkCount + 7) / 8, true), bare = Wire(Topics.DeviceOut(node), 29, true);
+        Add(nameof(MessageType.ProgressReport), (reports - 2) * report + 2 * bare, (reports - 2) * report + 2 * bare);
         int publishes = 2 + reports;
         Add(BrokerTraffic.SessionKind, 2 * publishes * PubAck + ConnAck + 9, 2 * publishes * PubAck + 60);
     }

@@ -23,7 +23,7 @@ namespace IotOta.DeviceFirmware.Agent
             {
                 MessageType t = WireHeader.Peek(buffer, offset, count);
                 if (t == MessageType.Manifest) HandleManifest(buffer, offset, count);
-                else if (t == MessageType.ImageRoot) HandleRoot(buffer, offset, count);
+                else if (t == MessageType.ImageRoot) HandleRoot(buffer, offset, count, topic == _topicIn);
                 else if ((t == MessageType.Original || t == MessageType.Copy) && IsPiece(buffer, offset, count)) HandlePiece(buffer, offset, count, false, 0);
                 else if (t == MessageType.Original || t == MessageType.Copy) HandleData(buffer, offset, count, false, 0);
                 else if (t == MessageType.MemberList) HandleMembers(buffer, offset, count);
@@ -75,6 +75,7 @@ namespace IotOta.DeviceFirmware.Agent
                 }
                 MessageType t = WireHeader.Peek(buffer, offset, count);
                 if (t == MessageType.Copy && IsPiece(buffer, offset, count)) HandlePiece(buffer, offset, count, true, connection);
+                else if (t == MessageType.ImageRoot) HandleRoot(buffer, offset, count, false);
                 else if (t == MessageType.Copy) HandleData(buffer, offset, count, true, connection);
                 else if (t == MessageType.PieceRequest) AnswerPieceRequest(buffer, offset, count);
                 else if (t == MessageType.RepairRequest)

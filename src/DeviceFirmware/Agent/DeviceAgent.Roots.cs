@@ -20,7 +20,9 @@ namespace IotOta.DeviceFirmware.Agent
         private long _lastPieceMs;
         private int _pieceAsks;
 
-        private void HandleRoot(byte[] buffer, int offset, int count)
+        /// <summary>A signed root: from the gateway on this device's in-topic (<paramref name="seed"/>: this device
+        /// passes it on to its members), from a peer, or from the group topic.</summary>
+        private void HandleRoot(byte[] buffer, int offset, int count, bool seed)
         {
             lock (_gate)
             {
@@ -36,6 +38,7 @@ namespace IotOta.DeviceFirmware.Agent
                 _lastPieceMs = _clock.NowMs;
                 _pieceAsks = 0;
                 if (!Admit(_roots.ToManifest(), buffer, offset, ImageRoot.EncodedLength, _roots.StoredLength, _roots.HashListAt, "image root")) return;
+                if (seed) _forwarder.QueueRoot(_roots.Root.ImageId, _cfg.NodeId);
                 _log.Log("image root: " + _roots.PieceCount + " hash-list pieces to collect");
             }
         }

@@ -13,6 +13,8 @@ namespace IotOta.DeviceFirmware.Copies
         public const byte KindPieceUnit = 3;
         /// <summary>Protocol v2: answer a piece request: one copy of a piece to one peer.</summary>
         public const byte KindPieceReply = 4;
+        /// <summary>Protocol v2: pass the signed ImageRoot (read back from flash) on to every member; no notice.</summary>
+        public const byte KindRootUnit = 5;
 
         /// <summary>True for the kinds that carry a hash-list piece rather than a chunk (a relay job says so in
         /// CopyFlags: DataPacket.FlagHashPiece).</summary>

@@ -164,6 +164,26 @@ namespace IotOta.DeviceFirmware.Copies
             _queue.Commit();
         }
 
+        /// <summary>Protocol v2: the signed root came from the gateway to this device alone (its group's seed): queues
+        /// a job that passes it on, read back from flash, to every member but <paramref name="exclude"/> (under the lock).</summary>
+        public void QueueRoot(uint imageId, uint exclude)
+        {
+            ForwardJob job = _queue.Reserve();
+            if (job == null)
+            {
+                _counters.ForwardDrops++;
+                return;
+            }
+            job.Kind = ForwardJob.KindRootUnit;
+            job.ImageId = imageId;
+            job.Index = 0;
+            job.ExcludeNode = exclude;
+            job.TargetCount = 0;
+            job.RelayCount = 0;
+            job.CopyFlags = 0;
+            _queue.Commit();
+        }
+
         /// <summary>Protocol v2: a member asked for piece <paramref name="piece"/> (held): one repair copy to it, read back
         /// from flash (under the lock). False when the queue has no room or the asker is no member.</summary>
         public bool QueuePieceReply(uint imageId, int piece, uint requester)
@@ -267,12 +287,14 @@ namespace IotOta.DeviceFirmware.Copies
                 _workActive = false; // a new image replaced the one this job was for
                 return Skipped;
             }
-            LoadTx(m, _work.Index, WorkFlags(_work.Kind));
+            if (_work.Kind == ForwardJob.KindRootUnit) LoadRoot();
+            else LoadTx(m, _work.Index, WorkFlags(_work.Kind));
             return MembersReady;
         }
 
         private bool Holds(ForwardJob j)
         {
+            if (j.Kind == ForwardJob.KindRootUnit) return true; // its image is the one held (checked by the caller)
             return j.IsPiece ? _roots.HoldsPiece(j.Index) : _rx.Holds(j.Index);
         }
 
@@ -382,7 +404,7 @@ namespace IotOta.DeviceFirmware.Copies
         /// member the planner names (read from the member list under the lock). False when the job has none left.</summary>
         private bool NextTarget(out uint ip, out int port)
         {
-            if (_work.Kind != ForwardJob.KindMinimumUnit && _work.Kind != ForwardJob.KindPieceUnit)
+            if (_work.Kind != ForwardJob.KindMinimumUnit && _work.Kind != ForwardJob.KindPieceUnit && _work.Kind != ForwardJob.KindRootUnit)
             {
                 bool first = _workCursor == 0;
                 _workCursor = 1;
@@ -408,6 +430,15 @@ namespace IotOta.DeviceFirmware.Copies
             _workSentTotal += _workSent;
             _workSent = 0;
             _workFailed = 0;
+        }
+
+        /// <summary>Puts the stored ImageRoot (the first bytes of the update state's root form) into the send buffer.</summary>
+        private void LoadRoot()
+        {
+            _rx.Store.ReadManifestPart(0, _txBuf, 0, ImageRoot.EncodedLength);
+            _txLen = ImageRoot.EncodedLength;
+            _txPayloadLen = 0;
+            _txIndex = -1; // the buffer holds no packet now
         }
 
         /// <summary>Puts packet index (a chunk, or with FlagHashPiece a hash-list piece) as a Copy with these flags into

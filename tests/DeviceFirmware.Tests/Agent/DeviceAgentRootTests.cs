@@ -73,6 +73,38 @@ public class DeviceAgentRootTests
     }
 
     [Fact]
+    public void A_root_from_the_gateway_on_the_in_topic_is_passed_on_to_every_member_and_one_from_a_peer_is_not()
+    {
+        var d = new DeviceHarness(nodeId: 1, groupId: 1);
+        using var _ = d;
+        d.Members(1, 1, 2, 3);
+        var img = Create(V(1, 1, 0), chunks: 10);
+        var set = ImageRootSet.Create(img, TestKeys.Trusted, 4);
+        d.Mqtt_(set.RootBytes); // this device is its group's seed
+        Assert.Equal(img.ImageId, d.Agent.CurrentImageId);
+        d.PumpAll();
+        var sent = d.Peer.Sends.Where(s => s.Bytes[3] == (byte)MessageType.ImageRoot).ToList();
+        Assert.Equal(new[] { DeviceHarness.PortOf(2), DeviceHarness.PortOf(3) }, sent.Select(s => s.Port).Order());
+        Assert.All(sent, s => Assert.Equal(set.RootBytes, s.Bytes)); // read back from flash, byte for byte
+        // A member takes it from the peer (checking the signature) and passes nothing on: the seed reaches everyone.
+        var member = new DeviceHarness(nodeId: 2, groupId: 1);
+        using var __ = member;
+        member.Members(1, 1, 2, 3);
+        member.FromPeer(sent[0].Bytes);
+        Assert.Equal(img.ImageId, member.Agent.CurrentImageId);
+        member.PumpAll();
+        Assert.DoesNotContain(member.Peer.Sends, s => s.Bytes[3] == (byte)MessageType.ImageRoot);
+        // A forged root from a peer is refused.
+        var forged = (byte[])set.RootBytes.Clone();
+        forged[4] ^= 1; // another image id under the same signature
+        var other = new DeviceHarness(nodeId: 3, groupId: 1);
+        using var ___ = other;
+        other.FromPeer(forged);
+        Assert.Equal(0u, other.Agent.CurrentImageId);
+        Assert.Equal(1, other.Counters.ManifestsRefused);
+    }
+
+    [Fact]
     public void A_root_whose_pieces_do_not_fit_the_devices_largest_chunk_is_refused()
     {
         var d = new DeviceHarness(nodeId: 1, groupId: 1, configure: c => c.MaxChunkSize = 256);

@@ -25,6 +25,22 @@ public sealed class InboundRouterTests
     }
 
     [Fact]
+    public async Task A_report_without_a_bitmap_because_everything_or_nothing_is_held_is_learned_from_its_counts()
+    {
+        await using var h = await NodeHarness.StartAsync();
+        var image = NodeHarness.Image();
+        h.Presence(5, 2);
+        h.Presence(6, 2);
+        h.Updated(5, image); // every packet held: the report leaves the bitmap out (issue #15)
+        h.Progress(6, image, DeviceState.Receiving, NodeHarness.Old, []);
+        Assert.Equal(image.ChunkCount, h.Node.HeldCount(5, image.ImageId));
+        Assert.True(h.Node.Holds(5, image.ImageId, image.ChunkCount - 1));
+        Assert.Equal(0, h.Node.HeldCount(6, image.ImageId));
+        Assert.False(h.Node.Holds(6, image.ImageId, 0));
+        Assert.Equal(0, h.Node.MessagesRejected);
+    }
+
+    [Fact]
     public async Task A_message_for_another_node_than_its_topic_or_of_a_type_devices_do_not_send_is_rejected()
     {
         await using var h = await NodeHarness.StartAsync();

@@ -7,25 +7,34 @@ using IotOta.Shared.Protocol;
 namespace IotOta.Gateway.Rollouts.Run;
 
 /// <summary>
-/// Protocol v2 (issue #15, <see cref="RolloutOptions.Root"/> set), in place of <see cref="ManifestPublisher"/>: each
-/// target group's retained topic gets the 160-byte signed <see cref="ImageRoot"/>; the chunk-hash list goes out once for
-/// the fleet as hash-piece originals (to one device of the first group, naming one device of each other group as relay:
-/// ⌈G/9⌉ originals per piece), and the devices pass it on like data. A device takes data originals and relay copies
-/// only once it reported holding the whole verified list (<see cref="Holding"/>); a device that misses pieces asks its
-/// peers and, last, the gateway (<see cref="OnRequest"/>). Once every target of a group holds the list its retained root
-/// is cleared, so a device restarting into the new image is not sent it again.
+/// Protocol v2 (issue #15, <see cref="RolloutOptions.Root"/> set), in place of <see cref="ManifestPublisher"/>: the
+/// 160-byte signed <see cref="ImageRoot"/> goes to one member of each target group (its seed, on its in-topic, not
+/// retained), which passes it on to its members over the second network; a target still without the list
+/// <see cref="StragglerAfter"/> after its group was seeded gets it directly. The chunk-hash list goes out once for the
+/// fleet as hash-piece originals (piece p first to group p mod G, naming one member of each other group as relay: ⌈G/9⌉
+/// originals per piece), and the devices pass it on like data. A device takes data originals and relay copies only
+/// once it reported holding the whole verified list (<see cref="Holding"/>); a device that misses pieces asks its
+/// peers and, last, the gateway (<see cref="OnRequest"/>).
 /// </summary>
 internal sealed class RootPublisher(IBrokerPort broker, DeviceRegistry registry, DestinationList destinations, FirmwareImage image,
     RolloutOptions options, RolloutTargets targets, TimeProvider time)
 {
     private readonly ImageRootSet _root = options.Root!;
     private readonly object _gate = new();
-    private readonly HashSet<int> _published = new(), _pieceGroups = new(), _cleared = new();
+    private readonly HashSet<int> _published = new(), _pieceGroups = new();
     private readonly ConcurrentQueue<(uint Node, int First, int Count)> _requests = new();
     private readonly long _start = time.GetTimestamp();
     private int _holding = -1;
     private bool _settled;
     private TimeSpan? _allHeld;
+    private readonly Dictionary<int, long> _groupSeededAt = new();
+    private readonly Dictionary<uint, long> _rootSentAt = new();
+
+    /// <summary>How long after a group was seeded a member still without the list gets the root directly.</summary>
+    public static readonly TimeSpan StragglerAfter = TimeSpan.FromSeconds(5);
+
+    /// <summary>Roots sent directly to devices that lacked the list (see <see cref="StragglerAfter"/>).</summary>
+    public int RootsToStragglers { get; private set; }
 
     /// <summary>When every live target first held the whole verified hash list (data waits for that), from the start.</summary>
     public TimeSpan? AllHeldAfter => _allHeld;
@@ -38,8 +47,18 @@ internal sealed class RootPublisher(IBrokerPort broker, DeviceRegistry registry,
         lock (_gate) groups = targets.Groups().Where(g => !_published.Contains(g)).ToList();
         foreach (int g in groups)
         {
-            await broker.PublishAsync(Topics.GroupRoot(g), _root.RootBytes, retain: true, ct: ct);
-            lock (_gate) _published.Add(g);
+            // The root rides the swarm: one member of the group (its seed) gets it on its in-topic and passes it on to
+            // its members (each checks the signature); not retained, so it costs the first network 160 B per group,
+            // not per device. Devices that still lack the list later get it directly (SendAsync).
+            var seed = destinations.Members.Where(m => m.GroupId == g && targets.IsTarget(m.NodeId, m.GroupId)).OrderBy(m => m.NodeId).FirstOrDefault();
+            if (seed == null) continue;
+            await broker.PublishAsync(Topics.DeviceIn(seed.NodeId), _root.RootBytes, ct: ct);
+            lock (_gate)
+            {
+                _published.Add(g);
+                _groupSeededAt[g] = time.GetTimestamp();
+                _rootSentAt[seed.NodeId] = time.GetTimestamp();
+            }
         }
         List<int> fresh;
         lock (_gate) fresh = targets.Groups().Where(g => !_pieceGroups.Contains(g)).ToList();
@@ -103,7 +122,7 @@ internal sealed class RootPublisher(IBrokerPort broker, DeviceRegistry registry,
         _requests.Enqueue((r.NodeId, r.First, r.Count));
     }
 
-    /// <summary>Answers piece requests (repair copies on the device's in-topic) and clears or restores the groups' roots.</summary>
+    /// <summary>Answers piece requests (repair copies on the device's in-topic) and sends the root to stragglers.</summary>
     public async Task<bool> SendAsync(CancellationToken ct)
     {
         bool worked = false;
@@ -113,56 +132,36 @@ internal sealed class RootPublisher(IBrokerPort broker, DeviceRegistry registry,
                 await broker.PublishAsync(Topics.DeviceIn(q.Node), Packet(p, MessageType.Copy, DataPacket.FlagRepair, []), qos: BrokerQos.AtMostOnce, ct: ct);
             worked = true;
         }
+        // A target still without the list StragglerAfter after its group was seeded (it missed its seed's copy, joined
+        // late, or its seed is gone) gets the root directly, again every StragglerAfter while it lacks the list.
         List<int> published;
         lock (_gate) published = _published.ToList();
+        long now = time.GetTimestamp();
         foreach (int g in published)
         {
-            var members = destinations.Members.Where(m => m.GroupId == g && targets.IsTarget(m.NodeId, m.GroupId)).ToList();
-            bool all = members.Count > 0 && members.All(m => Holds(m.NodeId));
-            bool cleared;
-            lock (_gate) cleared = _cleared.Contains(g);
-            if (all && !cleared)
+            long seeded;
+            lock (_gate) seeded = _groupSeededAt.GetValueOrDefault(g);
+            if (time.GetElapsedTime(seeded, now) < StragglerAfter) continue;
+            foreach (var m in destinations.Members.Where(m => m.GroupId == g && targets.IsTarget(m.NodeId, m.GroupId) && !Holds(m.NodeId)))
             {
-                await broker.PublishAsync(Topics.GroupRoot(g), Array.Empty<byte>(), retain: true, ct: ct);
-                lock (_gate) _cleared.Add(g);
-            }
-            else if (!all && cleared)
-            {
-                lock (_gate)
-                {
-                    _cleared.Remove(g);
-                    _published.Remove(g); // a device turned up without the list: the root again on the next pass
-                }
+                long last;
+                lock (_gate) last = _rootSentAt.GetValueOrDefault(m.NodeId);
+                if (last != 0 && time.GetElapsedTime(last, now) < StragglerAfter) continue;
+                await broker.PublishAsync(Topics.DeviceIn(m.NodeId), _root.RootBytes, ct: ct);
+                lock (_gate) _rootSentAt[m.NodeId] = now;
+                RootsToStragglers++;
+                worked = true;
             }
         }
         return worked;
     }
 
-    /// <summary>The broker may have restarted and lost its retained messages: publish the roots again.</summary>
+    /// <summary>The broker may have restarted (the link came back): seed the groups again.</summary>
     public void Forget()
     {
-        lock (_gate)
-        {
-            _published.Clear();
-            _cleared.Clear();
-        }
+        lock (_gate) _published.Clear();
     }
 
-    /// <summary>An aborted rollout takes its roots back.</summary>
-    public async Task ClearAsync(CancellationToken ct)
-    {
-        List<int> groups;
-        lock (_gate) groups = _published.ToList();
-        foreach (int g in groups)
-        {
-            try
-            {
-                await broker.PublishAsync(Topics.GroupRoot(g), Array.Empty<byte>(), retain: true, ct: ct);
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                return;
-            }
-        }
-    }
+    /// <summary>An aborted rollout has nothing to take back: no root is retained on the broker.</summary>
+    public Task ClearAsync(CancellationToken ct) => Task.CompletedTask; // nothing retained: the roots went to seeds only
 }

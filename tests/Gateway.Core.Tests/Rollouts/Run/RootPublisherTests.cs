@@ -1,0 +1,75 @@
+using IotOta.Gateway.Core.Tests.Support;
+using IotOta.Gateway.Images;
+using IotOta.Gateway.Rollouts;
+using IotOta.Gateway.Rollouts.Run;
+using IotOta.Gateway.Scheduling;
+using IotOta.Gateway.Security;
+using IotOta.Shared.Protocol;
+
+namespace IotOta.Gateway.Core.Tests.Rollouts.Run;
+
+/// <summary>Issue #15, protocol v2 on the gateway: the signed root rides the swarm (one seed per group, nothing
+/// retained), the hash pieces go once for the fleet, stragglers get the root directly, data waits for the list.</summary>
+public sealed class RootPublisherTests
+{
+    private static (FirmwareImage Image, ImageRootSet Root) Signed()
+    {
+        var bytes = new byte[8 * 1024];
+        new Random(3).NextBytes(bytes);
+        using var signer = ManifestSigner.Generate();
+        var image = FirmwareImage.Create(bytes, NodeHarness.New, signer, 1024);
+        return (image, ImageRootSet.Create(image, signer, 4)); // 8 chunks, 2 pieces
+    }
+
+    [Fact]
+    public async Task The_root_goes_to_one_seed_per_group_and_nothing_is_retained_and_no_data_before_the_list_is_held()
+    {
+        await using var h = await NodeHarness.StartAsync();
+        await h.JoinAsync(6, 2); // group 1: 1, 3, 5; group 2: 2, 4, 6
+        var (image, root) = Signed();
+        var run = h.Node.RunRolloutAsync(image, new RolloutOptions { Root = root, Timeout = TimeSpan.FromMinutes(1), Scheduler = new SchedulerOptions { PriorForwardRate = 1_000_000 } },
+            null, CancellationToken.None);
+        await h.PumpUntilAsync(() => h.Broker.Published.Count(p => p.Payload.Length > 3 && p.Payload[3] == (byte)MessageType.Original) >= 2);
+        var published = h.Broker.Published.ToList();
+        var roots = published.Where(p => p.Payload.Length == ImageRoot.EncodedLength && p.Payload[3] == (byte)MessageType.ImageRoot).ToList();
+        Assert.Equal(new[] { Topics.DeviceIn(1), Topics.DeviceIn(2) }, roots.Select(r => r.Topic).Order());
+        Assert.All(roots, r => Assert.False(r.Retain));
+        Assert.DoesNotContain(published, p => p.Topic == Topics.GroupRoot(1) || p.Topic == Topics.GroupRoot(2) || p.Topic == Topics.GroupManifest(1));
+        // Two pieces: piece 0 starts in group 1 naming a relay in group 2, piece 1 the other way round.
+        var pieces = published.Where(p => p.Payload[3] == (byte)MessageType.Original).Select(p => (p.Topic, Packet: Parsed(p.Payload))).ToList();
+        Assert.All(pieces, p => Assert.True((p.Packet.Flags & DataPacket.FlagHashPiece) != 0));
+        Assert.Equal(new[] { (0, Topics.DeviceIn(1)), (1, Topics.DeviceIn(2)) }, pieces.Select(p => (p.Packet.Index, p.Topic)).Order());
+        Assert.All(pieces, p => Assert.Equal(1, p.Packet.TargetCount));
+        // No chunk goes out before every device reported the image (it holds the verified list).
+        await h.AdvanceAsync(TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(100));
+        Assert.Equal(2, h.Originals().Count);
+        for (uint n = 1; n <= 6; n++) h.Progress(n, image, DeviceState.Receiving, NodeHarness.Old, []);
+        await h.PumpUntilAsync(() => h.Originals().Count(o => (o.Packet.Flags & DataPacket.FlagHashPiece) == 0) == image.ChunkCount);
+        Assert.False(run.IsCompleted);
+    }
+
+    [Fact]
+    public async Task A_device_still_without_the_list_after_the_straggler_time_gets_the_root_directly_and_one_that_holds_it_does_not()
+    {
+        await using var h = await NodeHarness.StartAsync();
+        await h.JoinAsync(3, 1);
+        var (image, root) = Signed();
+        var run = h.Node.RunRolloutAsync(image, new RolloutOptions { Root = root, Timeout = TimeSpan.FromMinutes(1), Scheduler = new SchedulerOptions { PriorForwardRate = 1_000_000 } },
+            null, CancellationToken.None);
+        await h.PumpUntilAsync(() => h.Broker.To(Topics.DeviceIn(1)).Count > 0);
+        h.Progress(2, image, DeviceState.Receiving, NodeHarness.Old, []); // 2 holds the list; 3 never got the seed's copy
+        await h.AdvanceAsync(RootPublisher.StragglerAfter + TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(100));
+        static bool IsRoot(byte[] b) => b.Length == ImageRoot.EncodedLength && b[3] == (byte)MessageType.ImageRoot;
+        Assert.Single(h.Broker.To(Topics.DeviceIn(3)).Where(IsRoot));
+        Assert.Empty(h.Broker.To(Topics.DeviceIn(2)).Where(IsRoot));
+        Assert.Equal(2, h.Broker.To(Topics.DeviceIn(1)).Count(IsRoot)); // the seed too lacks the list: once more
+        Assert.False(run.IsCompleted);
+    }
+
+    private static DataPacket Parsed(byte[] b)
+    {
+        var p = new DataPacket();
+        p.Parse(b, 0, b.Length);
+        return p;
+    }
+}
