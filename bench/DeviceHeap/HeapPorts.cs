@@ -40,14 +40,24 @@ internal sealed class TransientVerifier(ISignatureVerifier inner) : ISignatureVe
     public bool Verify(byte keyId, byte[] data, int offset, int count, byte[] signature, int signatureOffset)
     {
         long a = GC.GetAllocatedBytesForCurrentThread();
-        long before = a - Measure.CallStart - AdapterAllocations.Peek();
         try { return inner.Verify(keyId, data, offset, count, signature, signatureOffset); }
-        finally
-        {
-            long scratch = GC.GetAllocatedBytesForCurrentThread() - a;
-            Measure.Transient += scratch;
-            Measure.InCallPeak = Math.Max(Measure.InCallPeak, before + scratch);
-        }
+        finally { Note(a); }
+    }
+
+    public bool VerifyDigest(byte keyId, byte[] digest, int digestOffset, byte[] signature, int signatureOffset)
+    {
+        long a = GC.GetAllocatedBytesForCurrentThread();
+        try { return inner.VerifyDigest(keyId, digest, digestOffset, signature, signatureOffset); }
+        finally { Note(a); }
+    }
+
+    /// <summary>What the check allocated since a (its scratch) is transient; the call's level at that moment is noted.</summary>
+    private static void Note(long a)
+    {
+        long before = a - Measure.CallStart - AdapterAllocations.Peek();
+        long scratch = GC.GetAllocatedBytesForCurrentThread() - a;
+        Measure.Transient += scratch;
+        Measure.InCallPeak = Math.Max(Measure.InCallPeak, before + scratch);
     }
 }
 

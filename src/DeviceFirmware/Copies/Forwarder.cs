@@ -23,6 +23,10 @@ namespace IotOta.DeviceFirmware.Copies
         /// <summary>Prepare: a member (or repair) copy is in the send buffer.</summary>
         public const int MembersReady = 3;
 
+        /// <summary>Relay targets the relay queue holds per job on average (a job names one per other group it
+        /// copies to: one or two in practice, up to DataPacket.MaxTargets).</summary>
+        public const int RelayTargetsPerJob = 2;
+
         private readonly object _gate;
         private readonly uint _self;
         private readonly CopyPlanner _planner;
@@ -40,8 +44,9 @@ namespace IotOta.DeviceFirmware.Copies
         private readonly ForwardJob _relayWork = new ForwardJob();
         private readonly ReceiptNotice _notice = new ReceiptNotice();
         private readonly byte[] _noticeBuf = new byte[ReceiptNotice.EncodedLength];
-        private readonly byte[] _txBuf;
-        private readonly WireWriter _txWriter;
+        private readonly int _maxChunkSize;
+        private byte[] _txBuf;
+        private WireWriter _txWriter;
         // The member (or repair) job in progress; only the pump thread touches these.
         private bool _workActive;
         private int _workCursor;
@@ -69,8 +74,18 @@ namespace IotOta.DeviceFirmware.Copies
             _counters = counters;
             _topicOut = topicOut;
             _queue = new ForwardQueue(cfg.ForwardQueueCapacity, 1); // member copies (destinations taken when sent) and repair replies (1)
-            _relayQueue = new ForwardQueue(cfg.ForwardQueueCapacity);
-            _txBuf = new byte[DataPacket.EncodedLength(DataPacket.MaxTargets, cfg.MaxChunkSize)];
+            // relay copies: up to DataPacket.MaxTargets per job, RelayTargetsPerJob on average over a full queue
+            _relayQueue = new ForwardQueue(cfg.ForwardQueueCapacity, DataPacket.MaxTargets, cfg.ForwardQueueCapacity * RelayTargetsPerJob);
+            _maxChunkSize = cfg.MaxChunkSize;
+        }
+
+        /// <summary>The one packet-sized buffer of the core, allocated on first use (the agent's Start, after the
+        /// boot-time signature check, so the two never add up): a copy carries no targets, so it holds a copy's
+        /// header and the largest chunk.</summary>
+        private void EnsureBuffer()
+        {
+            if (_txBuf != null) return;
+            _txBuf = new byte[DataPacket.EncodedLength(0, _maxChunkSize)];
             _txWriter = new WireWriter(_txBuf);
         }
 
@@ -88,6 +103,7 @@ namespace IotOta.DeviceFirmware.Copies
         /// <summary>The send buffer, for reading an image back (install, resume); forgets what it held (under the lock).</summary>
         public byte[] BorrowBuffer()
         {
+            EnsureBuffer();
             _txIndex = -1;
             _txLen = 0;
             return _txBuf;
@@ -139,7 +155,11 @@ namespace IotOta.DeviceFirmware.Copies
             rj.Index = idx;
             rj.CopyFlags = (byte)(DataPacket.FlagRelay | (p.IsTree ? DataPacket.FlagTree : 0));
             int n = _planner.NamedRelays(p, rj);
-            _relayQueue.Commit();
+            if (!_relayQueue.Commit())
+            {
+                _counters.ForwardDrops++;
+                return 0;
+            }
             return n;
         }
 
@@ -156,8 +176,12 @@ namespace IotOta.DeviceFirmware.Copies
             rj.Index = idx;
             rj.CopyFlags = (byte)(DataPacket.FlagRelay | DataPacket.FlagTree);
             int n = _planner.TreeRelays(_trees, idx, rj);
+            if (!_relayQueue.Commit())
+            {
+                _counters.ForwardDrops++;
+                return 0;
+            }
             _counters.TreeRelays++;
-            _relayQueue.Commit();
             return n;
         }
 
@@ -313,6 +337,7 @@ namespace IotOta.DeviceFirmware.Copies
                 _txBuf[DataPacket.FlagsOffset] = flags;
                 return;
             }
+            EnsureBuffer();
             int chunkLen = m.ChunkLength(index);
             _txWriter.Reset(_txBuf, 0, _txBuf.Length);
             int at = DataPacket.WriteHeader(_txWriter, MessageType.Copy, m.ImageId, index, flags, _self, 0, null, null, null, chunkLen);

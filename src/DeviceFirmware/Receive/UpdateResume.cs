@@ -19,11 +19,13 @@ namespace IotOta.DeviceFirmware.Receive
         private readonly DeviceCounters _counters;
         private readonly DeviceLog _log;
         private readonly int _maxChunkSize;
+        private readonly ManifestSignature _signature;
         private byte[] _sectorBuf;
 
-        public UpdateResume(ReceivePath rx, SlotLifecycle life, IFlashLayout flash, int maxChunkSize,
+        public UpdateResume(ReceivePath rx, SlotLifecycle life, IFlashLayout flash, int maxChunkSize, ManifestSignature signature,
             DeviceCounters counters, DeviceLog log)
         {
+            _signature = signature;
             _rx = rx;
             _life = life;
             _flash = flash;
@@ -32,24 +34,25 @@ namespace IotOta.DeviceFirmware.Receive
             _log = log;
         }
 
-        /// <summary>Restores what the update-state partition holds. buffer: scratch of at least one chunk (and of
-        /// the manifest's head and tail). The stored manifest is read from flash in pieces: its CRC is checked
-        /// piece by piece and only its head and tail are decoded; its chunk-hash list stays in flash. Its signature
-        /// was checked before it was stored (the check needs the whole manifest in one buffer, which a small board
-        /// cannot hold again at boot); the CRC catches a stored manifest that flash corrupted or a cut tore.</summary>
-        public void Restore(byte[] buffer)
+        /// <summary>The stored update's manifest, checked again at boot with bounded scratch (the
+        /// <see cref="ManifestSignature"/>'s piece): its CRC piece by piece, its head and tail decoded (its chunk-hash
+        /// list stays in flash), and its signature over the signed bytes as flash holds them now, streamed through the
+        /// hash. Null when there is none; a stored manifest that fails any check is cleared (the CRC catches one that a
+        /// cut tore, the signature one that was altered or stored under a key this device no longer trusts).</summary>
+        public Manifest ReadStored()
         {
             UpdateStateStore store = _rx.Store;
             int len = store.StoredManifestLength();
-            if (len == 0) return;
+            if (len == 0) return null;
+            byte[] piece = _signature.Piece;
             Manifest m = null;
-            if (len >= Manifest.ChunkHashesOffset + Manifest.TailLength && store.ManifestCrcMatches(len, buffer))
+            if (len >= Manifest.ChunkHashesOffset + Manifest.TailLength && store.ManifestCrcMatches(len, piece))
             {
-                store.ReadManifestPart(0, buffer, 0, Manifest.ChunkHashesOffset);
-                store.ReadManifestPart(len - Manifest.TailLength, buffer, Manifest.ChunkHashesOffset, Manifest.TailLength);
+                store.ReadManifestPart(0, piece, 0, Manifest.ChunkHashesOffset);
+                store.ReadManifestPart(len - Manifest.TailLength, piece, Manifest.ChunkHashesOffset, Manifest.TailLength);
                 try
                 {
-                    m = Manifest.DecodeWithoutHashes(buffer, 0, Manifest.ChunkHashesOffset, len);
+                    m = Manifest.DecodeWithoutHashes(piece, 0, Manifest.ChunkHashesOffset, len);
                 }
                 catch (ProtocolException)
                 {
@@ -60,8 +63,24 @@ namespace IotOta.DeviceFirmware.Receive
             {
                 _log.Log("stored update state is not a valid manifest; cleared");
                 store.Clear();
-                return;
+                return null;
             }
+            if (!_signature.StoredVerifies(m, store))
+            {
+                _counters.StoredSignatureFailures++;
+                _log.Log("stored manifest's signature does not verify (key " + m.KeyId + "); cleared");
+                store.Clear();
+                return null;
+            }
+            return m;
+        }
+
+        /// <summary>Restores the update of the stored manifest m (from <see cref="ReadStored"/>). buffer: scratch of at
+        /// least one chunk.</summary>
+        public void Restore(Manifest m, byte[] buffer)
+        {
+            UpdateStateStore store = _rx.Store;
+            int len = store.StoredManifestLength();
             BootRecord boot = _life.Record;
             if (m.ImageId == boot.ImageId && m.Version.SameAs(boot.Version))
             {

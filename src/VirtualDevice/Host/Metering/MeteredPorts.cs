@@ -98,6 +98,12 @@ public sealed class MeteredVerifier(ISignatureVerifier inner) : ISignatureVerifi
         long a = GC.GetAllocatedBytesForCurrentThread();
         try { return inner.Verify(keyId, data, offset, count, signature, signatureOffset); } finally { AdapterAllocations.Add(a); }
     }
+
+    public bool VerifyDigest(byte keyId, byte[] digest, int digestOffset, byte[] signature, int signatureOffset)
+    {
+        long a = GC.GetAllocatedBytesForCurrentThread();
+        try { return inner.VerifyDigest(keyId, digest, digestOffset, signature, signatureOffset); } finally { AdapterAllocations.Add(a); }
+    }
 }
 
 /// <summary>The log ring keeps what it is given; the core's message strings still count as the core's.</summary>
