@@ -19,6 +19,17 @@ internal sealed class NullPeer : IPeerPort
         Sends++;
         return true;
     }
+
+    /// <summary>Reads every piece (the core's reads from flash happen as on a board) and drops them.</summary>
+    public bool SendPieces(uint ip, int port, IPeerMessage message, int count, byte[] piece)
+    {
+        for (int at = 0; at < count; at += piece.Length)
+        {
+            if (!message.ReadPiece(at, piece, 0, Math.Min(piece.Length, count - at))) return false;
+        }
+        Sends++;
+        return true;
+    }
 }
 
 internal sealed class RestartCounter : IRestartPort

@@ -25,12 +25,15 @@ public class DeviceHeapTests(ITestOutputHelper output)
         {
             HeapRun.Run(b, packetSize, 64 * 1024, dir); // one-time type initialisation, as the bench's warm-up
             HeapResult r = HeapRun.Run(b, packetSize, b.SlotSize, dir);
-            output.WriteLine($"{b.Name} {packetSize} B packets, {r.ImageSize} B image: receive {r.Receive.Peak}, install {r.Install.Peak}, boot {r.Boot.Peak} of {r.Budget}; serving, next manifest {r.NextManifestPeak}");
+            output.WriteLine($"{b.Name} {packetSize} B packets, {r.ImageSize} B image: receive {r.Receive.Peak}, install {r.Install.Peak}, boot {r.Boot.Peak} of {r.Budget}; serving, next manifest {r.NextManifestPeak}; restart mid-download {r.ResumePeak}");
             Assert.True(r.Installed, r.Error);
             Assert.Equal(16384, r.Budget);
             Assert.True(r.Receive.Peak <= r.Budget, $"receive phase peak {r.Receive.Peak} B > budget {r.Budget} B");
             Assert.True(r.Install.Peak <= r.Budget, $"install phase peak {r.Install.Peak} B > budget {r.Budget} B");
             Assert.True(r.Boot.Peak <= r.Budget, $"boot phase peak {r.Boot.Peak} B > budget {r.Budget} B");
+            // the worst moments outside the three phases: the next manifest at a serving device, a restart mid-download
+            Assert.True(r.NextManifestPeak <= r.Budget, $"serving device, next manifest: peak {r.NextManifestPeak} B > budget {r.Budget} B");
+            Assert.True(r.ResumePeak <= r.Budget, $"restart mid-download: peak {r.ResumePeak} B > budget {r.Budget} B");
             Assert.Equal(0.0, r.BytesPerPacket);
         }
         finally

@@ -64,6 +64,41 @@ namespace IotOta.Board.Network
             }
         }
 
+        /// <summary>One frame streamed from the device core piece by piece (a copy read from flash); a message that
+        /// abandons the frame midway closes the connection, so the receiver drops the torn frame.</summary>
+        public bool SendPieces(uint ip, int port, IPeerMessage message, int count, byte[] piece)
+        {
+            if (message == null || piece == null || piece.Length == 0 || count < 0) return false;
+            lock (_gate)
+            {
+                _sends++;
+                int i = Find(ip, port);
+                try
+                {
+                    if (i < 0) i = Connect(ip, port);
+                    _used[i] = _sends;
+                    PeerFrames.WriteLength(_len, count);
+                    SendAll(_sock[i], _len, 0, PeerFrames.HeaderLength);
+                    for (int at = 0; at < count; at += piece.Length)
+                    {
+                        int n = count - at < piece.Length ? count - at : piece.Length;
+                        if (!message.ReadPiece(at, piece, 0, n))
+                        {
+                            Close(i);
+                            return false;
+                        }
+                        SendAll(_sock[i], piece, 0, n);
+                    }
+                    return true;
+                }
+                catch (Exception)
+                {
+                    if (i >= 0) Close(i);
+                    return false;
+                }
+            }
+        }
+
         private static void SendAll(Socket s, byte[] b, int offset, int count)
         {
             while (count > 0)

@@ -120,10 +120,10 @@ namespace IotOta.DeviceFirmware.Agent
             {
                 _life.Boot();
                 // The stored manifest's checks first (bounded scratch, the verifier's working state dropped when it
-                // returns), then the send buffer is allocated (once, here) and the update restored through it.
+                // returns), then the update is restored: held packets are hashed again whole, through a buffer of one
+                // chunk that exists only here, at start (the core keeps no packet-sized buffer).
                 Manifest stored = _resume.ReadStored();
-                byte[] buffer = _forwarder.BorrowBuffer();
-                if (stored != null) _resume.Restore(stored, buffer);
+                if (stored != null) _resume.Restore(stored);
                 if (_rx.Manifest != null) SizeFor(_rx.Manifest.ChunkCount);
                 if (_rx.Manifest != null && _life.State == DeviceState.Receiving) _repairClient.Resumed();
                 _rx.LastNewPacketMs = _clock.NowMs;

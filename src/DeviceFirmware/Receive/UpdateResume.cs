@@ -20,7 +20,6 @@ namespace IotOta.DeviceFirmware.Receive
         private readonly DeviceLog _log;
         private readonly int _maxChunkSize;
         private readonly ManifestSignature _signature;
-        private byte[] _sectorBuf;
 
         public UpdateResume(ReceivePath rx, SlotLifecycle life, IFlashLayout flash, int maxChunkSize, ManifestSignature signature,
             DeviceCounters counters, DeviceLog log)
@@ -75,9 +74,10 @@ namespace IotOta.DeviceFirmware.Receive
             return m;
         }
 
-        /// <summary>Restores the update of the stored manifest m (from <see cref="ReadStored"/>). buffer: scratch of at
-        /// least one chunk.</summary>
-        public void Restore(Manifest m, byte[] buffer)
+        /// <summary>Restores the update of the stored manifest m (from <see cref="ReadStored"/>). Held packets are
+        /// hashed again whole, through a buffer of one chunk allocated here and dropped when it returns (start only:
+        /// the core keeps no packet-sized buffer).</summary>
+        public void Restore(Manifest m)
         {
             UpdateStateStore store = _rx.Store;
             int len = store.StoredManifestLength();
@@ -103,6 +103,7 @@ namespace IotOta.DeviceFirmware.Receive
                 return;
             }
             int slot = _life.InactiveSlot;
+            byte[] buffer = new byte[m.ChunkSize];
             _rx.Bind(m, _flash.Slot(slot));
             PacketBitmap claimed = new PacketBitmap(m.ChunkCount);
             store.LoadHeld(len, claimed);
@@ -124,7 +125,7 @@ namespace IotOta.DeviceFirmware.Receive
         /// held whose bytes are not blank (a torn write) is erased and the verified packets in it are written back,
         /// so each missing packet can be written again (NOR only clears bits). This works for any chunk size: a
         /// cut during the cleanup only loses packets of that sector, which fail their hash on the next start and
-        /// are fetched again. Runs at start only; the buffers it uses are allocated once.
+        /// are fetched again. Runs at start only; its buffers are dropped when it returns.
         /// </summary>
         private void VerifyAndCleanSlot(Manifest m, PacketBitmap claimed, byte[] buffer)
         {
@@ -139,7 +140,7 @@ namespace IotOta.DeviceFirmware.Receive
                 else _counters.ResumeHeldInvalid++;
             }
             int sector = slot.SectorSize;
-            if (_sectorBuf == null || _sectorBuf.Length < sector) _sectorBuf = new byte[sector];
+            byte[] sectorBuf = null; // one sector, only when a torn write must be cleaned
             long imageEnd = m.ImageSize;
             for (long sec = 0; sec < imageEnd; sec += sector)
             {
@@ -152,7 +153,8 @@ namespace IotOta.DeviceFirmware.Receive
                     if (!held.Get(c)) { needsRead = true; break; }
                 }
                 if (!needsRead) continue;
-                slot.Read((int)sec, _sectorBuf, 0, sector);
+                if (sectorBuf == null) sectorBuf = new byte[sector];
+                slot.Read((int)sec, sectorBuf, 0, sector);
                 bool dirty = false;
                 for (int c = first; c <= last && !dirty; c++)
                 {
@@ -163,7 +165,7 @@ namespace IotOta.DeviceFirmware.Receive
                     if (to > secEnd) to = secEnd;
                     for (long b = from; b < to; b++)
                     {
-                        if (_sectorBuf[(int)(b - sec)] != 0xFF) { dirty = true; break; }
+                        if (sectorBuf[(int)(b - sec)] != 0xFF) { dirty = true; break; }
                     }
                 }
                 if (!dirty) continue;
@@ -175,7 +177,7 @@ namespace IotOta.DeviceFirmware.Receive
                     long to = from + m.ChunkLength(c);
                     if (from < sec) from = sec;
                     if (to > secEnd) to = secEnd;
-                    slot.Write((int)from, _sectorBuf, (int)(from - sec), (int)(to - from));
+                    slot.Write((int)from, sectorBuf, (int)(from - sec), (int)(to - from));
                 }
                 _counters.ResumeSectorsCleaned++;
             }
