@@ -43,25 +43,7 @@ namespace IotOta.Board.Network
 
         public bool Send(uint ip, int port, byte[] buffer, int offset, int count)
         {
-            lock (_gate)
-            {
-                _sends++;
-                int i = Find(ip, port);
-                try
-                {
-                    if (i < 0) i = Connect(ip, port);
-                    _used[i] = _sends;
-                    PeerFrames.WriteLength(_len, count);
-                    SendAll(_sock[i], _len, 0, PeerFrames.HeaderLength);
-                    SendAll(_sock[i], buffer, offset, count);
-                    return true;
-                }
-                catch (Exception)
-                {
-                    if (i >= 0) Close(i);
-                    return false;
-                }
-            }
+            return Frame(ip, port, count, buffer, offset, null, null);
         }
 
         /// <summary>One frame streamed from the device core piece by piece (a copy read from flash); a message that
@@ -69,6 +51,12 @@ namespace IotOta.Board.Network
         public bool SendPieces(uint ip, int port, IPeerMessage message, int count, byte[] piece)
         {
             if (message == null || piece == null || piece.Length == 0 || count < 0) return false;
+            return Frame(ip, port, count, null, 0, message, piece);
+        }
+
+        /// <summary>Length, then the bytes: from buffer, or from message through piece.</summary>
+        private bool Frame(uint ip, int port, int count, byte[] buffer, int offset, IPeerMessage message, byte[] piece)
+        {
             lock (_gate)
             {
                 _sends++;
@@ -79,6 +67,11 @@ namespace IotOta.Board.Network
                     _used[i] = _sends;
                     PeerFrames.WriteLength(_len, count);
                     SendAll(_sock[i], _len, 0, PeerFrames.HeaderLength);
+                    if (message == null)
+                    {
+                        SendAll(_sock[i], buffer, offset, count);
+                        return true;
+                    }
                     for (int at = 0; at < count; at += piece.Length)
                     {
                         int n = count - at < piece.Length ? count - at : piece.Length;
