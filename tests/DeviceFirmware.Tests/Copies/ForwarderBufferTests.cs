@@ -6,9 +6,10 @@ using static IotOta.DeviceFirmware.Tests.Support.Images;
 namespace IotOta.DeviceFirmware.Tests.Copies;
 
 /// <summary>
-/// The core's one packet-sized buffer is the forwarder's send buffer; the resume (re-hashing held packets at start)
-/// and the install (reading the whole image back) borrow it on the pump's thread. A copy sent after either must carry
-/// its own chunk's bytes, not what the borrower left in the buffer (nor a stale cached packet).
+/// The resume (re-hashing held packets at start, through a one-chunk buffer of its own) and the install (reading the
+/// whole image back through the forwarder's piece buffer, on the pump's thread) read the image before copies are
+/// streamed through that same piece: a copy sent after either must carry its own chunk's bytes, not what the
+/// borrower left in the buffer (nor a stale cached packet).
 /// </summary>
 public class ForwarderBufferTests
 {
