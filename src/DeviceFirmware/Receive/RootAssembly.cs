@@ -31,6 +31,8 @@ namespace IotOta.DeviceFirmware.Receive
         private ImageRoot _spare;
         private HashPiece _piece;
         private byte[] _scratch;
+        private byte[] _header;
+        private byte[] _signedDigest;
         private int _heldCount;
 
         public RootAssembly(ISignatureVerifier verifier, IHashListDigest digest, ReceivePath rx, int maxChunkSize)
@@ -73,7 +75,7 @@ namespace IotOta.DeviceFirmware.Receive
             if (_spare == null) _spare = new ImageRoot();
             _spare.Parse(buffer, offset, count);
             if (_root != null && _spare.ImageId == _root.ImageId) return Same;
-            if (!_verifier.Verify(_spare.KeyId, buffer, offset, ImageRoot.SignedLength, _spare.Signature, 0))
+            if (!SignatureVerifies(buffer, offset))
             {
                 WhyRefused = "image root signature does not verify (key " + _spare.KeyId + ")";
                 return Refused;
@@ -95,6 +97,7 @@ namespace IotOta.DeviceFirmware.Receive
             _root = r;
             if (_piece == null) _piece = new HashPiece();
             if (_scratch == null) _scratch = new byte[HashListTree.ScratchLength];
+            if (_header == null) _header = new byte[HashPiece.HeaderLength];
         }
 
         /// <summary>Bytes of the root's stored form and where its chunk-hash list lies in it (<see cref="RootForm"/>).</summary>
@@ -139,6 +142,38 @@ namespace IotOta.DeviceFirmware.Receive
             return HashPiece.EncodedLength(n, k);
         }
 
+        /// <summary>count bytes of piece p's HashPiece message from byte at, into buffer at offset: the header made here,
+        /// hashes and proof read from flash (the forwarder streams a piece this way, a part at a time).</summary>
+        public void ReadPiecePart(int p, int at, byte[] buffer, int offset, int count)
+        {
+            int n = _root.HashesIn(p), k = HashListTree.ProofLength(_root.PieceCount, p);
+            int hashesEnd = HashPiece.HeaderLength + n * Manifest.HashLength;
+            UpdateStateStore store = _rx.Store;
+            while (count > 0)
+            {
+                int len;
+                if (at < HashPiece.HeaderLength)
+                {
+                    HashPiece.WriteHeader(_header, 0, _root.ImageId, p, _root.PieceCount, n, k);
+                    len = HashPiece.HeaderLength - at < count ? HashPiece.HeaderLength - at : count;
+                    for (int i = 0; i < len; i++) buffer[offset + i] = _header[at + i];
+                }
+                else if (at < hashesEnd)
+                {
+                    len = hashesEnd - at < count ? hashesEnd - at : count;
+                    store.Partition.Read(store.HashListOffset + p * _root.HashesPerPiece * Manifest.HashLength + (at - HashPiece.HeaderLength), buffer, offset, len);
+                }
+                else
+                {
+                    len = count;
+                    store.Partition.Read(store.ManifestByte(RootForm.ProofsOffset + p * RootForm.ProofStride(_root.PieceCount)) + (at - hashesEnd), buffer, offset, len);
+                }
+                at += len;
+                offset += len;
+                count -= len;
+            }
+        }
+
         /// <summary>The image as the receive path's Manifest: its chunk-hash list stays in flash (ChunkHashes null).</summary>
         public Manifest ToManifest()
         {
@@ -158,35 +193,33 @@ namespace IotOta.DeviceFirmware.Receive
             return m;
         }
 
-        /// <summary>True when the stored form starts with an ImageRoot (buffer: its first bytes).</summary>
-        public static bool IsStoredForm(byte[] b, int length)
+        /// <summary>After a restart: the stored root form (<paramref name="storedLength"/> bytes; the root's CRC already
+        /// checked) — the root is checked again (signature, layout), then every piece in flash against it; the pieces that
+        /// check are held, blank ones are still to come. Null when anything does not hold, or a piece was torn by a
+        /// power cut (its entries cannot be written again without erasing the rest: the update starts over). Reads
+        /// through buffers of the root's and of one piece's size, allocated here and dropped (start only).</summary>
+        public Manifest Restore(int storedLength)
         {
-            return length > ImageRoot.EncodedLength && WireHeader.Peek(b, 0, ImageRoot.EncodedLength) == MessageType.ImageRoot;
-        }
-
-        /// <summary>After a restart: the stored root (its first 160 bytes in buffer, CRC already checked) is checked
-        /// again (signature, layout), then every piece in flash against it; the pieces that check are held, blank
-        /// ones are still to come. Null when anything does not hold, or a piece was torn by a power cut (its entries
-        /// cannot be written again without erasing the rest: the update starts over). buffer: at least one piece.</summary>
-        public Manifest Restore(byte[] buffer, int storedLength)
-        {
+            UpdateStateStore store = _rx.Store;
+            byte[] rootBytes = new byte[ImageRoot.EncodedLength];
+            store.ReadManifestPart(0, rootBytes, 0, ImageRoot.EncodedLength);
             if (_spare == null) _spare = new ImageRoot();
             try
             {
-                _spare.Parse(buffer, 0, ImageRoot.EncodedLength);
+                _spare.Parse(rootBytes, 0, ImageRoot.EncodedLength);
             }
             catch (ProtocolException)
             {
                 return null;
             }
             ImageRoot r = _spare;
-            if (storedLength != RootForm.Length(r.ChunkCount, r.PieceCount) || r.MaxPieceLength > _maxChunkSize || r.MaxPieceLength > buffer.Length) return null;
-            if (!_verifier.Verify(r.KeyId, buffer, 0, ImageRoot.SignedLength, r.Signature, 0)) return null;
+            if (storedLength != RootForm.Length(r.ChunkCount, r.PieceCount) || r.MaxPieceLength > _maxChunkSize) return null;
+            if (!SignatureVerifies(rootBytes, 0)) return null;
             Adopt();
-            UpdateStateStore store = _rx.Store;
             store.UseHashListAt(RootForm.HashesOffset(r.PieceCount));
             _rx.Hashes.Bind(store.Partition, store.HashListOffset, r.ChunkCount);
             _heldCount = 0;
+            byte[] buffer = new byte[r.MaxPieceLength];
             for (int p = 0; p < r.PieceCount; p++)
             {
                 int first = p * r.HashesPerPiece, n = r.HashesIn(p), k = HashListTree.ProofLength(r.PieceCount, p);
@@ -200,13 +233,24 @@ namespace IotOta.DeviceFirmware.Receive
                 if (k > 0) store.Partition.Read(store.ManifestByte(RootForm.ProofsOffset + p * RootForm.ProofStride(r.PieceCount)), buffer, n * Manifest.HashLength, k * Manifest.HashLength);
                 if (!HashListTree.Verify(_digest, r.HashListRoot, 0, p, r.PieceCount, buffer, 0, n, buffer, n * Manifest.HashLength, k, _scratch))
                 {
-                    _root = null; // the root comes again from its retained topic and starts over
+                    _root = null; // the root comes again and starts over
                     _rx.Hashes.Unbind();
                     return null;
                 }
                 _heldCount++;
             }
             return ToManifest();
+        }
+
+        /// <summary>The root's signature over its signed bytes at buffer[offset..], checked over their SHA-256 streamed
+        /// through the platform's hash (the verifier gets the digest only: no message-sized state of its own).</summary>
+        private bool SignatureVerifies(byte[] buffer, int offset)
+        {
+            if (_signedDigest == null) _signedDigest = new byte[Manifest.HashLength];
+            _digest.Begin();
+            _digest.Append(buffer, offset, ImageRoot.SignedLength);
+            _digest.Finish(_signedDigest, 0);
+            return _verifier.VerifyDigest(_spare.KeyId, _signedDigest, 0, _spare.Signature, 0);
         }
     }
 }

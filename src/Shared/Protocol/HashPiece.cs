@@ -47,7 +47,7 @@ namespace IotOta.Shared.Protocol
             if (piece < 0 || piece >= pieceCount) throw WireReader.OutOfRange("piece", piece);
             if (hashCount < 1 || hashCount > ImageRoot.MaxHashesPerPiece) throw WireReader.OutOfRange("piece hash count", hashCount);
             if (proofCount < 0 || proofCount > HashListTree.MaxProof) throw WireReader.OutOfRange("piece proof count", proofCount);
-            if (buffer.Length - offset < EncodedLength(hashCount, proofCount)) throw WireReader.OutOfRange("piece buffer", buffer.Length - offset);
+            if (buffer.Length - offset < HeaderLength) throw WireReader.OutOfRange("piece buffer", buffer.Length - offset);
             buffer[offset] = WireHeader.Magic0;
             buffer[offset + 1] = WireHeader.Magic1;
             buffer[offset + 2] = WireHeader.VersionOf(MessageType.HashPiece);
