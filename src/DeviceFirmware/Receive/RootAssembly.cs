@@ -197,7 +197,7 @@ namespace IotOta.DeviceFirmware.Receive
         /// checked) — the root is checked again (signature, layout), then every piece in flash against it; the pieces that
         /// check are held, blank ones are still to come. Null when anything does not hold, or a piece was torn by a
         /// power cut (its entries cannot be written again without erasing the rest: the update starts over). Reads
-        /// through buffers of the root's and of one piece's size, allocated here and dropped (start only).</summary>
+        /// the root through a buffer of its size allocated here and dropped (start only), the pieces streamed.</summary>
         public Manifest Restore(int storedLength)
         {
             UpdateStateStore store = _rx.Store;
@@ -219,34 +219,79 @@ namespace IotOta.DeviceFirmware.Receive
             store.UseHashListAt(RootForm.HashesOffset(r.PieceCount));
             _rx.Hashes.Bind(store.Partition, store.HashListOffset, r.ChunkCount);
             _heldCount = 0;
-            byte[] buffer = new byte[r.MaxPieceLength];
             for (int p = 0; p < r.PieceCount; p++)
             {
-                int first = p * r.HashesPerPiece, n = r.HashesIn(p), k = HashListTree.ProofLength(r.PieceCount, p);
-                bool any = false;
-                for (int i = 0; i < n; i++)
-                {
-                    _rx.Hashes.Read(first + i, buffer, i * Manifest.HashLength);
-                    if (!any && _rx.Hashes.IsPresent(first + i)) any = true;
-                }
-                if (!any) continue; // not come yet
-                if (k > 0) store.Partition.Read(store.ManifestByte(RootForm.ProofsOffset + p * RootForm.ProofStride(r.PieceCount)), buffer, n * Manifest.HashLength, k * Manifest.HashLength);
-                if (!HashListTree.Verify(_digest, r.HashListRoot, 0, p, r.PieceCount, buffer, 0, n, buffer, n * Manifest.HashLength, k, _scratch))
+                int check = StoredPieceChecks(p);
+                if (check < 0)
                 {
                     _root = null; // the root comes again and starts over
                     _rx.Hashes.Unbind();
                     return null;
                 }
-                _heldCount++;
+                if (check > 0) _heldCount++;
             }
             return ToManifest();
+        }
+
+        /// <summary>Piece p as flash holds it: 0 when none of its entries was written (still to come), 1 when it climbs
+        /// to the signed root, -1 when it does not (torn). Streamed: the leaf over its hashes read 32 bytes at a time,
+        /// then one node per proof hash read from its slot (no buffer of a piece's size).</summary>
+        private int StoredPieceChecks(int p)
+        {
+            ImageRoot r = _root;
+            UpdateStateStore store = _rx.Store;
+            byte[] one = SignedDigestBuffer();
+            int first = p * r.HashesPerPiece, n = r.HashesIn(p);
+            bool any = false;
+            for (int i = 0; i < n && !any; i++) any = _rx.Hashes.IsPresent(first + i);
+            if (!any) return 0;
+            const int cur = 1 + 2 * Manifest.HashLength, copy = cur + Manifest.HashLength; // as HashListTree.Verify lays out scratch
+            _scratch[0] = HashListTree.LeafTag;
+            _scratch[1] = (byte)p;
+            _scratch[2] = (byte)(p >> 8);
+            _scratch[3] = (byte)n;
+            _scratch[4] = (byte)(n >> 8);
+            _digest.Begin();
+            _digest.Append(_scratch, 0, 5);
+            for (int i = 0; i < n; i++)
+            {
+                _rx.Hashes.Read(first + i, one, 0);
+                _digest.Append(one, 0, Manifest.HashLength);
+            }
+            _digest.Finish(_scratch, cur);
+            int proofAt = store.ManifestByte(RootForm.ProofsOffset + p * RootForm.ProofStride(r.PieceCount));
+            int width = r.PieceCount, at = p, k = 0;
+            while (width > 1)
+            {
+                if ((at ^ 1) < width)
+                {
+                    store.Partition.Read(proofAt + k * Manifest.HashLength, one, 0, Manifest.HashLength);
+                    for (int b = 0; b < Manifest.HashLength; b++) _scratch[copy + b] = _scratch[cur + b];
+                    if ((at & 1) == 0) HashListTree.Node(_digest, _scratch, copy, one, 0, _scratch, _scratch, cur);
+                    else HashListTree.Node(_digest, one, 0, _scratch, copy, _scratch, _scratch, cur);
+                    k++;
+                }
+                at >>= 1;
+                width = (width + 1) >> 1;
+            }
+            for (int b = 0; b < Manifest.HashLength; b++)
+            {
+                if (_scratch[cur + b] != r.HashListRoot[b]) return -1;
+            }
+            return 1;
+        }
+
+        private byte[] SignedDigestBuffer()
+        {
+            if (_signedDigest == null) _signedDigest = new byte[Manifest.HashLength];
+            return _signedDigest;
         }
 
         /// <summary>The root's signature over its signed bytes at buffer[offset..], checked over their SHA-256 streamed
         /// through the platform's hash (the verifier gets the digest only: no message-sized state of its own).</summary>
         private bool SignatureVerifies(byte[] buffer, int offset)
         {
-            if (_signedDigest == null) _signedDigest = new byte[Manifest.HashLength];
+            SignedDigestBuffer();
             _digest.Begin();
             _digest.Append(buffer, offset, ImageRoot.SignedLength);
             _digest.Finish(_signedDigest, 0);
