@@ -80,7 +80,7 @@ public sealed class RolloutCampaign
         {
             if (_r.State != RolloutStates.Paused) return false;
             _r.State = RolloutStates.Running;
-            RolloutWindow.Unpause(_r, _options.Time.GetUtcNow());
+            WindowDeadline.Unpause(_r, _options.Time.GetUtcNow());
             if (_r.Message != null && _r.Message.StartsWith("paused by the health gate", StringComparison.Ordinal)) _r.Message = "resumed by the operator after: " + _r.Message;
             _r.Engine?.Resume();
         }
@@ -109,7 +109,7 @@ public sealed class RolloutCampaign
                 lock (_r.Gate)
                 {
                     _r.Phase = p;
-                    if (p == _r.Phases.Count - 1) RolloutWindow.Open(_r, _options.Time.GetUtcNow());
+                    if (p == _r.Phases.Count - 1) WindowDeadline.Open(_r, _options.Time.GetUtcNow());
                 }
                 _store.Update(_r);
                 var result = await RunPhaseAsync(p, gate, resumed && p == firstPhase, ct);
@@ -161,7 +161,7 @@ public sealed class RolloutCampaign
             phaseDevices = _gateway.Registry.All().Where(d => _r.Phases[p].Contains(d.GroupId)).Select(d => d.NodeId).ToList();
         }
         TimeSpan? window;
-        lock (_r.Gate) window = last ? RolloutWindow.Remaining(_r, _options.Time.GetUtcNow()) : null;
+        lock (_r.Gate) window = last ? WindowDeadline.Remaining(_r, _options.Time.GetUtcNow()) : null;
         var runOptions = new RolloutOptions
         {
             Timeout = TimeSpan.FromSeconds(_r.TimeoutSeconds),

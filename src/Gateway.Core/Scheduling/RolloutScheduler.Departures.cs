@@ -94,6 +94,18 @@ public sealed partial class RolloutScheduler
 
     private bool IsOrphan(GroupPlan g, int k) => _orphans.ContainsKey((g, k));
 
+    /// <summary>Under the gate, from Replan: packet k goes out again for some group, so the orphaned deliveries of k
+    /// whose owner is gone go with it — one original for every group that needs it instead of one per deadline (fault
+    /// suite device-kill9: a packet re-sent for one group at a returning device's report went again a second later for
+    /// another group at its deadline). A delivery whose owner is alive (a relay whose root left) may still notice: it
+    /// keeps waiting.</summary>
+    private void PullOrphansOf(int k)
+    {
+        if (_orphans.Count == 0) return;
+        foreach (var (key, o) in _orphans.Where(e => e.Key.K == k && e.Value.LoadReleased).ToList())
+            if (_orphans.ContainsKey(key) && key.G.Status[k] == InFlight) Replan(key.G, k);
+    }
+
     /// <summary>Devices that left and are members again (they came back and reported what they hold: call after
     /// <see cref="UpdateFleet"/> and <see cref="SkipHeld"/>): the deliveries orphaned by them that no holder ended are
     /// planned again now instead of at their deadline. Returns how many.</summary>

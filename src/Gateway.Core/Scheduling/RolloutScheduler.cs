@@ -204,6 +204,7 @@ public sealed partial class RolloutScheduler
             _pending.Add(k);
         }
         Reallocations++;
+        PullOrphansOf(k); // RolloutScheduler.Departures: groups waiting for a gone device's packet k come along
     }
 
     private void Release(GroupPlan g, int k)

@@ -116,4 +116,22 @@ public class RolloutSchedulerDeparturesTests
             l => Assert.Equal(0, l.InFlight));
         Assert.DoesNotContain(s.Loads(), l => l.InFlight < 0);
     }
+
+    [Fact]
+    public void A_packet_that_goes_again_for_one_group_takes_the_other_groups_waiting_for_it_along()
+    {
+        var (s, _) = Scheduler();
+        var order = Assert.Single(s.Plan());
+        uint root = order.Root.NodeId, relay = Assert.Single(order.Relays).NodeId;
+        s.UpdateFleet(Without(relay));          // the relay leaves first (its delivery waits for it)
+        s.UpdateFleet(Without(relay, root));    // then the root
+        Assert.Equal(2, s.OrphanCount);
+        s.UpdateFleet(Without(relay));          // the root is back, without the packet: its group needs it again now
+        Assert.Equal(0, s.SkipHeld(Without(relay), (_, _) => false));
+        Assert.Equal(1, s.ReleaseReturned());
+        var again = Assert.Single(s.Plan());    // one original for both groups, not a second one at the relay's deadline
+        Assert.Single(again.Relays);
+        Assert.Equal(0, s.OrphanCount);
+        Assert.Equal(2, s.OrphansReplanned);
+    }
 }

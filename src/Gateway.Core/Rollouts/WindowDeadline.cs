@@ -6,7 +6,7 @@ namespace IotOta.Gateway.Rollouts;
 /// in the engine), so resuming moves the end back by the pause. The end is stored with the rollout: a gateway that
 /// restarts mid-rollout runs the last phase until that instant, not for a new window. Callers hold the rollout's gate.
 /// </summary>
-internal static class RolloutWindow
+internal static class WindowDeadline
 {
     /// <summary>The last phase starts: the window opens now, unless it opened before (a resumed rollout).</summary>
     public static void Open(Rollout r, DateTimeOffset now)
