@@ -140,6 +140,11 @@ public static class DeviceKill9Scenario
                 && !rolloutEndedBeforeC && observer.Malformed == 0;
             var returning = nodes[1].Concat(nodes[2]).ToList();
             if (log != null) LogResends(observer, log, killAt, restartBAt, restartCAt, nodes);
+            if (log != null && updated != o.Devices)
+            {
+                foreach (var d in observer.Devices()) log($"device {d.Node} g{d.Group}: online={d.Online} state={d.State} held {d.HeldCount}/{d.ChunkCount}");
+                for (int p = 0; p < 3; p++) log($"fleet process {p}:\n" + string.Join("\n", (fleets[p]?.Log ?? "").Split('\n').TakeLast(60)));
+            }
             long catchUp = payload - payloadAtC;
             string perDevice = string.Join(", ", returning.Select(n => recovery.TryGetValue(n, out double s) ? $"{n}:{s:0.00}" : $"{n}:-"));
             return new FleetScenarioResult(Name, completed, resent, bytes.Length, maxRecovery, updated, o.Devices, payload,
