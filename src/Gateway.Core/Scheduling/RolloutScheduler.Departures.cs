@@ -115,7 +115,9 @@ public sealed partial class RolloutScheduler
         {
             if (_orphans.Count == 0) return 0;
             var back = _orphans.Where(o => _members.ContainsKey(o.Value.Departed) && o.Key.G.Status[o.Key.K] == InFlight).Select(o => o.Key).ToList();
-            foreach (var (g, k) in back) Replan(g, k);
+            // one Replan may take others of the same packet along (PullOrphansOf): each only once
+            foreach (var (g, k) in back)
+                if (_orphans.ContainsKey((g, k)) && g.Status[k] == InFlight) Replan(g, k);
             return back.Count;
         }
     }

@@ -134,4 +134,28 @@ public class RolloutSchedulerDeparturesTests
         Assert.Equal(0, s.OrphanCount);
         Assert.Equal(2, s.OrphansReplanned);
     }
+
+    [Fact]
+    public void A_root_and_its_relay_gone_together_and_the_root_back_without_the_packet_plan_it_once_with_whole_books()
+    {
+        var (s, _) = Scheduler();
+        var order = Assert.Single(s.Plan());
+        uint root = order.Root.NodeId, relay = Assert.Single(order.Relays).NodeId;
+        s.UpdateFleet(Without(root, relay));     // one fleet process killed
+        s.UpdateFleet(Without(relay));           // the root is back and reported: it does not hold the packet
+        Assert.Equal(0, s.SkipHeld(Without(relay), (_, _) => false));
+        s.ReleaseReturned();
+        Assert.Equal(0, s.OrphanCount);
+        Assert.Equal(2, s.Reallocations);        // each delivery planned again once
+        Assert.Equal((0, 2), s.Progress);
+        var again = Assert.Single(s.Plan());
+        Assert.Single(again.Relays);
+        Assert.Empty(s.Plan());                  // nothing owed twice
+        Assert.DoesNotContain(s.Loads(), l => l.InFlight < 0);
+        s.OnNotice(again.Root.NodeId, 0);
+        s.OnNotice(again.Relays[0].NodeId, 0);
+        Assert.True(s.AllDelivered);
+        Assert.Empty(s.Plan());
+        Assert.All(s.Loads(), l => Assert.Equal(0, l.InFlight));
+    }
 }
