@@ -89,6 +89,15 @@ namespace IotOta.Shared.Protocol
         public static int WriteHeader(WireWriter w, MessageType type, uint imageId, int index, byte flags, uint sender,
             int targetCount, uint[] targetNode, uint[] targetIp, int[] targetPort, int payloadLength)
         {
+            WriteHeaderOnly(w, type, imageId, index, flags, sender, targetCount, targetNode, targetIp, targetPort, payloadLength);
+            return w.Reserve(payloadLength);
+        }
+
+        /// <summary>Writes the header of a packet whose payload of payloadLength bytes follows elsewhere (a device
+        /// streams it from flash); returns the header's length. The bytes are those of <see cref="WriteHeader"/>.</summary>
+        public static int WriteHeaderOnly(WireWriter w, MessageType type, uint imageId, int index, byte flags, uint sender,
+            int targetCount, uint[] targetNode, uint[] targetIp, int[] targetPort, int payloadLength)
+        {
             if (type != MessageType.Original && type != MessageType.Copy) throw WireReader.OutOfRange("data packet type", (int)type);
             if (targetCount < 0 || targetCount > MaxTargets) throw WireReader.OutOfRange("copy target count", targetCount);
             if (payloadLength < 0 || payloadLength > Manifest.MaxChunkSize) throw WireReader.OutOfRange("payload length", payloadLength);
@@ -105,7 +114,7 @@ namespace IotOta.Shared.Protocol
                 w.WriteUInt16(targetPort[i]);
             }
             w.WriteUInt32((uint)payloadLength);
-            return w.Reserve(payloadLength);
+            return w.Length;
         }
 
         /// <summary>Writes a whole packet with its payload; returns the bytes written.</summary>
