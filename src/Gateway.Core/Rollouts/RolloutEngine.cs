@@ -159,6 +159,7 @@ public sealed class RolloutEngine
         if (_roots != null) live = _roots.Holding(live);
         Scheduler.UpdateFleet(live);
         _held.Skip(live);
+        Scheduler.ReleaseReturned(); // what a device that came back holds was skipped; the rest of its work goes again
         _targets.Add(members);
         _wake.Set();
     }
