@@ -47,17 +47,22 @@ internal sealed class RootPublisher(IBrokerPort broker, DeviceRegistry registry,
         lock (_gate) groups = targets.Groups().Where(g => !_published.Contains(g)).ToList();
         foreach (int g in groups)
         {
-            // The root rides the swarm: one member of the group (its seed) gets it on its in-topic and passes it on to
-            // its members (each checks the signature); not retained, so it costs the first network 160 B per group,
+            // The root rides the swarm: the members that get a hash piece first (member p mod size for piece p: the
+            // group's seeds, at most one per piece) get it on their in-topic, before their piece, and pass it on to
+            // their members (each checks the signature); not retained, so it costs the first network 160 B per seed,
             // not per device. Devices that still lack the list later get it directly (SendAsync).
-            var seed = destinations.Members.Where(m => m.GroupId == g && targets.IsTarget(m.NodeId, m.GroupId)).OrderBy(m => m.NodeId).FirstOrDefault();
-            if (seed == null) continue;
-            await broker.PublishAsync(Topics.DeviceIn(seed.NodeId), _root.RootBytes, ct: ct);
+            var members = destinations.Members.Where(m => m.GroupId == g && targets.IsTarget(m.NodeId, m.GroupId)).OrderBy(m => m.NodeId).ToList();
+            if (members.Count == 0) continue;
+            var seeds = Enumerable.Range(0, Math.Min(_root.PieceCount, members.Count)).Select(p => members[p]).ToList();
+            foreach (var seed in seeds)
+            {
+                await broker.PublishAsync(Topics.DeviceIn(seed.NodeId), _root.RootBytes, ct: ct);
+                lock (_gate) _rootSentAt[seed.NodeId] = time.GetTimestamp();
+            }
             lock (_gate)
             {
                 _published.Add(g);
                 _groupSeededAt[g] = time.GetTimestamp();
-                _rootSentAt[seed.NodeId] = time.GetTimestamp();
             }
         }
         List<int> fresh;
@@ -68,10 +73,10 @@ internal sealed class RootPublisher(IBrokerPort broker, DeviceRegistry registry,
         int n = seedGroups.Count;
         for (int p = 0; p < _root.PieceCount && n > 0; p++)
         {
-            // Piece p starts in group p mod G, at a different member of each group for each round of G pieces, and
-            // names one member of every other group as relay: the pieces' first copies spread over groups and
-            // members instead of all leaving one device's uplink.
-            var picks = Enumerable.Range(0, n).Select(i => seedGroups[(p + i) % n]).Select(g => g[p / n % g.Count]).ToList();
+            // Piece p starts in group p mod G and lands on member p (mod its size) of every group, its original's
+            // target and its relays alike: each piece's in-group copies leave another member's uplink, instead of one
+            // member per group passing every piece on.
+            var picks = Enumerable.Range(0, n).Select(i => seedGroups[(p + i) % n]).Select(g => g[p % g.Count]).ToList();
             for (int b = 0; b < picks.Count; b += 1 + DataPacket.MaxTargets)
             {
                 var batch = picks.Skip(b).Take(1 + DataPacket.MaxTargets).ToList();

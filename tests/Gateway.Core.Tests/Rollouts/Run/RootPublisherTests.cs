@@ -8,8 +8,8 @@ using IotOta.Shared.Protocol;
 
 namespace IotOta.Gateway.Core.Tests.Rollouts.Run;
 
-/// <summary>Issue #15, protocol v2 on the gateway: the signed root rides the swarm (one seed per group, nothing
-/// retained), the hash pieces go once for the fleet, stragglers get the root directly, data waits for the list.</summary>
+/// <summary>Issue #15, protocol v2 on the gateway: the signed root rides the swarm (to the members each piece lands on
+/// first, nothing retained), the hash pieces go once for the fleet, stragglers get the root directly, data waits for the list.</summary>
 public sealed class RootPublisherTests
 {
     private static (FirmwareImage Image, ImageRootSet Root) Signed()
@@ -22,7 +22,7 @@ public sealed class RootPublisherTests
     }
 
     [Fact]
-    public async Task The_root_goes_to_one_seed_per_group_and_nothing_is_retained_and_no_data_before_the_list_is_held()
+    public async Task The_root_goes_to_the_piece_seeds_of_each_group_and_nothing_is_retained_and_no_data_before_the_list_is_held()
     {
         await using var h = await NodeHarness.StartAsync();
         await h.JoinAsync(6, 2); // group 1: 1, 3, 5; group 2: 2, 4, 6
@@ -32,14 +32,16 @@ public sealed class RootPublisherTests
         await h.PumpUntilAsync(() => h.Broker.Published.Count(p => p.Payload.Length > 3 && p.Payload[3] == (byte)MessageType.Original) >= 2);
         var published = h.Broker.Published.ToList();
         var roots = published.Where(p => p.Payload.Length == ImageRoot.EncodedLength && p.Payload[3] == (byte)MessageType.ImageRoot).ToList();
-        Assert.Equal(new[] { Topics.DeviceIn(1), Topics.DeviceIn(2) }, roots.Select(r => r.Topic).Order());
+        // The seeds: the members each piece lands on first (member p of each group), and they only.
+        Assert.Equal(new[] { 1, 2, 3, 4 }.Select(n => Topics.DeviceIn((uint)n)).Order(), roots.Select(r => r.Topic).Order());
         Assert.All(roots, r => Assert.False(r.Retain));
         Assert.DoesNotContain(published, p => p.Topic == Topics.GroupRoot(1) || p.Topic == Topics.GroupRoot(2) || p.Topic == Topics.GroupManifest(1));
-        // Two pieces: piece 0 starts in group 1 naming a relay in group 2, piece 1 the other way round.
+        // Two pieces: piece 0 starts in group 1 naming a relay in group 2, piece 1 the other way round, each on
+        // another member of every group (member p of each: 1 and 2 for piece 0, 4 and 3 for piece 1).
         var pieces = published.Where(p => p.Payload[3] == (byte)MessageType.Original).Select(p => (p.Topic, Packet: Parsed(p.Payload))).ToList();
         Assert.All(pieces, p => Assert.True((p.Packet.Flags & DataPacket.FlagHashPiece) != 0));
-        Assert.Equal(new[] { (0, Topics.DeviceIn(1)), (1, Topics.DeviceIn(2)) }, pieces.Select(p => (p.Packet.Index, p.Topic)).Order());
-        Assert.All(pieces, p => Assert.Equal(1, p.Packet.TargetCount));
+        Assert.Equal(new[] { (0, Topics.DeviceIn(1)), (1, Topics.DeviceIn(4)) }, pieces.Select(p => (p.Packet.Index, p.Topic)).Order());
+        Assert.Equal(new[] { 2u, 3u }, pieces.OrderBy(p => p.Packet.Index).Select(p => p.Packet.TargetNode[0]));
         // No chunk goes out before every device reported the image (it holds the verified list).
         await h.AdvanceAsync(TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(100));
         Assert.Equal(2, h.Originals().Count);
@@ -61,8 +63,8 @@ public sealed class RootPublisherTests
         await h.AdvanceAsync(RootPublisher.StragglerAfter + TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(100));
         static bool IsRoot(byte[] b) => b.Length == ImageRoot.EncodedLength && b[3] == (byte)MessageType.ImageRoot;
         Assert.Single(h.Broker.To(Topics.DeviceIn(3)).Where(IsRoot));
-        Assert.Empty(h.Broker.To(Topics.DeviceIn(2)).Where(IsRoot));
-        Assert.Equal(2, h.Broker.To(Topics.DeviceIn(1)).Count(IsRoot)); // the seed too lacks the list: once more
+        Assert.Single(h.Broker.To(Topics.DeviceIn(2)).Where(IsRoot)); // a seed (piece 1), holding the list: no more
+        Assert.Equal(2, h.Broker.To(Topics.DeviceIn(1)).Count(IsRoot)); // the other seed lacks the list: once more
         Assert.False(run.IsCompleted);
     }
 
