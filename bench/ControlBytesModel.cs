@@ -6,8 +6,8 @@ namespace IotOta.Bench;
 
 /// <summary>
 /// What the simulated rollout costs at the broker (issue #15), message by message as the gateway and the device core
-/// send them — with <see cref="SignedRoot"/> (protocol v2, the demo's default) the 160-byte root once per device (its
-/// group's retained topic is cleared once all hold the list, so a restart brings nothing back), the hash pieces once for
+/// send them — with <see cref="SignedRoot"/> (protocol v2, the demo's default) the 160-byte root once per piece seed of
+/// each group (the seeds pass it on over the second network; nothing retained), the hash pieces once for
 /// the fleet as originals with relays, and receipt notices in NoticeBatches (a device's notices within DeviceConfig.NoticeHoldMs, at most
 /// NoticeBatchEntries, share one message); without it protocol v1: each PUBLISH sized by MQTTnet's encoder (MQTT 5, as the clients speak it):
 /// data = the originals; control = per device the retained group manifest and relay table (twice: once when the
@@ -28,6 +28,9 @@ public sealed class ControlBytesModel
     public ControlBytesModel(bool signedRoot) { SignedRoot = signedRoot; }
 
     public bool SignedRoot { get; }
+
+    /// <summary>v2: pieces of the hash list (set by <see cref="Pieces"/>, which runs before the groups are counted).</summary>
+    private int PieceCount { get; set; } = 1;
 
     private void Add(string kind, long sent, long received)
     {
@@ -78,6 +81,7 @@ public sealed class ControlBytesModel
     {
         if (!SignedRoot) return;
         int perPiece = ImageRoot.HashesPerPieceFitting(chunkSize, chunkCount), pieces = (chunkCount + perPiece - 1) / perPiece;
+        PieceCount = pieces;
         for (int b = 0; b < groups; b += 1 + DataPacket.MaxTargets)
         {
             int relays = Math.Min(DataPacket.MaxTargets, groups - b - 1);
@@ -94,12 +98,7 @@ public sealed class ControlBytesModel
     /// <summary>The per-device control of the rollout (everything but notices and data).</summary>
     public void Device(uint node, int group, int groupSize, int chunkCount, RelayTree? table, double receivingSeconds)
     {
-        if (SignedRoot)
-        {
-            Add(nameof(MessageType.ImageRoot), Wire(Topics.GroupRoot(group), ImageRoot.EncodedLength, true), 0);
-            Add("clear", Wire(Topics.GroupRoot(group), 0, true), 0);
-        }
-        else Add(nameof(MessageType.Manifest), 2 * Wire(Topics.GroupManifest(group), Manifest.EncodedLength(chunkCount), true), 0);
+        if (!SignedRoot) Add(nameof(MessageType.Manifest), 2 * Wire(Topics.GroupManifest(group), Manifest.EncodedLength(chunkCount), true), 0);
         if (table != null) Add(nameof(MessageType.RelayTree), 2 * Wire(Topics.GroupTree(group), table.ToBytes().Length, true), 0);
         Add(nameof(MessageType.MemberList), Wire(Topics.GroupMembers(group), 12 + 10 * groupSize, true), 0);
         int presence = Wire(Topics.DeviceStatus(node), 35, true);
@@ -115,7 +114,13 @@ public sealed class ControlBytesModel
     /// <summary>What the gateway publishes once per group: manifest, table, member list (received by the broker).</summary>
     public void Group(int group, int groupSize, int chunkCount, RelayTree? table)
     {
-        if (SignedRoot) Add(nameof(MessageType.ImageRoot), 0, Wire(Topics.GroupRoot(group), ImageRoot.EncodedLength, true) + Wire(Topics.GroupRoot(group), 0, true) + 2 * PubAck);
+        if (SignedRoot)
+        {
+            // v2: the root to the group's piece seeds only (one per piece, at most the group's size), not retained
+            int seeds = Math.Min(PieceCount, groupSize), w = Wire(Topics.DeviceIn(1), ImageRoot.EncodedLength, true);
+            Add(nameof(MessageType.ImageRoot), seeds * w, seeds * w);
+            Add(BrokerTraffic.SessionKind, 2 * seeds * PubAck, 2 * seeds * PubAck);
+        }
         else Add(nameof(MessageType.Manifest), 0, Wire(Topics.GroupManifest(group), Manifest.EncodedLength(chunkCount), true) + PubAck);
         if (table != null) Add(nameof(MessageType.RelayTree), 0, Wire(Topics.GroupTree(group), table.ToBytes().Length, true) + PubAck);
     }
