@@ -66,7 +66,7 @@ public static class DemoRunner
             fleet = await VirtualFleet.StartAsync(o.Devices, o.Groups, host, port, dataDir, verifier, i => links[i], new FirmwareVersion(1, 0, 0), log, ct,
                 groupUplinkBytesPerSecond: Rate(o.GroupUplinkKbps) ?? 0,
                 boardFor: boards.Count == 0 ? null : i => boards[i % boards.Count],
-                configure: provisioning == null ? null : provisioning.Configure, coreHeapBudget: o.CoreHeapBudget);
+                configure: Configure(provisioning, o.PeerConnections), coreHeapBudget: o.CoreHeapBudget);
             log?.Invoke("fleet started; waiting for presence");
             await gateway.WaitForDevicesAsync(o.Devices, TimeSpan.FromSeconds(60), ct);
             log?.Invoke("all devices online; waiting for member lists");
@@ -133,6 +133,9 @@ public static class DemoRunner
                         mine.Count(d => d.HeapMeter.Exceeded));
                 }).ToList(),
                 Mode = o.CrossGroup ? "cross-group" : "per-group",
+                PeerConnectionsMax = fleet.Devices.Max(d => d.PeerConnectionsMax),
+                PeerConnectionLimit = fleet.Devices.Min(d => d.Options.EffectiveMaxPeerConnections),
+                PeerConnectionsRefused = fleet.Devices.Sum(d => d.PeerConnectionsRefused),
                 TimedOut = r.TimedOut,
                 Errors = errors,
             };
@@ -145,6 +148,17 @@ public static class DemoRunner
             ownProvisioning?.Dispose();
             try { Directory.Delete(dataDir, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
+    }
+
+    /// <summary>Per-device settings: credentials (--secure) and the peer connection limit (--peer-connections).</summary>
+    private static Func<VirtualDeviceOptions, VirtualDeviceOptions>? Configure(Security.FleetProvisioning? provisioning, int? peerConnections)
+    {
+        if (provisioning == null && peerConnections == null) return null;
+        return d =>
+        {
+            if (provisioning != null) d = provisioning.Configure(d);
+            return peerConnections == null ? d : d with { MaxPeerConnections = peerConnections };
+        };
     }
 
     private static async Task WaitForMemberListsAsync(VirtualFleet fleet, DemoOptions o, CancellationToken ct)

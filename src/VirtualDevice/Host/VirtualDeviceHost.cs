@@ -62,6 +62,11 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
     public int GroupId => _o.GroupId;
     public DeviceAgent Agent => _agent ?? throw new InvalidOperationException("device not started");
     public TcpPeerNetwork Peer => _peer ?? throw new InvalidOperationException("device not started");
+    /// <summary>Most peer connections this device held at once, over every boot (the budget lives with the socket
+    /// layer, which a reboot of the core keeps).</summary>
+    public int PeerConnectionsMax => _peer?.Budget.HighWater ?? 0;
+    /// <summary>Peer connections refused because all of the device's sockets were busy.</summary>
+    public long PeerConnectionsRefused => _peer?.Budget.Refused ?? 0;
     public MqttDevicePort Mqtt => _mqtt ?? throw new InvalidOperationException("device not started");
     public VirtualFlashLayout Flash => _flash ?? throw new InvalidOperationException("device not started");
     public int Restarts => Volatile.Read(ref _restarts);
@@ -89,7 +94,7 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
         // Burst of one packet: a link has no reserve beyond what is on the wire.
         TokenBucket? up = _o.Link.CreateUpBucket(_o.EffectiveMaxChunkSize);
         TokenBucket? down = _o.Link.CreateDownBucket(_o.EffectiveMaxChunkSize);
-        _peer = new TcpPeerNetwork(OnPeer, _o.Link, up, down);
+        _peer = new TcpPeerNetwork(OnPeer, _o.Link, up, down, budget: new PeerConnectionBudget(_o.EffectiveMaxPeerConnections));
         var will = new Presence { NodeId = _o.NodeId, GroupId = _o.GroupId, Online = false, Ip = _peer.Ip, Port = _peer.Port, RunningVersion = _o.FactoryVersion };
         _mqtt = new MqttDevicePort(_o.BrokerHost, _o.BrokerPort, _o.MqttClientId, _o.MqttUser, _o.MqttPassword,
             Topics.DeviceStatus(_o.NodeId), will.ToBytes(), OnMqtt, up, down, _o.Link, _o.MqttTls);
@@ -134,6 +139,7 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
             PeerPort = _peer.Port,
             FactoryVersion = _o.FactoryVersion,
             MaxChunkSize = _o.EffectiveMaxChunkSize,
+            MaxPeerConnections = _o.EffectiveMaxPeerConnections,
         };
         if (_o.Board is { } board)
         {
