@@ -23,11 +23,14 @@ public static class FileLimit
     [DllImport("libc", SetLastError = true)]
     private static extern int setrlimit(int resource, ref RLimit limit);
 
-    /// <summary>Descriptors a fleet of <paramref name="devices"/> in <paramref name="groups"/> round-robin groups needs
-    /// (full mesh inside each group, two cross-group relay links per device as measured at N = 300 in 10 groups), plus
-    /// a margin for the runtime, the gateway and the broker link.</summary>
-    public static long Needed(int devices, int groups)
+    /// <summary>Descriptors a fleet of <paramref name="devices"/> in <paramref name="groups"/> round-robin groups needs:
+    /// every device holds at most <paramref name="peerConnections"/> peer connections (its socket budget, in and out
+    /// together; each end is one descriptor of the device that holds it) or, unlimited (0), a full mesh inside each
+    /// group plus two cross-group relay links per device (as measured at N = 300 in 10 groups); plus a margin for the
+    /// runtime, the gateway and the broker link.</summary>
+    public static long Needed(int devices, int groups, int peerConnections = VirtualDevice.Host.VirtualDeviceOptions.DefaultMaxPeerConnections)
     {
+        if (peerConnections > 0) return 5L * devices + (long)devices * peerConnections + 512;
         long mesh = 0;
         for (int g = 0; g < groups; g++)
         {
@@ -45,21 +48,21 @@ public static class FileLimit
     /// <summary>Descriptors of one of <paramref name="workers"/> fleet workers: its share of the fleet's flash files,
     /// peer listeners, MQTT connections and peer connection ends (groups span the workers, so a peer connection's two
     /// ends are spread like the devices), plus the runtime.</summary>
-    public static long WorkerNeeded(int devices, int groups, int workers) =>
-        (Needed(devices, groups) - 512 - 2L * devices + workers - 1) / workers + 512;
+    public static long WorkerNeeded(int devices, int groups, int workers, int peerConnections = VirtualDevice.Host.VirtualDeviceOptions.DefaultMaxPeerConnections) =>
+        (Needed(devices, groups, peerConnections) - 512 - 2L * devices + workers - 1) / workers + 512;
 
     /// <summary>How many fleet worker processes a run needs under <paramref name="limit"/> open files per process:
     /// 1 (the fleet in the bench process, as before) while the whole run needs at most three quarters of the limit
     /// (the estimate is rough: a run at 167 groups of 6 died at 17,800 of 20,000), else the fewest workers that each
     /// need at most half of it. A limit below 0 (unknown) keeps one process. Throws when even 64 workers are not enough.</summary>
-    public static int ChooseWorkers(int devices, int groups, long limit)
+    public static int ChooseWorkers(int devices, int groups, long limit, int peerConnections = VirtualDevice.Host.VirtualDeviceOptions.DefaultMaxPeerConnections)
     {
-        if (limit < 0 || Needed(devices, groups) <= limit * 3 / 4) return 1;
+        if (limit < 0 || Needed(devices, groups, peerConnections) <= limit * 3 / 4) return 1;
         if (ParentNeeded(devices) > limit * 3 / 4)
             throw new InvalidOperationException($"{devices} devices need about {ParentNeeded(devices)} open files in the bench process alone (the broker uplink relay); the limit is {limit}");
         for (int k = 2; k <= 64; k++)
-            if (WorkerNeeded(devices, groups, k) <= limit / 2) return k;
-        throw new InvalidOperationException($"{devices} devices in {groups} groups need about {Needed(devices, groups)} open files, more than 64 fleet workers can hold under a limit of {limit} each; use more, smaller groups (--groups)");
+            if (WorkerNeeded(devices, groups, k, peerConnections) <= limit / 2) return k;
+        throw new InvalidOperationException($"{devices} devices in {groups} groups need about {Needed(devices, groups, peerConnections)} open files, more than 64 fleet workers can hold under a limit of {limit} each; use more, smaller groups (--groups)");
     }
 
     /// <summary>The current soft limit, or -1 where it cannot be read (not Linux).</summary>

@@ -64,7 +64,7 @@ public static class RealRunner
         long fds = FileLimit.Needed(o.Devices, groups), limit = FileLimit.EnsureAtLeast(fds);
         int workers = o.FleetWorkers > 0 ? o.FleetWorkers : FileLimit.ChooseWorkers(o.Devices, groups, limit);
         if (workers == 1 && limit >= 0 && limit < fds)
-            throw new InvalidOperationException($"{o.Devices} devices in {groups} groups need about {fds} open files (a full TCP mesh inside each group, both ends in this process); " +
+            throw new InvalidOperationException($"{o.Devices} devices in {groups} groups need about {fds} open files (at most {VirtualDeviceOptions.DefaultMaxPeerConnections} peer connections per device, both ends in this process); " +
                 $"the limit is {limit} and this process may not raise it: run `ulimit -n {fds}` as root first, use fleet workers (--fleet-workers K), or use more, smaller groups (--groups)");
         if (workers > 1 && limit >= 0 && FileLimit.WorkerNeeded(o.Devices, groups, workers) > limit)
             throw new InvalidOperationException($"{o.Devices} devices in {groups} groups over {workers} fleet workers need about {FileLimit.WorkerNeeded(o.Devices, groups, workers)} open files per worker; the limit is {limit}: use more workers");
@@ -251,6 +251,7 @@ public static class RealRunner
                 Note = $"gateway: {r.OriginalsSent} originals naming {r.RelaysNamed} relays, {r.RepairCopiesSent} repair copies, " +
                     $"{r.Reallocations} deliveries planned again, {r.DeliveriesSkipped} skipped as held",
                 CompletionTimes = times,
+                PeerConnectionsMax = figures.PeerConnectionsMax, PeerConnectionsRefused = figures.PeerConnectionsRefused,
             };
         }
         finally
