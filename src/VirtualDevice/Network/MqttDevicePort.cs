@@ -237,7 +237,9 @@ public sealed class MqttDevicePort : IMqttPort, IAsyncDisposable
                 if (_client.IsConnected)
                 {
                     backoff = MinBackoff;
-                    await _wake.WaitAsync(TimeSpan.FromSeconds(1), ct).ConfigureAwait(false);
+                    // Woken at once by a disconnect; the timeout is a safety net only (1 s cost a fleet of 1,000 a
+                    // thousand timer wake-ups a second doing nothing).
+                    await _wake.WaitAsync(TimeSpan.FromSeconds(10), ct).ConfigureAwait(false);
                     continue;
                 }
                 await Task.Delay(backoff, ct).ConfigureAwait(false);

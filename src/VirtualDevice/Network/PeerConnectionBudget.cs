@@ -4,9 +4,11 @@ namespace IotOta.VirtualDevice.Network;
 /// A device's socket budget for the second network: at most <see cref="Limit"/> peer connections open at once,
 /// inbound and outbound together, as lwIP's fixed socket table allows a board (ESP-IDF's CONFIG_LWIP_MAX_SOCKETS is
 /// 10 by default; MQTT and the listener take their share). A connection that would go past the limit first takes the
-/// place of the connection idle longest (no frame in flight, idle at least <see cref="MinIdleBeforeEvict"/>), as a board
-/// that closes idle sockets would; when none is idle the new one is refused and counted. Limit 0 = unlimited.
-/// Thread-safe.
+/// place of an idle one, as a board that closes idle sockets would: an outbound connection not sending (closing it
+/// loses nothing: what it sent still arrives), else the inbound connection idle longest (no frame in flight for at
+/// least <see cref="MinIdleBeforeEvict"/>). When none can go, the new connection waits for a free socket up to
+/// <see cref="MaxWait"/> (an inbound one stays in the listen backlog meanwhile, so nothing it carries is lost) and is
+/// then refused and counted. Limit 0 = unlimited. Thread-safe.
 /// </summary>
 public sealed class PeerConnectionBudget
 {
@@ -16,21 +18,26 @@ public sealed class PeerConnectionBudget
     private int _highWater;
     private long _refused, _evicted;
 
-    public PeerConnectionBudget(int limit, TimeSpan? minIdleBeforeEvict = null, TimeProvider? time = null)
+    public PeerConnectionBudget(int limit, TimeSpan? minIdleBeforeEvict = null, TimeProvider? time = null, TimeSpan? maxWait = null)
     {
         if (limit < 0) throw new ArgumentOutOfRangeException(nameof(limit), limit, "a connection limit must be 0 (unlimited) or positive");
         Limit = limit;
-        MinIdleBeforeEvict = minIdleBeforeEvict ?? TimeSpan.FromMilliseconds(20);
+        MinIdleBeforeEvict = minIdleBeforeEvict ?? TimeSpan.FromMilliseconds(100);
+        MaxWait = maxWait ?? TimeSpan.FromSeconds(2);
         _time = time ?? TimeProvider.System;
     }
 
+    /// <summary>How long a new connection waits for a free socket before it is refused.</summary>
+    public TimeSpan MaxWait { get; }
+    private const int WaitStepMs = 5;
+
     /// <summary>Most peer connections open at once; 0 = unlimited.</summary>
     public int Limit { get; }
-    /// <summary>A connection this recently used is not closed to make room.</summary>
+    /// <summary>An inbound connection this recently used is not closed to make room.</summary>
     public TimeSpan MinIdleBeforeEvict { get; }
 
     /// <summary>Connections open now.</summary>
-    public int Open
+    public int OpenCount
     {
         get { lock (_gate) return _open.Count; }
     }
@@ -49,7 +56,43 @@ public sealed class PeerConnectionBudget
     /// <summary>Takes a slot for a new connection, closing the longest-idle connection when the budget is full.
     /// Returns null (and counts a refusal) when every open connection is busy. <paramref name="close"/> closes the
     /// connection when the budget evicts it.</summary>
-    public Slot? TryOpen(bool inbound, Action close)
+    public Slot? TryOpen(bool inbound, Action close) => TryOpen(inbound, close, countRefusal: true);
+
+    /// <summary>Takes a slot, waiting (in small sleeps) up to <see cref="MaxWait"/> for one to free; null (counted)
+    /// when none did or <paramref name="ct"/> was cancelled.</summary>
+    public Slot? Open(bool inbound, Action close, CancellationToken ct = default)
+    {
+        long start = _time.GetTimestamp();
+        while (true)
+        {
+            Slot? s = TryOpen(inbound, close, countRefusal: false);
+            if (s != null) return s;
+            if (ct.IsCancellationRequested || _time.GetElapsedTime(start) >= MaxWait) return Refuse();
+            Thread.Sleep(WaitStepMs);
+        }
+    }
+
+    /// <summary>As <see cref="Open"/>, without blocking a thread while it waits.</summary>
+    public async Task<Slot?> OpenAsync(bool inbound, Action close, CancellationToken ct = default)
+    {
+        long start = _time.GetTimestamp();
+        while (true)
+        {
+            Slot? s = TryOpen(inbound, close, countRefusal: false);
+            if (s != null) return s;
+            if (ct.IsCancellationRequested || _time.GetElapsedTime(start) >= MaxWait) return Refuse();
+            try { await Task.Delay(WaitStepMs, ct).ConfigureAwait(false); }
+            catch (OperationCanceledException) { return Refuse(); }
+        }
+    }
+
+    private Slot? Refuse()
+    {
+        Interlocked.Increment(ref _refused);
+        return null;
+    }
+
+    private Slot? TryOpen(bool inbound, Action close, bool countRefusal)
     {
         ArgumentNullException.ThrowIfNull(close);
         Slot? victim = null;
@@ -61,17 +104,19 @@ public sealed class PeerConnectionBudget
                 long now = _time.GetTimestamp();
                 foreach (Slot s in _open)
                 {
-                    if (s.Busy > 0 || _time.GetElapsedTime(s.LastUsed, now) < MinIdleBeforeEvict) continue;
-                    if (victim == null || s.LastUsed < victim.LastUsed) victim = s;
+                    if (s.Busy > 0) continue;
+                    // an outbound connection not sending can always go; an inbound one only when idle a while
+                    if (s.Inbound && _time.GetElapsedTime(s.LastUsed, now) < MinIdleBeforeEvict) continue;
+                    if (victim == null || (victim.Inbound && !s.Inbound) || (victim.Inbound == s.Inbound && s.LastUsed < victim.LastUsed)) victim = s;
                 }
                 if (victim == null)
                 {
-                    _refused++;
+                    if (countRefusal) Interlocked.Increment(ref _refused);
                     return null;
                 }
                 _open.Remove(victim);
                 victim.Closed = true;
-                _evicted++;
+                Interlocked.Increment(ref _evicted);
             }
             mine = new Slot(this, inbound, close) { LastUsed = _time.GetTimestamp() };
             _open.Add(mine);

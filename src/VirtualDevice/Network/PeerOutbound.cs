@@ -24,7 +24,7 @@ internal sealed class PeerOutbound
     /// <summary>Connects, taking a slot of the budget first; false when the budget refused or the peer is unreachable.</summary>
     public bool Connect(IPAddress address, int port, PeerConnectionBudget budget, CancellationToken ct)
     {
-        PeerConnectionBudget.Slot? slot = budget.TryOpen(inbound: false, Close);
+        PeerConnectionBudget.Slot? slot = budget.Open(inbound: false, Close, ct);
         if (slot == null) return false;
         var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, SendTimeout = TcpPeerNetwork.SendTimeoutMs };
         try

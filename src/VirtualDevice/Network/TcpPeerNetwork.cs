@@ -186,10 +186,11 @@ public sealed class TcpPeerNetwork : IPeerPort, IDisposable
                 return;
             }
             var c = new Inbound(s) { Id = (uint)Interlocked.Increment(ref _nextConnectionId) };
-            PeerConnectionBudget.Slot? slot = Budget.TryOpen(inbound: true, c.Close);
+            // Every socket of the device busy: the connection waits (unread, in order) for one to free, and is refused
+            // (counted by the budget) when none does; connections behind it wait in the listen backlog meanwhile.
+            PeerConnectionBudget.Slot? slot = await Budget.OpenAsync(inbound: true, c.Close, _cts.Token).ConfigureAwait(false);
             if (slot == null)
             {
-                // every socket of the device is busy: the K+1th connection is refused (counted by the budget)
                 c.Close();
                 continue;
             }
