@@ -3,7 +3,9 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;
 using System.Security.Cryptography;
-using IotOta.Gateway.Demo;
+using IotOta.Simulation.Fleet;
+using IotOta.Gateway.Mqtt;
+using IotOta.Simulation.Demo;
 using IotOta.VirtualDevice.Host;
 
 namespace IotOta.Bench;
@@ -34,7 +36,7 @@ public sealed class InProcessFleet(VirtualFleet fleet) : IBenchFleet
     public int Workers => 0;
 
     public Task<int> FullyMemberedAsync(CancellationToken ct) =>
-        Task.FromResult(fleet.Devices.Count(d => d.Agent.MemberCount == fleet.Devices.Count(x => x.GroupId == d.GroupId)));
+        Task.FromResult(MemberLists.CompleteCount(fleet.Devices));
 
     public Task RestartDeviceAsync(int index, TimeSpan offFor, CancellationToken ct) => fleet.RestartDeviceAsync(index, offFor, ct);
 

@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Security.Cryptography;
-using IotOta.Gateway.Demo;
+using IotOta.Simulation.Fleet;
+using IotOta.Gateway.Mqtt;
+using IotOta.Simulation.Demo;
 using IotOta.Shared.Protocol;
 using IotOta.VirtualDevice.Host;
 using IotOta.VirtualDevice.Platform;
@@ -153,7 +155,7 @@ public static class FleetWorker
             case "members":
             {
                 var devices = fleet.Devices.ToList();
-                int full = devices.Count(d => !d.IsStopped && d.Agent.MemberCount == plan.GroupSize(d.GroupId));
+                int full = MemberLists.CompleteCount(devices, plan.GroupSize);
                 return $"{full} {devices.Count}";
             }
             case "restart":

@@ -1,9 +1,11 @@
 using System.Diagnostics;
 using IotOta.Gateway;
-using IotOta.Gateway.Demo;
+using IotOta.Gateway.Mqtt;
+using IotOta.Simulation.Demo;
 using IotOta.Gateway.Images;
 using IotOta.Gateway.Rollouts;
 using IotOta.Gateway.Scheduling;
+using IotOta.Simulation.Baselines;
 using IotOta.Shared.Protocol;
 using IotOta.VirtualDevice.Host;
 using IotOta.VirtualDevice.Network;
@@ -22,16 +24,8 @@ namespace IotOta.Bench;
 /// </summary>
 public static class RealRunner
 {
-    public const string GroupTopicPrefix = "iotota/bench/group/";
-
-    public static RolloutStrategy StrategyOf(string name) => name switch
-    {
-        "iotota" => RolloutStrategy.IotOta,
-        "unicast" => RolloutStrategy.Unicast,
-        "group-fanout" => RolloutStrategy.GroupFanout,
-        "gossip" => RolloutStrategy.Gossip,
-        _ => throw new ArgumentException($"unknown strategy {name}"),
-    };
+    /// <summary>The topic prefix of the group-fanout baseline's group data topics ({prefix}{group}/data).</summary>
+    public const string GroupTopicPrefix = GroupFanoutBaseline.TopicPrefix;
 
     /// <summary>This process's resident bytes, from /proc/self/statm where there is one (cheap to sample every 100 ms).</summary>
     private static long SelfRss() => ProcStat.RssBytes(Environment.ProcessId) is > 0 and var b ? b : Environment.WorkingSet;
@@ -96,7 +90,7 @@ public static class RealRunner
         using var signer = ManifestSigner.Generate();
         var verifier = new EcdsaSignatureVerifier();
         verifier.Add(signer.KeyId, signer.PublicKey());
-        var gateway = new GatewayNode(brokerHost, brokerPort, upBucket: new TokenBucket(o.GatewayUpKbps * 125, 16 * 1024), log: null);
+        var gateway = MqttGatewayNode.Create(brokerHost, brokerPort, pace: new TokenBucket(o.GatewayUpKbps * 125, 16 * 1024).ConsumeAsync, log: null);
         IBenchFleet? fleet = null;
         try
         {
@@ -131,8 +125,7 @@ public static class RealRunner
             var options = new RolloutOptions
             {
                 Timeout = TimeSpan.FromSeconds(o.TimeoutSeconds),
-                Strategy = StrategyOf(strategy),
-                GroupDataTopic = g => GroupTopicPrefix + g + "/data",
+                Baseline = Baseline.Named(strategy),
                 Scheduler = new SchedulerOptions { PriorForwardRate = o.DeviceUpKbps * 125 },
             };
             var done = new System.Collections.Concurrent.ConcurrentDictionary<uint, double>();

@@ -1,5 +1,6 @@
 using System.Diagnostics;
-using IotOta.Gateway.Demo;
+using IotOta.Gateway.Mqtt;
+using IotOta.Simulation.Demo;
 using IotOta.Gateway.Fleet;
 using IotOta.Gateway.Scheduling;
 using IotOta.Shared.Protocol;

@@ -2,7 +2,9 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
-using IotOta.Gateway.Demo;
+using IotOta.Simulation.Serve;
+using IotOta.Gateway.Mqtt;
+using IotOta.Simulation.Demo;
 using IotOta.Gateway.Serve;
 
 namespace IotOta.Api.Tests;
@@ -25,6 +27,7 @@ public sealed class ServerFixture : IAsyncLifetime
         {
             Urls = $"http://127.0.0.1:{EmbeddedBroker.FreePort()}",
             Devices = 6,
+            Simulation = new ServeSimulation(),
             Groups = 3,
             User = User,
             Password = Password,

@@ -161,7 +161,7 @@ public class FleetWorkerTests
             KeyId = signer.KeyId, PublicKey = signer.SubjectPublicKeyInfo(), Strategy = "iotota", Bench = o,
         };
         // The gateway publishes each group's member list from the devices' presence.
-        await using var gateway = new IotOta.Gateway.GatewayNode(broker.Host, broker.Port, log: null);
+        await using var gateway = IotOta.Gateway.Mqtt.MqttGatewayNode.Create(broker.Host, broker.Port, log: null);
         await gateway.StartAsync(CancellationToken.None);
         var fleet = await WorkerFleet.StartAsync(plan, ArgsFor, o.FleetArgs(), null, TimeSpan.FromMinutes(2), CancellationToken.None);
         var processes = fleet.Clients.Select(c => c.Process).ToList();

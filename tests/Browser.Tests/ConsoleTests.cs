@@ -1,5 +1,7 @@
 using System.Text.RegularExpressions;
-using IotOta.Gateway.Demo;
+using IotOta.Simulation.Serve;
+using IotOta.Gateway.Mqtt;
+using IotOta.Simulation.Demo;
 using IotOta.Gateway.Serve;
 using Microsoft.Playwright;
 using Xunit.Abstractions;
@@ -27,6 +29,7 @@ public sealed class ConsoleTests(ITestOutputHelper output) : IAsyncLifetime
         {
             Urls = $"http://127.0.0.1:{EmbeddedBroker.FreePort()}",
             Devices = 6,
+            Simulation = new ServeSimulation(),
             Groups = 3,
             User = User,
             Password = Password,

@@ -1,6 +1,8 @@
 using System.Diagnostics;
+using IotOta.Gateway.Mqtt;
 using IotOta.Gateway;
 using IotOta.Gateway.Api;
+using IotOta.Gateway.Rollouts;
 using IotOta.Gateway.Images;
 using IotOta.Gateway.Scheduling;
 using IotOta.Shared.Protocol;
@@ -44,7 +46,7 @@ public sealed class RolloutHealthTests(ITestOutputHelper output)
         var broker = await MosquittoBroker.StartAsync();
         var dir = new TempDir("iotota-health");
         var signer = ManifestSigner.Generate();
-        var gw = new GatewayNode(broker.Host, broker.Port, upBucket: new TokenBucket(400_000, 16 * 1024));
+        var gw = MqttGatewayNode.Create(broker.Host, broker.Port, pace: new TokenBucket(400_000, 16 * 1024).ConsumeAsync);
         await gw.StartAsync(CancellationToken.None);
         var verifier = new EcdsaSignatureVerifier();
         verifier.Add(signer.KeyId, signer.PublicKey());

@@ -1,16 +1,20 @@
-using System;
+using IotOta.DeviceFirmware.Copies;
 using IotOta.DeviceFirmware.Flash;
 using IotOta.DeviceFirmware.Ports;
-using IotOta.Shared.Chunking;
+using IotOta.DeviceFirmware.Receive;
+using IotOta.DeviceFirmware.Repair;
+using IotOta.DeviceFirmware.Slots;
 using IotOta.Shared.Protocol;
 
 namespace IotOta.DeviceFirmware.Agent
 {
     /// <summary>
-    /// The device core. Receives the signed manifest, tells originals (minimum units) from peer copies, writes every
-    /// verified packet straight into the inactive slot, copies each minimum unit to its group and to the named
-    /// devices of other groups, repairs gaps from peers first and the gateway last, verifies the whole image,
-    /// switches the boot slot and restarts.
+    /// The device core: a thin dispatcher over named parts, all guarded by one lock. Messages from the first network
+    /// (manifests, originals, member lists, relay-tree tables) and the second (copies, repair requests) go to the
+    /// <see cref="ReceivePath"/> (check, write into the inactive slot, persist), the <see cref="SlotLifecycle"/>
+    /// (which manifests may replace the slot; install, trial, confirm, rollback) and the <see cref="RepairServer"/>;
+    /// the <see cref="Forwarder"/> sends the copies whose destinations the <see cref="CopyPlanner"/> decides; the
+    /// <see cref="RepairClient"/> asks for gaps; the <see cref="StatusReporter"/> reports presence and progress.
     /// Threads: any number of receive threads may call OnMqttMessage/OnPeerMessage; one thread calls PumpOnce in a
     /// loop (forwarding, install); one calls Tick periodically (repair, progress). Allocates nothing per packet.
     /// </summary>
@@ -21,91 +25,32 @@ namespace IotOta.DeviceFirmware.Agent
         private readonly IMqttPort _mqtt;
         private readonly IPeerPort _peer;
         private readonly IClock _clock;
-        private readonly IHashPort _hash;
-        private readonly ISignatureVerifier _verifier;
         private readonly IRestartPort _restart;
-        private readonly ILogPort _log;
-
+        private readonly ISignatureVerifier _verifier;
+        private readonly DeviceLog _log;
         private readonly object _gate = new object();
-        private readonly object _publishGate = new object();
-        private readonly BootDataStore _boot;
-        private readonly UpdateStateStore _store;
+
+        private readonly SlotLifecycle _life;
+        private readonly ReceivePath _rx;
+        private readonly UpdateResume _resume;
+        private readonly PeerQuarantine _quarantine;
         private readonly MemberList _members;
+        private readonly RelayTreeTable _trees = new RelayTreeTable();
+        private readonly CopyPlanner _planner;
+        private readonly Forwarder _forwarder;
+        private readonly RepairServer _repairServer;
+        private readonly RepairClient _repairClient;
+        private readonly StatusReporter _status;
+
         private readonly MemberListUpdate _memberUpdate = new MemberListUpdate();
-        private readonly DataPacket _rx = new DataPacket();
-        private readonly RepairRequest _repairRx = new RepairRequest();
-        private readonly RepairRequest _repairTx = new RepairRequest();
-        private readonly Presence _presence = new Presence();
-        private readonly ReceiptNotice _notice = new ReceiptNotice();
-        private readonly ProgressReport _progress = new ProgressReport();
-        // The group's relay-tree table (current, and a spare to parse into: a bad table never replaces a good one).
-        private RelayTree _tree = new RelayTree();
-        private RelayTree _treeRx = new RelayTree();
-        // Tree relay copies that came before this group's table (one bit per packet): relayed on once it arrives.
-        private byte[] _treeOwed = new byte[0];
-        private int _treeOwedCount;
-        private readonly ForwardQueue _queue;
-        private readonly ForwardJob _work = new ForwardJob();
-        private readonly ForwardQueue _relayQueue;
-        private readonly ForwardJob _relayWork = new ForwardJob();
-        // The member (or repair) job in progress; only the pump thread touches these.
-        private bool _workActive;
-        private int _workNext;
-        private int _workTargets;
-        private int _workSent;
-        private int _workFailed;
-        private int _workSentTotal;
-        // What the send buffer holds.
-        private uint _txImage;
-        private int _txIndex = -1;
-        private int _txLen;
-        private int _txPayloadLen;
-        private readonly byte[] _hashOut = new byte[Manifest.HashLength];
-        private readonly byte[] _imageHash = new byte[Manifest.HashLength];
-        private readonly byte[] _txBuf;
-        private readonly WireWriter _txWriter;
-        private readonly byte[] _noticeBuf = new byte[ReceiptNotice.EncodedLength];
-        private readonly byte[] _presenceBuf = new byte[Presence.MaxEncodedLength];
-        private readonly uint[] _sendNode;
-        private readonly uint[] _sendIp;
-        private readonly int[] _sendPort;
-        private readonly string _topicIn;
+        private readonly DataPacket _packet = new DataPacket();
         private readonly string _topicOut;
-        private readonly string _topicStatus;
+        private readonly string _topicIn;
         private readonly string _topicMembers;
         private readonly string _topicManifest;
         private readonly string _topicTree;
-
-        private BootRecord _bootRec;
-        private DeviceState _state = DeviceState.Idle;
-        private Manifest _manifest;
-        private PacketBitmap _held;
-        private IFlashPartition _imageSlot;
-        private byte[] _progressBuf = new byte[ProgressReport.FixedLength];
-        private byte[] _repairBuf = new byte[RepairRequest.FixedLength];
-        private bool _installRequested;
         private bool _stopped;
-        private bool _progressNow = true;
-        private bool _progressDirty;
-        private long _lastNewPacketMs;
-        private long _lastRepairMs;
-        private long _lastProgressMs;
-        private bool _repairing;
-        private int _repairAttempt;
-        private int _heldAtLastRepair;
         private long _bootedAtMs;
-        private byte[] _sectorBuf;
-        // Quarantine: a small fixed table of peer senders (kind 0, by SenderNode) and connections (kind 1, by the
-        // adapter's connection id) with their bad-packet strikes; at QuarantineStrikes an entry is quarantined.
-        private const int QuarantineSlots = 32;
-        private readonly uint[] _qId = new uint[QuarantineSlots];
-        private readonly byte[] _qKind = new byte[QuarantineSlots];
-        private readonly int[] _qStrikes = new int[QuarantineSlots];
-        private int _qUsed;
-        // Where packets go (the inactive slot) and, for a sequential-only sink, where early packets wait.
-        private readonly IImageSink _sink;
-        private readonly StagingArea _staging;
-        private readonly byte[] _stageBuf;
 
         public DeviceAgent(DeviceConfig config, IFlashLayout flash, IMqttPort mqtt, IPeerPort peer, IClock clock,
             IHashPort hash, ISignatureVerifier verifier, IRestartPort restart, ILogPort log)
@@ -120,60 +65,52 @@ namespace IotOta.DeviceFirmware.Agent
             IHashPort hash, ISignatureVerifier verifier, IRestartPort restart, ILogPort log, IImageSink sink,
             IFlashPartition staging)
         {
-            _sink = sink == null ? new RandomOffsetSink(flash) : sink;
-            if (_sink.SequentialOnly)
-            {
-                if (staging != null) _staging = new StagingArea(staging, config.MaxChunkSize);
-                _stageBuf = new byte[config.MaxChunkSize];
-            }
             _cfg = config;
             _flash = flash;
             _mqtt = mqtt;
             _peer = peer;
             _clock = clock;
-            _hash = hash;
             _verifier = verifier;
             _restart = restart;
-            _log = log;
-            _boot = new BootDataStore(flash.BootData);
-            _store = new UpdateStateStore(flash.UpdateState);
+            _log = new DeviceLog(log, config.NodeId);
+            Counters = new DeviceCounters();
+            _life = new SlotLifecycle(flash.BootData, config.FactoryVersion, Counters, _log);
+            PacketStore packets = new PacketStore(flash, sink, staging, config.MaxChunkSize, Counters);
+            _rx = new ReceivePath(flash.UpdateState, packets, hash, clock, config.MaxChunkSize, Counters);
+            _resume = new UpdateResume(_rx, _life, flash, verifier, config.MaxChunkSize, Counters, _log);
+            _quarantine = new PeerQuarantine(config.QuarantineStrikes, Counters, _log);
             _members = new MemberList(config.MaxMembers);
-            _queue = new ForwardQueue(config.ForwardQueueCapacity);
-            _relayQueue = new ForwardQueue(config.ForwardQueueCapacity);
-            _txBuf = new byte[DataPacket.EncodedLength(DataPacket.MaxTargets, config.MaxChunkSize)];
-            _txWriter = new WireWriter(_txBuf);
-            int fanout = config.MaxMembers + DataPacket.MaxTargets;
-            _sendNode = new uint[fanout];
-            _sendIp = new uint[fanout];
-            _sendPort = new int[fanout];
-            _topicIn = Topics.DeviceIn(config.NodeId);
+            _planner = new CopyPlanner(config.NodeId);
+            _forwarder = new Forwarder(config, _gate, _planner, _members, _trees, _rx, peer, mqtt, clock, Counters);
+            _repairServer = new RepairServer(_rx, _forwarder, _planner, _members, _quarantine, Counters);
+            _repairClient = new RepairClient(config, _members, _quarantine, Counters);
+            _status = new StatusReporter(config, _gate, mqtt, flash, _life, _rx);
             _topicOut = Topics.DeviceOut(config.NodeId);
-            _topicStatus = Topics.DeviceStatus(config.NodeId);
+            _topicIn = Topics.DeviceIn(config.NodeId);
             _topicMembers = Topics.GroupMembers(config.GroupId);
             _topicManifest = Topics.GroupManifest(config.GroupId);
             _topicTree = Topics.GroupTree(config.GroupId);
-            Counters = new DeviceCounters();
         }
 
         public DeviceCounters Counters { get; private set; }
         public DeviceConfig Config { get { return _cfg; } }
 
-        public DeviceState State { get { lock (_gate) { return _state; } } }
-        public FirmwareVersion RunningVersion { get { lock (_gate) { return _bootRec == null ? _cfg.FactoryVersion : _bootRec.Version; } } }
-        public int ActiveSlot { get { lock (_gate) { return _bootRec == null ? 0 : _bootRec.ActiveSlot; } } }
-        public uint CurrentImageId { get { lock (_gate) { return _manifest == null ? 0 : _manifest.ImageId; } } }
-        public int HeldCount { get { lock (_gate) { return _held == null ? 0 : _held.HeldCount; } } }
+        public DeviceState State { get { lock (_gate) { return _life.State; } } }
+        public FirmwareVersion RunningVersion { get { lock (_gate) { return _life.RunningVersion; } } }
+        public int ActiveSlot { get { lock (_gate) { return _life.ActiveSlot; } } }
+        public uint CurrentImageId { get { lock (_gate) { return _rx.Manifest == null ? 0 : _rx.Manifest.ImageId; } } }
+        public int HeldCount { get { lock (_gate) { return _rx.HeldCount; } } }
         /// <summary>True when the packet of the current image is held (written and verified).</summary>
-        public bool Holds(int index) { lock (_gate) { return _held != null && index >= 0 && index < _held.Count && _held.Get(index); } }
-        public int ChunkCount { get { lock (_gate) { return _manifest == null ? 0 : _manifest.ChunkCount; } } }
+        public bool Holds(int index) { lock (_gate) { return _rx.Holds(index); } }
+        public int ChunkCount { get { lock (_gate) { return _rx.Manifest == null ? 0 : _rx.Manifest.ChunkCount; } } }
         public int MemberCount { get { lock (_gate) { return _members.Count; } } }
         public bool IsStopped { get { lock (_gate) { return _stopped; } } }
         /// <summary>Packets the staging area can hold (0 without a sequential sink or staging partition).</summary>
-        public int StagingCapacity { get { return _staging == null ? 0 : _staging.Capacity; } }
+        public int StagingCapacity { get { return _rx.Packets.StagingCapacity; } }
         /// <summary>Packets in the staging area now.</summary>
-        public int StagedCount { get { lock (_gate) { return _staging == null ? 0 : _staging.Count; } } }
+        public int StagedCount { get { lock (_gate) { return _rx.Packets.StagedCount; } } }
         /// <summary>True when the sink only appends in order.</summary>
-        public bool SequentialSink { get { return _sink.SequentialOnly; } }
+        public bool SequentialSink { get { return _rx.Packets.SequentialOnly; } }
 
         /// <summary>Boots: reads the boot record (acting as the bootloader: a pending image goes on trial, an image
         /// that was on trial and never confirmed is rolled back), then resumes any update stored in flash.</summary>
@@ -181,33 +118,11 @@ namespace IotOta.DeviceFirmware.Agent
         {
             lock (_gate)
             {
-                _bootRec = _boot.Load(_cfg.FactoryVersion);
-                if (_bootRec.State == BootState.Pending)
-                {
-                    BootRecord r = _bootRec.Clone();
-                    r.State = BootState.Trial;
-                    _boot.Save(r);
-                    _bootRec = r;
-                }
-                else if (_bootRec.State == BootState.Trial)
-                {
-                    BootRecord r = _bootRec.Clone();
-                    r.ActiveSlot = 1 - r.ActiveSlot;
-                    r.Version = _bootRec.PreviousVersion;
-                    r.ImageId = _bootRec.PreviousImageId;
-                    // the other slot now holds the image that failed its trial
-                    r.PreviousVersion = _bootRec.Version;
-                    r.PreviousImageId = _bootRec.ImageId;
-                    r.State = BootState.Confirmed;
-                    _boot.Save(r);
-                    _bootRec = r;
-                    _state = DeviceState.RolledBack;
-                    Log("image on trial was never confirmed: rolled back to " + r.Version.ToString());
-                }
-                if (_bootRec.State == BootState.Trial) _state = DeviceState.PendingConfirm;
-                RestoreUpdate();
-                _lastNewPacketMs = _clock.NowMs;
-                _bootedAtMs = _lastNewPacketMs;
+                _life.Boot();
+                _resume.Restore(_forwarder.BorrowBuffer());
+                if (_rx.Manifest != null) SizeFor(_rx.Manifest.ChunkCount);
+                _rx.LastNewPacketMs = _clock.NowMs;
+                _bootedAtMs = _rx.LastNewPacketMs;
             }
         }
 
@@ -217,9 +132,137 @@ namespace IotOta.DeviceFirmware.Agent
             lock (_gate) { _stopped = true; }
         }
 
-        private void Log(string message)
+        /// <summary>Called by the MQTT adapter after every (re)connect: subscribes, announces itself, and — the
+        /// self-test of an image on trial — confirms the image once the gateway can be reached.</summary>
+        public void OnConnected()
         {
-            if (_log != null) _log.Log("[" + _cfg.NodeId + "] " + message);
+            _mqtt.Subscribe(_topicIn);
+            _mqtt.Subscribe(_topicMembers);
+            _mqtt.Subscribe(_topicManifest);
+            _mqtt.Subscribe(_topicTree);
+            bool announced = _status.PublishPresence();
+            lock (_gate)
+            {
+                if (announced && !_stopped) _life.Confirm();
+                _status.ReportNow = true;
+            }
+            if (announced) _status.PublishPresence();
+        }
+
+        /// <summary>The running image is on trial and its self-test failed: restart, and the bootloader logic in
+        /// Start brings the previous image back (and reports RolledBack).</summary>
+        public void SelfTestFailed(string why)
+        {
+            lock (_gate)
+            {
+                if (_stopped || !_life.OnTrial) return;
+                _life.AbandonTrial("self-test failed: " + why);
+                _stopped = true;
+            }
+            _restart.RequestRestart();
+        }
+
+        /// <summary>Does one piece of forwarding work (or the install when everything is held and forwarded).
+        /// Returns false when there was nothing to do.</summary>
+        public bool PumpOnce()
+        {
+            int prepared;
+            lock (_gate)
+            {
+                if (_stopped) return false;
+                prepared = _forwarder.Prepare();
+                if (prepared == Forwarder.Skipped) return true;
+                if (prepared == Forwarder.Idle)
+                {
+                    if (!_rx.InstallRequested) return false;
+                    _rx.InstallRequested = false;
+                    if (!Install()) return true;
+                }
+            }
+            if (prepared == Forwarder.Idle) _restart.RequestRestart(); // installed
+            else _forwarder.Send(prepared);
+            return true;
+        }
+
+        /// <summary>Under the lock: verifies the whole image and switches the boot slot. True when installed (the
+        /// device stops; the caller restarts it).</summary>
+        private bool Install()
+        {
+            Manifest m = _rx.Manifest;
+            if (m == null || !_rx.IsComplete) return false;
+            if (!_life.Install(m, _rx.ImageSlot, _rx.Packets.Sink, _rx.Hash, _forwarder.BorrowBuffer()))
+            {
+                _status.ReportNow = true;
+                return false;
+            }
+            _stopped = true;
+            return true;
+        }
+
+        /// <summary>Periodic work: the trial's deadline, repair requests when packets stop arriving, progress reports.</summary>
+        public void Tick()
+        {
+            long now = _clock.NowMs;
+            bool abandon = false;
+            lock (_gate)
+            {
+                if (_stopped) return;
+                if (_life.TrialExpired(now, _bootedAtMs, _cfg.TrialTimeoutMs))
+                {
+                    _life.AbandonTrial("not confirmed within " + _cfg.TrialTimeoutMs + " ms");
+                    _stopped = true;
+                    abandon = true;
+                }
+            }
+            if (abandon)
+            {
+                _restart.RequestRestart();
+                return;
+            }
+            int repairTo = RepairClient.None;
+            byte[] buf = null;
+            int len = 0;
+            uint ip = 0;
+            int port = 0;
+            lock (_gate)
+            {
+                if (_stopped) return;
+                if (_life.State == DeviceState.Receiving && _rx.Held != null && !_rx.IsComplete)
+                {
+                    repairTo = _repairClient.Due(now, _rx.Manifest, _rx.Held, _rx.LastNewPacketMs);
+                    buf = _repairClient.Buffer;
+                    len = _repairClient.Length;
+                    ip = _repairClient.PeerIp;
+                    port = _repairClient.PeerPort;
+                }
+                else
+                {
+                    _repairClient.Idle();
+                }
+            }
+            if (repairTo == RepairClient.ToPeer) _peer.Send(ip, port, buf, 0, len);
+            else if (repairTo == RepairClient.ToGateway) _mqtt.Publish(_topicOut, buf, 0, len, false);
+            _status.PublishProgressIfDue(now);
+        }
+
+        /// <summary>A new image of chunkCount packets: the parts size their per-image buffers (bitmaps) once.</summary>
+        private void SizeFor(int chunkCount)
+        {
+            _status.SizeFor(chunkCount);
+            _repairClient.Begin(chunkCount);
+            _trees.SizeFor(chunkCount);
+        }
+
+        /// <summary>True when packets from this peer node are no longer accepted (it sent bad packets repeatedly).</summary>
+        public bool IsPeerQuarantined(uint nodeId)
+        {
+            lock (_gate) { return _quarantine.IsQuarantined(PeerQuarantine.Sender, nodeId); }
+        }
+
+        /// <summary>True when packets that come on this peer connection are no longer accepted.</summary>
+        public bool IsConnectionQuarantined(uint connection)
+        {
+            lock (_gate) { return _quarantine.IsQuarantined(PeerQuarantine.Connection, connection); }
         }
     }
 }

@@ -1,3 +1,4 @@
+using IotOta.Gateway.Rollouts;
 using System.Security.Claims;
 using System.Text;
 using System.Text.Json;
@@ -41,7 +42,7 @@ public static class ApiEndpoints
         api.MapGet("/me", (ClaimsPrincipal user) => Results.Ok(new { user = user.Identity?.Name })).WithTags("session");
         api.MapGet("/status", (RolloutManager m) => Results.Ok(new
         {
-            mqttConnected = m.Gateway.Mqtt.IsConnected,
+            mqttConnected = m.Gateway.Broker.IsConnected,
             devices = m.Gateway.Registry.All().Count,
             online = m.Gateway.Registry.Online().Count,
             activeRollout = m.Rollouts.List().FirstOrDefault(r => RolloutStates.IsActive(r.State))?.Id,

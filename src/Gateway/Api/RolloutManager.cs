@@ -33,6 +33,14 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
     public IImageStore Images => images;
     public IRolloutStore Rollouts => rollouts;
     public RolloutManagerOptions Options => options;
+    private TimeProvider Time => options.Time ?? TimeProvider.System;
+    private RolloutCampaignOptions CampaignOptions => new()
+    {
+        Scheduler = options.Scheduler,
+        ResumedPhaseRepairReplies = options.ResumedPhaseRepairReplies,
+        Log = options.Log,
+        Time = Time,
+    };
 
     public StoredImage AddImage(byte[] bytes, string? versionText, string? board, string? fileName)
     {
@@ -58,7 +66,7 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
         uint imageId = BitConverter.ToUInt32(idHash, 0) | 1;
         // An upload for a board the gateway has a profile for is cut to that board's largest chunk and must fit its slot.
         int chunkSize = options.ChunkSize;
-        if (ImageFit.KnownBoard(board) is { } profile)
+        if (KnownBoards.Find(board) is { } profile)
         {
             chunkSize = Math.Min(chunkSize, profile.MaxChunkSize);
             if (ImageFit.Problem(bytes.Length, chunkSize, profile.Name, profile.SlotSize, profile.MaxChunkSize) is { } why)
@@ -66,7 +74,7 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
         }
         var image = FirmwareImage.Create(bytes, version, signer, chunkSize, imageId: imageId);
         var stored = new StoredImage(imageId.ToString("x8"), version.ToString(), board, bytes.Length, image.ChunkSize, image.ChunkCount,
-            Convert.ToHexString(SHA256.HashData(bytes)).ToLowerInvariant(), DateTimeOffset.UtcNow, fileName) { Image = image };
+            Convert.ToHexString(SHA256.HashData(bytes)).ToLowerInvariant(), Time.GetUtcNow(), fileName) { Image = image };
         if (!images.TryAdd(stored)) throw new ApiProblem(409, "Duplicate image", $"an image with version {version} for board '{board}' is already stored");
         return stored;
     }
@@ -124,7 +132,7 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
             Percentages = req.Percentages?.ToList() ?? new List<int>(),
             SuccessThreshold = req.SuccessThreshold,
             InstallTimeoutSeconds = req.InstallTimeoutSeconds,
-            CreatedAt = DateTimeOffset.UtcNow,
+            CreatedAt = Time.GetUtcNow(),
         };
         rollouts.Add(r);
         return r;
@@ -160,17 +168,8 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
             }
             var groupOf = online.ToDictionary(d => d.NodeId, d => d.GroupId);
             var phases = plan.Select(ph => (IReadOnlyList<int>)ph.Devices.Select(n => groupOf[n]).Distinct().OrderBy(g => g).ToList()).ToList();
-            lock (r.Gate)
-            {
-                r.Phases = phases;
-                r.PhasePlan = plan;
-                r.TargetDevices = online.Where(d => groups.Contains(d.GroupId)).Select(d => d.NodeId).ToList();
-                r.State = RolloutStates.Running;
-                r.StartedAt = DateTimeOffset.UtcNow;
-                r.Cts = new CancellationTokenSource();
-            }
-            rollouts.Update(r);
-            r.Runner = Task.Run(() => RunAsync(r, image.Image, r.Cts.Token));
+            new RolloutCampaign(r, image.Image, gateway, rollouts, CampaignOptions).Start(phases, plan,
+                online.Where(d => groups.Contains(d.GroupId)).Select(d => d.NodeId).ToList());
         }
         return r;
     }
@@ -178,27 +177,14 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
     public Rollout Pause(string id)
     {
         var r = Get(id);
-        lock (r.Gate)
-        {
-            if (r.State != RolloutStates.Running) throw new ApiProblem(409, "Not running", $"rollout {id} is {r.State}; only a running rollout can pause");
-            r.State = RolloutStates.Paused;
-            r.Engine?.Pause();
-        }
-        rollouts.Update(r);
+        if (r.Campaign?.Pause() != true) throw new ApiProblem(409, "Not running", $"rollout {id} is {r.State}; only a running rollout can pause");
         return r;
     }
 
     public Rollout Resume(string id)
     {
         var r = Get(id);
-        lock (r.Gate)
-        {
-            if (r.State != RolloutStates.Paused) throw new ApiProblem(409, "Not paused", $"rollout {id} is {r.State}; only a paused rollout can resume");
-            r.State = RolloutStates.Running;
-            if (r.Message != null && r.Message.StartsWith("paused by the health gate", StringComparison.Ordinal)) r.Message = "resumed by the operator after: " + r.Message;
-            r.Engine?.Resume();
-        }
-        rollouts.Update(r);
+        if (r.Campaign?.Resume() != true) throw new ApiProblem(409, "Not paused", $"rollout {id} is {r.State}; only a paused rollout can resume");
         return r;
     }
 
@@ -211,13 +197,13 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
             if (r.State == RolloutStates.Created)
             {
                 r.State = RolloutStates.Aborted;
-                r.EndedAt = DateTimeOffset.UtcNow;
+                r.EndedAt = Time.GetUtcNow();
                 r.Message = "aborted before it started";
                 rollouts.Update(r);
                 return r;
             }
-            r.Message = "aborted by the operator";
-            r.Cts?.Cancel();
+            if (r.Campaign is { } campaign) campaign.Abort();
+            else r.Message = "aborted by the operator";
         }
         return r;
     }
@@ -231,27 +217,6 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
 
     private static PhasePlanRequest PlanRequest(IReadOnlyList<uint>? canaryDevices, int canaryCount, int canaryGroups, IReadOnlyList<int>? percentages) =>
         new(canaryDevices, canaryCount, canaryGroups, percentages);
-
-    /// <summary>Keeps the latest snapshot, and turns the engine pausing itself (health gate) into the rollout's state.</summary>
-    private sealed class PhaseProgress(Rollout r, IRolloutStore store) : IProgress<RolloutSnapshot>
-    {
-        public void Report(RolloutSnapshot value)
-        {
-            bool paused = false;
-            lock (r.Gate)
-            {
-                r.LastSnapshot = value;
-                if (value.Health != null) r.Health = value.Health;
-                if (value.PauseReason != null && r.State == RolloutStates.Running)
-                {
-                    r.State = RolloutStates.Paused;
-                    r.Message = value.PauseReason;
-                    paused = true;
-                }
-            }
-            if (paused) store.Update(r);
-        }
-    }
 
     /// <summary>
     /// After a gateway restart on a durable store: every rollout that was running or paused runs on from the phase it
@@ -267,127 +232,15 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
             var image = images.Get(r.ImageId);
             if (image == null)
             {
-                End(r, RolloutStates.Failed, $"image {r.ImageId} is gone; the rollout cannot resume");
+                RolloutCampaign.End(r, rollouts, Time, RolloutStates.Failed, $"image {r.ImageId} is gone; the rollout cannot resume");
                 continue;
             }
             int silent = await gateway.WaitForHeldReportsAsync(r.TargetDevices, image.Image, settle, ct);
             options.Log?.Invoke($"resuming rollout {r.Id} at phase {r.Phase + 1}; {silent} device(s) did not report what they hold");
-            lock (r.Gate)
-            {
-                r.Cts = new CancellationTokenSource();
-                r.Runner = Task.Run(() => RunAsync(r, image.Image, r.Cts.Token, r.Phase, resumed: true));
-            }
+            new RolloutCampaign(r, image.Image, gateway, rollouts, CampaignOptions).Resume(r.Phase);
             resumed.Add(r);
         }
         return resumed;
-    }
-
-    private async Task RunAsync(Rollout r, FirmwareImage image, CancellationToken ct, int firstPhase = 0, bool resumed = false)
-    {
-        try
-        {
-            var plan = r.PhasePlan;
-            var rolloutGroups = (r.Groups.Count > 0 ? r.Groups : r.Phases.SelectMany(p => p)).ToHashSet();
-            var gate = r.HealthGate ??= new HealthGate(new HealthPolicy(r.SuccessThreshold, r.MaxFailures, TimeSpan.FromSeconds(r.InstallTimeoutSeconds)),
-                options.Time ?? TimeProvider.System);
-            for (int p = firstPhase; p < r.Phases.Count; p++)
-            {
-                bool last = p == r.Phases.Count - 1;
-                lock (r.Gate) r.Phase = p;
-                rollouts.Update(r);
-                Func<uint, int, bool> targets;
-                IReadOnlyList<uint>? phaseDevices = null;
-                if (plan.Count == r.Phases.Count)
-                {
-                    // Device phases: this phase's devices and every earlier phase's (stragglers go on); the last phase
-                    // of a plan reaching 100 % also takes devices of the target groups that appear later.
-                    var cumulative = plan.Take(p + 1).SelectMany(x => x.Devices).ToHashSet();
-                    bool late = plan[p].TakesLateJoiners;
-                    targets = (node, g) => cumulative.Contains(node) || (late && rolloutGroups.Contains(g));
-                    phaseDevices = plan[p].Devices;
-                }
-                else
-                {
-                    // Resumed from the durable store (phases by group only).
-                    var upTo = r.Phases.Take(p + 1).SelectMany(x => x).ToHashSet();
-                    targets = (_, g) => upTo.Contains(g);
-                    phaseDevices = gateway.Registry.All().Where(d => r.Phases[p].Contains(d.GroupId)).Select(d => d.NodeId).ToList();
-                }
-                var runOptions = new RolloutOptions
-                {
-                    Timeout = TimeSpan.FromSeconds(r.TimeoutSeconds),
-                    Targets = targets,
-                    Scheduler = options.Scheduler,
-                    Health = gate,
-                    PhaseDevices = phaseDevices,
-                    EndWhenPhasePassed = !last,
-                    // Phases that split groups need the manifest per device; a plain rollout keeps the retained group topics.
-                    ManifestPerDevice = r.Phases.Count > 1,
-                    MaxRepairReplies = resumed && p == firstPhase ? options.ResumedPhaseRepairReplies : new RolloutOptions().MaxRepairReplies,
-                };
-                var run = gateway.RunRolloutAsync(image, runOptions, new PhaseProgress(r, rollouts), ct);
-                // The engine exists once RunRolloutAsync has begun; attach it so pause, resume and the views reach it.
-                while (!run.IsCompleted && gateway.CurrentRollout is not { } e0) await Task.Delay(5, CancellationToken.None);
-                if (!run.IsCompleted && gateway.CurrentRollout is { } engine)
-                {
-                    lock (r.Gate)
-                    {
-                        r.Engine = engine;
-                        if (r.State == RolloutStates.Paused) engine.Pause();
-                    }
-                }
-                RolloutResult result = await run;
-                lock (r.Gate)
-                {
-                    if (r.Engine != null) r.LastOrders = r.Engine.RecentOrders();
-                    r.Results.Add(result);
-                    r.PayloadOfEndedPhases += result.GatewayPayloadBytes;
-                    r.Engine = null;
-                    if (result.Health != null) r.Health = result.Health;
-                }
-                string name = plan.Count == r.Phases.Count ? $"phase {p + 1} of {r.Phases.Count} ({plan[p].Name})" : $"phase {p + 1} of {r.Phases.Count}";
-                var h = result.Health;
-                if (result.TimedOut)
-                {
-                    End(r, RolloutStates.Failed, $"{name} timed out with {result.Updated}/{result.Devices} updated, {h?.FailedTotal ?? result.Failed} failed");
-                    return;
-                }
-                if (!last && h != null && !result.PhasePassed)
-                {
-                    End(r, RolloutStates.Failed, $"{name} ended with {h.PhaseUpdated}/{h.PhaseDevices} of its devices updated, below the success threshold " +
-                        $"({h.RequiredUpdated} needed); {h.FailedTotal} failed");
-                    return;
-                }
-                if (last && result.Failed > r.MaxFailures + (h?.FailuresAcknowledged ?? 0))
-                {
-                    End(r, RolloutStates.Failed, $"{name} ended with {result.Updated}/{result.Devices} updated, {result.Failed} not updated" +
-                        (h is { FailedTotal: > 0 } ? $" ({h.FailedTotal} failed: {string.Join(", ", h.FailedDevices.Take(8))})" : "") + $"; the threshold is {r.MaxFailures} failed");
-                    return;
-                }
-            }
-            End(r, RolloutStates.Completed, null);
-        }
-        catch (OperationCanceledException)
-        {
-            End(r, RolloutStates.Aborted, "aborted by the operator");
-        }
-        catch (Exception e)
-        {
-            options.Log?.Invoke($"rollout {r.Id} failed: {e.Message}");
-            End(r, RolloutStates.Failed, e.Message);
-        }
-    }
-
-    private void End(Rollout r, string state, string? message)
-    {
-        lock (r.Gate)
-        {
-            r.State = state;
-            r.Message = message ?? r.Message;
-            r.EndedAt = DateTimeOffset.UtcNow;
-            r.Engine = null;
-        }
-        rollouts.Update(r);
     }
 
     private static bool IsUpdated(DeviceRecord d, string version) => d.Version.ToString() == version && d.State == DeviceState.Updated;
@@ -432,7 +285,7 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
             .OrderBy(l => l.NodeId).Select(l => new IntermediateView(l.NodeId, groupOf.GetValueOrDefault(l.NodeId), l.InFlight, Math.Round(l.InFlightBytes), l.Assigned)).ToList();
         var orders = (engine?.RecentOrders() ?? r.LastOrders).Select(o => new OrderView(o.Index, new NodeRef(o.Root.NodeId, o.Root.GroupId),
             o.Relays.Select(x => new NodeRef(x.NodeId, x.GroupId)).ToList())).ToList();
-        double elapsed = r.StartedAt is { } s ? ((r.EndedAt ?? DateTimeOffset.UtcNow) - s).TotalSeconds : 0;
+        double elapsed = r.StartedAt is { } s ? ((r.EndedAt ?? Time.GetUtcNow()) - s).TotalSeconds : 0;
         return new RolloutView
         {
             Id = r.Id,
@@ -512,6 +365,6 @@ public sealed record RolloutManagerOptions
     /// Later phases answer repairs as usual.</summary>
     public int ResumedPhaseRepairReplies { get; init; }
     public Action<string>? Log { get; init; }
-    /// <summary>The clock of the health gates (install timeouts); null = the system clock.</summary>
+    /// <summary>The clock of the health gates (install timeouts) and of the rollouts' times; null = the system clock.</summary>
     public TimeProvider? Time { get; init; }
 }

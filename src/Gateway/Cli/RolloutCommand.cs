@@ -1,5 +1,5 @@
 using System.CommandLine;
-using IotOta.Gateway.Demo;
+using IotOta.Gateway.Mqtt;
 using IotOta.Gateway.Images;
 using IotOta.Gateway.Rollouts;
 using IotOta.Gateway.Scheduling;
@@ -35,7 +35,7 @@ public static class RolloutCommand
             Settings s;
             try
             {
-                var (host, port) = DemoOptions.ParseBroker(parse.GetValue(broker)!);
+                var (host, port) = BrokerAddress.Parse(parse.GetValue(broker)!);
                 s = new Settings(host, port, parse.GetValue(image)!, parse.GetValue(key)!, FirmwareVersion.Parse(parse.GetValue(version)!),
                     parse.GetValue(chunk), parse.GetValue(wait), !parse.GetValue(perGroup), TimeSpan.FromSeconds(parse.GetValue(timeout)));
                 if (!File.Exists(s.ImagePath)) throw new ArgumentException($"image file not found: {s.ImagePath}");
@@ -71,7 +71,7 @@ public static class RolloutCommand
                 var image = FirmwareImage.Create(bytes, settings.Version, signer, settings.ChunkSize);
                 logger.LogInformation("Image {Path}: {Bytes} bytes, version {Version}, {Chunks} packets, image id {Id:x8}",
                     settings.ImagePath, bytes.Length, image.Version, image.ChunkCount, image.ImageId);
-                await using var gateway = new GatewayNode(settings.Host, settings.Port, log: m => logger.LogInformation("{Message}", m));
+                await using var gateway = MqttGatewayNode.Create(settings.Host, settings.Port, log: m => logger.LogInformation("{Message}", m));
                 await gateway.StartAsync(ct);
                 logger.LogInformation("Connected to {Host}:{Port}; waiting for {N} device(s)", settings.Host, settings.Port, settings.WaitForDevices);
                 await gateway.WaitForDevicesAsync(settings.WaitForDevices, TimeSpan.FromMinutes(10), ct);

@@ -2,14 +2,11 @@ using System.Security.Cryptography;
 using System.Text.Json.Serialization;
 using IotOta.Gateway.Api;
 using IotOta.Gateway.WebConsole;
-using IotOta.Gateway.Demo;
 using IotOta.Gateway.Images;
+using IotOta.Gateway.Mqtt;
 using IotOta.Gateway.Persistence;
+using IotOta.Gateway.Rollouts;
 using IotOta.Gateway.Scheduling;
-using IotOta.Shared.Protocol;
-using IotOta.VirtualDevice.Host;
-using IotOta.VirtualDevice.Network;
-using IotOta.VirtualDevice.Platform;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 
@@ -17,12 +14,13 @@ namespace IotOta.Gateway.Serve;
 
 /// <summary>
 /// The gateway as a server: the broker (embedded or external), the gateway node, the REST API and the web console
-/// on one WebApplication, and for the demo a virtual fleet on factory version 1.0.0 that trusts the gateway's key.
+/// on one WebApplication, and, started from the simulation side (<see cref="ServeOptions.Simulation"/>), a virtual demo
+/// fleet that trusts the gateway's key.
 /// </summary>
 public sealed class GatewayServer : IAsyncDisposable
 {
     private EmbeddedBroker? _broker;
-    private VirtualFleet? _fleet;
+    private IServeFleet? _fleet;
     private GatewayNode? _gateway;
     private WebApplication? _app;
     private ManifestSigner? _signer;
@@ -42,7 +40,10 @@ public sealed class GatewayServer : IAsyncDisposable
     public GatewayNode Gateway => _gateway!;
     /// <summary>Cancelled when the web host is told to stop (SIGINT/SIGTERM reach its console lifetime first).</summary>
     public CancellationToken Stopping => _app?.Lifetime.ApplicationStopping ?? CancellationToken.None;
-    public VirtualFleet? Fleet => _fleet;
+    /// <summary>What this server was started with.</summary>
+    public ServeOptions Options { get; private set; } = new();
+    /// <summary>The virtual fleet (null without one).</summary>
+    public IServeFleet? Fleet => _fleet;
     public RolloutManager Manager { get; private set; } = null!;
     public string BrokerAddress { get; private set; } = "";
     /// <summary>Where images, devices, rollouts and progress are kept: a SQLite file, a PostgreSQL database, or "memory".</summary>
@@ -55,7 +56,7 @@ public sealed class GatewayServer : IAsyncDisposable
     public static async Task<GatewayServer> StartAsync(ServeOptions o, Action<string>? log, CancellationToken ct)
     {
         o.Validate();
-        var s = new GatewayServer();
+        var s = new GatewayServer { Options = o };
         try
         {
             await s.StartCoreAsync(o, log, ct);
@@ -68,13 +69,13 @@ public sealed class GatewayServer : IAsyncDisposable
         }
     }
 
-    private static double Rate(double kbps) => kbps > 0 ? kbps * 1000 / 8 : double.PositiveInfinity;
+    private static double Rate(double kbps) => LinkRate.BytesPerSecond(kbps);
 
     private async Task StartCoreAsync(ServeOptions o, Action<string>? log, CancellationToken ct)
     {
         string host;
         int port;
-        if (o.Broker != null) (host, port) = DemoOptions.ParseBroker(o.Broker);
+        if (o.Broker != null) (host, port) = Mqtt.BrokerAddress.Parse(o.Broker);
         else
         {
             _broker = await EmbeddedBroker.StartAsync(o.BrokerPort);
@@ -91,8 +92,8 @@ public sealed class GatewayServer : IAsyncDisposable
         _db = storage.Open();
         Storage = _db?.Description ?? StorageOptions.Memory;
         _signer = o.KeyPath != null ? ManifestSigner.FromPemFile(o.KeyPath) : _db != null ? StoredSigner(_db) : ManifestSigner.Generate();
-        TokenBucket? up = o.GatewayUpKbps > 0 ? new TokenBucket(Rate(o.GatewayUpKbps), 16 * 1024) : null;
-        _gateway = new GatewayNode(host, port, upBucket: up, log: log) { Database = _db };
+        var up = o.GatewayUpKbps > 0 ? o.Simulation!.GatewayUplink(Rate(o.GatewayUpKbps)) : null;
+        _gateway = MqttGatewayNode.Create(host, port, pace: up, log: log, store: _db);
         // Devices known before a restart are listed (offline) until their presence comes in again.
         if (_db != null) foreach (var d in _db.ListDevices()) _gateway.Registry.Restore(d);
         await _gateway.StartAsync(ct);
@@ -111,16 +112,10 @@ public sealed class GatewayServer : IAsyncDisposable
                     Convert.ToHexString(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(_db.Description)))[..12].ToLowerInvariant()),
                 null => Path.Combine(Path.GetTempPath(), "iotota-serve-" + Guid.NewGuid().ToString("N")[..8]),
             };
-            var verifier = new EcdsaSignatureVerifier();
-            verifier.Add(_signer.KeyId, _signer.PublicKey());
-            var link = new LinkProfile(Rate(o.DeviceUpKbps), Rate(o.DeviceDownKbps), TimeSpan.Zero, 0);
-            _fleet = await VirtualFleet.StartAsync(o.Devices, o.Groups, host, port, _dataDir, verifier, _ => link, new FirmwareVersion(1, 0, 0), null, ct);
-            await _gateway.WaitForDevicesAsync(o.Devices, TimeSpan.FromSeconds(60), ct);
-            var deadline = DateTime.UtcNow.AddSeconds(10);
-            while (DateTime.UtcNow < deadline && !_fleet.Devices.All(d => d.Agent.MemberCount == _fleet.Devices.Count(x => x.GroupId == d.GroupId)))
-                await Task.Delay(50, ct);
+            _fleet = await o.Simulation!.StartFleetAsync(new ServeFleetRequest(o.Devices, o.Groups, host, port, _dataDir, _signer,
+                Rate(o.DeviceUpKbps), Rate(o.DeviceDownKbps), _gateway), ct);
             if (o.GatewayUpKbps > 0 && o.DeviceUpKbps > 0 && o.DeviceDownKbps > 0)
-                links = new LinkRates(Rate(o.GatewayUpKbps), _fleet.Devices.ToDictionary(d => d.NodeId, _ => (Rate(o.DeviceUpKbps), Rate(o.DeviceDownKbps))));
+                links = new LinkRates(Rate(o.GatewayUpKbps), _fleet.NodeIds.ToDictionary(n => n, _ => (Rate(o.DeviceUpKbps), Rate(o.DeviceDownKbps))));
         }
 
         builder.Logging.SetMinimumLevel(LogLevel.Warning);

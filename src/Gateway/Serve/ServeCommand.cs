@@ -2,13 +2,15 @@ using System.CommandLine;
 
 namespace IotOta.Gateway.Serve;
 
-/// <summary>`serve`: the gateway with its REST API and web console (and, for the demo, a virtual fleet) until Ctrl+C.</summary>
+/// <summary>`serve`: the gateway with its REST API and web console until Ctrl+C; started from src/Simulation (with a
+/// simulation) also a virtual demo fleet (--devices, default 30) on emulated links.</summary>
 public static class ServeCommand
 {
-    public static Command Create()
+    public static Command Create(Func<IServeSimulation>? simulation)
     {
         var urls = new Option<string>("--urls") { Description = "where the API and console listen", DefaultValueFactory = _ => "http://127.0.0.1:5080" };
-        var devices = new Option<int>("--devices") { Description = "virtual devices to start (0 = none)", DefaultValueFactory = _ => 30 };
+        int defaultDevices = simulation != null ? 30 : 0;
+        var devices = new Option<int>("--devices") { Description = "virtual devices to start (0 = none; needs src/Simulation)", DefaultValueFactory = _ => defaultDevices };
         var groups = new Option<int>("--groups") { Description = "groups of the virtual fleet", DefaultValueFactory = _ => 3 };
         var broker = new Option<string?>("--broker") { Description = "HOST:PORT of an MQTT broker (default: an embedded one)" };
         var brokerPort = new Option<int>("--broker-port") { Description = "port of the embedded broker (0 = a free one)" };
@@ -21,7 +23,8 @@ public static class ServeCommand
         var devDown = new Option<double>("--device-down-kbps") { Description = "emulated device download rate (0 = unlimited)" };
         var database = new Option<string?>("--database") { Description = "SQLite file for images, devices, rollouts and progress (default: IotOta:Storage:SqlitePath in appsettings.json)" };
         var storage = new Option<string?>("--storage") { Description = "sqlite, postgres (ConnectionStrings:IotOta from configuration) or memory (default: IotOta:Storage:Provider)" };
-        var cmd = new Command("serve", "Run the gateway with its REST API and web console (and a virtual demo fleet) until Ctrl+C")
+        var cmd = new Command("serve", simulation != null ? "Run the gateway with its REST API and web console and a virtual demo fleet until Ctrl+C"
+                : "Run the gateway with its REST API and web console until Ctrl+C (a virtual demo fleet: src/Simulation serve)")
             { urls, devices, groups, broker, brokerPort, user, key, chunk, maxImage, gwUp, devUp, devDown, database, storage };
         cmd.SetAction(async (parse, ct) =>
         {
@@ -42,6 +45,7 @@ public static class ServeCommand
                 DeviceUpKbps = parse.GetValue(devUp),
                 DeviceDownKbps = parse.GetValue(devDown),
                 ExtraArgs = StorageArgs(parse.GetValue(database), parse.GetValue(storage)),
+                Simulation = simulation?.Invoke(),
             };
             try
             {

@@ -4,8 +4,8 @@ namespace IotOta.Gateway.Serve;
 public sealed record ServeOptions
 {
     public string Urls { get; init; } = "http://127.0.0.1:5080";
-    /// <summary>Virtual devices to start (0 = none: real devices on the broker).</summary>
-    public int Devices { get; init; } = 30;
+    /// <summary>Virtual devices to start (0 = none: real devices on the broker); needs <see cref="Simulation"/>.</summary>
+    public int Devices { get; init; }
     public int Groups { get; init; } = 3;
     /// <summary>host:port of an external broker; null starts the embedded one.</summary>
     public string? Broker { get; init; }
@@ -18,7 +18,10 @@ public sealed record ServeOptions
     public string? KeyPath { get; init; }
     public int ChunkSize { get; init; } = 4096;
     public long MaxImageBytes { get; init; } = 4 * 1024 * 1024;
-    /// <summary>0 = unlimited. With all three set, the console shows the Kumar–Ross bound.</summary>
+    /// <summary>The simulated parts (virtual fleet, emulated links) when started from src/Simulation; null = none.</summary>
+    public IServeSimulation? Simulation { get; init; }
+    /// <summary>Emulated link rates (need <see cref="Simulation"/>); 0 = unlimited. With all three set, the console
+    /// shows the Kumar–Ross bound.</summary>
     public double GatewayUpKbps { get; init; }
     public double DeviceUpKbps { get; init; }
     public double DeviceDownKbps { get; init; }
@@ -34,12 +37,14 @@ public sealed record ServeOptions
         if (ChunkSize < 256 || ChunkSize > 4096) throw new ArgumentException("--chunk-size must be 256 to 4096 (the devices take at most 4096)");
         if (MaxImageBytes < 1 || MaxImageBytes > 64L * 1024 * 1024) throw new ArgumentException("--max-image-bytes must be 1 byte to 64 MiB");
         if (GatewayUpKbps < 0 || DeviceUpKbps < 0 || DeviceDownKbps < 0) throw new ArgumentException("link rates cannot be negative");
+        if (Simulation == null && (Devices > 0 || GatewayUpKbps > 0 || DeviceUpKbps > 0 || DeviceDownKbps > 0))
+            throw new ArgumentException("virtual devices and emulated link rates are part of the simulation: run `dotnet run --project src/Simulation -- serve`");
         foreach (var u in Urls.Split(';', StringSplitOptions.RemoveEmptyEntries))
         {
             if (!Uri.TryCreate(u, UriKind.Absolute, out var uri) || (uri.Scheme != "http" && uri.Scheme != "https"))
                 throw new ArgumentException($"--urls '{u}' is not an http(s) URL");
         }
-        if (Broker != null) Demo.DemoOptions.ParseBroker(Broker);
+        if (Broker != null) Mqtt.BrokerAddress.Parse(Broker);
         Storage?.Validate();
     }
 }

@@ -1,7 +1,7 @@
 using IotOta.DeviceFirmware.Agent;
 using IotOta.DeviceFirmware.Ports;
 using IotOta.Shared.Protocol;
-using IotOta.VirtualDevice.Boards;
+using IotOta.BoardProfiles;
 using IotOta.VirtualDevice.Flash;
 using IotOta.VirtualDevice.Host.Metering;
 using IotOta.VirtualDevice.Network;

@@ -1,6 +1,6 @@
 using IotOta.DeviceFirmware.Ports;
 using IotOta.Shared.Protocol;
-using IotOta.VirtualDevice.Boards;
+using IotOta.BoardProfiles;
 using IotOta.VirtualDevice.Network;
 
 namespace IotOta.VirtualDevice.Host;

@@ -40,7 +40,7 @@ public sealed class VirtualFleet : IAsyncDisposable
     public static async Task<VirtualFleet> StartAsync(int devices, int groups, string brokerHost, int brokerPort, string dataDir,
         ISignatureVerifier verifier, Func<int, LinkProfile>? linkFor = null, FirmwareVersion? factoryVersion = null,
         Action<string>? log = null, CancellationToken ct = default, int firstNodeId = 1, double groupUplinkBytesPerSecond = 0,
-        Func<int, Boards.BoardProfile?>? boardFor = null, Func<VirtualDeviceOptions, VirtualDeviceOptions>? configure = null,
+        Func<int, BoardProfiles.BoardProfile?>? boardFor = null, Func<VirtualDeviceOptions, VirtualDeviceOptions>? configure = null,
         int slotSize = 4 * 1024 * 1024, Func<int, string?>? groupDataTopic = null, int? coreHeapBudget = null,
         Func<int, int>? brokerPortFor = null, bool groupsByNodeId = false)
     {

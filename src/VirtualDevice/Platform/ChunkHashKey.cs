@@ -7,7 +7,7 @@ namespace IotOta.VirtualDevice.Platform;
 /// HMAC engine as a hash.</summary>
 public static class ChunkHashKey
 {
-    public const string Text = "IotOta public chunk-hash key v1!";
+    public const string Text = IotOta.Shared.Protocol.ChunkHashKeyText.Value;
 
     /// <summary>The key bytes (no allocation).</summary>
     public static ReadOnlySpan<byte> Bytes => "IotOta public chunk-hash key v1!"u8;

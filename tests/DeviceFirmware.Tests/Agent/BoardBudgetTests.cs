@@ -4,7 +4,7 @@ using IotOta.DeviceFirmware.Tests.Fakes;
 using IotOta.DeviceFirmware.Tests.Support;
 using IotOta.Gateway.Images;
 using IotOta.Shared.Protocol;
-using IotOta.VirtualDevice.Boards;
+using IotOta.BoardProfiles;
 using IotOta.VirtualDevice.Flash;
 using IotOta.VirtualDevice.Platform;
 using Xunit.Abstractions;

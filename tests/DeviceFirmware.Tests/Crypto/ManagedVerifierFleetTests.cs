@@ -1,7 +1,8 @@
 using System.Security.Cryptography;
 using IotOta.DeviceFirmware.Crypto;
 using IotOta.Gateway;
-using IotOta.Gateway.Demo;
+using IotOta.Gateway.Mqtt;
+using IotOta.Simulation.Demo;
 using IotOta.Gateway.Images;
 using IotOta.Gateway.Rollouts;
 using IotOta.Shared.Protocol;
@@ -25,7 +26,7 @@ public sealed class ManagedVerifierFleetTests
             byte[] key;
             using (ECDsa pub = signer.PublicKey()) key = P256TestMath.PublicKey(pub);
             var verifier = new EcdsaP256Verifier(signer.KeyId, key);
-            await using var gateway = new GatewayNode(broker.Host, broker.Port);
+            await using var gateway = MqttGatewayNode.Create(broker.Host, broker.Port);
             await gateway.StartAsync(CancellationToken.None);
             await using var fleet = await VirtualFleet.StartAsync(4, 2, broker.Host, broker.Port, dir, verifier);
             await gateway.WaitForDevicesAsync(4, TimeSpan.FromSeconds(60), CancellationToken.None);

@@ -1,7 +1,9 @@
 using System.Diagnostics;
+using IotOta.Simulation.Fleet;
 using IotOta.Gateway;
 using IotOta.Gateway.Api;
-using IotOta.Gateway.Demo;
+using IotOta.Gateway.Mqtt;
+using IotOta.Simulation.Demo;
 using IotOta.Gateway.Images;
 using IotOta.Gateway.Persistence;
 using IotOta.Gateway.Rollouts;
@@ -127,18 +129,11 @@ public static partial class FleetFaultSuite
         rig.Fleet = await VirtualFleet.StartAsync(o.Devices, o.Groups, rig.Broker.Host, rig.Broker.Port, Path.Combine(rig.Dir.Path, "fleet"), verifier,
             null, new FirmwareVersion(1, 0, 0), null, ct, brokerPortFor: brokerPortFor);
         await gateway.WaitForDevicesAsync(o.Devices, TimeSpan.FromSeconds(60), ct);
-        await WaitForMemberListsAsync(rig.Fleet, ct);
-    }
-
-    internal static async Task WaitForMemberListsAsync(VirtualFleet fleet, CancellationToken ct)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        while (DateTime.UtcNow < deadline && !fleet.Devices.All(d => !d.IsStopped && d.Agent.MemberCount == fleet.Devices.Count(x => x.GroupId == d.GroupId)))
-            await Task.Delay(50, ct);
+        await MemberLists.WaitCompleteAsync(rig.Fleet.Devices, TimeSpan.FromSeconds(15), ct);
     }
 
     private static GatewayNode NewGateway(Rig rig, FleetScenarioOptions o, GatewayDatabase? db, Action<string>? log) =>
-        new(rig.Broker.Host, rig.Broker.Port, upBucket: new TokenBucket(o.GatewayUpBytesPerSecond, 16 * 1024), log: log) { Database = db };
+        MqttGatewayNode.Create(rig.Broker.Host, rig.Broker.Port, pace: new TokenBucket(o.GatewayUpBytesPerSecond, 16 * 1024).ConsumeAsync, log: log, store: db);
 
     private static RolloutManager NewManager(GatewayNode gw, Rig rig, IImageStore images, IRolloutStore rollouts, FleetScenarioOptions o, Action<string>? log) =>
         new(gw, rig.Signer, images, rollouts, new RolloutManagerOptions
@@ -202,7 +197,7 @@ public static partial class FleetFaultSuite
         await WaitForFractionAsync(rig.Fleet!, img.ChunkCount, o.FaultAt, o.Timeout, ct);
         // kill: nothing more reaches the file; the MQTT link goes without the rollout ending
         db1.SimulateCrash();
-        long payload1 = gw1.Mqtt.BytesPublished;
+        long payload1 = gw1.Broker.BytesPublished;
         await gw1.DisposeAsync();
         long heldAtCrash = rig.Fleet!.Devices.Sum(d => (long)d.Agent.HeldCount);
         log?.Invoke($"gateway killed with {heldAtCrash} of {(long)img.ChunkCount * o.Devices} packets held in the fleet");

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
+using IotOta.Simulation.Fleet;
 using IotOta.Gateway.Images;
 using IotOta.Shared.Protocol;
 using IotOta.TestSupport;
@@ -62,7 +63,7 @@ public static class GatewayKill9Scenario
         rig.Fleet = await VirtualFleet.StartAsync(o.Devices, o.Groups, broker.Host, broker.Port, dir.File("fleet"), verifier, null,
             new FirmwareVersion(1, 0, 0), null, ct);
         await WaitOnlineAsync(http, o.Devices, gw1, ct);
-        await FleetFaultSuite.WaitForMemberListsAsync(rig.Fleet, ct);
+        await MemberLists.WaitCompleteAsync(rig.Fleet.Devices, TimeSpan.FromSeconds(15), ct);
 
         byte[] bytes = FleetFaultSuite.Image(o);
         var image = await PostAsync(http, "/api/images", Form(bytes, "2.0.0"), ct);

@@ -63,7 +63,7 @@ internal static class GatewayTopicScenario
         // Mosquitto grants the wildcard subscription but must deliver none of it: the gateway sends a probe to dev-2's in
         // topic (dev-2 rejects it as malformed); the monitor must get it, the rogue must not.
         byte[] probe = Guid.NewGuid().ToByteArray();
-        await rig.Gateway.Mqtt.PublishAsync(Topics.DeviceIn(victim), probe, ct: ct);
+        await rig.Gateway.Broker.PublishAsync(Topics.DeviceIn(victim), probe, ct: ct);
         bool probeSeen = await rig.DeliveredAsync(Topics.DeviceIn(victim), probe, TimeSpan.FromSeconds(5), ct);
         await Task.Delay(TimeSpan.FromSeconds(0.5), ct);
         checks.Add(new("original on dev-2's in topic (QoS 1)", monitorWorks && !g1, $"PUBACK {a1}; delivered {g1}"));

@@ -1,7 +1,10 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using IotOta.Simulation.Fleet;
+using IotOta.Simulation.Security;
 using IotOta.Gateway;
-using IotOta.Gateway.Demo;
+using IotOta.Gateway.Mqtt;
+using IotOta.Simulation.Demo;
 using IotOta.Gateway.Fleet;
 using IotOta.Gateway.Images;
 using IotOta.Gateway.Rollouts;
@@ -69,9 +72,7 @@ internal sealed class SecureFleetRig : IAsyncDisposable
             rig.Fleet = await VirtualFleet.StartAsync(o.Devices, o.Groups, broker.Host, broker.Port, Path.Combine(rig.Dir.Path, "fleet"), verifier,
                 null, new FirmwareVersion(1, 0, 0), null, ct, configure: p.Configure);
             await rig.Gateway.WaitForDevicesAsync(o.Devices, TimeSpan.FromSeconds(60), ct);
-            var deadline = DateTime.UtcNow.AddSeconds(15);
-            while (DateTime.UtcNow < deadline && !rig.Fleet.Devices.All(d => d.Agent.MemberCount == rig.Fleet.Devices.Count(x => x.GroupId == d.GroupId)))
-                await Task.Delay(50, ct);
+            await MemberLists.WaitCompleteAsync(rig.Fleet.Devices, TimeSpan.FromSeconds(15), ct);
             var (monitor, code) = await rig.TryConnectAsync(p.Monitor.Username, p.Monitor.Username, p.Monitor.Secret, ct);
             rig.Monitor = monitor ?? throw new InvalidOperationException($"the monitor account was refused: {code}\n{broker.Log}");
             monitor.ApplicationMessageReceivedAsync += e =>

@@ -1,4 +1,5 @@
 using IotOta.Gateway.Api;
+using IotOta.Gateway.Rollouts;
 using IotOta.Gateway.Fleet;
 using IotOta.Gateway.Images;
 using IotOta.Gateway.Persistence;

@@ -1,5 +1,9 @@
+using IotOta.Simulation.Serve;
+using IotOta.VirtualDevice.Host;
 using IotOta.Gateway.Api;
-using IotOta.Gateway.Demo;
+using IotOta.Gateway.Rollouts;
+using IotOta.Gateway.Mqtt;
+using IotOta.Simulation.Demo;
 using IotOta.Gateway.Persistence;
 using IotOta.Gateway.Serve;
 using IotOta.FleetFaults.Tests.Persistence;
@@ -17,6 +21,7 @@ public sealed class ServeRestartTests(PostgresFixture pg, ITestOutputHelper outp
     {
         Urls = $"http://127.0.0.1:{EmbeddedBroker.FreePort()}",
         Devices = devices,
+        Simulation = devices > 0 ? new ServeSimulation() : null,
         Groups = Math.Min(2, Math.Max(1, devices)),
         User = "op",
         Password = "test-pass-1",
@@ -24,6 +29,8 @@ public sealed class ServeRestartTests(PostgresFixture pg, ITestOutputHelper outp
         GatewayUpKbps = devices > 0 ? 1200 : 0,
         Storage = storage,
     };
+
+    private static VirtualFleet Fleet(GatewayServer s) => ((ServeSimulation)s.Options.Simulation!).Fleet!;
 
     private static byte[] Bytes(int size, int seed)
     {
@@ -46,8 +53,8 @@ public sealed class ServeRestartTests(PostgresFixture pg, ITestOutputHelper outp
             rolloutId = s1.Manager.Start(s1.Manager.Create(new CreateRolloutRequest(img.Id, TimeoutSeconds: 120)).Id).Id;
             long need = (long)(0.3 * img.ChunkCount * 4);
             var deadline = DateTime.UtcNow.AddSeconds(60);
-            while (s1.Fleet!.Devices.Sum(d => (long)d.Agent.HeldCount) < need && DateTime.UtcNow < deadline) await Task.Delay(10);
-            Assert.True(s1.Fleet.Devices.Sum(d => (long)d.Agent.HeldCount) >= need, "the rollout did not get going");
+            while (Fleet(s1).Devices.Sum(d => (long)d.Agent.HeldCount) < need && DateTime.UtcNow < deadline) await Task.Delay(10);
+            Assert.True(Fleet(s1).Devices.Sum(d => (long)d.Agent.HeldCount) >= need, "the rollout did not get going");
             Assert.NotEqual(RolloutStates.Completed, s1.Manager.Get(rolloutId).State);
         } // a stop leaves the rollout running in the store
 
@@ -61,8 +68,8 @@ public sealed class ServeRestartTests(PostgresFixture pg, ITestOutputHelper outp
         var r = s2.Manager.Get(rolloutId);
         Assert.True(r.State == RolloutStates.Completed, $"{r.State}: {r.Message}");
         var deadline2 = DateTime.UtcNow.AddSeconds(20);
-        while (!s2.Fleet!.Devices.All(d => d.Agent.State == DeviceState.Updated) && DateTime.UtcNow < deadline2) await Task.Delay(50);
-        Assert.All(s2.Fleet.Devices, d => Assert.True(DemoRunner.SlotMatches(d, Bytes(160 * 1024, 3)), $"device {d.NodeId} slot differs"));
+        while (!Fleet(s2).Devices.All(d => d.Agent.State == DeviceState.Updated) && DateTime.UtcNow < deadline2) await Task.Delay(50);
+        Assert.All(Fleet(s2).Devices, d => Assert.True(DemoRunner.SlotMatches(d, Bytes(160 * 1024, 3)), $"device {d.NodeId} slot differs"));
         // The devices kept their flash through the restart: the new gateway sent less than one image.
         Assert.InRange(r.PhaseResults.Sum(x => x.GatewayPayloadBytes), 0, 160 * 1024 - 1);
     }

@@ -1,4 +1,6 @@
+using IotOta.TestSupport.Gateway;
 using IotOta.Gateway.Api;
+using IotOta.Gateway.Rollouts;
 using IotOta.Gateway.Images;
 using IotOta.Shared.Protocol;
 
@@ -8,7 +10,7 @@ namespace IotOta.Gateway.Tests.Api;
 /// cuts an upload for a known board in that board's chunk size. No broker: devices are fed to the registry.</summary>
 public sealed class ImageFitRefusalTests : IAsyncLifetime
 {
-    private readonly GatewayNode _gateway = new("127.0.0.1", 1);
+    private readonly GatewayNode _gateway = new(new FakeBrokerPort());
     private readonly ManifestSigner _signer = ManifestSigner.Generate();
     private RolloutManager _manager = null!;
 

@@ -1,3 +1,4 @@
+using IotOta.Simulation.Security;
 using IotOta.Gateway.Security;
 using IotOta.VirtualDevice.Host;
 using IotOta.VirtualDevice.Platform;

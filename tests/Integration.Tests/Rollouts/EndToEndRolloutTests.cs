@@ -1,4 +1,6 @@
-using IotOta.Gateway.Demo;
+using IotOta.Simulation.Security;
+using IotOta.Gateway.Mqtt;
+using IotOta.Simulation.Demo;
 using IotOta.TestSupport;
 using Xunit.Abstractions;
 
@@ -14,7 +16,7 @@ public sealed class EndToEndRolloutTests(ITestOutputHelper output)
 {
     private const int ImageSize = 256 * 1024;
 
-    private static DemoOptions Fleet(string? broker, bool crossGroup, IotOta.Gateway.Security.FleetProvisioning? provisioning = null) => new()
+    private static DemoOptions Fleet(string? broker, bool crossGroup, IotOta.Simulation.Security.FleetProvisioning? provisioning = null) => new()
     {
         Provisioning = provisioning,
         Devices = 20,
@@ -45,7 +47,7 @@ public sealed class EndToEndRolloutTests(ITestOutputHelper output)
     public async Task Rollout_through_mosquitto_updates_every_device(bool crossGroup)
     {
         // Per-device credentials and the topic ACL on, as in production: Mosquitto gets the generated files.
-        using var p = IotOta.Gateway.Security.FleetProvisioning.Create(20, 4);
+        using var p = IotOta.Simulation.Security.FleetProvisioning.Create(20, 4);
         await using var mosquitto = await MosquittoBroker.StartAsync(Security.SecureRolloutTests.MosquittoFiles(p));
         var s = await DemoRunner.RunAsync(Fleet($"{mosquitto.Host}:{mosquitto.Port}", crossGroup, p), null, null, CancellationToken.None);
         AssertRollout(s, 4);

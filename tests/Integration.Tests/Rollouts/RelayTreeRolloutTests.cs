@@ -1,4 +1,5 @@
-using IotOta.Gateway.Demo;
+using IotOta.Gateway.Mqtt;
+using IotOta.Simulation.Demo;
 using IotOta.TestSupport;
 using Xunit.Abstractions;
 

@@ -1,5 +1,6 @@
 using IotOta.Gateway;
-using IotOta.Gateway.Demo;
+using IotOta.Gateway.Mqtt;
+using IotOta.Simulation.Demo;
 using IotOta.Gateway.Images;
 using IotOta.Gateway.Rollouts;
 using IotOta.Shared.Protocol;
@@ -24,7 +25,7 @@ public sealed class RepeatedRolloutTests(ITestOutputHelper output)
         using var signer = ManifestSigner.Generate();
         var verifier = new EcdsaSignatureVerifier();
         verifier.Add(signer.KeyId, signer.PublicKey());
-        await using var gateway = new GatewayNode(broker.Host, broker.Port, upBucket: new TokenBucket(500_000, 16384));
+        await using var gateway = MqttGatewayNode.Create(broker.Host, broker.Port, pace: new TokenBucket(500_000, 16384).ConsumeAsync);
         await gateway.StartAsync(CancellationToken.None);
         var link = new LinkProfile(1_000_000, 2_000_000, TimeSpan.Zero, 0);
         await using var fleet = await VirtualFleet.StartAsync(6, 3, broker.Host, broker.Port, dir.Path, verifier, _ => link);

@@ -1,5 +1,6 @@
 using IotOta.Gateway;
-using IotOta.Gateway.Demo;
+using IotOta.Gateway.Mqtt;
+using IotOta.Simulation.Demo;
 using IotOta.Gateway.Images;
 using IotOta.Gateway.Rollouts;
 using IotOta.Shared.Protocol;
@@ -23,7 +24,7 @@ public sealed class TargetedRolloutTests
         using var signer = ManifestSigner.Generate();
         var verifier = new EcdsaSignatureVerifier();
         verifier.Add(signer.KeyId, signer.PublicKey());
-        await using var gateway = new GatewayNode(broker.Host, broker.Port);
+        await using var gateway = MqttGatewayNode.Create(broker.Host, broker.Port);
         await gateway.StartAsync(CancellationToken.None);
         await using var fleet = await VirtualFleet.StartAsync(6, 2, broker.Host, broker.Port, dir.Path, verifier);
         await gateway.WaitForDevicesAsync(6, TimeSpan.FromSeconds(30), CancellationToken.None);

@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
-using IotOta.Gateway.Demo;
+using IotOta.Simulation.Security;
+using IotOta.Gateway.Mqtt;
+using IotOta.Simulation.Demo;
 using IotOta.Gateway.Security;
 using IotOta.TestSupport;
 using MQTTnet;

@@ -1,5 +1,7 @@
 using System.Buffers;
-using IotOta.Gateway.Demo;
+using IotOta.Simulation.Security;
+using IotOta.Gateway.Mqtt;
+using IotOta.Simulation.Demo;
 using IotOta.Gateway.Fleet;
 using IotOta.Gateway.Security;
 using IotOta.Shared.Protocol;

@@ -1,4 +1,6 @@
-using IotOta.Gateway.Demo;
+using IotOta.Simulation.Security;
+using IotOta.Gateway.Mqtt;
+using IotOta.Simulation.Demo;
 using IotOta.Gateway.Security;
 using IotOta.TestSupport;
 using Xunit.Abstractions;

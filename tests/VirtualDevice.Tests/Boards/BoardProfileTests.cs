@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using IotOta.VirtualDevice.Boards;
+using IotOta.BoardProfiles;
 
 namespace IotOta.VirtualDevice.Tests.Boards;
 

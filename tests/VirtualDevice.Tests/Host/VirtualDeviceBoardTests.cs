@@ -1,4 +1,4 @@
-using IotOta.VirtualDevice.Boards;
+using IotOta.BoardProfiles;
 using IotOta.VirtualDevice.Host;
 using IotOta.VirtualDevice.Platform;
 using IotOta.VirtualDevice.Tests.Support;

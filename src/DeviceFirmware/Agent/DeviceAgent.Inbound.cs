@@ -1,0 +1,198 @@
+using IotOta.DeviceFirmware.Copies;
+using IotOta.DeviceFirmware.Flash;
+using IotOta.DeviceFirmware.Ports;
+using IotOta.DeviceFirmware.Receive;
+using IotOta.DeviceFirmware.Slots;
+using IotOta.Shared.Protocol;
+
+namespace IotOta.DeviceFirmware.Agent
+{
+    /// <summary>The first and second networks in: each message goes to the part that handles it.</summary>
+    public sealed partial class DeviceAgent
+    {
+        /// <summary>A message from the first network.</summary>
+        public void OnMqttMessage(string topic, byte[] buffer, int offset, int count)
+        {
+            if (count == 0 && topic == _topicManifest) return; // an aborted rollout cleared its retained manifest
+            if (count == 0 && topic == _topicTree)
+            {
+                lock (_gate) { _trees.Withdraw(); } // the gateway took the table back
+                return;
+            }
+            try
+            {
+                MessageType t = WireHeader.Peek(buffer, offset, count);
+                if (t == MessageType.Manifest) HandleManifest(buffer, offset, count);
+                else if (t == MessageType.Original || t == MessageType.Copy) HandleData(buffer, offset, count, false, 0);
+                else if (t == MessageType.MemberList) HandleMembers(buffer, offset, count);
+                else if (t == MessageType.RelayTree) HandleTree(buffer, offset, count);
+                else Reject("unexpected MQTT message on " + topic);
+            }
+            catch (ProtocolException e)
+            {
+                Reject(e.Message);
+            }
+            catch (FlashException e)
+            {
+                Fail("flash: " + e.Message);
+            }
+        }
+
+        /// <summary>A message from the second network (a peer's socket) whose connection the adapter cannot name.</summary>
+        public void OnPeerMessage(byte[] buffer, int offset, int count)
+        {
+            OnPeerMessage(0, buffer, offset, count);
+        }
+
+        /// <summary>A message from the second network. <paramref name="connection"/> names the socket it came on
+        /// (any id the adapter keeps stable per connection, 0 = unknown): a connection that delivers bad packets
+        /// repeatedly is quarantined even when its packets claim another sender.</summary>
+        public void OnPeerMessage(uint connection, byte[] buffer, int offset, int count)
+        {
+            try
+            {
+                lock (_gate)
+                {
+                    if (connection != 0 && _quarantine.IsQuarantined(PeerQuarantine.Connection, connection))
+                    {
+                        Counters.QuarantinedDrops++;
+                        return;
+                    }
+                }
+                MessageType t = WireHeader.Peek(buffer, offset, count);
+                if (t == MessageType.Copy) HandleData(buffer, offset, count, true, connection);
+                else if (t == MessageType.RepairRequest)
+                {
+                    lock (_gate)
+                    {
+                        if (!_stopped) _repairServer.Handle(buffer, offset, count);
+                    }
+                }
+                else
+                {
+                    lock (_gate) { if (connection != 0) _quarantine.Strike(PeerQuarantine.Connection, connection); }
+                    Reject("unexpected peer message type " + (int)t);
+                }
+            }
+            catch (ProtocolException e)
+            {
+                lock (_gate) { if (connection != 0) _quarantine.Strike(PeerQuarantine.Connection, connection); }
+                Reject(e.Message);
+            }
+            catch (FlashException e)
+            {
+                Fail("flash: " + e.Message);
+            }
+        }
+
+        private void Reject(string why)
+        {
+            lock (_gate) { Counters.MessagesRejected++; }
+            _log.Log("rejected: " + why);
+        }
+
+        private void Fail(string why)
+        {
+            lock (_gate)
+            {
+                _life.State = DeviceState.Failed;
+                _status.ReportNow = true;
+            }
+            _log.Log("failed: " + why);
+        }
+
+        private void Refuse(string why)
+        {
+            Counters.ManifestsRefused++;
+            _log.Log("refused: " + why);
+        }
+
+        private void HandleMembers(byte[] buffer, int offset, int count)
+        {
+            lock (_gate)
+            {
+                _memberUpdate.Parse(buffer, offset, count);
+                _members.Apply(_memberUpdate, _cfg.GroupId);
+            }
+        }
+
+        /// <summary>A relay-tree table: kept when it parses, names this group and is not older than the one held for
+        /// the same image; then the relay copies owed while it was missing are queued.</summary>
+        private void HandleTree(byte[] buffer, int offset, int count)
+        {
+            lock (_gate)
+            {
+                int r = _trees.Offer(buffer, offset, count, _cfg.GroupId);
+                if (r == RelayTreeTable.OtherGroup) Counters.MessagesRejected++;
+                else if (r == RelayTreeTable.Taken) _forwarder.DrainOwed();
+            }
+        }
+
+        private void HandleManifest(byte[] buffer, int offset, int count)
+        {
+            lock (_gate)
+            {
+                if (_stopped) return;
+                Manifest held = _rx.Manifest;
+                if (count >= 8 && held != null)
+                {
+                    uint id = (uint)(buffer[offset + 4] | (buffer[offset + 5] << 8) | (buffer[offset + 6] << 16) | (buffer[offset + 7] << 24));
+                    if (id == held.ImageId) return; // already working on (or serving) this image
+                }
+                Manifest m = Manifest.Decode(buffer, offset, count);
+                if (!_verifier.Verify(m.KeyId, buffer, offset, m.SignedLength, m.Signature, 0))
+                {
+                    Refuse("manifest signature does not verify (key " + m.KeyId + ")");
+                    return;
+                }
+                int verdict = _life.Admit(m);
+                if (verdict == SlotLifecycle.Refuse) Refuse(_life.WhyRefused);
+                if (verdict != SlotLifecycle.Accept) return;
+                int slotIndex = _life.InactiveSlot;
+                IFlashPartition slot = _flash.Slot(slotIndex);
+                string why = _rx.WhyNotFits(m, count, slot);
+                if (why != null)
+                {
+                    Refuse(why);
+                    return;
+                }
+                _forwarder.Clear();
+                _rx.Begin(buffer, offset, count, m, slotIndex, slot);
+                _life.State = DeviceState.Receiving;
+                SizeFor(m.ChunkCount);
+                _status.ReportNow = true;
+                _log.Log("accepted manifest " + m.Version.ToString() + ": " + m.ImageSize + " bytes in " + m.ChunkCount + " packets");
+            }
+        }
+
+        private void HandleData(byte[] buffer, int offset, int count, bool fromPeer, uint connection)
+        {
+            lock (_gate)
+            {
+                if (_stopped) return;
+                DataPacket p = _packet;
+                p.Parse(buffer, offset, count);
+                if (fromPeer && _quarantine.IsQuarantined(PeerQuarantine.Sender, p.SenderNode))
+                {
+                    Counters.QuarantinedDrops++;
+                    return;
+                }
+                int taken = _rx.Take(p);
+                if (taken == ReceivePath.Invalid || taken == ReceivePath.BadHash)
+                {
+                    if (fromPeer) _quarantine.StrikePeer(p.SenderNode, connection);
+                    return;
+                }
+                if (taken == ReceivePath.Stale || taken == ReceivePath.Dropped) return;
+                if (taken == ReceivePath.Stored)
+                {
+                    _status.Dirty = true;
+                    if (_rx.IsComplete && _life.State == DeviceState.Receiving) _rx.InstallRequested = true;
+                }
+                // A minimum unit: this device copies it (from its own verified flash) to the named devices of other
+                // groups first, then to the members of its group.
+                if (p.IsMinimumUnit) _forwarder.QueueMinimumUnit(p, _rx.Manifest, p.Index);
+            }
+        }
+    }
+}

@@ -1,0 +1,112 @@
+using IotOta.DeviceFirmware.Ports;
+using IotOta.DeviceFirmware.Receive;
+using IotOta.DeviceFirmware.Slots;
+using IotOta.Shared.Protocol;
+
+namespace IotOta.DeviceFirmware.Agent
+{
+    /// <summary>
+    /// What the device tells the gateway about itself: its presence (retained, with its capabilities) and progress
+    /// reports (state, version, which packets it holds), at once when something changed that the gateway must know
+    /// and at most every ProgressIntervalMs otherwise. Encodes under the agent's lock (<c>gate</c>), publishes outside it;
+    /// one publish at a time.
+    /// </summary>
+    public sealed class StatusReporter
+    {
+        private readonly object _gate;
+        private readonly object _publishGate = new object();
+        private readonly DeviceConfig _cfg;
+        private readonly IMqttPort _mqtt;
+        private readonly IFlashLayout _flash;
+        private readonly SlotLifecycle _life;
+        private readonly ReceivePath _rx;
+        private readonly Presence _presence = new Presence();
+        private readonly ProgressReport _progress = new ProgressReport();
+        private readonly byte[] _presenceBuf = new byte[Presence.MaxEncodedLength];
+        private readonly string _topicStatus;
+        private readonly string _topicOut;
+        private byte[] _progressBuf = new byte[ProgressReport.FixedLength];
+        private long _lastProgressMs;
+
+        public StatusReporter(DeviceConfig cfg, object gate, IMqttPort mqtt, IFlashLayout flash, SlotLifecycle life, ReceivePath rx)
+        {
+            _cfg = cfg;
+            _gate = gate;
+            _mqtt = mqtt;
+            _flash = flash;
+            _life = life;
+            _rx = rx;
+            _topicStatus = Topics.DeviceStatus(cfg.NodeId);
+            _topicOut = Topics.DeviceOut(cfg.NodeId);
+            ReportNow = true;
+        }
+
+        /// <summary>Report progress at the next chance (state changed). Set under the lock.</summary>
+        public bool ReportNow;
+        /// <summary>A new packet is held: report within ProgressIntervalMs. Set under the lock.</summary>
+        public bool Dirty;
+
+        /// <summary>A new image of chunkCount packets: the report buffer fits its bitmap (under the lock).</summary>
+        public void SizeFor(int chunkCount)
+        {
+            int p = ProgressReport.EncodedLength(chunkCount);
+            if (_progressBuf.Length < p) _progressBuf = new byte[p];
+        }
+
+        /// <summary>Publishes this device's presence (retained); false when the publish failed.</summary>
+        public bool PublishPresence()
+        {
+            lock (_publishGate)
+            {
+                Presence p = _presence;
+                lock (_gate)
+                {
+                    p.NodeId = _cfg.NodeId;
+                    p.GroupId = _cfg.GroupId;
+                    p.Online = true;
+                    p.Ip = _cfg.PeerIp;
+                    p.Port = _cfg.PeerPort;
+                    p.RunningVersion = _life.RunningVersion;
+                    p.State = _life.State;
+                    // what the gateway needs to refuse images that do not fit and to pace a sequential sink
+                    p.HasCapabilities = true;
+                    p.SlotSize = _flash.Slot(_life.InactiveSlot).Size;
+                    p.MaxChunkSize = _cfg.MaxChunkSize;
+                    p.SequentialSink = _rx.Packets.SequentialOnly;
+                    int staging = _rx.Packets.StagingCapacity;
+                    p.StagingCapacity = staging > 65535 ? 65535 : staging;
+                }
+                int n = p.Encode(_presenceBuf, 0);
+                return _mqtt.Publish(_topicStatus, _presenceBuf, 0, n, true);
+            }
+        }
+
+        /// <summary>Publishes a progress report when one is due.</summary>
+        public void PublishProgressIfDue(long now)
+        {
+            lock (_publishGate)
+            {
+                int n;
+                lock (_gate)
+                {
+                    bool due = ReportNow || (Dirty && now - _lastProgressMs >= _cfg.ProgressIntervalMs);
+                    if (!due) return;
+                    ReportNow = false;
+                    Dirty = false;
+                    _lastProgressMs = now;
+                    Manifest m = _rx.Manifest;
+                    _progress.NodeId = _cfg.NodeId;
+                    _progress.ImageId = m == null ? 0 : m.ImageId;
+                    _progress.State = _life.State;
+                    _progress.RunningVersion = _life.RunningVersion;
+                    _progress.ChunkCount = _rx.Held == null ? 0 : _rx.Held.Count;
+                    _progress.HeldCount = _rx.HeldCount;
+                    _progress.BitmapBuffer = _rx.Held == null ? null : _rx.Held.Bytes;
+                    _progress.BitmapOffset = 0;
+                    n = _progress.Encode(_progressBuf, 0);
+                }
+                _mqtt.Publish(_topicOut, _progressBuf, 0, n, false);
+            }
+        }
+    }
+}

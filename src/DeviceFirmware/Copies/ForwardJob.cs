@@ -1,0 +1,49 @@
+namespace IotOta.DeviceFirmware.Copies
+{
+    /// <summary>One unit of work for the forwarder: send copies of a held packet, then maybe a receipt notice.</summary>
+    public sealed class ForwardJob
+    {
+        /// <summary>Copy to every member of the group and relay to the named targets, then send a notice.</summary>
+        public const byte KindMinimumUnit = 0;
+        /// <summary>Answer a repair request: one copy to one peer.</summary>
+        public const byte KindRepairReply = 1;
+        /// <summary>Relay copies of a minimum unit to the named devices of other groups (sent before member copies).</summary>
+        public const byte KindRelay = 2;
+
+        public byte Kind;
+        public uint ImageId;
+        public int Index;
+        /// <summary>The notice's kind (original or relay) for minimum units.</summary>
+        public byte NoticeKind;
+        public long ReceivedAtMs;
+        /// <summary>A node that must not get a copy (the one that sent this packet).</summary>
+        public uint ExcludeNode;
+        public int TargetCount;
+        /// <summary>For a minimum unit: how many relay copies were queued separately (counted in its notice).</summary>
+        public int RelayCount;
+        /// <summary>For a relay job: the flags its copies carry (FlagRelay, and FlagTree down a relay tree).</summary>
+        public byte CopyFlags;
+        public readonly uint[] TargetNode = new uint[Shared.Protocol.DataPacket.MaxTargets];
+        public readonly uint[] TargetIp = new uint[Shared.Protocol.DataPacket.MaxTargets];
+        public readonly int[] TargetPort = new int[Shared.Protocol.DataPacket.MaxTargets];
+
+        public void CopyFrom(ForwardJob o)
+        {
+            Kind = o.Kind;
+            ImageId = o.ImageId;
+            Index = o.Index;
+            NoticeKind = o.NoticeKind;
+            ReceivedAtMs = o.ReceivedAtMs;
+            ExcludeNode = o.ExcludeNode;
+            TargetCount = o.TargetCount;
+            RelayCount = o.RelayCount;
+            CopyFlags = o.CopyFlags;
+            for (int i = 0; i < o.TargetCount; i++)
+            {
+                TargetNode[i] = o.TargetNode[i];
+                TargetIp[i] = o.TargetIp[i];
+                TargetPort[i] = o.TargetPort[i];
+            }
+        }
+    }
+}

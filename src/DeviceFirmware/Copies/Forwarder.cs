@@ -1,0 +1,328 @@
+using IotOta.DeviceFirmware.Agent;
+using IotOta.DeviceFirmware.Ports;
+using IotOta.DeviceFirmware.Receive;
+using IotOta.Shared.Protocol;
+
+namespace IotOta.DeviceFirmware.Copies
+{
+    /// <summary>
+    /// Forwarding: queues the copies a held packet owes (destinations from the <see cref="CopyPlanner"/>) and sends
+    /// them from the pump thread, each read back from flash into one send buffer: relay copies to other groups first,
+    /// then copies to the group (a member job yields to a relay between two copies), then the receipt notice.
+    /// Queueing runs under the agent's lock (<c>gate</c>); <see cref="Prepare"/> too; <see cref="Send"/> runs on the
+    /// pump thread outside it. Allocates nothing after construction.
+    /// </summary>
+    public sealed class Forwarder
+    {
+        /// <summary>Prepare: nothing queued.</summary>
+        public const int Idle = 0;
+        /// <summary>Prepare: a job was dropped (stale or not held); call again.</summary>
+        public const int Skipped = 1;
+        /// <summary>Prepare: a relay copy is in the send buffer.</summary>
+        public const int RelayReady = 2;
+        /// <summary>Prepare: a member (or repair) copy is in the send buffer.</summary>
+        public const int MembersReady = 3;
+
+        private readonly object _gate;
+        private readonly uint _self;
+        private readonly CopyPlanner _planner;
+        private readonly MemberList _members;
+        private readonly RelayTreeTable _trees;
+        private readonly ReceivePath _rx;
+        private readonly IPeerPort _peer;
+        private readonly IMqttPort _mqtt;
+        private readonly IClock _clock;
+        private readonly DeviceCounters _counters;
+        private readonly string _topicOut;
+        private readonly ForwardQueue _queue;
+        private readonly ForwardJob _work = new ForwardJob();
+        private readonly ForwardQueue _relayQueue;
+        private readonly ForwardJob _relayWork = new ForwardJob();
+        private readonly uint[] _sendNode;
+        private readonly uint[] _sendIp;
+        private readonly int[] _sendPort;
+        private readonly ReceiptNotice _notice = new ReceiptNotice();
+        private readonly byte[] _noticeBuf = new byte[ReceiptNotice.EncodedLength];
+        private readonly byte[] _txBuf;
+        private readonly WireWriter _txWriter;
+        // The member (or repair) job in progress; only the pump thread touches these.
+        private bool _workActive;
+        private int _workNext;
+        private int _workTargets;
+        private int _workSent;
+        private int _workFailed;
+        private int _workSentTotal;
+        // What the send buffer holds.
+        private uint _txImage;
+        private int _txIndex = -1;
+        private int _txLen;
+        private int _txPayloadLen;
+
+        public Forwarder(DeviceConfig cfg, object gate, CopyPlanner planner, MemberList members, RelayTreeTable trees, ReceivePath rx,
+            IPeerPort peer, IMqttPort mqtt, IClock clock, DeviceCounters counters)
+        {
+            _gate = gate;
+            _self = cfg.NodeId;
+            _planner = planner;
+            _members = members;
+            _trees = trees;
+            _rx = rx;
+            _peer = peer;
+            _mqtt = mqtt;
+            _clock = clock;
+            _counters = counters;
+            _topicOut = Topics.DeviceOut(cfg.NodeId);
+            _queue = new ForwardQueue(cfg.ForwardQueueCapacity);
+            _relayQueue = new ForwardQueue(cfg.ForwardQueueCapacity);
+            _txBuf = new byte[DataPacket.EncodedLength(DataPacket.MaxTargets, cfg.MaxChunkSize)];
+            _txWriter = new WireWriter(_txBuf);
+            int fanout = cfg.MaxMembers + DataPacket.MaxTargets;
+            _sendNode = new uint[fanout];
+            _sendIp = new uint[fanout];
+            _sendPort = new int[fanout];
+        }
+
+        /// <summary>The queue of member copies and repair replies.</summary>
+        public ForwardQueue Queue { get { return _queue; } }
+
+        /// <summary>A new image: every queued job is dropped (under the lock).</summary>
+        public void Clear()
+        {
+            _queue.Clear();
+            _relayQueue.Clear();
+            _workActive = false;
+        }
+
+        /// <summary>The send buffer, for reading an image back (install, resume); forgets what it held (under the lock).</summary>
+        public byte[] BorrowBuffer()
+        {
+            _txIndex = -1;
+            _txLen = 0;
+            return _txBuf;
+        }
+
+        /// <summary>A minimum unit arrived (held now): queues its relay copies to other groups, then the job that
+        /// copies it to the group and sends the receipt notice (under the lock).</summary>
+        public void QueueMinimumUnit(DataPacket p, Manifest m, int idx)
+        {
+            int relays = QueueRelays(p, m, idx);
+            ForwardJob job = _queue.Reserve();
+            if (job == null)
+            {
+                _counters.ForwardDrops++;
+                return;
+            }
+            job.Kind = ForwardJob.KindMinimumUnit;
+            job.ImageId = m.ImageId;
+            job.Index = idx;
+            job.NoticeKind = p.IsOriginal ? ReceiptNotice.KindOriginal : ReceiptNotice.KindRelay;
+            job.ReceivedAtMs = _clock.NowMs;
+            job.ExcludeNode = p.SenderNode;
+            job.TargetCount = 0;
+            job.RelayCount = relays;
+            _queue.Commit();
+        }
+
+        private int QueueRelays(DataPacket p, Manifest m, int idx)
+        {
+            int kind = _planner.RelayFor(p, _trees, m.ImageId, idx);
+            if (kind == CopyPlanner.RelayNone) return 0;
+            if (kind == CopyPlanner.RelayOwed)
+            {
+                // Down a relay tree before this group's table arrived (it is retained, but travels on another path
+                // than the copy): owe the relay copies and send them when the table comes (DrainOwed), so the child
+                // groups still get the packet from the tree instead of asking the gateway.
+                if (_trees.Owe(idx)) _counters.TreeRelaysOwed++;
+                return 0;
+            }
+            if (kind == CopyPlanner.RelayTree) return QueueTreeRelay(m.ImageId, idx);
+            ForwardJob rj = _relayQueue.Reserve();
+            if (rj == null)
+            {
+                _counters.ForwardDrops++;
+                return 0;
+            }
+            rj.Kind = ForwardJob.KindRelay;
+            rj.ImageId = m.ImageId;
+            rj.Index = idx;
+            rj.CopyFlags = (byte)(DataPacket.FlagRelay | (p.IsTree ? DataPacket.FlagTree : 0));
+            int n = _planner.NamedRelays(p, rj);
+            _relayQueue.Commit();
+            return n;
+        }
+
+        private int QueueTreeRelay(uint imageId, int idx)
+        {
+            ForwardJob rj = _relayQueue.Reserve();
+            if (rj == null)
+            {
+                _counters.ForwardDrops++;
+                return 0;
+            }
+            rj.Kind = ForwardJob.KindRelay;
+            rj.ImageId = imageId;
+            rj.Index = idx;
+            rj.CopyFlags = (byte)(DataPacket.FlagRelay | DataPacket.FlagTree);
+            int n = _planner.TreeRelays(_trees.Table, idx, rj);
+            _counters.TreeRelays++;
+            _relayQueue.Commit();
+            return n;
+        }
+
+        /// <summary>Once the table is held, queues the relay copies owed for tree relay copies that came before it
+        /// (those of packets in this group's tree; the others need none), while the relay queue has room (under the lock).</summary>
+        public void DrainOwed()
+        {
+            Manifest m = _rx.Manifest;
+            if (_trees.OwedCount == 0 || m == null || !_trees.HasTable(m.ImageId)) return;
+            for (int idx = 0; idx < m.ChunkCount && _trees.OwedCount > 0; idx++)
+            {
+                if (!_trees.IsOwed(idx)) continue;
+                if (_trees.Table.RelaysPacket(idx) && _rx.Holds(idx))
+                {
+                    if (_relayQueue.IsFull) return; // the rest on a later pump
+                    QueueTreeRelay(m.ImageId, idx);
+                }
+                _trees.Settle(idx);
+            }
+        }
+
+        /// <summary>Takes the next piece of work and loads its packet into the send buffer (under the lock): Idle,
+        /// Skipped, RelayReady or MembersReady. Relay copies go first.</summary>
+        public int Prepare()
+        {
+            Manifest m = _rx.Manifest;
+            if (_trees.OwedCount > 0) DrainOwed();
+            if (_relayQueue.TryDequeue(_relayWork))
+            {
+                if (m == null || _relayWork.ImageId != m.ImageId || !_rx.Holds(_relayWork.Index)) return Skipped;
+                LoadTx(m, _relayWork.Index, _relayWork.CopyFlags);
+                return RelayReady;
+            }
+            if (!_workActive)
+            {
+                if (!_queue.TryDequeue(_work)) return Idle;
+                if (m == null || _work.ImageId != m.ImageId || !_rx.Holds(_work.Index)) return Skipped;
+                StartWork();
+            }
+            if (m == null || _work.ImageId != m.ImageId)
+            {
+                _workActive = false; // a new image replaced the one this job was for
+                return Skipped;
+            }
+            LoadTx(m, _work.Index, _work.Kind == ForwardJob.KindRepairReply ? DataPacket.FlagRepair : (byte)0);
+            return MembersReady;
+        }
+
+        /// <summary>Sends what <see cref="Prepare"/> loaded (RelayReady or MembersReady), on the pump thread outside the lock.</summary>
+        public void Send(int prepared)
+        {
+            int msgLen = _txLen;
+            if (prepared == RelayReady)
+            {
+                int ok = 0, bad = 0;
+                for (int i = 0; i < _relayWork.TargetCount; i++)
+                {
+                    if (_peer.Send(_relayWork.TargetIp[i], _relayWork.TargetPort[i], _txBuf, 0, msgLen)) ok++;
+                    else bad++;
+                }
+                lock (_gate)
+                {
+                    _counters.CopiesSent += ok;
+                    _counters.CopiesFailed += bad;
+                    _counters.PeerPayloadBytesSent += (long)ok * _txPayloadLen;
+                    // The packet's member job (queued behind) reports the relay copies that were delivered.
+                    ForwardJob member = _queue.Find(_relayWork.ImageId, _relayWork.Index, ForwardJob.KindMinimumUnit);
+                    if (member != null) member.RelayCount = ok;
+                }
+                return;
+            }
+            while (_workNext < _workTargets)
+            {
+                int i = _workNext++;
+                if (_peer.Send(_sendIp[i], _sendPort[i], _txBuf, 0, msgLen)) _workSent++;
+                else _workFailed++;
+                if (_workNext < _workTargets && _relayQueue.Count > 0)
+                {
+                    FlushWorkCounters();
+                    return; // let the relay go first; this job resumes on the next call
+                }
+            }
+            _workActive = false;
+            bool notice = _work.Kind == ForwardJob.KindMinimumUnit;
+            if (notice)
+            {
+                _notice.NodeId = _self;
+                _notice.ImageId = _work.ImageId;
+                _notice.Index = _work.Index;
+                _notice.Kind = _work.NoticeKind;
+                _notice.ReceiveTimeMs = _work.ReceivedAtMs;
+                _notice.ForwardedTimeMs = _clock.NowMs;
+                _notice.CopiesSent = _workSentTotal + _workSent + _work.RelayCount;
+                int n = _notice.Encode(_noticeBuf, 0);
+                _mqtt.Publish(_topicOut, _noticeBuf, 0, n, false);
+            }
+            lock (_gate)
+            {
+                if (notice) _counters.NoticesSent++;
+                else _counters.RepairRepliesSent += _workSentTotal + _workSent;
+            }
+            FlushWorkCounters();
+        }
+
+        /// <summary>Takes the destinations of the job in _work (under the lock).</summary>
+        private void StartWork()
+        {
+            int n;
+            if (_work.Kind == ForwardJob.KindMinimumUnit)
+            {
+                n = _planner.GroupCopies(_members, _work.Index, _work.ExcludeNode, _sendNode, _sendIp, _sendPort);
+            }
+            else
+            {
+                _sendNode[0] = _work.TargetNode[0];
+                _sendIp[0] = _work.TargetIp[0];
+                _sendPort[0] = _work.TargetPort[0];
+                n = 1;
+            }
+            _workTargets = n;
+            _workNext = 0;
+            _workSent = 0;
+            _workFailed = 0;
+            _workSentTotal = 0;
+            _workActive = true;
+        }
+
+        private void FlushWorkCounters()
+        {
+            lock (_gate)
+            {
+                _counters.CopiesSent += _workSent;
+                _counters.CopiesFailed += _workFailed;
+                _counters.PeerPayloadBytesSent += (long)_workSent * _txPayloadLen;
+            }
+            _workSentTotal += _workSent;
+            _workSent = 0;
+            _workFailed = 0;
+        }
+
+        /// <summary>Puts packet index as a Copy with these flags into the send buffer, reading the chunk from flash
+        /// only when the buffer holds another packet (under the lock).</summary>
+        private void LoadTx(Manifest m, int index, byte flags)
+        {
+            if (_txImage == m.ImageId && _txIndex == index && _txLen > 0)
+            {
+                _txBuf[DataPacket.FlagsOffset] = flags;
+                return;
+            }
+            int chunkLen = m.ChunkLength(index);
+            _txWriter.Reset(_txBuf, 0, _txBuf.Length);
+            int at = DataPacket.WriteHeader(_txWriter, MessageType.Copy, m.ImageId, index, flags, _self, 0, null, null, null, chunkLen);
+            _rx.ReadChunk(index, _txBuf, at);
+            _txLen = _txWriter.Length;
+            _txPayloadLen = chunkLen;
+            _txImage = m.ImageId;
+            _txIndex = index;
+        }
+    }
+}

@@ -1,0 +1,62 @@
+using IotOta.Shared.Protocol;
+
+namespace IotOta.DeviceFirmware.Copies
+{
+    /// <summary>
+    /// The members of this device's group as the gateway last announced them (newest epoch wins). Fixed capacity,
+    /// allocates nothing after construction. Not thread-safe: the agent guards it.
+    /// </summary>
+    public sealed class MemberList
+    {
+        private readonly uint[] _nodes;
+        private readonly uint[] _ips;
+        private readonly int[] _ports;
+        private int _count;
+        private bool _hasEpoch;
+
+        public MemberList(int capacity)
+        {
+            _nodes = new uint[capacity];
+            _ips = new uint[capacity];
+            _ports = new int[capacity];
+        }
+
+        public int Count { get { return _count; } }
+        public uint Epoch { get; private set; }
+        public int GroupId { get; private set; }
+
+        public uint NodeAt(int i) { return _nodes[i]; }
+        public uint IpAt(int i) { return _ips[i]; }
+        public int PortAt(int i) { return _ports[i]; }
+
+        /// <summary>Applies an update for this group when its epoch is newer; returns true when the list changed.
+        /// Members beyond the capacity are left out.</summary>
+        public bool Apply(MemberListUpdate update, int myGroup)
+        {
+            if (update.GroupId != myGroup) return false;
+            if (_hasEpoch && update.Epoch <= Epoch) return false;
+            int n = update.Count < _nodes.Length ? update.Count : _nodes.Length;
+            for (int i = 0; i < n; i++)
+            {
+                _nodes[i] = update.NodeIds[i];
+                _ips[i] = update.Ips[i];
+                _ports[i] = update.Ports[i];
+            }
+            _count = n;
+            Epoch = update.Epoch;
+            GroupId = update.GroupId;
+            _hasEpoch = true;
+            return true;
+        }
+
+        /// <summary>Index of the node in the list, or -1.</summary>
+        public int IndexOf(uint node)
+        {
+            for (int i = 0; i < _count; i++)
+            {
+                if (_nodes[i] == node) return i;
+            }
+            return -1;
+        }
+    }
+}

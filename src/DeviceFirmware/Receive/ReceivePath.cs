@@ -1,0 +1,158 @@
+using IotOta.DeviceFirmware.Agent;
+using IotOta.DeviceFirmware.Flash;
+using IotOta.DeviceFirmware.Ports;
+using IotOta.Shared.Chunking;
+using IotOta.Shared.Protocol;
+
+namespace IotOta.DeviceFirmware.Receive
+{
+    /// <summary>
+    /// The receive path of one image: the accepted manifest, which packets are held (in RAM and persisted), and each
+    /// packet's way in — length and chunk-hash check, then into the sink or staging (<see cref="PacketStore"/>) and
+    /// marked held in flash. A packet that fails a check never reaches flash and is never forwarded.
+    /// Not thread-safe: the agent calls it under its lock.
+    /// </summary>
+    public sealed class ReceivePath
+    {
+        /// <summary>Take: not (or no longer) the image being received; a replay, harmless.</summary>
+        public const int Stale = 0;
+        /// <summary>Take: index or length do not fit the manifest.</summary>
+        public const int Invalid = 1;
+        /// <summary>Take: the payload's hash is not the manifest's.</summary>
+        public const int BadHash = 2;
+        /// <summary>Take: verified but dropped (staging full); it will be repaired.</summary>
+        public const int Dropped = 3;
+        /// <summary>Take: verified, written and marked held.</summary>
+        public const int Stored = 4;
+        /// <summary>Take: already held.</summary>
+        public const int Duplicate = 5;
+
+        private readonly IHashPort _hash;
+        private readonly IClock _clock;
+        private readonly DeviceCounters _counters;
+        private readonly UpdateStateStore _store;
+        private readonly PacketStore _packets;
+        private readonly int _maxChunkSize;
+        private readonly byte[] _hashOut = new byte[Manifest.HashLength];
+        private Manifest _manifest;
+        private PacketBitmap _held;
+        private IFlashPartition _imageSlot;
+
+        public ReceivePath(IFlashPartition updateState, PacketStore packets, IHashPort hash, IClock clock, int maxChunkSize, DeviceCounters counters)
+        {
+            _store = new UpdateStateStore(updateState);
+            _packets = packets;
+            _hash = hash;
+            _clock = clock;
+            _maxChunkSize = maxChunkSize;
+            _counters = counters;
+        }
+
+        /// <summary>The image being received or served, or null.</summary>
+        public Manifest Manifest { get { return _manifest; } }
+        /// <summary>Which packets of it are held (null without a manifest).</summary>
+        public PacketBitmap Held { get { return _held; } }
+        /// <summary>The slot the image is written to (the inactive one) or served from (the active one after install).</summary>
+        public IFlashPartition ImageSlot { get { return _imageSlot; } }
+        public UpdateStateStore Store { get { return _store; } }
+        public PacketStore Packets { get { return _packets; } }
+        public IHashPort Hash { get { return _hash; } }
+        /// <summary>When the last new packet was stored.</summary>
+        public long LastNewPacketMs;
+        /// <summary>Every packet is held: install once forwarding is done.</summary>
+        public bool InstallRequested;
+
+        public int HeldCount { get { return _held == null ? 0 : _held.HeldCount; } }
+        public bool IsComplete { get { return _held != null && _held.IsComplete; } }
+
+        public bool Holds(int index)
+        {
+            return _held != null && index >= 0 && index < _held.Count && _held.Get(index);
+        }
+
+        /// <summary>Why a manifest of this length cannot be received into slot (null when it can).</summary>
+        public string WhyNotFits(Manifest m, int manifestLength, IFlashPartition slot)
+        {
+            if (m.ChunkSize > _maxChunkSize) return "chunk size " + m.ChunkSize + " exceeds this device's " + _maxChunkSize;
+            if (m.ImageSize > (uint)slot.Size) return "image of " + m.ImageSize + " bytes does not fit slot of " + slot.Size;
+            if (!_store.Fits(manifestLength, m.ChunkCount)) return "manifest does not fit the update-state partition";
+            return null;
+        }
+
+        /// <summary>Starts receiving the image of manifest m (its encoded bytes in buffer) into slot slotIndex.</summary>
+        public void Begin(byte[] buffer, int offset, int count, Manifest m, int slotIndex, IFlashPartition slot)
+        {
+            _packets.Begin(slotIndex, (int)m.ImageSize);
+            _store.Begin(buffer, offset, count, m.ChunkCount);
+            Bind(m, slot);
+            InstallRequested = false;
+            LastNewPacketMs = _clock.NowMs;
+        }
+
+        /// <summary>Holds manifest m (nothing held yet) for the image in slot.</summary>
+        public void Bind(Manifest m, IFlashPartition slot)
+        {
+            _manifest = m;
+            _held = new PacketBitmap(m.ChunkCount);
+            _imageSlot = slot;
+        }
+
+        /// <summary>No image any more.</summary>
+        public void Forget()
+        {
+            _manifest = null;
+            _held = null;
+        }
+
+        /// <summary>True when the chunk in buffer hashes to the manifest's entry for index.</summary>
+        public bool ChunkMatches(Manifest m, int index, byte[] buffer, int offset, int count)
+        {
+            _hash.ChunkHash(m.HashKind, buffer, offset, count, _hashOut, 0);
+            return m.ChunkHashEquals(index, _hashOut, 0);
+        }
+
+        /// <summary>A data packet (parsed): checks it and, when new and valid, stores and marks it. Returns Stale,
+        /// Invalid, BadHash, Dropped, Stored or Duplicate.</summary>
+        public int Take(DataPacket p)
+        {
+            Manifest m = _manifest;
+            if (m == null || p.ImageId != m.ImageId)
+            {
+                _counters.StalePackets++;
+                return Stale;
+            }
+            int idx = p.Index;
+            if (idx >= m.ChunkCount || p.PayloadLength != m.ChunkLength(idx))
+            {
+                _counters.MessagesRejected++;
+                return Invalid;
+            }
+            if (p.IsOriginal) _counters.OriginalsReceived++;
+            else if (p.IsRelay) _counters.RelaysReceived++;
+            else _counters.CopiesReceived++;
+            if (_held.Get(idx))
+            {
+                _counters.DuplicatePackets++;
+                return Duplicate;
+            }
+            if (!ChunkMatches(m, idx, p.PayloadBuffer, p.PayloadOffset, p.PayloadLength))
+            {
+                _counters.BadChunkHashes++;
+                return BadHash;
+            }
+            if (!_packets.Store(m, idx, p.PayloadBuffer, p.PayloadOffset, p.PayloadLength)) return Dropped;
+            _store.MarkHeld(idx);
+            _held.Set(idx);
+            _packets.Drain(m);
+            _counters.PacketsWritten++;
+            LastNewPacketMs = _clock.NowMs;
+            return Stored;
+        }
+
+        /// <summary>Reads held packet index of the image into buffer at offset (from staging or the image slot).</summary>
+        public void ReadChunk(int index, byte[] buffer, int offset)
+        {
+            _packets.ReadChunk(_manifest, _imageSlot, index, buffer, offset);
+        }
+    }
+}

@@ -1,0 +1,116 @@
+using IotOta.DeviceFirmware.Agent;
+using IotOta.DeviceFirmware.Copies;
+using IotOta.DeviceFirmware.Receive;
+using IotOta.Shared.Chunking;
+using IotOta.Shared.Protocol;
+
+namespace IotOta.DeviceFirmware.Repair
+{
+    /// <summary>
+    /// Asks for the packets still missing once they stop arriving: a repair request to up to three peers of the group
+    /// in turn (none that is quarantined), then the gateway, round after round while replies bring nothing new.
+    /// <see cref="Due"/> runs under the agent's lock and encodes the request; the agent sends it outside the lock.
+    /// </summary>
+    public sealed class RepairClient
+    {
+        /// <summary>Due: nothing to ask now.</summary>
+        public const int None = 0;
+        /// <summary>Due: publish the request to the gateway.</summary>
+        public const int ToGateway = 1;
+        /// <summary>Due: send the request to the peer at PeerIp:PeerPort.</summary>
+        public const int ToPeer = 2;
+
+        private readonly DeviceConfig _cfg;
+        private readonly MemberList _members;
+        private readonly PeerQuarantine _quarantine;
+        private readonly DeviceCounters _counters;
+        private readonly RepairRequest _tx = new RepairRequest();
+        private byte[] _buf = new byte[RepairRequest.FixedLength];
+        private bool _repairing;
+        private int _attempt;
+        private int _heldAtLast;
+        private long _lastRepairMs;
+
+        public RepairClient(DeviceConfig cfg, MemberList members, PeerQuarantine quarantine, DeviceCounters counters)
+        {
+            _cfg = cfg;
+            _members = members;
+            _quarantine = quarantine;
+            _counters = counters;
+        }
+
+        /// <summary>The encoded request (Length bytes) after a Due that returned ToGateway or ToPeer.</summary>
+        public byte[] Buffer { get { return _buf; } }
+        public int Length { get; private set; }
+        public uint PeerIp { get; private set; }
+        public int PeerPort { get; private set; }
+
+        /// <summary>A new image of chunkCount packets: the request buffer fits its bitmap; no repair in progress.</summary>
+        public void Begin(int chunkCount)
+        {
+            int r = RepairRequest.EncodedLength(chunkCount);
+            if (_buf.Length < r) _buf = new byte[r];
+            _repairing = false;
+            _attempt = 0;
+        }
+
+        /// <summary>Nothing is being received: no repair in progress.</summary>
+        public void Idle()
+        {
+            _repairing = false;
+        }
+
+        /// <summary>Called periodically while an image is incomplete: decides whether to ask now and whom.</summary>
+        public int Due(long now, Manifest m, PacketBitmap held, long lastNewPacketMs)
+        {
+            long idle = _repairing ? _cfg.RepairRoundMs : _cfg.RepairIdleMs;
+            if (now - lastNewPacketMs < idle)
+            {
+                if (!_repairing) _attempt = 0;
+                return None;
+            }
+            if (now - _lastRepairMs < idle) return None;
+            if (_repairing && held.HeldCount <= _heldAtLast) _attempt++;
+            _repairing = true;
+            _lastRepairMs = now;
+            _heldAtLast = held.HeldCount;
+            RepairRequest rq = _tx;
+            rq.NodeId = _cfg.NodeId;
+            rq.ImageId = m.ImageId;
+            rq.ChunkCount = m.ChunkCount;
+            rq.MaxReplies = _cfg.MaxRepairReplies;
+            int missingAt = RepairRequest.FixedLength;
+            held.WriteMissing(_buf, missingAt);
+            rq.MissingBuffer = _buf;
+            rq.MissingOffset = missingAt;
+            Length = rq.Encode(_buf, 0);
+            int j = NextPeer();
+            if (j >= 0)
+            {
+                PeerIp = _members.IpAt(j);
+                PeerPort = _members.PortAt(j);
+                _counters.RepairRequestsSent++;
+                return ToPeer;
+            }
+            _counters.GatewayRepairRequests++;
+            return ToGateway;
+        }
+
+        /// <summary>The member to ask this round, or -1 for the gateway: up to three peers in turn, then the gateway.</summary>
+        private int NextPeer()
+        {
+            int self = _members.IndexOf(_cfg.NodeId);
+            int peers = _members.Count - (self >= 0 ? 1 : 0);
+            int cycle = (peers < 3 ? peers : 3) + 1;
+            if (_attempt % cycle >= cycle - 1) return -1;
+            // the next peer in turn that is not quarantined
+            for (int tries = 0; tries < peers; tries++)
+            {
+                int k = (int)((_cfg.NodeId + (uint)_attempt + (uint)tries) % (uint)peers);
+                int cand = self >= 0 && k >= self ? k + 1 : k;
+                if (!_quarantine.IsQuarantined(PeerQuarantine.Sender, _members.NodeAt(cand))) return cand;
+            }
+            return -1;
+        }
+    }
+}

@@ -1,0 +1,73 @@
+using IotOta.DeviceFirmware.Agent;
+using IotOta.DeviceFirmware.Copies;
+using IotOta.DeviceFirmware.Receive;
+using IotOta.Shared.Protocol;
+
+namespace IotOta.DeviceFirmware.Repair
+{
+    /// <summary>
+    /// Answers repair requests from the members of this group: queues one repair reply per missing packet this
+    /// device holds, up to the request's budget and the room the forward queue can spare (a reserve stays for
+    /// minimum units). Not thread-safe: the agent calls it under its lock.
+    /// </summary>
+    public sealed class RepairServer
+    {
+        private readonly RepairRequest _rx = new RepairRequest();
+        private readonly ReceivePath _receive;
+        private readonly Forwarder _forwarder;
+        private readonly CopyPlanner _planner;
+        private readonly MemberList _members;
+        private readonly PeerQuarantine _quarantine;
+        private readonly DeviceCounters _counters;
+
+        public RepairServer(ReceivePath receive, Forwarder forwarder, CopyPlanner planner, MemberList members, PeerQuarantine quarantine,
+            DeviceCounters counters)
+        {
+            _receive = receive;
+            _forwarder = forwarder;
+            _planner = planner;
+            _members = members;
+            _quarantine = quarantine;
+            _counters = counters;
+        }
+
+        /// <summary>A repair request from a peer; returns how many replies were queued.</summary>
+        public int Handle(byte[] buffer, int offset, int count)
+        {
+            RepairRequest r = _rx;
+            r.Parse(buffer, offset, count);
+            if (_quarantine.IsQuarantined(PeerQuarantine.Sender, r.NodeId))
+            {
+                _counters.QuarantinedDrops++;
+                return 0;
+            }
+            Manifest m = _receive.Manifest;
+            if (m == null || r.ImageId != m.ImageId || r.ChunkCount != m.ChunkCount) return 0;
+            if (!_planner.Serves(_members, r.NodeId)) return 0; // only members of this group are served
+            ForwardQueue queue = _forwarder.Queue;
+            int budget = r.MaxReplies;
+            // keep room for minimum units: a quarter of the queue, at most 8 (a fixed 8 left small boards' queues
+            // of 8 or 16 jobs no room at all, so their peers never answered and every repair went to the gateway)
+            int reserve = queue.Capacity / 4;
+            if (reserve > 8) reserve = 8;
+            int room = queue.Capacity - queue.Count - reserve;
+            if (budget > room) budget = room;
+            int queued = 0;
+            for (int i = 0; i < m.ChunkCount && budget > 0; i++)
+            {
+                if (!r.IsMissing(i) || !_receive.Holds(i)) continue;
+                ForwardJob job = queue.Reserve();
+                if (job == null) break;
+                job.Kind = ForwardJob.KindRepairReply;
+                job.ImageId = m.ImageId;
+                job.Index = i;
+                job.ExcludeNode = 0;
+                _planner.RepairReply(_members, r.NodeId, job);
+                queue.Commit();
+                budget--;
+                queued++;
+            }
+            return queued;
+        }
+    }
+}

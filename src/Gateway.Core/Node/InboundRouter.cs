@@ -1,0 +1,81 @@
+using IotOta.Gateway.Fleet;
+using IotOta.Gateway.Rollouts;
+using IotOta.Shared.Chunking;
+using IotOta.Shared.Protocol;
+
+namespace IotOta.Gateway.Node;
+
+/// <summary>
+/// Decodes every message the broker hands the gateway and routes it: presence and progress to the device registry (and
+/// the store), what a device holds to the <see cref="HeldPacketLedger"/>, receipt notices and repair requests to the
+/// rollout in progress. A message whose node id does not match its topic, or of a type a device does not send, is
+/// rejected (counted and logged), never thrown.
+/// </summary>
+public sealed class InboundRouter(DeviceRegistry registry, HeldPacketLedger ledger, Func<RolloutEngine?> rollout, INodeStore? store = null,
+    Action<string>? log = null)
+{
+    private readonly Presence _presence = new();
+    private readonly ProgressReport _progress = new();
+    private readonly ReceiptNotice _notice = new();
+    private readonly RepairRequest _repair = new();
+    private long _rejected;
+
+    /// <summary>Messages rejected so far.</summary>
+    public long Rejected => Interlocked.Read(ref _rejected);
+
+    public void Route(string topic, byte[] payload)
+    {
+        try
+        {
+            switch (WireHeader.Peek(payload, 0, payload.Length))
+            {
+                case MessageType.Presence:
+                    _presence.Parse(payload, 0, payload.Length);
+                    CheckNode(_presence.NodeId, topic, "presence");
+                    registry.OnPresence(_presence);
+                    if (store != null && registry.Get(_presence.NodeId) is { } rec) store.SaveDevice(rec);
+                    break;
+                case MessageType.ProgressReport:
+                    _progress.Parse(payload, 0, payload.Length);
+                    CheckNode(_progress.NodeId, topic, "progress");
+                    registry.OnProgress(_progress);
+                    if (_progress.ImageId != 0 && _progress.ChunkCount > 0 && _progress.BitmapBuffer != null)
+                    {
+                        var bits = new byte[PacketBitmap.ByteLength(_progress.ChunkCount)];
+                        Array.Copy(_progress.BitmapBuffer, _progress.BitmapOffset, bits, 0, bits.Length);
+                        ledger.Learn(_progress.NodeId, _progress.ImageId, _progress.ChunkCount, bits);
+                    }
+                    break;
+                case MessageType.ReceiptNotice:
+                    _notice.Parse(payload, 0, payload.Length);
+                    CheckNode(_notice.NodeId, topic, "notice");
+                    rollout()?.OnNotice(_notice);
+                    break;
+                case MessageType.RepairRequest:
+                    _repair.Parse(payload, 0, payload.Length);
+                    CheckNode(_repair.NodeId, topic, "repair request");
+                    if (_repair.ChunkCount > 0)
+                    {
+                        var bits = new byte[PacketBitmap.ByteLength(_repair.ChunkCount)];
+                        for (int i = 0; i < _repair.ChunkCount; i++) if (!_repair.IsMissing(i)) bits[i >> 3] |= (byte)(1 << (i & 7));
+                        ledger.Learn(_repair.NodeId, _repair.ImageId, _repair.ChunkCount, bits);
+                    }
+                    rollout()?.OnRepairRequest(_repair);
+                    break;
+                default:
+                    if (payload.Length == 0) return; // a cleared retained message
+                    throw new ProtocolException(ProtocolError.UnexpectedType, $"unexpected message on {topic}");
+            }
+        }
+        catch (ProtocolException e)
+        {
+            Interlocked.Increment(ref _rejected);
+            log?.Invoke($"rejected message on {topic}: {e.Message}");
+        }
+    }
+
+    private static void CheckNode(uint node, string topic, string what)
+    {
+        if (node != Topics.NodeIdOf(topic)) throw new ProtocolException(ProtocolError.FieldOutOfRange, $"{what} for node {node} on {topic}");
+    }
+}

@@ -1,0 +1,21 @@
+using IotOta.Gateway.Fleet;
+
+namespace IotOta.Gateway.Rollouts;
+
+/// <summary>
+/// A way of rolling out an image that the scheme is measured against (src/Simulation/Baselines: unicast, group
+/// fan-out, gossip). With a baseline (<see cref="RolloutOptions.Baseline"/>) the run loop plans nothing: it publishes
+/// what <see cref="Sends"/> yields, each as a repair-flagged copy (which devices write and do not forward), and answers
+/// the repair requests <see cref="AnswersRepairsOf"/> admits.
+/// </summary>
+public interface IBaselineStrategy
+{
+    /// <summary>The name the benchmark reports (e.g. "unicast").</summary>
+    string Name { get; }
+
+    /// <summary>What to publish, packet by packet, for the target members at the start (topic, packet index).</summary>
+    IEnumerable<(string Topic, int Index)> Sends(IReadOnlyList<FleetMember> targets, int chunkCount);
+
+    /// <summary>True when the gateway answers this device's repair requests.</summary>
+    bool AnswersRepairsOf(uint node);
+}

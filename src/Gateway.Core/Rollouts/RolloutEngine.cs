@@ -1,0 +1,349 @@
+using IotOta.Gateway.Fleet;
+using IotOta.Gateway.Images;
+using IotOta.Gateway.Node;
+using IotOta.Gateway.Rollouts.Run;
+using IotOta.Gateway.Scheduling;
+using IotOta.Shared.Protocol;
+
+namespace IotOta.Gateway.Rollouts;
+
+/// <summary>
+/// Runs one rollout: a run loop over named collaborators (Rollouts/Run). It publishes the relay-tree tables
+/// (<see cref="RelayTreePublisher"/>) and the signed manifest (<see cref="ManifestPublisher"/>), then keeps publishing
+/// originals as the scheduler plans them (or, for a benchmark baseline, what the <see cref="IBaselineStrategy"/> yields),
+/// registers their send times, takes receipt notices, answers repair requests (<see cref="RepairAnswers"/>), holds the
+/// plan while devices report after a reconnect (<see cref="ReconnectSettling"/>), reads the health gate
+/// (<see cref="RolloutHealth"/>), and ends when every target device runs the new version (or the timeout passes).
+/// </summary>
+public sealed class RolloutEngine
+{
+    private const int RecentOrderCapacity = 64;
+    private const int SendsPerPass = 64;
+    private static readonly TimeSpan IdleWait = TimeSpan.FromMilliseconds(20);
+    private static readonly TimeSpan LinkDownWait = TimeSpan.FromMilliseconds(50);
+
+    private readonly IBrokerPort _broker;
+    private readonly DeviceRegistry _registry;
+    private readonly DestinationList _destinations;
+    private readonly OverheadTable _overheads;
+    private readonly FirmwareImage _image;
+    private readonly Packetizer _packetizer;
+    private readonly RolloutOptions _options;
+    private readonly TimeProvider _time;
+    private readonly WakeSignal _wake;
+    private readonly RolloutTargets _targets;
+    private readonly RolloutCounters _counters = new();
+    private readonly RolloutPause _pause;
+    private readonly HeldSkipper _held;
+    private readonly ReconnectSettling _settling;
+    private readonly ManifestPublisher _manifests;
+    private readonly RelayTreePublisher _trees;
+    private readonly RepairAnswers _repairs;
+    private readonly RolloutHealth _health;
+    private readonly Queue<SendOrder> _recent = new();
+    private IEnumerator<(string Topic, int Index)>? _baseline;
+    private int _seenDisconnects, _reconnects;
+    private long _startTimestamp, _deliveredAt;
+
+    public RolloutEngine(IBrokerPort broker, DeviceRegistry registry, DestinationList destinations, OverheadTable overheads,
+        FirmwareImage image, RolloutOptions options, TimeProvider time)
+    {
+        _broker = broker;
+        _registry = registry;
+        _destinations = destinations;
+        _overheads = overheads;
+        _image = image;
+        _packetizer = new Packetizer(image);
+        _options = options;
+        _time = time;
+        // Sequential-only devices (from their presence) pace their groups in order (Scheduling/SequentialWindow).
+        var scheduling = options.Scheduler.StagingCapacityOf != null ? options.Scheduler : options.Scheduler with
+        {
+            StagingCapacityOf = n => registry.Get(n)?.Capabilities is { SequentialSink: true } c ? Math.Max(1, c.StagingCapacity) : 0,
+        };
+        Scheduler = new RolloutScheduler(image.ChunkCount, image.Manifest.ChunkLength, scheduling, overheads, time);
+        _wake = new WakeSignal(time);
+        _targets = new RolloutTargets(options.Targets);
+        _pause = new RolloutPause(time);
+        _held = new HeldSkipper(options, Scheduler, destinations, _targets, _packetizer, _counters, time);
+        _settling = new ReconnectSettling(options, registry, image, _targets, time);
+        _manifests = new ManifestPublisher(broker, registry, image, options, _targets, time);
+        _trees = new RelayTreePublisher(broker, Scheduler, image.ImageId, time);
+        _repairs = new RepairAnswers(broker, registry, destinations, Scheduler, image, _packetizer, options, _targets, _held, _counters);
+        _health = new RolloutHealth(options, registry, image, _targets, time);
+    }
+
+    public RolloutScheduler Scheduler { get; }
+    public FirmwareImage Image => _image;
+    public RolloutOptions Options => _options;
+    public long GatewayPayloadBytes => _counters.GatewayPayloadBytes;
+    /// <summary>Payload bytes sent to devices for packets they were known to hold.</summary>
+    public long ResentBytes => _counters.ResentBytes;
+    /// <summary>Payload bytes of repair copies among <see cref="ResentBytes"/>.</summary>
+    public long ResentRepairBytes => _counters.ResentRepairBytes;
+    /// <summary>Why the engine paused itself (the health gate's failure threshold); null when running or paused by the operator.</summary>
+    public string? PauseReason => _pause.Reason;
+    public HealthVerdict? Health => _health.Verdict;
+    /// <summary>Cancelled when the gateway node itself goes away (not an operator's abort): the retained manifests stay,
+    /// as they would when the process is killed, so that a restarted gateway resumes the rollout.</summary>
+    internal CancellationToken Shutdown { get; set; }
+
+    /// <summary>Stops sending originals and repair copies until <see cref="Resume"/>; time paused does not count
+    /// toward the timeout. Returns false when already paused.</summary>
+    public bool Pause()
+    {
+        if (!_pause.Pause()) return false;
+        _wake.Set();
+        return true;
+    }
+
+    /// <summary>Sends again after <see cref="Pause"/>. Returns false when not paused.</summary>
+    public bool Resume()
+    {
+        if (!_pause.Resume()) return false;
+        _options.Health?.Acknowledge(); // the operator saw the failures so far: only new ones count against the threshold
+        _wake.Set();
+        return true;
+    }
+
+    /// <summary>The latest send orders (newest last), at most 64: who got each original and which relays it named.</summary>
+    public IReadOnlyList<SendOrder> RecentOrders()
+    {
+        lock (_recent) return _recent.ToList();
+    }
+
+    /// <summary>The node told the gateway what it holds (a progress report or a repair request).</summary>
+    public void OnHeldReport(uint node)
+    {
+        if (_settling.Reported(node)) OnMembership(_destinations.Members);
+        _wake.Set();
+    }
+
+    public void OnNotice(ReceiptNotice n)
+    {
+        if (n.ImageId != _image.ImageId) return;
+        _overheads.RegisterNotice(n, _image.Manifest.ChunkLength(Math.Min(n.Index, _image.ChunkCount - 1)));
+        Scheduler.OnNotice(n.NodeId, n.Index);
+        _wake.Set();
+    }
+
+    public void OnRepairRequest(RepairRequest r)
+    {
+        _repairs.OnRequest(r);
+        _wake.Set();
+    }
+
+    private void OnMembership(IReadOnlyList<FleetMember> members)
+    {
+        members = _targets.Admit(members);
+        IReadOnlyList<FleetMember> live = _settling.WithoutAwaiting(members);
+        // A device that failed (rolled back, silent) refuses the image: it is no root or relay for anyone.
+        if (_options.Health != null) live = live.Where(m => !_health.HasFailed(m.NodeId)).ToList();
+        Scheduler.UpdateFleet(live);
+        _held.Skip(live);
+        _targets.Add(members);
+        _wake.Set();
+    }
+
+    public RolloutSnapshot Snapshot()
+    {
+        var targets = _targets.Nodes();
+        var devices = _registry.All().Where(d => targets.Contains(d.NodeId)).ToList();
+        var groups = devices.GroupBy(d => d.GroupId).OrderBy(g => g.Key).Select(g => new GroupProgress(g.Key, g.Count(),
+            g.Count(d => d.Runs(_image)),
+            g.Sum(d => d.Runs(_image) ? _image.ChunkCount : d.ImageId == _image.ImageId ? d.HeldCount : 0),
+            (long)g.Count() * _image.ChunkCount)).ToList();
+        var (done, total) = Scheduler.Progress;
+        return new RolloutSnapshot(_time.GetElapsedTime(_startTimestamp), groups, devices.Count, devices.Count(d => d.Runs(_image)),
+            devices.Count(d => d.State == DeviceState.Failed || _health.HasFailed(d.NodeId)), GatewayPayloadBytes, _image.Bytes.Length,
+            done, total, _pause.IsPaused, _pause.Reason, _health.Verdict);
+    }
+
+    public async Task<RolloutResult> RunAsync(IProgress<RolloutSnapshot>? progress, CancellationToken ct)
+    {
+        _startTimestamp = _time.GetTimestamp();
+        OnMembership(_destinations.Members);
+        _destinations.Changed += OnMembership;
+        try
+        {
+            // The relay-tree tables go out before the manifests: a device gets its MQTT messages in publish order and
+            // takes no packet before its manifest, so a relay holds its group's table before the first tree relay copy
+            // (sent over TCP, which can overtake MQTT) can reach it. A table is used only with the manifest of its image.
+            await _trees.PublishAsync(ct);
+            await _manifests.PublishAsync(ct);
+            if (_options.Baseline is { } baseline) _baseline = baseline.Sends(_targets.Admit(_destinations.Members), _image.ChunkCount).GetEnumerator();
+            var end = await LoopAsync(progress, ct);
+            return Result(progress, end);
+        }
+        catch (OperationCanceledException)
+        {
+            if (!Shutdown.IsCancellationRequested)
+            {
+                // Not inline on the thread that cancelled (an API request holding its rollout's lock), and bounded:
+                // an abort must end even when the broker does not acknowledge.
+                await Task.Yield();
+                using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(2), _time);
+                await _manifests.ClearAsync(bound.Token);
+            }
+            throw;
+        }
+        finally
+        {
+            _destinations.Changed -= OnMembership;
+        }
+    }
+
+    private enum RunEnd { Finished, PhasePassed, TimedOut }
+
+    /// <summary>The run loop: one pass publishes what is due, then reads progress, health, completion and the timeout,
+    /// and waits (for a notice, a report, a repair request or 20 ms) when nothing went out.</summary>
+    private async Task<RunEnd> LoopAsync(IProgress<RolloutSnapshot>? progress, CancellationToken ct)
+    {
+        long lastProgress = 0;
+        _seenDisconnects = _broker.Disconnects;
+        while (true)
+        {
+            ct.ThrowIfCancellationRequested();
+            bool worked = await PassAsync(ct);
+            if (_time.GetElapsedTime(lastProgress) >= _options.ProgressInterval)
+            {
+                lastProgress = _time.GetTimestamp();
+                progress?.Report(Snapshot());
+            }
+            if (_deliveredAt == 0 && Scheduler.AllDelivered) _deliveredAt = _time.GetTimestamp();
+            if (CheckHealth()) return RunEnd.PhasePassed;
+            if (_health.Finished())
+            {
+                // Every target is done or failed: read the gate now, not up to 100 ms late.
+                if (CheckHealth(force: true)) return RunEnd.PhasePassed;
+                // Paused by the health gate: the operator decides (resume acknowledges the failures, or abort).
+                if (_pause.Reason == null) return RunEnd.Finished;
+            }
+            if (_time.GetElapsedTime(_startTimestamp) - _pause.Total() > _options.Timeout) return RunEnd.TimedOut;
+            if (!worked) await _wake.WaitAsync(IdleWait, ct);
+        }
+    }
+
+    /// <summary>One pass: notices a reconnect, publishes tables and manifests, then originals (or baseline copies) and
+    /// repair copies unless paused, the link is down or the plan holds for reports. True when something went out.</summary>
+    private async Task<bool> PassAsync(CancellationToken ct)
+    {
+        if (_broker.Disconnects != _seenDisconnects && _broker.IsConnected)
+        {
+            // The broker may have restarted and lost its retained messages: publish manifests and tables again.
+            _seenDisconnects = _broker.Disconnects;
+            _reconnects++;
+            _manifests.Forget();
+            _settling.LinkBack();
+            _trees.Forget();
+        }
+        if (_settling.AnyExpired()) OnMembership(_destinations.Members);
+        // Link down: nothing planned (an order that cannot go out would only time out and go again later).
+        bool hold = !_broker.IsConnected || Holding();
+        if (!hold) _held.IfLearned();
+        bool send = !hold && !_pause.IsPaused;
+        bool worked = false;
+        try
+        {
+            if (_broker.IsConnected)
+            {
+                await _trees.PublishAsync(ct);
+                await _manifests.PublishAsync(ct);
+            }
+            if (send && _options.Baseline == null) worked |= await SendOriginalsAsync(ct);
+            if (send && _baseline != null) worked |= await SendBaselineAsync(ct);
+            if (send) worked |= await _repairs.SendAsync(SendsPerPass, ct);
+        }
+        catch (Exception e) when (e is BrokerLinkException || (e is not OperationCanceledException && !_broker.IsConnected))
+        {
+            // The link is down (broker restart; a reset may surface before the client marks itself
+            // disconnected): what was not sent is planned again when its deadline passes.
+            await Task.Delay(LinkDownWait, _time, ct);
+        }
+        return worked;
+    }
+
+    private bool Holding()
+    {
+        if (_settling.Holding(out bool ended)) return true;
+        if (ended) _held.Now();
+        return false;
+    }
+
+    private async Task<bool> SendOriginalsAsync(CancellationToken ct)
+    {
+        bool worked = false;
+        foreach (SendOrder order in Scheduler.Plan())
+        {
+            lock (_recent)
+            {
+                _recent.Enqueue(order);
+                if (_recent.Count > RecentOrderCapacity) _recent.Dequeue();
+            }
+            byte[] packet = _packetizer.Original(order.Index, order.Relays, order.Tree);
+            _held.CountResent(order.Root.NodeId, order.Index, false);
+            _overheads.RegisterSend(order.Root.NodeId, order.Index);
+            foreach (var r in order.Relays) _overheads.RegisterSend(r.NodeId, order.Index);
+            foreach (var r in order.Deep) _overheads.RegisterSend(r.NodeId, order.Index);
+            await _broker.PublishAsync(Topics.DeviceIn(order.Root.NodeId), packet, qos: BrokerQos.AtMostOnce, ct: ct);
+            _counters.Original(_packetizer.PayloadLength(order.Index), order.Relays.Count);
+            worked = true;
+        }
+        return worked;
+    }
+
+    private async Task<bool> SendBaselineAsync(CancellationToken ct)
+    {
+        bool worked = false;
+        for (int n = 0; n < SendsPerPass && _baseline!.MoveNext(); n++)
+        {
+            var (topic, index) = _baseline.Current;
+            await _broker.PublishAsync(topic, _packetizer.RepairCopy(index), qos: BrokerQos.AtMostOnce, ct: ct);
+            _counters.Original(_packetizer.PayloadLength(index), 0);
+            worked = true;
+        }
+        return worked;
+    }
+
+    /// <summary>Reads the health gate: pauses the rollout when failures pass the threshold; true when the phase passed
+    /// and the run should hand over to the next phase.</summary>
+    private bool CheckHealth(bool force = false)
+    {
+        var before = _health.Verdict;
+        if (_health.Read(force) is not { } v) return false;
+        if (v.FailedTotal != (before?.FailedTotal ?? 0)) OnMembership(_destinations.Members);
+        if (v.Pause && !_pause.IsPaused && _pause.Pause("paused by the health gate: " + v.Reason)) _wake.Set();
+        return _options.EndWhenPhasePassed && v.PhasePassed && !_pause.IsPaused;
+    }
+
+    private RolloutResult Result(IProgress<RolloutSnapshot>? progress, RunEnd end)
+    {
+        progress?.Report(Snapshot());
+        var targets = _targets.Nodes();
+        var records = _registry.All().Where(d => targets.Contains(d.NodeId)).ToList();
+        CheckHealth(force: true);
+        var failed = records.Where(d => !d.Runs(_image)).Select(d => d.NodeId).ToList();
+        return new RolloutResult
+        {
+            Devices = records.Count,
+            Updated = records.Count(d => d.Runs(_image)),
+            Failed = failed.Count,
+            ImageBytes = _image.Bytes.Length,
+            GatewayPayloadBytes = GatewayPayloadBytes,
+            OriginalsSent = _counters.Originals,
+            RelaysNamed = _counters.Relays,
+            RepairCopiesSent = _counters.RepairCopies,
+            Reallocations = Scheduler.Reallocations,
+            Seconds = _time.GetElapsedTime(_startTimestamp).TotalSeconds,
+            DeliveredSeconds = _deliveredAt == 0 ? null : _time.GetElapsedTime(_startTimestamp, _deliveredAt).TotalSeconds,
+            TimedOut = end == RunEnd.TimedOut,
+            FailedDevices = failed,
+            ResentBytes = ResentBytes,
+            ResentRepairBytes = ResentRepairBytes,
+            DeliveriesSkipped = _counters.Skipped,
+            Reconnects = _reconnects,
+            PhasePassed = end == RunEnd.PhasePassed,
+            Health = _health.Verdict,
+        };
+    }
+}

@@ -1,0 +1,50 @@
+using IotOta.Gateway.Scheduling;
+
+namespace IotOta.Gateway.Rollouts;
+
+/// <summary>How one rollout runs.</summary>
+public sealed record RolloutOptions
+{
+    public SchedulerOptions Scheduler { get; init; } = new();
+    /// <summary>Give up (and count the devices not updated as failed) after this long.</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(10);
+    /// <summary>How often progress is reported to the caller.</summary>
+    public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromMilliseconds(250);
+    /// <summary>Packets the gateway sends at most per repair request it answers.</summary>
+    public int MaxRepairReplies { get; init; } = 64;
+    /// <summary>Which devices (node id, group id) this rollout plans packets for, answers repairs of and waits on;
+    /// null = every device on the destination list. The manifest goes only to the targets' groups (retained, one topic
+    /// per group), or with <see cref="ManifestPerDevice"/> to each target device: devices outside the targets do not
+    /// hear of the rollout.</summary>
+    public Func<uint, int, bool>? Targets { get; init; }
+    /// <summary>A benchmark baseline to roll out by instead of the scheme (src/Simulation/Baselines); null (the
+    /// default) = scheduler-planned originals, one per packet for the whole fleet, relayed across groups and copied
+    /// inside groups by the devices.</summary>
+    public IBaselineStrategy? Baseline { get; init; }
+    /// <summary>What a device is known to hold of this image (node, packet index), from its progress reports and repair
+    /// requests (and, after a gateway restart, the stored ones): a packet every member of a group holds is not planned
+    /// for that group again, and any packet sent to a device that holds it is counted in
+    /// <see cref="RolloutResult.ResentBytes"/>. Null = nothing is known.</summary>
+    public Func<uint, int, bool>? Held { get; init; }
+    /// <summary>Grows whenever <see cref="Held"/> learned something: the engine then marks again the packets every
+    /// member of a group holds (a receipt notice lost to a broker restart does not make a packet go out again).</summary>
+    public Func<long>? HeldVersion { get; init; }
+    /// <summary>How long a target device that went offline (last will) still counts as one the rollout waits for:
+    /// zero (the default) ends the rollout once every online target is done; longer rides out a partition or a
+    /// reboot, after which the device comes back and gets the rest of the image.</summary>
+    public TimeSpan OfflineWait { get; init; } = TimeSpan.Zero;
+    /// <summary>After the gateway's MQTT link came back (a broker restart), how long planning waits at most for every
+    /// online target device to report what it holds before packets whose notices were lost are planned again.</summary>
+    public TimeSpan ReconnectSettle { get; init; } = TimeSpan.FromSeconds(3);
+    /// <summary>The rollout's health policy at run time (one gate for all its phases): devices that failed, rolled
+    /// back or stayed silent after install; the engine pauses itself when the gate says so. Null = no gate.</summary>
+    public HealthGate? Health { get; init; }
+    /// <summary>The devices of the current phase, which the gate's success threshold is read on (null = every target).</summary>
+    public IReadOnlyList<uint>? PhaseDevices { get; init; }
+    /// <summary>End the run as soon as the phase passed its success threshold (a phase before the last): the next
+    /// phase's run takes over, and this phase's stragglers stay its targets.</summary>
+    public bool EndWhenPhasePassed { get; init; }
+    /// <summary>Send the manifest to each target device's own topic (not retained; again while a device has not
+    /// reported it) instead of the retained group topic: a phase can then take part of a group.</summary>
+    public bool ManifestPerDevice { get; init; }
+}

@@ -1,0 +1,48 @@
+using IotOta.Gateway.Node;
+using IotOta.Gateway.Scheduling;
+using IotOta.Shared.Protocol;
+
+namespace IotOta.Gateway.Rollouts.Run;
+
+/// <summary>
+/// Relay trees (more groups than one original names): publishes each group's table, retained, when the scheduler
+/// rebuilt the trees — at most once a second while the fleet is still joining — and clears the tables of groups that no
+/// longer have one. Only tables whose bytes changed go out. Called from the run loop only.
+/// </summary>
+internal sealed class RelayTreePublisher(IBrokerPort broker, RolloutScheduler scheduler, uint imageId, TimeProvider time)
+{
+    private static readonly TimeSpan MinInterval = TimeSpan.FromSeconds(1);
+    private readonly Dictionary<int, byte[]> _tables = new();
+    private uint _epochPublished;
+    private bool _lost;
+    private long _publishedAt;
+
+    public async Task PublishAsync(CancellationToken ct)
+    {
+        uint epoch = scheduler.TreeEpoch;
+        if (epoch == _epochPublished && !_lost) return;
+        if (_publishedAt != 0 && time.GetElapsedTime(_publishedAt) < MinInterval) return;
+        var tables = scheduler.RelayTables(imageId).ToDictionary(t => t.GroupId, t => t.ToBytes());
+        foreach (var (g, bytes) in tables)
+        {
+            if (_tables.TryGetValue(g, out var old) && old.AsSpan().SequenceEqual(bytes)) continue;
+            await broker.PublishAsync(Topics.GroupTree(g), bytes, retain: true, ct: ct);
+            _tables[g] = bytes;
+        }
+        foreach (int g in _tables.Keys.Where(g => !tables.ContainsKey(g)).ToList())
+        {
+            await broker.PublishAsync(Topics.GroupTree(g), Array.Empty<byte>(), retain: true, ct: ct);
+            _tables.Remove(g);
+        }
+        _epochPublished = epoch;
+        _lost = false;
+        _publishedAt = time.GetTimestamp();
+    }
+
+    /// <summary>The broker may have restarted and lost its retained tables: publish them all again.</summary>
+    public void Forget()
+    {
+        _tables.Clear();
+        _lost = true;
+    }
+}

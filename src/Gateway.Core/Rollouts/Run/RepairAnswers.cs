@@ -1,0 +1,65 @@
+using System.Collections.Concurrent;
+using IotOta.Gateway.Fleet;
+using IotOta.Gateway.Images;
+using IotOta.Gateway.Node;
+using IotOta.Gateway.Scheduling;
+using IotOta.Shared.Protocol;
+
+namespace IotOta.Gateway.Rollouts.Run;
+
+/// <summary>
+/// The gateway's answers to repair requests (devices ask their peers first, the gateway last): which missing packets
+/// to send (at most <see cref="RolloutOptions.MaxRepairReplies"/> per request, none still on its way to the group), and
+/// sending them as repair copies while the rollout is not paused or holding. Thread-safe.
+/// </summary>
+internal sealed class RepairAnswers(IBrokerPort broker, DeviceRegistry registry, DestinationList destinations, RolloutScheduler scheduler,
+    FirmwareImage image, Packetizer packetizer, RolloutOptions options, RolloutTargets targets, HeldSkipper held, RolloutCounters counters)
+{
+    private readonly ConcurrentQueue<(uint Node, int Index)> _queue = new();
+    private readonly ConcurrentDictionary<(uint, int), byte> _pending = new();
+
+    /// <summary>Queues the packets the request asks for that the gateway should answer.</summary>
+    public void OnRequest(RepairRequest r)
+    {
+        if (r.ImageId != image.ImageId || r.ChunkCount != image.ChunkCount) return;
+        if (options.Targets != null && (registry.Get(r.NodeId) is not { } rec || !targets.IsTarget(rec.NodeId, rec.GroupId))) return;
+        if (options.Baseline is { } baseline && !baseline.AnswersRepairsOf(r.NodeId)) return;
+        int budget = Math.Min(r.MaxReplies, options.MaxRepairReplies);
+        bool planned = options.Baseline == null;
+        var knows = options.Held;
+        int group = registry.Get(r.NodeId)?.GroupId ?? -1;
+        var mates = knows == null ? new List<uint>() : destinations.Members.Where(m => m.GroupId == group && m.NodeId != r.NodeId).Select(m => m.NodeId).ToList();
+        for (int i = 0; i < r.ChunkCount && budget > 0; i++)
+        {
+            if (!r.IsMissing(i)) continue;
+            // A packet still on its way to the device's group (its original not yet sent, or its notice not yet back)
+            // comes as an original or a peer copy: a repair copy now would be sent twice (a device idle through a
+            // broker outage asks for everything it misses).
+            // Unless a group mate is known to hold it (then it is not on its way: it is planned again only when its
+            // notice times out, and answering now lets the group skip it).
+            if (planned && !scheduler.IsDeliveredTo(r.NodeId, i) && !mates.Any(m => knows!(m, i))) continue;
+            if (!_pending.TryAdd((r.NodeId, i), 0)) continue;
+            _queue.Enqueue((r.NodeId, i));
+            budget--;
+        }
+    }
+
+    /// <summary>Sends up to <paramref name="max"/> queued repair copies; true when any went out.</summary>
+    public async Task<bool> SendAsync(int max, CancellationToken ct)
+    {
+        bool worked = false;
+        for (int n = 0; n < max && _queue.TryDequeue(out var rep); n++)
+        {
+            _pending.TryRemove(rep, out _);
+            var dev = registry.Get(rep.Node);
+            if (dev == null || !dev.Online || dev.Runs(image)) continue;
+            // it asked a while ago; its peers may have given it the packet since
+            if (options.Held is { } knows && knows(rep.Node, rep.Index)) continue;
+            held.CountResent(rep.Node, rep.Index, true);
+            await broker.PublishAsync(Topics.DeviceIn(rep.Node), packetizer.RepairCopy(rep.Index), qos: BrokerQos.AtMostOnce, ct: ct);
+            counters.Repair(packetizer.PayloadLength(rep.Index));
+            worked = true;
+        }
+        return worked;
+    }
+}

@@ -1,0 +1,84 @@
+using IotOta.DeviceFirmware.Copies;
+using IotOta.Shared.Protocol;
+
+namespace IotOta.DeviceFirmware.Tests.Copies;
+
+public class MemberListTests
+{
+    private static MemberListUpdate Update(int group, uint epoch, params uint[] nodes)
+    {
+        var u = new MemberListUpdate { GroupId = group, Epoch = epoch, Count = nodes.Length };
+        u.EnsureCapacity(nodes.Length);
+        for (int i = 0; i < nodes.Length; i++)
+        {
+            u.NodeIds[i] = nodes[i];
+            u.Ips[i] = 0x0100007F + (uint)i;
+            u.Ports[i] = 3000 + (int)nodes[i];
+        }
+        return u;
+    }
+
+    [Fact]
+    public void First_update_of_my_group_is_applied()
+    {
+        var l = new MemberList(8);
+        Assert.True(l.Apply(Update(4, 10, 7, 8, 9), 4));
+        Assert.Equal(3, l.Count);
+        Assert.Equal(10u, l.Epoch);
+        Assert.Equal(4, l.GroupId);
+        Assert.Equal(8u, l.NodeAt(1));
+        Assert.Equal(0x0100007Fu + 1, l.IpAt(1));
+        Assert.Equal(3008, l.PortAt(1));
+        Assert.Equal(2, l.IndexOf(9));
+        Assert.Equal(-1, l.IndexOf(10));
+    }
+
+    [Fact]
+    public void Epoch_zero_is_accepted_as_a_first_list()
+    {
+        var l = new MemberList(8);
+        Assert.True(l.Apply(Update(1, 0, 5), 1));
+        Assert.Equal(1, l.Count);
+    }
+
+    [Fact]
+    public void Older_or_equal_epoch_is_ignored()
+    {
+        var l = new MemberList(8);
+        l.Apply(Update(1, 5, 1, 2, 3), 1);
+        Assert.False(l.Apply(Update(1, 4, 9), 1));
+        Assert.False(l.Apply(Update(1, 5, 9), 1));
+        Assert.Equal(3, l.Count);
+        Assert.Equal(-1, l.IndexOf(9));
+        Assert.True(l.Apply(Update(1, 6, 9), 1));
+        Assert.Equal(1, l.Count);
+        Assert.Equal(0, l.IndexOf(9));
+    }
+
+    [Fact]
+    public void Update_of_another_group_is_ignored()
+    {
+        var l = new MemberList(8);
+        Assert.False(l.Apply(Update(2, 1, 1, 2), 1));
+        Assert.Equal(0, l.Count);
+    }
+
+    [Fact]
+    public void Members_beyond_capacity_are_left_out()
+    {
+        var l = new MemberList(2);
+        Assert.True(l.Apply(Update(1, 1, 1, 2, 3, 4), 1));
+        Assert.Equal(2, l.Count);
+        Assert.Equal(-1, l.IndexOf(3));
+    }
+
+    [Fact]
+    public void Shrinking_list_forgets_removed_members()
+    {
+        var l = new MemberList(8);
+        l.Apply(Update(1, 1, 1, 2, 3), 1);
+        l.Apply(Update(1, 2, 1), 1);
+        Assert.Equal(1, l.Count);
+        Assert.Equal(-1, l.IndexOf(3));
+    }
+}
