@@ -67,7 +67,9 @@ public sealed class Simulator
         _gatewayUp = o.GatewayUpKbps * 125;
         _start = _clock.GetUtcNow().UtcTicks;
         _overheads = new OverheadTable(_clock);
-        _scheduler = new RolloutScheduler(_chunks, ChunkLength, new SchedulerOptions { PriorForwardRate = o.DeviceUpKbps * 125 }, _overheads, _clock);
+        // The simulated devices copy a minimum unit to every member of their group themselves (full mesh), so the
+        // scheduler books root jobs that way too (GroupFanout 0); copy trees inside groups are not simulated.
+        _scheduler = new RolloutScheduler(_chunks, ChunkLength, new SchedulerOptions { PriorForwardRate = o.DeviceUpKbps * 125, GroupFanout = 0 }, _overheads, _clock);
         _scheduler.UpdateFleet(Enumerable.Range(1, _n).Select(id => new FleetMember((uint)id, _groupOf[id - 1], 0x0A000000u + (uint)id, 5000)).ToList());
         Groups = groups;
         ImageBytes = o.ImageSize;

@@ -41,6 +41,7 @@ namespace IotOta.DeviceFirmware.Copies
         private readonly uint[] _sendNode;
         private readonly uint[] _sendIp;
         private readonly int[] _sendPort;
+        private readonly int[] _sendSpan;
         private readonly ReceiptNotice _notice = new ReceiptNotice();
         private readonly byte[] _noticeBuf = new byte[ReceiptNotice.EncodedLength];
         private readonly byte[] _txBuf;
@@ -52,11 +53,14 @@ namespace IotOta.DeviceFirmware.Copies
         private int _workSent;
         private int _workFailed;
         private int _workSentTotal;
+        // The job's copies go down the group's copy tree (FlagSpan, a span per destination).
+        private bool _workSpan;
         // What the send buffer holds.
         private uint _txImage;
         private int _txIndex = -1;
         private int _txLen;
         private int _txPayloadLen;
+        private bool _txSpan;
 
         public Forwarder(DeviceConfig cfg, object gate, CopyPlanner planner, MemberList members, RelayTreeTable trees, ReceivePath rx,
             IPeerPort peer, IMqttPort mqtt, IClock clock, DeviceCounters counters)
@@ -80,6 +84,7 @@ namespace IotOta.DeviceFirmware.Copies
             _sendNode = new uint[fanout];
             _sendIp = new uint[fanout];
             _sendPort = new int[fanout];
+            _sendSpan = new int[fanout];
         }
 
         /// <summary>The queue of member copies and repair replies.</summary>
@@ -120,6 +125,28 @@ namespace IotOta.DeviceFirmware.Copies
             job.ExcludeNode = p.SenderNode;
             job.TargetCount = 0;
             job.RelayCount = relays;
+            _queue.Commit();
+        }
+
+        /// <summary>A copy down the group's copy tree arrived (held now): queues the job that passes it on to this
+        /// device's children for the span it carries (under the lock). No notice: the root sends that.</summary>
+        public void QueueSpanCopy(DataPacket p, Manifest m, int idx)
+        {
+            if (p.Span <= 0) return;
+            ForwardJob job = _queue.Reserve();
+            if (job == null)
+            {
+                _counters.ForwardDrops++;
+                return;
+            }
+            job.Kind = ForwardJob.KindSpanCopy;
+            job.ImageId = m.ImageId;
+            job.Index = idx;
+            job.ReceivedAtMs = _clock.NowMs;
+            job.ExcludeNode = p.SenderNode;
+            job.TargetCount = 0;
+            job.RelayCount = 0;
+            job.Span = p.Span;
             _queue.Commit();
         }
 
@@ -210,7 +237,7 @@ namespace IotOta.DeviceFirmware.Copies
                 _workActive = false; // a new image replaced the one this job was for
                 return Skipped;
             }
-            LoadTx(m, _work.Index, _work.Kind == ForwardJob.KindRepairReply ? DataPacket.FlagRepair : (byte)0);
+            LoadTx(m, _work.Index, _work.Kind == ForwardJob.KindRepairReply ? DataPacket.FlagRepair : _workSpan ? DataPacket.FlagSpan : (byte)0);
             return MembersReady;
         }
 
@@ -240,6 +267,11 @@ namespace IotOta.DeviceFirmware.Copies
             while (_workNext < _workTargets)
             {
                 int i = _workNext++;
+                if (_workSpan)
+                {
+                    _txBuf[DataPacket.SpanOffset] = (byte)_sendSpan[i];
+                    _txBuf[DataPacket.SpanOffset + 1] = (byte)(_sendSpan[i] >> 8);
+                }
                 if (_peer.Send(_sendIp[i], _sendPort[i], _txBuf, 0, msgLen)) _workSent++;
                 else _workFailed++;
                 if (_workNext < _workTargets && _relayQueue.Count > 0)
@@ -265,7 +297,7 @@ namespace IotOta.DeviceFirmware.Copies
             lock (_gate)
             {
                 if (notice) _counters.NoticesSent++;
-                else _counters.RepairRepliesSent += _workSentTotal + _workSent;
+                else if (_work.Kind == ForwardJob.KindRepairReply) _counters.RepairRepliesSent += _workSentTotal + _workSent;
             }
             FlushWorkCounters();
         }
@@ -274,7 +306,19 @@ namespace IotOta.DeviceFirmware.Copies
         private void StartWork()
         {
             int n;
-            if (_work.Kind == ForwardJob.KindMinimumUnit)
+            _workSpan = false;
+            if (_work.Kind == ForwardJob.KindSpanCopy)
+            {
+                n = _planner.TreeCopies(_members, _work.Span, _sendNode, _sendIp, _sendPort, _sendSpan);
+                _workSpan = true;
+            }
+            else if (_work.Kind == ForwardJob.KindMinimumUnit && _planner.UsesTree(_members))
+            {
+                // the root of this chunk's copy tree: the whole group after it
+                n = _planner.TreeCopies(_members, _members.Count - 1, _sendNode, _sendIp, _sendPort, _sendSpan);
+                _workSpan = true;
+            }
+            else if (_work.Kind == ForwardJob.KindMinimumUnit)
             {
                 n = _planner.GroupCopies(_members, _work.Index, _work.ExcludeNode, _sendNode, _sendIp, _sendPort);
             }
@@ -310,14 +354,17 @@ namespace IotOta.DeviceFirmware.Copies
         /// only when the buffer holds another packet (under the lock).</summary>
         private void LoadTx(Manifest m, int index, byte flags)
         {
-            if (_txImage == m.ImageId && _txIndex == index && _txLen > 0)
+            bool span = (flags & DataPacket.FlagSpan) != 0;
+            if (_txImage == m.ImageId && _txIndex == index && _txLen > 0 && _txSpan == span)
             {
                 _txBuf[DataPacket.FlagsOffset] = flags;
                 return;
             }
             int chunkLen = m.ChunkLength(index);
             _txWriter.Reset(_txBuf, 0, _txBuf.Length);
-            int at = DataPacket.WriteHeader(_txWriter, MessageType.Copy, m.ImageId, index, flags, _self, 0, null, null, null, chunkLen);
+            // with FlagSpan the span field (patched per destination) sits between the sender and the payload length
+            int at = DataPacket.WriteHeader(_txWriter, MessageType.Copy, m.ImageId, index, flags, _self, 0, null, null, null, chunkLen, 0);
+            _txSpan = span;
             _rx.ReadChunk(index, _txBuf, at);
             _txLen = _txWriter.Length;
             _txPayloadLen = chunkLen;

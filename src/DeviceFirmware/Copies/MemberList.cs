@@ -24,6 +24,8 @@ namespace IotOta.DeviceFirmware.Copies
         public int Count { get { return _count; } }
         public uint Epoch { get; private set; }
         public int GroupId { get; private set; }
+        /// <summary>The group's copy-tree fan-out from the gateway (0: full mesh, every member copies to all).</summary>
+        public int Fanout { get; private set; }
 
         public uint NodeAt(int i) { return _nodes[i]; }
         public uint IpAt(int i) { return _ips[i]; }
@@ -44,6 +46,7 @@ namespace IotOta.DeviceFirmware.Copies
             }
             _count = n;
             Epoch = update.Epoch;
+            Fanout = update.Fanout;
             GroupId = update.GroupId;
             _hasEpoch = true;
             return true;

@@ -16,6 +16,12 @@ namespace IotOta.Shared.Protocol
         public int GroupId;
         public uint Epoch;
         public int Count;
+        /// <summary>The group's copy-tree fan-out (docs/protocol.md "Copy trees inside a group"): 1..32, sent as an
+        /// optional 1-byte tail; 0 = no tail, the full mesh (every member copies to every other).</summary>
+        public int Fanout;
+        public const int MaxFanout = 32;
+        /// <summary>The fan-out the gateway plans for a group by default: one connection in from the parent, two out.</summary>
+        public const int DefaultFanout = 2;
         public uint[] NodeIds = new uint[0];
         public uint[] Ips = new uint[0];
         public int[] Ports = new int[0];
@@ -25,9 +31,16 @@ namespace IotOta.Shared.Protocol
             return WireHeader.Length + 2 + 4 + 2 + count * EntryLength;
         }
 
+        /// <summary>Bytes of a list of <paramref name="count"/> members with the fan-out tail.</summary>
+        public static int EncodedLength(int count, int fanout)
+        {
+            return EncodedLength(count) + (fanout > 0 ? 1 : 0);
+        }
+
         public int Encode(byte[] buffer, int offset)
         {
             if (Count < 0 || Count > MaxMembers) throw WireReader.OutOfRange("member count", Count);
+            if (Fanout < 0 || Fanout > MaxFanout) throw WireReader.OutOfRange("fanout", Fanout);
             WireWriter w = WireWriter.Reuse(ref _writer, buffer, offset, buffer.Length - offset);
             WireHeader.Write(w, MessageType.MemberList);
             w.WriteUInt16(GroupId);
@@ -39,12 +52,13 @@ namespace IotOta.Shared.Protocol
                 w.WriteUInt32(Ips[i]);
                 w.WriteUInt16(Ports[i]);
             }
+            if (Fanout > 0) w.WriteByte((byte)Fanout);
             return w.Length;
         }
 
         public byte[] ToBytes()
         {
-            byte[] b = new byte[EncodedLength(Count)];
+            byte[] b = new byte[EncodedLength(Count, Fanout)];
             Encode(b, 0);
             return b;
         }
@@ -58,11 +72,14 @@ namespace IotOta.Shared.Protocol
             uint epoch = r.ReadUInt32();
             int n = r.ReadUInt16();
             if (n > MaxMembers) throw WireReader.OutOfRange("member count", n);
-            if (r.Remaining != n * EntryLength)
+            int tail = r.Remaining - n * EntryLength;
+            if (tail != 0 && tail != 1)
             {
                 throw new ProtocolException(r.Remaining < n * EntryLength ? ProtocolError.Truncated : ProtocolError.TrailingBytes,
                     "member list of " + n + " entries needs " + (n * EntryLength) + " bytes, has " + r.Remaining);
             }
+            int fanout = tail == 1 ? buffer[offset + count - 1] : 0;
+            if (tail == 1 && (fanout < 1 || fanout > MaxFanout)) throw WireReader.OutOfRange("fanout", fanout);
             EnsureCapacity(n);
             for (int i = 0; i < n; i++)
             {
@@ -70,6 +87,8 @@ namespace IotOta.Shared.Protocol
                 Ips[i] = r.ReadUInt32();
                 Ports[i] = r.ReadUInt16();
             }
+            if (tail == 1) r.ReadByte();
+            Fanout = fanout;
             GroupId = group;
             Epoch = epoch;
             Count = n;
