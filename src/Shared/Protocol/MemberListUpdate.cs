@@ -17,9 +17,11 @@ namespace IotOta.Shared.Protocol
         public uint Epoch;
         public int Count;
         /// <summary>The group's copy-tree fan-out (docs/protocol.md "Copy trees inside a group"): 1..32, sent as an
-        /// optional 1-byte tail; 0 = no tail, the full mesh (every member copies to every other).</summary>
+        /// optional 2-byte tail ('F', fanout); 0 = no tail, the full mesh (every member copies to every other).</summary>
         public int Fanout;
         public const int MaxFanout = 32;
+        public const byte FanoutTag = 0x46; // 'F'
+        public const int FanoutTailLength = 2;
         /// <summary>The fan-out the gateway plans for a group by default: one connection in from the parent, two out.</summary>
         public const int DefaultFanout = 2;
         public uint[] NodeIds = new uint[0];
@@ -34,7 +36,7 @@ namespace IotOta.Shared.Protocol
         /// <summary>Bytes of a list of <paramref name="count"/> members with the fan-out tail.</summary>
         public static int EncodedLength(int count, int fanout)
         {
-            return EncodedLength(count) + (fanout > 0 ? 1 : 0);
+            return EncodedLength(count) + (fanout > 0 ? FanoutTailLength : 0);
         }
 
         public int Encode(byte[] buffer, int offset)
@@ -52,7 +54,11 @@ namespace IotOta.Shared.Protocol
                 w.WriteUInt32(Ips[i]);
                 w.WriteUInt16(Ports[i]);
             }
-            if (Fanout > 0) w.WriteByte((byte)Fanout);
+            if (Fanout > 0)
+            {
+                w.WriteByte(FanoutTag);
+                w.WriteByte((byte)Fanout);
+            }
             return w.Length;
         }
 
@@ -73,13 +79,14 @@ namespace IotOta.Shared.Protocol
             int n = r.ReadUInt16();
             if (n > MaxMembers) throw WireReader.OutOfRange("member count", n);
             int tail = r.Remaining - n * EntryLength;
-            if (tail != 0 && tail != 1)
+            bool hasTail = tail == FanoutTailLength && buffer[offset + count - 2] == FanoutTag;
+            if (tail != 0 && !hasTail)
             {
                 throw new ProtocolException(r.Remaining < n * EntryLength ? ProtocolError.Truncated : ProtocolError.TrailingBytes,
                     "member list of " + n + " entries needs " + (n * EntryLength) + " bytes, has " + r.Remaining);
             }
-            int fanout = tail == 1 ? buffer[offset + count - 1] : 0;
-            if (tail == 1 && (fanout < 1 || fanout > MaxFanout)) throw WireReader.OutOfRange("fanout", fanout);
+            int fanout = hasTail ? buffer[offset + count - 1] : 0;
+            if (hasTail && (fanout < 1 || fanout > MaxFanout)) throw WireReader.OutOfRange("fanout", fanout);
             EnsureCapacity(n);
             for (int i = 0; i < n; i++)
             {
@@ -87,7 +94,11 @@ namespace IotOta.Shared.Protocol
                 Ips[i] = r.ReadUInt32();
                 Ports[i] = r.ReadUInt16();
             }
-            if (tail == 1) r.ReadByte();
+            if (hasTail)
+            {
+                r.ReadByte();
+                r.ReadByte();
+            }
             Fanout = fanout;
             GroupId = group;
             Epoch = epoch;
