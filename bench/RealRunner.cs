@@ -41,7 +41,7 @@ public static class RealRunner
     };
 
     public static double Bound(BenchOptions o, LinkProfile[] links) =>
-        KumarRossBound.Seconds(o.ImageSize, o.GatewayUpKbps * 125, links.Select(l => l.UpBytesPerSecond).ToList(), links.Select(l => l.DownBytesPerSecond).ToList());
+        KumarRossBound.Seconds(o.ImageSize, LinkRate.BytesPerSecond(o.GatewayUpKbps), links.Select(l => l.UpBytesPerSecond).ToList(), links.Select(l => l.DownBytesPerSecond).ToList());
 
     /// <summary>Slots just big enough for the image: 1,000 devices' flash files stay ~2.3 GB instead of 8 GB.</summary>
     public static int SlotSizeFor(int imageSize) => Math.Max(64 * 1024, (imageSize + 65535) / 65536 * 65536);
@@ -70,7 +70,7 @@ public static class RealRunner
         string brokerHost = mosquitto?.Host ?? broker!.Host;
         int brokerPort = mosquitto?.Port ?? broker!.Port;
         // Devices reach the broker through its uplink (shared, shaped); the gateway reaches it directly.
-        await using var uplink = o.EffectiveBrokerUpKbps > 0 ? new BrokerUplink(brokerHost, brokerPort, o.EffectiveBrokerUpKbps * 125) : null;
+        await using var uplink = o.EffectiveBrokerUpKbps > 0 ? new BrokerUplink(brokerHost, brokerPort, LinkRate.BytesPerSecond(o.EffectiveBrokerUpKbps)) : null;
         string fleetHost = uplink?.Host ?? brokerHost;
         int fleetPort = uplink?.Port ?? brokerPort;
         long brokerBytes = 0, brokerMessages = 0;
@@ -90,7 +90,7 @@ public static class RealRunner
         using var signer = ManifestSigner.Generate();
         var verifier = new EcdsaSignatureVerifier();
         verifier.Add(signer.KeyId, signer.PublicKey());
-        var gateway = MqttGatewayNode.Create(brokerHost, brokerPort, pace: new TokenBucket(o.GatewayUpKbps * 125, 16 * 1024).ConsumeAsync, log: null);
+        var gateway = MqttGatewayNode.Create(brokerHost, brokerPort, pace: new TokenBucket(LinkRate.BytesPerSecond(o.GatewayUpKbps), 16 * 1024, creditWhileIdle: false).ConsumeAsync, log: null);
         IBenchFleet? fleet = null;
         try
         {
@@ -126,7 +126,7 @@ public static class RealRunner
             {
                 Timeout = TimeSpan.FromSeconds(o.TimeoutSeconds),
                 Baseline = Baseline.Named(strategy),
-                Scheduler = new SchedulerOptions { PriorForwardRate = o.DeviceUpKbps * 125 },
+                Scheduler = new SchedulerOptions { PriorForwardRate = LinkRate.BytesPerSecond(o.DeviceUpKbps) },
             };
             var done = new System.Collections.Concurrent.ConcurrentDictionary<uint, double>();
             var clock = Stopwatch.StartNew();

@@ -17,7 +17,7 @@ public static class Report
         var sb = new StringBuilder();
         var r0 = runs.FirstOrDefault();
         sb.AppendLine($"N = {o.Devices}, {(r0?.Groups ?? o.EffectiveGroups)} groups, scenario {o.Scenario}, image {KiB(o.ImageSize)} KiB in {o.ChunkSize} B packets, " +
-            $"gateway up {o.GatewayUpKbps} kbps, device up/down {o.DeviceUpKbps}/{o.DeviceDownKbps} kbps, latency {o.LatencyMs} ms, seed {o.Seed}" +
+            $"gateway up {o.GatewayUpKbps} kbps, device up/down {o.DeviceUpKbps}/{o.DeviceDownKbps} kbps (1 kbit = 1000 bit, links and bound alike), latency {o.LatencyMs} ms, seed {o.Seed}" +
             (o.Simulate ? " (simulated)" : $", broker {o.Broker} (uplink to the fleet {(o.EffectiveBrokerUpKbps > 0 ? o.EffectiveBrokerUpKbps + " kbps, shared" : "unlimited")}), {Environment.ProcessorCount} cores"));
         sb.AppendLine();
         sb.AppendLine("| strategy | mode | done | last s | median s | p99 s | bound s | ratio | gateway MiB (×image) | broker MiB | broker msgs | device upload KiB min/med/max | CPU s bench+broker | CPU % of cores | host busy % | peak RSS MiB | core alloc B/msg |");

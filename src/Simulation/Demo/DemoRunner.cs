@@ -56,7 +56,7 @@ public static class DemoRunner
         var verifier = new EcdsaSignatureVerifier();
         verifier.Add(signer.KeyId, signer.PublicKey());
         var links = DeviceLinks(o);
-        TokenBucket? gatewayUp = LinkRate.IsLimited(o.GatewayUpKbps) ? new TokenBucket(LinkRate.BytesPerSecond(o.GatewayUpKbps), 16 * 1024) : null;
+        TokenBucket? gatewayUp = LinkRate.IsLimited(o.GatewayUpKbps) ? new TokenBucket(LinkRate.BytesPerSecond(o.GatewayUpKbps), 16 * 1024, creditWhileIdle: false) : null;
         VirtualFleet? fleet = null;
         GatewayNode? gateway = null;
         try
