@@ -9,6 +9,11 @@ namespace IotOta.Gateway.Scheduling;
 /// </summary>
 public sealed partial class RolloutScheduler
 {
+    private readonly NoticeTimer _noticeTimer = new();
+
+    /// <summary>How late notices come, smoothed (deadlines follow it).</summary>
+    public NoticeTimer NoticeTimer => _noticeTimer;
+
     private int RootCopies(GroupPlan g)
     {
         int others = Math.Max(0, g.Members.Count - 1);

@@ -48,6 +48,10 @@ public sealed partial class RolloutScheduler
         public readonly uint[] Via = new uint[chunks];
         public readonly long[] Deadline = new long[chunks];
         public readonly double[] Bytes = new double[chunks];
+        /// <summary>When the delivery was planned and how long it was expected to take (seconds): its notice is a
+        /// sample of the <see cref="NoticeTimer"/>.</summary>
+        public readonly long[] Planned = new long[chunks];
+        public readonly double[] Expected = new double[chunks];
         public int DoneCount;
     }
 
@@ -227,7 +231,11 @@ public sealed partial class RolloutScheduler
             if (_loads.TryGetValue(node, out DeviceLoad? heard)) heard.Strikes = 0; // it is alive after all
             if (g.Owner[index] == node) TightenRelayDeadlines(node, index, _time.GetTimestamp());
             if (g.Status[index] == Done) return;
-            if (g.Status[index] == InFlight) Release(g, index);
+            if (g.Status[index] == InFlight)
+            {
+                if (g.Owner[index] == node) _noticeTimer.Observe(g.Expected[index], _time.GetElapsedTime(g.Planned[index]).TotalSeconds);
+                Release(g, index);
+            }
             else if (g.Live) _pendingCount[index]--;
             g.Status[index] = Done;
             g.DoneCount++;
@@ -455,7 +463,9 @@ public sealed partial class RolloutScheduler
         g.Owner[k] = d.NodeId;
         g.Via[k] = via;
         g.Bytes[k] = bytes;
-        double timeout = Math.Max(_options.MinNoticeTimeout.TotalSeconds, 4 * finishSeconds);
+        g.Planned[k] = now;
+        g.Expected[k] = finishSeconds;
+        double timeout = _noticeTimer.TimeoutSeconds(finishSeconds, _options.MinNoticeTimeout.TotalSeconds);
         g.Deadline[k] = now + (long)(timeout * _time.TimestampFrequency);
         _deadlines.Enqueue((g, k), g.Deadline[k]);
     }
