@@ -42,6 +42,8 @@ public static class DemoRunner
             (host, port) = (broker.Host, broker.Port);
         }
         var boards = o.Boards.Select(b => BoardProfile.Named(b)).ToList();
+        // The fleet's shape must fit its devices' member lists and socket budgets: refused before anything starts.
+        if (GroupFit.Problem(o.Devices, o.Groups, boards, o.PeerConnections) is { } shape) throw new ArgumentException(shape);
         int chunkSize = boards.Count == 0 ? o.ChunkSize : boards.Min(b => b.MaxChunkSize);
         if (boards.Count > 0 && o.FitImageToBoards)
         {

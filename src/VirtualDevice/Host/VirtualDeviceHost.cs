@@ -155,6 +155,11 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
             config.MaxMembers = board.MaxMembers;
             config.ForwardQueueCapacity = board.ForwardQueueCapacity;
         }
+        else
+        {
+            // without a board the member list takes a whole protocol list: groups of up to 1,024 members
+            config.MaxMembers = VirtualDeviceOptions.DefaultMaxMembers;
+        }
         Sink = sink;
         return new DeviceAgent(config, _meteredFlash!, _meteredMqtt!, peer, SystemClock.Instance, hash, verifier, this, log, meteredSink, staging);
     }

@@ -25,6 +25,8 @@ public sealed record VirtualDeviceOptions
     /// <summary>Most peer connections (inbound and outbound together) the device holds at once, instead of the board's
     /// maxPeerConnections (null = the board's, else <see cref="DefaultMaxPeerConnections"/>; 0 = unlimited).</summary>
     public int? MaxPeerConnections { get; init; }
+    /// <summary>Members a virtual device without a board can name (a whole protocol member list).</summary>
+    public const int DefaultMaxMembers = Shared.Protocol.MemberListUpdate.MaxMembers;
     /// <summary>The socket budget of a virtual device without a board: as an esp32-devkitc's.</summary>
     public const int DefaultMaxPeerConnections = 6;
     /// <summary>The peer connection limit the device enforces.</summary>
