@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one test command, for a fresh Debian machine or a developer's: run from anywhere inside the repo.
 #   1. installs what the tests need when it is missing (mosquitto, postgresql; apt-get update only when something must be installed)
-#   2. dotnet build IotOta.sln -c Release   (includes src/DeviceCore.Nano: the device core against nanoFramework's mscorlib)
+#   2. dotnet build IotOta.sln -c Release   (includes src/DeviceCore.Nano: the device core against nanoFramework's mscorlib,
+#      and src/Board: the board program against mscorlib and src/Board.References)
 #   3. dotnet test  IotOta.sln -c Release --no-build, one TRX per test project
 #   4. prints "N passed, N failed[, N skipped]" summed over every TRX; exits non-zero on any failure or when no test ran.
 set -euo pipefail
@@ -82,6 +83,13 @@ if [ -f "$NANO_DLL" ]; then
     echo "nanoFramework check: OK - the device core (src/Shared + src/DeviceFirmware) compiles against nanoFramework's mscorlib ($NANO_DLL)"
 else
     echo "error: $NANO_DLL was not built: is src/DeviceCore.Nano still in IotOta.sln?" >&2
+    exit 1
+fi
+BOARD_DLL="src/Board/bin/Release/net10.0/IotOta.Board.dll"
+if [ -f "$BOARD_DLL" ]; then
+    echo "nanoFramework check: OK - the board program (src/Board + the device core) compiles against nanoFramework's mscorlib and the cited reference assemblies of its packages (src/Board.References) ($BOARD_DLL)"
+else
+    echo "error: $BOARD_DLL was not built: is src/Board still in IotOta.sln?" >&2
     exit 1
 fi
 

@@ -59,6 +59,9 @@ public sealed class BoardProfile
     public required string UpdateLayout { get; init; }
     public required IReadOnlyDictionary<string, IReadOnlyList<BoardPartition>> Layouts { get; init; }
     public required IReadOnlyDictionary<string, string> Roles { get; init; }
+    /// <summary>Where the board program keeps its slots on stock nanoFramework (src/Board): files on the internal
+    /// littlefs partition. Null when the profile has no "fileStore".</summary>
+    public BoardFileStore? FileStore { get; init; }
 
     /// <summary>The partition that plays a role (slotA, slotB, state, staging, bootData) in the update layout.</summary>
     public BoardPartition Role(string role) => Layouts[UpdateLayout].First(p => p.Name == Roles[role]);
@@ -120,7 +123,12 @@ public sealed class BoardProfile
     private sealed record Raw(string? Name, string? Description, string? Chip, string? NanoTarget, int? FlashSize, int? SectorSize,
         int? PsramBytes, int? ManagedHeapBytes, int? CoreHeapBudget, int? MaxChunkSize, int? MaxMembers, int? ForwardQueueCapacity, int? MaxPeerConnections, SinkMode? SinkMode,
         string[]? UpdatableImages, string? UpdateImage, string? UpdateLayout, Dictionary<string, RawPartition[]>? Layouts,
-        Dictionary<string, string>? Roles);
+        Dictionary<string, string>? Roles)
+    {
+        public RawFileStore? FileStore { get; init; }
+    }
+
+    private sealed record RawFileStore(string? Partition, int? SlotBytes, int? StateBytes, int? BootBytes, int? ReserveBytes);
 
     /// <summary>Parses and validates one profile; <paramref name="source"/> names it in errors.</summary>
     public static BoardProfile Parse(string json, string source = "<profile>")
@@ -211,8 +219,11 @@ public sealed class BoardProfile
         if (mode == SinkMode.Sequential && Find("staging").Size < entry)
             throw new BoardProfileException(Err("roles.staging", $"partition '{roles["staging"]}' cannot hold one staged packet of {chunk} bytes ({entry} bytes of flash)"));
 
+        BoardFileStore? fileStore = raw.FileStore == null ? null : BoardFileStore.Check(raw.FileStore.Partition, raw.FileStore.SlotBytes,
+            raw.FileStore.StateBytes, raw.FileStore.BootBytes, raw.FileStore.ReserveBytes, layouts, sector, Err);
         return new BoardProfile
         {
+            FileStore = fileStore,
             Name = name,
             Description = raw.Description ?? "",
             Chip = NeedS(raw.Chip, "chip"),

@@ -5,7 +5,8 @@ using MQTTnet.Server;
 
 namespace IotOta.Gateway.Mqtt;
 
-/// <summary>An in-process MQTTnet broker on 127.0.0.1 (the demo's first network). Open by default; with
+/// <summary>An in-process MQTTnet broker, on the loopback addresses only (127.0.0.1 and ::1) unless given others (the
+/// demo's first network). Open by default; with
 /// <see cref="BrokerSecurity"/> it checks credentials and the topic ACL (<see cref="BrokerGuard"/>) and/or listens
 /// with TLS only.</summary>
 public sealed class EmbeddedBroker : IAsyncDisposable
@@ -29,23 +30,28 @@ public sealed class EmbeddedBroker : IAsyncDisposable
 
     public static Task<EmbeddedBroker> StartAsync(int port = 0) => StartAsync(port, null, null);
 
-    public static async Task<EmbeddedBroker> StartAsync(int port, BrokerSecurity? security, Action<string>? log = null)
+    /// <param name="bind">at most one IPv4 and one IPv6 address to listen on; null = 127.0.0.1 and ::1 (a family left
+    /// out is not listened on)</param>
+    public static async Task<EmbeddedBroker> StartAsync(int port, BrokerSecurity? security, Action<string>? log = null, IReadOnlyList<IPAddress>? bind = null)
     {
         if (port == 0) port = FreePort();
+        var (v4, v6) = BindAddresses(bind);
         security ??= BrokerSecurity.Open;
         var b = new MqttServerOptionsBuilder().WithMaxPendingMessagesPerClient(10_000);
         if (security.Certificates is { } certs)
         {
             b = b.WithoutDefaultEndpoint()
                 .WithEncryptedEndpoint()
-                .WithEncryptedEndpointBoundIPAddress(IPAddress.Loopback)
+                .WithEncryptedEndpointBoundIPAddress(v4)
+                .WithEncryptedEndpointBoundIPV6Address(v6)
                 .WithEncryptedEndpointPort(port)
                 .WithEncryptionCertificate(certs.Server);
         }
         else
         {
             b = b.WithDefaultEndpoint()
-                .WithDefaultEndpointBoundIPAddress(IPAddress.Loopback)
+                .WithDefaultEndpointBoundIPAddress(v4)
+                .WithDefaultEndpointBoundIPV6Address(v6)
                 .WithDefaultEndpointPort(port);
         }
         var server = new MqttServerFactory().CreateMqttServer(b.Build());
@@ -57,6 +63,17 @@ public sealed class EmbeddedBroker : IAsyncDisposable
         }
         await server.StartAsync();
         return new EmbeddedBroker(server, port, guard, security.Certificates != null);
+    }
+
+    /// <summary>The IPv4 and IPv6 address to listen on (<see cref="IPAddress.None"/>: not that family). MQTTnet listens on
+    /// IPv6Any unless told otherwise, which would open the broker on every interface.</summary>
+    public static (IPAddress V4, IPAddress V6) BindAddresses(IReadOnlyList<IPAddress>? bind)
+    {
+        if (bind == null || bind.Count == 0) return (IPAddress.Loopback, Socket.OSSupportsIPv6 ? IPAddress.IPv6Loopback : IPAddress.None);
+        var v4 = bind.Where(a => a.AddressFamily == AddressFamily.InterNetwork).ToList();
+        var v6 = bind.Where(a => a.AddressFamily == AddressFamily.InterNetworkV6).ToList();
+        if (v4.Count > 1 || v6.Count > 1) throw new ArgumentException("the embedded broker listens on at most one IPv4 and one IPv6 address");
+        return (v4.FirstOrDefault() ?? IPAddress.None, v6.FirstOrDefault() ?? IPAddress.None);
     }
 
     public static int FreePort()

@@ -44,6 +44,9 @@ public abstract class GatewayDatabase : INodeStore, IDisposable
                 CREATE TABLE IF NOT EXISTS device_progress (node_id {integer} NOT NULL, image_id {integer} NOT NULL, chunk_count {integer} NOT NULL,
                   held_count {integer} NOT NULL, bitmap {blob} NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (node_id, image_id));
                 CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+                CREATE TABLE IF NOT EXISTS audit (seq {integer} PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+                  target TEXT, detail TEXT, client TEXT);
+                CREATE TABLE IF NOT EXISTS rollout_outcomes (id TEXT PRIMARY KEY, json TEXT NOT NULL);
                 """);
         }
         catch
@@ -231,6 +234,27 @@ public abstract class GatewayDatabase : INodeStore, IDisposable
         Write("INSERT INTO settings VALUES (@n,@v) ON CONFLICT (name) DO NOTHING", ("@n", name), ("@v", value));
         return GetSetting(name) ?? value;
     }
+
+    // ---- audit log and rollout outcomes (AuditLog.cs, RolloutOutcomes.cs) -------------------------------------
+    public void AddAudit(AuditEntry e)
+    {
+        lock (_gate)
+            Write("INSERT INTO audit SELECT COALESCE(MAX(seq), 0) + 1, @at, @actor, @action, @target, @detail, @client FROM audit",
+                ("@at", e.At.ToString("O")), ("@actor", e.Actor), ("@action", e.Action), ("@target", e.Target), ("@detail", e.Detail), ("@client", e.Client));
+    }
+
+    /// <summary>Newest first, after skipping <paramref name="offset"/>.</summary>
+    public IReadOnlyList<AuditEntry> ListAudit(int offset, int limit) =>
+        Query("SELECT seq, at, actor, action, target, detail, client FROM audit ORDER BY seq DESC LIMIT @l OFFSET @o",
+            r => new AuditEntry(Long(r, 0), Time(r, 1), r.GetString(2), r.GetString(3), r.IsDBNull(4) ? null : r.GetString(4),
+                r.IsDBNull(5) ? null : r.GetString(5), r.IsDBNull(6) ? null : r.GetString(6)), ("@l", (long)limit), ("@o", (long)offset));
+
+    public long CountAudit() => Query("SELECT COUNT(*) FROM audit", r => Long(r, 0)).First();
+
+    public void SaveRolloutOutcome(string id, string json) =>
+        Write("INSERT INTO rollout_outcomes VALUES (@id, @j) ON CONFLICT (id) DO UPDATE SET json = excluded.json", ("@id", id), ("@j", json));
+
+    public string? GetRolloutOutcome(string id) => Query("SELECT json FROM rollout_outcomes WHERE id = @id", r => r.GetString(0), ("@id", id)).FirstOrDefault();
 
     public void Dispose()
     {

@@ -13,7 +13,7 @@ namespace IotOta.Api.Tests;
 /// loopback port (WebApplication with --urls). Rollouts run one at a time, so versions are handed out in order.</summary>
 public sealed class ServerFixture : IAsyncLifetime
 {
-    public const string User = "operator", Password = "test-pass-1";
+    public const string User = "operator", Password = "test-password-1";
     public const long MaxImageBytes = 600 * 1024;
     private int _patch;
 

@@ -9,7 +9,7 @@ namespace IotOta.Architecture.Tests;
 public static class DependencyRule
 {
     /// <summary>The simulation side.</summary>
-    public static readonly string[] Simulation = ["src/VirtualDevice", "src/Simulation"];
+    public static readonly string[] Simulation = ["src/VirtualDevice", "src/Simulation", "src/Board.Emulation"];
 
     /// <summary>Production projects and the projects each may reference.</summary>
     public static readonly IReadOnlyDictionary<string, string[]> Allowed = new Dictionary<string, string[]>

@@ -1,7 +1,4 @@
 using System.Text.RegularExpressions;
-using IotOta.Simulation.Serve;
-using IotOta.Gateway.Mqtt;
-using IotOta.Simulation.Demo;
 using IotOta.Gateway.Serve;
 using Microsoft.Playwright;
 using Xunit.Abstractions;
@@ -20,31 +17,11 @@ public sealed class ConsoleTests(ITestOutputHelper output) : IAsyncLifetime
     private IPlaywright _pw = null!;
     private IBrowser _browser = null!;
 
-    public static string ChromiumPath => Environment.GetEnvironmentVariable("CHROMIUM_PATH") is { Length: > 0 } p ? p : "/usr/bin/chromium";
-
     public async Task InitializeAsync()
     {
-        Assert.True(File.Exists(ChromiumPath), $"Chromium not found at {ChromiumPath}: `apt-get install chromium` (scripts/test.sh does)");
-        _server = await GatewayServer.StartAsync(new ServeOptions
-        {
-            Urls = $"http://127.0.0.1:{EmbeddedBroker.FreePort()}",
-            Devices = 6,
-            Simulation = new ServeSimulation(),
-            Groups = 3,
-            User = User,
-            Password = Password,
-            GatewayUpKbps = 4000,
-            DeviceUpKbps = 8000,
-            DeviceDownKbps = 16000,
-            Storage = IotOta.Gateway.Persistence.StorageOptions.InMemory,
-        }, null, CancellationToken.None);
+        _server = await BrowserSupport.StartGatewayAsync(User, Password, devices: 6, groups: 3, gatewayUpKbps: 4000, deviceUpKbps: 8000, deviceDownKbps: 16000);
         _pw = await Playwright.CreateAsync();
-        _browser = await _pw.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = ChromiumPath,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-        });
+        _browser = await BrowserSupport.LaunchAsync(_pw);
     }
 
     public async Task DisposeAsync()
@@ -52,16 +29,6 @@ public sealed class ConsoleTests(ITestOutputHelper output) : IAsyncLifetime
         if (_browser != null) await _browser.DisposeAsync();
         _pw?.Dispose();
         if (_server != null) await _server.DisposeAsync();
-    }
-
-    private static string ArtifactsDir()
-    {
-        // tests/Browser.Tests/artifacts (gitignored), found from the test's bin folder.
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir != null && !File.Exists(Path.Combine(dir.FullName, "Browser.Tests.csproj"))) dir = dir.Parent;
-        string path = Path.Combine(dir?.FullName ?? AppContext.BaseDirectory, "artifacts");
-        Directory.CreateDirectory(path);
-        return path;
     }
 
     [Fact]
@@ -119,11 +86,18 @@ public sealed class ConsoleTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(3, await page.Locator("#relay-svg circle").CountAsync());
         Assert.True(await page.Locator("#relay-svg .relay-arrow").CountAsync() > 0, "no root → relay arrow in the picture");
 
-        string shot = Path.Combine(ArtifactsDir(), "live-rollout.png");
+        string shot = Path.Combine(BrowserSupport.ArtifactsDir(), "live-rollout.png");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = shot, FullPage = true });
         Assert.True(new FileInfo(shot).Length > 10_000);
         output.WriteLine($"screenshot of the live rollout view: {shot}");
         Console.WriteLine($"screenshot of the live rollout view: {shot}");
+
+        // The history lists it with the counts it ended with; the audit log names who started it.
+        var row = page.Locator("#rollout-history tbody tr").First;
+        await Assertions.Expect(row.Locator("td").Nth(2)).ToHaveTextAsync("completed");
+        await Assertions.Expect(row.Locator("td").Nth(3)).ToHaveTextAsync("6");
+        await Assertions.Expect(page.Locator("#audit-table tbody")).ToContainTextAsync("rollout.start");
+        await Assertions.Expect(page.Locator("#audit-table tbody")).ToContainTextAsync("image.upload");
 
         // Pausing a completed rollout is refused; the page shows the API's answer.
         await page.EvaluateAsync("document.querySelector('#rollout-pause').disabled = false");

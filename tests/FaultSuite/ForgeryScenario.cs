@@ -1,3 +1,4 @@
+using IotOta.TestSupport.Device;
 using IotOta.DeviceFirmware.Agent;
 using IotOta.DeviceFirmware.Flash;
 using IotOta.Shared.Protocol;
@@ -158,7 +159,7 @@ public sealed class ForgeryScenario
             }
             if (restart.Count > 0) break;
             if (round % 3 == 0) inbox.Enqueue(Forge(img, old));
-            clock.Now += 400;
+            clock.Advance(400);
             agent.Tick();
         }
         DeviceCounters c = agent.Counters;

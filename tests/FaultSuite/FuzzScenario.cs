@@ -1,3 +1,4 @@
+using IotOta.TestSupport.Device;
 using IotOta.Shared.Chunking;
 using System.Diagnostics;
 using IotOta.DeviceFirmware.Agent;
@@ -120,7 +121,7 @@ public sealed class FuzzScenario
                     agent.OnPeerMessage((n & 1) == 0 ? 0u : (uint)_rng.Next(1, 200), _buf, 0, len);
                 else
                     agent.OnMqttMessage(seedIndex == 0 ? Topics.Manifest : seedIndex == 4 ? Topics.GroupMembers(1) : topicIn, _buf, 0, len);
-                if ((n & 63) == 0) { while (agent.PumpOnce()) { } clock.Now += 50; agent.Tick(); }
+                if ((n & 63) == 0) { while (agent.PumpOnce()) { } clock.Advance(50); agent.Tick(); }
             }
             catch (Exception e)
             {

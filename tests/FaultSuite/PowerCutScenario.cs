@@ -1,3 +1,4 @@
+using IotOta.TestSupport.Device;
 using IotOta.DeviceFirmware.Agent;
 using IotOta.DeviceFirmware.Flash;
 using IotOta.DeviceFirmware.Ports;
@@ -153,7 +154,7 @@ public sealed class PowerCutScenario
                     agent.OnMqttMessage(topicIn, p, 0, p.Length);
                     if (_rng.Next(8) == 0) agent.OnMqttMessage(topicIn, p, 0, p.Length); // duplicate
                     while (agent.PumpOnce()) { }
-                    clock.Now += 5;
+                    clock.Advance(5);
                     agent.Tick();
                     if (restart.Count > 0) break;
                 }
@@ -188,7 +189,7 @@ public sealed class PowerCutScenario
                 Problems.Add($"device {Devices}: no progress in life {life} (state {agent.State}, held {agent.HeldCount}/{img.ChunkCount}, image {agent.CurrentImageId:X}, slot {agent.ActiveSlot}, running {agent.RunningVersion}, chunk {img.Manifest.ChunkSize}, refused {agent.Counters.ManifestsRefused}, deferred {agent.Counters.ManifestsDeferred}, last cut {Categories[_lastCategory]})");
                 break;
             }
-            clock.Now += 1000;
+            clock.Advance(1000);
         }
         if (bricked) Bricked++;
         Problems.Add($"device {Devices}: never finished on the new image");

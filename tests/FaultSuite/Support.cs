@@ -47,12 +47,6 @@ public sealed class SignedImage
     }
 }
 
-public sealed class ManualClock : IClock
-{
-    public long Now = 10_000;
-    public long NowMs => Now;
-}
-
 public sealed class NullLog : ILogPort
 {
     public List<string>? Lines;

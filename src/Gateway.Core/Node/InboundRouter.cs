@@ -27,6 +27,13 @@ public sealed class InboundRouter(DeviceRegistry registry, HeldPacketLedger ledg
     {
         try
         {
+            if (ArmoredMessage.IsArmored(payload, 0, payload.Length))
+            {
+                // a board's last will comes as text (M2Mqtt encodes the will string as UTF-8): "IOX:" + hex
+                var plain = new byte[ArmoredMessage.DecodedLength(payload.Length)];
+                ArmoredMessage.Decode(payload, 0, payload.Length, plain, 0);
+                payload = plain;
+            }
             switch (WireHeader.Peek(payload, 0, payload.Length))
             {
                 case MessageType.Presence:

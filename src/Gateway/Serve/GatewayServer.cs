@@ -45,6 +45,8 @@ public sealed class GatewayServer : IAsyncDisposable
     /// <summary>The virtual fleet (null without one).</summary>
     public IServeFleet? Fleet => _fleet;
     public RolloutManager Manager { get; private set; } = null!;
+    /// <summary>The web host's services (audit log, metrics, sessions).</summary>
+    public IServiceProvider Services => _app!.Services;
     public string BrokerAddress { get; private set; } = "";
     /// <summary>Where images, devices, rollouts and progress are kept: a SQLite file, a PostgreSQL database, or "memory".</summary>
     public string Storage { get; private set; } = StorageOptions.Memory;
@@ -78,7 +80,7 @@ public sealed class GatewayServer : IAsyncDisposable
         if (o.Broker != null) (host, port) = Mqtt.BrokerAddress.Parse(o.Broker);
         else
         {
-            _broker = await EmbeddedBroker.StartAsync(o.BrokerPort);
+            _broker = await EmbeddedBroker.StartAsync(o.BrokerPort, null, log, o.BrokerBind);
             (host, port) = (_broker.Host, _broker.Port);
         }
         BrokerAddress = $"{host}:{port}";
@@ -126,9 +128,13 @@ public sealed class GatewayServer : IAsyncDisposable
             password = Convert.ToBase64String(RandomNumberGenerator.GetBytes(12)).Replace('+', 'x').Replace('/', 'y').TrimEnd('=');
             PasswordGenerated = true;
         }
+        else if (password.Length < AdminCredentials.MinPasswordLength)
+            throw new ArgumentException($"the configured admin password (IotOta__Admin__Password) has {password.Length} characters; it needs at least " +
+                $"{AdminCredentials.MinPasswordLength}. Choose a longer one, or leave it unset to have one generated for this run");
         Credentials = new AdminCredentials(string.IsNullOrEmpty(user) ? "admin" : user, password);
         IImageStore images = _db != null ? new DatabaseImageStore(_db) : new InMemoryImageStore();
-        IRolloutStore rollouts = _db != null ? new DatabaseRolloutStore(_db) : new InMemoryRolloutStore();
+        var outcomes = new RolloutOutcomes(_db);
+        var rollouts = new OutcomeRecordingStore(_db != null ? new DatabaseRolloutStore(_db) : new InMemoryRolloutStore(), outcomes);
         Manager = new RolloutManager(_gateway, _signer, images, rollouts, new RolloutManagerOptions
         {
             MaxImageBytes = o.MaxImageBytes,
@@ -137,24 +143,12 @@ public sealed class GatewayServer : IAsyncDisposable
             Log = log,
             Scheduler = new SchedulerOptions { PriorForwardRate = o.DeviceUpKbps > 0 ? Rate(o.DeviceUpKbps) : 2_000_000 },
         });
+        rollouts.View = Manager.View;
         builder.Services.AddSingleton(Manager);
-        builder.Services.AddIotOtaAuth(Credentials);
-        // Sessions live as long as this process (like the in-memory stores): no key ring on disk.
-        builder.Services.AddSingleton<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(new Microsoft.AspNetCore.DataProtection.EphemeralDataProtectionProvider());
-        builder.Services.AddProblemDetails();
-        builder.Services.AddOpenApi();
-        builder.Services.ConfigureHttpJsonOptions(j =>
-        {
-            j.SerializerOptions.NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals;
-        });
+        builder.Services.AddIotOtaAdmin(Credentials, o, _db, outcomes);
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = o.MaxImageBytes + 1024 * 1024);
         _app = builder.Build();
-        _app.UseStatusCodePages();
-        _app.UseAuthentication();
-        _app.UseAuthorization();
-        _app.MapOpenApi();
-        _app.MapIotOtaApi();
-        _app.MapConsole();
+        _app.UseIotOtaAdmin();
         await _app.StartAsync(ct);
         var addresses = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses;
         Url = addresses?.FirstOrDefault() ?? o.Urls.Split(';')[0];

@@ -14,6 +14,7 @@ public static class ServeCommand
         var groups = new Option<int>("--groups") { Description = "groups of the virtual fleet", DefaultValueFactory = _ => 3 };
         var broker = new Option<string?>("--broker") { Description = "HOST:PORT of an MQTT broker (default: an embedded one)" };
         var brokerPort = new Option<int>("--broker-port") { Description = "port of the embedded broker (0 = a free one)" };
+        var brokerBind = new Option<string[]>("--broker-bind") { Description = "address(es) the embedded broker listens on, one IPv4 and/or one IPv6 (default: 127.0.0.1 and ::1 only)", AllowMultipleArgumentsPerToken = true };
         var user = new Option<string?>("--user") { Description = "operator user (default: configuration IotOta:Admin:User, else admin)" };
         var key = new Option<string?>("--key") { Description = "signing key (PEM, from `keygen`); default: a key generated for this run" };
         var chunk = new Option<int>("--chunk-size") { Description = "minimum-unit packet size", DefaultValueFactory = _ => 4096 };
@@ -25,11 +26,17 @@ public static class ServeCommand
         var storage = new Option<string?>("--storage") { Description = "sqlite, postgres (ConnectionStrings:IotOta from configuration) or memory (default: IotOta:Storage:Provider)" };
         var cmd = new Command("serve", simulation != null ? "Run the gateway with its REST API and web console and a virtual demo fleet until Ctrl+C"
                 : "Run the gateway with its REST API and web console until Ctrl+C (a virtual demo fleet: src/Simulation serve)")
-            { urls, devices, groups, broker, brokerPort, user, key, chunk, maxImage, gwUp, devUp, devDown, database, storage };
+            { urls, devices, groups, broker, brokerPort, brokerBind, user, key, chunk, maxImage, gwUp, devUp, devDown, database, storage };
         cmd.SetAction(async (parse, ct) =>
         {
+            if (!TryParseBind(parse.GetValue(brokerBind), out var bind, out string? bindError))
+            {
+                System.Console.Error.WriteLine($"error: {bindError}");
+                return 2;
+            }
             var o = new ServeOptions
             {
+                BrokerBind = bind,
                 Urls = parse.GetValue(urls)!,
                 Devices = parse.GetValue(devices),
                 Groups = parse.GetValue(groups),
@@ -93,6 +100,26 @@ public static class ServeCommand
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>--broker-bind values as addresses (null when none was given).</summary>
+    public static bool TryParseBind(string[]? values, out System.Net.IPAddress[]? bind, out string? error)
+    {
+        bind = null;
+        error = null;
+        if (values is not { Length: > 0 }) return true;
+        var list = new List<System.Net.IPAddress>();
+        foreach (string v in values)
+        {
+            if (!System.Net.IPAddress.TryParse(v.Trim('[', ']'), out var a))
+            {
+                error = $"--broker-bind '{v}' is not an IP address";
+                return false;
+            }
+            list.Add(a);
+        }
+        bind = list.ToArray();
+        return true;
     }
 
     /// <summary>--database and --storage as configuration on the command line (they win over appsettings.json and the

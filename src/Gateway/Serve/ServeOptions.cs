@@ -27,6 +27,13 @@ public sealed record ServeOptions
     public double DeviceDownKbps { get; init; }
     /// <summary>Where state is kept; null: from configuration (appsettings.json IotOta:Storage, ConnectionStrings:IotOta).</summary>
     public Persistence.StorageOptions? Storage { get; init; }
+    /// <summary>Failed logins that lock an address out, and for how long.</summary>
+    public Api.LoginThrottleOptions LoginThrottle { get; init; } = new();
+    /// <summary>Open event streams per client (console session, or basic user at one address), and in all.</summary>
+    public int MaxEventStreamsPerClient { get; init; } = 4;
+    public int MaxEventStreams { get; init; } = 64;
+    /// <summary>Addresses the embedded broker listens on; null = loopback only (127.0.0.1 and ::1).</summary>
+    public System.Net.IPAddress[]? BrokerBind { get; init; }
     /// <summary>More configuration arguments (e.g. --IotOta:Storage:SqlitePath PATH), after --urls.</summary>
     public string[] ExtraArgs { get; init; } = [];
 
@@ -45,6 +52,7 @@ public sealed record ServeOptions
                 throw new ArgumentException($"--urls '{u}' is not an http(s) URL");
         }
         if (Broker != null) Mqtt.BrokerAddress.Parse(Broker);
+        if (BrokerBind != null) Mqtt.EmbeddedBroker.BindAddresses(BrokerBind);
         Storage?.Validate();
     }
 }

@@ -91,14 +91,5 @@ namespace IotOta.Shared.Protocol
             _pos += n;
             return at;
         }
-
-        /// <summary>Overwrites a UInt32 at an absolute position already written.</summary>
-        public void PatchUInt32(int position, uint v)
-        {
-            _buffer[position] = (byte)v;
-            _buffer[position + 1] = (byte)(v >> 8);
-            _buffer[position + 2] = (byte)(v >> 16);
-            _buffer[position + 3] = (byte)(v >> 24);
-        }
     }
 }

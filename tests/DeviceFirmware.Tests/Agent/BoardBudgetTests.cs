@@ -1,3 +1,4 @@
+using IotOta.TestSupport.Device;
 using IotOta.DeviceFirmware.Agent;
 using IotOta.DeviceFirmware.Ports;
 using IotOta.DeviceFirmware.Tests.Fakes;

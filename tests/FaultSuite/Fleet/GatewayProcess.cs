@@ -5,8 +5,9 @@ using System.Text;
 namespace IotOta.FaultSuite.Fleet;
 
 /// <summary>
-/// The gateway as a separate OS process: `dotnet IotOta.Gateway.dll serve …` from this program's own output folder
-/// (the Gateway project is referenced, so its assembly, deps and runtimeconfig sit next to this one). Its output is
+/// The gateway as a separate OS process: `dotnet IotOta.Simulation.dll serve …` (the server host, with the emulated
+/// gateway uplink of --gateway-up-kbps) from this program's own output folder (the Simulation project is referenced, so
+/// its assembly, deps and runtimeconfig sit next to this one). Its output is
 /// kept for failure messages; <see cref="Kill"/> is a SIGKILL (Process.Kill: no shutdown code runs in the gateway).
 /// </summary>
 public sealed class GatewayProcess : IDisposable
@@ -29,7 +30,7 @@ public sealed class GatewayProcess : IDisposable
     /// command line).</summary>
     public static GatewayProcess Start(IEnumerable<string> args, IReadOnlyDictionary<string, string> env)
     {
-        string dll = Path.Combine(AppContext.BaseDirectory, "IotOta.Gateway.dll");
+        string dll = Path.Combine(AppContext.BaseDirectory, "IotOta.Simulation.dll");
         if (!File.Exists(dll)) throw new FileNotFoundException($"the gateway is not next to the fault suite: {dll}", dll);
         var psi = new ProcessStartInfo(DotnetHost())
         {

@@ -24,7 +24,7 @@ public sealed class ServeRestartTests(PostgresFixture pg, ITestOutputHelper outp
         Simulation = devices > 0 ? new ServeSimulation() : null,
         Groups = Math.Min(2, Math.Max(1, devices)),
         User = "op",
-        Password = "test-pass-1",
+        Password = "test-password-1",
         // slow enough that the stop lands mid-rollout
         GatewayUpKbps = devices > 0 ? 1200 : 0,
         Storage = storage,

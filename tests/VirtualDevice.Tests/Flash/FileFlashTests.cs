@@ -1,5 +1,6 @@
 using IotOta.DeviceFirmware.Ports;
 using IotOta.VirtualDevice.Flash;
+using IotOta.TestSupport;
 using IotOta.VirtualDevice.Tests.Support;
 
 namespace IotOta.VirtualDevice.Tests.Flash;

@@ -1,3 +1,4 @@
+using IotOta.TestSupport;
 using IotOta.VirtualDevice.Flash;
 using IotOta.VirtualDevice.Tests.Support;
 

@@ -1,3 +1,4 @@
+using IotOta.TestSupport;
 using IotOta.BoardProfiles;
 using IotOta.VirtualDevice.Host;
 using IotOta.VirtualDevice.Platform;
@@ -15,7 +16,7 @@ public sealed class VirtualDeviceBoardTests
     [InlineData("esp32-s3-devkitc")]
     public async Task A_board_profile_decides_layout_sink_and_chunk_size(string board)
     {
-        int port = FreePort.Next();
+        int port = FreePort.Get();
         MqttServer server = new MqttServerFactory().CreateMqttServer(new MqttServerOptionsBuilder()
             .WithDefaultEndpoint().WithDefaultEndpointBoundIPAddress(System.Net.IPAddress.Loopback)
             .WithDefaultEndpointPort(port).WithDefaultEndpointReuseAddress().Build());
@@ -54,7 +55,7 @@ public sealed class VirtualDeviceBoardTests
     [Fact]
     public async Task Without_a_board_the_device_keeps_random_offset_writes()
     {
-        int port = FreePort.Next();
+        int port = FreePort.Get();
         MqttServer server = new MqttServerFactory().CreateMqttServer(new MqttServerOptionsBuilder()
             .WithDefaultEndpoint().WithDefaultEndpointBoundIPAddress(System.Net.IPAddress.Loopback)
             .WithDefaultEndpointPort(port).WithDefaultEndpointReuseAddress().Build());

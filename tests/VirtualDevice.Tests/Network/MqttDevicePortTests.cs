@@ -1,3 +1,4 @@
+using IotOta.TestSupport;
 using System.Collections.Concurrent;
 using System.Text;
 using IotOta.VirtualDevice.Network;
@@ -10,7 +11,7 @@ namespace IotOta.VirtualDevice.Tests.Network;
 
 public sealed class MqttDevicePortTests : IAsyncLifetime
 {
-    private readonly int _port = FreePort.Next();
+    private readonly int _port = FreePort.Get();
     private MqttServer _server = null!;
     private readonly List<IAsyncDisposable> _owned = new();
 

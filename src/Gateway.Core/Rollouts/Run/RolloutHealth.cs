@@ -40,12 +40,15 @@ internal sealed class RolloutHealth(RolloutOptions options, DeviceRegistry regis
         lock (_participants)
         {
             if (ours) _participants.Add(node);
-            else if (d.ImageId == 0 && (_participants.Contains(node) || options.Held is { } held && (held(node, 0) || held(node, image.ChunkCount - 1)))) ours = true;
+            else if (d.ImageId == 0 && (_participants.Contains(node) || HeldOurs(node))) ours = true;
         }
         bool updated = d.Runs(image);
         var state = d.State is DeviceState.Failed or DeviceState.RolledBack && !ours && !updated ? DeviceState.Idle : d.State;
         return new DeviceHealthSample(node, d.Online, state, updated, ours && d.ChunkCount == image.ChunkCount && d.HeldCount >= image.ChunkCount);
     }
+
+    /// <summary>The gateway learned (progress reports) that the device held packets of this image.</summary>
+    private bool HeldOurs(uint node) => options.Held is { } held && (held(node, 0) || held(node, image.ChunkCount - 1));
 
     public bool HasFailed(uint node) => options.Health?.HasFailed(node) == true;
 
@@ -55,6 +58,11 @@ internal sealed class RolloutHealth(RolloutOptions options, DeviceRegistry regis
     {
         var all = targets.Nodes();
         if (all.Count == 0) return false;
+        // Who reported this image: a device that rolls back reports no image afterwards (see Sample); without a
+        // health gate nothing else records it.
+        lock (_participants)
+            foreach (uint t in all)
+                if (registry.Get(t) is { } r && r.ImageId == image.ImageId) _participants.Add(t);
         foreach (uint t in all)
         {
             var d = registry.Get(t);
@@ -69,7 +77,7 @@ internal sealed class RolloutHealth(RolloutOptions options, DeviceRegistry regis
             if (d.Runs(image) || d.State == DeviceState.Failed || HasFailed(t)) continue;
             bool participant;
             lock (_participants) participant = _participants.Contains(t);
-            if (d.State == DeviceState.RolledBack && (d.ImageId == image.ImageId || d.ImageId == 0 && participant)) continue;
+            if (d.State == DeviceState.RolledBack && (d.ImageId == image.ImageId || d.ImageId == 0 && (participant || HeldOurs(t)))) continue;
             return false;
         }
         return true;

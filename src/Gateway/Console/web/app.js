@@ -1,9 +1,14 @@
-// IotOta console: plain JavaScript against the gateway's REST API (cookie session from POST /api/login).
+// IotOta console: plain JavaScript against the gateway's REST API (cookie session from POST /api/login; every
+// state-changing request carries the antiforgery token from GET /api/antiforgery). Built for fleets of thousands:
+// devices are paged, filtered and searched on the server; groups are shown aggregated.
 'use strict';
 const $ = (sel) => document.querySelector(sel);
 let currentRollout = null;
 let events = null;
 let fleetTimer = null;
+let csrf = null;
+const devicePage = { offset: 0 };
+const auditPage = { offset: 0, limit: 25 };
 
 function esc(v) {
   return String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
@@ -14,6 +19,7 @@ function bytes(n) {
   if (n >= 1024) return (n / 1024).toFixed(1) + ' KiB';
   return n + ' B';
 }
+function when(t) { return t ? new Date(t).toLocaleString() : '–'; }
 function showError(text) {
   const e = $('#error');
   e.textContent = text;
@@ -22,8 +28,12 @@ function showError(text) {
 function clearError() { $('#error').hidden = true; $('#error').textContent = ''; }
 
 // Every API call: JSON in and out; a problem body (RFC 9457) becomes a plain message in the page.
-async function api(method, path, body, isForm) {
+async function api(method, path, body, isForm, retried) {
   const opts = { method, headers: {}, credentials: 'same-origin' };
+  if (method !== 'GET' && path !== '/api/login') {
+    if (!csrf && path !== '/api/logout') csrf = (await api('GET', '/api/antiforgery')).token;
+    if (csrf) opts.headers['X-CSRF-TOKEN'] = csrf;
+  }
   if (body !== undefined) {
     if (isForm) opts.body = body;
     else { opts.body = JSON.stringify(body); opts.headers['Content-Type'] = 'application/json'; }
@@ -38,6 +48,10 @@ async function api(method, path, body, isForm) {
   const text = await res.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = text; }
+  if (res.status === 403 && data && data.title === 'Antiforgery token refused' && !retried) {
+    csrf = null; // a new session needs a new token: fetch it once and try again
+    return api(method, path, body, isForm, true);
+  }
   if (!res.ok) {
     const title = data && data.title ? data.title : res.statusText;
     const detail = data && data.detail ? `: ${data.detail}` : '';
@@ -54,6 +68,7 @@ function showLogin() {
   $('#app-view').hidden = true;
   $('#logout').hidden = true;
   $('#whoami').textContent = '';
+  csrf = null;
   if (fleetTimer) { clearInterval(fleetTimer); fleetTimer = null; }
   if (events) { events.close(); events = null; }
 }
@@ -62,21 +77,50 @@ async function showApp(user) {
   $('#app-view').hidden = false;
   $('#logout').hidden = false;
   $('#whoami').textContent = `signed in as ${user}`;
+  csrf = null;
   await guarded(refreshAll);
-  if (!fleetTimer) fleetTimer = setInterval(() => guarded(refreshFleet), 2000);
+  if (!fleetTimer) fleetTimer = setInterval(() => guarded(refreshFleet), 5000);
   const active = (await api('GET', '/api/rollouts').catch(() => [])).find((r) => r.state === 'running' || r.state === 'paused');
   if (active) watch(active.id);
 }
 
-async function refreshAll() { await Promise.all([refreshFleet(), refreshImages(), refreshRollouts()]); }
+async function refreshAll() { await Promise.all([refreshFleet(), refreshImages(), refreshRollouts(), refreshAudit()]); }
+async function refreshFleet() { await Promise.all([refreshGroups(), refreshDevices()]); }
 
-async function refreshFleet() {
-  const [devices, groups] = await Promise.all([api('GET', '/api/devices'), api('GET', '/api/groups')]);
-  const online = devices.filter((d) => d.online).length;
-  $('#fleet-summary').textContent = `${devices.length} devices known, ${online} online, ${groups.length} groups`;
-  $('#groups').innerHTML = groups.map((g) => `<span class="group">group ${g.groupId}: ${g.online}/${g.devices} online; ` +
-    Object.entries(g.versions).map(([v, n]) => `${esc(v)} × ${n}`).join(', ') + '</span>').join('<br>');
-  $('#devices-table tbody').innerHTML = devices.map((d) => {
+function counts(o) { return Object.entries(o).map(([k, n]) => `${esc(k)} × ${n}`).join(', '); }
+
+async function refreshGroups() {
+  const groups = await api('GET', '/api/groups');
+  const devices = groups.reduce((s, g) => s + g.devices, 0), online = groups.reduce((s, g) => s + g.online, 0);
+  $('#fleet-summary').textContent = `${devices} devices known, ${online} online, ${groups.length} groups`;
+  $('#groups-table tbody').innerHTML = groups.map((g) => `<tr data-group="${g.groupId}"><td>${g.groupId}</td><td>${g.devices}</td><td>${g.online}</td>` +
+    `<td class="text">${counts(g.versions)}</td><td class="text">${counts(g.states)}</td>` +
+    `<td><button type="button" class="show-group" data-group="${g.groupId}">devices</button></td></tr>`).join('');
+}
+
+function setOptions(sel, values, label) {
+  const keep = sel.value;
+  sel.innerHTML = `<option value="">${label}</option>` + values.map((v) => `<option value="${esc(v)}">${esc(v)}</option>`).join('');
+  sel.value = values.map(String).includes(keep) ? keep : '';
+}
+
+async function refreshDevices() {
+  const limit = Number($('#page-size').value);
+  const q = new URLSearchParams({ offset: devicePage.offset, limit });
+  for (const [id, key] of [['#filter-group', 'group'], ['#filter-state', 'state'], ['#filter-version', 'version'], ['#filter-online', 'online'], ['#filter-q', 'q']]) {
+    const v = $(id).value.trim();
+    if (v) q.set(key, v);
+  }
+  const page = await api('GET', `/api/devices/page?${q}`);
+  if (page.offset > 0 && page.offset >= page.matching) { devicePage.offset = 0; return refreshDevices(); }
+  setOptions($('#filter-group'), page.groups, 'all');
+  setOptions($('#filter-state'), page.states, 'all');
+  setOptions($('#filter-version'), page.versions, 'all');
+  const last = Math.min(page.offset + page.items.length, page.matching);
+  $('#page-info').textContent = page.matching ? `${page.offset + 1}–${last} of ${page.matching} matching (${page.total} devices)` : `no device matches (${page.total} devices)`;
+  $('#page-prev').disabled = page.offset === 0;
+  $('#page-next').disabled = last >= page.matching;
+  $('#devices-table tbody').innerHTML = page.items.map((d) => {
     const o = d.overhead;
     return `<tr><td>${d.nodeId}</td><td>${d.groupId}</td><td>${d.online ? 'yes' : 'no'}</td><td>${esc(d.version)}</td><td>${esc(d.state)}</td>` +
       `<td>${d.heldPackets}/${d.chunkCount}</td><td>${d.inFlight}</td><td>${o ? o.overheadMs.toFixed(1) : '–'}</td><td>${o ? o.lastOverheadMs.toFixed(1) : '–'}</td>` +
@@ -97,10 +141,21 @@ async function refreshImages() {
   else if (images.length) sel.value = images[images.length - 1].id;
 }
 
+// History: newest first, with the counts each rollout had when it ended (frozen by the gateway).
 async function refreshRollouts() {
-  const list = await api('GET', '/api/rollouts');
-  $('#rollout-list').innerHTML = list.map((r) => `<li><a href="#" data-rollout="${esc(r.id)}">${esc(r.id)}</a> ${esc(r.version)}: ${esc(r.state)}, ` +
-    `${r.updated}/${r.devices} updated${r.message ? ' – ' + esc(r.message) : ''}</li>`).join('');
+  const list = (await api('GET', '/api/rollouts')).slice().reverse();
+  $('#rollout-history tbody').innerHTML = list.map((r) => `<tr data-rollout-row="${esc(r.id)}"><td><a href="#" data-rollout="${esc(r.id)}">${esc(r.id)}</a></td>` +
+    `<td>${esc(r.version)}</td><td>${esc(r.state)}</td><td>${r.updated}</td><td>${r.failed}</td><td>${r.devices}</td><td>${when(r.createdAt)}</td>` +
+    `<td>${when(r.endedAt)}</td><td class="text">${esc(r.message || '')}</td></tr>`).join('');
+}
+
+async function refreshAudit() {
+  const page = await api('GET', `/api/audit?offset=${auditPage.offset}&limit=${auditPage.limit}`);
+  $('#audit-info').textContent = page.total ? `${page.offset + 1}–${page.offset + page.items.length} of ${page.total}` : 'nothing yet';
+  $('#audit-prev').disabled = page.offset === 0;
+  $('#audit-next').disabled = page.offset + page.items.length >= page.total;
+  $('#audit-table tbody').innerHTML = page.items.map((a) => `<tr><td>${when(a.at)}</td><td>${esc(a.actor)}</td><td>${esc(a.action)}</td>` +
+    `<td>${esc(a.target || '')}</td><td class="text">${esc(a.detail || '')}</td><td>${esc(a.client || '')}</td></tr>`).join('');
 }
 
 function watch(id) {
@@ -114,89 +169,28 @@ function watch(id) {
   events.onerror = () => { if (events && events.readyState === EventSource.CLOSED) showError(`the event stream of rollout ${id} closed`); };
 }
 
-function render(v) {
-  $('#rollout-state').textContent = v.state;
-  $('#rollout-percent').textContent = `${v.percent.toFixed(1)} %`;
-  $('#live-message').textContent = v.message || '';
-  $('#rollout-pause').disabled = v.state !== 'running';
-  $('#rollout-resume').disabled = v.state !== 'paused';
-  $('#rollout-abort').disabled = !(v.state === 'running' || v.state === 'paused' || v.state === 'created');
-  const ratio = v.imageBytes ? (v.gatewayPayloadBytes / v.imageBytes).toFixed(3) : '–';
-  const phase = v.phases.length > 1 ? `phase ${v.phase + 1} of ${v.phases.length} (groups ${v.phases[v.phase].join(', ')})` : `groups ${v.phases.length ? v.phases[0].join(', ') : 'all'}`;
-  $('#live-figures').innerHTML = `<span>${v.updated}/${v.devices} updated, ${v.failed} failed</span><span>${esc(phase)}</span>` +
-    `<span id="gateway-bytes">gateway sent ${bytes(v.gatewayPayloadBytes)} for a ${bytes(v.imageBytes)} image (${ratio} × image)</span>` +
-    `<span id="bound">measured ${v.elapsedSeconds.toFixed(2)} s` + (v.boundSeconds != null ? ` against the Kumar–Ross bound ${v.boundSeconds.toFixed(2)} s (${(v.elapsedSeconds / v.boundSeconds).toFixed(2)} ×)` : ' (Kumar–Ross bound: link rates unknown)') + '</span>';
-  $('#group-bars').innerHTML = v.groupProgress.map((g) => `<div class="group-progress" data-group="${g.groupId}">group ${g.groupId}: ${g.updated}/${g.devices} updated` +
-    `<div class="bar"><div style="width:${g.percent}%"></div><span>${g.percent.toFixed(1)} %</span></div></div>`).join('');
-  const relays = new Set(v.intermediates.map((i) => i.nodeId));
-  $('#device-grid').innerHTML = v.deviceProgress.map((d) => {
-    const pct = d.totalPackets ? 100 * d.heldPackets / d.totalPackets : 0;
-    const cls = ['dev', d.updated ? 'updated' : '', d.state === 'Failed' ? 'failed' : '', d.online ? '' : 'offline', relays.has(d.nodeId) ? 'relay' : ''].join(' ');
-    return `<div class="${cls}" title="node ${d.nodeId}, group ${d.groupId}, ${esc(d.state)}, ${esc(d.version)}, ${d.heldPackets}/${d.totalPackets}">` +
-      `<div class="fill" style="height:${d.updated ? 0 : pct}%"></div><span>${d.nodeId}<br>${d.updated ? '✓' : pct.toFixed(0) + '%'}</span></div>`;
-  }).join('');
-  $('#intermediates tbody').innerHTML = v.intermediates.map((i) => `<tr><td>${i.nodeId}</td><td>${i.groupId}</td><td>${i.inFlight}</td><td>${bytes(i.inFlightBytes)}</td><td>${i.assigned}</td></tr>`).join('')
-    || '<tr><td colspan="5">none right now</td></tr>';
-  drawRelays(v);
-}
-
-// Groups on a circle; an arrow root → relay for every pair in the latest send orders (thicker = more often);
-// a dashed arrow from the gateway to each group that received originals.
-function drawRelays(v) {
-  const svg = $('#relay-svg');
-  const groups = v.groupProgress.map((g) => g.groupId);
-  const cx = 250, cy = 160, r = 105;
-  const pos = {};
-  groups.forEach((g, i) => {
-    const a = -Math.PI / 2 + 2 * Math.PI * i / Math.max(1, groups.length);
-    pos[g] = [cx + r * Math.cos(a), cy + r * Math.sin(a)];
-  });
-  const pairs = {}, roots = {};
-  for (const o of v.recentOrders) {
-    roots[o.root.groupId] = (roots[o.root.groupId] || 0) + 1;
-    for (const x of o.relays) {
-      const k = `${o.root.nodeId}:${o.root.groupId}>${x.nodeId}:${x.groupId}`;
-      pairs[k] = (pairs[k] || 0) + 1;
-    }
-  }
-  let out = '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" fill="#e09b00"/></marker></defs>';
-  out += `<rect x="10" y="10" width="70" height="26" fill="#334" rx="4"/><text x="45" y="28" fill="#fff" font-size="12" text-anchor="middle">gateway</text>`;
-  for (const [g, n] of Object.entries(roots)) {
-    if (!pos[g]) continue;
-    out += `<line x1="80" y1="30" x2="${pos[g][0] - 30}" y2="${pos[g][1] - 20}" stroke="#889" stroke-dasharray="4 3" stroke-width="${Math.min(4, 1 + n / 8)}"/>`;
-  }
-  const byGroupPair = {};
-  for (const [k, n] of Object.entries(pairs)) {
-    const [a, b] = k.split('>');
-    const ga = a.split(':')[1], gb = b.split(':')[1];
-    const gk = `${ga}>${gb}`;
-    (byGroupPair[gk] = byGroupPair[gk] || []).push({ a: a.split(':')[0], b: b.split(':')[0], n });
-  }
-  for (const [gk, list] of Object.entries(byGroupPair)) {
-    const [ga, gb] = gk.split('>');
-    if (!pos[ga] || !pos[gb]) continue;
-    const [x1, y1] = pos[ga], [x2, y2] = pos[gb];
-    const dx = x2 - x1, dy = y2 - y1, len = Math.hypot(dx, dy) || 1;
-    const ox = -dy / len * 8, oy = dx / len * 8; // offset so a→b and b→a do not overlap
-    const total = list.reduce((s, p) => s + p.n, 0);
-    const sx = x1 + dx / len * 34 + ox, sy = y1 + dy / len * 34 + oy, ex = x2 - dx / len * 34 + ox, ey = y2 - dy / len * 34 + oy;
-    out += `<line class="relay-arrow" x1="${sx}" y1="${sy}" x2="${ex}" y2="${ey}" stroke="#e09b00" stroke-width="${Math.min(6, 1 + total / 6)}" marker-end="url(#arrow)"/>`;
-    const top = list.sort((p, q) => q.n - p.n).slice(0, 2).map((p) => `${p.a}→${p.b}`).join(' ');
-    out += `<text x="${(sx + ex) / 2 + ox}" y="${(sy + ey) / 2 + oy}" font-size="9" fill="#7a5500">${esc(top)}</text>`;
-  }
-  for (const g of groups) {
-    const [x, y] = pos[g];
-    const gp = v.groupProgress.find((p) => p.groupId === g);
-    out += `<circle cx="${x}" cy="${y}" r="30" fill="#e8f1ff" stroke="#4a6fa5"/><text x="${x}" y="${y - 2}" font-size="12" text-anchor="middle">group ${g}</text>` +
-      `<text x="${x}" y="${y + 13}" font-size="10" text-anchor="middle">${gp.updated}/${gp.devices}</text>`;
-  }
-  if (!v.recentOrders.length) out += `<text x="${cx}" y="295" font-size="10" text-anchor="middle" fill="#667">no send orders yet</text>`;
-  svg.innerHTML = out;
-}
-
 async function control(action) {
   if (!currentRollout) return;
-  await guarded(async () => render(await api('POST', `/api/rollouts/${encodeURIComponent(currentRollout)}/${action}`)));
+  await guarded(async () => { render(await api('POST', `/api/rollouts/${encodeURIComponent(currentRollout)}/${action}`)); await refreshAudit(); });
+}
+
+// The rollout request from the form: every input names its CreateRolloutRequest property (data-field).
+function rolloutRequest() {
+  const req = {};
+  for (const el of document.querySelectorAll('#rollout-form [data-field]')) {
+    const text = el.value.trim(), kind = el.dataset.kind, name = el.dataset.field;
+    if (kind === 'ints') {
+      const list = text && text !== 'all' ? text.split(',').map((s) => Number(s.trim())) : [];
+      if (list.some((n) => !Number.isInteger(n))) throw new Error(`${name} must be whole numbers separated by commas, not "${text}"`);
+      if (list.length) req[name] = list;
+    } else if (kind === 'int' || kind === 'number') {
+      if (text === '') continue;
+      const n = Number(text);
+      if (!Number.isFinite(n) || (kind === 'int' && !Number.isInteger(n))) throw new Error(`${name} must be a ${kind === 'int' ? 'whole ' : ''}number, not "${text}"`);
+      req[name] = n;
+    } else req[name] = text;
+  }
+  return req;
 }
 
 document.addEventListener('DOMContentLoaded', async () => {
@@ -218,33 +212,45 @@ document.addEventListener('DOMContentLoaded', async () => {
       fd.append('version', $('#upload-version').value);
       fd.append('board', $('#upload-board').value);
       const img = await api('POST', '/api/images', fd, true);
-      await refreshImages();
+      await Promise.all([refreshImages(), refreshAudit()]);
       $('#rollout-image').value = img.id;
     });
   });
   $('#images-table').addEventListener('click', async (e) => {
     const id = e.target.dataset && e.target.dataset.id;
     if (!id || !e.target.classList.contains('delete-image')) return;
-    await guarded(async () => { await api('DELETE', `/api/images/${encodeURIComponent(id)}`); await refreshImages(); });
+    await guarded(async () => { await api('DELETE', `/api/images/${encodeURIComponent(id)}`); await Promise.all([refreshImages(), refreshAudit()]); });
   });
   $('#rollout-form').addEventListener('submit', async (e) => {
     e.preventDefault();
     await guarded(async () => {
-      const text = $('#rollout-groups').value.trim();
-      const groups = text && text !== 'all' ? text.split(',').map((s) => Number(s.trim())) : [];
-      if (groups.some((g) => !Number.isInteger(g))) throw new Error(`groups must be numbers separated by commas, not "${text}"`);
-      const r = await api('POST', '/api/rollouts?start=true', {
-        imageId: $('#rollout-image').value, groups,
-        canaryGroups: Number($('#rollout-canary').value || 0), maxFailures: Number($('#rollout-maxfail').value || 0),
-      });
-      await refreshRollouts();
+      const start = $('#rollout-start-now').checked;
+      const r = await api('POST', start ? '/api/rollouts?start=true' : '/api/rollouts', rolloutRequest());
+      await Promise.all([refreshRollouts(), refreshAudit()]);
       watch(r.id);
     });
   });
-  $('#rollout-list').addEventListener('click', (e) => {
+  $('#rollout-history').addEventListener('click', (e) => {
     const id = e.target.dataset && e.target.dataset.rollout;
     if (id) { e.preventDefault(); watch(id); }
   });
+  $('#groups-table').addEventListener('click', (e) => {
+    const g = e.target.dataset && e.target.dataset.group;
+    if (!g || !e.target.classList.contains('show-group')) return;
+    $('#filter-group').value = g;
+    devicePage.offset = 0;
+    guarded(refreshDevices);
+  });
+  let searchTimer = null;
+  $('#device-filter').addEventListener('input', () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(() => { devicePage.offset = 0; guarded(refreshDevices); }, 250);
+  });
+  $('#device-filter').addEventListener('submit', (e) => e.preventDefault());
+  $('#page-prev').addEventListener('click', () => { devicePage.offset = Math.max(0, devicePage.offset - Number($('#page-size').value)); guarded(refreshDevices); });
+  $('#page-next').addEventListener('click', () => { devicePage.offset += Number($('#page-size').value); guarded(refreshDevices); });
+  $('#audit-prev').addEventListener('click', () => { auditPage.offset = Math.max(0, auditPage.offset - auditPage.limit); guarded(refreshAudit); });
+  $('#audit-next').addEventListener('click', () => { auditPage.offset += auditPage.limit; guarded(refreshAudit); });
   $('#rollout-pause').addEventListener('click', () => control('pause'));
   $('#rollout-resume').addEventListener('click', () => control('resume'));
   $('#rollout-abort').addEventListener('click', () => control('abort'));

@@ -1,0 +1,129 @@
+using System;
+using System.Net;
+using System.Net.Sockets;
+using IotOta.DeviceFirmware.Ports;
+
+namespace IotOta.Board.Network
+{
+    /// <summary>
+    /// The outbound side of the second network (IPeerPort): one open connection per peer, at most
+    /// <c>maxConnections</c> at once; a new peer beyond that closes the connection used longest ago. A send that
+    /// fails closes its connection and returns false (the core then tries elsewhere or later).
+    /// </summary>
+    public sealed class PeerClient : IPeerPort
+    {
+        private readonly Socket[] _sock;
+        private readonly uint[] _ip;
+        private readonly int[] _port;
+        private readonly long[] _used;
+        private readonly byte[] _len = new byte[PeerFrames.HeaderLength];
+        private readonly object _gate = new object();
+        private long _sends;
+
+        public PeerClient(int maxConnections)
+        {
+            _sock = new Socket[maxConnections];
+            _ip = new uint[maxConnections];
+            _port = new int[maxConnections];
+            _used = new long[maxConnections];
+        }
+
+        public int Open
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    int n = 0;
+                    for (int i = 0; i < _sock.Length; i++) if (_sock[i] != null) n++;
+                    return n;
+                }
+            }
+        }
+
+        public bool Send(uint ip, int port, byte[] buffer, int offset, int count)
+        {
+            lock (_gate)
+            {
+                _sends++;
+                int i = Find(ip, port);
+                try
+                {
+                    if (i < 0) i = Connect(ip, port);
+                    _used[i] = _sends;
+                    PeerFrames.WriteLength(_len, count);
+                    SendAll(_sock[i], _len, 0, PeerFrames.HeaderLength);
+                    SendAll(_sock[i], buffer, offset, count);
+                    return true;
+                }
+                catch (Exception)
+                {
+                    if (i >= 0) Close(i);
+                    return false;
+                }
+            }
+        }
+
+        private static void SendAll(Socket s, byte[] b, int offset, int count)
+        {
+            while (count > 0)
+            {
+                int n = s.Send(b, offset, count, SocketFlags.None);
+                if (n <= 0) throw new FlashException("peer send made no progress");
+                offset += n;
+                count -= n;
+            }
+        }
+
+        private int Find(uint ip, int port)
+        {
+            for (int i = 0; i < _sock.Length; i++)
+            {
+                if (_sock[i] != null && _ip[i] == ip && _port[i] == port) return i;
+            }
+            return -1;
+        }
+
+        private int Connect(uint ip, int port)
+        {
+            int slot = -1;
+            int oldest = 0;
+            for (int i = 0; i < _sock.Length; i++)
+            {
+                if (_sock[i] == null) { slot = i; break; }
+                if (_used[i] < _used[oldest]) oldest = i;
+            }
+            if (slot < 0)
+            {
+                Close(oldest);
+                slot = oldest;
+            }
+            Socket s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                s.SendTimeout = 5000;
+                s.Connect(new IPEndPoint(new IPAddress(ip), port));
+                s.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.NoDelay, true);
+            }
+            catch (Exception)
+            {
+                s.Close();
+                throw;
+            }
+            _sock[slot] = s;
+            _ip[slot] = ip;
+            _port[slot] = port;
+            return slot;
+        }
+
+        private void Close(int i)
+        {
+            Socket s = _sock[i];
+            _sock[i] = null;
+            if (s != null)
+            {
+                try { s.Close(); } catch (Exception) { }
+            }
+        }
+    }
+}

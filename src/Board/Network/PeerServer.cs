@@ -1,0 +1,166 @@
+using System;
+using System.Net;
+using System.Net.Sockets;
+using System.Threading;
+
+namespace IotOta.Board.Network
+{
+    /// <summary>
+    /// The inbound side of the second network: one thread, one receive buffer, and at most
+    /// <c>maxConnections</c> peer connections held at once (peers keep theirs open). Every round it polls the
+    /// listener and each held connection and reads at most one whole frame from every connection that has data, so
+    /// every connection it holds is read, in turn. When the table is full the connection idle longest is closed to
+    /// admit a new one (its peer reconnects on its next send).
+    /// </summary>
+    public sealed class PeerServer
+    {
+        private readonly int _port;
+        private readonly byte[] _rx;
+        private readonly byte[] _len = new byte[PeerFrames.HeaderLength];
+        private readonly Socket[] _conn;
+        private readonly uint[] _connId;
+        private readonly long[] _lastActive;
+        private readonly PeerMessageHandler _handler;
+        private Socket _listener;
+        private bool _stopped;
+        private uint _nextId;
+        private long _round;
+
+        public PeerServer(int port, int maxConnections, int maxFrame, PeerMessageHandler handler)
+        {
+            if (maxConnections < 1) throw new ArgumentException("maxConnections must be at least 1");
+            _port = port;
+            _rx = new byte[maxFrame];
+            _conn = new Socket[maxConnections];
+            _connId = new uint[maxConnections];
+            _lastActive = new long[maxConnections];
+            _handler = handler;
+        }
+
+        /// <summary>Connections held now.</summary>
+        public int Held
+        {
+            get
+            {
+                int n = 0;
+                for (int i = 0; i < _conn.Length; i++) if (_conn[i] != null) n++;
+                return n;
+            }
+        }
+
+        /// <summary>Frames read so far, and connections closed to make room.</summary>
+        public long FramesRead { get; private set; }
+        public long Evictions { get; private set; }
+
+        public void Start()
+        {
+            _listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            _listener.Bind(new IPEndPoint(IPAddress.Any, _port));
+            _listener.Listen(_conn.Length);
+            new Thread(Run).Start();
+        }
+
+        private void Run()
+        {
+            while (!_stopped)
+            {
+                bool busy = false;
+                try
+                {
+                    busy = RoundOnce();
+                }
+                catch (Exception)
+                {
+                    // a failing connection is closed inside RoundOnce; anything else: keep serving
+                }
+                if (!busy) Thread.Sleep(5);
+            }
+        }
+
+        /// <summary>Stops serving: closes the listener and every held connection (tests; a board serves until it
+        /// restarts).</summary>
+        public void Stop()
+        {
+            _stopped = true;
+            Thread.Sleep(20);
+            try { _listener.Close(); } catch (Exception) { }
+            for (int i = 0; i < _conn.Length; i++) Drop(i);
+        }
+
+        /// <summary>One round: admit a pending connection, then one frame from each connection with data.
+        /// True when anything was read.</summary>
+        public bool RoundOnce()
+        {
+            _round++;
+            bool busy = false;
+            if (_listener.Poll(0, SelectMode.SelectRead))
+            {
+                Socket s = _listener.Accept();
+                Admit(s);
+                busy = true;
+            }
+            for (int i = 0; i < _conn.Length; i++)
+            {
+                Socket c = _conn[i];
+                if (c == null || !c.Poll(0, SelectMode.SelectRead)) continue;
+                busy = true;
+                bool ok;
+                int n = 0;
+                try
+                {
+                    // readable with nothing available: the peer closed
+                    ok = c.Available > 0 && PeerFrames.ReadFully(c, _len, 0, PeerFrames.HeaderLength);
+                    if (ok)
+                    {
+                        n = PeerFrames.ReadLength(_len);
+                        ok = n > 0 && n <= _rx.Length && PeerFrames.ReadFully(c, _rx, 0, n);
+                    }
+                }
+                catch (Exception)
+                {
+                    ok = false;
+                }
+                if (!ok)
+                {
+                    Drop(i);
+                    continue;
+                }
+                _lastActive[i] = _round;
+                FramesRead++;
+                _handler(_connId[i], _rx, 0, n);
+            }
+            return busy;
+        }
+
+        private void Admit(Socket s)
+        {
+            s.ReceiveTimeout = 2000; // a frame that stalls halfway costs the others at most this
+            int free = -1;
+            int idlest = 0;
+            for (int i = 0; i < _conn.Length; i++)
+            {
+                if (_conn[i] == null) { free = i; break; }
+                if (_lastActive[i] < _lastActive[idlest]) idlest = i;
+            }
+            if (free < 0)
+            {
+                Drop(idlest);
+                Evictions++;
+                free = idlest;
+            }
+            _conn[free] = s;
+            _connId[free] = ++_nextId;
+            _lastActive[free] = _round;
+        }
+
+        private void Drop(int i)
+        {
+            Socket c = _conn[i];
+            _conn[i] = null;
+            if (c != null)
+            {
+                try { c.Close(); } catch (Exception) { }
+            }
+        }
+    }
+}

@@ -1,0 +1,161 @@
+using IotOta.Gateway.Fleet;
+using IotOta.Gateway.Scheduling;
+using IotOta.Gateway.Core.Tests.Support;
+using IotOta.Shared.Protocol;
+using Microsoft.Extensions.Time.Testing;
+using Xunit.Abstractions;
+
+namespace IotOta.Gateway.Core.Tests.Scheduling;
+
+/// <summary>More groups than one original can name: packets go down relay trees, so the gateway sends each once.</summary>
+public class RelayTreeSchedulingTests(ITestOutputHelper output)
+{
+    private static List<SimDevice> Fleet(int groups, int perGroup) =>
+        Enumerable.Range(0, groups).SelectMany(g => Enumerable.Range(0, perGroup).Select(i =>
+            new SimDevice((uint)(1000 * (g + 1) + i), g + 1, 250_000, clockOffsetMs: 7L * (g + i)))).ToList();
+
+    [Fact]
+    public void Two_hundred_groups_get_each_packet_from_the_gateway_exactly_once()
+    {
+        var devices = Fleet(groups: 200, perGroup: 3);
+        var sim = new SchedulerSimulation(devices, chunkCount: 40, chunkSize: 1024, new SchedulerOptions(), gatewayUploadBytesPerSecond: 1_000_000);
+        Assert.True(sim.Run(maxSeconds: 60));
+        output.WriteLine($"completed in {sim.CompletedAt:F3} s; trees {sim.Scheduler.Forest!.TreeCount}, depth {sim.Scheduler.Forest.Depth}");
+
+        Assert.Equal(40, sim.Orders.Count);
+        Assert.Equal(Enumerable.Range(0, 40), sim.Orders.Select(o => o.Order.Index).OrderBy(k => k));
+        Assert.All(sim.Orders, o =>
+        {
+            Assert.True(o.Order.Tree);
+            Assert.Equal(RelayForest.FanOut, o.Order.Relays.Count);
+            Assert.Equal(200 - 1 - RelayForest.FanOut, o.Order.Deep.Count);
+            Assert.Equal(200, new[] { o.Order.Root }.Concat(o.Order.Relays).Concat(o.Order.Deep).Select(m => m.GroupId).Distinct().Count());
+        });
+        Assert.Equal(40, sim.Scheduler.OriginalsPlanned);
+        Assert.Equal(40 * 199, sim.Scheduler.RelaysPlanned);
+        Assert.Equal(0, sim.Scheduler.Reallocations);
+        // Every group got every packet exactly once as a minimum unit, through the tables alone below level 1.
+        Assert.Equal(200 * 40, sim.MinimumUnits.Count);
+        Assert.All(sim.MinimumUnits, kv => Assert.Equal(1, kv.Value));
+        Assert.Equal(200 * 40, sim.NoticesDelivered);
+    }
+
+    [Fact]
+    public void Order_predicts_what_the_tables_deliver_and_fan_out_respects_MaxTargets()
+    {
+        var (s, _, _) = Scheduler(groups: 200, perGroup: 4, chunks: 16);
+        var orders = s.Plan();
+        var tables = s.RelayTables(9).ToDictionary(t => t.GroupId);
+        Assert.All(tables.Values, t => Assert.InRange(t.ChildCount, 1, RelayForest.FanOut));
+        Assert.All(orders, o => Assert.Equal(RelayForest.FanOut, o.Relays.Count));
+        Assert.True(RelayForest.FanOut <= DataPacket.MaxTargets);
+        foreach (var o in orders)
+        {
+            // Walk the tree as the devices do: level 1 named in the original, deeper from each group's table.
+            var reached = new List<uint>();
+            var frontier = new Queue<FleetMember>(o.Relays);
+            while (frontier.Count > 0)
+            {
+                var d = frontier.Dequeue();
+                reached.Add(d.NodeId);
+                if (!tables.TryGetValue(d.GroupId, out var t) || !t.RelaysPacket(o.Index)) continue;
+                for (int c = 0; c < t.ChildCount; c++)
+                {
+                    uint node = t.CandidateNode[t.SlotFor(c, o.Index)];
+                    frontier.Enqueue(new FleetMember(node, t.ChildGroup[c], t.CandidateIp[t.SlotFor(c, o.Index)], t.CandidatePort[t.SlotFor(c, o.Index)]));
+                }
+            }
+            Assert.Equal(o.Relays.Concat(o.Deep).Select(m => m.NodeId).OrderBy(n => n), reached.OrderBy(n => n));
+        }
+    }
+
+    [Fact]
+    public void A_relay_that_goes_silent_has_its_whole_subtree_replanned_and_nothing_else()
+    {
+        var (s, clock, members) = Scheduler(groups: 200, perGroup: 3, chunks: 1);
+        var order = Assert.Single(s.Plan());
+        var forest = s.Forest!;
+        int tree = forest.TreeOf(0);
+        FleetMember silent = order.Relays[0];                       // the first level-1 relay (position 1)
+        int position = forest.PositionOf(tree, silent.GroupId);
+        var subtree = forest.SubtreeOf(position).Select(p => forest.GroupAt(tree, p)).ToHashSet();
+        Assert.Equal(4 + 16 + 64, subtree.Count);                  // positions 5..8, 21..36, 85..148 (200 groups: 1 + 4 + 16 + 64 + 115)
+        var lost = subtree.Append(silent.GroupId).ToHashSet();
+        // Everyone else reports; the silent relay and (so) its subtree do not.
+        foreach (var d in new[] { order.Root }.Concat(order.Relays).Concat(order.Deep).Where(d => !lost.Contains(d.GroupId)))
+            s.OnNotice(d.NodeId, 0);
+        Assert.Empty(s.Plan());
+        clock.Advance(TimeSpan.FromSeconds(30));
+        var again = s.Plan();
+        Assert.Equal(lost.Count, s.Reallocations);
+        Assert.All(again, o => Assert.False(o.Tree));                // a flat re-plan of what is missing
+        var regrouped = again.SelectMany(o => new[] { o.Root }.Concat(o.Relays)).ToList();
+        Assert.Equal(lost.OrderBy(g => g), regrouped.Select(m => m.GroupId).OrderBy(g => g));
+        Assert.DoesNotContain(regrouped, m => m.NodeId == silent.NodeId); // the silent one is shunned
+        Assert.Equal((lost.Count + DataPacket.MaxTargets) / (1 + DataPacket.MaxTargets), again.Count);
+        foreach (var m in regrouped) s.OnNotice(m.NodeId, 0);
+        Assert.True(s.AllDelivered);
+    }
+
+    [Fact]
+    public void A_deep_relay_that_leaves_takes_only_its_subtree_with_it()
+    {
+        var (s, _, members) = Scheduler(groups: 200, perGroup: 3, chunks: 1);
+        var order = Assert.Single(s.Plan());
+        var forest = s.Forest!;
+        int tree = forest.TreeOf(0);
+        // A level-2 device with children of its own.
+        FleetMember gone = order.Deep.First(d => forest.ChildCount(forest.PositionOf(tree, d.GroupId)) > 0);
+        var subtree = forest.SubtreeOf(forest.PositionOf(tree, gone.GroupId)).Select(p => forest.GroupAt(tree, p)).ToHashSet();
+        Assert.NotEmpty(subtree);
+        s.UpdateFleet(members.Where(m => m.NodeId != gone.NodeId));
+        Assert.Equal(subtree.Count + 1, s.Reallocations);
+        var again = s.Plan();
+        var regrouped = again.SelectMany(o => new[] { o.Root }.Concat(o.Relays)).Select(m => m.GroupId).OrderBy(g => g);
+        Assert.Equal(subtree.Append(gone.GroupId).OrderBy(g => g), regrouped);
+    }
+
+    [Fact]
+    public void A_saturated_call_plans_nothing_and_leaves_every_group_pending()
+    {
+        var (s, _, _) = Scheduler(groups: 50, perGroup: 1, chunks: 200);
+        int first = s.Plan().Count;
+        Assert.InRange(first, 1, 199);                                  // the one device per group limits what is in flight
+        Assert.Empty(s.Plan());
+        Assert.Equal((0, 50 * 200), s.Progress);
+        Assert.Equal(first, s.OriginalsPlanned);
+    }
+
+    [Fact]
+    public void Nine_groups_or_fewer_keep_one_original_naming_every_group()
+    {
+        var (s, _, _) = Scheduler(groups: 9, perGroup: 2, chunks: 4);
+        Assert.Null(s.Forest);
+        Assert.Empty(s.RelayTables(1));
+        var orders = s.Plan();
+        Assert.All(orders, o => { Assert.False(o.Tree); Assert.Equal(8, o.Relays.Count); Assert.Empty(o.Deep); });
+    }
+
+    [Fact]
+    public void Tables_are_rebuilt_when_a_group_appears_and_the_epoch_grows()
+    {
+        var (s, _, members) = Scheduler(groups: 20, perGroup: 2, chunks: 4);
+        uint epoch = s.TreeEpoch;
+        s.UpdateFleet(members); // nothing changed: same tables
+        Assert.Equal(epoch, s.TreeEpoch);
+        s.UpdateFleet(members.Append(new FleetMember(99_999, 21, 0x0A000001, 5000)));
+        Assert.Equal(epoch + 1, s.TreeEpoch);
+        Assert.Equal(21, s.Forest!.GroupCount);
+        Assert.All(s.RelayTables(3), t => Assert.Equal(epoch + 1, t.Epoch));
+    }
+
+    private static (RolloutScheduler S, FakeTimeProvider Clock, List<FleetMember> Members) Scheduler(int groups, int perGroup, int chunks)
+    {
+        var clock = new FakeTimeProvider();
+        var s = new RolloutScheduler(chunks, _ => 1024, new SchedulerOptions(), new OverheadTable(clock), clock);
+        var members = Enumerable.Range(0, groups).SelectMany(g => Enumerable.Range(0, perGroup)
+            .Select(i => new FleetMember((uint)(1000 * (g + 1) + i), g + 1, 0x0A000001, 5000 + i))).ToList();
+        s.UpdateFleet(members);
+        return (s, clock, members);
+    }
+}

@@ -1,0 +1,51 @@
+using IotOta.Gateway.Fleet;
+using IotOta.Shared.Protocol;
+using IotOta.Simulation.Baselines;
+
+namespace IotOta.Simulation.Tests.Baselines;
+
+/// <summary>What each benchmark baseline publishes, and whose repairs the gateway answers under it.</summary>
+public sealed class BaselineTests
+{
+    private static readonly IReadOnlyList<FleetMember> Fleet =
+    [
+        new(4, 2, 0, 0), new(1, 1, 0, 0), new(3, 1, 0, 0), new(2, 2, 0, 0),
+    ];
+
+    [Fact]
+    public void Unicast_sends_every_packet_to_every_device()
+    {
+        var sends = new UnicastBaseline().Sends(Fleet, 2).ToList();
+        Assert.Equal(8, sends.Count);
+        Assert.Equal([(Topics.DeviceIn(1), 0), (Topics.DeviceIn(2), 0), (Topics.DeviceIn(3), 0), (Topics.DeviceIn(4), 0)], sends.Take(4));
+    }
+
+    [Fact]
+    public void Group_fanout_publishes_each_packet_once_per_group_topic()
+    {
+        var sends = new GroupFanoutBaseline().Sends(Fleet, 2).ToList();
+        Assert.Equal([("iotota/bench/group/1/data", 0), ("iotota/bench/group/2/data", 0), ("iotota/bench/group/1/data", 1), ("iotota/bench/group/2/data", 1)], sends);
+    }
+
+    [Fact]
+    public void Gossip_feeds_one_seed_per_group_and_answers_only_the_seeds_repairs()
+    {
+        var gossip = new GossipBaseline();
+        var sends = gossip.Sends(Fleet, 3).ToList();
+        Assert.Equal(6, sends.Count);
+        Assert.All(sends, s => Assert.Contains(s.Topic, new[] { Topics.DeviceIn(1), Topics.DeviceIn(2) }));
+        Assert.True(gossip.AnswersRepairsOf(1));
+        Assert.True(gossip.AnswersRepairsOf(2));
+        Assert.False(gossip.AnswersRepairsOf(3));
+    }
+
+    [Fact]
+    public void Names_map_to_the_strategies_and_an_unknown_name_is_refused()
+    {
+        Assert.Null(Baseline.Named("iotota"));
+        Assert.IsType<UnicastBaseline>(Baseline.Named("unicast"));
+        Assert.IsType<GroupFanoutBaseline>(Baseline.Named("group-fanout"));
+        Assert.IsType<GossipBaseline>(Baseline.Named("gossip"));
+        Assert.Contains("bogus", Assert.Throws<ArgumentException>(() => Baseline.Named("bogus")).Message);
+    }
+}
