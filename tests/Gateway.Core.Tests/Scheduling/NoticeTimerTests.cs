@@ -1,6 +1,6 @@
 using IotOta.Gateway.Scheduling;
 
-namespace IotOta.Gateway.Tests.Scheduling;
+namespace IotOta.Gateway.Core.Tests.Scheduling;
 
 /// <summary>Deadlines from measured lateness, as TCP's retransmission timer (issue #14 item 4).</summary>
 public class NoticeTimerTests
