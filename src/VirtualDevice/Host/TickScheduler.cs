@@ -9,7 +9,7 @@ namespace IotOta.VirtualDevice.Host;
 /// </summary>
 public sealed class TickScheduler
 {
-    public static readonly TickScheduler Shared = new(Math.Clamp(Environment.ProcessorCount * 2, 4, 16), TimeSpan.FromMilliseconds(50));
+    public static readonly TickScheduler Shared = new(Math.Clamp(Environment.ProcessorCount * 4, 4, 16), TimeSpan.FromMilliseconds(50));
 
     private readonly Worker[] _workers;
     private int _next;
