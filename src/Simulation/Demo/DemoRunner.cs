@@ -58,7 +58,7 @@ public static class DemoRunner
         var verifier = new EcdsaSignatureVerifier();
         verifier.Add(signer.KeyId, signer.PublicKey());
         var links = DeviceLinks(o);
-        TokenBucket? gatewayUp = LinkRate.IsLimited(o.GatewayUpKbps) ? new TokenBucket(LinkRate.BytesPerSecond(o.GatewayUpKbps), 16 * 1024, creditWhileIdle: false) : null;
+        TokenBucket? gatewayUp = LinkRate.IsLimited(o.GatewayUpKbps) ? new TokenBucket(LinkRate.BytesPerSecond(o.GatewayUpKbps), 1, creditWhileIdle: false) /* a serializer: no credit, so no original beats F/u_s */ : null;
         VirtualFleet? fleet = null;
         GatewayNode? gateway = null;
         try
