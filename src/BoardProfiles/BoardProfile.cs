@@ -45,6 +45,8 @@ public sealed class BoardProfile
     public required int ManagedHeapBytes { get; init; }
     /// <summary>What the device core may allocate of it (buffers, manifest, bitmaps).</summary>
     public required int CoreHeapBudget { get; init; }
+    /// <summary>Where managedHeapBytes and coreHeapBudget come from (sources, or that none was found).</summary>
+    public string HeapSource { get; init; } = "";
     public required int MaxChunkSize { get; init; }
     /// <summary>DeviceConfig.MaxMembers on this board (fan-out tables are sized for it once). Default 256.</summary>
     public int MaxMembers { get; init; } = 256;
@@ -126,6 +128,7 @@ public sealed class BoardProfile
         Dictionary<string, string>? Roles)
     {
         public RawFileStore? FileStore { get; init; }
+        public string? HeapSource { get; init; }
     }
 
     private sealed record RawFileStore(string? Partition, int? SlotBytes, int? StateBytes, int? BootBytes, int? ReserveBytes);
@@ -226,6 +229,7 @@ public sealed class BoardProfile
             FileStore = fileStore,
             Name = name,
             Description = raw.Description ?? "",
+            HeapSource = raw.HeapSource ?? "",
             Chip = NeedS(raw.Chip, "chip"),
             NanoTarget = NeedS(raw.NanoTarget, "nanoTarget"),
             FlashSize = flash,

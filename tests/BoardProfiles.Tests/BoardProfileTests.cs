@@ -121,4 +121,15 @@ public class BoardProfileTests
         // the same with a sequential sink cannot hold one 4 KiB packet
         Assert.Contains("cannot hold one staged packet", Assert.Throws<BoardProfileException>(() => BoardProfile.Parse(json.Replace("\"randomOffset\"", "\"sequential\""), "test")).Message);
     }
+
+    [Fact]
+    public void Every_profile_says_where_its_heap_figures_come_from()
+    {
+        foreach (BoardProfile b in BoardProfile.All())
+        {
+            Assert.Contains("managedHeapBytes", b.HeapSource);
+            Assert.Contains("coreHeapBudget", b.HeapSource);
+        }
+        Assert.Equal(16384, BoardProfile.Named("esp32-devkitc").CoreHeapBudget); // issue #17: the core fits a plain ESP32 in 16 KiB
+    }
 }

@@ -111,8 +111,7 @@ namespace IotOta.DeviceFirmware.Agent
         {
             lock (_gate)
             {
-                _memberUpdate.Parse(buffer, offset, count);
-                _members.Apply(_memberUpdate, _cfg.GroupId);
+                _members.Apply(buffer, offset, count, _cfg.GroupId);
             }
         }
 
@@ -139,7 +138,8 @@ namespace IotOta.DeviceFirmware.Agent
                     uint id = (uint)(buffer[offset + 4] | (buffer[offset + 5] << 8) | (buffer[offset + 6] << 16) | (buffer[offset + 7] << 24));
                     if (id == held.ImageId) return; // already working on (or serving) this image
                 }
-                Manifest m = Manifest.Decode(buffer, offset, count);
+                // the chunk-hash list stays in the message (it goes to flash with the stored manifest), never in RAM
+                Manifest m = Manifest.DecodeWithoutHashes(buffer, offset, offset + count - Manifest.TailLength, count);
                 if (!_verifier.Verify(m.KeyId, buffer, offset, m.SignedLength, m.Signature, 0))
                 {
                     Refuse("manifest signature does not verify (key " + m.KeyId + ")");

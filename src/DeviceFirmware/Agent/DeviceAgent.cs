@@ -35,14 +35,13 @@ namespace IotOta.DeviceFirmware.Agent
         private readonly UpdateResume _resume;
         private readonly PeerQuarantine _quarantine;
         private readonly MemberList _members;
-        private readonly RelayTreeTable _trees = new RelayTreeTable();
+        private readonly RelayTreeTable _trees;
         private readonly CopyPlanner _planner;
         private readonly Forwarder _forwarder;
         private readonly RepairServer _repairServer;
         private readonly RepairClient _repairClient;
         private readonly StatusReporter _status;
 
-        private readonly MemberListUpdate _memberUpdate = new MemberListUpdate();
         private readonly DataPacket _packet = new DataPacket();
         private readonly string _topicOut;
         private readonly string _topicIn;
@@ -77,15 +76,16 @@ namespace IotOta.DeviceFirmware.Agent
             _life = new SlotLifecycle(flash.BootData, config.FactoryVersion, Counters, _log);
             PacketStore packets = new PacketStore(flash, sink, staging, config.MaxChunkSize, Counters);
             _rx = new ReceivePath(flash.UpdateState, packets, hash, clock, config.MaxChunkSize, Counters);
-            _resume = new UpdateResume(_rx, _life, flash, verifier, config.MaxChunkSize, Counters, _log);
+            _resume = new UpdateResume(_rx, _life, flash, config.MaxChunkSize, Counters, _log);
             _quarantine = new PeerQuarantine(config.QuarantineStrikes, Counters, _log);
             _members = new MemberList(config.MaxMembers);
+            _trees = new RelayTreeTable(flash.UpdateState, _rx.Store.TreeRegionOffset);
             _planner = new CopyPlanner(config.NodeId);
-            _forwarder = new Forwarder(config, _gate, _planner, _members, _trees, _rx, peer, mqtt, clock, Counters);
+            _topicOut = Topics.DeviceOut(config.NodeId);
+            _forwarder = new Forwarder(config, _gate, _planner, _members, _trees, _rx, peer, mqtt, _topicOut, clock, Counters);
             _repairServer = new RepairServer(_rx, _forwarder, _planner, _members, _quarantine, Counters);
             _repairClient = new RepairClient(config, _members, _quarantine, Counters);
-            _status = new StatusReporter(config, _gate, mqtt, flash, _life, _rx);
-            _topicOut = Topics.DeviceOut(config.NodeId);
+            _status = new StatusReporter(config, _gate, mqtt, _topicOut, flash, _life, _rx);
             _topicIn = Topics.DeviceIn(config.NodeId);
             _topicMembers = Topics.GroupMembers(config.GroupId);
             _topicManifest = Topics.GroupManifest(config.GroupId);

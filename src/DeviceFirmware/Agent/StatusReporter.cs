@@ -28,7 +28,7 @@ namespace IotOta.DeviceFirmware.Agent
         private byte[] _progressBuf = new byte[ProgressReport.FixedLength];
         private long _lastProgressMs;
 
-        public StatusReporter(DeviceConfig cfg, object gate, IMqttPort mqtt, IFlashLayout flash, SlotLifecycle life, ReceivePath rx)
+        public StatusReporter(DeviceConfig cfg, object gate, IMqttPort mqtt, string topicOut, IFlashLayout flash, SlotLifecycle life, ReceivePath rx)
         {
             _cfg = cfg;
             _gate = gate;
@@ -37,7 +37,7 @@ namespace IotOta.DeviceFirmware.Agent
             _life = life;
             _rx = rx;
             _topicStatus = Topics.DeviceStatus(cfg.NodeId);
-            _topicOut = Topics.DeviceOut(cfg.NodeId);
+            _topicOut = topicOut;
             ReportNow = true;
         }
 

@@ -38,20 +38,17 @@ namespace IotOta.DeviceFirmware.Copies
             if (packet.TargetCount > 0) return RelayNamed;
             if (!packet.IsRelay || !packet.IsTree) return RelayNone;
             if (!trees.HasTable(imageId)) return RelayOwed;
-            return trees.Table.RelaysPacket(index) ? RelayTree : RelayNone;
+            return trees.RelaysPacket(index) ? RelayTree : RelayNone;
         }
 
         /// <summary>Relay destinations an original names (this device left out) into job; returns how many.</summary>
         public int NamedRelays(DataPacket packet, ForwardJob job)
         {
             int n = 0;
-            for (int i = 0; i < packet.TargetCount; i++)
+            for (int i = 0; i < packet.TargetCount && n < job.MaxTargets; i++)
             {
                 if (packet.TargetNode[i] == _self) continue;
-                job.TargetNode[n] = packet.TargetNode[i];
-                job.TargetIp[n] = packet.TargetIp[i];
-                job.TargetPort[n] = packet.TargetPort[i];
-                n++;
+                Put(job, n++, packet.TargetNode[i], packet.TargetIp[i], packet.TargetPort[i]);
             }
             job.TargetCount = n;
             return n;
@@ -59,35 +56,42 @@ namespace IotOta.DeviceFirmware.Copies
 
         /// <summary>Relay destinations of packet index down the relay tree: for each child group of this group, the
         /// candidate the table assigns to that packet (this device left out). Returns how many.</summary>
-        public int TreeRelays(RelayTree tree, int index, ForwardJob job)
+        public int TreeRelays(RelayTreeTable trees, int index, ForwardJob job)
         {
             int n = 0;
-            for (int c = 0; c < tree.ChildCount; c++)
+            for (int c = 0; c < trees.ChildCount && n < job.MaxTargets; c++)
             {
-                int s = tree.SlotFor(c, index);
-                if (tree.CandidateNode[s] == _self) continue;
-                job.TargetNode[n] = tree.CandidateNode[s];
-                job.TargetIp[n] = tree.CandidateIp[s];
-                job.TargetPort[n] = tree.CandidatePort[s];
-                n++;
+                uint node, ip;
+                int port;
+                trees.Candidate(c, index, out node, out ip, out port);
+                if (node == _self) continue;
+                Put(job, n++, node, ip, port);
             }
             job.TargetCount = n;
             return n;
         }
 
+        private static void Put(ForwardJob job, int n, uint node, uint ip, int port)
+        {
+            job.TargetNode[n] = node;
+            job.TargetIp[n] = ip;
+            job.TargetPort[n] = port;
+        }
+
         /// <summary>The members of the group that get a copy of minimum unit <paramref name="index"/>: every member
-        /// but this device and <paramref name="exclude"/> (the one it came from). Writes them into node/ip/port (sized
+        /// but this device and <paramref name="exclude"/> (the one it came from). Writes them into node/ip/port (room
         /// for the member list's capacity) and returns how many.</summary>
         public int GroupCopies(MemberList members, int index, uint exclude, uint[] node, uint[] ip, int[] port)
         {
             int n = 0;
-            for (int i = 0; i < members.Count; i++)
+            int cursor = 0;
+            uint d, a;
+            int p;
+            while (NextGroupCopy(members, index, exclude, ref cursor, out d, out a, out p))
             {
-                uint m = members.NodeAt(i);
-                if (m == _self || m == exclude) continue;
-                node[n] = m;
-                ip[n] = members.IpAt(i);
-                port[n] = members.PortAt(i);
+                node[n] = d;
+                ip[n] = a;
+                port[n] = p;
                 n++;
             }
             return n;
@@ -127,6 +131,27 @@ namespace IotOta.DeviceFirmware.Copies
             return parts;
         }
 
+        /// <summary>The next member (from <paramref name="cursor"/> on, 0 for the first) that gets a copy of minimum
+        /// unit <paramref name="index"/>, one at a time so the sender keeps no destination list: false when there is
+        /// none left. The cursor moves past the member returned.</summary>
+        public bool NextGroupCopy(MemberList members, int index, uint exclude, ref int cursor, out uint node, out uint ip, out int port)
+        {
+            while (cursor < members.Count)
+            {
+                int i = cursor++;
+                uint m = members.NodeAt(i);
+                if (m == _self || m == exclude) continue;
+                node = m;
+                ip = members.IpAt(i);
+                port = members.PortAt(i);
+                return true;
+            }
+            node = 0;
+            ip = 0;
+            port = 0;
+            return false;
+        }
+
         /// <summary>The destination of a repair reply: <paramref name="requester"/>, the member that asked. False when
         /// it is not a member of the list or is this device (only members are served).</summary>
         public bool RepairReply(MemberList members, uint requester, ForwardJob job)
@@ -134,9 +159,7 @@ namespace IotOta.DeviceFirmware.Copies
             int who = members.IndexOf(requester);
             if (who < 0 || requester == _self) return false;
             job.TargetCount = 1;
-            job.TargetNode[0] = requester;
-            job.TargetIp[0] = members.IpAt(who);
-            job.TargetPort[0] = members.PortAt(who);
+            Put(job, 0, requester, members.IpAt(who), members.PortAt(who));
             return true;
         }
 

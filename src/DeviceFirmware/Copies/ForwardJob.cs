@@ -28,10 +28,28 @@ namespace IotOta.DeviceFirmware.Copies
         public byte CopyFlags;
         /// <summary>For a span copy: the members after this device it must get the packet to.</summary>
         public int Span;
-        public readonly uint[] TargetNode = new uint[Shared.Protocol.DataPacket.MaxTargets];
-        public readonly uint[] TargetIp = new uint[Shared.Protocol.DataPacket.MaxTargets];
-        public readonly int[] TargetPort = new int[Shared.Protocol.DataPacket.MaxTargets];
+        public readonly uint[] TargetNode;
+        public readonly uint[] TargetIp;
+        public readonly int[] TargetPort;
 
+        /// <summary>A job with room for DataPacket.MaxTargets targets.</summary>
+        public ForwardJob() : this(Shared.Protocol.DataPacket.MaxTargets)
+        {
+        }
+
+        /// <summary>A job with room for maxTargets targets (a member or repair job needs 1, a relay job up to
+        /// DataPacket.MaxTargets): the queues size their jobs once, for what they carry.</summary>
+        public ForwardJob(int maxTargets)
+        {
+            TargetNode = new uint[maxTargets];
+            TargetIp = new uint[maxTargets];
+            TargetPort = new int[maxTargets];
+        }
+
+        /// <summary>Targets this job has room for.</summary>
+        public int MaxTargets { get { return TargetNode.Length; } }
+
+        /// <summary>Copies o (a job with less room keeps o's first targets).</summary>
         public void CopyFrom(ForwardJob o)
         {
             Kind = o.Kind;
@@ -40,11 +58,11 @@ namespace IotOta.DeviceFirmware.Copies
             NoticeKind = o.NoticeKind;
             ReceivedAtMs = o.ReceivedAtMs;
             ExcludeNode = o.ExcludeNode;
-            TargetCount = o.TargetCount;
+            TargetCount = o.TargetCount < TargetNode.Length ? o.TargetCount : TargetNode.Length;
             RelayCount = o.RelayCount;
             CopyFlags = o.CopyFlags;
             Span = o.Span;
-            for (int i = 0; i < o.TargetCount; i++)
+            for (int i = 0; i < TargetCount; i++)
             {
                 TargetNode[i] = o.TargetNode[i];
                 TargetIp[i] = o.TargetIp[i];

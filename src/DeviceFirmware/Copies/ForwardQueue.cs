@@ -1,31 +1,87 @@
 namespace IotOta.DeviceFirmware.Copies
 {
-    /// <summary>A fixed ring of forward jobs; preallocated, so queueing allocates nothing. Not thread-safe.</summary>
+    /// <summary>
+    /// A fixed ring of forward jobs, kept as parallel arrays (a job costs its fields, about 30 bytes plus 10 per
+    /// target, not an object and three arrays of its own); preallocated, so queueing allocates nothing. A job is
+    /// filled in the one <see cref="ForwardJob"/> that <see cref="Reserve"/> hands out and stored by
+    /// <see cref="Commit"/>. Not thread-safe.
+    /// </summary>
     public sealed class ForwardQueue
     {
-        private readonly ForwardJob[] _ring;
+        private readonly int _maxTargets;
+        private readonly byte[] _kind;
+        private readonly uint[] _imageId;
+        private readonly int[] _index;
+        private readonly byte[] _noticeKind;
+        private readonly long[] _receivedAtMs;
+        private readonly uint[] _excludeNode;
+        private readonly byte[] _targetCount;
+        private readonly byte[] _relayCount;
+        private readonly byte[] _copyFlags;
+        private readonly uint[] _targetNode;
+        private readonly uint[] _targetIp;
+        private readonly ushort[] _targetPort;
+        private readonly ForwardJob _slot;
         private int _head;
         private int _count;
 
-        public ForwardQueue(int capacity)
+        public ForwardQueue(int capacity) : this(capacity, Shared.Protocol.DataPacket.MaxTargets)
         {
-            _ring = new ForwardJob[capacity];
-            for (int i = 0; i < capacity; i++) _ring[i] = new ForwardJob();
+        }
+
+        /// <summary>A ring of capacity jobs with room for maxTargets targets each (at most DataPacket.MaxTargets).</summary>
+        public ForwardQueue(int capacity, int maxTargets)
+        {
+            _maxTargets = maxTargets;
+            _kind = new byte[capacity];
+            _imageId = new uint[capacity];
+            _index = new int[capacity];
+            _noticeKind = new byte[capacity];
+            _receivedAtMs = new long[capacity];
+            _excludeNode = new uint[capacity];
+            _targetCount = new byte[capacity];
+            _relayCount = new byte[capacity];
+            _copyFlags = new byte[capacity];
+            _targetNode = new uint[capacity * maxTargets];
+            _targetIp = new uint[capacity * maxTargets];
+            _targetPort = new ushort[capacity * maxTargets];
+            _slot = new ForwardJob(maxTargets);
         }
 
         public int Count { get { return _count; } }
-        public int Capacity { get { return _ring.Length; } }
-        public bool IsFull { get { return _count == _ring.Length; } }
+        public int Capacity { get { return _kind.Length; } }
+        public bool IsFull { get { return _count == _kind.Length; } }
 
-        /// <summary>The slot to fill for a new job, or null when full. Call Commit after filling it.</summary>
+        /// <summary>The job to fill for a new entry, or null when full. Call Commit after filling it (the same
+        /// object is handed out every time: do not keep it).</summary>
         public ForwardJob Reserve()
         {
-            if (_count == _ring.Length) return null;
-            return _ring[(_head + _count) % _ring.Length];
+            if (_count == _kind.Length) return null;
+            return _slot;
         }
 
+        /// <summary>Stores the job filled since Reserve at the tail.</summary>
         public void Commit()
         {
+            if (_count == _kind.Length) return;
+            int at = (_head + _count) % _kind.Length;
+            ForwardJob j = _slot;
+            _kind[at] = j.Kind;
+            _imageId[at] = j.ImageId;
+            _index[at] = j.Index;
+            _noticeKind[at] = j.NoticeKind;
+            _receivedAtMs[at] = j.ReceivedAtMs;
+            _excludeNode[at] = j.ExcludeNode;
+            int n = j.TargetCount < _maxTargets ? j.TargetCount : _maxTargets;
+            _targetCount[at] = (byte)n;
+            _relayCount[at] = (byte)(j.RelayCount < 255 ? j.RelayCount : 255);
+            _copyFlags[at] = j.CopyFlags;
+            for (int i = 0; i < n; i++)
+            {
+                _targetNode[at * _maxTargets + i] = j.TargetNode[i];
+                _targetIp[at * _maxTargets + i] = j.TargetIp[i];
+                _targetPort[at * _maxTargets + i] = (ushort)j.TargetPort[i];
+            }
             _count++;
         }
 
@@ -33,21 +89,41 @@ namespace IotOta.DeviceFirmware.Copies
         public bool TryDequeue(ForwardJob target)
         {
             if (_count == 0) return false;
-            target.CopyFrom(_ring[_head]);
-            _head = (_head + 1) % _ring.Length;
+            int at = _head;
+            target.Kind = _kind[at];
+            target.ImageId = _imageId[at];
+            target.Index = _index[at];
+            target.NoticeKind = _noticeKind[at];
+            target.ReceivedAtMs = _receivedAtMs[at];
+            target.ExcludeNode = _excludeNode[at];
+            target.RelayCount = _relayCount[at];
+            target.CopyFlags = _copyFlags[at];
+            int n = _targetCount[at] < target.MaxTargets ? _targetCount[at] : target.MaxTargets;
+            target.TargetCount = n;
+            for (int i = 0; i < n; i++)
+            {
+                target.TargetNode[i] = _targetNode[at * _maxTargets + i];
+                target.TargetIp[i] = _targetIp[at * _maxTargets + i];
+                target.TargetPort[i] = _targetPort[at * _maxTargets + i];
+            }
+            _head = (_head + 1) % _kind.Length;
             _count--;
             return true;
         }
 
-        /// <summary>The queued job for this packet and kind, or null.</summary>
-        public ForwardJob Find(uint imageId, int index, byte kind)
+        /// <summary>Sets the relay count of the queued job for this packet and kind; false when there is none.</summary>
+        public bool SetRelayCount(uint imageId, int index, byte kind, int relayCount)
         {
             for (int i = 0; i < _count; i++)
             {
-                ForwardJob j = _ring[(_head + i) % _ring.Length];
-                if (j.ImageId == imageId && j.Index == index && j.Kind == kind) return j;
+                int at = (_head + i) % _kind.Length;
+                if (_imageId[at] == imageId && _index[at] == index && _kind[at] == kind)
+                {
+                    _relayCount[at] = (byte)(relayCount < 255 ? relayCount : 255);
+                    return true;
+                }
             }
-            return null;
+            return false;
         }
 
         public void Clear()

@@ -35,21 +35,23 @@ namespace IotOta.DeviceFirmware.Copies
         private readonly DeviceCounters _counters;
         private readonly string _topicOut;
         private readonly ForwardQueue _queue;
-        private readonly ForwardJob _work = new ForwardJob();
+        private readonly ForwardJob _work = new ForwardJob(1);
         private readonly ForwardQueue _relayQueue;
         private readonly ForwardJob _relayWork = new ForwardJob();
-        private readonly uint[] _sendNode;
-        private readonly uint[] _sendIp;
-        private readonly int[] _sendPort;
-        private readonly int[] _sendSpan;
+        // This device's children in the copy tree for the job in progress (fan-out ≤ MemberListUpdate.MaxFanout).
+        private readonly uint[] _treeNode = new uint[MemberListUpdate.MaxFanout];
+        private readonly uint[] _treeIp = new uint[MemberListUpdate.MaxFanout];
+        private readonly int[] _treePort = new int[MemberListUpdate.MaxFanout];
+        private readonly int[] _treeSpan = new int[MemberListUpdate.MaxFanout];
+        private int _treeCount;
+        private int _spanNow;
         private readonly ReceiptNotice _notice = new ReceiptNotice();
         private readonly byte[] _noticeBuf = new byte[ReceiptNotice.EncodedLength];
         private readonly byte[] _txBuf;
         private readonly WireWriter _txWriter;
         // The member (or repair) job in progress; only the pump thread touches these.
         private bool _workActive;
-        private int _workNext;
-        private int _workTargets;
+        private int _workCursor;
         private int _workSent;
         private int _workFailed;
         private int _workSentTotal;
@@ -63,7 +65,7 @@ namespace IotOta.DeviceFirmware.Copies
         private bool _txSpan;
 
         public Forwarder(DeviceConfig cfg, object gate, CopyPlanner planner, MemberList members, RelayTreeTable trees, ReceivePath rx,
-            IPeerPort peer, IMqttPort mqtt, IClock clock, DeviceCounters counters)
+            IPeerPort peer, IMqttPort mqtt, string topicOut, IClock clock, DeviceCounters counters)
         {
             _gate = gate;
             _self = cfg.NodeId;
@@ -75,16 +77,11 @@ namespace IotOta.DeviceFirmware.Copies
             _mqtt = mqtt;
             _clock = clock;
             _counters = counters;
-            _topicOut = Topics.DeviceOut(cfg.NodeId);
-            _queue = new ForwardQueue(cfg.ForwardQueueCapacity);
+            _topicOut = topicOut;
+            _queue = new ForwardQueue(cfg.ForwardQueueCapacity, 1); // member copies (destinations taken when sent) and repair replies (1)
             _relayQueue = new ForwardQueue(cfg.ForwardQueueCapacity);
             _txBuf = new byte[DataPacket.EncodedLength(DataPacket.MaxTargets, cfg.MaxChunkSize)];
             _txWriter = new WireWriter(_txBuf);
-            int fanout = cfg.MaxMembers + DataPacket.MaxTargets;
-            _sendNode = new uint[fanout];
-            _sendIp = new uint[fanout];
-            _sendPort = new int[fanout];
-            _sendSpan = new int[fanout];
         }
 
         /// <summary>The queue of member copies and repair replies.</summary>
@@ -190,7 +187,7 @@ namespace IotOta.DeviceFirmware.Copies
             rj.ImageId = imageId;
             rj.Index = idx;
             rj.CopyFlags = (byte)(DataPacket.FlagRelay | DataPacket.FlagTree);
-            int n = _planner.TreeRelays(_trees.Table, idx, rj);
+            int n = _planner.TreeRelays(_trees, idx, rj);
             _counters.TreeRelays++;
             _relayQueue.Commit();
             return n;
@@ -205,7 +202,7 @@ namespace IotOta.DeviceFirmware.Copies
             for (int idx = 0; idx < m.ChunkCount && _trees.OwedCount > 0; idx++)
             {
                 if (!_trees.IsOwed(idx)) continue;
-                if (_trees.Table.RelaysPacket(idx) && _rx.Holds(idx))
+                if (_trees.RelaysPacket(idx) && _rx.Holds(idx))
                 {
                     if (_relayQueue.IsFull) return; // the rest on a later pump
                     QueueTreeRelay(m.ImageId, idx);
@@ -259,22 +256,22 @@ namespace IotOta.DeviceFirmware.Copies
                     _counters.CopiesFailed += bad;
                     _counters.PeerPayloadBytesSent += (long)ok * _txPayloadLen;
                     // The packet's member job (queued behind) reports the relay copies that were delivered.
-                    ForwardJob member = _queue.Find(_relayWork.ImageId, _relayWork.Index, ForwardJob.KindMinimumUnit);
-                    if (member != null) member.RelayCount = ok;
+                    _queue.SetRelayCount(_relayWork.ImageId, _relayWork.Index, ForwardJob.KindMinimumUnit, ok);
                 }
                 return;
             }
-            while (_workNext < _workTargets)
+            uint ip;
+            int port;
+            while (NextTarget(out ip, out port))
             {
-                int i = _workNext++;
                 if (_workSpan)
                 {
-                    _txBuf[DataPacket.SpanOffset] = (byte)_sendSpan[i];
-                    _txBuf[DataPacket.SpanOffset + 1] = (byte)(_sendSpan[i] >> 8);
+                    _txBuf[DataPacket.SpanOffset] = (byte)_spanNow;
+                    _txBuf[DataPacket.SpanOffset + 1] = (byte)(_spanNow >> 8);
                 }
-                if (_peer.Send(_sendIp[i], _sendPort[i], _txBuf, 0, msgLen)) _workSent++;
+                if (_peer.Send(ip, port, _txBuf, 0, msgLen)) _workSent++;
                 else _workFailed++;
-                if (_workNext < _workTargets && _relayQueue.Count > 0)
+                if (_relayQueue.Count > 0)
                 {
                     FlushWorkCounters();
                     return; // let the relay go first; this job resumes on the next call
@@ -302,39 +299,56 @@ namespace IotOta.DeviceFirmware.Copies
             FlushWorkCounters();
         }
 
-        /// <summary>Takes the destinations of the job in _work (under the lock).</summary>
+        /// <summary>Starts the job in _work (under the lock); its destinations are taken one at a time as it is sent.</summary>
         private void StartWork()
         {
-            int n;
+            _workCursor = 0;
             _workSpan = false;
+            _treeCount = 0;
             if (_work.Kind == ForwardJob.KindSpanCopy)
             {
-                n = _planner.TreeCopies(_members, _work.Span, _sendNode, _sendIp, _sendPort, _sendSpan);
+                _treeCount = _planner.TreeCopies(_members, _work.Span, _treeNode, _treeIp, _treePort, _treeSpan);
                 _workSpan = true;
             }
             else if (_work.Kind == ForwardJob.KindMinimumUnit && _planner.UsesTree(_members))
             {
                 // the root of this chunk's copy tree: the whole group after it
-                n = _planner.TreeCopies(_members, _members.Count - 1, _sendNode, _sendIp, _sendPort, _sendSpan);
+                _treeCount = _planner.TreeCopies(_members, _members.Count - 1, _treeNode, _treeIp, _treePort, _treeSpan);
                 _workSpan = true;
             }
-            else if (_work.Kind == ForwardJob.KindMinimumUnit)
-            {
-                n = _planner.GroupCopies(_members, _work.Index, _work.ExcludeNode, _sendNode, _sendIp, _sendPort);
-            }
-            else
-            {
-                _sendNode[0] = _work.TargetNode[0];
-                _sendIp[0] = _work.TargetIp[0];
-                _sendPort[0] = _work.TargetPort[0];
-                n = 1;
-            }
-            _workTargets = n;
-            _workNext = 0;
             _workSent = 0;
             _workFailed = 0;
             _workSentTotal = 0;
             _workActive = true;
+        }
+
+        /// <summary>The next destination of the job in _work (pump thread): a repair reply's one peer, or the next
+        /// member the planner names (read from the member list under the lock). False when the job has none left.</summary>
+        private bool NextTarget(out uint ip, out int port)
+        {
+            if (_workSpan)
+            {
+                // down the copy tree: this device's children, each with the span it passes on
+                bool more = _workCursor < _treeCount;
+                ip = more ? _treeIp[_workCursor] : 0;
+                port = more ? _treePort[_workCursor] : 0;
+                _spanNow = more ? _treeSpan[_workCursor] : 0;
+                if (more) _workCursor++;
+                return more;
+            }
+            if (_work.Kind != ForwardJob.KindMinimumUnit)
+            {
+                bool first = _workCursor == 0;
+                _workCursor = 1;
+                ip = _work.TargetIp[0];
+                port = _work.TargetPort[0];
+                return first && _work.TargetCount > 0;
+            }
+            uint node;
+            lock (_gate)
+            {
+                return _planner.NextGroupCopy(_members, _work.Index, _work.ExcludeNode, ref _workCursor, out node, out ip, out port);
+            }
         }
 
         private void FlushWorkCounters()

@@ -13,6 +13,7 @@ namespace IotOta.DeviceFirmware.Copies
         private readonly int[] _ports;
         private int _count;
         private bool _hasEpoch;
+        private WireReader _reader;
 
         public MemberList(int capacity)
         {
@@ -48,6 +49,40 @@ namespace IotOta.DeviceFirmware.Copies
             Epoch = update.Epoch;
             Fanout = update.Fanout;
             GroupId = update.GroupId;
+            _hasEpoch = true;
+            return true;
+        }
+
+        /// <summary>Applies an encoded member-list message (<see cref="MemberListUpdate"/>'s wire form) for this
+        /// group when its epoch is newer, reading it straight into the fixed arrays: a list longer than the capacity
+        /// costs no RAM (the rest is left out). ProtocolException when it does not parse (the list is unchanged).
+        /// Returns true when the list changed.</summary>
+        public bool Apply(byte[] buffer, int offset, int count, int myGroup)
+        {
+            WireReader r = WireReader.Reuse(ref _reader, buffer, offset, count);
+            WireHeader.Expect(r, MessageType.MemberList);
+            int group = r.ReadUInt16();
+            uint epoch = r.ReadUInt32();
+            int n = r.ReadUInt16();
+            if (n > MemberListUpdate.MaxMembers) throw WireReader.OutOfRange("member count", n);
+            if (r.Remaining < n * MemberListUpdate.EntryLength)
+            {
+                // bytes after the entries are an optional tail of later protocol versions (read by those versions)
+                throw new ProtocolException(ProtocolError.Truncated,
+                    "member list of " + n + " entries needs " + (n * MemberListUpdate.EntryLength) + " bytes, has " + r.Remaining);
+            }
+            if (group != myGroup) return false;
+            if (_hasEpoch && epoch <= Epoch) return false;
+            int kept = n < _nodes.Length ? n : _nodes.Length;
+            for (int i = 0; i < kept; i++)
+            {
+                _nodes[i] = r.ReadUInt32();
+                _ips[i] = r.ReadUInt32();
+                _ports[i] = r.ReadUInt16();
+            }
+            _count = kept;
+            Epoch = epoch;
+            GroupId = group;
             _hasEpoch = true;
             return true;
         }

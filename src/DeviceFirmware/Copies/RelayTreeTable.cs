@@ -1,12 +1,16 @@
+using IotOta.DeviceFirmware.Ports;
 using IotOta.Shared.Chunking;
 using IotOta.Shared.Protocol;
 
 namespace IotOta.DeviceFirmware.Copies
 {
     /// <summary>
-    /// This group's relay-tree table (<see cref="RelayTree"/>) and the tree relay copies owed while it is missing
-    /// (one bit per packet: copies down a relay tree that came before the table, relayed on once it arrives).
-    /// A table parses into a spare first, so a bad table never replaces a good one. Not thread-safe: the agent guards it.
+    /// This group's relay-tree table (<see cref="RelayTree"/>), kept in flash: RAM holds its header and where each
+    /// child group's candidate list lies (a parsed table would take about 3 KB); a candidate (10 bytes) is read back when
+    /// a relay copy needs it. A table is checked whole (group, epoch, structure) before it replaces the held one, so a
+    /// bad table never replaces a good one. Also the tree relay copies owed while no table is held (one bit per
+    /// packet: copies down a relay tree that came before the table, relayed on once it arrives).
+    /// Not thread-safe: the agent guards it.
     /// </summary>
     public sealed class RelayTreeTable
     {
@@ -16,39 +20,128 @@ namespace IotOta.DeviceFirmware.Copies
         public const int OtherGroup = 1;
         /// <summary>Offer: a newer table for the same image is held already.</summary>
         public const int Older = 2;
+        /// <summary>Flash a table needs at most (whole sectors of the partition are erased for it).</summary>
+        public const int MaxLength = RelayTree.MaxEncodedLength;
 
-        private RelayTree _tree = new RelayTree();
-        private RelayTree _spare = new RelayTree();
+        private readonly IFlashPartition _part;
+        private readonly int _region;
+        private readonly int[] _childAt = new int[RelayTree.MaxChildren];
+        private readonly int[] _candidates = new int[RelayTree.MaxChildren];
+        private readonly byte[] _entry = new byte[RelayTree.CandidateLength];
+        private WireReader _reader;
         private byte[] _owed = new byte[0];
         private int _owedCount;
 
-        /// <summary>The table held (ChildCount 0 when none).</summary>
-        public RelayTree Table { get { return _tree; } }
+        /// <param name="partition">Where tables are stored: <paramref name="regionOffset"/> starts whole sectors that
+        /// hold <see cref="MaxLength"/> bytes and that nothing else uses.</param>
+        public RelayTreeTable(IFlashPartition partition, int regionOffset)
+        {
+            _part = partition;
+            _region = regionOffset;
+        }
+
+        public uint ImageId { get; private set; }
+        public uint Epoch { get; private set; }
+        public int TreeCount { get; private set; }
+        public int Tree { get; private set; }
+        /// <summary>Child groups (0 when no table is held).</summary>
+        public int ChildCount { get; private set; }
         /// <summary>Packets whose tree relay copies are owed.</summary>
         public int OwedCount { get { return _owedCount; } }
+
+        /// <summary>Flash the table region takes in a partition with sectors of sectorSize bytes.</summary>
+        public static int RegionLength(int sectorSize)
+        {
+            return (MaxLength + sectorSize - 1) / sectorSize * sectorSize;
+        }
 
         /// <summary>A table for this image naming child groups is held.</summary>
         public bool HasTable(uint imageId)
         {
-            return _tree.ImageId == imageId && _tree.ChildCount > 0;
+            return ImageId == imageId && ChildCount > 0;
+        }
+
+        /// <summary>True when a relay copy of this packet (flagged as a tree packet) goes on to this group's children.</summary>
+        public bool RelaysPacket(int packetIndex)
+        {
+            return ChildCount > 0 && packetIndex % TreeCount == Tree;
+        }
+
+        /// <summary>Candidates of child c.</summary>
+        public int CandidateCount(int child)
+        {
+            return _candidates[child];
+        }
+
+        /// <summary>Reads the device of child c that gets packet index (candidate index mod the child's count).</summary>
+        public void Candidate(int child, int packetIndex, out uint node, out uint ip, out int port)
+        {
+            int j = RelayTree.CandidateIndex(packetIndex, _candidates[child]);
+            _part.Read(_region + _childAt[child] + j * RelayTree.CandidateLength, _entry, 0, RelayTree.CandidateLength);
+            node = (uint)(_entry[0] | (_entry[1] << 8) | (_entry[2] << 16) | (_entry[3] << 24));
+            ip = (uint)(_entry[4] | (_entry[5] << 8) | (_entry[6] << 16) | (_entry[7] << 24));
+            port = _entry[8] | (_entry[9] << 8);
         }
 
         /// <summary>The gateway took the table back (an empty retained message).</summary>
         public void Withdraw()
         {
-            _tree.ChildCount = 0;
+            ChildCount = 0;
         }
 
-        /// <summary>Parses a table (ProtocolException when it does not parse) and keeps it when it names this group
-        /// and is not older than the one held for the same image. Returns Taken, OtherGroup or Older.</summary>
+        /// <summary>Keeps a table when it names this group and is not older than the one held for the same image:
+        /// it is checked whole first (ProtocolException when it does not parse; the held table stays), then stored in
+        /// flash. Returns Taken, OtherGroup or Older.</summary>
         public int Offer(byte[] buffer, int offset, int count, int groupId)
         {
-            _spare.Parse(buffer, offset, count);
-            if (_spare.GroupId != groupId) return OtherGroup;
-            if (_tree.ImageId == _spare.ImageId && _tree.Epoch > _spare.Epoch) return Older;
-            RelayTree t = _tree;
-            _tree = _spare;
-            _spare = t;
+            WireReader r = WireReader.Reuse(ref _reader, buffer, offset, count);
+            WireHeader.Expect(r, MessageType.RelayTree);
+            uint imageId = r.ReadUInt32();
+            int group = r.ReadUInt16();
+            uint epoch = r.ReadUInt32();
+            int trees = r.ReadByte();
+            int tree = r.ReadByte();
+            int children = r.ReadByte();
+            if (trees < 1 || trees > RelayTree.MaxTrees) throw WireReader.OutOfRange("tree count", trees);
+            if (tree < 0 || tree >= trees) throw WireReader.OutOfRange("tree", tree);
+            if (children < 0 || children > RelayTree.MaxChildren) throw WireReader.OutOfRange("child count", children);
+            // the whole structure first: nothing changes until the table is known to be good
+            int start = r.Position;
+            for (int c = 0; c < children; c++)
+            {
+                r.ReadUInt16();
+                int n = r.ReadByte();
+                if (n < 1 || n > RelayTree.MaxCandidates) throw WireReader.OutOfRange("candidate count", n);
+                if (r.Remaining < n * RelayTree.CandidateLength)
+                {
+                    throw new ProtocolException(ProtocolError.Truncated, "child " + c + " names " + n + " candidates but only " + r.Remaining + " bytes follow");
+                }
+                for (int j = 0; j < n; j++)
+                {
+                    r.ReadUInt32();
+                    r.ReadUInt32();
+                    r.ReadUInt16();
+                }
+            }
+            r.ExpectEnd("relay tree");
+            if (group != groupId) return OtherGroup;
+            if (ImageId == imageId && Epoch > epoch) return Older;
+            ChildCount = 0; // no table while flash is rewritten
+            _part.Erase(_region, RegionLength(_part.SectorSize));
+            _part.Write(_region, buffer, offset, count);
+            int at = start - offset;
+            for (int c = 0; c < children; c++)
+            {
+                int n = buffer[offset + at + 2];
+                _candidates[c] = n;
+                _childAt[c] = at + RelayTree.ChildHeaderLength;
+                at += RelayTree.ChildHeaderLength + n * RelayTree.CandidateLength;
+            }
+            ImageId = imageId;
+            Epoch = epoch;
+            TreeCount = trees;
+            Tree = tree;
+            ChildCount = children;
             return Taken;
         }
 

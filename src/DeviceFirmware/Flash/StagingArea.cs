@@ -97,6 +97,12 @@ namespace IotOta.DeviceFirmware.Flash
             _part.Read(entry * _entrySize + HeaderLength, buffer, offset, count);
         }
 
+        /// <summary>Reads count payload bytes of entry e from payload byte at on.</summary>
+        public void ReadAt(int entry, int at, byte[] buffer, int offset, int count)
+        {
+            _part.Read(entry * _entrySize + HeaderLength + at, buffer, offset, count);
+        }
+
         /// <summary>Frees entry e (erases its sectors).</summary>
         public void Free(int entry)
         {

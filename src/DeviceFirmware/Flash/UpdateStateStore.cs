@@ -33,10 +33,22 @@ namespace IotOta.DeviceFirmware.Flash
             return (ManifestOffset + manifestLength + s - 1) / s * s;
         }
 
-        /// <summary>True when a manifest of this length with this many packets fits the partition.</summary>
+        /// <summary>Where the relay-tree table lives: the last whole sectors of the partition, kept out of the update
+        /// state (see Copies.RelayTreeTable).</summary>
+        public int TreeRegionOffset
+        {
+            get
+            {
+                int s = _part.SectorSize;
+                return _part.Size - (RelayTree.MaxEncodedLength + s - 1) / s * s;
+            }
+        }
+
+        /// <summary>True when a manifest of this length with this many packets fits the partition (before the
+        /// relay-tree table's region).</summary>
         public bool Fits(int manifestLength, int chunkCount)
         {
-            return BitmapOffsetFor(manifestLength) + PacketBitmap.ByteLength(chunkCount) <= _part.Size;
+            return BitmapOffsetFor(manifestLength) + PacketBitmap.ByteLength(chunkCount) <= TreeRegionOffset;
         }
 
         /// <summary>Starts a new update: erases what is needed, stores the manifest, then the header.</summary>
@@ -76,6 +88,33 @@ namespace IotOta.DeviceFirmware.Flash
             _part.Read(ManifestOffset, buffer, offset, length);
             WireReader r = new WireReader(_header, 12, 4);
             return r.ReadUInt32() == Crc32.Compute(buffer, offset, length);
+        }
+
+        /// <summary>Where the stored manifest's chunk-hash list starts in the partition (see <see cref="HashListStore"/>).</summary>
+        public int HashListOffset { get { return ManifestOffset + Manifest.ChunkHashesOffset; } }
+
+        /// <summary>The partition the update state lives in.</summary>
+        public IFlashPartition Partition { get { return _part; } }
+
+        /// <summary>Reads count bytes of the stored manifest from byte at of it.</summary>
+        public void ReadManifestPart(int at, byte[] buffer, int offset, int count)
+        {
+            _part.Read(ManifestOffset + at, buffer, offset, count);
+        }
+
+        /// <summary>True when the stored manifest (length bytes, see StoredManifestLength) matches the CRC in its
+        /// header, read through scratch piece by piece (no RAM that grows with the manifest).</summary>
+        public bool ManifestCrcMatches(int length, byte[] scratch)
+        {
+            uint crc = 0;
+            for (int at = 0; at < length; at += scratch.Length)
+            {
+                int n = length - at < scratch.Length ? length - at : scratch.Length;
+                _part.Read(ManifestOffset + at, scratch, 0, n);
+                crc = Crc32.Update(crc, scratch, 0, n);
+            }
+            WireReader r = new WireReader(_header, 12, 4);
+            return r.ReadUInt32() == crc;
         }
 
         /// <summary>After ReadManifest: binds the bitmap for chunkCount packets and loads it into held.</summary>

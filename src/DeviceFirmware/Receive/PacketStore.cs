@@ -13,7 +13,9 @@ namespace IotOta.DeviceFirmware.Receive
     {
         private readonly IImageSink _sink;
         private readonly StagingArea _staging;
-        private readonly byte[] _stageBuf;
+        /// <summary>Staged packets move into the sink through a buffer of this many bytes, piece by piece.</summary>
+        public const int PieceLength = 256;
+        private readonly byte[] _piece;
         private readonly DeviceCounters _counters;
 
         /// <param name="sink">null: random-offset writes into the slot (<see cref="RandomOffsetSink"/>).</param>
@@ -25,7 +27,7 @@ namespace IotOta.DeviceFirmware.Receive
             if (_sink.SequentialOnly)
             {
                 if (staging != null) _staging = new StagingArea(staging, maxChunkSize);
-                _stageBuf = new byte[maxChunkSize];
+                _piece = new byte[maxChunkSize < PieceLength ? maxChunkSize : PieceLength];
             }
             _counters = counters;
         }
@@ -37,9 +39,6 @@ namespace IotOta.DeviceFirmware.Receive
         /// <summary>Packets the staging area can hold (0 without one).</summary>
         public int StagingCapacity { get { return _staging == null ? 0 : _staging.Capacity; } }
         public int StagedCount { get { return _staging == null ? 0 : _staging.Count; } }
-        /// <summary>A buffer of one chunk for reading staged packets (null without a sequential sink).</summary>
-        public byte[] StageBuffer { get { return _stageBuf; } }
-
         /// <summary>A new image of imageSize bytes into slot: the sink starts over, staging is emptied.</summary>
         public void Begin(int slot, int imageSize)
         {
@@ -68,7 +67,7 @@ namespace IotOta.DeviceFirmware.Receive
         }
 
         /// <summary>Moves staged packets into a sequential sink while the next one it needs is staged. Order on flash:
-        /// write into the sink, then free the entry; a cut in between leaves a copy that the resume frees.</summary>
+        /// write into the sink (in pieces of PieceLength bytes), then free the entry; a cut in between leaves a copy that the resume frees.</summary>
         public void Drain(Manifest m)
         {
             if (_staging == null || !_sink.SequentialOnly) return;
@@ -78,8 +77,13 @@ namespace IotOta.DeviceFirmware.Receive
                 int e = _staging.Find(next);
                 if (e < 0) return;
                 int len = m.ChunkLength(next);
-                _staging.Read(e, _stageBuf, 0, len);
-                _sink.Write(m.ChunkOffset(next), _stageBuf, 0, len);
+                int at = m.ChunkOffset(next);
+                for (int done = 0; done < len; done += _piece.Length)
+                {
+                    int n = len - done < _piece.Length ? len - done : _piece.Length;
+                    _staging.ReadAt(e, done, _piece, 0, n);
+                    _sink.Write(at + done, _piece, 0, n);
+                }
                 _staging.Free(e);
                 _counters.StagingDrained++;
             }

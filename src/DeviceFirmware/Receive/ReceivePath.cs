@@ -33,6 +33,7 @@ namespace IotOta.DeviceFirmware.Receive
         private readonly UpdateStateStore _store;
         private readonly PacketStore _packets;
         private readonly int _maxChunkSize;
+        private readonly HashListStore _hashes = new HashListStore();
         private readonly byte[] _hashOut = new byte[Manifest.HashLength];
         private Manifest _manifest;
         private PacketBitmap _held;
@@ -55,6 +56,8 @@ namespace IotOta.DeviceFirmware.Receive
         /// <summary>The slot the image is written to (the inactive one) or served from (the active one after install).</summary>
         public IFlashPartition ImageSlot { get { return _imageSlot; } }
         public UpdateStateStore Store { get { return _store; } }
+        /// <summary>The image's chunk-hash list, in flash.</summary>
+        public HashListStore Hashes { get { return _hashes; } }
         public PacketStore Packets { get { return _packets; } }
         public IHashPort Hash { get { return _hash; } }
         /// <summary>When the last new packet was stored.</summary>
@@ -89,9 +92,11 @@ namespace IotOta.DeviceFirmware.Receive
             LastNewPacketMs = _clock.NowMs;
         }
 
-        /// <summary>Holds manifest m (nothing held yet) for the image in slot.</summary>
+        /// <summary>Holds manifest m (nothing held yet) for the image in slot; its chunk-hash list is the one stored
+        /// with it in the update-state partition.</summary>
         public void Bind(Manifest m, IFlashPartition slot)
         {
+            _hashes.Bind(_store.Partition, _store.HashListOffset, m.ChunkCount);
             _manifest = m;
             _held = new PacketBitmap(m.ChunkCount);
             _imageSlot = slot;
@@ -102,13 +107,14 @@ namespace IotOta.DeviceFirmware.Receive
         {
             _manifest = null;
             _held = null;
+            _hashes.Unbind();
         }
 
-        /// <summary>True when the chunk in buffer hashes to the manifest's entry for index.</summary>
+        /// <summary>True when the chunk in buffer hashes to the list's entry for index (read from flash now).</summary>
         public bool ChunkMatches(Manifest m, int index, byte[] buffer, int offset, int count)
         {
             _hash.ChunkHash(m.HashKind, buffer, offset, count, _hashOut, 0);
-            return m.ChunkHashEquals(index, _hashOut, 0);
+            return _hashes.Matches(index, _hashOut, 0);
         }
 
         /// <summary>A data packet (parsed): checks it and, when new and valid, stores and marks it. Returns Stale,

@@ -16,46 +16,49 @@ namespace IotOta.DeviceFirmware.Receive
         private readonly ReceivePath _rx;
         private readonly SlotLifecycle _life;
         private readonly IFlashLayout _flash;
-        private readonly ISignatureVerifier _verifier;
         private readonly DeviceCounters _counters;
         private readonly DeviceLog _log;
         private readonly int _maxChunkSize;
         private byte[] _sectorBuf;
 
-        public UpdateResume(ReceivePath rx, SlotLifecycle life, IFlashLayout flash, ISignatureVerifier verifier, int maxChunkSize,
+        public UpdateResume(ReceivePath rx, SlotLifecycle life, IFlashLayout flash, int maxChunkSize,
             DeviceCounters counters, DeviceLog log)
         {
             _rx = rx;
             _life = life;
             _flash = flash;
-            _verifier = verifier;
             _maxChunkSize = maxChunkSize;
             _counters = counters;
             _log = log;
         }
 
-        /// <summary>Restores what the update-state partition holds. buffer: scratch of at least one chunk.</summary>
+        /// <summary>Restores what the update-state partition holds. buffer: scratch of at least one chunk (and of
+        /// the manifest's head and tail). The stored manifest is read from flash in pieces: its CRC is checked
+        /// piece by piece and only its head and tail are decoded; its chunk-hash list stays in flash. Its signature
+        /// was checked before it was stored (the check needs the whole manifest in one buffer, which a small board
+        /// cannot hold again at boot); the CRC catches a stored manifest that flash corrupted or a cut tore.</summary>
         public void Restore(byte[] buffer)
         {
             UpdateStateStore store = _rx.Store;
             int len = store.StoredManifestLength();
             if (len == 0) return;
-            byte[] buf = new byte[len];
             Manifest m = null;
-            if (store.ReadManifest(buf, 0, len))
+            if (len >= Manifest.ChunkHashesOffset + Manifest.TailLength && store.ManifestCrcMatches(len, buffer))
             {
+                store.ReadManifestPart(0, buffer, 0, Manifest.ChunkHashesOffset);
+                store.ReadManifestPart(len - Manifest.TailLength, buffer, Manifest.ChunkHashesOffset, Manifest.TailLength);
                 try
                 {
-                    m = Manifest.Decode(buf, 0, len);
+                    m = Manifest.DecodeWithoutHashes(buffer, 0, Manifest.ChunkHashesOffset, len);
                 }
                 catch (ProtocolException)
                 {
                     m = null;
                 }
             }
-            if (m == null || !_verifier.Verify(m.KeyId, buf, 0, m.SignedLength, m.Signature, 0))
+            if (m == null)
             {
-                _log.Log("stored update state is not a valid signed manifest; cleared");
+                _log.Log("stored update state is not a valid manifest; cleared");
                 store.Clear();
                 return;
             }
@@ -193,7 +196,6 @@ namespace IotOta.DeviceFirmware.Receive
             StagingArea staging = packets.Staging;
             if (staging != null)
             {
-                byte[] stageBuf = packets.StageBuffer;
                 staging.Load(m.ImageId, m.ChunkCount);
                 for (int e = 0; e < staging.Capacity; e++)
                 {
@@ -205,8 +207,8 @@ namespace IotOta.DeviceFirmware.Receive
                         continue;
                     }
                     int len = m.ChunkLength(idx);
-                    staging.Read(e, stageBuf, 0, len);
-                    if (!_rx.ChunkMatches(m, idx, stageBuf, 0, len))
+                    staging.Read(e, buffer, 0, len);
+                    if (!_rx.ChunkMatches(m, idx, buffer, 0, len))
                     {
                         staging.Free(e);
                         continue;

@@ -13,6 +13,11 @@ namespace IotOta.Shared.Protocol
         public const int MaxChunkCount = 16384;
         public const uint MaxImageSize = 64u * 1024 * 1024;
 
+        /// <summary>Where the chunk-hash list starts in an encoded manifest (everything before it is the fixed head).</summary>
+        public const int ChunkHashesOffset = WireHeader.Length + 4 + 6 + 1 + 1 + 4 + 4 + 4 + HashLength;
+        /// <summary>Bytes after the chunk-hash list: key id, signature length, signature.</summary>
+        public const int TailLength = 1 + 1 + SignatureLength;
+
         /// <summary>Flag: the rollout deliberately installs an older version (signed, so a device may accept it).</summary>
         public const byte FlagRollback = 0x01;
 
@@ -109,6 +114,30 @@ namespace IotOta.Shared.Protocol
         public static Manifest Decode(byte[] buffer, int offset, int count)
         {
             WireReader r = new WireReader(buffer, offset, count);
+            Manifest m = ReadHead(r);
+            int expected = m.ChunkCount;
+            if (r.Remaining != expected * HashLength + HashLength + 2 + SignatureLength)
+            {
+                throw new ProtocolException(r.Remaining < expected * HashLength + HashLength + 2 + SignatureLength ? ProtocolError.Truncated : ProtocolError.TrailingBytes,
+                    "manifest length does not fit " + expected + " chunk hashes");
+            }
+            m.ImageHash = new byte[HashLength];
+            r.ReadBytes(m.ImageHash, 0, HashLength, "image hash");
+            m.ChunkHashes = new byte[expected * HashLength];
+            r.ReadBytes(m.ChunkHashes, 0, m.ChunkHashes.Length, "chunk hashes");
+            m.KeyId = r.ReadByte();
+            m.SignedLength = r.Position - offset;
+            byte sigLen = r.ReadByte();
+            if (sigLen != SignatureLength) throw WireReader.OutOfRange("manifest signature length", sigLen);
+            m.Signature = new byte[SignatureLength];
+            r.ReadBytes(m.Signature, 0, SignatureLength, "signature");
+            r.ExpectEnd("manifest");
+            return m;
+        }
+
+        /// <summary>Reads and checks the fixed fields up to the image hash (not included).</summary>
+        private static Manifest ReadHead(WireReader r)
+        {
             WireHeader.Expect(r, MessageType.Manifest);
             Manifest m = new Manifest();
             m.ImageId = r.ReadUInt32();
@@ -127,22 +156,37 @@ namespace IotOta.Shared.Protocol
             if (cc != (uint)expected) throw new ProtocolException(ProtocolError.LengthMismatch, "manifest chunk count " + cc + " does not match size " + m.ImageSize + " / chunk " + m.ChunkSize);
             if (expected > MaxChunkCount) throw WireReader.OutOfRange("manifest chunk count", expected);
             m.ChunkCount = expected;
-            if (r.Remaining != expected * HashLength + HashLength + 2 + SignatureLength)
+            return m;
+        }
+
+        /// <summary>
+        /// Decodes and checks a manifest of <paramref name="totalLength"/> bytes from its fixed head
+        /// (<see cref="ChunkHashesOffset"/> bytes at <paramref name="headOffset"/>) and its tail (<see cref="TailLength"/>
+        /// bytes at <paramref name="tailOffset"/>) without the chunk-hash list: <see cref="ChunkHashes"/> stays null, so
+        /// a device holds a manifest in a fixed, small amount of RAM whatever the image's size and keeps the list in
+        /// flash. Head and tail may lie in one buffer (a whole encoded manifest) or be read apart from flash.
+        /// </summary>
+        public static Manifest DecodeWithoutHashes(byte[] buffer, int headOffset, int tailOffset, int totalLength)
+        {
+            if (totalLength < ChunkHashesOffset + TailLength) throw new ProtocolException(ProtocolError.Truncated, "manifest of " + totalLength + " bytes is too short");
+            WireReader r = new WireReader(buffer, headOffset, ChunkHashesOffset);
+            Manifest m = ReadHead(r);
+            int expected = m.ChunkCount;
+            int hashes = expected * HashLength;
+            if (totalLength != ChunkHashesOffset + hashes + TailLength)
             {
-                throw new ProtocolException(r.Remaining < expected * HashLength + HashLength + 2 + SignatureLength ? ProtocolError.Truncated : ProtocolError.TrailingBytes,
+                throw new ProtocolException(totalLength < ChunkHashesOffset + hashes + TailLength ? ProtocolError.Truncated : ProtocolError.TrailingBytes,
                     "manifest length does not fit " + expected + " chunk hashes");
             }
             m.ImageHash = new byte[HashLength];
             r.ReadBytes(m.ImageHash, 0, HashLength, "image hash");
-            m.ChunkHashes = new byte[expected * HashLength];
-            r.ReadBytes(m.ChunkHashes, 0, m.ChunkHashes.Length, "chunk hashes");
-            m.KeyId = r.ReadByte();
-            m.SignedLength = r.Position - offset;
-            byte sigLen = r.ReadByte();
+            WireReader t = new WireReader(buffer, tailOffset, TailLength);
+            m.KeyId = t.ReadByte();
+            m.SignedLength = ChunkHashesOffset + hashes + 1;
+            byte sigLen = t.ReadByte();
             if (sigLen != SignatureLength) throw WireReader.OutOfRange("manifest signature length", sigLen);
             m.Signature = new byte[SignatureLength];
-            r.ReadBytes(m.Signature, 0, SignatureLength, "signature");
-            r.ExpectEnd("manifest");
+            t.ReadBytes(m.Signature, 0, SignatureLength, "signature");
             return m;
         }
 

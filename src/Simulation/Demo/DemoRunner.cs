@@ -8,6 +8,7 @@ using IotOta.Shared.Protocol;
 using IotOta.BoardProfiles;
 using IotOta.Simulation.Fleet;
 using IotOta.VirtualDevice.Host;
+using IotOta.VirtualDevice.Host.Metering;
 using IotOta.VirtualDevice.Network;
 using IotOta.VirtualDevice.Platform;
 
@@ -135,7 +136,12 @@ public static class DemoRunner
                     return new BoardFigures(b.Name, b.SinkMode.ToString(), mine.Count, mine.Count(d => !d.IsStopped && !d.HeapMeter.Exceeded && SlotMatches(d, image.Bytes)),
                         chunkSize, mine.Max(d => d.Agent.StagingCapacity), mine.Max(d => d.StagingHighWater),
                         mine.Max(d => d.HeapMeter.MaxPeakBytes), mine.Max(d => d.HeapMeter.RetainedBytes), o.CoreHeapBudget ?? b.CoreHeapBudget,
-                        mine.Count(d => d.HeapMeter.Exceeded));
+                        mine.Count(d => d.HeapMeter.Exceeded))
+                    {
+                        CoreReceivePeakBytes = mine.Max(d => d.HeapMeter.PhasePeakBytes(HeapPhase.Receive)),
+                        CoreInstallPeakBytes = mine.Max(d => d.HeapMeter.PhasePeakBytes(HeapPhase.Install)),
+                        CoreAfterInstallPeakBytes = mine.Max(d => d.HeapMeter.PhasePeakBytes(HeapPhase.AfterInstall)),
+                    };
                 }).ToList(),
                 Mode = o.CrossGroup ? "cross-group" : "per-group",
                 PeerConnectionsMax = fleet.Devices.Max(d => d.PeerConnectionsMax),

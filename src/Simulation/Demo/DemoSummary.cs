@@ -46,4 +46,11 @@ public sealed record DemoSummary
 /// its devices), and the device core's peak heap (retained + largest call, most over its devices and boots) against
 /// the profile's coreHeapBudget; OverBudget devices exceeded it and were stopped.</summary>
 public sealed record BoardFigures(string Board, string SinkMode, int Devices, int Updated, int ChunkSize, int StagingCapacity, int StagingHighWater,
-    long CorePeakHeapBytes = 0, long CoreRetainedBytes = 0, int CoreHeapBudget = 0, int OverBudget = 0);
+    long CorePeakHeapBytes = 0, long CoreRetainedBytes = 0, int CoreHeapBudget = 0, int OverBudget = 0)
+{
+    /// <summary>The peak per phase (most over the devices): receiving, the install, the boot after the install. The
+    /// budget applies to each.</summary>
+    public long CoreReceivePeakBytes { get; init; }
+    public long CoreInstallPeakBytes { get; init; }
+    public long CoreAfterInstallPeakBytes { get; init; }
+}

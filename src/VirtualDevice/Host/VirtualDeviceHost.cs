@@ -132,7 +132,7 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
         long mark = CoreHeapMeter.Begin();
         DeviceAgent agent = CreateAgent(log, peer, sink, meteredSink, staging, hash, verifier);
         agent.Start();
-        HeapMeter.End(mark, retained: true);
+        HeapMeter.EndBoot(mark);
         CheckBudget(agent);
         return agent;
     }
@@ -180,9 +180,12 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
     private bool Measured(DeviceAgent a, Func<DeviceAgent, bool> call)
     {
         uint image = a.CurrentImageId;
+        int installs = a.Counters.Installs;
         long mark = CoreHeapMeter.Begin();
         bool counted = call(a);
-        long bytes = HeapMeter.End(mark, retained: a.CurrentImageId != image);
+        long bytes = a.Counters.Installs != installs
+            ? HeapMeter.EndInstall(mark) // the whole-image check and the slot switch: the install phase
+            : HeapMeter.End(mark, retained: a.CurrentImageId != image);
         if (counted) Interlocked.Add(ref _coreAlloc, bytes);
         CheckBudget(a);
         return counted;
@@ -265,6 +268,13 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
     /// <summary>The core asked for a reboot: start a fresh agent from flash (boot record, update state).</summary>
     public void RequestRestart()
     {
+        // The reboot is the platform's (a thread here, a reset on a board): not the core's heap.
+        long allocated = GC.GetAllocatedBytesForCurrentThread();
+        try { StartReboot(); } finally { AdapterAllocations.Add(allocated); }
+    }
+
+    private void StartReboot()
+    {
         new Thread(() =>
         {
             // DisposeAsync takes this gate after cancelling, so a power-off waits for a reboot in progress and a
@@ -274,9 +284,10 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
                 if (_cts.IsCancellationRequested) return;
                 DeviceAgent? old = _agent;
                 old?.Stop();
+                bool afterInstall = old != null && old.Counters.Installs > 0;
                 _previousPeerBytes += old?.Counters.PeerPayloadBytesSent ?? 0;
                 _previousStagingHighWater = Math.Max(_previousStagingHighWater, old?.Counters.StagingHighWater ?? 0);
-                HeapMeter.Reboot();
+                HeapMeter.Reboot(afterInstall);
                 DeviceAgent next = BootAgent();
                 _agent = next;
                 // An image on trial whose self-test fails (a no-op for an image that is not on trial).

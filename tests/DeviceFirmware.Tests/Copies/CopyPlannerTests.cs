@@ -1,11 +1,18 @@
 using IotOta.DeviceFirmware.Copies;
+using IotOta.DeviceFirmware.Tests.Support;
 using IotOta.Shared.Protocol;
 
 namespace IotOta.DeviceFirmware.Tests.Copies;
 
 /// <summary>Every copy destination, decided by the planner alone: group copies, named relays, tree relays, repair replies.</summary>
-public class CopyPlannerTests
+public sealed class CopyPlannerTests : IDisposable
 {
+    private readonly TempFlash _flash = new(sectors: 2);
+
+    public void Dispose() => _flash.Dispose();
+
+    private RelayTreeTable NoTable() => new(_flash.Partition(0, 1), 0);
+
     private const uint Self = 1;
     private static uint IpOf(uint node) => 0x0A000000u + node;
     private static int PortOf(uint node) => 30000 + (int)node;
@@ -39,7 +46,7 @@ public class CopyPlannerTests
 
     /// <summary>Group 5 in tree 1 of 2, child groups with 3 and 1 candidates; candidate j of child c is node 100·(c+1)+j,
     /// and the single candidate of the second child is this device.</summary>
-    private static RelayTreeTable Trees(uint imageId)
+    private RelayTreeTable Trees(uint imageId)
     {
         var t = new RelayTree { ImageId = imageId, GroupId = 5, Epoch = 1, TreeCount = 2, Tree = 1, ChildCount = 2 };
         int[] counts = { 3, 1 };
@@ -56,7 +63,7 @@ public class CopyPlannerTests
             }
         }
         byte[] b = t.ToBytes();
-        var table = new RelayTreeTable();
+        var table = NoTable();
         Assert.Equal(RelayTreeTable.Taken, table.Offer(b, 0, b.Length, 5));
         return table;
     }
@@ -80,7 +87,7 @@ public class CopyPlannerTests
     {
         var planner = new CopyPlanner(Self);
         var p = Packet(MessageType.Original, 0, 50, Self, 60);
-        Assert.Equal(CopyPlanner.RelayNamed, planner.RelayFor(p, new RelayTreeTable(), 9, 3));
+        Assert.Equal(CopyPlanner.RelayNamed, planner.RelayFor(p, NoTable(), 9, 3));
         var job = new ForwardJob();
         Assert.Equal(2, planner.NamedRelays(p, job));
         Assert.Equal(2, job.TargetCount);
@@ -93,14 +100,14 @@ public class CopyPlannerTests
     {
         var planner = new CopyPlanner(Self);
         var p = Packet(MessageType.Copy, DataPacket.FlagRelay | DataPacket.FlagTree);
-        Assert.Equal(CopyPlanner.RelayOwed, planner.RelayFor(p, new RelayTreeTable(), 9, 3));
+        Assert.Equal(CopyPlanner.RelayOwed, planner.RelayFor(p, NoTable(), 9, 3));
         RelayTreeTable trees = Trees(9);
         Assert.Equal(CopyPlanner.RelayOwed, planner.RelayFor(p, trees, 8, 3)); // a table for another image is no table
         Assert.Equal(CopyPlanner.RelayTree, planner.RelayFor(p, trees, 9, 3)); // 3 mod 2 = tree 1
         Assert.Equal(CopyPlanner.RelayNone, planner.RelayFor(p, trees, 9, 4)); // tree 0: not this group's
         var job = new ForwardJob();
         // packet 5: candidate 5 mod 3 = 2 of the first child; the second child's only candidate is this device
-        Assert.Equal(1, planner.TreeRelays(trees.Table, 5, job));
+        Assert.Equal(1, planner.TreeRelays(trees, 5, job));
         Assert.Equal(102u, job.TargetNode[0]);
         Assert.Equal(IpOf(102), job.TargetIp[0]);
     }

@@ -11,7 +11,8 @@ public class UpdateStateStoreTests
     public void Fits_accounts_for_the_header_the_manifest_and_the_bitmap()
     {
         using var f = new TempFlash();
-        var s = new UpdateStateStore(f.Partition(0, 2)); // 8192 bytes
+        var s = new UpdateStateStore(f.Partition(0, 3)); // 8192 bytes of update state + the relay-tree table's sector
+        Assert.Equal(8192, s.TreeRegionOffset);
         Assert.True(s.Fits(100, 10));
         Assert.True(s.Fits(4096 - 16, 4096 * 8)); // manifest fills sector 0, bitmap fills sector 1
         Assert.False(s.Fits(4096 - 15, 1)); // manifest spills into sector 1, bitmap would start at 8192
@@ -51,7 +52,7 @@ public class UpdateStateStoreTests
     public void Begin_over_an_older_update_starts_with_nothing_held()
     {
         using var f = new TempFlash();
-        var s = new UpdateStateStore(f.Partition(0, 2));
+        var s = new UpdateStateStore(f.Partition(0, 3));
         byte[] a = Images.RandomBytes(300, 1);
         s.Begin(a, 0, a.Length, 8);
         for (int i = 0; i < 8; i++) s.MarkHeld(i);
@@ -67,20 +68,37 @@ public class UpdateStateStoreTests
     public void Clear_forgets_the_update()
     {
         using var f = new TempFlash();
-        var s = new UpdateStateStore(f.Partition(0, 2));
+        var s = new UpdateStateStore(f.Partition(0, 3));
         byte[] m = Images.RandomBytes(300, 1);
         s.Begin(m, 0, m.Length, 8);
         s.Clear();
         Assert.Equal(0, s.StoredManifestLength());
-        Assert.Equal(0, new UpdateStateStore(f.Partition(0, 2)).StoredManifestLength());
+        Assert.Equal(0, new UpdateStateStore(f.Partition(0, 3)).StoredManifestLength());
         Assert.Throws<FlashException>(() => s.MarkHeld(0));
+    }
+
+    [Fact]
+    public void The_stored_manifest_is_read_and_its_crc_checked_piece_by_piece()
+    {
+        using var f = new TempFlash();
+        var s = new UpdateStateStore(f.Partition(0, 4));
+        byte[] m = Images.RandomBytes(5000, 9);
+        s.Begin(m, 0, m.Length, 21);
+        var scratch = new byte[256];
+        Assert.True(s.ManifestCrcMatches(m.Length, scratch));
+        var part = new byte[10];
+        s.ReadManifestPart(4990, part, 0, 10);
+        Assert.Equal(m[4990..], part);
+        Assert.Equal(16 + IotOta.Shared.Protocol.Manifest.ChunkHashesOffset, s.HashListOffset);
+        f.Partition(0, 4).Write(16 + 4000, new byte[] { 0x00 }, 0, 1);
+        Assert.False(s.ManifestCrcMatches(m.Length, scratch));
     }
 
     [Fact]
     public void Corrupt_manifest_fails_its_crc()
     {
         using var f = new TempFlash();
-        var p = f.Partition(0, 2);
+        var p = f.Partition(0, 3);
         var s = new UpdateStateStore(p);
         byte[] m = Enumerable.Repeat((byte)0xF0, 300).ToArray();
         s.Begin(m, 0, m.Length, 8);
@@ -94,7 +112,7 @@ public class UpdateStateStoreTests
     public void Header_without_magic_means_no_update()
     {
         using var f = new TempFlash();
-        var p = f.Partition(0, 2);
+        var p = f.Partition(0, 3);
         var s = new UpdateStateStore(p);
         byte[] m = Images.RandomBytes(300, 1);
         s.Begin(m, 0, m.Length, 8);
@@ -106,7 +124,7 @@ public class UpdateStateStoreTests
     public void Too_large_update_and_out_of_range_index_throw()
     {
         using var f = new TempFlash();
-        var s = new UpdateStateStore(f.Partition(0, 2));
+        var s = new UpdateStateStore(f.Partition(0, 3));
         byte[] m = Images.RandomBytes(300, 1);
         Assert.Throws<FlashException>(() => s.Begin(m, 0, m.Length, 4096 * 8 + 1));
         s.Begin(m, 0, m.Length, 8);

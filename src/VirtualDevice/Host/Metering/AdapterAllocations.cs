@@ -11,6 +11,9 @@ public static class AdapterAllocations
     /// <summary>Runs an adapter call and counts what it allocated on this thread.</summary>
     public static void Add(long startAllocated) => _bytes += GC.GetAllocatedBytesForCurrentThread() - startAllocated;
 
+    /// <summary>Bytes counted on this thread since the last Take, without resetting the count.</summary>
+    public static long Peek() => _bytes;
+
     /// <summary>Bytes counted on this thread since the last Take; resets the count.</summary>
     public static long Take()
     {
