@@ -1,3 +1,4 @@
+using IotOta.Simulation.Fleet;
 namespace IotOta.Bench;
 
 /// <summary>What one benchmark invocation runs.</summary>

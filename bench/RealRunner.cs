@@ -1,3 +1,4 @@
+using IotOta.Simulation.Fleet;
 using System.Diagnostics;
 using IotOta.Gateway;
 using IotOta.Gateway.Mqtt;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one test command, for a fresh Debian machine or a developer's: run from anywhere inside the repo.
-#   1. installs what the tests need when it is missing (mosquitto, postgresql; apt-get update only when something must be installed)
+#   1. installs what the tests need when it is missing (mosquitto, postgresql, ejabberd; apt-get update only when something must be installed)
 #   2. dotnet build IotOta.sln -c Release   (includes src/DeviceCore.Nano: the device core against nanoFramework's mscorlib,
 #      and src/Board: the board program against mscorlib and src/Board.References)
 #   3. dotnet test  IotOta.sln -c Release --no-build, one TRX per test project
@@ -54,6 +54,17 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     apt_install postgresql
 fi
 # (A cluster the package starts on port 5432 is left alone: the tests use free ports.)
+
+# ---- ejabberd: the second (and clustered) MQTT broker -------------------------------------------------------------
+# tests/ScaleOut.Tests start private ejabberd nodes (mod_mqtt) from erl in temp dirs on free ports
+# (tests/TestSupport/EjabberdNode.cs), one node and a 2-node cluster; the package's own service is not used.
+if ! ls /usr/lib/*/ejabberd-*/ebin/ejabberd.app >/dev/null 2>&1 || [ ! -x /usr/bin/erl ]; then
+    apt_install ejabberd
+fi
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet ejabberd 2>/dev/null; then
+    log "stopping and disabling the system ejabberd service (tests use their own nodes)"
+    $SUDO systemctl disable --now ejabberd >/dev/null 2>&1 || true
+fi
 
 # ---- browser for end-to-end UI tests ---------------------------------------------------------------------------
 # tests/Browser.Tests drive Debian's Chromium through Playwright (its node driver ships in the NuGet package; no

@@ -5,13 +5,14 @@ using Spectre.Console;
 namespace IotOta.Cli;
 
 /// <summary>
-/// `iotota`: the operator's command line against the gateway's REST API. Exit codes: 0 ok, 1 failure (the gateway
-/// cannot be reached, refused the credentials, or a rollout did not complete), 2 usage or validation (bad arguments,
-/// a missing file, or a request the gateway refused as invalid).
+/// `iotota`: the operator's command line against the gateway's REST API. Exit codes: 0 ok (a rollout waited on: every
+/// device updated), 1 failure (the gateway cannot be reached, refused the credentials, or a rollout failed or was
+/// aborted), 2 usage or validation (bad arguments, a missing file, or a request the gateway refused as invalid),
+/// 3 a rollout waited on ended with devices pending (offline when its window ended, none failed beyond its threshold).
 /// </summary>
 public static class CliApp
 {
-    public const int Ok = 0, Failure = 1, Usage = 2;
+    public const int Ok = 0, Failure = 1, Usage = 2, EndedWithPending = 3;
 
     public static async Task<int> RunAsync(string[] args, IAnsiConsole console, TextWriter err, HttpMessageHandler? handler = null, CancellationToken ct = default)
     {
@@ -104,13 +105,14 @@ public static class CliApp
         var canary = new Option<int>("--canary") { Description = "canary phase: the first N target groups, then the rest" };
         var maxFailures = new Option<int>("--max-failures") { Description = "failed devices tolerated before the rollout stops" };
         var timeout = new Option<int>("--timeout-seconds") { Description = "the gateway gives up on a phase after this long", DefaultValueFactory = _ => 600 };
-        var wait = new Option<bool>("--wait") { Description = "show live progress per group and wait for the end (exit 1 unless completed)" };
+        var wait = new Option<bool>("--wait") { Description = "show live progress per group and wait for the end (exit 0 all updated, 3 ended with devices pending, 1 failed)" };
+        var window = new Option<int>("--window") { Description = "seconds the rollout waits for offline devices (pending) and late joiners", DefaultValueFactory = _ => 86_400 };
         var canaryDevices = new Option<string?>("--canary-devices") { Description = "canary phase: these devices, e.g. 3,7" };
         var canaryCount = new Option<int>("--canary-count") { Description = "canary phase: N devices spread over the groups" };
         var percentages = new Option<string?>("--percentages") { Description = "phases after the canary: cumulative percentages of the fleet, e.g. 10,50,100" };
         var successThreshold = new Option<double>("--success-threshold") { Description = "fraction of a phase's devices updated before the next phase starts", DefaultValueFactory = _ => 1.0 };
         var installTimeout = new Option<int>("--install-timeout-seconds") { Description = "a device silent this long after getting the whole image counts as failed", DefaultValueFactory = _ => 300 };
-        var start = new Command("start", "Create and start a rollout") { image, groups, canary, maxFailures, timeout, wait, canaryDevices, canaryCount, percentages, successThreshold, installTimeout };
+        var start = new Command("start", "Create and start a rollout") { image, groups, canary, maxFailures, timeout, wait, canaryDevices, canaryCount, percentages, successThreshold, installTimeout, window };
         start.SetAction(With(async (c, parse, token) =>
         {
             int[] g;
@@ -147,6 +149,7 @@ public static class CliApp
                 percentages = pc,
                 successThreshold = parse.GetValue(successThreshold),
                 installTimeoutSeconds = parse.GetValue(installTimeout),
+                windowSeconds = parse.GetValue(window),
             }, token);
             string id = Str(r, "id");
             console.MarkupLineInterpolated($"rollout [bold]{id}[/] started: image {Str(r, "imageId")} version {Str(r, "version")}, {Str(r, "devices")} devices");
@@ -217,18 +220,21 @@ public static class CliApp
 
     private static void PrintStatus(IAnsiConsole console, JsonNode v)
     {
-        console.MarkupLineInterpolated($"rollout [bold]{Str(v, "id")}[/] version {Str(v, "version")}: [bold]{Str(v, "state")}[/] {Str(v, "percent")} %, {Str(v, "updated")}/{Str(v, "devices")} updated, {Str(v, "failed")} failed, gateway sent {Str(v, "gatewayPayloadBytes")} bytes for a {Str(v, "imageBytes")}-byte image in {Str(v, "elapsedSeconds")} s");
+        console.MarkupLineInterpolated($"rollout [bold]{Str(v, "id")}[/] version {Str(v, "version")}: [bold]{Str(v, "state")}[/] {Str(v, "percent")} %, {Str(v, "updated")}/{Str(v, "devices")} updated, {Str(v, "failed")} failed, {Str(v, "pending")} pending, gateway sent {Str(v, "gatewayPayloadBytes")} bytes for a {Str(v, "imageBytes")}-byte image in {Str(v, "elapsedSeconds")} s");
         if (Str(v, "message") is { Length: > 0 } m) console.MarkupLineInterpolated($"  {m}");
         foreach (var g in v["groupProgress"]!.AsArray())
             console.MarkupLineInterpolated($"  group {Str(g, "groupId")}: {Str(g, "updated")}/{Str(g, "devices")} updated, {Str(g, "percent")} %");
+        foreach (var d in (v["deviceProgress"]?.AsArray() ?? new JsonArray()).Where(d => d?["pending"]?.GetValue<bool>() == true))
+            console.MarkupLineInterpolated($"  pending: device {Str(d, "nodeId")} (group {Str(d, "groupId")}) offline since {Str(d, "lastSeen")}, {Str(d, "heldPackets")}/{Str(d, "totalPackets")} packets held");
     }
 
-    /// <summary>Live progress per group until the rollout ends; exit 0 only when it completed.</summary>
+    /// <summary>Live progress per group until the rollout ends; exit 0 when it completed, 3 when it ended with devices
+    /// pending, 1 otherwise.</summary>
     private static async Task<int> WaitAsync(ApiClient c, IAnsiConsole console, string id, CancellationToken ct)
     {
         string path = $"api/rollouts/{Uri.EscapeDataString(id)}";
         JsonNode v = await c.GetAsync(path, ct);
-        bool Ended(JsonNode x) => Str(x, "state") is "completed" or "failed" or "aborted";
+        bool Ended(JsonNode x) => Str(x, "state") is "completed" or "failed" or "aborted" or "ended-with-pending";
         if (console.Profile.Capabilities.Interactive)
         {
             await console.Progress().AutoClear(false).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
@@ -264,6 +270,6 @@ public static class CliApp
             }
         }
         PrintStatus(console, v);
-        return Str(v, "state") == "completed" ? Ok : Failure;
+        return Str(v, "state") switch { "completed" => Ok, "ended-with-pending" => EndedWithPending, _ => Failure };
     }
 }

@@ -35,7 +35,10 @@ public sealed class GatewayNode : IAsyncDisposable
         Overheads = new OverheadTable(_time);
         Held = new HeldPacketLedger(_time, store);
         Held.Learned += node => _rollout?.OnHeldReport(node);
-        _router = new InboundRouter(Registry, Held, () => _rollout, store, log);
+        CatchUp = Broker.Retained is { } retained
+            ? new DeviceCatchUp(retained, (topic, bytes) => Broker.PublishAsync(topic, bytes), n => Registry.Get(n)?.Version, _time, log)
+            : null;
+        _router = new InboundRouter(Registry, Held, () => _rollout, store, log, CatchUp);
         Destinations = new DestinationList(Registry, (group, bytes) => Broker.PublishAsync(Topics.GroupMembers(group), bytes, retain: true));
         Broker.Disconnected += reason => _log?.Invoke($"gateway MQTT disconnected: {reason}");
         Broker.Reconnected += OnReconnected;
@@ -51,6 +54,9 @@ public sealed class GatewayNode : IAsyncDisposable
     public DestinationList Destinations { get; }
     public OverheadTable Overheads { get; }
     public IBrokerPort Broker { get; }
+    /// <summary>Answers devices that connect without having got their group's retained state (null when the broker port
+    /// keeps no record of its retained publishes).</summary>
+    public DeviceCatchUp? CatchUp { get; }
     /// <summary>What each device is known to hold of each image.</summary>
     public HeldPacketLedger Held { get; }
     /// <summary>Where devices and their held packets are written (null: kept in memory only). A node started on the
@@ -183,6 +189,7 @@ public sealed class GatewayNode : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _cts.Cancel();
+        CatchUp?.Stop();
         if (_refreshLoop != null) await _refreshLoop;
         // the engine stops on _cts; let it leave before the link goes
         await _rolloutEnded.WaitAsync(TimeSpan.FromSeconds(2), _time).ContinueWith(_ => { }, TaskScheduler.Default);

@@ -53,6 +53,9 @@ public sealed class MetricsTests(ServerFixture f)
         Assert.Equal(524288, m["iotota_rollout_image_bytes"]);
         Assert.True(m["iotota_rollout_gateway_payload_bytes"] > 0);
         Assert.True(m["iotota_gateway_published_bytes_total"] >= m["iotota_rollout_gateway_payload_bytes"]);
+        // First-network bytes as the embedded broker counts them: every original it passed on, and the control around it.
+        Assert.True(m["iotota_first_network_bytes_sent"] >= m["iotota_rollout_gateway_payload_bytes"],
+            $"broker sent {m["iotota_first_network_bytes_sent"]} B, less than the gateway's payload {m["iotota_rollout_gateway_payload_bytes"]} B");
         Assert.Equal(6, m["iotota_devices_online"]);
         Assert.Equal(6, m.Where(kv => kv.Key.StartsWith("iotota_devices{", StringComparison.Ordinal)).Sum(kv => kv.Value));
         Assert.Equal(3, m.Keys.Count(k => k.StartsWith("iotota_group_completion_ratio{", StringComparison.Ordinal)));
@@ -67,6 +70,7 @@ public sealed class MetricsTests(ServerFixture f)
         var after = Parse(await f.Http.GetStringAsync("/metrics"));
         Assert.Equal(100, after["iotota_rollout_progress_percent"]);
         Assert.Equal(6, after["iotota_rollout_updated_devices"]);
+        Assert.True(after["iotota_first_network_bytes_sent"] >= 524288, "the broker sent less than the image once");
         Assert.All(after.Where(kv => kv.Key.StartsWith("iotota_group_completion_ratio{", StringComparison.Ordinal)), kv => Assert.Equal(1.0, kv.Value));
         Assert.True(after["iotota_forwarding_rate_bytes_per_second_count"] > 0, "no forwarding device was observed");
         Assert.Equal(6, after[$"iotota_device_versions{{version=\"{version}\"}}"]);

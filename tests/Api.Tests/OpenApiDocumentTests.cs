@@ -33,6 +33,7 @@ public sealed class OpenApiDocumentTests(ServerFixture f)
         await Call(s.Http, get, "/api/me", "/api/me");
         await Call(s.Http, get, "/api/antiforgery", "/api/antiforgery");
         await Call(f.Http, get, "/api/status", "/api/status");
+        await Call(f.Http, get, "/api/gateway", "/api/gateway"); // active or standby, and which instance is active (#20)
         await Call(f.Http, get, "/api/devices", "/api/devices");
         await Call(f.Http, get, "/api/devices/page?limit=2&group=1", "/api/devices/page");
         await Call(f.Http, get, "/api/devices/page?limit=0", "/api/devices/page");

@@ -1,3 +1,4 @@
+using IotOta.Simulation.Fleet;
 using IotOta.Bench;
 
 namespace IotOta.Bench.Tests;

@@ -1,3 +1,4 @@
+using IotOta.Simulation.Fleet;
 using IotOta.Bench;
 using IotOta.VirtualDevice.Host;
 

@@ -10,15 +10,7 @@ public sealed class GatewayKill9Tests(ITestOutputHelper output)
     [Fact]
     public async Task Gateway_process_killed_with_sigkill_mid_rollout_resumes_and_resends_at_most_one_percent()
     {
-        var o = new FleetScenarioOptions
-        {
-            Devices = 6,
-            Groups = 3,
-            ImageSize = 160 * 1024,
-            GatewayUpBytesPerSecond = 200_000,
-            FaultAt = 0.4,
-            Timeout = TimeSpan.FromSeconds(90),
-        };
+        var o = GatewayKill9Scenario.SmallOptions;
         var r = await GatewayKill9Scenario.RunAsync(o, output.WriteLine, CancellationToken.None);
         output.WriteLine($"{r.Name}: completed={r.Completed} updated={r.Updated}/{r.Devices} resent={r.ResentBytes} image={r.ImageBytes} " +
                          $"recovery={r.RecoverySeconds:0.00}s received={r.GatewayPayloadBytes} {r.Detail}");

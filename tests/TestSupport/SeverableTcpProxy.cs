@@ -19,7 +19,7 @@ public sealed class SeverableTcpProxy : IAsyncDisposable
     private readonly HashSet<(Socket Client, Socket Upstream)> _links = new();
     private readonly Task _acceptLoop;
     private volatile bool _severed;
-    private long _refused, _accepted, _cut;
+    private long _refused, _accepted, _cut, _fromTarget, _toTarget;
 
     public SeverableTcpProxy(string targetHost, int targetPort)
     {
@@ -36,6 +36,10 @@ public sealed class SeverableTcpProxy : IAsyncDisposable
     public bool IsSevered => _severed;
     /// <summary>Connections relayed (accepted while healed).</summary>
     public long Accepted => Interlocked.Read(ref _accepted);
+    /// <summary>Bytes the target sent to clients through this relay (for a broker: what it sent on the wire, framing included).</summary>
+    public long BytesFromTarget => Interlocked.Read(ref _fromTarget);
+    /// <summary>Bytes clients sent to the target through this relay.</summary>
+    public long BytesToTarget => Interlocked.Read(ref _toTarget);
     /// <summary>Connections refused while severed.</summary>
     public long Refused => Interlocked.Read(ref _refused);
     /// <summary>Open connections reset by <see cref="Sever"/>.</summary>
@@ -135,7 +139,7 @@ public sealed class SeverableTcpProxy : IAsyncDisposable
         }
         Interlocked.Increment(ref _accepted);
         // One direction ending (either side closed) ends the relay: close both.
-        await Task.WhenAny(PumpAsync(client, upstream), PumpAsync(upstream, client)).ConfigureAwait(false);
+        await Task.WhenAny(PumpAsync(client, upstream, false), PumpAsync(upstream, client, true)).ConfigureAwait(false);
         bool mine;
         lock (_gate) mine = _links.Remove(link);
         if (mine)
@@ -147,7 +151,7 @@ public sealed class SeverableTcpProxy : IAsyncDisposable
         }
     }
 
-    private async Task PumpAsync(Socket from, Socket to)
+    private async Task PumpAsync(Socket from, Socket to, bool fromTarget)
     {
         var buffer = new byte[16 * 1024];
         try
@@ -158,6 +162,7 @@ public sealed class SeverableTcpProxy : IAsyncDisposable
                 if (n == 0) return;
                 int sent = 0;
                 while (sent < n) sent += await to.SendAsync(buffer.AsMemory(sent, n - sent), SocketFlags.None, _cts.Token).ConfigureAwait(false);
+                Interlocked.Add(ref fromTarget ? ref _fromTarget : ref _toTarget, n);
             }
         }
         catch (Exception)

@@ -26,6 +26,18 @@ namespace IotOta.DeviceFirmware.Agent
                 else if (t == MessageType.Original || t == MessageType.Copy) HandleData(buffer, offset, count, false, 0);
                 else if (t == MessageType.MemberList) HandleMembers(buffer, offset, count);
                 else if (t == MessageType.RelayTree) HandleTree(buffer, offset, count);
+                else if (t == MessageType.RepairRequest)
+                {
+                    // the gateway names this device the donor of packets a group mate misses (it holds them)
+                    lock (_gate)
+                    {
+                        if (!_stopped)
+                        {
+                            Counters.DonorOrders++;
+                            _repairServer.Handle(buffer, offset, count);
+                        }
+                    }
+                }
                 else Reject("unexpected MQTT message on " + topic);
             }
             catch (ProtocolException e)

@@ -121,6 +121,7 @@ namespace IotOta.DeviceFirmware.Agent
                 _life.Boot();
                 _resume.Restore(_forwarder.BorrowBuffer());
                 if (_rx.Manifest != null) SizeFor(_rx.Manifest.ChunkCount);
+                if (_rx.Manifest != null && _life.State == DeviceState.Receiving) _repairClient.Resumed();
                 _rx.LastNewPacketMs = _clock.NowMs;
                 _bootedAtMs = _rx.LastNewPacketMs;
             }

@@ -23,6 +23,8 @@ namespace IotOta.DeviceFirmware.Agent
         public int RepairRequestsSent;
         public int GatewayRepairRequests;
         public int RepairRepliesSent;
+        /// <summary>Repair requests the gateway handed this device as the donor for a group mate (on its in-topic).</summary>
+        public int DonorOrders;
         public int NoticesSent;
         public int Installs;
         public int ImageVerifyFailures;

@@ -54,6 +54,15 @@ namespace IotOta.DeviceFirmware.Repair
             _attempt = 0;
         }
 
+        /// <summary>The update was resumed from flash after a restart (the device was offline): its first request goes
+        /// to the gateway, which knows what every group mate holds and names a donor for each missing packet.</summary>
+        public void Resumed()
+        {
+            _askGatewayFirst = true;
+        }
+
+        private bool _askGatewayFirst;
+
         /// <summary>Nothing is being received: no repair in progress.</summary>
         public void Idle()
         {
@@ -84,7 +93,8 @@ namespace IotOta.DeviceFirmware.Repair
             rq.MissingBuffer = _buf;
             rq.MissingOffset = missingAt;
             Length = rq.Encode(_buf, 0);
-            int j = NextPeer();
+            int j = _askGatewayFirst ? -1 : NextPeer();
+            _askGatewayFirst = false;
             if (j >= 0)
             {
                 PeerIp = _members.IpAt(j);

@@ -22,4 +22,8 @@ public interface IBrokerPort : IAsyncDisposable
     Task ConnectAsync(Action<string, byte[]> onMessage, CancellationToken ct);
 
     Task PublishAsync(string topic, byte[] payload, bool retain = false, BrokerQos qos = BrokerQos.AtLeastOnce, CancellationToken ct = default);
+
+    /// <summary>The last retained message published on each topic through this port, or null when the adapter does not
+    /// keep them (then devices that miss retained messages get no direct answer: <see cref="Fleet.DeviceCatchUp"/>).</summary>
+    Fleet.RetainedLedger? Retained => null;
 }

@@ -8,11 +8,11 @@ namespace IotOta.Gateway.Node;
 /// <summary>
 /// Decodes every message the broker hands the gateway and routes it: presence and progress to the device registry (and
 /// the store), what a device holds to the <see cref="HeldPacketLedger"/>, receipt notices and repair requests to the
-/// rollout in progress. A message whose node id does not match its topic, or of a type a device does not send, is
+/// rollout in progress; presences and progress reports also to the <see cref="DeviceCatchUp"/>. A message whose node id does not match its topic, or of a type a device does not send, is
 /// rejected (counted and logged), never thrown.
 /// </summary>
 public sealed class InboundRouter(DeviceRegistry registry, HeldPacketLedger ledger, Func<RolloutEngine?> rollout, INodeStore? store = null,
-    Action<string>? log = null)
+    Action<string>? log = null, DeviceCatchUp? catchUp = null)
 {
     private readonly Presence _presence = new();
     private readonly ProgressReport _progress = new();
@@ -40,12 +40,14 @@ public sealed class InboundRouter(DeviceRegistry registry, HeldPacketLedger ledg
                     _presence.Parse(payload, 0, payload.Length);
                     CheckNode(_presence.NodeId, topic, "presence");
                     registry.OnPresence(_presence);
+                    if (_presence.Online) catchUp?.OnPresence(_presence.NodeId, _presence.GroupId);
                     if (store != null && registry.Get(_presence.NodeId) is { } rec) store.SaveDevice(rec);
                     break;
                 case MessageType.ProgressReport:
                     _progress.Parse(payload, 0, payload.Length);
                     CheckNode(_progress.NodeId, topic, "progress");
                     registry.OnProgress(_progress);
+                    catchUp?.OnReport(_progress.NodeId, _progress.ImageId);
                     if (_progress.ImageId != 0 && _progress.ChunkCount > 0 && _progress.BitmapBuffer != null)
                     {
                         var bits = new byte[PacketBitmap.ByteLength(_progress.ChunkCount)];

@@ -6,8 +6,10 @@ namespace IotOta.Gateway.Rollouts;
 public static class RolloutStates
 {
     public const string Created = "created", Running = "running", Paused = "paused", Completed = "completed", Failed = "failed", Aborted = "aborted";
+    /// <summary>The window ended with target devices still offline (pending) and no more failures than allowed.</summary>
+    public const string EndedWithPending = "ended-with-pending";
     public static bool IsActive(string s) => s is Running or Paused;
-    public static bool IsTerminal(string s) => s is Completed or Failed or Aborted;
+    public static bool IsTerminal(string s) => s is Completed or Failed or Aborted or EndedWithPending;
 }
 
 /// <summary>What the operator asks for: an image, the target groups (null or empty = all), the phases — one canary kind
@@ -18,7 +20,16 @@ public static class RolloutStates
 /// <see cref="InstallTimeoutSeconds"/> after getting the whole image) pause the rollout.</summary>
 public sealed record CreateRolloutRequest(string ImageId, IReadOnlyList<int>? Groups = null, int CanaryGroups = 0, int MaxFailures = 0,
     int TimeoutSeconds = 600, IReadOnlyList<uint>? CanaryDevices = null, int CanaryCount = 0, IReadOnlyList<int>? Percentages = null,
-    double SuccessThreshold = 1.0, int InstallTimeoutSeconds = 300);
+    double SuccessThreshold = 1.0, int InstallTimeoutSeconds = 300, int WindowSeconds = CreateRolloutDefaults.WindowSeconds);
+
+/// <summary>Defaults and limits of <see cref="CreateRolloutRequest"/>.</summary>
+public static class CreateRolloutDefaults
+{
+    /// <summary>The rollout window: 24 h. Within it, offline target devices are pending (not failed) and devices that
+    /// join a targeted group are added; its last phase runs until every target is updated or failed, or it ends.</summary>
+    public const int WindowSeconds = 86_400;
+    public const int MaxWindowSeconds = 30 * 86_400;
+}
 
 /// <summary>A rollout and its run-time state. Mutable; guarded by its own lock.</summary>
 public sealed class Rollout
@@ -38,6 +49,9 @@ public sealed class Rollout
     public IReadOnlyList<int> Percentages { get; init; } = Array.Empty<int>();
     public double SuccessThreshold { get; init; } = 1.0;
     public int InstallTimeoutSeconds { get; init; } = 300;
+    /// <summary>The window (<see cref="CreateRolloutRequest.WindowSeconds"/>). Not in the durable store yet: a rollout
+    /// resumed after a gateway restart gets the default window.</summary>
+    public int WindowSeconds { get; init; } = CreateRolloutDefaults.WindowSeconds;
     public DateTimeOffset CreatedAt { get; init; }
     public string State { get; internal set; } = RolloutStates.Created;
     public DateTimeOffset? StartedAt { get; internal set; }
@@ -54,6 +68,8 @@ public sealed class Rollout
     public HealthVerdict? Health { get; internal set; }
 
     [JsonIgnore] internal HealthGate? HealthGate { get; set; }
+    /// <summary>Targets offline and not updated when the last phase ended (its window's end).</summary>
+    [JsonIgnore] public IReadOnlyList<PendingDevice> PendingDevices { get; internal set; } = Array.Empty<PendingDevice>();
 
     [JsonIgnore] internal CancellationTokenSource? Cts { get; set; }
     [JsonIgnore] internal RolloutEngine? Engine { get; set; }

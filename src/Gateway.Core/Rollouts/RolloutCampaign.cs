@@ -112,6 +112,11 @@ public sealed class RolloutCampaign
                     End(RolloutStates.Failed, failure);
                     return;
                 }
+                if (p == _r.Phases.Count - 1 && result.Pending > 0)
+                {
+                    End(RolloutStates.EndedWithPending, PendingMessage(result));
+                    return;
+                }
             }
             End(RolloutStates.Completed, null);
         }
@@ -152,6 +157,8 @@ public sealed class RolloutCampaign
         var runOptions = new RolloutOptions
         {
             Timeout = TimeSpan.FromSeconds(_r.TimeoutSeconds),
+            // The last phase runs in the rollout's window: offline targets are pending, late joiners are added.
+            Window = last ? TimeSpan.FromSeconds(_r.WindowSeconds) : null,
             Targets = targets,
             Scheduler = _options.Scheduler,
             Health = gate,
@@ -165,6 +172,8 @@ public sealed class RolloutCampaign
         lock (_r.Gate)
         {
             if (_r.Engine != null) _r.LastOrders = _r.Engine.RecentOrders();
+            if (_r.Engine != null) _r.TargetDevices = _r.TargetDevices.Union(_r.Engine.TargetNodes()).OrderBy(n => n).ToList(); // late joiners
+            _r.PendingDevices = result.PendingDevices;
             _r.Results.Add(result);
             _r.PayloadOfEndedPhases += result.GatewayPayloadBytes;
             _r.Engine = null;
@@ -190,7 +199,9 @@ public sealed class RolloutCampaign
         bool last = p == _r.Phases.Count - 1;
         string name = plan.Count == _r.Phases.Count ? $"phase {p + 1} of {_r.Phases.Count} ({plan[p].Name})" : $"phase {p + 1} of {_r.Phases.Count}";
         var h = result.Health;
-        if (result.TimedOut)
+        // The window ended with devices offline: they are pending, not failed (only failures count against the gate).
+        bool windowEnded = last && result.TimedOut && result.Pending > 0;
+        if (result.TimedOut && !windowEnded)
             return $"{name} timed out with {result.Updated}/{result.Devices} updated, {h?.FailedTotal ?? result.Failed} failed";
         if (!last && h != null && !result.PhasePassed)
             return $"{name} ended with {h.PhaseUpdated}/{h.PhaseDevices} of its devices updated, below the success threshold " +
@@ -200,6 +211,10 @@ public sealed class RolloutCampaign
                 (h is { FailedTotal: > 0 } ? $" ({h.FailedTotal} failed: {string.Join(", ", h.FailedDevices.Take(8))})" : "") + $"; the threshold is {_r.MaxFailures} failed";
         return null;
     }
+
+    private static string PendingMessage(RolloutResult result) =>
+        $"ended with {result.Pending} pending: " + string.Join(", ", result.PendingDevices.Take(8).Select(d => $"{d.NodeId} (offline since {d.LastSeen:u})"))
+        + (result.Pending > 8 ? ", …" : "") + $"; {result.Updated}/{result.Devices} updated";
 
     /// <summary>Ends the rollout in a terminal state (a durable one keeps it).</summary>
     public static void End(Rollout r, IRolloutStore store, TimeProvider time, string state, string? message)

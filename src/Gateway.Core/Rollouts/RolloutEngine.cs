@@ -13,7 +13,8 @@ namespace IotOta.Gateway.Rollouts;
 /// originals as the scheduler plans them (or, for a benchmark baseline, what the <see cref="IBaselineStrategy"/> yields),
 /// registers their send times, takes receipt notices, answers repair requests (<see cref="RepairAnswers"/>), holds the
 /// plan while devices report after a reconnect (<see cref="ReconnectSettling"/>), reads the health gate
-/// (<see cref="RolloutHealth"/>), and ends when every target device runs the new version (or the timeout passes).
+/// (<see cref="RolloutHealth"/>), and ends when every target device runs the new version (or the timeout passes). With
+/// a window (<see cref="RolloutOptions.Window"/>) offline targets are pending and hold it open until the window ends.
 /// </summary>
 public sealed class RolloutEngine
 {
@@ -74,6 +75,13 @@ public sealed class RolloutEngine
     }
 
     public RolloutScheduler Scheduler { get; }
+    /// <summary>Repair requests handed to donors of the requester's group (Scheduling/DonorSelector).</summary>
+    public DonorOrders DonorOrders => _repairs.Donors;
+    /// <summary>The devices this run works on: those on the destination list it admitted (late joiners too) and, with a
+    /// window, those known offline at its start.</summary>
+    public IReadOnlyCollection<uint> TargetNodes() => _targets.Nodes();
+    /// <summary>With a window: whether the device is pending (offline, neither updated nor failed).</summary>
+    public bool IsPending(DeviceRecord d) => _health.IsPending(d);
     public FirmwareImage Image => _image;
     public RolloutOptions Options => _options;
     public long GatewayPayloadBytes => _counters.GatewayPayloadBytes;
@@ -156,12 +164,13 @@ public sealed class RolloutEngine
         var (done, total) = Scheduler.Progress;
         return new RolloutSnapshot(_time.GetElapsedTime(_startTimestamp), groups, devices.Count, devices.Count(d => d.Runs(_image)),
             devices.Count(d => d.State == DeviceState.Failed || _health.HasFailed(d.NodeId)), GatewayPayloadBytes, _image.Bytes.Length,
-            done, total, _pause.IsPaused, _pause.Reason, _health.Verdict);
+            done, total, _pause.IsPaused, _pause.Reason, _health.Verdict) { Pending = devices.Count(_health.IsPending) };
     }
 
     public async Task<RolloutResult> RunAsync(IProgress<RolloutSnapshot>? progress, CancellationToken ct)
     {
         _startTimestamp = _time.GetTimestamp();
+        if (_options.Window != null) _targets.AddKnownOffline(_registry.All());
         OnMembership(_destinations.Members);
         _destinations.Changed += OnMembership;
         try
@@ -219,7 +228,7 @@ public sealed class RolloutEngine
                 // Paused by the health gate: the operator decides (resume acknowledges the failures, or abort).
                 if (_pause.Reason == null) return RunEnd.Finished;
             }
-            if (_time.GetElapsedTime(_startTimestamp) - _pause.Total() > _options.Timeout) return RunEnd.TimedOut;
+            if (OutOfTime(_time.GetElapsedTime(_startTimestamp) - _pause.Total())) return RunEnd.TimedOut;
             if (!worked) await _wake.WaitAsync(IdleWait, ct);
         }
     }
@@ -273,8 +282,19 @@ public sealed class RolloutEngine
     private async Task<bool> SendOriginalsAsync(CancellationToken ct)
     {
         bool worked = false;
+        bool withdrew = false;
         foreach (SendOrder order in Scheduler.Plan())
         {
+            if (!Reachable(order))
+            {
+                // Its root or a relay went offline while the order waited for the uplink: planned again with live
+                // devices. The destination list knows already (its Changed event comes after the member lists are
+                // published, behind the uplink).
+                Scheduler.Withdraw(order);
+                if (!withdrew) OnMembership(_destinations.Members);
+                withdrew = true;
+                continue;
+            }
             lock (_recent)
             {
                 _recent.Enqueue(order);
@@ -291,6 +311,18 @@ public sealed class RolloutEngine
         }
         return worked;
     }
+
+    /// <summary>The run is over its time: past the window, or past the timeout with no target pending (the timeout
+    /// bounds the online devices' progress; the window how long offline ones are waited for).</summary>
+    private bool OutOfTime(TimeSpan elapsed)
+    {
+        if (_options.Window is not { } window) return elapsed > _options.Timeout;
+        if (elapsed > window) return true;
+        return elapsed > _options.Timeout && !_targets.Nodes().Any(n => _registry.Get(n) is { } d && _health.IsPending(d));
+    }
+
+    private bool Reachable(SendOrder order) =>
+        _registry.Get(order.Root.NodeId) is not { Online: false } && order.Relays.All(r => _registry.Get(r.NodeId) is not { Online: false });
 
     private async Task<bool> SendBaselineAsync(CancellationToken ct)
     {
@@ -322,7 +354,9 @@ public sealed class RolloutEngine
         var targets = _targets.Nodes();
         var records = _registry.All().Where(d => targets.Contains(d.NodeId)).ToList();
         CheckHealth(force: true);
-        var failed = records.Where(d => !d.Runs(_image)).Select(d => d.NodeId).ToList();
+        var pending = records.Where(_health.IsPending).Select(d => new PendingDevice(d.NodeId, d.GroupId, d.LastSeen,
+            _options.Held is { } h ? Enumerable.Range(0, _image.ChunkCount).Count(k => h(d.NodeId, k)) : 0)).ToList();
+        var failed = records.Where(d => !d.Runs(_image) && !_health.IsPending(d)).Select(d => d.NodeId).ToList();
         return new RolloutResult
         {
             Devices = records.Count,
@@ -338,6 +372,9 @@ public sealed class RolloutEngine
             DeliveredSeconds = _deliveredAt == 0 ? null : _time.GetElapsedTime(_startTimestamp, _deliveredAt).TotalSeconds,
             TimedOut = end == RunEnd.TimedOut,
             FailedDevices = failed,
+            PendingDevices = pending,
+            DonorOrdersSent = DonorOrders.Sent,
+            PacketsDelegated = DonorOrders.PacketsDelegated,
             ResentBytes = ResentBytes,
             ResentRepairBytes = ResentRepairBytes,
             DeliveriesSkipped = _counters.Skipped,

@@ -33,6 +33,13 @@ public sealed record RolloutOptions
     /// zero (the default) ends the rollout once every online target is done; longer rides out a partition or a
     /// reboot, after which the device comes back and gets the rest of the image.</summary>
     public TimeSpan OfflineWait { get; init; } = TimeSpan.Zero;
+    /// <summary>The rollout's window: how long it stays open for its targets. Within it a target that is offline and
+    /// not updated is pending (not failed) and holds the rollout open until it returns; a device that joins a targeted
+    /// group is added. The run ends when every target is updated or failed, or when the window ends: devices still
+    /// offline then are reported pending (<see cref="RolloutResult.Pending"/>), online ones not updated failed. When set,
+    /// it replaces <see cref="OfflineWait"/>, and <see cref="Timeout"/> ends the run early only while no target is pending
+    /// (it bounds the online devices' progress). Null = the old behaviour (Timeout, OfflineWait).</summary>
+    public TimeSpan? Window { get; init; }
     /// <summary>After the gateway's MQTT link came back (a broker restart), how long planning waits at most for every
     /// online target device to report what it holds before packets whose notices were lost are planned again.</summary>
     public TimeSpan ReconnectSettle { get; init; } = TimeSpan.FromSeconds(3);

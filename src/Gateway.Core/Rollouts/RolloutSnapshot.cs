@@ -6,4 +6,8 @@ public sealed record GroupProgress(int GroupId, int Devices, int Updated, long H
 /// <summary>Where a rollout stands.</summary>
 public sealed record RolloutSnapshot(TimeSpan Elapsed, IReadOnlyList<GroupProgress> Groups, int Devices, int Updated, int Failed,
     long GatewayPayloadBytes, long ImageBytes, int DeliveriesDone, int DeliveriesTotal, bool Paused = false, string? PauseReason = null,
-    HealthVerdict? Health = null);
+    HealthVerdict? Health = null)
+{
+    /// <summary>Targets offline and not updated within the rollout's window (not failed).</summary>
+    public int Pending { get; init; }
+}

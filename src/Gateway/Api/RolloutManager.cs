@@ -106,6 +106,8 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
         if (req.TimeoutSeconds < 1 || req.TimeoutSeconds > 86_400) throw new ApiProblem(400, "Bad timeout", "timeoutSeconds must be 1..86400");
         if (!(req.SuccessThreshold > 0 && req.SuccessThreshold <= 1)) throw new ApiProblem(400, "Bad threshold", "successThreshold must be a fraction in (0, 1]");
         if (req.InstallTimeoutSeconds < 1 || req.InstallTimeoutSeconds > 86_400) throw new ApiProblem(400, "Bad timeout", "installTimeoutSeconds must be 1..86400");
+        if (req.WindowSeconds < 1 || req.WindowSeconds > CreateRolloutDefaults.MaxWindowSeconds)
+            throw new ApiProblem(400, "Bad window", $"windowSeconds must be 1..{CreateRolloutDefaults.MaxWindowSeconds} (30 days)");
         var devices = gateway.Registry.All().Where(d => groups.Count == 0 || groups.Contains(d.GroupId)).Select(d => (d.NodeId, d.GroupId)).ToList();
         try
         {
@@ -132,6 +134,7 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
             Percentages = req.Percentages?.ToList() ?? new List<int>(),
             SuccessThreshold = req.SuccessThreshold,
             InstallTimeoutSeconds = req.InstallTimeoutSeconds,
+            WindowSeconds = req.WindowSeconds,
             CreatedAt = Time.GetUtcNow(),
         };
         rollouts.Add(r);
@@ -243,6 +246,9 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
         return resumed;
     }
 
+    /// <summary>The state a pending device shows (offline within the window; its view carries when it was last seen).</summary>
+    public const string PendingState = "Pending";
+
     private static bool IsUpdated(DeviceRecord d, string version) => d.Version.ToString() == version && d.State == DeviceState.Updated;
 
     public RolloutView View(Rollout r)
@@ -262,6 +268,7 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
         long imageBytes = image?.Size ?? snap?.ImageBytes ?? 0;
         int chunks = image?.ChunkCount ?? 0;
         var targets = r.TargetDevices.ToHashSet();
+        if (engine != null) targets.UnionWith(engine.TargetNodes()); // devices that joined a targeted group in the window
         var all = gateway.Registry.All();
         var groupsOfTarget = r.Phases.SelectMany(p => p).ToHashSet();
         var devices = (state == RolloutStates.Created ? all.Where(d => r.Groups.Count == 0 || r.Groups.Contains(d.GroupId)) : all.Where(d => targets.Contains(d.NodeId)))
@@ -271,7 +278,12 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
         {
             bool up = IsUpdated(d, r.Version);
             int held = up ? chunks : d.ImageId == imageId ? d.HeldCount : 0;
-            return new DeviceProgressView(d.NodeId, d.GroupId, d.Online, d.State.ToString(), d.Version.ToString(), held, chunks, up);
+            bool pending = !up && (engine?.IsPending(d) ?? r.PendingDevices.Any(p => p.NodeId == d.NodeId));
+            return new DeviceProgressView(d.NodeId, d.GroupId, d.Online, pending ? PendingState : d.State.ToString(), d.Version.ToString(), held, chunks, up)
+            {
+                Pending = pending,
+                LastSeen = d.LastSeen,
+            };
         }).ToList();
         var groupViews = deviceViews.GroupBy(d => d.GroupId).OrderBy(g => g.Key).Select(g =>
         {
@@ -304,6 +316,8 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
             Devices = deviceViews.Count,
             Updated = deviceViews.Count(d => d.Updated),
             Failed = deviceViews.Count(d => d.State == nameof(DeviceState.Failed)),
+            Pending = deviceViews.Count(d => d.Pending),
+            WindowSeconds = r.WindowSeconds,
             Percent = allTotal == 0 ? 0 : Math.Round(100.0 * allHeld / allTotal, 1),
             ElapsedSeconds = Math.Round(elapsed, 3),
             ImageBytes = imageBytes,

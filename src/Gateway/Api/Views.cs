@@ -11,7 +11,13 @@ public sealed record GroupView(int GroupId, int Devices, int Online, IReadOnlyDi
 
 public sealed record GroupProgressView(int GroupId, int Devices, int Updated, int Failed, long HeldPackets, long TotalPackets, double Percent);
 
-public sealed record DeviceProgressView(uint NodeId, int GroupId, bool Online, string State, string Version, int HeldPackets, int TotalPackets, bool Updated);
+public sealed record DeviceProgressView(uint NodeId, int GroupId, bool Online, string State, string Version, int HeldPackets, int TotalPackets, bool Updated)
+{
+    /// <summary>Offline and not updated within the rollout's window: pending, not failed (State is "Pending").</summary>
+    public bool Pending { get; init; }
+    /// <summary>When the gateway last heard from the device.</summary>
+    public DateTimeOffset? LastSeen { get; init; }
+}
 
 public sealed record NodeRef(uint NodeId, int GroupId);
 
@@ -38,6 +44,10 @@ public sealed record RolloutView
     public int Devices { get; init; }
     public int Updated { get; init; }
     public int Failed { get; init; }
+    /// <summary>Target devices offline and not updated within the window (see <see cref="DeviceProgressView.Pending"/>).</summary>
+    public int Pending { get; init; }
+    /// <summary>The rollout's window in seconds (its last phase waits this long for offline devices and late joiners).</summary>
+    public int WindowSeconds { get; init; }
     public double Percent { get; init; }
     public double ElapsedSeconds { get; init; }
     public long ImageBytes { get; init; }

@@ -9,9 +9,9 @@ namespace IotOta.Gateway.Metrics;
 /// What Prometheus scrapes at GET /metrics (prometheus-net, one registry per server): rollout progress, bytes, per-group
 /// completion, device states, receipt-overhead and forwarding-rate histograms, relay links and intermediate nodes.
 /// Gauges are read from the gateway at each scrape; the histograms observe every receipt notice as it arrives.
-/// First-network bytes come from <see cref="FirstNetworkBytes"/> when the broker's byte count is wired in; until then
-/// the gateway's own published bytes are exported (iotota_gateway_published_bytes_total), which leave out what the
-/// broker sends to the devices.
+/// First-network bytes (iotota_first_network_bytes_sent) come from <see cref="FirstNetworkBytes"/>: `serve` wires in
+/// its embedded broker's count (<see cref="Mqtt.EmbeddedBrokerBytes"/>); with an external broker it is absent, and
+/// the gateway's own published bytes (iotota_gateway_published_bytes_total) leave out what the broker sends on.
 /// </summary>
 public sealed class GatewayMetrics
 {

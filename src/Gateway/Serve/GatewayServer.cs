@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using IotOta.Gateway.Api;
 using IotOta.Gateway.WebConsole;
 using IotOta.Gateway.Images;
+using IotOta.Gateway.Metrics;
 using IotOta.Gateway.Mqtt;
 using IotOta.Gateway.Persistence;
 using IotOta.Gateway.Rollouts;
@@ -20,6 +21,7 @@ namespace IotOta.Gateway.Serve;
 public sealed class GatewayServer : IAsyncDisposable
 {
     private EmbeddedBroker? _broker;
+    private EmbeddedBrokerBytes? _brokerBytes;
     private IServeFleet? _fleet;
     private GatewayNode? _gateway;
     private WebApplication? _app;
@@ -48,6 +50,8 @@ public sealed class GatewayServer : IAsyncDisposable
     /// <summary>The web host's services (audit log, metrics, sessions).</summary>
     public IServiceProvider Services => _app!.Services;
     public string BrokerAddress { get; private set; } = "";
+    /// <summary>The external broker's settings (endpoints, credentials, TLS), or null with the embedded broker.</summary>
+    public MqttBrokerSettings? BrokerSettings { get; private set; }
     /// <summary>Where images, devices, rollouts and progress are kept: a SQLite file, a PostgreSQL database, or "memory".</summary>
     public string Storage { get; private set; } = StorageOptions.Memory;
     /// <summary>The durable store (null with in-memory stores).</summary>
@@ -77,13 +81,20 @@ public sealed class GatewayServer : IAsyncDisposable
     {
         string host;
         int port;
-        if (o.Broker != null) (host, port) = Mqtt.BrokerAddress.Parse(o.Broker);
+        // An external broker: --broker, else IotOta:Mqtt:Endpoints; credentials and TLS from IotOta:Mqtt.
+        var external = o.BrokerSettings ?? MqttBrokerConfiguration.Load(o.Broker);
+        if (!external.IsEmpty)
+        {
+            (host, port) = (external.Endpoints[0].Host, external.Endpoints[0].Port);
+            BrokerSettings = external;
+        }
         else
         {
             _broker = await EmbeddedBroker.StartAsync(o.BrokerPort, null, log, o.BrokerBind);
+            _brokerBytes = new EmbeddedBrokerBytes(_broker.Server);
             (host, port) = (_broker.Host, _broker.Port);
         }
-        BrokerAddress = $"{host}:{port}";
+        BrokerAddress = BrokerSettings?.Describe() ?? $"{host}:{port}";
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
             Args = ["--urls", o.Urls, .. o.ExtraArgs],
@@ -95,7 +106,10 @@ public sealed class GatewayServer : IAsyncDisposable
         Storage = _db?.Description ?? StorageOptions.Memory;
         _signer = o.KeyPath != null ? ManifestSigner.FromPemFile(o.KeyPath) : _db != null ? StoredSigner(_db) : ManifestSigner.Generate();
         var up = o.GatewayUpKbps > 0 ? o.Simulation!.GatewayUplink(Rate(o.GatewayUpKbps)) : null;
-        _gateway = MqttGatewayNode.Create(host, port, pace: up, log: log, store: _db);
+        int required = BrokerLimits.PacketBytesFor(o.ChunkSize);
+        _gateway = BrokerSettings != null
+            ? MqttGatewayNode.Create(BrokerSettings, pace: up, log: log, store: _db, requiredPacketBytes: required)
+            : MqttGatewayNode.Create(host, port, pace: up, log: log, store: _db, requiredPacketBytes: required);
         // Devices known before a restart are listed (offline) until their presence comes in again.
         if (_db != null) foreach (var d in _db.ListDevices()) _gateway.Registry.Restore(d);
         await _gateway.StartAsync(ct);
@@ -148,7 +162,10 @@ public sealed class GatewayServer : IAsyncDisposable
         builder.Services.AddIotOtaAdmin(Credentials, o, _db, outcomes);
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = o.MaxImageBytes + 1024 * 1024);
         _app = builder.Build();
+        // First-network bytes at the broker (the embedded one's interceptors; an external broker's are not read here).
+        if (_brokerBytes is { } counted) _app.Services.GetRequiredService<GatewayMetrics>().FirstNetworkBytes = () => counted.Sent;
         _app.UseIotOtaAdmin();
+        _app.MapGatewayRole(() => ServeLease.ActiveView(o.Lease, Url), signedIn: true);
         await _app.StartAsync(ct);
         var addresses = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses;
         Url = addresses?.FirstOrDefault() ?? o.Urls.Split(';')[0];

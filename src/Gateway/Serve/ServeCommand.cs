@@ -12,7 +12,7 @@ public static class ServeCommand
         int defaultDevices = simulation != null ? 30 : 0;
         var devices = new Option<int>("--devices") { Description = "virtual devices to start (0 = none; needs src/Simulation)", DefaultValueFactory = _ => defaultDevices };
         var groups = new Option<int>("--groups") { Description = "groups of the virtual fleet", DefaultValueFactory = _ => 3 };
-        var broker = new Option<string?>("--broker") { Description = "HOST:PORT of an MQTT broker (default: an embedded one)" };
+        var broker = new Option<string?>("--broker") { Description = "HOST:PORT[,HOST:PORT…] of an MQTT broker or cluster (default: IotOta:Mqtt:Endpoints, else an embedded one); credentials and TLS: IotOta:Mqtt" };
         var brokerPort = new Option<int>("--broker-port") { Description = "port of the embedded broker (0 = a free one)" };
         var brokerBind = new Option<string[]>("--broker-bind") { Description = "address(es) the embedded broker listens on, one IPv4 and/or one IPv6 (default: 127.0.0.1 and ::1 only)", AllowMultipleArgumentsPerToken = true };
         var user = new Option<string?>("--user") { Description = "operator user (default: configuration IotOta:Admin:User, else admin)" };
@@ -64,17 +64,28 @@ public static class ServeCommand
                 return 2;
             }
             GatewayServer server;
+            Persistence.GatewayLease? lease = null;
             try
             {
+                // On a shared PostgreSQL store: wait (as a standby) until this instance holds the lease.
+                lease = await ServeLease.AcquireAsync(o, System.Console.WriteLine, ct);
+                o = o with { Lease = lease };
                 System.Console.WriteLine(o.Devices > 0 ? $"starting the broker, the gateway and {o.Devices} virtual devices in {o.Groups} groups..." : "starting the gateway...");
                 server = await GatewayServer.StartAsync(o, m => System.Console.Error.WriteLine(m), ct);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                if (lease != null) await lease.DisposeAsync();
+                return 0;
             }
             catch (Exception e) when (e is IOException or InvalidDataException or TimeoutException or InvalidOperationException or MQTTnet.Exceptions.MqttCommunicationException
                                            or System.Data.Common.DbException or ArgumentException)
             {
+                if (lease != null) await lease.DisposeAsync();
                 System.Console.Error.WriteLine($"error: {e.Message}");
                 return 1;
             }
+            await using var heldLease = lease; // released after the server stopped writing: then a standby takes over
             await using (server)
             {
                 System.Console.WriteLine($"console:  {server.Url}/");
@@ -91,13 +102,14 @@ public static class ServeCommand
                 try
                 {
                     // Ctrl+C and SIGTERM reach the web host's console lifetime, which stops the host; wait for either.
-                    using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, server.Stopping);
+                    using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, server.Stopping, lease?.Lost ?? CancellationToken.None);
                     await Task.Delay(Timeout.Infinite, stop.Token);
                 }
                 catch (OperationCanceledException) { }
+                if (lease is { Lost.IsCancellationRequested: true }) System.Console.Error.WriteLine("error: lost the gateway lease (PostgreSQL connection); stopping, a standby takes over");
                 System.Console.WriteLine("stopping...");
             }
-            return 0;
+            return lease is { Lost.IsCancellationRequested: true } ? 3 : 0;
         });
         return cmd;
     }

@@ -7,8 +7,10 @@ public sealed record ServeOptions
     /// <summary>Virtual devices to start (0 = none: real devices on the broker); needs <see cref="Simulation"/>.</summary>
     public int Devices { get; init; }
     public int Groups { get; init; } = 3;
-    /// <summary>host:port of an external broker; null starts the embedded one.</summary>
+    /// <summary>HOST:PORT[,HOST:PORT…] of an external broker; null: IotOta:Mqtt:Endpoints, else the embedded one.</summary>
     public string? Broker { get; init; }
+    /// <summary>The external broker's settings; null = IotOta:Mqtt from appsettings.json and the environment.</summary>
+    public Mqtt.MqttBrokerSettings? BrokerSettings { get; init; }
     /// <summary>Port for the embedded broker (0 = a free one).</summary>
     public int BrokerPort { get; init; }
     /// <summary>Operator credentials; when null they come from configuration (IotOta:Admin:User/Password) or are generated.</summary>
@@ -27,6 +29,8 @@ public sealed record ServeOptions
     public double DeviceDownKbps { get; init; }
     /// <summary>Where state is kept; null: from configuration (appsettings.json IotOta:Storage, ConnectionStrings:IotOta).</summary>
     public Persistence.StorageOptions? Storage { get; init; }
+    /// <summary>The lease this instance holds on a shared PostgreSQL store (see <see cref="ServeLease"/>), or null.</summary>
+    public Persistence.GatewayLease? Lease { get; init; }
     /// <summary>Failed logins that lock an address out, and for how long.</summary>
     public Api.LoginThrottleOptions LoginThrottle { get; init; } = new();
     /// <summary>Open event streams per client (console session, or basic user at one address), and in all.</summary>
@@ -51,7 +55,7 @@ public sealed record ServeOptions
             if (!Uri.TryCreate(u, UriKind.Absolute, out var uri) || (uri.Scheme != "http" && uri.Scheme != "https"))
                 throw new ArgumentException($"--urls '{u}' is not an http(s) URL");
         }
-        if (Broker != null) Mqtt.BrokerAddress.Parse(Broker);
+        if (Broker != null) Mqtt.MqttEndpoint.ParseList(Broker);
         if (BrokerBind != null) Mqtt.EmbeddedBroker.BindAddresses(BrokerBind);
         Storage?.Validate();
     }

@@ -13,7 +13,7 @@ public static class FleetCommand
 {
     public static Command Create()
     {
-        var broker = new Option<string>("--broker") { Description = "HOST:PORT of the MQTT broker", Required = true };
+        var broker = new Option<string?>("--broker") { Description = "HOST:PORT[,HOST:PORT…] of the MQTT broker or cluster (default: IotOta:Mqtt:Endpoints); credentials and TLS: IotOta:Mqtt" };
         var trust = new Option<string>("--trust") { Description = "public key (PEM) the devices trust for manifests", Required = true };
         var devices = new Option<int>("--devices") { Description = "number of devices", DefaultValueFactory = _ => 10 };
         var groups = new Option<int>("--groups") { Description = "number of groups", DefaultValueFactory = _ => 2 };
@@ -24,12 +24,13 @@ public static class FleetCommand
         var cmd = new Command("fleet", "Run virtual devices against an MQTT broker until interrupted") { broker, trust, devices, groups, first, dataDir, version, verbose };
         cmd.SetAction(async (parse, ct) =>
         {
-            (string host, int port) b;
+            Gateway.Mqtt.MqttBrokerSettings b;
             FirmwareVersion factory;
             var verifier = new EcdsaSignatureVerifier();
             try
             {
-                b = DemoOptions.ParseBroker(parse.GetValue(broker)!);
+                b = Gateway.Mqtt.MqttBrokerConfiguration.Load(parse.GetValue(broker));
+                if (b.IsEmpty) throw new ArgumentException("no broker: give --broker HOST:PORT or set IotOta__Mqtt__Endpoints");
                 factory = FirmwareVersion.Parse(parse.GetValue(version)!);
                 string trustPath = parse.GetValue(trust)!;
                 if (!File.Exists(trustPath)) throw new ArgumentException($"trusted key file not found: {trustPath}");
@@ -37,7 +38,7 @@ public static class FleetCommand
                 key.ImportFromPem(File.ReadAllText(trustPath));
                 verifier.Add(1, key);
             }
-            catch (Exception e) when (e is ArgumentException or CryptographicException)
+            catch (Exception e) when (e is ArgumentException or CryptographicException or IOException or InvalidDataException)
             {
                 Console.Error.WriteLine($"error: {e.Message}");
                 return 2;
@@ -49,9 +50,9 @@ public static class FleetCommand
                 Console.Error.WriteLine("error: need --devices ≥ 1, 1 ≤ --groups ≤ --devices, --first-node ≥ 1");
                 return 2;
             }
-            await using var fleet = await VirtualFleet.StartAsync(n, g, b.host, b.port, parse.GetValue(dataDir)!, verifier,
-                factoryVersion: factory, log: log, ct: ct, firstNodeId: firstNode);
-            Console.WriteLine($"{n} virtual devices (nodes {firstNode}..{firstNode + n - 1}) in {g} groups connected to {b.host}:{b.port}; Ctrl+C stops them");
+            await using var fleet = await VirtualFleet.StartAsync(n, g, b.Endpoints[0].Host, b.Endpoints[0].Port, parse.GetValue(dataDir)!, verifier,
+                factoryVersion: factory, log: log, ct: ct, firstNodeId: firstNode, configure: FleetBrokerOptions.Apply(b));
+            Console.WriteLine($"{n} virtual devices (nodes {firstNode}..{firstNode + n - 1}) in {g} groups connected to {b.Describe()}; Ctrl+C stops them");
             try
             {
                 await Task.Delay(Timeout.Infinite, ct);

@@ -1,3 +1,4 @@
+using IotOta.Simulation.Fleet;
 using System.CommandLine;
 using System.Text.Json;
 using IotOta.Gateway.Rollouts;
@@ -14,7 +15,7 @@ public static class DemoCommand
         var groups = new Option<int>("--groups") { Description = "number of groups (local networks)", DefaultValueFactory = _ => 3 };
         var imageSize = new Option<int>("--image-size") { Description = "size of the generated image in bytes", DefaultValueFactory = _ => 1024 * 1024 };
         var chunkSize = new Option<int>("--chunk-size") { Description = "minimum-unit packet size in bytes", DefaultValueFactory = _ => 4096 };
-        var broker = new Option<string?>("--broker") { Description = "HOST:PORT of an external MQTT broker (default: embedded broker)" };
+        var broker = new Option<string?>("--broker") { Description = "HOST:PORT[,HOST:PORT…] of an external MQTT broker or cluster (default: embedded broker); credentials and TLS: IotOta:Mqtt" };
         var perGroup = new Option<bool>("--per-group") { Description = "send one original per group instead of once for the whole fleet" };
         var gwUp = new Option<double>("--gateway-up-kbps") { Description = "gateway upload rate (0 = unlimited)" };
         var devUp = new Option<double>("--device-up-kbps") { Description = "device upload rate (0 = unlimited)" };
@@ -78,6 +79,11 @@ public static class DemoCommand
                 Console.Error.WriteLine($"error: {e.Message}");
                 return 2;
             }
+            if (FileLimit.WhyNotFitsThisProcess(options.Devices, options.Groups, PeerBudget(options)) is { } tooMany)
+            {
+                Console.Error.WriteLine($"error: {tooMany}");
+                return 2;
+            }
             DemoSummary summary;
             try
             {
@@ -102,6 +108,20 @@ public static class DemoCommand
             return summary.Failed == 0 && !summary.TimedOut ? 0 : 1;
         });
         return cmd;
+    }
+
+    /// <summary>The largest socket budget of the fleet (what its open files must cover); an unknown board name is left
+    /// for the run to refuse with its own message.</summary>
+    private static int PeerBudget(DemoOptions options)
+    {
+        try
+        {
+            return GroupFit.LargestBudget(options.Boards.Select(b => IotOta.BoardProfiles.BoardProfile.Named(b)).ToList(), options.PeerConnections);
+        }
+        catch (IotOta.BoardProfiles.BoardProfileException)
+        {
+            return GroupFit.LargestBudget([], options.PeerConnections);
+        }
     }
 
     private static async Task<int> RunScenarioAsync(string path, bool asJson, Action<string>? log, CancellationToken ct)

@@ -9,6 +9,9 @@ public sealed record DemoOptions
     public int ChunkSize { get; init; } = 4096;
     /// <summary>host:port of an external broker; null starts the embedded one.</summary>
     public string? Broker { get; init; }
+    /// <summary>With <see cref="Broker"/>: its credentials, TLS and device credentials (null = from IotOta:Mqtt in
+    /// appsettings.json and the environment, with Broker as the endpoints).</summary>
+    public Gateway.Mqtt.MqttBrokerSettings? BrokerSettings { get; init; }
     public bool CrossGroup { get; init; } = true;
     /// <summary>0 = unlimited.</summary>
     public double GatewayUpKbps { get; init; }
@@ -55,7 +58,7 @@ public sealed record DemoOptions
         if (LatencyMs < 0) throw new ArgumentException("--latency-ms cannot be negative");
         if (CoreHeapBudget is < 0) throw new ArgumentException("--core-heap-budget cannot be negative");
         if (PeerConnections is < 0) throw new ArgumentException("--peer-connections cannot be negative (0 = unlimited)");
-        if (Broker != null) ParseBroker(Broker);
+        if (Broker != null) Gateway.Mqtt.MqttEndpoint.ParseList(Broker);
         if ((Secure || Tls) && Broker != null && Provisioning == null)
             throw new ArgumentException("--secure and --tls work with the embedded broker (an external broker needs the generated password, ACL and certificate files)");
     }

@@ -36,7 +36,9 @@ public static class DemoRunner
         Security.FleetProvisioning? ownProvisioning = o.Provisioning == null && (o.Secure || o.Tls)
             ? Security.FleetProvisioning.Create(o.Devices, o.Groups, o.Tls) : null;
         Security.FleetProvisioning? provisioning = o.Provisioning ?? ownProvisioning;
-        if (o.Broker != null) (host, port) = DemoOptions.ParseBroker(o.Broker);
+        // An external broker: endpoints from --broker, credentials, TLS and device credentials from IotOta:Mqtt.
+        Gateway.Mqtt.MqttBrokerSettings? external = o.Broker == null ? null : o.BrokerSettings ?? Gateway.Mqtt.MqttBrokerConfiguration.Load(o.Broker);
+        if (external != null) (host, port) = (external.Endpoints[0].Host, external.Endpoints[0].Port);
         else
         {
             broker = await EmbeddedBroker.StartAsync(0, provisioning?.BrokerSecurity, log);
@@ -66,13 +68,17 @@ public static class DemoRunner
         {
             gateway = provisioning != null
                 ? provisioning.NewGateway(host, port, upBucket: gatewayUp, log: log)
-                : MqttGatewayNode.Create(host, port, pace: gatewayUp == null ? null : gatewayUp.ConsumeAsync, log: log);
+                : external != null ? MqttGatewayNode.Create(external, pace: gatewayUp == null ? null : gatewayUp.ConsumeAsync, log: log,
+                    requiredPacketBytes: BrokerLimits.PacketBytesFor(chunkSize))
+                : MqttGatewayNode.Create(host, port, pace: gatewayUp == null ? null : gatewayUp.ConsumeAsync, log: log,
+                    requiredPacketBytes: BrokerLimits.PacketBytesFor(chunkSize));
             await gateway.StartAsync(ct);
             log?.Invoke("gateway connected; starting fleet");
             fleet = await VirtualFleet.StartAsync(o.Devices, o.Groups, host, port, dataDir, verifier, i => links[i], new FirmwareVersion(1, 0, 0), log, ct,
                 groupUplinkBytesPerSecond: LinkRate.IsLimited(o.GroupUplinkKbps) ? LinkRate.BytesPerSecond(o.GroupUplinkKbps) : 0,
                 boardFor: boards.Count == 0 ? null : i => boards[i % boards.Count],
-                configure: Configure(provisioning, o.PeerConnections), coreHeapBudget: o.CoreHeapBudget);
+                configure: Configure(external != null && provisioning == null ? FleetBrokerOptions.Apply(external) : provisioning == null ? null : provisioning.Configure, o.PeerConnections),
+                coreHeapBudget: o.CoreHeapBudget);
             log?.Invoke("fleet started; waiting for presence");
             await gateway.WaitForDevicesAsync(o.Devices, TimeSpan.FromSeconds(60), ct);
             log?.Invoke("all devices online; waiting for member lists");
@@ -161,13 +167,14 @@ public static class DemoRunner
         }
     }
 
-    /// <summary>Per-device settings: credentials (--secure) and the peer connection limit (--peer-connections).</summary>
-    private static Func<VirtualDeviceOptions, VirtualDeviceOptions>? Configure(Security.FleetProvisioning? provisioning, int? peerConnections)
+    /// <summary>Per-device settings: broker endpoints and credentials (--broker, --secure), then the peer connection
+    /// limit (--peer-connections).</summary>
+    private static Func<VirtualDeviceOptions, VirtualDeviceOptions>? Configure(Func<VirtualDeviceOptions, VirtualDeviceOptions>? broker, int? peerConnections)
     {
-        if (provisioning == null && peerConnections == null) return null;
+        if (broker == null && peerConnections == null) return null;
         return d =>
         {
-            if (provisioning != null) d = provisioning.Configure(d);
+            if (broker != null) d = broker(d);
             return peerConnections == null ? d : d with { MaxPeerConnections = peerConnections };
         };
     }

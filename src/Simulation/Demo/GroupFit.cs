@@ -45,6 +45,15 @@ public static class GroupFit
         return parts.Count == 0 ? null : "refused: " + string.Join("; ", parts);
     }
 
+    /// <summary>The socket budget that bounds the fleet's open files: the largest any device has, 0 when one is
+    /// unlimited (device i on board i mod boards, <paramref name="peerConnections"/> overriding the boards).</summary>
+    public static int LargestBudget(IReadOnlyList<BoardProfile> boards, int? peerConnections)
+    {
+        if (peerConnections != null) return peerConnections.Value;
+        if (boards.Count == 0) return VirtualDeviceOptions.DefaultMaxPeerConnections;
+        return boards.Any(b => b.MaxPeerConnections == 0) ? 0 : boards.Max(b => b.MaxPeerConnections);
+    }
+
     private static string Describe(IEnumerable<uint> nodes)
     {
         var ids = nodes.OrderBy(n => n).Select(n => n.ToString()).ToList();

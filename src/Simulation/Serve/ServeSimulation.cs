@@ -11,6 +11,23 @@ namespace IotOta.Simulation.Serve;
 /// gateway's key, on emulated links, and the gateway's emulated uplink. <see cref="Fleet"/> is the last fleet started.</summary>
 public sealed class ServeSimulation : IServeSimulation
 {
+    /// <summary>`serve` with a small virtual fleet on known emulated link rates (a rollout takes a moment, so pause has
+    /// something to pause, and the bound is computed), state in memory, the API on a free loopback port: what the API
+    /// and console tests run.</summary>
+    public static ServeOptions SmallFleet(string user, string password, int devices = 6, int groups = 3) => new()
+    {
+        Urls = $"http://127.0.0.1:{Gateway.Mqtt.EmbeddedBroker.FreePort()}",
+        Devices = devices,
+        Groups = groups,
+        Simulation = new ServeSimulation(),
+        User = user,
+        Password = password,
+        GatewayUpKbps = 4000,
+        DeviceUpKbps = 8000,
+        DeviceDownKbps = 16000,
+        Storage = Gateway.Persistence.StorageOptions.InMemory,
+    };
+
     /// <summary>The virtual fleet once started (null before).</summary>
     public VirtualFleet? Fleet { get; private set; }
 

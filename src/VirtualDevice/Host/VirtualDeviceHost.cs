@@ -1,3 +1,4 @@
+using IotOta.Gateway.Mqtt;
 using IotOta.DeviceFirmware.Agent;
 using IotOta.DeviceFirmware.Ports;
 using IotOta.Shared.Protocol;
@@ -105,7 +106,7 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
         TokenBucket? down = _o.Link.CreateDownBucket(_o.EffectiveMaxChunkSize);
         _peer = new TcpPeerNetwork(OnPeer, _o.Link, up, down, budget: new PeerConnectionBudget(_o.EffectiveMaxPeerConnections));
         var will = new Presence { NodeId = _o.NodeId, GroupId = _o.GroupId, Online = false, Ip = _peer.Ip, Port = _peer.Port, RunningVersion = _o.FactoryVersion };
-        _mqtt = new MqttDevicePort(_o.BrokerHost, _o.BrokerPort, _o.MqttClientId, _o.MqttUser, _o.MqttPassword,
+        _mqtt = new MqttDevicePort(_o.BrokerEndpoints, _o.MqttClientId, _o.MqttUser, _o.MqttPassword,
             Topics.DeviceStatus(_o.NodeId), will.ToBytes(), OnMqtt, up, down, _o.Link, _o.MqttTls);
         _meteredFlash = new MeteredLayout(_flash);
         _meteredMqtt = new MeteredMqtt(_mqtt);

@@ -1,3 +1,4 @@
+using IotOta.Gateway.Mqtt;
 using IotOta.DeviceFirmware.Ports;
 using IotOta.Shared.Protocol;
 using IotOta.BoardProfiles;
@@ -12,6 +13,11 @@ public sealed record VirtualDeviceOptions
     public required int GroupId { get; init; }
     public required string BrokerHost { get; init; }
     public required int BrokerPort { get; init; }
+    /// <summary>Further broker endpoints to fail over to (other nodes of a cluster), tried after BrokerHost:BrokerPort
+    /// in this order; empty = that one only.</summary>
+    public IReadOnlyList<MqttEndpoint> FailoverEndpoints { get; init; } = [];
+    /// <summary>Every endpoint the device tries, its own first.</summary>
+    public IReadOnlyList<MqttEndpoint> BrokerEndpoints => [new MqttEndpoint(BrokerHost, BrokerPort), .. FailoverEndpoints];
     /// <summary>Folder for the device's flash file (dev-{id}.flash).</summary>
     public required string DataDir { get; init; }
     public required ISignatureVerifier Verifier { get; init; }

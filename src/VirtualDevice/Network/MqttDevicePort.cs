@@ -1,3 +1,4 @@
+using IotOta.Gateway.Mqtt;
 using System.Buffers;
 using IotOta.DeviceFirmware.Ports;
 using MQTTnet;
@@ -23,7 +24,7 @@ public sealed class MqttDevicePort : IMqttPort, IAsyncDisposable
     public static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(2);
 
     private readonly IMqttClient _client;
-    private readonly MqttClientOptions _options;
+    private readonly MqttEndpointRotation _endpoints;
     private readonly Action<string, byte[], int, int> _onMessage;
     private readonly TokenBucket? _up;
     private readonly TokenBucket? _down;
@@ -40,8 +41,17 @@ public sealed class MqttDevicePort : IMqttPort, IAsyncDisposable
 
     public MqttDevicePort(string host, int port, string clientId, string? user, string? password, string willTopic, byte[] willPayload,
         Action<string, byte[], int, int> onMessage, TokenBucket? upBucket, TokenBucket? downBucket, LinkProfile link, MqttTls? tls = null)
+        : this([new MqttEndpoint(host ?? throw new ArgumentNullException(nameof(host)), port)], clientId, user, password, willTopic, willPayload,
+            onMessage, upBucket, downBucket, link, tls)
     {
-        ArgumentNullException.ThrowIfNull(host);
+    }
+
+    /// <summary>A port that fails over between <paramref name="endpoints"/> (the nodes of a broker cluster, tried in
+    /// this order): a connect that fails moves on to the next one.</summary>
+    public MqttDevicePort(IReadOnlyList<MqttEndpoint> endpoints, string clientId, string? user, string? password, string willTopic, byte[] willPayload,
+        Action<string, byte[], int, int> onMessage, TokenBucket? upBucket, TokenBucket? downBucket, LinkProfile link, MqttTls? tls = null)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
         ArgumentNullException.ThrowIfNull(clientId);
         ArgumentNullException.ThrowIfNull(willTopic);
         ArgumentNullException.ThrowIfNull(willPayload);
@@ -51,20 +61,25 @@ public sealed class MqttDevicePort : IMqttPort, IAsyncDisposable
         _link = link ?? LinkProfile.Unlimited;
         ClientId = clientId;
 
-        MqttClientOptionsBuilder b = new MqttClientOptionsBuilder()
-            .WithTcpServer(host, port)
-            .WithClientId(clientId)
-            .WithCleanSession(true)
-            .WithTimeout(TimeSpan.FromSeconds(5))
-            .WithKeepAlivePeriod(TimeSpan.FromSeconds(15))
-            .WithWillTopic(willTopic)
-            .WithWillPayload((byte[])willPayload.Clone())
-            .WithWillRetain(true)
-            .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
-        if (user != null) b = b.WithCredentials(user, password ?? "");
-        if (tls != null) b = tls.Apply(b);
-        _options = b.Build();
-        if (_options.ChannelOptions is MqttClientTcpOptions tcp) tcp.NoDelay = true;
+        byte[] will = (byte[])willPayload.Clone();
+        _endpoints = new MqttEndpointRotation(endpoints, ep =>
+        {
+            MqttClientOptionsBuilder b = new MqttClientOptionsBuilder()
+                .WithTcpServer(ep.Host, ep.Port)
+                .WithClientId(clientId)
+                .WithCleanSession(true)
+                .WithTimeout(TimeSpan.FromSeconds(5))
+                .WithKeepAlivePeriod(TimeSpan.FromSeconds(15))
+                .WithWillTopic(willTopic)
+                .WithWillPayload(will)
+                .WithWillRetain(true)
+                .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
+            if (user != null) b = b.WithCredentials(user, password ?? "");
+            if (tls != null) b = tls.Apply(b);
+            MqttClientOptions options = b.Build();
+            if (options.ChannelOptions is MqttClientTcpOptions tcp) tcp.NoDelay = true;
+            return options;
+        });
 
         _client = new MqttClientFactory().CreateMqttClient();
         _client.ApplicationMessageReceivedAsync += OnReceived;
@@ -76,6 +91,10 @@ public sealed class MqttDevicePort : IMqttPort, IAsyncDisposable
     }
 
     public string ClientId { get; }
+    /// <summary>The broker endpoint this port uses now (or tries next).</summary>
+    public MqttEndpoint Endpoint => _endpoints.Current;
+    /// <summary>Times the port moved on to another broker endpoint after a failed connect.</summary>
+    public long EndpointSwitches => _endpoints.Switches;
     public bool IsConnected => !_disposed && _client.IsConnected;
 
     public long MessagesSent => Interlocked.Read(ref _messagesSent);
@@ -93,13 +112,24 @@ public sealed class MqttDevicePort : IMqttPort, IAsyncDisposable
     public Action<string, byte[], int, int>? BeforeHandle { get; set; }
 
     /// <summary>Connects (and subscribes) once and starts the background reconnect loop. Throws when this first
-    /// attempt fails; the loop keeps trying anyway until the port is disposed.</summary>
+    /// attempt fails on every endpoint; the loop keeps trying anyway until the port is disposed.</summary>
     public async Task ConnectAsync(CancellationToken ct)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         _reconnectLoop ??= Task.Run(ReconnectLoop);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, _cts.Token);
-        await ConnectOnceAsync(linked.Token).ConfigureAwait(false);
+        // Each endpoint once (a cluster node that is down is not the end); the last failure is thrown.
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await ConnectOnceAsync(linked.Token).ConfigureAwait(false);
+                return;
+            }
+            catch (Exception) when (attempt < _endpoints.Endpoints.Count && !linked.IsCancellationRequested)
+            {
+            }
+        }
     }
 
     /// <summary>A clean DISCONNECT (the broker does not publish the will). The port stops reconnecting and stays
@@ -209,7 +239,15 @@ public sealed class MqttDevicePort : IMqttPort, IAsyncDisposable
         try
         {
             if (_client.IsConnected) return;
-            await _client.ConnectAsync(_options, ct).ConfigureAwait(false);
+            try
+            {
+                await _client.ConnectAsync(_endpoints.CurrentOptions, ct).ConfigureAwait(false);
+            }
+            catch (Exception) when (!ct.IsCancellationRequested)
+            {
+                _endpoints.Advance(); // this node is down or refuses: the next attempt goes to the next one
+                throw;
+            }
             Interlocked.Increment(ref _connects);
             string[] topics;
             lock (_topics) topics = _topics.ToArray();

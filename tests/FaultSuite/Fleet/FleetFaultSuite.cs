@@ -48,11 +48,26 @@ public sealed record FleetScenarioResult(string Name, bool Completed, long Resen
 {
     /// <summary>Security scenarios: true only when the broker observably refused every attempt; null elsewhere.</summary>
     public bool? Refused { get; init; }
+    /// <summary>The scenario's limit on re-sent bytes as a fraction of the image (1 % unless it says otherwise).</summary>
+    public double MaxResentFraction { get; init; } = 0.01;
+    /// <summary>The scenario's limit on the gateway's payload over the whole run, × image (null: none).</summary>
+    public double? MaxPayloadRatio { get; init; }
+    /// <summary>Seconds from each returning device's restart to its report of running the image (null: not measured).</summary>
+    public IReadOnlyDictionary<uint, double>? RecoveryPerDevice { get; init; }
+    /// <summary>Gateway payload from the last returning devices' restart to the end (their catch-up; null: not measured).</summary>
+    public long? CatchUpPayloadBytes { get; init; }
+
+    /// <summary>Completed, and re-sent bytes and the gateway's payload within the scenario's limits.</summary>
+    public bool Passed => Completed && ResentBytes <= ImageBytes * MaxResentFraction && Refused != false
+        && (MaxPayloadRatio is not double ratio || GatewayPayloadBytes <= ImageBytes * ratio);
 
     public Dictionary<string, object> ToJson()
     {
         var d = Fields();
         if (Refused is bool refused) d["refused"] = refused;
+        if (RecoveryPerDevice != null) d["recoverySecondsPerDevice"] = RecoveryPerDevice.OrderBy(kv => kv.Key).ToDictionary(kv => kv.Key.ToString(), kv => Math.Round(kv.Value, 3));
+        if (CatchUpPayloadBytes is long c) d["catchUpPayloadBytes"] = c;
+        d["passed"] = Passed;
         return d;
     }
 
@@ -77,7 +92,7 @@ public sealed record FleetScenarioResult(string Name, bool Completed, long Resen
 /// </summary>
 public static partial class FleetFaultSuite
 {
-    public static readonly string[] ScenarioNames = ["gateway-restart", "broker-restart", "churn", "partition", "late-join", ImpersonationScenario.Name, GatewayTopicScenario.Name, GatewayKill9Scenario.Name];
+    public static readonly string[] ScenarioNames = ["gateway-restart", "broker-restart", "churn", "partition", "late-join", ImpersonationScenario.Name, GatewayTopicScenario.Name, GatewayKill9Scenario.Name, DeviceKill9Scenario.Name];
 
     public static async Task<FleetScenarioResult> RunAsync(string name, FleetScenarioOptions o, Action<string>? log, CancellationToken ct) => name switch
     {
@@ -89,6 +104,7 @@ public static partial class FleetFaultSuite
         ImpersonationScenario.Name => await ImpersonationScenario.RunAsync(o, log, ct),
         GatewayTopicScenario.Name => await GatewayTopicScenario.RunAsync(o, log, ct),
         GatewayKill9Scenario.Name => await GatewayKill9Scenario.RunAsync(o, log, ct),
+        DeviceKill9Scenario.Name => await DeviceKill9Scenario.RunAsync(o, log, ct),
         _ => throw new ArgumentException($"unknown scenario '{name}'"),
     };
 

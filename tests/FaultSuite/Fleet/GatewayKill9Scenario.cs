@@ -19,13 +19,30 @@ namespace IotOta.FaultSuite.Fleet;
 /// resentBytes is counted from what the devices receive: an MQTT observer sees every packet the gateway publishes to a
 /// device after the restart, and a packet counts as re-sent when that device held it already before the new process
 /// was started (a snapshot of each device's held packets taken right after the kill).
+/// <para>With a PostgreSQL connection string (`gateway-standby`) both processes run on that database from the start:
+/// the second waits as a standby behind the first's lease and takes over by itself after the kill; the result's
+/// detail gives the takeover time (kill → the standby's GET /api/gateway answers "active").</para>
 /// </summary>
 public static class GatewayKill9Scenario
 {
     public const string Name = "gateway-kill9";
+    public const string StandbyName = "gateway-standby";
 
-    public static async Task<FleetScenarioResult> RunAsync(FleetScenarioOptions o, Action<string>? log, CancellationToken ct)
+    /// <summary>The CI size of both variants: 6 devices in 3 groups, a 160 KiB image, the gateway's upload limited to
+    /// 200 kB/s so that the kill at 40 % lands mid-rollout.</summary>
+    public static FleetScenarioOptions SmallOptions => new()
     {
+        Devices = 6,
+        Groups = 3,
+        ImageSize = 160 * 1024,
+        GatewayUpBytesPerSecond = 200_000,
+        FaultAt = 0.4,
+        Timeout = TimeSpan.FromSeconds(90),
+    };
+
+    public static async Task<FleetScenarioResult> RunAsync(FleetScenarioOptions o, Action<string>? log, CancellationToken ct, string? standbyOnPostgres = null)
+    {
+        bool standby = standbyOnPostgres != null;
         var dir = new TempDir("iotota-kill9-");
         string keyPath = dir.File("signing.pem");
         using (var key = ECDsa.Create(ECCurve.NamedCurves.nistP256)) File.WriteAllText(keyPath, key.ExportPkcs8PrivateKeyPem());
@@ -42,21 +59,33 @@ public static class GatewayKill9Scenario
         await using var rig = new FleetFaultSuite.Rig { Broker = broker, Dir = dir, Signer = ManifestSigner.FromPemFile(keyPath) };
 
         string url = $"http://127.0.0.1:{FreePort.Get()}";
+        string url2 = standby ? $"http://127.0.0.1:{FreePort.Get()}" : url;
         string password = Convert.ToHexString(RandomNumberGenerator.GetBytes(12));
+        string[] store = standby ? ["--storage", "postgres"] : ["--database", dir.File(Path.Combine("gateway", "iotota.db"))];
         string[] args =
         [
-            "serve", "--urls", url, "--devices", "0", "--broker", $"{broker.Host}:{broker.Port}", "--key", keyPath,
-            "--database", dir.File(Path.Combine("gateway", "iotota.db")),
+            "serve", "--urls", url, "--devices", "0", "--broker", $"{broker.Host}:{broker.Port}", "--key", keyPath, .. store,
             "--gateway-up-kbps", (o.GatewayUpBytesPerSecond * 8 / 1000).ToString(CultureInfo.InvariantCulture),
             "--chunk-size", o.ChunkSize.ToString(CultureInfo.InvariantCulture),
             "--max-image-bytes", Math.Max(o.ImageSize, 1024).ToString(CultureInfo.InvariantCulture),
         ];
         var env = new Dictionary<string, string> { ["IotOta__Admin__User"] = "fault", ["IotOta__Admin__Password"] = password };
+        if (standby) env["ConnectionStrings__IotOta"] = standbyOnPostgres!;
         using var http = GatewayProcess.Client(url, "fault", password);
+        using var http2 = GatewayProcess.Client(url2, "fault", password);
+        string[] args2 = standby ? args.Select(a => a == url ? url2 : a).ToArray() : args;
 
         using var gw1 = GatewayProcess.Start(args, env);
         await gw1.WaitReadyAsync(http, TimeSpan.FromSeconds(90), ct);
         log?.Invoke($"gateway process {gw1.Id} serving {url}");
+        GatewayProcess? waiting = null;
+        string standbySaw = "";
+        if (standby)
+        {
+            waiting = GatewayProcess.Start(args2, env);
+            standbySaw = await WaitRoleAsync(http2, "standby", waiting, TimeSpan.FromSeconds(90), ct);
+            log?.Invoke($"gateway process {waiting.Id} on {url2}: {standbySaw}");
+        }
 
         var verifier = new EcdsaSignatureVerifier();
         verifier.Add(rig.Signer.KeyId, rig.Signer.PublicKey());
@@ -86,9 +115,16 @@ public static class GatewayKill9Scenario
 
         var recovery = Stopwatch.StartNew();
         using var observer = GatewayPacketObserver.Start(rig.Fleet);
-        using var gw2 = GatewayProcess.Start(args, env);
-        await gw2.WaitReadyAsync(http, TimeSpan.FromSeconds(90), ct);
-        var view = await WaitEndAsync(http, rolloutId, o.Timeout, gw2, ct);
+        using var gw2 = waiting ?? GatewayProcess.Start(args, env);
+        string takeover = "";
+        if (standby)
+        {
+            string active = await WaitRoleAsync(http2, "active", gw2, TimeSpan.FromSeconds(60), ct);
+            takeover = $"standby process {gw2.Id} ({standbySaw}) answered {active} {recovery.Elapsed.TotalSeconds:0.00} s after the kill; ";
+        }
+        await gw2.WaitReadyAsync(http2, TimeSpan.FromSeconds(90), ct);
+        if (standby) takeover += $"its API served the fleet {recovery.Elapsed.TotalSeconds:0.00} s after the kill; ";
+        var view = await WaitEndAsync(http2, rolloutId, o.Timeout, gw2, ct);
         int updated = await FleetFaultSuite.WaitAllUpdatedAsync(rig.Fleet, bytes, TimeSpan.FromSeconds(20), ct);
         double secs = recovery.Elapsed.TotalSeconds;
 
@@ -120,9 +156,9 @@ public static class GatewayKill9Scenario
         string state = (string)view["state"]!;
         long gatewayPayload = (long)view["gatewayPayloadBytes"]!;
         bool completed = state == "completed" && updated == o.Devices;
-        return new FleetScenarioResult(Name, completed, resent, bytes.Length, secs, updated, o.Devices, received,
-            $"gateway process {pid1} killed with SIGKILL (exit code {gw1.ExitCode}) holding {heldAtKill} of {(long)chunks * o.Devices} packets in the fleet; " +
-            $"restarted process {gw2.Id} on the same SQLite file: rollout {rolloutId} {state}; after the restart devices received {received} bytes in " +
+        return new FleetScenarioResult(standby ? StandbyName : Name, completed, resent, bytes.Length, secs, updated, o.Devices, received,
+            $"gateway process {pid1} killed with SIGKILL (exit code {gw1.ExitCode}) holding {heldAtKill} of {(long)chunks * o.Devices} packets in the fleet; " + takeover +
+            $"{(standby ? "standby" : "restarted")} process {gw2.Id} on the same {(standby ? "PostgreSQL database" : "SQLite file")}: rollout {rolloutId} {state}; after the restart devices received {received} bytes in " +
             $"{mine.Count} gateway packets ({repairs} repair copies, {first.Count} device×packet pairs); re-sent: {heldBeforeBytes} bytes held before the " +
             $"restart, {repeatBytes} sent to the same device again [{string.Join(", ", repeatKinds.Select(k => k.Key + " " + k.Value))}], " +
             $"{arrivedHeldBytes} held on arrival; the restarted gateway counts {gatewayPayload} payload bytes");
@@ -152,6 +188,31 @@ public static class GatewayKill9Scenario
             if (online >= devices) return;
             if (sw.Elapsed > TimeSpan.FromSeconds(60)) throw new TimeoutException($"the gateway saw {online} of {devices} devices online:\n{gw.Log}");
             await Task.Delay(100, ct);
+        }
+    }
+
+    /// <summary>Polls GET /api/gateway until it answers <paramref name="role"/>; returns "role X, active Y".</summary>
+    private static async Task<string> WaitRoleAsync(HttpClient http, string role, GatewayProcess gw, TimeSpan timeout, CancellationToken ct)
+    {
+        var sw = Stopwatch.StartNew();
+        while (true)
+        {
+            if (gw.HasExited) throw new InvalidOperationException($"gateway process {gw.Id} exited with code {gw.ExitCode}:\n{gw.Log}");
+            try
+            {
+                using var res = await http.GetAsync("/api/gateway", ct);
+                if (res.IsSuccessStatusCode)
+                {
+                    var v = JsonNode.Parse(await res.Content.ReadAsStringAsync(ct))!;
+                    if ((string?)v["role"] == role) return $"role {role}, instance {(string?)v["instance"]}, active {(string?)v["activeInstance"]} at {(string?)v["activeUrl"]}";
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // not listening (yet, or between standby page and active API)
+            }
+            if (sw.Elapsed > timeout) throw new TimeoutException($"gateway process {gw.Id} did not answer role {role} within {timeout.TotalSeconds:0} s:\n{gw.Log}");
+            await Task.Delay(50, ct);
         }
     }
 

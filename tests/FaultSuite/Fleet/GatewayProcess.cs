@@ -27,10 +27,11 @@ public sealed class GatewayProcess : IDisposable
     }
 
     /// <summary>Starts the gateway with these arguments and environment variables (credentials go there, not on the
-    /// command line).</summary>
-    public static GatewayProcess Start(IEnumerable<string> args, IReadOnlyDictionary<string, string> env)
+    /// command line). <paramref name="program"/>: IotOta.Simulation.dll (serve with the emulated parts, demo, fleet) or
+    /// IotOta.Gateway.dll (serve for real devices, rollout, keygen).</summary>
+    public static GatewayProcess Start(IEnumerable<string> args, IReadOnlyDictionary<string, string> env, string program = "IotOta.Simulation.dll")
     {
-        string dll = Path.Combine(AppContext.BaseDirectory, "IotOta.Simulation.dll");
+        string dll = Path.Combine(AppContext.BaseDirectory, program);
         if (!File.Exists(dll)) throw new FileNotFoundException($"the gateway is not next to the fault suite: {dll}", dll);
         var psi = new ProcessStartInfo(DotnetHost())
         {

@@ -1,3 +1,4 @@
+using IotOta.Gateway.Mqtt;
 using System.Net.Security;
 using IotOta.Gateway.Security;
 using IotOta.VirtualDevice.Network;

@@ -1,3 +1,4 @@
+using IotOta.Gateway.Mqtt;
 using IotOta.Simulation.Security;
 using IotOta.Gateway.Security;
 using IotOta.VirtualDevice.Host;

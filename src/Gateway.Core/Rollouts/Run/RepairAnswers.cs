@@ -8,9 +8,11 @@ using IotOta.Shared.Protocol;
 namespace IotOta.Gateway.Rollouts.Run;
 
 /// <summary>
-/// The gateway's answers to repair requests (devices ask their peers first, the gateway last): which missing packets
-/// to send (at most <see cref="RolloutOptions.MaxRepairReplies"/> per request, none still on its way to the group), and
-/// sending them as repair copies while the rollout is not paused or holding. Thread-safe.
+/// The gateway's answers to repair requests (devices ask their peers first, the gateway last; a device resumed from
+/// flash asks the gateway first): for each missing packet an online group mate holds, a donor chosen from the bitmaps
+/// the group reported (<see cref="DonorSelector"/>) gets a donor order; the gateway itself sends only packets no online
+/// member holds (at most <see cref="RolloutOptions.MaxRepairReplies"/> per request, none still on its way to the group),
+/// as repair copies while the rollout is not paused or holding. Thread-safe.
 /// </summary>
 internal sealed class RepairAnswers(IBrokerPort broker, DeviceRegistry registry, DestinationList destinations, RolloutScheduler scheduler,
     FirmwareImage image, Packetizer packetizer, RolloutOptions options, RolloutTargets targets, HeldSkipper held, RolloutCounters counters)
@@ -29,6 +31,17 @@ internal sealed class RepairAnswers(IBrokerPort broker, DeviceRegistry registry,
         var knows = options.Held;
         int group = registry.Get(r.NodeId)?.GroupId ?? -1;
         var mates = knows == null ? new List<uint>() : destinations.Members.Where(m => m.GroupId == group && m.NodeId != r.NodeId).Select(m => m.NodeId).ToList();
+        if (planned && knows != null)
+        {
+            // Donors chosen from the bitmaps the group reported; the gateway sends only what no online member holds.
+            var donors = mates.Where(m => registry.Get(m) is { Online: true } && options.Health?.HasFailed(m) != true).OrderBy(m => m).ToList();
+            var plan = DonorSelector.Plan(r.ChunkCount, r.IsMissing, donors, (m, k) => registry.Get(m) is { } d && d.Runs(image) || knows(m, k),
+                k => scheduler.IsDeliveredTo(r.NodeId, k), budget, budget);
+            foreach (var (donor, packets) in plan.ByDonor) Donors.Add(r.NodeId, image.ImageId, image.ChunkCount, donor, packets);
+            foreach (int k in plan.FromGateway)
+                if (_pending.TryAdd((r.NodeId, k), 0)) _queue.Enqueue((r.NodeId, k));
+            return;
+        }
         for (int i = 0; i < r.ChunkCount && budget > 0; i++)
         {
             if (!r.IsMissing(i)) continue;
@@ -44,10 +57,19 @@ internal sealed class RepairAnswers(IBrokerPort broker, DeviceRegistry registry,
         }
     }
 
-    /// <summary>Sends up to <paramref name="max"/> queued repair copies; true when any went out.</summary>
+    /// <summary>Repair requests handed to donors of the requesters' groups (Scheduling/DonorSelector).</summary>
+    public DonorOrders Donors { get; } = new();
+
+    /// <summary>Publishes up to <paramref name="max"/> donor orders, then up to <paramref name="max"/> queued repair
+    /// copies; true when any went out.</summary>
     public async Task<bool> SendAsync(int max, CancellationToken ct)
     {
         bool worked = false;
+        for (int n = 0; n < max && Donors.TryTake(out uint donor, out byte[] order); n++)
+        {
+            await broker.PublishAsync(Topics.DeviceIn(donor), order, qos: BrokerQos.AtMostOnce, ct: ct);
+            worked = true;
+        }
         for (int n = 0; n < max && _queue.TryDequeue(out var rep); n++)
         {
             _pending.TryRemove(rep, out _);

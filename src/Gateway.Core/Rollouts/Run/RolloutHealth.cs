@@ -52,6 +52,10 @@ internal sealed class RolloutHealth(RolloutOptions options, DeviceRegistry regis
 
     public bool HasFailed(uint node) => options.Health?.HasFailed(node) == true;
 
+    /// <summary>With a window (<see cref="RolloutOptions.Window"/>): an offline target that is neither updated nor
+    /// failed — pending, not failed.</summary>
+    public bool IsPending(DeviceRecord d) => options.Window != null && !d.Online && !d.Runs(image) && d.State != DeviceState.Failed && !HasFailed(d.NodeId);
+
     /// <summary>Every target that is online runs the new version or has failed; offline ones do not hold the rollout up
     /// once they have been gone for <see cref="RolloutOptions.OfflineWait"/>.</summary>
     public bool Finished()
@@ -71,6 +75,7 @@ internal sealed class RolloutHealth(RolloutOptions options, DeviceRegistry regis
             // a device reboots), then no longer.
             if (!d.Online)
             {
+                if (IsPending(d)) return false; // within the window it holds the rollout open until it returns
                 if (time.GetUtcNow() - d.LastSeen < options.OfflineWait) return false;
                 continue;
             }

@@ -28,6 +28,21 @@ internal sealed class RolloutTargets(Func<uint, int, bool>? filter)
         }
     }
 
+    /// <summary>With a window: devices the gateway knows that are offline as the rollout starts are targets too
+    /// (pending until they return): their groups get the manifest, and the rollout waits for them.</summary>
+    public void AddKnownOffline(IEnumerable<DeviceRecord> known)
+    {
+        lock (_gate)
+        {
+            foreach (var d in known)
+            {
+                if (d.Online || !IsTarget(d.NodeId, d.GroupId)) continue;
+                _nodes.Add(d.NodeId);
+                _groups.Add(d.GroupId);
+            }
+        }
+    }
+
     public HashSet<uint> Nodes()
     {
         lock (_gate) return new HashSet<uint>(_nodes);

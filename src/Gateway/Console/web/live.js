@@ -11,7 +11,7 @@ function render(v) {
   $('#rollout-abort').disabled = !(v.state === 'running' || v.state === 'paused' || v.state === 'created');
   const ratio = v.imageBytes ? (v.gatewayPayloadBytes / v.imageBytes).toFixed(3) : '–';
   const phase = v.phases.length > 1 ? `phase ${v.phase + 1} of ${v.phases.length} (groups ${v.phases[v.phase].join(', ')})` : `groups ${v.phases.length ? v.phases[0].join(', ') : 'all'}`;
-  $('#live-figures').innerHTML = `<span>${v.updated}/${v.devices} updated, ${v.failed} failed</span><span>${esc(phase)}</span>` +
+  $('#live-figures').innerHTML = `<span>${v.updated}/${v.devices} updated, ${v.failed} failed, <span id="pending-count">${v.pending || 0} pending</span></span><span>${esc(phase)}</span>` +
     `<span id="gateway-bytes">gateway sent ${bytes(v.gatewayPayloadBytes)} for a ${bytes(v.imageBytes)} image (${ratio} × image)</span>` +
     `<span id="bound">measured ${v.elapsedSeconds.toFixed(2)} s` + (v.boundSeconds != null ? ` against the Kumar–Ross bound ${v.boundSeconds.toFixed(2)} s (${(v.elapsedSeconds / v.boundSeconds).toFixed(2)} ×)` : ' (Kumar–Ross bound: link rates unknown)') + '</span>';
   $('#group-bars').innerHTML = v.groupProgress.map((g) => `<div class="group-progress" data-group="${g.groupId}">group ${g.groupId}: ${g.updated}/${g.devices} updated` +
@@ -24,13 +24,23 @@ function render(v) {
     ? `(${shown.length} of ${v.deviceProgress.length} shown, not yet updated first; the fleet table above has them all)` : '';
   $('#device-grid').innerHTML = shown.map((d) => {
     const pct = d.totalPackets ? 100 * d.heldPackets / d.totalPackets : 0;
-    const cls = ['dev', d.updated ? 'updated' : '', d.state === 'Failed' ? 'failed' : '', d.online ? '' : 'offline', relays.has(d.nodeId) ? 'relay' : ''].join(' ');
-    return `<div class="${cls}" title="node ${d.nodeId}, group ${d.groupId}, ${esc(d.state)}, ${esc(d.version)}, ${d.heldPackets}/${d.totalPackets}">` +
+    const cls = ['dev', d.updated ? 'updated' : '', d.state === 'Failed' ? 'failed' : '', d.pending ? 'pending' : '', d.online ? '' : 'offline', relays.has(d.nodeId) ? 'relay' : ''].join(' ');
+    const seen = d.pending && d.lastSeen ? `, offline since ${esc(new Date(d.lastSeen).toLocaleString())}` : '';
+    return `<div class="${cls}" data-node="${d.nodeId}" title="node ${d.nodeId}, group ${d.groupId}, ${esc(d.state)}${seen}, ${esc(d.version)}, ${d.heldPackets}/${d.totalPackets}">` +
       `<div class="fill" style="height:${d.updated ? 0 : pct}%"></div><span>${d.nodeId}<br>${d.updated ? '✓' : pct.toFixed(0) + '%'}</span></div>`;
   }).join('');
+  renderPending(v);
   $('#intermediates tbody').innerHTML = v.intermediates.map((i) => `<tr><td>${i.nodeId}</td><td>${i.groupId}</td><td>${i.inFlight}</td><td>${bytes(i.inFlightBytes)}</td><td>${i.assigned}</td></tr>`).join('')
     || '<tr><td colspan="5">none right now</td></tr>';
   drawRelays(v);
+}
+
+// Devices offline within the window: pending (not failed), with when each was last seen.
+function renderPending(v) {
+  const pending = v.deviceProgress.filter((d) => d.pending);
+  $('#pending-devices tbody').innerHTML = pending.map((d) => `<tr data-node="${d.nodeId}"><td>${d.nodeId}</td><td>${d.groupId}</td>` +
+    `<td>${d.lastSeen ? esc(new Date(d.lastSeen).toLocaleString()) : '–'}</td><td>${d.heldPackets}/${d.totalPackets}</td></tr>`).join('')
+    || '<tr><td colspan="4">none</td></tr>';
 }
 
 // Groups on a circle; an arrow root → relay for every pair in the latest send orders (thicker = more often);

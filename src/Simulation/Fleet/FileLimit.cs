@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace IotOta.Bench;
+namespace IotOta.Simulation.Fleet;
 
 /// <summary>
 /// The process's open-file limit (RLIMIT_NOFILE). A real run holds, per device, a flash file, a peer listener and an
@@ -86,5 +86,31 @@ public static class FileLimit
             setrlimit(RlimitNofile, ref raised);
         }
         return Current();
+    }
+
+    /// <summary>Null when a fleet of <paramref name="devices"/> in <paramref name="groups"/> groups, each device holding
+    /// at most <paramref name="peerConnections"/> peer connections (0 = unlimited: a full mesh inside each group), can
+    /// run in this process, after raising the open-file limit as far as it may go; else why not
+    /// (<see cref="WhyNotFits(int, int, long, int)"/>).</summary>
+    public static string? WhyNotFitsThisProcess(int devices, int groups, int peerConnections) =>
+        WhyNotFits(devices, groups, EnsureAtLeast(Needed(devices, groups, peerConnections)), peerConnections);
+
+    /// <summary>Null when the fleet fits under <paramref name="limit"/> open files (or the limit is unknown, below 0), else
+    /// why not: the shape, the descriptors it needs, the limit and what to change. With a socket budget the need grows
+    /// with the number of devices (K ends per device); without one (0) every member of a group keeps a TCP connection to
+    /// every other member, so it grows with the square of the group size.</summary>
+    public static string? WhyNotFits(int devices, int groups, long limit, int peerConnections = VirtualDevice.Host.VirtualDeviceOptions.DefaultMaxPeerConnections)
+    {
+        long need = Needed(devices, groups, peerConnections);
+        if (limit < 0 || need <= limit) return null;
+        long largest = (devices + groups - 1) / groups;
+        string why = peerConnections > 0
+            ? $"every device holds up to {peerConnections} peer connections, both ends in this process"
+            : "every member of a group keeps a peer connection to every other member, both ends in this process";
+        string fix = peerConnections > 0
+            ? "use fewer devices or a smaller socket budget (--peer-connections)"
+            : "use more, smaller groups (--groups), a socket budget (--peer-connections) or fewer devices";
+        return $"{devices} devices in {groups} groups (up to {largest} per group) need about {need} open files in this process " +
+               $"({why}), but it may open {limit}: {fix}";
     }
 }

@@ -1,0 +1,127 @@
+using IotOta.Shared.Protocol;
+
+namespace IotOta.Gateway.Fleet;
+
+/// <summary>
+/// The request path that does not depend on retained messages. A device announces itself on every (re)connect (its
+/// presence, then a progress report naming the image it holds a manifest for): that is its request. When, a short
+/// grace after its presence, a device of a group with a rollout running still has not reported that rollout's image
+/// (no retained manifest reached it: a node of a broker cluster that does not replicate retained messages, a broker
+/// restarted without persistence) and does not run its version yet, the gateway answers on the device's own in-topic
+/// with everything it keeps retained for that group (<see cref="RetainedLedger.ForGroup"/>: member list, manifest or
+/// signed root, relay tables): whatever the gateway keeps retained, the answer carries too. Devices that got the
+/// retained messages cost nothing. Thread-safe.
+/// </summary>
+public sealed class DeviceCatchUp
+{
+    private readonly RetainedLedger _ledger;
+    private readonly Func<string, byte[], Task> _send;
+    private readonly Func<uint, FirmwareVersion?> _runningVersion;
+    private readonly TimeProvider _time;
+    private readonly Action<string>? _log;
+    private readonly object _gate = new();
+    private readonly Dictionary<uint, long> _presenceAt = new();
+    private readonly Dictionary<uint, (uint Image, long At)> _lastReport = new();
+    private readonly CancellationTokenSource _stop = new();
+    private long _answers, _bytes;
+
+    /// <param name="send">publishes one message to a topic (QoS 1, not retained)</param>
+    /// <param name="runningVersion">the version a device last said it runs (null = unknown)</param>
+    public DeviceCatchUp(RetainedLedger ledger, Func<string, byte[], Task> send, Func<uint, FirmwareVersion?> runningVersion,
+        TimeProvider time, Action<string>? log = null)
+    {
+        _ledger = ledger;
+        _send = send;
+        _runningVersion = runningVersion;
+        _time = time;
+        _log = log;
+    }
+
+    /// <summary>How long after a presence the gateway waits for the device's report before it answers.</summary>
+    public TimeSpan Grace { get; init; } = TimeSpan.FromSeconds(2);
+    /// <summary>Answers sent (one per device that lacked the state), and their payload bytes.</summary>
+    public long Answers => Interlocked.Read(ref _answers);
+    public long AnswerBytes => Interlocked.Read(ref _bytes);
+
+    /// <summary>A device announced itself online: check after <see cref="Grace"/> whether it needs an answer.</summary>
+    public void OnPresence(uint nodeId, int groupId)
+    {
+        if (_stop.IsCancellationRequested) return;
+        long now = _time.GetTimestamp();
+        lock (_gate) _presenceAt[nodeId] = now;
+        _ = CheckLaterAsync(nodeId, groupId, now, _stop.Token);
+    }
+
+    /// <summary>No more answers (the gateway is stopping).</summary>
+    public void Stop() => _stop.Cancel();
+
+    /// <summary>A device reported which image it holds a manifest for (0 = none).</summary>
+    public void OnReport(uint nodeId, uint imageId)
+    {
+        lock (_gate) _lastReport[nodeId] = (imageId, _time.GetTimestamp());
+    }
+
+    private async Task CheckLaterAsync(uint nodeId, int groupId, long presenceAt, CancellationToken ct)
+    {
+        try
+        {
+            await Task.Delay(Grace, _time, ct);
+            lock (_gate)
+            {
+                if (_presenceAt.GetValueOrDefault(nodeId) != presenceAt) return; // a newer presence checks for itself
+            }
+            await AnswerIfNeededAsync(nodeId, groupId);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (Exception e)
+        {
+            _log?.Invoke($"answer to device {nodeId} failed: {e.Message}");
+        }
+    }
+
+    /// <summary>The image a group's retained state announces (its manifest's image id and version), or (0, null) when
+    /// none of its messages tells (then every device that connects is answered). A new announcing message type (a
+    /// signed root, say) is read here.</summary>
+    public static (uint ImageId, FirmwareVersion? Version) Announced(IReadOnlyList<(string Topic, byte[] Payload)> state)
+    {
+        foreach (var (_, payload) in state)
+        {
+            if (WireHeader.Peek(payload, 0, payload.Length) != MessageType.Manifest) continue;
+            try
+            {
+                var m = Manifest.Decode(payload, 0, payload.Length);
+                return (m.ImageId, m.Version);
+            }
+            catch (ProtocolException)
+            {
+                // a manifest this gateway cannot read back: the device checks the signature anyway
+            }
+        }
+        return (0, null);
+    }
+
+    /// <summary>Answers now if the device lacks its group's running rollout; true when it answered.</summary>
+    public async Task<bool> AnswerIfNeededAsync(uint nodeId, int groupId)
+    {
+        var state = _ledger.ForGroup(groupId);
+        // Only a member list kept for the group: no rollout targets it, nothing to catch up on.
+        if (!state.Any(s => s.Topic != Topics.GroupMembers(groupId))) return false;
+        var (imageId, version) = Announced(state);
+        lock (_gate)
+        {
+            long presence = _presenceAt.GetValueOrDefault(nodeId);
+            if (imageId != 0 && _lastReport.TryGetValue(nodeId, out var r) && r.Image == imageId && r.At >= presence) return false;
+        }
+        if (version != null && _runningVersion(nodeId) is { } running && running.SameAs(version)) return false;
+        foreach (var (topic, payload) in state)
+        {
+            await _send(Topics.DeviceIn(nodeId), payload);
+            Interlocked.Add(ref _bytes, payload.Length);
+        }
+        Interlocked.Increment(ref _answers);
+        _log?.Invoke($"device {nodeId} (group {groupId}) had not got its rollout state from the broker: sent {state.Count} message(s) to it directly");
+        return true;
+    }
+}

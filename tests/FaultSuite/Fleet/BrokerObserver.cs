@@ -1,0 +1,161 @@
+using System.Buffers;
+using IotOta.Shared.Protocol;
+using MQTTnet;
+using MQTTnet.Protocol;
+
+namespace IotOta.FaultSuite.Fleet;
+
+/// <summary>
+/// A passive MQTT client on the broker that sees what the first network carries, independent of the gateway's own
+/// counters: every data packet published to a device's in-topic (originals and repair copies, with payload length and
+/// packet index), every repair request the gateway hands to a donor, and each device's latest progress report and
+/// presence (held packets, state, running version). Used by scenarios whose devices run in other OS processes.
+/// </summary>
+public sealed class BrokerObserver : IAsyncDisposable
+{
+    private readonly IMqttClient _client;
+    private readonly object _gate = new();
+    private readonly Dictionary<uint, DeviceView> _devices = new();
+    private readonly Dictionary<int, int> _sendsPerIndex = new();
+    private readonly DataPacket _packet = new();
+    private readonly ProgressReport _progress = new();
+    private readonly Presence _presence = new();
+    private long _payload, _resent, _resentRepairs, _repairs, _dataPackets, _donorOrders, _malformed;
+    private uint _imageId;
+
+    private BrokerObserver(IMqttClient client) => _client = client;
+
+    /// <summary>What the observer last heard from one device.</summary>
+    public sealed record DeviceView(uint Node, int Group, bool Online, DeviceState State, FirmwareVersion Version, uint ImageId,
+        int HeldCount, int ChunkCount, DateTime LastHeardUtc);
+
+    public static async Task<BrokerObserver> StartAsync(string host, int port, CancellationToken ct)
+    {
+        var client = new MqttClientFactory().CreateMqttClient();
+        var o = new BrokerObserver(client);
+        client.ApplicationMessageReceivedAsync += e =>
+        {
+            o.Take(e.ApplicationMessage.Topic, e.ApplicationMessage.Payload.ToArray());
+            return Task.CompletedTask;
+        };
+        var options = new MqttClientOptionsBuilder().WithTcpServer(host, port).WithClientId("iotota-observer-" + Guid.NewGuid().ToString("N")[..8])
+            .WithCleanSession(true).WithTimeout(TimeSpan.FromSeconds(5)).Build();
+        await client.ConnectAsync(options, ct);
+        var sub = new MqttClientSubscribeOptionsBuilder()
+            .WithTopicFilter("iotota/dev/+/in", MqttQualityOfServiceLevel.AtMostOnce)
+            .WithTopicFilter(Topics.AllDeviceOut, MqttQualityOfServiceLevel.AtMostOnce)
+            .WithTopicFilter(Topics.AllDeviceStatus, MqttQualityOfServiceLevel.AtMostOnce)
+            .Build();
+        await client.SubscribeAsync(sub, ct);
+        return o;
+    }
+
+    /// <summary>Only data packets of this image count (set when the rollout's image is known).</summary>
+    public uint ImageId
+    {
+        get { lock (_gate) return _imageId; }
+        set { lock (_gate) _imageId = value; }
+    }
+
+    /// <summary>Payload bytes of the image's data packets the broker carried to devices' in-topics.</summary>
+    public long GatewayPayloadBytes { get { lock (_gate) return _payload; } }
+    /// <summary>Payload bytes of data packets whose packet index had gone out to some device before: in cross-group
+    /// mode one copy of each packet reaches the whole fleet, every further one is a re-send.</summary>
+    public long ResentBytes { get { lock (_gate) return _resent; } }
+    /// <summary>The part of <see cref="ResentBytes"/> sent as repair copies (answers to repair requests).</summary>
+    public long ResentRepairBytes { get { lock (_gate) return _resentRepairs; } }
+    /// <summary>Repair copies (not originals) among the data packets.</summary>
+    public long RepairCopies { get { lock (_gate) return _repairs; } }
+    public long DataPackets { get { lock (_gate) return _dataPackets; } }
+    /// <summary>Repair requests published to devices' in-topics (the gateway naming a donor for a requester).</summary>
+    public long DonorOrders { get { lock (_gate) return _donorOrders; } }
+    public long Malformed { get { lock (_gate) return _malformed; } }
+
+    public DeviceView? Device(uint node)
+    {
+        lock (_gate) return _devices.GetValueOrDefault(node);
+    }
+
+    public IReadOnlyList<DeviceView> Devices()
+    {
+        lock (_gate) return _devices.Values.OrderBy(d => d.Node).ToList();
+    }
+
+    /// <summary>Packets of the image held over the given devices, from their latest progress reports (updated devices
+    /// count as holding every packet).</summary>
+    public long HeldPackets(IEnumerable<uint> nodes, int chunkCount, FirmwareVersion version)
+    {
+        lock (_gate)
+        {
+            long sum = 0;
+            foreach (uint n in nodes)
+            {
+                if (!_devices.TryGetValue(n, out var d)) continue;
+                if (IsUpdated(d, version)) sum += chunkCount;
+                else if (d.ImageId == _imageId) sum += d.HeldCount;
+            }
+            return sum;
+        }
+    }
+
+    public static bool IsUpdated(DeviceView d, FirmwareVersion version) => d.State == DeviceState.Updated && d.Version.SameAs(version);
+
+    private void Take(string topic, byte[] payload)
+    {
+        if (payload.Length == 0) return;
+        try
+        {
+            uint node = Topics.NodeIdOf(topic);
+            MessageType t = WireHeader.Peek(payload, 0, payload.Length);
+            lock (_gate)
+            {
+                if (topic.EndsWith("/in", StringComparison.Ordinal))
+                {
+                    if (t == MessageType.RepairRequest) _donorOrders++;
+                    if (t is not (MessageType.Original or MessageType.Copy)) return;
+                    _packet.Parse(payload, 0, payload.Length);
+                    if (_packet.ImageId != _imageId) return;
+                    _dataPackets++;
+                    _payload += _packet.PayloadLength;
+                    int sent = _sendsPerIndex.GetValueOrDefault(_packet.Index);
+                    bool repair = !_packet.IsOriginal;
+                    if (repair) _repairs++;
+                    if (sent > 0) _resent += _packet.PayloadLength;
+                    if (sent > 0 && repair) _resentRepairs += _packet.PayloadLength;
+                    _sendsPerIndex[_packet.Index] = sent + 1;
+                }
+                else if (t == MessageType.ProgressReport)
+                {
+                    _progress.Parse(payload, 0, payload.Length);
+                    var old = _devices.GetValueOrDefault(node);
+                    _devices[node] = new DeviceView(node, old?.Group ?? 0, true, _progress.State, _progress.RunningVersion, _progress.ImageId,
+                        _progress.HeldCount, _progress.ChunkCount, DateTime.UtcNow);
+                }
+                else if (t == MessageType.Presence)
+                {
+                    _presence.Parse(payload, 0, payload.Length);
+                    var old = _devices.GetValueOrDefault(node);
+                    _devices[node] = new DeviceView(node, _presence.GroupId, _presence.Online, _presence.State, _presence.RunningVersion,
+                        old?.ImageId ?? 0, old?.HeldCount ?? 0, old?.ChunkCount ?? 0, DateTime.UtcNow);
+                }
+            }
+        }
+        catch (ProtocolException)
+        {
+            lock (_gate) _malformed++;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            if (_client.IsConnected) await _client.DisconnectAsync();
+        }
+        catch (Exception)
+        {
+            // closing anyway
+        }
+        _client.Dispose();
+    }
+}
