@@ -18,6 +18,7 @@ namespace IotOta.DeviceFirmware.Copies
         private readonly byte[] _targetCount;
         private readonly byte[] _relayCount;
         private readonly byte[] _copyFlags;
+        private readonly ushort[] _span;
         private readonly uint[] _targetNode;
         private readonly uint[] _targetIp;
         private readonly ushort[] _targetPort;
@@ -42,6 +43,7 @@ namespace IotOta.DeviceFirmware.Copies
             _targetCount = new byte[capacity];
             _relayCount = new byte[capacity];
             _copyFlags = new byte[capacity];
+            _span = new ushort[capacity];
             _targetNode = new uint[capacity * maxTargets];
             _targetIp = new uint[capacity * maxTargets];
             _targetPort = new ushort[capacity * maxTargets];
@@ -76,6 +78,7 @@ namespace IotOta.DeviceFirmware.Copies
             _targetCount[at] = (byte)n;
             _relayCount[at] = (byte)(j.RelayCount < 255 ? j.RelayCount : 255);
             _copyFlags[at] = j.CopyFlags;
+            _span[at] = (ushort)(j.Span < 0 ? 0 : j.Span > 65535 ? 65535 : j.Span);
             for (int i = 0; i < n; i++)
             {
                 _targetNode[at * _maxTargets + i] = j.TargetNode[i];
@@ -98,6 +101,7 @@ namespace IotOta.DeviceFirmware.Copies
             target.ExcludeNode = _excludeNode[at];
             target.RelayCount = _relayCount[at];
             target.CopyFlags = _copyFlags[at];
+            target.Span = _span[at];
             int n = _targetCount[at] < target.MaxTargets ? _targetCount[at] : target.MaxTargets;
             target.TargetCount = n;
             for (int i = 0; i < n; i++)

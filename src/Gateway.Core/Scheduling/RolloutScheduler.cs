@@ -70,6 +70,9 @@ public sealed partial class RolloutScheduler
     public long OriginalsPlanned { get; private set; }
     public long RelaysPlanned { get; private set; }
     public long Reallocations { get; private set; }
+    /// <summary>Why deliveries were planned again (each counts with the subtree it took along).</summary>
+    public ReplanCauses ReplansBy => new(_replansTimedOut, _replansRelayTimedOut, _replansLeft, _replansWithdrawn);
+    private long _replansTimedOut, _replansRelayTimedOut, _replansLeft, _replansWithdrawn;
     /// <summary>Plan calls that stopped because a group's sequential window was full.</summary>
     public long WindowStops { get; private set; }
 
@@ -108,6 +111,7 @@ public sealed partial class RolloutScheduler
         lock (_gate)
         {
             var next = members.ToDictionary(m => m.NodeId);
+            long before = Reallocations;
             foreach (uint gone in _members.Keys.Where(n => !next.ContainsKey(n)).ToList())
             {
                 ReleaseAllOf(gone);
@@ -118,6 +122,7 @@ public sealed partial class RolloutScheduler
             {
                 ReleaseAllOf(moved.NodeId);
             }
+            _replansLeft += Reallocations - before;
             foreach (var m in next.Values)
             {
                 _members[m.NodeId] = m;
@@ -300,9 +305,13 @@ public sealed partial class RolloutScheduler
             var (g, k) = e;
             if (g.Status[k] != InFlight || g.Deadline[k] != deadline) continue; // noticed or planned again since
             uint owner = g.Owner[k];
+            bool relay = g.Via[k] != 0;
+            long before = Reallocations;
             if (_loads.TryGetValue(owner, out DeviceLoad? silent)) silent.Strikes++;
             Replan(g, k);
             ReleaseSubtree(k, owner);
+            if (relay) _replansRelayTimedOut += Reallocations - before;
+            else _replansTimedOut += Reallocations - before;
         }
     }
 }

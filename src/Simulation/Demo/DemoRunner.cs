@@ -135,6 +135,9 @@ public static class DemoRunner
                 RelaysNamed = r.RelaysNamed,
                 RepairCopiesSent = r.RepairCopiesSent,
                 Reallocations = r.Reallocations,
+                ReplansBy = r.ReplansBy,
+                NoticeLatenessSeconds = Math.Round(r.NoticeLatenessSeconds, 3),
+                NoticeDeviationSeconds = Math.Round(r.NoticeDeviationSeconds, 3),
                 Overheads = gateway.Overheads.Snapshot(),
                 Boards = boards.Select((b, bi) =>
                 {
