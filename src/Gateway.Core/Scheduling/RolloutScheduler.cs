@@ -233,13 +233,12 @@ public sealed partial class RolloutScheduler
             if (index < 0 || index >= _chunkCount || !_members.TryGetValue(node, out FleetMember? m)) return;
             GroupPlan g = _groups[m.GroupId];
             if (_loads.TryGetValue(node, out DeviceLoad? heard)) heard.Strikes = 0; // it is alive after all
+            // This notice's lateness counts before the relays' deadlines are set from the timer.
+            bool own = g.Status[index] == InFlight && g.Owner[index] == node;
+            if (own) _noticeTimer.Observe(g.Expected[index], _time.GetElapsedTime(g.Planned[index]).TotalSeconds);
             if (g.Owner[index] == node) TightenRelayDeadlines(node, index, _time.GetTimestamp());
             if (g.Status[index] == Done) return;
-            if (g.Status[index] == InFlight)
-            {
-                if (g.Owner[index] == node) _noticeTimer.Observe(g.Expected[index], _time.GetElapsedTime(g.Planned[index]).TotalSeconds);
-                Release(g, index);
-            }
+            if (g.Status[index] == InFlight) Release(g, index);
             else if (g.Live) _pendingCount[index]--;
             g.Status[index] = Done;
             g.DoneCount++;
