@@ -165,8 +165,8 @@ public sealed partial class RolloutScheduler
         g.Bytes[k] = bytes;
         g.Planned[k] = now;
         g.Expected[k] = finishSeconds;
-        double timeout = _noticeTimer.TimeoutSeconds(finishSeconds, _options.MinNoticeTimeout.TotalSeconds);
-        g.Deadline[k] = now + (long)(timeout * _time.TimestampFrequency);
+        g.TightenedAt[k] = 0;
+        g.Deadline[k] = DueBy(g, k);
         _deadlines.Enqueue((g, k), g.Deadline[k]);
     }
 }

@@ -34,9 +34,12 @@ public sealed partial class RolloutScheduler
             if (!_selector.IsMeasured(g.Owner[k])) continue;
             // Late is not lost: like every deadline it follows how late notices come (NoticeTimer), so a loaded host
             // does not turn slow relays into re-sent packets.
-            double seconds = _noticeTimer.TimeoutSeconds(_selector.FinishSeconds(load, 0), _options.RelayNoticeGrace.TotalSeconds, multiple: 2);
+            double expected = _selector.FinishSeconds(load, 0);
+            double seconds = _noticeTimer.TimeoutSeconds(expected, _options.RelayNoticeGrace.TotalSeconds, multiple: 2);
             long deadline = now + (long)(seconds * _time.TimestampFrequency);
             if (deadline >= g.Deadline[k]) continue;
+            g.TightenedAt[k] = now;
+            g.TightExpected[k] = expected;
             g.Deadline[k] = deadline;
             _deadlines.Enqueue((g, k), deadline);
         }

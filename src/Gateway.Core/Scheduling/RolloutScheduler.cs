@@ -52,6 +52,10 @@ public sealed partial class RolloutScheduler
         /// sample of the <see cref="NoticeTimer"/>.</summary>
         public readonly long[] Planned = new long[chunks];
         public readonly double[] Expected = new double[chunks];
+        /// <summary>For a relay whose deadline its root's notice tightened: when that notice came and the relay's
+        /// expected finish from then (0 = the deadline counts from planning).</summary>
+        public readonly long[] TightenedAt = new long[chunks];
+        public readonly double[] TightExpected = new double[chunks];
         public int DoneCount;
     }
 
@@ -303,6 +307,15 @@ public sealed partial class RolloutScheduler
             _deadlines.Dequeue();
             var (g, k) = e;
             if (g.Status[k] != InFlight || g.Deadline[k] != deadline) continue; // noticed or planned again since
+            // The deadline was set with what the notice timer knew then (at the start of a rollout: nothing). Judged
+            // by what it knows now, a delivery that is merely late keeps waiting: late is not lost.
+            long due = DueBy(g, k);
+            if (due > now)
+            {
+                g.Deadline[k] = due;
+                _deadlines.Enqueue((g, k), due);
+                continue;
+            }
             uint owner = g.Owner[k];
             bool relay = g.Via[k] != 0;
             long before = Reallocations;
@@ -312,5 +325,17 @@ public sealed partial class RolloutScheduler
             if (relay) _replansRelayTimedOut += Reallocations - before;
             else _replansTimedOut += Reallocations - before;
         }
+    }
+
+    /// <summary>When delivery (g, k) is due by the notice timer as it stands: from planning, max(MinNoticeTimeout,
+    /// 4 × expected, expected + lateness + 4 deviations); for a relay whose root noticed, from that notice,
+    /// max(RelayNoticeGrace, 2 × its expected finish, expected + lateness + 4 deviations).</summary>
+    private long DueBy(GroupPlan g, int k)
+    {
+        double seconds = g.TightenedAt[k] != 0
+            ? _noticeTimer.TimeoutSeconds(g.TightExpected[k], _options.RelayNoticeGrace.TotalSeconds, multiple: 2)
+            : _noticeTimer.TimeoutSeconds(g.Expected[k], _options.MinNoticeTimeout.TotalSeconds);
+        long from = g.TightenedAt[k] != 0 ? g.TightenedAt[k] : g.Planned[k];
+        return from + (long)(seconds * _time.TimestampFrequency);
     }
 }

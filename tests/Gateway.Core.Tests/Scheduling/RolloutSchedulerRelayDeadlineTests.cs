@@ -89,5 +89,26 @@ public class RolloutSchedulerRelayDeadlineTests
         Assert.Equal(1, s.ReplansBy.RelayTimedOut);
     }
 
+    [Fact]
+    public void A_deadline_set_before_the_timer_knew_anything_is_judged_by_what_it_knows_when_it_comes_up()
+    {
+        // Two packets planned at once on an idle timer (deadline: the 5 s floor). The first packet's notices come
+        // 4 s late; the second packet is as late, not lost: at 5.5 s it is not planned again.
+        var clock = new FakeTimeProvider();
+        var overheads = new OverheadTable(clock);
+        var s = new RolloutScheduler(2, _ => 1000, new SchedulerOptions(), overheads, clock);
+        s.UpdateFleet([new FleetMember(1, 1, 0, 1), new FleetMember(2, 1, 0, 2)]);
+        var orders = s.Plan();
+        Assert.Equal(2, orders.Count);
+        clock.Advance(TimeSpan.FromSeconds(4));
+        s.OnNotice(orders[0].Root.NodeId, 0);
+        clock.Advance(TimeSpan.FromSeconds(1.5));
+        Assert.Empty(s.Plan());
+        Assert.Equal(0, s.Reallocations);
+        clock.Advance(TimeSpan.FromSeconds(20)); // long past lateness + 4 deviations: lost after all
+        Assert.Single(s.Plan());
+        Assert.Equal(1, s.ReplansBy.TimedOut);
+    }
+
     private static int VirtualGroupOf(uint node) => node switch { 1 or 2 => 1, 3 or 4 => 2, _ => 3 };
 }
