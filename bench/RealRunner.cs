@@ -176,7 +176,15 @@ public static class RealRunner
             HostCpu host0 = HostCpu.Read();
             Volatile.Write(ref counting, true);
             clock.Restart();
-            var rollout = gateway.RunRolloutAsync(image, options, null, ct);
+            // A line every 5 s while it runs (with --verbose-like logging on stderr): deliveries, updated, gateway bytes.
+            double lastProgress = -5;
+            var progress = log == null ? null : new Progress<RolloutSnapshot>(p =>
+            {
+                if (p.Elapsed.TotalSeconds - lastProgress < 5) return;
+                lastProgress = p.Elapsed.TotalSeconds;
+                log($"{strategy}: {p.Elapsed.TotalSeconds:0} s: deliveries {p.DeliveriesDone}/{p.DeliveriesTotal}, updated {p.Updated}/{p.Devices}, gateway {(double)p.GatewayPayloadBytes / p.ImageBytes:0.00} x image");
+            });
+            var rollout = gateway.RunRolloutAsync(image, options, progress, ct);
             Task churn = Task.CompletedTask;
             if (o.ChurnFraction > 0)
             {
@@ -243,7 +251,9 @@ public static class RealRunner
                 FleetWorkers = fleet.Workers, PeakOpenFiles = peakFds, PeakWorkerOpenFiles = peakWorkerFds,
                 TimedOut = r.TimedOut, WallSeconds = Math.Round(wall.Elapsed.TotalSeconds, 1),
                 Note = $"gateway: {r.OriginalsSent} originals naming {r.RelaysNamed} relays, {r.RepairCopiesSent} repair copies, " +
-                    $"{r.Reallocations} deliveries planned again, {r.DeliveriesSkipped} skipped as held",
+                    $"{r.Reallocations} deliveries planned again ({r.ReplansBy?.TimedOut} timed out, {r.ReplansBy?.RelayTimedOut} relays timed out, " +
+                    $"{r.ReplansBy?.Left} left, {r.ReplansBy?.Withdrawn} withdrawn; notices {r.NoticeLatenessSeconds:0.00} ± {r.NoticeDeviationSeconds:0.00} s late), " +
+                    $"{r.DeliveriesSkipped} skipped as held",
                 CompletionTimes = times,
                 PeerConnectionsMax = figures.PeerConnectionsMax, PeerConnectionsRefused = figures.PeerConnectionsRefused,
             };
