@@ -6,8 +6,9 @@ namespace IotOta.Bench;
 
 /// <summary>
 /// The broker's link to the fleet (the first network's server side): a TCP relay on 127.0.0.1 in front of the broker
-/// that every device connects through. Bytes from the broker to the devices pass one shared <see cref="TokenBucket"/>
-/// at the site's uplink rate, so everything the broker sends to the fleet together never exceeds it; bytes from the
+/// that every device connects through. Bytes from the broker to the devices pass one shared <see cref="FairUplink"/>
+/// at the site's uplink rate (each connection a flow, served as a router's fq_codel serves them), so everything the
+/// broker sends to the fleet together never exceeds it; bytes from the
 /// devices to the broker pass unshaped (each device's own up bucket already limits them). The gateway connects to the
 /// broker directly. Without this the emulated broker uploads at loopback speed, an extra server the Kumar–Ross bound
 /// does not count (group-fanout then pushed 102 MiB through it at N = 100).
@@ -18,7 +19,7 @@ public sealed class BrokerUplink : IAsyncDisposable
     private readonly TcpListener _listener;
     private readonly string _targetHost;
     private readonly int _targetPort;
-    private readonly TokenBucket _bucket;
+    private readonly FairUplink _link;
     private readonly CancellationTokenSource _cts = new();
     private readonly object _gate = new();
     private readonly List<Socket> _open = new();
@@ -30,7 +31,8 @@ public sealed class BrokerUplink : IAsyncDisposable
         if (!(bytesPerSecond > 0) || double.IsInfinity(bytesPerSecond)) throw new ArgumentOutOfRangeException(nameof(bytesPerSecond), bytesPerSecond, "the broker's uplink needs a positive, finite rate");
         _targetHost = targetHost;
         _targetPort = targetPort;
-        _bucket = new TokenBucket(bytesPerSecond, BufferBytes, creditWhileIdle: false);
+        _link = new FairUplink(bytesPerSecond);
+        BytesPerSecond = bytesPerSecond;
         _listener = new TcpListener(IPAddress.Loopback, 0);
         _listener.Start(1024);
         Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
@@ -39,7 +41,7 @@ public sealed class BrokerUplink : IAsyncDisposable
 
     public string Host => "127.0.0.1";
     public int Port { get; }
-    public double BytesPerSecond => _bucket.BytesPerSecond;
+    public double BytesPerSecond { get; }
     /// <summary>Bytes relayed from the broker to devices (MQTT packets incl. headers).</summary>
     public long BytesDown => Interlocked.Read(ref _bytesDown);
 
@@ -82,7 +84,7 @@ public sealed class BrokerUplink : IAsyncDisposable
         }
         // Either direction ending (a device powered off, the broker gone) ends the relay: close both, so the other
         // side sees the drop as it would on a real link (the broker then publishes the device's will).
-        await Task.WhenAny(PumpAsync(client, upstream, shaped: false), PumpAsync(upstream, client, shaped: true)).ConfigureAwait(false);
+        await Task.WhenAny(PumpAsync(client, upstream, null), PumpAsync(upstream, client, _link.NewFlow())).ConfigureAwait(false);
         lock (_gate)
         {
             _open.Remove(client);
@@ -92,7 +94,8 @@ public sealed class BrokerUplink : IAsyncDisposable
         upstream.Dispose();
     }
 
-    private async Task PumpAsync(Socket from, Socket to, bool shaped)
+    /// <summary>Relays from → to; with a flow, through the shared uplink.</summary>
+    private async Task PumpAsync(Socket from, Socket to, FairUplink.Flow? flow)
     {
         var buffer = new byte[BufferBytes];
         try
@@ -101,9 +104,9 @@ public sealed class BrokerUplink : IAsyncDisposable
             {
                 int n = await from.ReceiveAsync(buffer, SocketFlags.None, _cts.Token).ConfigureAwait(false);
                 if (n == 0) return;
-                if (shaped)
+                if (flow != null)
                 {
-                    await _bucket.ConsumeAsync(n, _cts.Token).ConfigureAwait(false);
+                    await _link.SendAsync(flow, n).WaitAsync(_cts.Token).ConfigureAwait(false);
                     Interlocked.Add(ref _bytesDown, n);
                 }
                 int sent = 0;
@@ -128,6 +131,7 @@ public sealed class BrokerUplink : IAsyncDisposable
             _open.Clear();
         }
         foreach (Socket s in open) s.Dispose();
+        _link.Dispose();
         _cts.Dispose();
     }
 }
