@@ -6,9 +6,8 @@ namespace IotOta.Bench;
 
 /// <summary>
 /// The broker's link to the fleet (the first network's server side): a TCP relay on 127.0.0.1 in front of the broker
-/// that every device connects through. Bytes from the broker to the devices pass one shared <see cref="FairUplink"/>
-/// at the site's uplink rate (each connection a flow, served as a router's fq_codel serves them), so everything the
-/// broker sends to the fleet together never exceeds it; bytes from the
+/// that every device connects through. Bytes from the broker to the devices pass one shared <see cref="TokenBucket"/>
+/// at the site's uplink rate, so everything the broker sends to the fleet together never exceeds it; bytes from the
 /// devices to the broker pass unshaped (each device's own up bucket already limits them). The gateway connects to the
 /// broker directly. Without this the emulated broker uploads at loopback speed, an extra server the Kumar–Ross bound
 /// does not count (group-fanout then pushed 102 MiB through it at N = 100).
@@ -19,7 +18,7 @@ public sealed class BrokerUplink : IAsyncDisposable
     private readonly TcpListener _listener;
     private readonly string _targetHost;
     private readonly int _targetPort;
-    private readonly FairUplink _link;
+    private readonly TokenBucket _bucket;
     private readonly CancellationTokenSource _cts = new();
     private readonly object _gate = new();
     private readonly List<Socket> _open = new();
@@ -31,8 +30,7 @@ public sealed class BrokerUplink : IAsyncDisposable
         if (!(bytesPerSecond > 0) || double.IsInfinity(bytesPerSecond)) throw new ArgumentOutOfRangeException(nameof(bytesPerSecond), bytesPerSecond, "the broker's uplink needs a positive, finite rate");
         _targetHost = targetHost;
         _targetPort = targetPort;
-        _link = new FairUplink(bytesPerSecond);
-        BytesPerSecond = bytesPerSecond;
+        _bucket = new TokenBucket(bytesPerSecond, BufferBytes, creditWhileIdle: false);
         _listener = new TcpListener(IPAddress.Loopback, 0);
         _listener.Start(1024);
         Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
@@ -41,7 +39,7 @@ public sealed class BrokerUplink : IAsyncDisposable
 
     public string Host => "127.0.0.1";
     public int Port { get; }
-    public double BytesPerSecond { get; }
+    public double BytesPerSecond => _bucket.BytesPerSecond;
     /// <summary>Bytes relayed from the broker to devices (MQTT packets incl. headers).</summary>
     public long BytesDown => Interlocked.Read(ref _bytesDown);
 
@@ -84,7 +82,7 @@ public sealed class BrokerUplink : IAsyncDisposable
         }
         // Either direction ending (a device powered off, the broker gone) ends the relay: close both, so the other
         // side sees the drop as it would on a real link (the broker then publishes the device's will).
-        await Task.WhenAny(PumpAsync(client, upstream, null), PumpAsync(upstream, client, _link.NewFlow())).ConfigureAwait(false);
+        await Task.WhenAny(PumpAsync(client, upstream, shaped: false), PumpAsync(upstream, client, shaped: true)).ConfigureAwait(false);
         lock (_gate)
         {
             _open.Remove(client);
@@ -94,8 +92,7 @@ public sealed class BrokerUplink : IAsyncDisposable
         upstream.Dispose();
     }
 
-    /// <summary>Relays from → to; with a flow, through the shared uplink.</summary>
-    private async Task PumpAsync(Socket from, Socket to, FairUplink.Flow? flow)
+    private async Task PumpAsync(Socket from, Socket to, bool shaped)
     {
         var buffer = new byte[BufferBytes];
         try
@@ -104,9 +101,9 @@ public sealed class BrokerUplink : IAsyncDisposable
             {
                 int n = await from.ReceiveAsync(buffer, SocketFlags.None, _cts.Token).ConfigureAwait(false);
                 if (n == 0) return;
-                if (flow != null)
+                if (shaped)
                 {
-                    await _link.SendAsync(flow, n).WaitAsync(_cts.Token).ConfigureAwait(false);
+                    await _bucket.ConsumeAsync(n, _cts.Token).ConfigureAwait(false);
                     Interlocked.Add(ref _bytesDown, n);
                 }
                 int sent = 0;
@@ -131,7 +128,6 @@ public sealed class BrokerUplink : IAsyncDisposable
             _open.Clear();
         }
         foreach (Socket s in open) s.Dispose();
-        _link.Dispose();
         _cts.Dispose();
     }
 }
