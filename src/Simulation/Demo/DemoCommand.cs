@@ -79,7 +79,14 @@ public static class DemoCommand
                 Console.Error.WriteLine($"error: {e.Message}");
                 return 2;
             }
-            if (FileLimit.WhyNotFitsThisProcess(options.Devices, options.Groups, PeerBudget(options)) is { } tooMany)
+            // Shapes the devices or this process cannot hold are bad input: refused before anything starts.
+            var boards = KnownBoards(options);
+            if (GroupFit.Problem(options.Devices, options.Groups, boards, options.PeerConnections) is { } shape)
+            {
+                Console.Error.WriteLine($"error: {shape}");
+                return 2;
+            }
+            if (FileLimit.WhyNotFitsThisProcess(options.Devices, options.Groups, GroupFit.LargestBudget(boards, options.PeerConnections)) is { } tooMany)
             {
                 Console.Error.WriteLine($"error: {tooMany}");
                 return 2;
@@ -110,17 +117,17 @@ public static class DemoCommand
         return cmd;
     }
 
-    /// <summary>The largest socket budget of the fleet (what its open files must cover); an unknown board name is left
-    /// for the run to refuse with its own message.</summary>
-    private static int PeerBudget(DemoOptions options)
+    /// <summary>The fleet's board profiles; an unknown board name is left for the run to refuse with its own message
+    /// (then the plain virtual layout stands in for the shape checks).</summary>
+    private static IReadOnlyList<IotOta.BoardProfiles.BoardProfile> KnownBoards(DemoOptions options)
     {
         try
         {
-            return GroupFit.LargestBudget(options.Boards.Select(b => IotOta.BoardProfiles.BoardProfile.Named(b)).ToList(), options.PeerConnections);
+            return options.Boards.Select(b => IotOta.BoardProfiles.BoardProfile.Named(b)).ToList();
         }
         catch (IotOta.BoardProfiles.BoardProfileException)
         {
-            return GroupFit.LargestBudget([], options.PeerConnections);
+            return [];
         }
     }
 
