@@ -19,6 +19,17 @@ internal sealed class NullPeer : IPeerPort
         Sends++;
         return true;
     }
+
+    /// <summary>Reads every piece (the core's reads from flash happen as on a board) and drops them.</summary>
+    public bool SendPieces(uint ip, int port, IPeerMessage message, int count, byte[] piece)
+    {
+        for (int at = 0; at < count; at += piece.Length)
+        {
+            if (!message.ReadPiece(at, piece, 0, Math.Min(piece.Length, count - at))) return false;
+        }
+        Sends++;
+        return true;
+    }
 }
 
 internal sealed class RestartCounter : IRestartPort
@@ -40,14 +51,24 @@ internal sealed class TransientVerifier(ISignatureVerifier inner) : ISignatureVe
     public bool Verify(byte keyId, byte[] data, int offset, int count, byte[] signature, int signatureOffset)
     {
         long a = GC.GetAllocatedBytesForCurrentThread();
-        long before = a - Measure.CallStart - AdapterAllocations.Peek();
         try { return inner.Verify(keyId, data, offset, count, signature, signatureOffset); }
-        finally
-        {
-            long scratch = GC.GetAllocatedBytesForCurrentThread() - a;
-            Measure.Transient += scratch;
-            Measure.InCallPeak = Math.Max(Measure.InCallPeak, before + scratch);
-        }
+        finally { Note(a); }
+    }
+
+    public bool VerifyDigest(byte keyId, byte[] digest, int digestOffset, byte[] signature, int signatureOffset)
+    {
+        long a = GC.GetAllocatedBytesForCurrentThread();
+        try { return inner.VerifyDigest(keyId, digest, digestOffset, signature, signatureOffset); }
+        finally { Note(a); }
+    }
+
+    /// <summary>What the check allocated since a (its scratch) is transient; the call's level at that moment is noted.</summary>
+    private static void Note(long a)
+    {
+        long before = a - Measure.CallStart - AdapterAllocations.Peek();
+        long scratch = GC.GetAllocatedBytesForCurrentThread() - a;
+        Measure.Transient += scratch;
+        Measure.InCallPeak = Math.Max(Measure.InCallPeak, before + scratch);
     }
 }
 

@@ -16,7 +16,7 @@ namespace IotOta.DeviceHeap;
 internal sealed record PhaseHeap(long Retained, long Peak);
 
 internal sealed record HeapResult(string Board, int PacketSize, int ImageSize, int Packets, PhaseHeap Receive, PhaseHeap Install,
-    PhaseHeap Boot, double BytesPerPacket, long Budget, bool Installed, string? Error);
+    PhaseHeap Boot, double BytesPerPacket, long Budget, bool Installed, string? Error, long NextManifestPeak = 0, long ResumePeak = 0);
 
 /// <summary>
 /// One device core on a board profile's flash layout receives one image (bounded reordering: each window of 8
@@ -74,6 +74,10 @@ internal static class HeapRun
         for (int w = 0; w < n; w += 8) for (int i = Math.Min(w + 8, n) - 1; i >= w; i--) order.Add(i);
         byte[][] packets = order.Select(i => pk.Original(i, Array.Empty<FleetMember>())).ToArray();
         byte[] manifest = img.ManifestBytes;
+        byte[] bytes3 = (byte[])bytes.Clone();
+        bytes3[0] ^= 0xFF; // another image (another id)
+        FirmwareImage img3 = FirmwareImage.Create(bytes3, new FirmwareVersion(3, 0, 0), Signer, packetSize, ChunkHashKind.Sha256, null, false);
+        byte[] manifest3 = img3.ManifestBytes;
         byte[] members = Members();
         string topicIn = Topics.DeviceIn(NodeId);
 
@@ -120,7 +124,9 @@ internal static class HeapRun
         var install = new PhaseHeap(receive.Retained, receive.Retained + installCall);
 
         // Boot after the install: a new core from what flash holds (it serves the running image to peers), the
-        // self-test's confirmation, a progress report and a peer's repair request answered from flash.
+        // self-test's confirmation, a progress report and a peer's repair request answered from flash. Then, reported
+        // apart (NextManifestPeak): the manifest of the next image arriving at the serving device (its signature
+        // checked while all of that is held).
         agent.Stop();
         DeviceAgent next = null!;
         var boot = new PhaseMeter();
@@ -139,9 +145,36 @@ internal static class HeapRun
             if (!did) break;
         }
         bool ok = next.RunningVersion.SameAs(new FirmwareVersion(2, 0, 0)) && next.State == DeviceState.Updated;
+        PhaseHeap bootHeap = boot.Result;
+        // The worst moment of a serving device: the next image's manifest arrives while the send buffer and everything
+        // else are held, and its signature is checked.
+        long nextManifest = boot.Keep(() => next.OnMqttMessage(Topics.GroupManifest(1), manifest3, 0, manifest3.Length));
+        if (Detail) Console.WriteLine($"  boot: next manifest {nextManifest} kept, signature check {Measure.Transient} (transient), peak {boot.Peak}");
+        ok &= next.State == DeviceState.Receiving;
         next.Stop();
-        return new HeapResult(b.Name, packetSize, imageSize, n, receiveHeap, install, boot.Result,
-            steadyPackets == 0 ? 0 : steady / (double)steadyPackets, b.CoreHeapBudget, ok, ok ? null : $"after the install: {next.State}, running {next.RunningVersion}");
+
+        // A restart in the middle of a download: the new core checks the stored manifest's signature and hashes every
+        // held packet again (through a buffer of one chunk that exists only during Start).
+        agent = Create();
+        agent.Start();
+        agent.OnMqttMessage(Topics.GroupMembers(1), members, 0, members.Length);
+        agent.OnMqttMessage(Topics.GroupManifest(1), manifest3, 0, manifest3.Length);
+        byte[][] half = order.Take(n / 2).Select(i => new Packetizer(img3).Original(i, Array.Empty<FleetMember>())).ToArray();
+        foreach (byte[] p in half)
+        {
+            agent.OnMqttMessage(topicIn, p, 0, p.Length);
+            while (agent.PumpOnce()) { }
+        }
+        int heldBefore = agent.HeldCount;
+        agent.Stop();
+        var resume = new PhaseMeter();
+        resume.Keep(() => { agent = Create(); agent.Start(); });
+        ok &= agent.HeldCount == heldBefore && agent.State == DeviceState.Receiving;
+        if (Detail) Console.WriteLine($"  resume mid-download: {heldBefore} held, start {resume.Retained} kept, peak {resume.Peak}");
+        agent.Stop();
+        return new HeapResult(b.Name, packetSize, imageSize, n, receiveHeap, install, bootHeap,
+            steadyPackets == 0 ? 0 : steady / (double)steadyPackets, b.CoreHeapBudget, ok, ok ? null : $"after the install: {next.State}, running {next.RunningVersion}",
+            boot.Peak, resume.Peak);
 
         HeapResult Fail(string why) => new(b.Name, packetSize, imageSize, n, new PhaseHeap(0, 0), new PhaseHeap(0, 0), new PhaseHeap(0, 0), 0,
             b.CoreHeapBudget, false, why);

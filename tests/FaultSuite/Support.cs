@@ -91,6 +91,18 @@ public sealed class MemoryPeers : IPeerPort
         h(buffer, offset, count);
         return true;
     }
+
+    public bool SendPieces(uint ip, int port, IPeerMessage message, int count, byte[] piece)
+    {
+        var whole = new byte[count];
+        for (int at = 0; at < count; at += piece.Length)
+        {
+            int n = Math.Min(piece.Length, count - at);
+            if (!message.ReadPiece(at, piece, 0, n)) return false;
+            Array.Copy(piece, 0, whole, at, n);
+        }
+        return Send(ip, port, whole, 0, count);
+    }
 }
 
 public static class Keys

@@ -43,6 +43,20 @@ namespace IotOta.Board.Network
 
         public bool Send(uint ip, int port, byte[] buffer, int offset, int count)
         {
+            return Frame(ip, port, count, buffer, offset, null, null);
+        }
+
+        /// <summary>One frame streamed from the device core piece by piece (a copy read from flash); a message that
+        /// abandons the frame midway closes the connection, so the receiver drops the torn frame.</summary>
+        public bool SendPieces(uint ip, int port, IPeerMessage message, int count, byte[] piece)
+        {
+            if (message == null || piece == null || piece.Length == 0 || count < 0) return false;
+            return Frame(ip, port, count, null, 0, message, piece);
+        }
+
+        /// <summary>Length, then the bytes: from buffer, or from message through piece.</summary>
+        private bool Frame(uint ip, int port, int count, byte[] buffer, int offset, IPeerMessage message, byte[] piece)
+        {
             lock (_gate)
             {
                 _sends++;
@@ -53,7 +67,21 @@ namespace IotOta.Board.Network
                     _used[i] = _sends;
                     PeerFrames.WriteLength(_len, count);
                     SendAll(_sock[i], _len, 0, PeerFrames.HeaderLength);
-                    SendAll(_sock[i], buffer, offset, count);
+                    if (message == null)
+                    {
+                        SendAll(_sock[i], buffer, offset, count);
+                        return true;
+                    }
+                    for (int at = 0; at < count; at += piece.Length)
+                    {
+                        int n = count - at < piece.Length ? count - at : piece.Length;
+                        if (!message.ReadPiece(at, piece, 0, n))
+                        {
+                            Close(i);
+                            return false;
+                        }
+                        SendAll(_sock[i], piece, 0, n);
+                    }
                     return true;
                 }
                 catch (Exception)

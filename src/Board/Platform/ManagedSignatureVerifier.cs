@@ -22,5 +22,10 @@ namespace IotOta.Board.Platform
         {
             return _inner.Verify(keyId, data, offset, count, signature, signatureOffset);
         }
+
+        public bool VerifyDigest(byte keyId, byte[] digest, int digestOffset, byte[] signature, int signatureOffset)
+        {
+            return _inner.VerifyDigest(keyId, digest, digestOffset, signature, signatureOffset);
+        }
     }
 }

@@ -152,7 +152,7 @@ namespace IotOta.DeviceFirmware.Agent
                 }
                 // the chunk-hash list stays in the message (it goes to flash with the stored manifest), never in RAM
                 Manifest m = Manifest.DecodeWithoutHashes(buffer, offset, offset + count - Manifest.TailLength, count);
-                if (!_verifier.Verify(m.KeyId, buffer, offset, m.SignedLength, m.Signature, 0))
+                if (!_signature.Verifies(m, buffer, offset))
                 {
                     Refuse("manifest signature does not verify (key " + m.KeyId + ")");
                     return;

@@ -26,13 +26,13 @@ namespace IotOta.DeviceFirmware.Agent
         private readonly IPeerPort _peer;
         private readonly IClock _clock;
         private readonly IRestartPort _restart;
-        private readonly ISignatureVerifier _verifier;
         private readonly DeviceLog _log;
         private readonly object _gate = new object();
 
         private readonly SlotLifecycle _life;
         private readonly ReceivePath _rx;
         private readonly UpdateResume _resume;
+        private readonly ManifestSignature _signature;
         private readonly PeerQuarantine _quarantine;
         private readonly MemberList _members;
         private readonly RelayTreeTable _trees;
@@ -69,14 +69,14 @@ namespace IotOta.DeviceFirmware.Agent
             _mqtt = mqtt;
             _peer = peer;
             _clock = clock;
-            _verifier = verifier;
             _restart = restart;
             _log = new DeviceLog(log, config.NodeId);
             Counters = new DeviceCounters();
             _life = new SlotLifecycle(flash.BootData, config.FactoryVersion, Counters, _log);
             PacketStore packets = new PacketStore(flash, sink, staging, config.MaxChunkSize, Counters);
             _rx = new ReceivePath(flash.UpdateState, packets, hash, clock, config.MaxChunkSize, Counters);
-            _resume = new UpdateResume(_rx, _life, flash, config.MaxChunkSize, Counters, _log);
+            _signature = new ManifestSignature(hash, verifier);
+            _resume = new UpdateResume(_rx, _life, flash, config.MaxChunkSize, _signature, Counters, _log);
             _quarantine = new PeerQuarantine(config.QuarantineStrikes, Counters, _log);
             _members = new MemberList(config.MaxMembers);
             _trees = new RelayTreeTable(flash.UpdateState, _rx.Store.TreeRegionOffset);
@@ -119,7 +119,11 @@ namespace IotOta.DeviceFirmware.Agent
             lock (_gate)
             {
                 _life.Boot();
-                _resume.Restore(_forwarder.BorrowBuffer());
+                // The stored manifest's checks first (bounded scratch, the verifier's working state dropped when it
+                // returns), then the update is restored: held packets are hashed again whole, through a buffer of one
+                // chunk that exists only here, at start (the core keeps no packet-sized buffer).
+                Manifest stored = _resume.ReadStored();
+                if (stored != null) _resume.Restore(stored);
                 if (_rx.Manifest != null) SizeFor(_rx.Manifest.ChunkCount);
                 if (_rx.Manifest != null && _life.State == DeviceState.Receiving) _repairClient.Resumed();
                 _rx.LastNewPacketMs = _clock.NowMs;

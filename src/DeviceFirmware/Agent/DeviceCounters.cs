@@ -36,6 +36,10 @@ namespace IotOta.DeviceFirmware.Agent
         public int PeersQuarantined;
         /// <summary>On resume: packets the persisted bitmap claimed but whose flash bytes failed their hash.</summary>
         public int ResumeHeldInvalid;
+        /// <summary>Stored manifests whose signature did not verify at boot (the stored update was cleared).</summary>
+        public int StoredSignatureFailures;
+        /// <summary>Copies abandoned while being streamed to a peer because their packet was replaced (a new image).</summary>
+        public int CopiesAbandoned;
         /// <summary>On resume: slot sectors erased (and their verified packets rewritten) because a packet not held
         /// had been partly written there (torn write).</summary>
         public int ResumeSectorsCleaned;

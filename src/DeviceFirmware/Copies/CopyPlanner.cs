@@ -108,7 +108,8 @@ namespace IotOta.DeviceFirmware.Copies
         /// <paramref name="span"/> members after it (ring order of the member list; a minimum unit's root has span
         /// count − 1): the span splits into up to fan-out consecutive parts, the first member of each part is a child
         /// and is responsible for the rest of its part (childSpan). Writes node/ip/port/childSpan and returns how many;
-        /// every member in the span gets the chunk exactly once, and this device never names itself.</summary>
+        /// every member in the span gets the chunk exactly once, and this device never names itself. A fan-out beyond
+        /// the arrays' length is clamped to it (coverage stays whole).</summary>
         public int TreeCopies(MemberList members, int span, uint[] node, uint[] ip, int[] port, int[] childSpan)
         {
             int n = members.Count;
@@ -116,6 +117,9 @@ namespace IotOta.DeviceFirmware.Copies
             if (self < 0 || n < 2 || span <= 0) return 0;
             int s = span < n - 1 ? span : n - 1;
             int f = members.Fanout > 0 ? members.Fanout : s;
+            // A fan-out larger than the caller has room for (its socket budget) shrinks to that room: each child
+            // still takes its whole part, so every member of the span is still reached once, one level deeper.
+            if (f > node.Length) f = node.Length;
             int parts = f < s ? f : s;
             int size = s / parts, extra = s % parts, offset = 1;
             for (int j = 0; j < parts; j++)

@@ -7,13 +7,18 @@ namespace IotOta.DeviceFirmware.Copies
 {
     /// <summary>
     /// Forwarding: queues the copies a held packet owes (destinations from the <see cref="CopyPlanner"/>) and sends
-    /// them from the pump thread, each read back from flash into one send buffer: relay copies to other groups first,
+    /// them from the pump thread, each streamed from flash to the socket in pieces of <see cref="PieceLength"/> bytes
+    /// (no buffer of a packet's size; each piece is read under the lock, and a copy whose packet was replaced meanwhile
+    /// is abandoned, never sent torn): relay copies to other groups first,
     /// then copies to the group (a member job yields to a relay between two copies), then the receipt notice.
     /// Queueing runs under the agent's lock (<c>gate</c>); <see cref="Prepare"/> too; <see cref="Send"/> runs on the
     /// pump thread outside it. Allocates nothing after construction.
     /// </summary>
-    public sealed class Forwarder
+    public sealed class Forwarder : IPeerMessage
     {
+        /// <summary>Bytes of a copy read from flash and handed to the socket at a time (and of the install's read-back).</summary>
+        public const int PieceLength = 512;
+
         /// <summary>Prepare: nothing queued.</summary>
         public const int Idle = 0;
         /// <summary>Prepare: a job was dropped (stale or not held); call again.</summary>
@@ -22,6 +27,10 @@ namespace IotOta.DeviceFirmware.Copies
         public const int RelayReady = 2;
         /// <summary>Prepare: a member (or repair) copy is in the send buffer.</summary>
         public const int MembersReady = 3;
+
+        /// <summary>Relay targets the relay queue holds per job on average (a job names one per other group it
+        /// copies to: one or two in practice, up to DataPacket.MaxTargets).</summary>
+        public const int RelayTargetsPerJob = 2;
 
         private readonly object _gate;
         private readonly uint _self;
@@ -38,17 +47,20 @@ namespace IotOta.DeviceFirmware.Copies
         private readonly ForwardJob _work = new ForwardJob(1);
         private readonly ForwardQueue _relayQueue;
         private readonly ForwardJob _relayWork = new ForwardJob();
-        // This device's children in the copy tree for the job in progress (fan-out ≤ MemberListUpdate.MaxFanout).
-        private readonly uint[] _treeNode = new uint[MemberListUpdate.MaxFanout];
-        private readonly uint[] _treeIp = new uint[MemberListUpdate.MaxFanout];
-        private readonly int[] _treePort = new int[MemberListUpdate.MaxFanout];
-        private readonly int[] _treeSpan = new int[MemberListUpdate.MaxFanout];
+        // This device's children in the copy tree for the job in progress: at most what its socket budget leaves
+        // besides the connection in from its parent (CopyPlanner.TreeCopies clamps a larger fan-out to it).
+        private readonly uint[] _treeNode;
+        private readonly uint[] _treeIp;
+        private readonly int[] _treePort;
+        private readonly int[] _treeSpan;
         private int _treeCount;
         private int _spanNow;
         private readonly ReceiptNotice _notice = new ReceiptNotice();
         private readonly byte[] _noticeBuf = new byte[ReceiptNotice.EncodedLength];
-        private readonly byte[] _txBuf;
+        private readonly byte[] _txHead = new byte[DataPacket.EncodedLength(0, 0) + DataPacket.SpanLength];
         private readonly WireWriter _txWriter;
+        private readonly byte[] _piece = new byte[PieceLength];
+        private int _txHeadLen;
         // The member (or repair) job in progress; only the pump thread touches these.
         private bool _workActive;
         private int _workCursor;
@@ -57,7 +69,7 @@ namespace IotOta.DeviceFirmware.Copies
         private int _workSentTotal;
         // The job's copies go down the group's copy tree (FlagSpan, a span per destination).
         private bool _workSpan;
-        // What the send buffer holds.
+        // The copy being sent: its header (in _txHead) and which packet follows it.
         private uint _txImage;
         private int _txIndex = -1;
         private int _txLen;
@@ -67,6 +79,11 @@ namespace IotOta.DeviceFirmware.Copies
         public Forwarder(DeviceConfig cfg, object gate, CopyPlanner planner, MemberList members, RelayTreeTable trees, ReceivePath rx,
             IPeerPort peer, IMqttPort mqtt, string topicOut, IClock clock, DeviceCounters counters)
         {
+            int children = TreeChildCapacity(cfg.MaxPeerConnections);
+            _treeNode = new uint[children];
+            _treeIp = new uint[children];
+            _treePort = new int[children];
+            _treeSpan = new int[children];
             _gate = gate;
             _self = cfg.NodeId;
             _planner = planner;
@@ -79,12 +96,21 @@ namespace IotOta.DeviceFirmware.Copies
             _counters = counters;
             _topicOut = topicOut;
             _queue = new ForwardQueue(cfg.ForwardQueueCapacity, 1); // member copies (destinations taken when sent) and repair replies (1)
-            _relayQueue = new ForwardQueue(cfg.ForwardQueueCapacity);
-            _txBuf = new byte[DataPacket.EncodedLength(DataPacket.MaxTargets, cfg.MaxChunkSize)];
-            _txWriter = new WireWriter(_txBuf);
+            // relay copies: up to DataPacket.MaxTargets per job, RelayTargetsPerJob on average over a full queue
+            _relayQueue = new ForwardQueue(cfg.ForwardQueueCapacity, DataPacket.MaxTargets, cfg.ForwardQueueCapacity * RelayTargetsPerJob);
+            _txWriter = new WireWriter(_txHead);
         }
 
         /// <summary>The queue of member copies and repair replies.</summary>
+        /// <summary>Copy-tree children a device with this socket budget keeps room for: one connection in from its
+        /// parent, the rest out (at least 1, at most MemberListUpdate.MaxFanout; 0 = unlimited budget: the protocol's
+        /// largest fan-out).</summary>
+        public static int TreeChildCapacity(int maxPeerConnections)
+        {
+            if (maxPeerConnections <= 0 || maxPeerConnections - 1 > MemberListUpdate.MaxFanout) return MemberListUpdate.MaxFanout;
+            return maxPeerConnections - 1 < 1 ? 1 : maxPeerConnections - 1;
+        }
+
         public ForwardQueue Queue { get { return _queue; } }
 
         /// <summary>A new image: every queued job is dropped (under the lock).</summary>
@@ -95,12 +121,11 @@ namespace IotOta.DeviceFirmware.Copies
             _workActive = false;
         }
 
-        /// <summary>The send buffer, for reading an image back (install, resume); forgets what it held (under the lock).</summary>
+        /// <summary>The piece buffer, for reading the image back at the install (on the pump thread, under the lock,
+        /// never while a copy is being sent: the pump does one or the other).</summary>
         public byte[] BorrowBuffer()
         {
-            _txIndex = -1;
-            _txLen = 0;
-            return _txBuf;
+            return _piece;
         }
 
         /// <summary>A minimum unit arrived (held now): queues its relay copies to other groups, then the job that
@@ -171,7 +196,11 @@ namespace IotOta.DeviceFirmware.Copies
             rj.Index = idx;
             rj.CopyFlags = (byte)(DataPacket.FlagRelay | (p.IsTree ? DataPacket.FlagTree : 0));
             int n = _planner.NamedRelays(p, rj);
-            _relayQueue.Commit();
+            if (!_relayQueue.Commit())
+            {
+                _counters.ForwardDrops++;
+                return 0;
+            }
             return n;
         }
 
@@ -188,8 +217,12 @@ namespace IotOta.DeviceFirmware.Copies
             rj.Index = idx;
             rj.CopyFlags = (byte)(DataPacket.FlagRelay | DataPacket.FlagTree);
             int n = _planner.TreeRelays(_trees, idx, rj);
+            if (!_relayQueue.Commit())
+            {
+                _counters.ForwardDrops++;
+                return 0;
+            }
             _counters.TreeRelays++;
-            _relayQueue.Commit();
             return n;
         }
 
@@ -247,7 +280,7 @@ namespace IotOta.DeviceFirmware.Copies
                 int ok = 0, bad = 0;
                 for (int i = 0; i < _relayWork.TargetCount; i++)
                 {
-                    if (_peer.Send(_relayWork.TargetIp[i], _relayWork.TargetPort[i], _txBuf, 0, msgLen)) ok++;
+                    if (_peer.SendPieces(_relayWork.TargetIp[i], _relayWork.TargetPort[i], this, msgLen, _piece)) ok++;
                     else bad++;
                 }
                 lock (_gate)
@@ -266,10 +299,11 @@ namespace IotOta.DeviceFirmware.Copies
             {
                 if (_workSpan)
                 {
-                    _txBuf[DataPacket.SpanOffset] = (byte)_spanNow;
-                    _txBuf[DataPacket.SpanOffset + 1] = (byte)(_spanNow >> 8);
+                    // the span this child passes on, patched into the header per destination
+                    _txHead[DataPacket.SpanOffset] = (byte)_spanNow;
+                    _txHead[DataPacket.SpanOffset + 1] = (byte)(_spanNow >> 8);
                 }
-                if (_peer.Send(ip, port, _txBuf, 0, msgLen)) _workSent++;
+                if (_peer.SendPieces(ip, port, this, msgLen, _piece)) _workSent++;
                 else _workFailed++;
                 if (_relayQueue.Count > 0)
                 {
@@ -364,26 +398,50 @@ namespace IotOta.DeviceFirmware.Copies
             _workFailed = 0;
         }
 
-        /// <summary>Puts packet index as a Copy with these flags into the send buffer, reading the chunk from flash
-        /// only when the buffer holds another packet (under the lock).</summary>
+        /// <summary>Makes packet index, as a Copy with these flags, the copy to send: writes its header (under the lock).
+        /// Its payload is read from flash piece by piece while it is sent (<see cref="ReadPiece"/>).</summary>
         private void LoadTx(Manifest m, int index, byte flags)
         {
             bool span = (flags & DataPacket.FlagSpan) != 0;
             if (_txImage == m.ImageId && _txIndex == index && _txLen > 0 && _txSpan == span)
             {
-                _txBuf[DataPacket.FlagsOffset] = flags;
+                _txHead[DataPacket.FlagsOffset] = flags;
                 return;
             }
             int chunkLen = m.ChunkLength(index);
-            _txWriter.Reset(_txBuf, 0, _txBuf.Length);
+            _txWriter.Reset(_txHead, 0, _txHead.Length);
             // with FlagSpan the span field (patched per destination) sits between the sender and the payload length
-            int at = DataPacket.WriteHeader(_txWriter, MessageType.Copy, m.ImageId, index, flags, _self, 0, null, null, null, chunkLen, 0);
+            _txHeadLen = DataPacket.WriteHeaderOnly(_txWriter, MessageType.Copy, m.ImageId, index, flags, _self, 0, null, null, null, chunkLen, 0);
             _txSpan = span;
-            _rx.ReadChunk(index, _txBuf, at);
-            _txLen = _txWriter.Length;
+            _txLen = _txHeadLen + chunkLen;
             _txPayloadLen = chunkLen;
             _txImage = m.ImageId;
             _txIndex = index;
+        }
+
+        /// <summary>The port asks for count bytes of the copy being sent from byte at (pump thread): the header from
+        /// RAM, the payload from flash (staging or the slot, wherever the packet is now), read under the lock after
+        /// checking that the packet is still this image's and held; false when it is not (a new image replaced it).</summary>
+        public bool ReadPiece(int at, byte[] buffer, int offset, int count)
+        {
+            if (at < 0 || count < 0 || at + count > _txLen) return false;
+            while (count > 0 && at < _txHeadLen)
+            {
+                buffer[offset++] = _txHead[at++];
+                count--;
+            }
+            if (count == 0) return true;
+            lock (_gate)
+            {
+                Manifest m = _rx.Manifest;
+                if (m == null || m.ImageId != _txImage || !_rx.Holds(_txIndex))
+                {
+                    _counters.CopiesAbandoned++;
+                    return false;
+                }
+                _rx.ReadChunkPart(_txIndex, at - _txHeadLen, buffer, offset, count);
+            }
+            return true;
         }
     }
 }

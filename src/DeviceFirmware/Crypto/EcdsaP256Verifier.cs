@@ -49,5 +49,22 @@ namespace IotOta.DeviceFirmware.Crypto
                 return false; // out of memory on a board: refuse rather than crash the receive path
             }
         }
+
+        /// <summary>The signature over a digest the caller computed: only the <see cref="EcdsaP256"/> working state
+        /// (about 2.6 KB on .NET), dropped when the check returns.</summary>
+        public bool VerifyDigest(byte keyId, byte[] digest, int digestOffset, byte[] signature, int signatureOffset)
+        {
+            if (keyId != _keyId || digest == null || signature == null) return false;
+            if (digestOffset < 0 || digestOffset > digest.Length - EcdsaP256.HashLength) return false;
+            if (signatureOffset < 0 || signatureOffset > signature.Length - EcdsaP256.SignatureLength) return false;
+            try
+            {
+                return new EcdsaP256().Verify(_key, 0, digest, digestOffset, signature, signatureOffset);
+            }
+            catch (System.Exception)
+            {
+                return false;
+            }
+        }
     }
 }

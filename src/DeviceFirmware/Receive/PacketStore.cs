@@ -89,6 +89,17 @@ namespace IotOta.DeviceFirmware.Receive
             }
         }
 
+        /// <summary>Reads count bytes of held packet index, from byte at of it, into buffer at offset: from staging when
+        /// it waits there, else from slot.</summary>
+        public void ReadChunkPart(Manifest m, IFlashPartition slot, int index, int at, byte[] buffer, int offset, int count)
+        {
+            if (at < 0 || count < 0 || at + count > m.ChunkLength(index))
+                throw new FlashException("bytes " + at + "+" + count + " outside packet " + index);
+            int staged = _staging == null ? -1 : _staging.Find(index);
+            if (staged >= 0) _staging.ReadAt(staged, at, buffer, offset, count);
+            else slot.Read(m.ChunkOffset(index) + at, buffer, offset, count);
+        }
+
         /// <summary>Reads held packet index into buffer at offset: from staging when it waits there, else from slot.</summary>
         public void ReadChunk(Manifest m, IFlashPartition slot, int index, byte[] buffer, int offset)
         {

@@ -155,6 +155,13 @@ namespace IotOta.DeviceFirmware.Receive
             return Stored;
         }
 
+        /// <summary>Reads count bytes of held packet index, from byte at of it, into buffer at offset (from staging or
+        /// the image slot, wherever it is now).</summary>
+        public void ReadChunkPart(int index, int at, byte[] buffer, int offset, int count)
+        {
+            _packets.ReadChunkPart(_manifest, _imageSlot, index, at, buffer, offset, count);
+        }
+
         /// <summary>Reads held packet index of the image into buffer at offset (from staging or the image slot).</summary>
         public void ReadChunk(int index, byte[] buffer, int offset)
         {

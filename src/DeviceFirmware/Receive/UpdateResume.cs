@@ -19,11 +19,12 @@ namespace IotOta.DeviceFirmware.Receive
         private readonly DeviceCounters _counters;
         private readonly DeviceLog _log;
         private readonly int _maxChunkSize;
-        private byte[] _sectorBuf;
+        private readonly ManifestSignature _signature;
 
-        public UpdateResume(ReceivePath rx, SlotLifecycle life, IFlashLayout flash, int maxChunkSize,
+        public UpdateResume(ReceivePath rx, SlotLifecycle life, IFlashLayout flash, int maxChunkSize, ManifestSignature signature,
             DeviceCounters counters, DeviceLog log)
         {
+            _signature = signature;
             _rx = rx;
             _life = life;
             _flash = flash;
@@ -32,24 +33,25 @@ namespace IotOta.DeviceFirmware.Receive
             _log = log;
         }
 
-        /// <summary>Restores what the update-state partition holds. buffer: scratch of at least one chunk (and of
-        /// the manifest's head and tail). The stored manifest is read from flash in pieces: its CRC is checked
-        /// piece by piece and only its head and tail are decoded; its chunk-hash list stays in flash. Its signature
-        /// was checked before it was stored (the check needs the whole manifest in one buffer, which a small board
-        /// cannot hold again at boot); the CRC catches a stored manifest that flash corrupted or a cut tore.</summary>
-        public void Restore(byte[] buffer)
+        /// <summary>The stored update's manifest, checked again at boot with bounded scratch (the
+        /// <see cref="ManifestSignature"/>'s piece): its CRC piece by piece, its head and tail decoded (its chunk-hash
+        /// list stays in flash), and its signature over the signed bytes as flash holds them now, streamed through the
+        /// hash. Null when there is none; a stored manifest that fails any check is cleared (the CRC catches one that a
+        /// cut tore, the signature one that was altered or stored under a key this device no longer trusts).</summary>
+        public Manifest ReadStored()
         {
             UpdateStateStore store = _rx.Store;
             int len = store.StoredManifestLength();
-            if (len == 0) return;
+            if (len == 0) return null;
+            byte[] piece = _signature.Piece;
             Manifest m = null;
-            if (len >= Manifest.ChunkHashesOffset + Manifest.TailLength && store.ManifestCrcMatches(len, buffer))
+            if (len >= Manifest.ChunkHashesOffset + Manifest.TailLength && store.ManifestCrcMatches(len, piece))
             {
-                store.ReadManifestPart(0, buffer, 0, Manifest.ChunkHashesOffset);
-                store.ReadManifestPart(len - Manifest.TailLength, buffer, Manifest.ChunkHashesOffset, Manifest.TailLength);
+                store.ReadManifestPart(0, piece, 0, Manifest.ChunkHashesOffset);
+                store.ReadManifestPart(len - Manifest.TailLength, piece, Manifest.ChunkHashesOffset, Manifest.TailLength);
                 try
                 {
-                    m = Manifest.DecodeWithoutHashes(buffer, 0, Manifest.ChunkHashesOffset, len);
+                    m = Manifest.DecodeWithoutHashes(piece, 0, Manifest.ChunkHashesOffset, len);
                 }
                 catch (ProtocolException)
                 {
@@ -60,8 +62,25 @@ namespace IotOta.DeviceFirmware.Receive
             {
                 _log.Log("stored update state is not a valid manifest; cleared");
                 store.Clear();
-                return;
+                return null;
             }
+            if (!_signature.StoredVerifies(m, store))
+            {
+                _counters.StoredSignatureFailures++;
+                _log.Log("stored manifest's signature does not verify (key " + m.KeyId + "); cleared");
+                store.Clear();
+                return null;
+            }
+            return m;
+        }
+
+        /// <summary>Restores the update of the stored manifest m (from <see cref="ReadStored"/>). Held packets are
+        /// hashed again whole, through a buffer of one chunk allocated here and dropped when it returns (start only:
+        /// the core keeps no packet-sized buffer).</summary>
+        public void Restore(Manifest m)
+        {
+            UpdateStateStore store = _rx.Store;
+            int len = store.StoredManifestLength();
             BootRecord boot = _life.Record;
             if (m.ImageId == boot.ImageId && m.Version.SameAs(boot.Version))
             {
@@ -84,6 +103,7 @@ namespace IotOta.DeviceFirmware.Receive
                 return;
             }
             int slot = _life.InactiveSlot;
+            byte[] buffer = new byte[m.ChunkSize];
             _rx.Bind(m, _flash.Slot(slot));
             PacketBitmap claimed = new PacketBitmap(m.ChunkCount);
             store.LoadHeld(len, claimed);
@@ -105,7 +125,7 @@ namespace IotOta.DeviceFirmware.Receive
         /// held whose bytes are not blank (a torn write) is erased and the verified packets in it are written back,
         /// so each missing packet can be written again (NOR only clears bits). This works for any chunk size: a
         /// cut during the cleanup only loses packets of that sector, which fail their hash on the next start and
-        /// are fetched again. Runs at start only; the buffers it uses are allocated once.
+        /// are fetched again. Runs at start only; its buffers are dropped when it returns.
         /// </summary>
         private void VerifyAndCleanSlot(Manifest m, PacketBitmap claimed, byte[] buffer)
         {
@@ -120,7 +140,7 @@ namespace IotOta.DeviceFirmware.Receive
                 else _counters.ResumeHeldInvalid++;
             }
             int sector = slot.SectorSize;
-            if (_sectorBuf == null || _sectorBuf.Length < sector) _sectorBuf = new byte[sector];
+            byte[] sectorBuf = null; // one sector, only when a torn write must be cleaned
             long imageEnd = m.ImageSize;
             for (long sec = 0; sec < imageEnd; sec += sector)
             {
@@ -133,7 +153,8 @@ namespace IotOta.DeviceFirmware.Receive
                     if (!held.Get(c)) { needsRead = true; break; }
                 }
                 if (!needsRead) continue;
-                slot.Read((int)sec, _sectorBuf, 0, sector);
+                if (sectorBuf == null) sectorBuf = new byte[sector];
+                slot.Read((int)sec, sectorBuf, 0, sector);
                 bool dirty = false;
                 for (int c = first; c <= last && !dirty; c++)
                 {
@@ -144,7 +165,7 @@ namespace IotOta.DeviceFirmware.Receive
                     if (to > secEnd) to = secEnd;
                     for (long b = from; b < to; b++)
                     {
-                        if (_sectorBuf[(int)(b - sec)] != 0xFF) { dirty = true; break; }
+                        if (sectorBuf[(int)(b - sec)] != 0xFF) { dirty = true; break; }
                     }
                 }
                 if (!dirty) continue;
@@ -156,7 +177,7 @@ namespace IotOta.DeviceFirmware.Receive
                     long to = from + m.ChunkLength(c);
                     if (from < sec) from = sec;
                     if (to > secEnd) to = secEnd;
-                    slot.Write((int)from, _sectorBuf, (int)(from - sec), (int)(to - from));
+                    slot.Write((int)from, sectorBuf, (int)(from - sec), (int)(to - from));
                 }
                 _counters.ResumeSectorsCleaned++;
             }

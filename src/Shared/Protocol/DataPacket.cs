@@ -108,6 +108,22 @@ namespace IotOta.Shared.Protocol
         public static int WriteHeader(WireWriter w, MessageType type, uint imageId, int index, byte flags, uint sender,
             int targetCount, uint[] targetNode, uint[] targetIp, int[] targetPort, int payloadLength, int span)
         {
+            WriteHeaderOnly(w, type, imageId, index, flags, sender, targetCount, targetNode, targetIp, targetPort, payloadLength, span);
+            return w.Reserve(payloadLength);
+        }
+
+        /// <summary>Writes the header of a packet whose payload of payloadLength bytes follows elsewhere (a device
+        /// streams it from flash); returns the header's length. The bytes are those of <see cref="WriteHeader"/>.</summary>
+        public static int WriteHeaderOnly(WireWriter w, MessageType type, uint imageId, int index, byte flags, uint sender,
+            int targetCount, uint[] targetNode, uint[] targetIp, int[] targetPort, int payloadLength)
+        {
+            return WriteHeaderOnly(w, type, imageId, index, flags, sender, targetCount, targetNode, targetIp, targetPort, payloadLength, 0);
+        }
+
+        /// <summary>As above; with <see cref="FlagSpan"/> in flags the span field is written (0..65535).</summary>
+        public static int WriteHeaderOnly(WireWriter w, MessageType type, uint imageId, int index, byte flags, uint sender,
+            int targetCount, uint[] targetNode, uint[] targetIp, int[] targetPort, int payloadLength, int span)
+        {
             if (span < 0 || span > 65535) throw WireReader.OutOfRange("span", span);
             if (type != MessageType.Original && type != MessageType.Copy) throw WireReader.OutOfRange("data packet type", (int)type);
             if (targetCount < 0 || targetCount > MaxTargets) throw WireReader.OutOfRange("copy target count", targetCount);
@@ -126,7 +142,7 @@ namespace IotOta.Shared.Protocol
             }
             if ((flags & FlagSpan) != 0) w.WriteUInt16(span);
             w.WriteUInt32((uint)payloadLength);
-            return w.Reserve(payloadLength);
+            return w.Length;
         }
 
         /// <summary>Writes a whole packet with its payload; returns the bytes written.</summary>

@@ -110,7 +110,7 @@ namespace IotOta.Shared.Protocol
             if (Signature != null && Signature.Length != SignatureLength) throw WireReader.OutOfRange("manifest signature length", Signature.Length);
         }
 
-        /// <summary>Decodes and checks a manifest. Does not check the signature (see ManifestCheck on the device).</summary>
+        /// <summary>Decodes and checks a manifest. Does not check the signature (see ManifestSignature on the device).</summary>
         public static Manifest Decode(byte[] buffer, int offset, int count)
         {
             WireReader r = new WireReader(buffer, offset, count);

@@ -13,4 +13,10 @@ public sealed class GroupUplinkPeerPort(IPeerPort inner, TokenBucket groupUplink
         if (!isOwnGroup(ip, port)) groupUplink.Consume(count);
         return inner.Send(ip, port, buffer, offset, count);
     }
+
+    public bool SendPieces(uint ip, int port, IPeerMessage message, int count, byte[] piece)
+    {
+        if (!isOwnGroup(ip, port)) groupUplink.Consume(count);
+        return inner.SendPieces(ip, port, message, count, piece);
+    }
 }

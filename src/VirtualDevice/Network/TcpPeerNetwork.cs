@@ -81,12 +81,21 @@ public sealed class TcpPeerNetwork : IPeerPort, IDisposable
 
     public bool Send(uint ip, int port, byte[] buffer, int offset, int count)
     {
-        if (_disposed || buffer == null || offset < 0 || count < 0 || (long)offset + count > buffer.Length || count > MaxFrameLength
-            || port <= 0 || port > 65535)
-        {
-            Interlocked.Increment(ref _sendFailures);
-            return false;
-        }
+        if (buffer == null || offset < 0 || count < 0 || (long)offset + count > buffer.Length) return Fail();
+        return SendFrame(ip, port, count, buffer, offset, null, null);
+    }
+
+    /// <summary>One frame whose bytes message writes into piece, piece by piece (the device streams a copy from its
+    /// flash); a message that abandons the frame midway closes the connection (the receiver drops the torn frame).</summary>
+    public bool SendPieces(uint ip, int port, IPeerMessage message, int count, byte[] piece)
+    {
+        if (message == null || piece == null || piece.Length == 0 || count < 0) return Fail();
+        return SendFrame(ip, port, count, null, 0, message, piece);
+    }
+
+    private bool SendFrame(uint ip, int port, int count, byte[]? buffer, int offset, IPeerMessage? message, byte[]? piece)
+    {
+        if (_disposed || count > MaxFrameLength || port <= 0 || port > 65535) return Fail();
         try
         {
             _up?.Consume(count, _cts.Token);
@@ -113,12 +122,27 @@ public sealed class TcpPeerNetwork : IPeerPort, IDisposable
                     if (!o.Connect(IpCodec.ToAddress(ip), port, Budget, _cts.Token) || (slot = o.Slot) == null || !slot.BeginUse()) return Fail();
                 }
                 BinaryPrimitives.WriteInt32LittleEndian(o.Header, count);
-                o.Segments[1] = new ArraySegment<byte>(buffer, offset, count);
                 try
                 {
-                    Socket? socket = o.Socket;
-                    int sent = socket == null ? -1 : socket.Send(o.Segments);
-                    if (sent != 4 + count)
+                    if (message == null)
+                    {
+                        o.Segments[1] = new ArraySegment<byte>(buffer!, offset, count);
+                        try
+                        {
+                            Socket? socket = o.Socket;
+                            int sent = socket == null ? -1 : socket.Send(o.Segments);
+                            if (sent != 4 + count)
+                            {
+                                o.Close();
+                                return Fail();
+                            }
+                        }
+                        finally
+                        {
+                            o.Segments[1] = default;
+                        }
+                    }
+                    else if (o.Socket == null || !SendPiecesLocked(o, message, count, piece!))
                     {
                         o.Close();
                         return Fail();
@@ -126,8 +150,7 @@ public sealed class TcpPeerNetwork : IPeerPort, IDisposable
                 }
                 finally
                 {
-                    o.Segments[1] = default;
-                    slot.EndUse();
+                    slot.EndUse(); // the budget may evict it again once idle
                 }
             }
             Interlocked.Increment(ref _messagesSent);
@@ -142,6 +165,25 @@ public sealed class TcpPeerNetwork : IPeerPort, IDisposable
             }
             return Fail();
         }
+    }
+
+    private static bool SendPiecesLocked(PeerOutbound o, IPeerMessage message, int count, byte[] piece)
+    {
+        Socket s = o.Socket!;
+        if (s.Send(o.Header) != 4) return false;
+        for (int at = 0; at < count; at += piece.Length)
+        {
+            int n = Math.Min(piece.Length, count - at);
+            if (!message.ReadPiece(at, piece, 0, n)) return false;
+            int done = 0;
+            while (done < n)
+            {
+                int k = s.Send(piece, done, n - done, SocketFlags.None);
+                if (k <= 0) return false;
+                done += k;
+            }
+        }
+        return true;
     }
 
     private bool Fail()

@@ -62,6 +62,26 @@ public sealed class EcdsaSignatureVerifier : ISignatureVerifier, IDisposable
         }
     }
 
+    public bool VerifyDigest(byte keyId, byte[] digest, int digestOffset, byte[] signature, int signatureOffset)
+    {
+        try
+        {
+            if (digest == null || signature == null) return false;
+            if (digestOffset < 0 || (long)digestOffset + 32 > digest.Length) return false;
+            if (signatureOffset < 0 || (long)signatureOffset + SignatureLength > signature.Length) return false;
+            lock (_lock)
+            {
+                if (!_keys.TryGetValue(keyId, out ECDsa? key)) return false;
+                return key.VerifyHash(digest.AsSpan(digestOffset, 32), signature.AsSpan(signatureOffset, SignatureLength),
+                    DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+            }
+        }
+        catch (Exception)
+        {
+            return false;
+        }
+    }
+
     private void Put(byte keyId, ECDsa key)
     {
         lock (_lock)

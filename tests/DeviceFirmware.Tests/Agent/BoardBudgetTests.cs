@@ -163,6 +163,14 @@ public class BoardBudgetTests(ITestOutputHelper output)
             Adapter.Add(GC.GetAllocatedBytesForCurrentThread() - a);
             return ok;
         }
+
+        public bool VerifyDigest(byte keyId, byte[] digest, int digestOffset, byte[] signature, int signatureOffset)
+        {
+            long a = GC.GetAllocatedBytesForCurrentThread();
+            bool ok = inner.VerifyDigest(keyId, digest, digestOffset, signature, signatureOffset);
+            Adapter.Add(GC.GetAllocatedBytesForCurrentThread() - a);
+            return ok;
+        }
     }
 
     private sealed class CountingHash(DotNetHashPort inner) : IHashPort

@@ -105,7 +105,7 @@ public class DeviceAgentRepairTests
         Assert.Empty(d.Out(MessageType.RepairRequest));
     }
 
-    private static byte[] Request(uint from, IotOta.Gateway.Images.FirmwareImage img, int maxReplies, IEnumerable<int> missing)
+    internal static byte[] Request(uint from, IotOta.Gateway.Images.FirmwareImage img, int maxReplies, IEnumerable<int> missing)
     {
         var bits = new PacketBitmap(img.ChunkCount);
         for (int i = 0; i < img.ChunkCount; i++) if (!missing.Contains(i)) bits.Set(i);

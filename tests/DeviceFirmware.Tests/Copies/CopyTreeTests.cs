@@ -81,4 +81,33 @@ public class CopyTreeTests
         Assert.Equal(0, new CopyPlanner(999).TreeCopies(Members(5, 2), 4, n, new uint[4], new int[4], new int[4]));
         Assert.Equal(0, new CopyPlanner(100).TreeCopies(Members(5, 2), 0, n, new uint[4], new int[4], new int[4]));
     }
+
+    [Fact]
+    public void A_fanout_larger_than_the_devices_room_shrinks_to_it_and_still_reaches_every_member_once()
+    {
+        // The gateway names fan-out 6; every device has room for 2 children (a socket budget of 3).
+        MemberList members = Members(40, 6);
+        var got = new int[40];
+        got[7] = 1;
+        var work = new Queue<(int Pos, int Span)>();
+        work.Enqueue((7, 39));
+        var node = new uint[2];
+        var span = new int[2];
+        while (work.Count > 0)
+        {
+            var (pos, s) = work.Dequeue();
+            int k = new CopyPlanner(members.NodeAt(pos)).TreeCopies(members, s, node, new uint[2], new int[2], span);
+            Assert.InRange(k, 0, 2);
+            for (int c = 0; c < k; c++)
+            {
+                int child = members.IndexOf(node[c]);
+                got[child]++;
+                work.Enqueue((child, span[c]));
+            }
+        }
+        Assert.All(got, g => Assert.Equal(1, g));
+        Assert.Equal(2, IotOta.DeviceFirmware.Copies.Forwarder.TreeChildCapacity(3));
+        Assert.Equal(1, IotOta.DeviceFirmware.Copies.Forwarder.TreeChildCapacity(2));
+        Assert.Equal(IotOta.Shared.Protocol.MemberListUpdate.MaxFanout, IotOta.DeviceFirmware.Copies.Forwarder.TreeChildCapacity(0));
+    }
 }

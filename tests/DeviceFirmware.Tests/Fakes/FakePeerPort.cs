@@ -45,6 +45,40 @@ public sealed class FakePeerPort : IPeerPort
         }
     }
 
+    /// <summary>Called before each piece of a streamed send is read (index of the piece): lets a test change the
+    /// device between pieces.</summary>
+    public Action<int>? BeforePiece { get; set; }
+    /// <summary>Streamed sends the message abandoned midway.</summary>
+    public int AbandonedCount;
+
+    /// <summary>Assembles the message from its pieces (as a socket would send them) and records it like Send.</summary>
+    public bool SendPieces(uint ip, int port, IPeerMessage message, int count, byte[] piece)
+    {
+        if (CountOnly)
+        {
+            for (int at = 0; at < count; at += piece.Length)
+            {
+                if (!message.ReadPiece(at, piece, 0, Math.Min(piece.Length, count - at))) return false;
+            }
+            SendCount++;
+            return true;
+        }
+        var whole = new byte[count];
+        int k = 0;
+        for (int at = 0; at < count; at += piece.Length, k++)
+        {
+            BeforePiece?.Invoke(k);
+            int n = Math.Min(piece.Length, count - at);
+            if (!message.ReadPiece(at, piece, 0, n))
+            {
+                lock (_lock) AbandonedCount++;
+                return false;
+            }
+            Array.Copy(piece, 0, whole, at, n);
+        }
+        return Send(ip, port, whole, 0, count);
+    }
+
     public void Clear()
     {
         lock (_lock) _sent.Clear();

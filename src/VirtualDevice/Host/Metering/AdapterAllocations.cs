@@ -11,6 +11,11 @@ public static class AdapterAllocations
     /// <summary>Runs an adapter call and counts what it allocated on this thread.</summary>
     public static void Add(long startAllocated) => _bytes += GC.GetAllocatedBytesForCurrentThread() - startAllocated;
 
+    /// <summary>As <see cref="Add(long)"/> for an adapter call that called back into the core, whose own adapter
+    /// calls (alreadyCounted bytes) were counted already.</summary>
+    public static void Add(long startAllocated, long alreadyCounted) =>
+        _bytes += GC.GetAllocatedBytesForCurrentThread() - startAllocated - alreadyCounted;
+
     /// <summary>Bytes counted on this thread since the last Take, without resetting the count.</summary>
     public static long Peek() => _bytes;
 

@@ -60,6 +60,16 @@ public sealed class MeteredPeer(IPeerPort inner) : IPeerPort
         long a = GC.GetAllocatedBytesForCurrentThread();
         try { return inner.Send(ip, port, buffer, offset, count); } finally { AdapterAllocations.Add(a); }
     }
+
+    /// <summary>The socket's allocations are the network stack's; the core's reads of the copy from flash inside it
+    /// (counted by the metered flash already) are not counted twice.</summary>
+    public bool SendPieces(uint ip, int port, IPeerMessage message, int count, byte[] piece)
+    {
+        long counted = AdapterAllocations.Peek();
+        long a = GC.GetAllocatedBytesForCurrentThread();
+        try { return inner.SendPieces(ip, port, message, count, piece); }
+        finally { AdapterAllocations.Add(a, AdapterAllocations.Peek() - counted); }
+    }
 }
 
 /// <summary>The .NET hash port (a board hashes natively).</summary>
@@ -97,6 +107,12 @@ public sealed class MeteredVerifier(ISignatureVerifier inner) : ISignatureVerifi
     {
         long a = GC.GetAllocatedBytesForCurrentThread();
         try { return inner.Verify(keyId, data, offset, count, signature, signatureOffset); } finally { AdapterAllocations.Add(a); }
+    }
+
+    public bool VerifyDigest(byte keyId, byte[] digest, int digestOffset, byte[] signature, int signatureOffset)
+    {
+        long a = GC.GetAllocatedBytesForCurrentThread();
+        try { return inner.VerifyDigest(keyId, digest, digestOffset, signature, signatureOffset); } finally { AdapterAllocations.Add(a); }
     }
 }
 
