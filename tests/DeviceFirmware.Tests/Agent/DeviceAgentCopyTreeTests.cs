@@ -9,20 +9,6 @@ namespace IotOta.DeviceFirmware.Tests.Agent;
 /// root (span count − 1), a span copy is passed on for the span it carried, split over at most fan-out children.</summary>
 public class DeviceAgentCopyTreeTests
 {
-    private static void TreeMembers(DeviceHarness d, int fanout, params uint[] nodes)
-    {
-        var u = new MemberListUpdate { GroupId = d.GroupId, Epoch = 1, Count = nodes.Length, Fanout = fanout };
-        u.EnsureCapacity(nodes.Length);
-        for (int i = 0; i < nodes.Length; i++)
-        {
-            u.NodeIds[i] = nodes[i];
-            u.Ips[i] = DeviceHarness.Ip;
-            u.Ports[i] = DeviceHarness.PortOf(nodes[i]);
-        }
-        byte[] b = u.ToBytes();
-        d.Agent.OnMqttMessage(Topics.GroupMembers(d.GroupId), b, 0, b.Length);
-    }
-
     private static byte[] SpanCopy(FirmwareImage image, int index, uint sender, int span)
     {
         Manifest m = image.Manifest;
@@ -40,7 +26,7 @@ public class DeviceAgentCopyTreeTests
         // Node 10 at list position 0 of 10 members, fan-out 2. Two span copies queue before the pump runs: spans 8
         // and 3 (a queued job must keep its span; a span lost in the queue stops the tree at this device).
         using var d = new DeviceHarness(nodeId: 10, groupId: 1);
-        TreeMembers(d, 2, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19);
+        d.TreeMembers(2, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19);
         var img = Create(V(1, 1, 0));
         d.Manifest(img);
         d.FromPeer(SpanCopy(img, 0, sender: 19, span: 8));
@@ -60,7 +46,7 @@ public class DeviceAgentCopyTreeTests
     public void A_minimum_unit_makes_the_device_the_root_of_its_groups_tree_and_it_notices_its_own_copies()
     {
         using var d = new DeviceHarness(nodeId: 12, groupId: 1);
-        TreeMembers(d, 2, 10, 11, 12, 13, 14, 15, 16);
+        d.TreeMembers(2, 10, 11, 12, 13, 14, 15, 16);
         var img = Create(V(1, 1, 0));
         d.Manifest(img);
         d.Original(img, 0);
