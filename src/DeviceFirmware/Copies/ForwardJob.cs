@@ -9,12 +9,15 @@ namespace IotOta.DeviceFirmware.Copies
         public const byte KindRepairReply = 1;
         /// <summary>Relay copies of a minimum unit to the named devices of other groups (sent before member copies).</summary>
         public const byte KindRelay = 2;
+        /// <summary>Pass a copy on down the group's copy tree: copies to this device's children for <see cref="Span"/>
+        /// (no notice; the root noticed).</summary>
+        public const byte KindSpanCopy = 3;
         /// <summary>Protocol v2: copy a hash-list piece (Index = piece) to every member of the group; no notice.</summary>
-        public const byte KindPieceUnit = 3;
+        public const byte KindPieceUnit = 4;
         /// <summary>Protocol v2: answer a piece request: one copy of a piece to one peer.</summary>
-        public const byte KindPieceReply = 4;
+        public const byte KindPieceReply = 5;
         /// <summary>Protocol v2: pass the signed ImageRoot (read back from flash) on to every member; no notice.</summary>
-        public const byte KindRootUnit = 5;
+        public const byte KindRootUnit = 6;
 
         /// <summary>True for the kinds that carry a hash-list piece rather than a chunk (a relay job says so in
         /// CopyFlags: DataPacket.FlagHashPiece).</summary>
@@ -36,6 +39,8 @@ namespace IotOta.DeviceFirmware.Copies
         public int RelayCount;
         /// <summary>For a relay job: the flags its copies carry (FlagRelay, and FlagTree down a relay tree).</summary>
         public byte CopyFlags;
+        /// <summary>For a span copy: the members after this device it must get the packet to.</summary>
+        public int Span;
         public readonly uint[] TargetNode;
         public readonly uint[] TargetIp;
         public readonly int[] TargetPort;
@@ -69,6 +74,7 @@ namespace IotOta.DeviceFirmware.Copies
             TargetCount = o.TargetCount < TargetNode.Length ? o.TargetCount : TargetNode.Length;
             RelayCount = o.RelayCount;
             CopyFlags = o.CopyFlags;
+            Span = o.Span;
             for (int i = 0; i < TargetCount; i++)
             {
                 TargetNode[i] = o.TargetNode[i];
