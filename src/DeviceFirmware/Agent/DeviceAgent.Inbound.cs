@@ -198,18 +198,27 @@ namespace IotOta.DeviceFirmware.Agent
             return true;
         }
 
+        /// <summary>Under the lock: the data packet in buffer, parsed into the agent's one instance; null when it comes from
+        /// a quarantined peer (counted).</summary>
+        private DataPacket ParseData(byte[] buffer, int offset, int count, bool fromPeer)
+        {
+            DataPacket p = _packet;
+            p.Parse(buffer, offset, count);
+            if (fromPeer && _quarantine.IsQuarantined(PeerQuarantine.Sender, p.SenderNode))
+            {
+                Counters.QuarantinedDrops++;
+                return null;
+            }
+            return p;
+        }
+
         private void HandleData(byte[] buffer, int offset, int count, bool fromPeer, uint connection)
         {
             lock (_gate)
             {
                 if (_stopped) return;
-                DataPacket p = _packet;
-                p.Parse(buffer, offset, count);
-                if (fromPeer && _quarantine.IsQuarantined(PeerQuarantine.Sender, p.SenderNode))
-                {
-                    Counters.QuarantinedDrops++;
-                    return;
-                }
+                DataPacket p = ParseData(buffer, offset, count, fromPeer);
+                if (p == null) return;
                 int taken = _rx.Take(p);
                 if (taken == ReceivePath.Invalid || taken == ReceivePath.BadHash)
                 {

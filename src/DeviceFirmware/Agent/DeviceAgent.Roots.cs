@@ -50,13 +50,8 @@ namespace IotOta.DeviceFirmware.Agent
             lock (_gate)
             {
                 if (_stopped) return;
-                DataPacket p = _packet;
-                p.Parse(buffer, offset, count);
-                if (fromPeer && _quarantine.IsQuarantined(PeerQuarantine.Sender, p.SenderNode))
-                {
-                    Counters.QuarantinedDrops++;
-                    return;
-                }
+                DataPacket p = ParseData(buffer, offset, count, fromPeer);
+                if (p == null) return;
                 int r = _roots.OfferPiece(p.PayloadBuffer, p.PayloadOffset, p.PayloadLength);
                 if (r == RootAssembly.PieceBad)
                 {

@@ -14,7 +14,7 @@ namespace IotOta.DeviceFirmware.Copies
     /// Queueing runs under the agent's lock (<c>gate</c>); <see cref="Prepare"/> too; <see cref="Send"/> runs on the
     /// pump thread outside it. Allocates nothing after construction.
     /// </summary>
-    public sealed class Forwarder : IPeerMessage
+    public sealed partial class Forwarder : IPeerMessage
     {
         /// <summary>Bytes of a copy read from flash and handed to the socket at a time (and of the install's read-back).</summary>
         public const int PieceLength = 512;
@@ -48,16 +48,8 @@ namespace IotOta.DeviceFirmware.Copies
         private readonly ForwardJob _work = new ForwardJob(1);
         private readonly ForwardQueue _relayQueue;
         private readonly ForwardJob _relayWork = new ForwardJob();
-        // Protocol v2 (issue #15): notices go to the gateway in batches (8 B each instead of ~60 on the wire), written in
-        // place into the batch's message buffer, flushed when full or when the oldest waited long enough (HoldMs,
-        // checked on every pump and tick).
-        private readonly object _batchGate = new object();
-        private readonly NoticeBatchWriter _batch;
-        private long _batchSinceMs;
-        private readonly int _noticeHoldMs;
-        private readonly int _noticeHoldMaxMs;
-        private long _lastNoticeMs = -1;
-        private int _noticeGapMs; // smoothed gap between this device's notices (hold = twice it, clamped)
+        // Protocol v2 (issue #15): receipt notices in batches.
+        private readonly NoticeBatcher _notices;
         // This device's children in the copy tree for the job in progress: at most what its socket budget leaves
         // besides the connection in from its parent (CopyPlanner.TreeCopies clamps a larger fan-out to it).
         private readonly uint[] _treeNode;
@@ -108,9 +100,7 @@ namespace IotOta.DeviceFirmware.Copies
             _counters = counters;
             _topicOut = topicOut;
             _queue = new ForwardQueue(cfg.ForwardQueueCapacity, 1); // member copies (destinations taken when sent) and repair replies (1)
-            _noticeHoldMs = cfg.NoticeHoldMs;
-            _noticeHoldMaxMs = cfg.NoticeHoldMaxMs;
-            _batch = new NoticeBatchWriter(cfg.NoticeBatchEntries);
+            _notices = new NoticeBatcher(cfg, mqtt, topicOut, clock);
             // relay copies: up to DataPacket.MaxTargets per job, RelayTargetsPerJob on average over a full queue
             _relayQueue = new ForwardQueue(cfg.ForwardQueueCapacity, DataPacket.MaxTargets, cfg.ForwardQueueCapacity * RelayTargetsPerJob);
             _txWriter = new WireWriter(_txHead);
@@ -185,80 +175,6 @@ namespace IotOta.DeviceFirmware.Copies
             job.RelayCount = 0;
             job.Span = p.Span;
             _queue.Commit();
-        }
-
-        /// <summary>Protocol v2: a hash-list piece came as a minimum unit (held now, in flash): queues its relay copies
-        /// to the devices the original names, then its copies to the group, like a chunk's but without a notice
-        /// (under the lock).</summary>
-        public void QueuePiece(DataPacket p, int piece)
-        {
-            if (p.TargetCount > 0)
-            {
-                ForwardJob rj = _relayQueue.Reserve();
-                if (rj == null) _counters.ForwardDrops++;
-                else
-                {
-                    rj.Kind = ForwardJob.KindRelay;
-                    rj.ImageId = p.ImageId;
-                    rj.Index = piece;
-                    rj.CopyFlags = (byte)(DataPacket.FlagRelay | DataPacket.FlagHashPiece);
-                    _planner.NamedRelays(p, rj);
-                    if (!_relayQueue.Commit()) _counters.ForwardDrops++;
-                }
-            }
-            ForwardJob job = _queue.Reserve();
-            if (job == null)
-            {
-                _counters.ForwardDrops++;
-                return;
-            }
-            job.Kind = ForwardJob.KindPieceUnit;
-            job.ImageId = p.ImageId;
-            job.Index = piece;
-            job.ExcludeNode = p.SenderNode;
-            job.TargetCount = 0;
-            job.RelayCount = 0;
-            job.CopyFlags = 0;
-            job.Span = 0;
-            _queue.Commit();
-        }
-
-        /// <summary>Protocol v2: the signed root came from the gateway to this device alone (its group's seed): queues
-        /// a job that passes it on, read back from flash, to every member but <paramref name="exclude"/> (under the lock).</summary>
-        public void QueueRoot(uint imageId, uint exclude)
-        {
-            ForwardJob job = _queue.Reserve();
-            if (job == null)
-            {
-                _counters.ForwardDrops++;
-                return;
-            }
-            job.Kind = ForwardJob.KindRootUnit;
-            job.ImageId = imageId;
-            job.Index = 0;
-            job.ExcludeNode = exclude;
-            job.TargetCount = 0;
-            job.RelayCount = 0;
-            job.CopyFlags = 0;
-            job.Span = 0;
-            _queue.Commit();
-        }
-
-        /// <summary>Protocol v2: a member asked for piece <paramref name="piece"/> (held): one repair copy to it, read back
-        /// from flash (under the lock). False when the queue has no room or the asker is no member.</summary>
-        public bool QueuePieceReply(uint imageId, int piece, uint requester)
-        {
-            ForwardJob job = _queue.Reserve();
-            if (job == null) return false;
-            job.Kind = ForwardJob.KindPieceReply;
-            job.ImageId = imageId;
-            job.Index = piece;
-            job.ExcludeNode = 0;
-            job.CopyFlags = 0;
-            job.Span = 0;
-            if (!_planner.RepairReply(_members, requester, job)) return false;
-            _queue.Commit();
-            return true;
         }
 
         private int QueueRelays(DataPacket p, Manifest m, int idx)
@@ -361,20 +277,6 @@ namespace IotOta.DeviceFirmware.Copies
             return MembersReady;
         }
 
-        private bool Holds(ForwardJob j)
-        {
-            if (j.Kind == ForwardJob.KindRootUnit) return true; // its image is the one held (checked by the caller)
-            return j.IsPiece ? _roots.HoldsPiece(j.Index) : _rx.Holds(j.Index);
-        }
-
-        private static byte WorkFlags(byte kind)
-        {
-            if (kind == ForwardJob.KindRepairReply) return DataPacket.FlagRepair;
-            if (kind == ForwardJob.KindPieceUnit) return DataPacket.FlagHashPiece;
-            if (kind == ForwardJob.KindPieceReply) return DataPacket.FlagHashPiece | DataPacket.FlagRepair;
-            return 0;
-        }
-
         /// <summary>Sends what <see cref="Prepare"/> loaded (RelayReady or MembersReady), on the pump thread outside the lock.</summary>
         public void Send(int prepared)
         {
@@ -417,21 +319,7 @@ namespace IotOta.DeviceFirmware.Copies
             }
             _workActive = false;
             bool notice = _work.Kind == ForwardJob.KindMinimumUnit;
-            if (notice)
-            {
-                bool full;
-                lock (_batchGate)
-                {
-                    if (_batch.Count > 0 && _batch.ImageId != _work.ImageId) FlushNotices(true);
-                    long now = _clock.NowMs;
-                    if (_lastNoticeMs >= 0 && now - _lastNoticeMs < 10000) _noticeGapMs = (3 * _noticeGapMs + (int)(now - _lastNoticeMs)) / 4;
-                    _lastNoticeMs = now;
-                    if (_batch.Count == 0) _batchSinceMs = now;
-                    _batch.Add(_self, _work.ImageId, _work.Index, _work.NoticeKind, _work.ReceivedAtMs, _clock.NowMs, _workSentTotal + _workSent + _work.RelayCount);
-                    full = _batch.IsFull;
-                }
-                if (full) FlushNotices(true);
-            }
+            if (notice) _notices.Add(_work.ImageId, _work.Index, _work.NoticeKind, _work.ReceivedAtMs, _workSentTotal + _workSent + _work.RelayCount);
             lock (_gate)
             {
                 if (notice) _counters.NoticesSent++;
@@ -440,29 +328,11 @@ namespace IotOta.DeviceFirmware.Copies
             FlushWorkCounters();
         }
 
-        /// <summary>Sends the batched receipt notices (one NoticeBatch on the device's out topic): all of them when
-        /// <paramref name="now"/>, else only once the oldest waited DeviceConfig.NoticeHoldMs. Pump and tick call it.</summary>
+        /// <summary>Sends the batched receipt notices: all of them when <paramref name="now"/>, else once the oldest waited
+        /// long enough (<see cref="NoticeBatcher"/>). Pump and tick call it.</summary>
         public void FlushNotices(bool now)
         {
-            lock (_batchGate)
-            {
-                if (_batch.Count == 0 || (!now && _clock.NowMs - _batchSinceMs < HoldMs)) return;
-                int n = _batch.Length;
-                _batch.Clear();
-                _mqtt.Publish(_topicOut, _batch.Buffer, 0, n, false);
-            }
-        }
-
-        /// <summary>How long the open batch may wait: twice the smoothed gap between notices, within the configured
-        /// bounds (0 when the minimum is 0).</summary>
-        private int HoldMs
-        {
-            get
-            {
-                if (_noticeHoldMs <= 0) return 0;
-                int h = 2 * _noticeGapMs;
-                return h < _noticeHoldMs ? _noticeHoldMs : h > _noticeHoldMaxMs ? _noticeHoldMaxMs : h;
-            }
+            _notices.Flush(now);
         }
 
         /// <summary>Starts the job in _work (under the lock); its destinations are taken one at a time as it is sent.</summary>
@@ -528,19 +398,6 @@ namespace IotOta.DeviceFirmware.Copies
             _workSentTotal += _workSent;
             _workSent = 0;
             _workFailed = 0;
-        }
-
-        /// <summary>Makes the stored ImageRoot (the first bytes of the update state's root form) the message to send:
-        /// no header, its 160 bytes read from flash while it is sent.</summary>
-        private void LoadRoot(Manifest m)
-        {
-            _txHeadLen = 0;
-            _txLen = ImageRoot.EncodedLength;
-            _txPayloadLen = 0;
-            _txImage = m.ImageId;
-            _txIndex = -1;
-            _txRoot = true;
-            _txPiece = false;
         }
 
         /// <summary>Makes packet index (a chunk, or with FlagHashPiece a hash-list piece), as a Copy with these flags,
