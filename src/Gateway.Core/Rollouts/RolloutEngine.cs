@@ -40,6 +40,7 @@ public sealed class RolloutEngine
     private readonly ManifestPublisher _manifests;
     private readonly RelayTreePublisher _trees;
     private readonly RepairAnswers _repairs;
+    private readonly BaselineStreams? _streams;
     private readonly RolloutHealth _health;
     private readonly Queue<SendOrder> _recent = new();
     private IEnumerator<(string Topic, int Index)>? _baseline;
@@ -70,7 +71,8 @@ public sealed class RolloutEngine
         _settling = new ReconnectSettling(options, registry, image, _targets, time);
         _manifests = new ManifestPublisher(broker, registry, image, options, _targets, time);
         _trees = new RelayTreePublisher(broker, Scheduler, image.ImageId, time);
-        _repairs = new RepairAnswers(broker, registry, destinations, Scheduler, image, _packetizer, options, _targets, _held, _counters);
+        _streams = options.Baseline is { } baseline ? new BaselineStreams(baseline, registry, time) : null;
+        _repairs = new RepairAnswers(broker, registry, destinations, Scheduler, image, _packetizer, options, _targets, _held, _counters, _streams);
         _health = new RolloutHealth(options, registry, image, _targets, time);
     }
 
@@ -144,6 +146,7 @@ public sealed class RolloutEngine
     private void OnMembership(IReadOnlyList<FleetMember> members)
     {
         members = _targets.Admit(members);
+        _streams?.Members(members);
         IReadOnlyList<FleetMember> live = _settling.WithoutAwaiting(members);
         // A device that failed (rolled back, silent) refuses the image: it is no root or relay for anyone.
         if (_options.Health != null) live = live.Where(m => !_health.HasFailed(m.NodeId)).ToList();
@@ -331,6 +334,7 @@ public sealed class RolloutEngine
         {
             var (topic, index) = _baseline.Current;
             await _broker.PublishAsync(topic, _packetizer.RepairCopy(index), qos: BrokerQos.AtMostOnce, ct: ct);
+            _streams!.Sent(topic, index);
             _counters.Original(_packetizer.PayloadLength(index), 0);
             worked = true;
         }

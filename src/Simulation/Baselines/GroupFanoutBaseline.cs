@@ -22,4 +22,7 @@ public sealed class GroupFanoutBaseline(Func<int, string> groupDataTopic) : IBas
     }
 
     public bool AnswersRepairsOf(uint node) => true;
+
+    /// <summary>A member reads its group's data topic.</summary>
+    public string StreamOf(uint node, int group) => groupDataTopic(group);
 }

@@ -1,4 +1,5 @@
 using IotOta.Gateway.Fleet;
+using IotOta.Gateway.Rollouts;
 using IotOta.Shared.Protocol;
 using IotOta.Simulation.Baselines;
 
@@ -25,6 +26,16 @@ public sealed class BaselineTests
     {
         var sends = new GroupFanoutBaseline().Sends(Fleet, 2).ToList();
         Assert.Equal([("iotota/bench/group/1/data", 0), ("iotota/bench/group/2/data", 0), ("iotota/bench/group/1/data", 1), ("iotota/bench/group/2/data", 1)], sends);
+    }
+
+    [Fact]
+    public void A_device_reads_its_stream_on_its_in_topic_or_under_group_fanout_on_its_groups_data_topic()
+    {
+        IBaselineStrategy unicast = new UnicastBaseline(), fanout = new GroupFanoutBaseline(), gossip = new GossipBaseline();
+        Assert.Equal(Topics.DeviceIn(3), unicast.StreamOf(3, 1));
+        Assert.Equal(Topics.DeviceIn(3), gossip.StreamOf(3, 1));
+        Assert.Equal("iotota/bench/group/1/data", fanout.StreamOf(3, 1));
+        Assert.Contains(fanout.Sends(Fleet, 1), s => s.Topic == fanout.StreamOf(2, 2));
     }
 
     [Fact]
