@@ -6,11 +6,12 @@ namespace IotOta.Gateway.Rollouts.Run;
 /// <summary>
 /// What a benchmark baseline (<see cref="RolloutOptions.Baseline"/>) has sent on each device's stream (its in-topic, or
 /// its group's topic under group fan-out: <see cref="IBaselineStrategy.StreamOf"/>), so that the gateway repairs what
-/// was lost, never what is still on its way. A baseline publishes each stream in index order, and MQTT over TCP loses
-/// nothing while the device stays connected (AWS IoT OTA streams blocks this way). So a packet a device asks for is
-/// lost only when it went out on the stream and: the device holds a later packet of it; or the device's session broke
-/// (it left or rejoined the destination list) after it went out; or the device gained nothing for
-/// <see cref="StallAfter"/>. A packet not sent yet, or sent since and not yet overtaken, comes on the stream. Thread-safe.
+/// was lost, never what is still on its way. MQTT over TCP loses nothing while the device stays connected (AWS IoT OTA
+/// streams blocks this way), however long the broker's queue to a slow device is. So a packet a device asks for is
+/// lost only when it went out on the stream and either the device's session broke (it left or rejoined the
+/// destination list) after it went out, or the device gained nothing for <see cref="StallAfter"/> (a broker that drops
+/// queued QoS 0 messages, a packet the device dropped). A later packet held proves nothing: peers repair out of order.
+/// Thread-safe.
 /// </summary>
 internal sealed class BaselineStreams(IBaselineStrategy baseline, DeviceRegistry registry, TimeProvider time)
 {
@@ -58,13 +59,9 @@ internal sealed class BaselineStreams(IBaselineStrategy baseline, DeviceRegistry
     /// its missing packets are lost: true = repair it, false = it is on its way.</summary>
     public Func<int, bool> LostIn(RepairRequest r)
     {
-        int newest = -1, held = 0;
+        int held = 0;
         for (int i = 0; i < r.ChunkCount; i++)
-        {
-            if (r.IsMissing(i)) continue;
-            newest = i;
-            held++;
-        }
+            if (!r.IsMissing(i)) held++;
         long now = time.GetTimestamp();
         int sent, broken;
         bool stalled;
@@ -75,6 +72,6 @@ internal sealed class BaselineStreams(IBaselineStrategy baseline, DeviceRegistry
             sent = Stream(r.NodeId) is { } topic && _sentUpTo.TryGetValue(topic, out int upTo) ? upTo : -1;
             broken = _brokenUpTo.TryGetValue(r.NodeId, out int b) ? b : -1;
         }
-        return k => k <= sent && (k < newest || k <= broken || stalled);
+        return k => k <= sent && (k <= broken || stalled);
     }
 }
