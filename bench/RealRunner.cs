@@ -126,7 +126,8 @@ public static class RealRunner
             var options = new RolloutOptions
             {
                 Timeout = TimeSpan.FromSeconds(o.TimeoutSeconds),
-                Baseline = Baseline.Named(strategy),
+                // Group fan-out publishes no faster than the broker's uplink carries the copies it makes.
+                Baseline = Baseline.Named(strategy, o.EffectiveBrokerUpKbps > 0 ? new TokenBucket(o.EffectiveBrokerUpKbps * 125, 16 * 1024).ConsumeAsync : null),
                 Scheduler = new SchedulerOptions { PriorForwardRate = o.DeviceUpKbps * 125 },
             };
             var done = new System.Collections.Concurrent.ConcurrentDictionary<uint, double>();

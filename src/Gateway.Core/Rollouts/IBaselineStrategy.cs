@@ -23,4 +23,8 @@ public interface IBaselineStrategy
     /// <summary>The topic whose packets reach this device, in the order <see cref="Sends"/> yields them (its in-topic
     /// unless the strategy publishes to a shared one); the gateway does not repair what is still on its way there.</summary>
     string StreamOf(uint node, int group) => Topics.DeviceIn(node);
+
+    /// <summary>Called after each publish of <see cref="Sends"/> (bytes = the packet): waits while the copies a broker
+    /// makes of it (a publish to a shared topic) may not leave yet, so that its queue to the fleet stays short.</summary>
+    Task PaceAsync(string topic, int bytes, CancellationToken ct) => Task.CompletedTask;
 }

@@ -333,8 +333,10 @@ public sealed class RolloutEngine
         for (int n = 0; n < SendsPerPass && _baseline!.MoveNext(); n++)
         {
             var (topic, index) = _baseline.Current;
-            await _broker.PublishAsync(topic, _packetizer.RepairCopy(index), qos: BrokerQos.AtMostOnce, ct: ct);
+            byte[] packet = _packetizer.RepairCopy(index);
+            await _broker.PublishAsync(topic, packet, qos: BrokerQos.AtMostOnce, ct: ct);
             _streams!.Sent(topic, index);
+            await _options.Baseline!.PaceAsync(topic, packet.Length, ct);
             _counters.Original(_packetizer.PayloadLength(index), 0);
             worked = true;
         }

@@ -39,6 +39,19 @@ public sealed class BaselineTests
     }
 
     [Fact]
+    public async Task Group_fanout_paces_each_publish_by_what_the_broker_sends_its_members()
+    {
+        var charged = new List<int>();
+        var fanout = new GroupFanoutBaseline((n, _) => { charged.Add(n); return Task.CompletedTask; });
+        var sends = fanout.Sends([.. Fleet, new FleetMember(5, 1, 0, 0)], 1).ToList();
+        foreach (var (topic, _) in sends) await fanout.PaceAsync(topic, 1000, CancellationToken.None);
+        string g1 = "iotota/bench/group/1/data", g2 = "iotota/bench/group/2/data";
+        Assert.Equal([3 * (1000 + g1.Length + GroupFanoutBaseline.PublishFraming), 2 * (1000 + g2.Length + GroupFanoutBaseline.PublishFraming)], charged);
+        await new UnicastBaseline().PaceAsync(Topics.DeviceIn(1), 1000, CancellationToken.None); // no broker copies: no wait
+        Assert.Equal(0, new GroupFanoutBaseline().FanoutBytes("iotota/bench/group/9/data", 1000)); // a topic it never sent on
+    }
+
+    [Fact]
     public void Gossip_feeds_one_seed_per_group_and_answers_only_the_seeds_repairs()
     {
         var gossip = new GossipBaseline();
