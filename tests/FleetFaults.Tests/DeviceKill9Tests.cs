@@ -3,9 +3,12 @@ using Xunit.Abstractions;
 
 namespace IotOta.FleetFaults.Tests;
 
-/// <summary>`device-kill9` at CI size: 9 devices in three fleet processes (3 groups spanning them), a 512 KiB image,
-/// the gateway's upload limited so that the SIGKILL lands mid-rollout. Processes B and C are killed at 40 %; B comes
-/// back after 3 s, C only after A and B run the image: every device completes, and C's catch-up costs the gateway at most 5 % of the image (the donors are its group mates).</summary>
+/// <summary>`device-kill9` at CI size: 9 devices in three fleet processes (3 groups spanning them), the 1 MiB
+/// image, the gateway's upload limited so that the SIGKILL lands mid-rollout. Processes B and C are killed at 40 %; B
+/// comes back after 3 s, C only after A and B run the image: every device completes, C's catch-up costs the gateway at
+/// most 5 % of the image (the donors are its group mates), and the whole run keeps the scenario's limits — re-sent
+/// ≤ 5 % of the image, gateway payload ≤ 1.1 × image (what devices that left held is waited for or served by a group
+/// mate, not sent again at once: RolloutScheduler.Departures).</summary>
 public sealed class DeviceKill9Tests(ITestOutputHelper output)
 {
     [Fact]
@@ -15,8 +18,8 @@ public sealed class DeviceKill9Tests(ITestOutputHelper output)
         {
             Devices = 9,
             Groups = 3,
-            ImageSize = 512 * 1024,
-            GatewayUpBytesPerSecond = 250_000,
+            ImageSize = 1024 * 1024,
+            GatewayUpBytesPerSecond = 300_000,
             FaultAt = 0.4,
             Timeout = TimeSpan.FromSeconds(120),
         };
@@ -33,9 +36,10 @@ public sealed class DeviceKill9Tests(ITestOutputHelper output)
         Assert.True(r.CatchUpPayloadBytes <= r.ImageBytes * 0.05, $"catch-up cost the gateway {r.CatchUpPayloadBytes} of {r.ImageBytes}: {r.Detail}");
         Assert.Contains(" donor orders", r.Detail);
         Assert.DoesNotContain(" 0 donor orders", r.Detail);
-        // The whole run's limits (re-sent ≤ 5 %, payload ≤ 1.1 × image) are the full-size scenario's pass criterion
-        // (FaultSuite fleet --scenario device-kill9); at this size one packet is 0.8 % of the image and what the two
-        // killed processes held unforwarded at the kill varies from run to run (measured 2.3–11 %), so they are printed.
-        output.WriteLine($"whole run: re-sent {100.0 * r.ResentBytes / r.ImageBytes:0.00} % of the image, payload {(double)r.GatewayPayloadBytes / r.ImageBytes:0.000} × image, passed={r.Passed}");
+        // The whole run's limits (re-sent ≤ 5 % of the image, payload ≤ 1.1 × image).
+        output.WriteLine($"whole run: re-sent {100.0 * r.ResentBytes / r.ImageBytes:0.00} % of the image, payload {(double)r.GatewayPayloadBytes / r.ImageBytes:0.000} × image");
+        Assert.True(r.ResentBytes <= r.ImageBytes * DeviceKill9Scenario.MaxResentFraction, $"re-sent {r.ResentBytes} of {r.ImageBytes}: {r.Detail}");
+        Assert.True(r.GatewayPayloadBytes <= r.ImageBytes * DeviceKill9Scenario.MaxPayloadRatio, $"gateway payload {r.GatewayPayloadBytes} of {r.ImageBytes}: {r.Detail}");
+        Assert.True(r.Passed, r.Detail);
     }
 }

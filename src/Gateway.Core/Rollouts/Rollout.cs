@@ -49,9 +49,15 @@ public sealed class Rollout
     public IReadOnlyList<int> Percentages { get; init; } = Array.Empty<int>();
     public double SuccessThreshold { get; init; } = 1.0;
     public int InstallTimeoutSeconds { get; init; } = 300;
-    /// <summary>The window (<see cref="CreateRolloutRequest.WindowSeconds"/>). Not in the durable store yet: a rollout
-    /// resumed after a gateway restart gets the default window.</summary>
+    /// <summary>The window (<see cref="CreateRolloutRequest.WindowSeconds"/>); kept in the durable store, so a rollout
+    /// resumed after a gateway restart keeps it.</summary>
     public int WindowSeconds { get; init; } = CreateRolloutDefaults.WindowSeconds;
+    /// <summary>When the window ends — the deadline of pending devices: set when the last phase starts (now +
+    /// <see cref="WindowSeconds"/>), moved back by the time the rollout then spends paused; null before. Kept in the
+    /// durable store: a resumed rollout runs its last phase until this instant, not a new window.</summary>
+    public DateTimeOffset? WindowEndsAt { get; internal set; }
+    /// <summary>Since when the rollout is paused (null while not paused): a pause in the window moves its end.</summary>
+    public DateTimeOffset? PausedAt { get; internal set; }
     public DateTimeOffset CreatedAt { get; init; }
     public string State { get; internal set; } = RolloutStates.Created;
     public DateTimeOffset? StartedAt { get; internal set; }
@@ -92,7 +98,7 @@ public sealed class Rollout
     {
         lock (Gate)
             return new(Id, ImageId, Version, Groups, CanaryGroups, MaxFailures, TimeoutSeconds, CreatedAt, State, StartedAt, EndedAt, Message,
-                Phases, Phase, TargetDevices);
+                Phases, Phase, TargetDevices, WindowSeconds, WindowEndsAt, PausedAt);
     }
 
     public static Rollout FromPersisted(PersistedRollout p) => new()
@@ -112,5 +118,8 @@ public sealed class Rollout
         Phases = p.Phases,
         Phase = p.Phase,
         TargetDevices = p.TargetDevices,
+        WindowSeconds = p.WindowSeconds,
+        WindowEndsAt = p.WindowEndsAt,
+        PausedAt = p.PausedAt,
     };
 }

@@ -65,6 +65,7 @@ public sealed class RolloutCampaign
         {
             if (_r.State != RolloutStates.Running) return false;
             _r.State = RolloutStates.Paused;
+            _r.PausedAt = _options.Time.GetUtcNow();
             _r.Engine?.Pause();
         }
         _store.Update(_r);
@@ -79,6 +80,7 @@ public sealed class RolloutCampaign
         {
             if (_r.State != RolloutStates.Paused) return false;
             _r.State = RolloutStates.Running;
+            WindowDeadline.Unpause(_r, _options.Time.GetUtcNow());
             if (_r.Message != null && _r.Message.StartsWith("paused by the health gate", StringComparison.Ordinal)) _r.Message = "resumed by the operator after: " + _r.Message;
             _r.Engine?.Resume();
         }
@@ -104,7 +106,11 @@ public sealed class RolloutCampaign
                 _options.Time);
             for (int p = firstPhase; p < _r.Phases.Count; p++)
             {
-                lock (_r.Gate) _r.Phase = p;
+                lock (_r.Gate)
+                {
+                    _r.Phase = p;
+                    if (p == _r.Phases.Count - 1) WindowDeadline.Open(_r, _options.Time.GetUtcNow());
+                }
                 _store.Update(_r);
                 var result = await RunPhaseAsync(p, gate, resumed && p == firstPhase, ct);
                 if (Verdict(p, result) is { } failure)
@@ -154,11 +160,14 @@ public sealed class RolloutCampaign
             targets = (_, g) => upTo.Contains(g);
             phaseDevices = _gateway.Registry.All().Where(d => _r.Phases[p].Contains(d.GroupId)).Select(d => d.NodeId).ToList();
         }
+        TimeSpan? window;
+        lock (_r.Gate) window = last ? WindowDeadline.Remaining(_r, _options.Time.GetUtcNow()) : null;
         var runOptions = new RolloutOptions
         {
             Timeout = TimeSpan.FromSeconds(_r.TimeoutSeconds),
             // The last phase runs in the rollout's window: offline targets are pending, late joiners are added.
-            Window = last ? TimeSpan.FromSeconds(_r.WindowSeconds) : null,
+            // A resumed rollout keeps its window's end (stored), not a new window.
+            Window = window,
             Targets = targets,
             Scheduler = _options.Scheduler,
             Health = gate,
@@ -168,7 +177,7 @@ public sealed class RolloutCampaign
             ManifestPerDevice = _r.Phases.Count > 1,
             MaxRepairReplies = resumedPhase ? _options.ResumedPhaseRepairReplies : new RolloutOptions().MaxRepairReplies,
         };
-        RolloutResult result = await _gateway.RunRolloutAsync(_image, runOptions, new PhaseProgress(_r, _store), ct, Attach);
+        RolloutResult result = await _gateway.RunRolloutAsync(_image, runOptions, new PhaseProgress(_r, _store, _options.Time), ct, Attach);
         lock (_r.Gate)
         {
             if (_r.Engine != null) _r.LastOrders = _r.Engine.RecentOrders();
@@ -232,7 +241,7 @@ public sealed class RolloutCampaign
     private void End(string state, string? message) => End(_r, _store, _options.Time, state, message);
 
     /// <summary>Keeps the latest snapshot, and turns the engine pausing itself (health gate) into the rollout's state.</summary>
-    private sealed class PhaseProgress(Rollout r, IRolloutStore store) : IProgress<RolloutSnapshot>
+    private sealed class PhaseProgress(Rollout r, IRolloutStore store, TimeProvider time) : IProgress<RolloutSnapshot>
     {
         public void Report(RolloutSnapshot value)
         {
@@ -244,6 +253,7 @@ public sealed class RolloutCampaign
                 if (value.PauseReason != null && r.State == RolloutStates.Running)
                 {
                     r.State = RolloutStates.Paused;
+                    r.PausedAt = time.GetUtcNow();
                     r.Message = value.PauseReason;
                     paused = true;
                 }

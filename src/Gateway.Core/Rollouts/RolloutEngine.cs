@@ -152,6 +152,7 @@ public sealed class RolloutEngine
         if (_options.Health != null) live = live.Where(m => !_health.HasFailed(m.NodeId)).ToList();
         Scheduler.UpdateFleet(live);
         _held.Skip(live);
+        Scheduler.ReleaseReturned(); // what a device that came back holds was skipped; the rest of its work goes again
         _targets.Add(members);
         _wake.Set();
     }

@@ -106,7 +106,7 @@ public sealed partial class RolloutScheduler
             var next = members.ToDictionary(m => m.NodeId);
             foreach (uint gone in _members.Keys.Where(n => !next.ContainsKey(n)).ToList())
             {
-                ReleaseAllOf(gone);
+                OrphanAllOf(gone); // RolloutScheduler.Departures: waits for a holder, its return or the deadline
                 _members.Remove(gone);
             }
             // A device that moved to another group: what it holds was planned for its old group.
@@ -195,6 +195,7 @@ public sealed partial class RolloutScheduler
     private void Replan(GroupPlan g, int k)
     {
         if (g.Via[k] == 0) ForgetRelays(g.Owner[k], k); // a root planned again will not notice for its relays
+        if (IsOrphan(g, k)) OrphansReplanned++;
         Release(g, k);
         g.Status[k] = Pending;
         if (g.Live)
@@ -203,10 +204,12 @@ public sealed partial class RolloutScheduler
             _pending.Add(k);
         }
         Reallocations++;
+        PullOrphansOf(k); // RolloutScheduler.Departures: groups waiting for a gone device's packet k come along
     }
 
     private void Release(GroupPlan g, int k)
     {
+        if (EndOrphan(g, k)) return;
         if (_loads.TryGetValue(g.Owner[k], out DeviceLoad? load))
         {
             load.InFlight--;
@@ -273,7 +276,8 @@ public sealed partial class RolloutScheduler
                 {
                     if (!_members.TryGetValue(holder.NodeId, out FleetMember? known)) continue;
                     byte status = _groups[known.GroupId].Status[k];
-                    if (status == Done || (status == InFlight && !all)) continue;
+                    // an orphaned delivery (its device left) is brought by nobody: a member that holds it serves the group
+                    if (status == Done || (status == InFlight && !all && !IsOrphan(_groups[known.GroupId], k))) continue;
                 }
                 OnNotice(holder.NodeId, k);
                 skipped++;
@@ -292,7 +296,7 @@ public sealed partial class RolloutScheduler
             var (g, k) = e;
             if (g.Status[k] != InFlight || g.Deadline[k] != deadline) continue; // noticed or planned again since
             uint owner = g.Owner[k];
-            if (_loads.TryGetValue(owner, out DeviceLoad? silent)) silent.Strikes++;
+            if (!IsOrphan(g, k) && _loads.TryGetValue(owner, out DeviceLoad? silent)) silent.Strikes++;
             Replan(g, k);
             ReleaseSubtree(k, owner);
         }

@@ -318,6 +318,7 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
             Failed = deviceViews.Count(d => d.State == nameof(DeviceState.Failed)),
             Pending = deviceViews.Count(d => d.Pending),
             WindowSeconds = r.WindowSeconds,
+            WindowEndsAt = r.WindowEndsAt,
             Percent = allTotal == 0 ? 0 : Math.Round(100.0 * allHeld / allTotal, 1),
             ElapsedSeconds = Math.Round(elapsed, 3),
             ImageBytes = imageBytes,

@@ -48,6 +48,9 @@ public sealed record RolloutView
     public int Pending { get; init; }
     /// <summary>The rollout's window in seconds (its last phase waits this long for offline devices and late joiners).</summary>
     public int WindowSeconds { get; init; }
+    /// <summary>When the window ends (the deadline of pending devices; set when the last phase starts, moved back by
+    /// pauses, kept across a gateway restart); null before.</summary>
+    public DateTimeOffset? WindowEndsAt { get; init; }
     public double Percent { get; init; }
     public double ElapsedSeconds { get; init; }
     public long ImageBytes { get; init; }

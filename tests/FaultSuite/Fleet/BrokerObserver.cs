@@ -22,6 +22,13 @@ public sealed class BrokerObserver : IAsyncDisposable
     private readonly Presence _presence = new();
     private long _payload, _resent, _resentRepairs, _repairs, _dataPackets, _donorOrders, _malformed;
     private uint _imageId;
+    private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
+    private readonly Dictionary<uint, List<(double At, byte[] Bits)>> _reports = new();
+    private readonly List<Resend> _resends = new();
+
+    /// <summary>One data packet whose index had gone out before: when (seconds on the observer's clock), which packet,
+    /// to whom, whether as a repair copy, and which devices had reported holding it by then.</summary>
+    public sealed record Resend(double At, int Index, uint Dest, bool Repair, uint[] KnownHolders);
 
     private BrokerObserver(IMqttClient client) => _client = client;
 
@@ -98,6 +105,38 @@ public sealed class BrokerObserver : IAsyncDisposable
         }
     }
 
+    /// <summary>Seconds on the observer's clock (the time base of <see cref="Resends"/> and <see cref="HeldAfter"/>).</summary>
+    public double Now => _clock.Elapsed.TotalSeconds;
+
+    /// <summary>Every data packet sent again, in order (diagnostics: where re-sent bytes come from).</summary>
+    public IReadOnlyList<Resend> Resends()
+    {
+        lock (_gate) return _resends.ToList();
+    }
+
+    /// <summary>The bitmap of the device's first progress report at or after <paramref name="at"/> (null: none).</summary>
+    public byte[]? HeldAfter(uint node, double at)
+    {
+        lock (_gate) return _reports.TryGetValue(node, out var list) ? list.FirstOrDefault(r => r.At >= at).Bits : null;
+    }
+
+    /// <summary>The bitmap of the device's last progress report before <paramref name="at"/> (null: none).</summary>
+    public byte[]? HeldBefore(uint node, double at)
+    {
+        lock (_gate) return _reports.TryGetValue(node, out var list) ? list.LastOrDefault(r => r.At < at).Bits : null;
+    }
+
+    private uint[] HoldersOf(int index)
+    {
+        var holders = new List<uint>();
+        foreach (var (n, list) in _reports)
+        {
+            var bits = list[^1].Bits;
+            if ((index >> 3) < bits.Length && (bits[index >> 3] & (1 << (index & 7))) != 0) holders.Add(n);
+        }
+        return holders.ToArray();
+    }
+
     public static bool IsUpdated(DeviceView d, FirmwareVersion version) => d.State == DeviceState.Updated && d.Version.SameAs(version);
 
     private void Take(string topic, byte[] payload)
@@ -122,11 +161,19 @@ public sealed class BrokerObserver : IAsyncDisposable
                     if (repair) _repairs++;
                     if (sent > 0) _resent += _packet.PayloadLength;
                     if (sent > 0 && repair) _resentRepairs += _packet.PayloadLength;
+                    if (sent > 0) _resends.Add(new Resend(_clock.Elapsed.TotalSeconds, _packet.Index, node, repair, HoldersOf(_packet.Index)));
                     _sendsPerIndex[_packet.Index] = sent + 1;
                 }
                 else if (t == MessageType.ProgressReport)
                 {
                     _progress.Parse(payload, 0, payload.Length);
+                    if (_progress.ImageId == _imageId && _progress.ChunkCount > 0)
+                    {
+                        var bits = new byte[(_progress.ChunkCount + 7) / 8];
+                        Array.Copy(_progress.BitmapBuffer, _progress.BitmapOffset, bits, 0, bits.Length);
+                        if (!_reports.TryGetValue(node, out var list)) _reports[node] = list = new();
+                        list.Add((_clock.Elapsed.TotalSeconds, bits));
+                    }
                     var old = _devices.GetValueOrDefault(node);
                     _devices[node] = new DeviceView(node, old?.Group ?? 0, true, _progress.State, _progress.RunningVersion, _progress.ImageId,
                         _progress.HeldCount, _progress.ChunkCount, DateTime.UtcNow);

@@ -95,6 +95,7 @@ public static class DeviceKill9Scenario
             }
             long heldAtKill = observer.HeldPackets(all, image.ChunkCount, version);
             long resentBeforeKill = observer.ResentBytes;
+            double killAt = observer.Now;
             fleets[1]!.Kill();
             fleets[2]!.Kill();
             int exitB = fleets[1]!.ExitCode, exitC = fleets[2]!.ExitCode;
@@ -105,6 +106,7 @@ public static class DeviceKill9Scenario
             fleets[1]!.Dispose();
             fleets[1] = GatewayProcess.Start(args[1], new Dictionary<string, string>(), FleetProgram);
             var restartB = Stopwatch.StartNew();
+            double restartBAt = observer.Now;
             long resentAtB = observer.ResentBytes;
             var recovery = new Dictionary<uint, double>();
             var startedAt = nodes[1].ToDictionary(n => n, _ => restartB);
@@ -116,6 +118,7 @@ public static class DeviceKill9Scenario
             bool rolloutEndedBeforeC = run.IsCompleted;
             fleets[2] = GatewayProcess.Start(args[2], new Dictionary<string, string>(), FleetProgram);
             var restartC = Stopwatch.StartNew();
+            double restartCAt = observer.Now;
             long resentAtC = observer.ResentBytes, payloadAtC = observer.GatewayPayloadBytes;
             foreach (uint n in nodes[2]) startedAt[n] = restartC;
             await WaitUpdatedAsync(observer, all, version, o.Timeout, startedAt, recovery, null, ct);
@@ -126,7 +129,7 @@ public static class DeviceKill9Scenario
             {
                 result = await run;
                 rolloutState = $"rollout ended: {result.Updated}/{result.Devices} updated, {result.Failed} failed, {result.Pending} pending{(result.TimedOut ? ", timed out" : "")} " +
-                    $"({result.Reallocations} reallocations, {scheduler?.OrdersWithdrawn} orders withdrawn (device gone before they went out), {result.DeliveriesSkipped} skipped as held, " +
+                    $"({result.Reallocations} reallocations, {scheduler?.OrdersWithdrawn} orders withdrawn (device gone before they went out), {scheduler?.DeliveriesOrphaned} deliveries orphaned by devices that left ({scheduler?.OrphansReplanned} of them planned again), {result.DeliveriesSkipped} skipped as held, " +
                     $"{result.OriginalsSent} originals, {result.RepairCopiesSent} repair copies, engine-counted re-sent {result.ResentBytes})";
             }
             else rolloutState = "rollout still running";
@@ -136,6 +139,12 @@ public static class DeviceKill9Scenario
             bool completed = updated == o.Devices && result is { TimedOut: false, Outcome: RolloutOutcome.AllUpdated } r && r.Updated == o.Devices
                 && !rolloutEndedBeforeC && observer.Malformed == 0;
             var returning = nodes[1].Concat(nodes[2]).ToList();
+            if (log != null) LogResends(observer, log, killAt, restartBAt, restartCAt, nodes);
+            if (log != null && updated != o.Devices)
+            {
+                foreach (var d in observer.Devices()) log($"device {d.Node} g{d.Group}: online={d.Online} state={d.State} held {d.HeldCount}/{d.ChunkCount}");
+                for (int p = 0; p < 3; p++) log($"fleet process {p}:\n" + string.Join("\n", (fleets[p]?.Log ?? "").Split('\n').TakeLast(60)));
+            }
             long catchUp = payload - payloadAtC;
             string perDevice = string.Join(", ", returning.Select(n => recovery.TryGetValue(n, out double s) ? $"{n}:{s:0.00}" : $"{n}:-"));
             return new FleetScenarioResult(Name, completed, resent, bytes.Length, maxRecovery, updated, o.Devices, payload,
@@ -155,6 +164,23 @@ public static class DeviceKill9Scenario
         finally
         {
             foreach (var f in fleets) f?.Dispose();
+        }
+    }
+
+    /// <summary>Diagnostics (--verbose): for each packet sent again, when (seconds after the kill), to whom, who had
+    /// reported holding it by then, and which killed devices held it when they came back (their persisted bitmaps).</summary>
+    private static void LogResends(BrokerObserver observer, Action<string> log, double killAt, double restartBAt, double restartCAt, List<uint>[] nodes)
+    {
+        static bool Has(byte[]? bits, int k) => bits != null && (k >> 3) < bits.Length && (bits[k >> 3] & (1 << (k & 7))) != 0;
+        string G(uint n) => $"{n}/g{observer.Device(n)?.Group}";
+        foreach (var r in observer.Resends())
+        {
+            var b = nodes[1].Where(n => Has(observer.HeldAfter(n, restartBAt), r.Index)).Select(G);
+            var c = nodes[2].Where(n => Has(observer.HeldAfter(n, restartCAt), r.Index)).Select(G);
+            var aBefore = nodes[0].Where(n => Has(observer.HeldBefore(n, r.At), r.Index)).Select(G);
+            var aAtKill = nodes[0].Where(n => Has(observer.HeldAfter(n, killAt), r.Index)).Select(G);
+            log($"resend t={r.At - killAt:+0.000;-0.000}s k={r.Index} to {G(r.Dest)}{(r.Repair ? " (repair)" : "")}: known holders [{string.Join(" ", r.KnownHolders.Select(G))}], " +
+                $"A reported before [{string.Join(" ", aBefore)}], A's first report after the kill [{string.Join(" ", aAtKill)}], B at restart [{string.Join(" ", b)}], C at restart [{string.Join(" ", c)}]");
         }
     }
 

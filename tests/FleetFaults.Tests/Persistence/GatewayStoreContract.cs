@@ -15,6 +15,8 @@ public abstract class GatewayStoreContract
     /// <summary>A new, empty store location for one test; <see cref="Open"/> opens it (again).</summary>
     protected abstract Task<string> NewLocationAsync();
     protected abstract GatewayDatabase Open(string location);
+    /// <summary>Writes a rollout row the way an earlier gateway version did (raw SQL on its own connection).</summary>
+    protected abstract void InsertRawRollout(string location, string id, string createdAt, string json);
 
     private static StoredImage Image(ManifestSigner signer, string version, int seed, int size = 10_000, string? fileName = "a.bin")
     {
@@ -88,6 +90,54 @@ public abstract class GatewayStoreContract
             Assert.Equal([[1], [2]], r.Phases.Select(p => p.ToArray()).ToArray());
             Assert.NotNull(r.StartedAt);
         }
+    }
+
+    [Fact]
+    public async Task A_rollout_keeps_its_window_and_pending_deadline_across_a_reopen()
+    {
+        string at = await NewLocationAsync();
+        var started = new DateTimeOffset(2026, 12, 4, 23, 0, 0, TimeSpan.Zero);
+        var running = new PersistedRollout("r1", "abc", "2.0.0", [1], 0, 0, 60, started, RolloutStates.Running, started, null, null, [[1]], 0, [1, 2],
+            WindowSeconds: 900, WindowEndsAt: started + TimeSpan.FromSeconds(930), PausedAt: started + TimeSpan.FromSeconds(40));
+        using (var db = Open(at))
+        {
+            var store = new DatabaseRolloutStore(db);
+            store.Add(Rollout.FromPersisted(running));
+        }
+        using (var db = Open(at))
+        {
+            var r = Assert.Single(new DatabaseRolloutStore(db).List());
+            Assert.Equal(900, r.WindowSeconds);
+            Assert.Equal(started + TimeSpan.FromSeconds(930), r.WindowEndsAt);
+            Assert.Equal(started + TimeSpan.FromSeconds(40), r.PausedAt);
+            Assert.Equal(RolloutStates.Running, r.State);
+        }
+    }
+
+    [Fact]
+    public async Task Rollouts_stored_before_the_window_was_kept_load_with_the_default_window_and_are_not_lost()
+    {
+        string at = await NewLocationAsync();
+        using (var db = Open(at)) { } // the tables, as a gateway of that version created them
+        // A row as the gateway before this change wrote it (no window fields in its JSON).
+        InsertRawRollout(at, "r7", "2026-12-01T10:00:00.0000000+00:00",
+            "{\"Id\":\"r7\",\"ImageId\":\"abc\",\"Version\":\"2.0.0\",\"Groups\":[1,2],\"CanaryGroups\":0,\"MaxFailures\":1,\"TimeoutSeconds\":600," +
+            "\"CreatedAt\":\"2026-12-01T10:00:00+00:00\",\"State\":\"running\",\"StartedAt\":\"2026-12-01T10:00:01+00:00\",\"EndedAt\":null," +
+            "\"Message\":null,\"Phases\":[[1,2]],\"Phase\":0,\"TargetDevices\":[1,2,3]}");
+        using (var db = Open(at))
+        {
+            var store = new DatabaseRolloutStore(db);
+            var r = Assert.Single(store.List());
+            Assert.Equal("r7", r.Id);
+            Assert.Equal(RolloutStates.Running, r.State);
+            Assert.Equal(new uint[] { 1, 2, 3 }, r.TargetDevices);
+            Assert.Equal(CreateRolloutDefaults.WindowSeconds, r.WindowSeconds); // what it ran with
+            Assert.Null(r.WindowEndsAt);
+            Assert.Null(r.PausedAt);
+            store.Update(r); // written back in the new form
+        }
+        using (var db = Open(at))
+            Assert.Equal(CreateRolloutDefaults.WindowSeconds, Assert.Single(new DatabaseRolloutStore(db).List()).WindowSeconds);
     }
 
     [Fact]

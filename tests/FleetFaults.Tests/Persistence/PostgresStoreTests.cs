@@ -17,6 +17,17 @@ public sealed class PostgresStoreTests(PostgresFixture pg) : GatewayStoreContrac
     protected override Task<string> NewLocationAsync() => pg.Server.CreateDatabaseAsync();
     protected override GatewayDatabase Open(string location) => new PostgresGatewayDatabase(location);
 
+    protected override void InsertRawRollout(string location, string id, string createdAt, string json)
+    {
+        using var c = new Npgsql.NpgsqlConnection(location);
+        c.Open();
+        using var cmd = new Npgsql.NpgsqlCommand("INSERT INTO rollouts VALUES (@id, @at, @json)", c);
+        cmd.Parameters.AddWithValue("id", id);
+        cmd.Parameters.AddWithValue("at", createdAt);
+        cmd.Parameters.AddWithValue("json", json);
+        cmd.ExecuteNonQuery();
+    }
+
     [Fact]
     public void A_server_that_is_not_there_is_a_clear_error()
     {

@@ -12,6 +12,18 @@ public sealed class SqliteStoreTests : GatewayStoreContract, IDisposable
     protected override Task<string> NewLocationAsync() => Task.FromResult(_dir.File($"state{Interlocked.Increment(ref _n)}/gateway.db"));
     protected override GatewayDatabase Open(string location) => new SqliteGatewayDatabase(location);
 
+    protected override void InsertRawRollout(string location, string id, string createdAt, string json)
+    {
+        using var c = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={location};Pooling=False");
+        c.Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "INSERT INTO rollouts VALUES ($id, $at, $json)";
+        cmd.Parameters.AddWithValue("$id", id);
+        cmd.Parameters.AddWithValue("$at", createdAt);
+        cmd.Parameters.AddWithValue("$json", json);
+        cmd.ExecuteNonQuery();
+    }
+
     [Fact]
     public void An_unreadable_file_is_a_clear_error()
     {

@@ -110,4 +110,63 @@ public sealed class RolloutCampaignTests
         Assert.StartsWith("phase 1 of 1 (phase 1) timed out with 0/2 updated", r.Message);
         Assert.True(Assert.Single(r.PhaseResults).TimedOut);
     }
+
+    [Fact]
+    public async Task The_window_opens_with_the_last_phase_pauses_move_its_end_and_the_end_is_in_the_stored_state()
+    {
+        await using var h = await NodeHarness.StartAsync();
+        await h.JoinAsync(2, 1);
+        var image = NodeHarness.Image();
+        var r = new Rollout
+        {
+            Id = "r1", ImageId = image.ImageId.ToString("x8"), Version = image.Version.ToString(), Groups = [],
+            TimeoutSeconds = 60, SuccessThreshold = 1.0, InstallTimeoutSeconds = 300, WindowSeconds = 90,
+        };
+        var store = new CountingStore();
+        store.Add(r);
+        var c = new RolloutCampaign(r, image, h.Node, store, new RolloutCampaignOptions { Time = h.Time });
+        var start = h.Time.GetUtcNow();
+        Start(c, [1, 2]);
+        await h.PumpUntilAsync(() => h.Node.CurrentRollout != null);
+        var end = r.WindowEndsAt!.Value;                 // opened as the (only, so last) phase started
+        Assert.InRange((end - start).TotalSeconds, 90, 90.5);
+        Assert.Equal(end, r.ToPersisted().WindowEndsAt);
+        Assert.Equal(90, r.ToPersisted().WindowSeconds);
+        Assert.True(c.Pause());
+        Assert.Equal(h.Time.GetUtcNow(), r.ToPersisted().PausedAt);
+        await h.AdvanceAsync(TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(100));
+        var paused = h.Time.GetUtcNow() - r.PausedAt!.Value;
+        Assert.True(c.Resume());
+        Assert.Null(r.PausedAt);
+        Assert.Equal(end + paused, r.WindowEndsAt); // paused time does not count
+        c.Abort();
+        await h.PumpUntilAsync(() => RolloutStates.IsTerminal(r.State));
+    }
+
+    [Fact]
+    public async Task A_rollout_resumed_after_a_restart_keeps_its_window_end_instead_of_a_new_window()
+    {
+        await using var h = await NodeHarness.StartAsync();
+        await h.JoinAsync(2, 1);
+        h.Presence(3, 1, online: false); // a target that is offline: pending until the window ends
+        var image = NodeHarness.Image();
+        var now = h.Time.GetUtcNow();
+        // As stored by a gateway that died 80 s into a 90 s window (and as read back from the database).
+        var stored = new PersistedRollout("r1", image.ImageId.ToString("x8"), image.Version.ToString(), [1], 0, 0, 600, now - TimeSpan.FromSeconds(80),
+            RolloutStates.Running, now - TimeSpan.FromSeconds(80), null, null, [[1]], 0, [1, 2, 3], WindowSeconds: 90,
+            WindowEndsAt: now + TimeSpan.FromSeconds(10));
+        var r = Rollout.FromPersisted(stored);
+        var store = new CountingStore();
+        store.Add(r);
+        new RolloutCampaign(r, image, h.Node, store, new RolloutCampaignOptions { Time = h.Time }).Resume(0);
+        await h.PumpUntilAsync(() => h.Node.CurrentRollout != null);
+        h.Updated(1, image);
+        h.Updated(2, image);
+        await h.PumpUntilAsync(() => RolloutStates.IsTerminal(r.State), step: TimeSpan.FromMilliseconds(100), maxSteps: 1000);
+        // ended when the stored window ended (10 s after the restart), not 90 s after it
+        Assert.Equal(RolloutStates.EndedWithPending, r.State);
+        Assert.InRange((r.EndedAt!.Value - now).TotalSeconds, 10, 11);
+        Assert.Equal(now + TimeSpan.FromSeconds(10), r.WindowEndsAt);
+        Assert.Equal(3u, Assert.Single(r.PendingDevices).NodeId);
+    }
 }

@@ -100,7 +100,7 @@ public class RelayTreeSchedulingTests(ITestOutputHelper output)
     [Fact]
     public void A_deep_relay_that_leaves_takes_only_its_subtree_with_it()
     {
-        var (s, _, members) = Scheduler(groups: 200, perGroup: 3, chunks: 1);
+        var (s, clock, members) = Scheduler(groups: 200, perGroup: 3, chunks: 1);
         var order = Assert.Single(s.Plan());
         var forest = s.Forest!;
         int tree = forest.TreeOf(0);
@@ -109,8 +109,16 @@ public class RelayTreeSchedulingTests(ITestOutputHelper output)
         var subtree = forest.SubtreeOf(forest.PositionOf(tree, gone.GroupId)).Select(p => forest.GroupAt(tree, p)).ToHashSet();
         Assert.NotEmpty(subtree);
         s.UpdateFleet(members.Where(m => m.NodeId != gone.NodeId));
-        Assert.Equal(subtree.Count + 1, s.Reallocations);
+        Assert.Equal(subtree.Count + 1, s.OrphanCount);       // they wait for a holder, its return or the deadline
+        Assert.Equal(0, s.Reallocations);
+        Assert.Empty(s.Plan());
+        // everyone outside the lost subtree notices
+        var lost = subtree.Append(gone.GroupId).ToHashSet();
+        foreach (var d in new[] { order.Root }.Concat(order.Relays).Concat(order.Deep).Where(d => !lost.Contains(d.GroupId)))
+            s.OnNotice(d.NodeId, 0);
+        clock.Advance(TimeSpan.FromSeconds(30));
         var again = s.Plan();
+        Assert.Equal(subtree.Count + 1, s.Reallocations);
         var regrouped = again.SelectMany(o => new[] { o.Root }.Concat(o.Relays)).Select(m => m.GroupId).OrderBy(g => g);
         Assert.Equal(subtree.Append(gone.GroupId).OrderBy(g => g), regrouped);
     }

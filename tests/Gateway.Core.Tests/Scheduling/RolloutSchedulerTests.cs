@@ -150,8 +150,10 @@ public class RolloutSchedulerTests(ITestOutputHelper output)
             heldWhenLeaving = leaving.Sum(n => loads[n].InFlight);
             long before = s.Scheduler.Reallocations;
             foreach (uint n in leaving) s.Leave(n);
-            // What they held, plus the relays that were to get a packet from one of them.
-            Assert.True(s.Scheduler.Reallocations - before >= heldWhenLeaving);
+            // What they held, plus the relays that were to get a packet from one of them, waits (orphaned) for a
+            // holder, their return or its deadline: nothing is planned again at once.
+            Assert.True(s.Scheduler.DeliveriesOrphaned >= heldWhenLeaving);
+            Assert.Equal(before, s.Scheduler.Reallocations);
         }));
         Assert.Equal(3, sim.Departed.Count);
         Assert.True(heldWhenLeaving >= 3);
@@ -225,13 +227,16 @@ public class RolloutSchedulerTests(ITestOutputHelper output)
         s.UpdateFleet([a, b]);
         foreach (var o in s.Plan()) Assert.Single(o.Relays);
         s.UpdateFleet([a]);              // group 2's only device leaves holding both packets
-        Assert.True(s.Reallocations >= 2); // its two deliveries, and any of group 1's that it was to relay
+        Assert.True(s.OrphanCount >= 2); // its two deliveries, and any of group 1's that it was to relay, wait
+        Assert.Equal(0, s.Reallocations);
         s.OnNotice(1, 0);
         s.OnNotice(1, 1);
         Assert.True(s.AllDelivered);     // group 2 has no members now
         Assert.Empty(s.Plan());
-        s.UpdateFleet([a, b]);           // it comes back: both packets are still owed to group 2
+        s.UpdateFleet([a, b]);           // it comes back (and reported holding neither): both are still owed to group 2
         Assert.False(s.AllDelivered);
+        Assert.Empty(s.Plan());          // still waiting for its report
+        Assert.Equal(2, s.ReleaseReturned());
         var again = s.Plan();
         Assert.Equal([0, 1], again.Select(o => o.Index));
         Assert.All(again, o => Assert.Equal(b, o.Root));
@@ -240,24 +245,33 @@ public class RolloutSchedulerTests(ITestOutputHelper output)
         Assert.True(s.AllDelivered);
     }
     [Fact]
-    public void WhenARootLeavesTheRelaysItWasToFeedArePlannedAgain()
+    public void WhenARootLeavesItsGroupGetsThePacketAgainAtTheDeadlineAndTheRelayThatNoticedDoesNot()
     {
         var clock = new FakeTimeProvider();
         var s = new RolloutScheduler(1, _ => 1000, new SchedulerOptions(), new OverheadTable(clock), clock);
         var a = new FleetMember(1, 1, 1, 1);
         var a2 = new FleetMember(3, 1, 3, 3);
         var b = new FleetMember(2, 2, 2, 2);
-        s.UpdateFleet([a, a2, b]);
+        var b2 = new FleetMember(4, 2, 4, 4);
+        s.UpdateFleet([a, a2, b, b2]);
         var order = Assert.Single(s.Plan());
         var root = order.Root;
         var relay = Assert.Single(order.Relays);
         Assert.NotEqual(root.GroupId, relay.GroupId);
-        s.UpdateFleet(new[] { a, a2, b }.Where(m => m.NodeId != root.NodeId));
-        Assert.Equal(2, s.Reallocations);                          // the root's delivery and the relay it was to feed
-        Assert.All(s.Loads(), l => Assert.Equal(0, l.InFlight));  // the relay holds no phantom work
+        s.UpdateFleet(new[] { a, a2, b, b2 }.Where(m => m.NodeId != root.NodeId));
+        Assert.Equal(2, s.OrphanCount);                             // the root's delivery and the relay it was to feed
+        Assert.Equal(0, s.Reallocations);
+        Assert.Empty(s.Plan());                                     // nothing goes again at once
+        Assert.Equal(0, s.Loads().Single(l => l.NodeId == root.NodeId).InFlight); // the gone root holds no work
+        s.OnNotice(relay.NodeId, 0);                                // the relay had its copy before the root died
+        Assert.Equal(1, s.OrphanCount);
+        Assert.All(s.Loads(), l => Assert.Equal(0, l.InFlight));
+        clock.Advance(TimeSpan.FromSeconds(5.001));                 // past the root delivery's deadline
         var again = Assert.Single(s.Plan());
+        Assert.Equal(1, s.Reallocations);
         Assert.NotEqual(root.NodeId, again.Root.NodeId);
-        Assert.DoesNotContain(again.Relays, r => r.NodeId == root.NodeId);
+        Assert.Equal(root.GroupId, again.Root.GroupId);             // only the group that lacks it
+        Assert.Empty(again.Relays);
     }
 
     [Fact]

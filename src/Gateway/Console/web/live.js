@@ -11,7 +11,8 @@ function render(v) {
   $('#rollout-abort').disabled = !(v.state === 'running' || v.state === 'paused' || v.state === 'created');
   const ratio = v.imageBytes ? (v.gatewayPayloadBytes / v.imageBytes).toFixed(3) : '–';
   const phase = v.phases.length > 1 ? `phase ${v.phase + 1} of ${v.phases.length} (groups ${v.phases[v.phase].join(', ')})` : `groups ${v.phases.length ? v.phases[0].join(', ') : 'all'}`;
-  $('#live-figures').innerHTML = `<span>${v.updated}/${v.devices} updated, ${v.failed} failed, <span id="pending-count">${v.pending || 0} pending</span></span><span>${esc(phase)}</span>` +
+  $('#live-figures').innerHTML = `<span>${v.updated}/${v.devices} updated, ${v.failed} failed, <span id="pending-count">${v.pending || 0} pending</span>` +
+    (v.windowEndsAt ? `<span id="window-ends">, window ends ${esc(new Date(v.windowEndsAt).toLocaleString())}</span>` : '') + `</span><span>${esc(phase)}</span>` +
     `<span id="gateway-bytes">gateway sent ${bytes(v.gatewayPayloadBytes)} for a ${bytes(v.imageBytes)} image (${ratio} × image)</span>` +
     `<span id="bound">measured ${v.elapsedSeconds.toFixed(2)} s` + (v.boundSeconds != null ? ` against the Kumar–Ross bound ${v.boundSeconds.toFixed(2)} s (${(v.elapsedSeconds / v.boundSeconds).toFixed(2)} ×)` : ' (Kumar–Ross bound: link rates unknown)') + '</span>';
   $('#group-bars').innerHTML = v.groupProgress.map((g) => `<div class="group-progress" data-group="${g.groupId}">group ${g.groupId}: ${g.updated}/${g.devices} updated` +

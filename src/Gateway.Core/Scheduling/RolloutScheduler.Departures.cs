@@ -1,0 +1,124 @@
+namespace IotOta.Gateway.Scheduling;
+
+/// <summary>
+/// Devices that go offline holding work (a fleet process killed, power lost): a delivery whose owner — or a device it
+/// was to come through — left is <em>orphaned</em>, not planned again at once. What the gone device received it may
+/// already have passed on (relay copies go out first, then member copies), and it may come back soon with the packet
+/// in flash; sending the original again at once repeats it on the first network (fault suite device-kill9: the
+/// re-sent bytes were originals re-planned within half a second of the kill). An orphaned delivery ends:
+/// <list type="bullet">
+/// <item>done, when an online member of its group is known to hold the packet (<see cref="SkipHeld"/>): the group's
+/// members repair from that holder (their repair requests become donor orders), the gateway sends nothing;</item>
+/// <item>done, when its notice comes after all (the device forwarded before it left, a relay got its copy);</item>
+/// <item>planned again when the device that left is back and has reported what it holds
+/// (<see cref="ReleaseReturned"/>): what it holds was skipped first, the rest is sent again;</item>
+/// <item>planned again at its own deadline otherwise — max(MinNoticeTimeout, 4 × the expected time from the measured
+/// overheads), set when it was planned — so the wait for a device is bounded by the measured overheads, and by the
+/// rollout's window (nothing is planned after the run ends). Packets no online member holds then go out once, for
+/// every group that still needs them.</item>
+/// </list>
+/// The gone device's load is released at once (it has no queue any more); it gets no strike for orphaned deliveries.
+/// </summary>
+public sealed partial class RolloutScheduler
+{
+    /// <summary>Orphaned deliveries → the device that left (owner, or a device the packet was to come through), and
+    /// whether the owner's load was released already (the owner is the device that left).</summary>
+    private readonly Dictionary<(GroupPlan G, int K), (uint Departed, bool LoadReleased)> _orphans = new();
+
+    /// <summary>Deliveries orphaned so far because a device holding them went offline.</summary>
+    public long DeliveriesOrphaned { get; private set; }
+
+    /// <summary>Orphaned deliveries planned again (at their deadline, their device back without the packet, or
+    /// withdrawn); the others ended done (a member held the packet, or the notice came after all).</summary>
+    public long OrphansReplanned { get; private set; }
+
+    /// <summary>Deliveries orphaned now, waiting for a holder, their device's return or their deadline.</summary>
+    public int OrphanCount
+    {
+        get { lock (_gate) return _orphans.Count; }
+    }
+
+    /// <summary>Under the gate: the node left the destination list. Its own in-flight deliveries and every delivery
+    /// that was to come through it (down relay trees too) wait instead of being planned again at once.</summary>
+    private void OrphanAllOf(uint node)
+    {
+        var via = new HashSet<uint> { node };
+        foreach (var g in _groups.Values)
+        {
+            for (int k = 0; k < _chunkCount; k++)
+            {
+                if (g.Status[k] != InFlight || (g.Owner[k] != node && g.Via[k] != node)) continue;
+                Orphan(g, k, node);
+                // relays further down the tree that were to get the packet through this delivery's owner
+                via.Clear();
+                via.Add(node);
+                via.Add(g.Owner[k]);
+                bool changed = true;
+                while (changed)
+                {
+                    changed = false;
+                    foreach (var h in _groups.Values)
+                    {
+                        if (h.Status[k] != InFlight || _orphans.ContainsKey((h, k)) || !via.Contains(h.Via[k])) continue;
+                        via.Add(h.Owner[k]);
+                        Orphan(h, k, node);
+                        changed = true;
+                    }
+                }
+            }
+        }
+        if (_loads.TryGetValue(node, out DeviceLoad? load))
+        {
+            load.InFlight = 0;
+            load.InFlightBytes = 0;
+            load.BusyUntil = 0;
+        }
+    }
+
+    private void Orphan(GroupPlan g, int k, uint departed)
+    {
+        // a live owner (a relay whose root left) keeps its load until the delivery ends; the gone one has none
+        if (_orphans.TryGetValue((g, k), out var o))
+        {
+            // orphaned through its root before, and now its owner left too
+            if (g.Owner[k] == departed && !o.LoadReleased) _orphans[(g, k)] = (o.Departed, true);
+            return;
+        }
+        _orphans[(g, k)] = (departed, g.Owner[k] == departed);
+        DeliveriesOrphaned++;
+    }
+
+    /// <summary>Under the gate, from Release: the delivery ends; true when its load was released already (its owner
+    /// is the device that left).</summary>
+    private bool EndOrphan(GroupPlan g, int k) => _orphans.Remove((g, k), out var o) && o.LoadReleased;
+
+    private bool IsOrphan(GroupPlan g, int k) => _orphans.ContainsKey((g, k));
+
+    /// <summary>Under the gate, from Replan: packet k goes out again for some group, so the orphaned deliveries of k
+    /// whose owner is gone go with it — one original for every group that needs it instead of one per deadline (fault
+    /// suite device-kill9: a packet re-sent for one group at a returning device's report went again a second later for
+    /// another group at its deadline). A delivery whose owner is alive (a relay whose root left) may still notice: it
+    /// keeps waiting.</summary>
+    private void PullOrphansOf(int k)
+    {
+        if (_orphans.Count == 0) return;
+        foreach (var (key, o) in _orphans.Where(e => e.Key.K == k && e.Value.LoadReleased).ToList())
+            if (_orphans.ContainsKey(key) && key.G.Status[k] == InFlight) Replan(key.G, k);
+    }
+
+    /// <summary>Devices that left and are members again (they came back and reported what they hold: call after
+    /// <see cref="UpdateFleet"/> and <see cref="SkipHeld"/>): the deliveries orphaned by them that no holder ended are
+    /// planned again now instead of at their deadline. Returns how many.</summary>
+    public int ReleaseReturned()
+    {
+        lock (_gate)
+        {
+            if (_orphans.Count == 0) return 0;
+            var back = _orphans.Where(o => _members.ContainsKey(o.Value.Departed) && o.Key.G.Status[o.Key.K] == InFlight).Select(o => o.Key).ToList();
+            // one Replan may take others of the same packet along (PullOrphansOf): each only once
+            foreach (var (g, k) in back)
+                if (_orphans.ContainsKey((g, k)) && g.Status[k] == InFlight) Replan(g, k);
+            return back.Count;
+        }
+    }
+}
