@@ -48,6 +48,15 @@ public sealed class BaselineStreamsTests
         return await run;
     }
 
+    /// <summary>The device asks for every packet and gets each as a repair copy; then the run finishes.</summary>
+    private static async Task AsksForAllAndGetsThemAsync(NodeHarness h, FirmwareImage image, Task<RolloutResult> run, uint node)
+    {
+        h.Repair(node, image, Enumerable.Range(0, image.ChunkCount));
+        await h.PumpUntilAsync(() => h.RepairCopies().Count == 4 * image.ChunkCount);
+        Assert.All(h.RepairCopies().Skip(3 * image.ChunkCount), c => Assert.Equal(node, c.Root));
+        await FinishAsync(h, image, run);
+    }
+
     [Fact]
     public async Task A_packet_sent_on_the_stream_and_not_yet_overtaken_is_on_its_way_and_is_not_repaired()
     {
@@ -81,10 +90,7 @@ public sealed class BaselineStreamsTests
         await h.PumpUntilAsync(() => h.Node.Destinations.Members.Count == 2);
         h.Presence(3, 1);
         await h.PumpUntilAsync(() => h.Node.Destinations.Members.Count == 3);
-        h.Repair(3, image, Enumerable.Range(0, image.ChunkCount));
-        await h.PumpUntilAsync(() => h.RepairCopies().Count == 4 * image.ChunkCount);
-        Assert.All(h.RepairCopies().Skip(3 * image.ChunkCount), c => Assert.Equal(3u, c.Root));
-        await FinishAsync(h, image, run);
+        await AsksForAllAndGetsThemAsync(h, image, run, 3);
     }
 
     [Fact]
@@ -98,10 +104,7 @@ public sealed class BaselineStreamsTests
         await h.AdvanceAsync(TimeSpan.FromMilliseconds(500), TimeSpan.FromMilliseconds(20));
         Assert.Equal(3 * image.ChunkCount, h.RepairCopies().Count);
         await h.AdvanceAsync(TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(50));
-        h.Repair(1, image, Enumerable.Range(0, image.ChunkCount));
-        await h.PumpUntilAsync(() => h.RepairCopies().Count == 4 * image.ChunkCount);
-        Assert.All(h.RepairCopies().Skip(3 * image.ChunkCount), c => Assert.Equal(1u, c.Root));
-        await FinishAsync(h, image, run);
+        await AsksForAllAndGetsThemAsync(h, image, run, 1);
     }
 
     [Fact]
