@@ -128,7 +128,8 @@ public static class RealRunner
             var options = new RolloutOptions
             {
                 Timeout = TimeSpan.FromSeconds(o.TimeoutSeconds),
-                Baseline = Baseline.Named(strategy),
+                // Group fan-out publishes no faster than the broker's uplink carries the copies it makes.
+                Baseline = Baseline.Named(strategy, o.EffectiveBrokerUpKbps > 0 ? new TokenBucket(LinkRate.BytesPerSecond(o.EffectiveBrokerUpKbps), 16 * 1024).ConsumeAsync : null),
                 Scheduler = new SchedulerOptions { PriorForwardRate = LinkRate.BytesPerSecond(o.DeviceUpKbps) },
                 // iotota speaks protocol v2 (issue #15): the signed root to each group's piece seeds, the hash list over the devices' links.
                 Root = strategy == "iotota" ? ImageRootSet.Create(image, signer) : null,
