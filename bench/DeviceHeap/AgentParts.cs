@@ -38,7 +38,7 @@ internal static class AgentParts
         Show("RepairClient", () => new RepairClient(cfg, members, quarantine, counters), ref total);
         Show("StatusReporter", () => new StatusReporter(cfg, new object(), null!, "t", flash, life, rx), ref total);
         Show("DataPacket", () => new DataPacket(), ref total);
-        Show("topic strings (6)", () => new[] { Topics.DeviceOut(1), Topics.DeviceIn(1), Topics.GroupMembers(1), Topics.GroupManifest(1), Topics.GroupTree(1), Topics.GroupRoot(1) }, ref total);
+        Show("topic strings (5)", () => new[] { Topics.DeviceOut(1), Topics.DeviceIn(1), Topics.GroupMembers(1), Topics.GroupManifest(1), Topics.GroupTree(1) }, ref total);
         Console.WriteLine($"  total {total} B");
     }
 

@@ -13,7 +13,7 @@ namespace IotOta.DeviceFirmware.Agent
         /// <summary>A message from the first network.</summary>
         public void OnMqttMessage(string topic, byte[] buffer, int offset, int count)
         {
-            if (count == 0 && (topic == _topicManifest || topic == _topicRoot)) return; // an aborted rollout cleared its retained manifest or root
+            if (count == 0 && topic == _topicManifest) return; // an aborted rollout cleared its retained manifest
             if (count == 0 && topic == _topicTree)
             {
                 lock (_gate) { _trees.Withdraw(); } // the gateway took the table back

@@ -49,7 +49,6 @@ namespace IotOta.DeviceFirmware.Agent
         private readonly string _topicMembers;
         private readonly string _topicManifest;
         private readonly string _topicTree;
-        private readonly string _topicRoot;
         private readonly RootAssembly _roots;
         private bool _stopped;
         private long _bootedAtMs;
@@ -85,7 +84,7 @@ namespace IotOta.DeviceFirmware.Agent
             _trees = new RelayTreeTable(flash.UpdateState, _rx.Store.TreeRegionOffset);
             _planner = new CopyPlanner(config.NodeId);
             _topicOut = Topics.DeviceOut(config.NodeId);
-            _roots = new RootAssembly(verifier, new HashPortDigest(hash), _rx, config.MaxChunkSize);
+            _roots = new RootAssembly(verifier, hash, _rx, config.MaxChunkSize);
             _resume.Roots = _roots;
             _forwarder = new Forwarder(config, _gate, _planner, _members, _trees, _rx, _roots, peer, mqtt, _topicOut, clock, Counters);
             _repairServer = new RepairServer(_rx, _forwarder, _planner, _members, _quarantine, Counters);
@@ -95,7 +94,6 @@ namespace IotOta.DeviceFirmware.Agent
             _topicMembers = Topics.GroupMembers(config.GroupId);
             _topicManifest = Topics.GroupManifest(config.GroupId);
             _topicTree = Topics.GroupTree(config.GroupId);
-            _topicRoot = Topics.GroupRoot(config.GroupId);
         }
 
         public DeviceCounters Counters { get; private set; }
@@ -151,7 +149,6 @@ namespace IotOta.DeviceFirmware.Agent
             _mqtt.Subscribe(_topicMembers);
             _mqtt.Subscribe(_topicManifest);
             _mqtt.Subscribe(_topicTree);
-            _mqtt.Subscribe(_topicRoot);
             bool announced = _status.PublishPresence();
             lock (_gate)
             {

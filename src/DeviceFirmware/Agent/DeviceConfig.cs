@@ -29,7 +29,7 @@ namespace IotOta.DeviceFirmware.Agent
         public int NoticeHoldMaxMs = 400;
         /// <summary>Notices one NoticeBatch holds at most (1 … 32; 21 + 8 per entry bytes of RAM). A device's share of
         /// the originals rarely gives it more than a few notices within NoticeHoldMs.</summary>
-        public int NoticeBatchEntries = 16;
+        public int NoticeBatchEntries = 8;
         /// <summary>While repairing and replies stop for this long: ask the next source.</summary>
         public int RepairRoundMs = 300;
         public int MaxRepairReplies = 64;

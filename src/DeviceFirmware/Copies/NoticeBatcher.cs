@@ -8,11 +8,10 @@ namespace IotOta.DeviceFirmware.Copies
     /// Protocol v2 (issue #15): the device's receipt notices go to the gateway in NoticeBatches (8 B each instead of ~60
     /// on the wire), written in place (<see cref="NoticeBatchWriter"/>) and sent when full, when the image changes, or
     /// once the oldest waited twice the smoothed gap between this device's notices (between DeviceConfig.NoticeHoldMs
-    /// and NoticeHoldMaxMs; see there). Thread-safe (its own lock); the forwarder adds, pump and tick flush.
+    /// and NoticeHoldMaxMs; see there). Thread-safe (locks its batch); the forwarder adds, pump and tick flush.
     /// </summary>
     public sealed class NoticeBatcher
     {
-        private readonly object _gate = new object();
         private readonly NoticeBatchWriter _batch;
         private readonly IMqttPort _mqtt;
         private readonly IClock _clock;
@@ -39,7 +38,7 @@ namespace IotOta.DeviceFirmware.Copies
         public void Add(uint imageId, int index, byte kind, long receivedAtMs, int copiesSent)
         {
             bool full;
-            lock (_gate)
+            lock (_batch)
             {
                 if (_batch.Count > 0 && _batch.ImageId != imageId) Flush(true);
                 long now = _clock.NowMs;
@@ -56,7 +55,7 @@ namespace IotOta.DeviceFirmware.Copies
         /// <paramref name="now"/>, else only once the oldest waited long enough (<see cref="HoldMs"/>).</summary>
         public void Flush(bool now)
         {
-            lock (_gate)
+            lock (_batch)
             {
                 if (_batch.Count == 0 || (!now && _clock.NowMs - _sinceMs < HoldMs)) return;
                 int n = _batch.Length;

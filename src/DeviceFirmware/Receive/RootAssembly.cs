@@ -1,3 +1,4 @@
+using IotOta.DeviceFirmware.Crypto;
 using IotOta.DeviceFirmware.Flash;
 using IotOta.DeviceFirmware.Ports;
 using IotOta.Shared.Protocol;
@@ -24,7 +25,8 @@ namespace IotOta.DeviceFirmware.Receive
         public const int PieceStale = 6;
 
         private readonly ISignatureVerifier _verifier;
-        private readonly IHashListDigest _digest;
+        private readonly IHashPort _hash;
+        private IHashListDigest _digest;
         private readonly ReceivePath _rx;
         private readonly int _maxChunkSize;
         private ImageRoot _root;
@@ -35,10 +37,10 @@ namespace IotOta.DeviceFirmware.Receive
         private byte[] _signedDigest;
         private int _heldCount;
 
-        public RootAssembly(ISignatureVerifier verifier, IHashListDigest digest, ReceivePath rx, int maxChunkSize)
+        public RootAssembly(ISignatureVerifier verifier, IHashPort hash, ReceivePath rx, int maxChunkSize)
         {
             _verifier = verifier;
-            _digest = digest;
+            _hash = hash;
             _rx = rx;
             _maxChunkSize = maxChunkSize;
         }
@@ -291,6 +293,7 @@ namespace IotOta.DeviceFirmware.Receive
         /// through the platform's hash (the verifier gets the digest only: no message-sized state of its own).</summary>
         private bool SignatureVerifies(byte[] buffer, int offset)
         {
+            if (_digest == null) _digest = new HashPortDigest(_hash);
             SignedDigestBuffer();
             _digest.Begin();
             _digest.Append(buffer, offset, ImageRoot.SignedLength);

@@ -10,7 +10,6 @@ namespace IotOta.Shared.Protocol
     {
         private const int CountOffset = NoticeBatch.HeaderLength - 1;
         private readonly byte[] _buf;
-        private readonly WireWriter _writer;
         private readonly int _capacity;
         private long _baseMs;
 
@@ -19,7 +18,6 @@ namespace IotOta.Shared.Protocol
             if (capacity < 1 || capacity > NoticeBatch.MaxEntries) throw WireReader.OutOfRange("notice batch capacity", capacity);
             _capacity = capacity;
             _buf = new byte[NoticeBatch.EncodedLength(capacity)];
-            _writer = new WireWriter(_buf);
         }
 
         /// <summary>Notices in the batch.</summary>
@@ -40,12 +38,15 @@ namespace IotOta.Shared.Protocol
             if (kind > ReceiptNotice.KindRelay) throw WireReader.OutOfRange("notice kind", kind);
             if (Count == 0)
             {
-                WireWriter w = _writer;
-                w.Reset(_buf, 0, NoticeBatch.HeaderLength);
-                WireHeader.Write(w, MessageType.NoticeBatch);
-                w.WriteUInt32(nodeId);
-                w.WriteUInt32(imageId);
-                w.WriteInt64(receiveTimeMs);
+                _buf[0] = WireHeader.Magic0;
+                _buf[1] = WireHeader.Magic1;
+                _buf[2] = WireHeader.VersionOf(MessageType.NoticeBatch);
+                _buf[3] = (byte)MessageType.NoticeBatch;
+                Put(4, (int)(nodeId & 0xFFFF));
+                Put(6, (int)(nodeId >> 16));
+                Put(8, (int)(imageId & 0xFFFF));
+                Put(10, (int)(imageId >> 16));
+                for (int b = 0; b < 8; b++) _buf[12 + b] = (byte)(receiveTimeMs >> (8 * b));
                 ImageId = imageId;
                 _baseMs = receiveTimeMs;
             }

@@ -71,4 +71,27 @@ public class NoticeBatchTests
         Assert.Equal(ProtocolError.FieldOutOfRange, Err(Samples.WithByte(b, 22, 0x40)));  // reserved bit 14
         Assert.Equal(ProtocolError.FieldOutOfRange, Assert.Throws<ProtocolException>(() => new NoticeBatch().Encode(new byte[64], 0)).Error);
     }
+
+    [Fact]
+    public void The_devices_in_place_writer_writes_exactly_what_encode_writes()
+    {
+        var w = new NoticeBatchWriter(4);
+        var n = new NoticeBatch { NodeId = 0x01020304, ImageId = 0xA0B0C0D0 };
+        long[] recv = { 5_000_000_123, 5_000_000_200, 5_000_070_000, 4_999_999_000 };
+        for (int i = 0; i < 4; i++)
+        {
+            Assert.True(w.Add(0x01020304, 0xA0B0C0D0, 100 + i, i == 2 ? ReceiptNotice.KindRelay : ReceiptNotice.KindOriginal, recv[i], recv[i] + 7 * i, i * 3));
+            n.Add(100 + i, i == 2 ? ReceiptNotice.KindRelay : ReceiptNotice.KindOriginal, recv[i], recv[i] + 7 * i, i * 3);
+        }
+        Assert.True(w.IsFull);
+        Assert.False(w.Add(1, 1, 1, 0, 0, 0, 0));
+        var b = new byte[NoticeBatch.EncodedLength(4)];
+        Assert.Equal(b.Length, n.Encode(b, 0));
+        Assert.Equal(b, w.Buffer[..w.Length]);
+        w.Clear();
+        Assert.True(w.Add(9, 8, 7, ReceiptNotice.KindOriginal, 1, 2, 3));
+        var d = new NoticeBatch();
+        d.Parse(w.Buffer, 0, w.Length);
+        Assert.Equal((9u, 8u, 1), (d.NodeId, d.ImageId, d.Count));
+    }
 }
