@@ -93,7 +93,7 @@ public static class RealRunner
         using var signer = ManifestSigner.Generate();
         var verifier = new EcdsaSignatureVerifier();
         verifier.Add(signer.KeyId, signer.PublicKey());
-        var gateway = MqttGatewayNode.Create(brokerHost, brokerPort, pace: new TokenBucket(LinkRate.BytesPerSecond(o.GatewayUpKbps), 1, creditWhileIdle: false) /* a serializer: no credit, so no original beats F/u_s */.ConsumeAsync, log: null);
+        var gateway = MqttGatewayNode.Create(brokerHost, brokerPort, pace: TokenBucket.Serializer(LinkRate.BytesPerSecond(o.GatewayUpKbps), TokenBucket.HostSlop) /* no idle credit, so no original beats F/u_s */.ConsumeAsync, log: null);
         IBenchFleet? fleet = null;
         try
         {
