@@ -220,7 +220,7 @@ namespace IotOta.DeviceFirmware.Copies
                 _workActive = false; // a new image replaced the one this job was for
                 return Skipped;
             }
-            LoadTx(m, _work.Index, _work.Kind == ForwardJob.KindRepairReply ? DataPacket.FlagRepair : (byte)0);
+            LoadTx(m, _work.Index, _work.Kind == ForwardJob.KindRepairReply ? (byte)(DataPacket.FlagRepair | _work.CopyFlags) : (byte)0);
             return MembersReady;
         }
 

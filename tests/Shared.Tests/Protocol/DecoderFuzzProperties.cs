@@ -93,4 +93,35 @@ public class DecoderFuzzProperties
             b[i] ^= xor;
         }
     }
+
+    [Property(MaxTest = Runs)]
+    public void Mutated_donor_orders_with_target_tail(int[] positions, byte[] values, int lengthChange)
+    {
+        // the optional tail of RepairRequest (not in Samples.Decoders: its first 23 bytes are a valid old request)
+        var b = Samples.RepairOrderBytes(21);
+        positions ??= Array.Empty<int>();
+        values ??= Array.Empty<byte>();
+        for (int i = 0; i < positions.Length; i++)
+        {
+            int at = (int)((uint)positions[i] % (uint)b.Length);
+            b[at] = values.Length == 0 ? (byte)~b[at] : values[i % values.Length];
+        }
+        int newLength = Math.Max(0, b.Length + (lengthChange % 8));
+        var m = new byte[newLength];
+        Array.Copy(b, m, Math.Min(b.Length, newLength));
+        DecodeAll(m, 0, m.Length);
+    }
+
+    [Property(MaxTest = 300)]
+    public void Every_single_byte_flip_of_a_donor_order(byte xor)
+    {
+        if (xor == 0) xor = 0xFF;
+        var b = Samples.RepairOrderBytes(21);
+        for (int i = 0; i < b.Length; i++)
+        {
+            b[i] ^= xor;
+            DecodeAll(b, 0, b.Length);
+            b[i] ^= xor;
+        }
+    }
 }
