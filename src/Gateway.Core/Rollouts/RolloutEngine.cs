@@ -71,6 +71,7 @@ public sealed class RolloutEngine
         _manifests = new ManifestPublisher(broker, registry, image, options, _targets, time);
         _trees = new RelayTreePublisher(broker, Scheduler, image.ImageId, time);
         _repairs = new RepairAnswers(broker, registry, destinations, Scheduler, image, _packetizer, options, _targets, _held, _counters);
+        Scheduler.CrossGroupRescue = _repairs.OrderAcross; // an orphaned packet another group holds comes from there
         _health = new RolloutHealth(options, registry, image, _targets, time);
     }
 

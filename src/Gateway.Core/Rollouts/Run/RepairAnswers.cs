@@ -91,6 +91,34 @@ internal sealed class RepairAnswers(IBrokerPort broker, DeviceRegistry registry,
         return registry.Get(earlier) is not { Online: true } e || e.Runs(image);
     }
 
+    /// <summary>For the scheduler (<see cref="RolloutScheduler.CrossGroupRescue"/>): instead of re-sending packet k into
+    /// <paramref name="group"/> (its delivery was orphaned by a device that left), orders an online device of another
+    /// group that holds it to send it, as relay copies, to an online member of the group that misses it; that member
+    /// copies it on inside the group and its notice ends the delivery. One donor and one member per group (chosen from
+    /// the group id), so the order opens one peer connection into the group. False when nobody can.</summary>
+    public bool OrderAcross(int group, int k)
+    {
+        if (options.Held is not { } knows || options.Baseline != null || k < 0 || k >= image.ChunkCount) return false;
+        // an order made for the group before (a member's repair request) still on its way: its notice ends the delivery
+        if (_across.TryGetValue((group, k), out uint earlier) && registry.Get(earlier) is { Online: true } e && !e.Runs(image) && !knows(earlier, k)) return true;
+        var members = destinations.Members.Where(m => m.GroupId == group).OrderBy(m => m.NodeId).ToList();
+        var holders = destinations.Members.Where(m => m.GroupId != group).OrderBy(m => m.NodeId).ToList();
+        if (members.Count == 0 || holders.Count == 0) return false;
+        FleetMember? to = Rotated(members, group).FirstOrDefault(m => registry.Get(m.NodeId) is { Online: true, Port: > 0 } d && !d.Runs(image) && !knows(m.NodeId, k));
+        FleetMember? from = Rotated(holders, group).FirstOrDefault(m => registry.Get(m.NodeId) is { Online: true } d && (d.Runs(image) || knows(m.NodeId, k))
+            && options.Health?.HasFailed(m.NodeId) != true);
+        if (to == null || from == null || registry.Get(to.NodeId) is not { } rq) return false;
+        Donors.Add(to.NodeId, image.ImageId, image.ChunkCount, from.NodeId, new[] { k }, rq.Ip, rq.Port);
+        _across[(group, k)] = to.NodeId;
+        return true;
+    }
+
+    private static IEnumerable<FleetMember> Rotated(List<FleetMember> list, int seed)
+    {
+        int start = (int)((uint)seed % (uint)list.Count);
+        return list.Skip(start).Concat(list.Take(start));
+    }
+
     /// <summary>Repair requests handed to donors of the requesters' groups (Scheduling/DonorSelector).</summary>
     public DonorOrders Donors { get; } = new();
 
