@@ -1,7 +1,7 @@
 using IotOta.DeviceFirmware.Tests.Fakes;
 using IotOta.DeviceFirmware.Tests.Support;
-using IotOta.Shared.Chunking;
 using IotOta.Shared.Protocol;
+using static IotOta.DeviceFirmware.Tests.Agent.DeviceAgentRepairTests;
 using static IotOta.DeviceFirmware.Tests.Support.Images;
 
 namespace IotOta.DeviceFirmware.Tests.Agent;
@@ -10,40 +10,18 @@ namespace IotOta.DeviceFirmware.Tests.Agent;
 /// gateway has a packet sent into a group that holds it nowhere, from a device of another group that does.</summary>
 public class DeviceAgentCrossGroupOrderTests
 {
-    private static byte[] Order(uint requester, IotOta.Gateway.Images.FirmwareImage img, int maxReplies, IEnumerable<int> missing, int port, byte mode)
-    {
-        var bits = new PacketBitmap(img.ChunkCount);
-        for (int i = 0; i < img.ChunkCount; i++) if (!missing.Contains(i)) bits.Set(i);
-        var miss = new byte[PacketBitmap.ByteLength(img.ChunkCount)];
-        bits.WriteMissing(miss, 0);
-        var rq = new RepairRequest
-        {
-            NodeId = requester, ImageId = img.ImageId, ChunkCount = img.ChunkCount, MaxReplies = maxReplies, MissingBuffer = miss,
-            HasTarget = true, TargetIp = DeviceHarness.Ip, TargetPort = port, TargetMode = mode,
-        };
-        var b = new byte[RepairRequest.EncodedLength(img.ChunkCount, true)];
-        Assert.Equal(b.Length, rq.Encode(b, 0));
-        return b;
-    }
-
     [Fact]
     public void Gateway_order_naming_a_device_of_another_group_is_served_at_its_endpoint_as_relay_copies()
     {
-        using var d = new DeviceHarness(nodeId: 2);
-        d.Members(1, 1, 2, 3); // device 40 is in no list this device knows
-        var img = Create(V(1, 1, 0));
-        d.Manifest(img);
-        for (int i = 0; i < img.ChunkCount; i++) d.FromPeer(Copy(img, i, sender: 3));
-
-        d.Mqtt_(Order(40, img, 8, new[] { 2, 5 }, DeviceHarness.PortOf(40), RepairRequest.ModeRelay));
+        using var d = HoldingAll(out var img, 1, 2, 3); // device 40 is in no list this device knows
+        d.Mqtt_(Request(40, img, 8, new[] { 2, 5 }, DeviceHarness.PortOf(40), RepairRequest.ModeRelay));
         d.PumpAll();
 
         var sends = d.Peer.Sends;
-        Assert.Equal(2, sends.Count);
-        Assert.All(sends, s => Assert.Equal(DeviceHarness.AddressOf(40), s.Address));
         Assert.Equal(new[] { 2, 5 }, sends.Select(s => Parsed.Data(s.Bytes).Index));
         Assert.All(sends, s =>
         {
+            Assert.Equal(DeviceHarness.AddressOf(40), s.Address);
             var p = Parsed.Data(s.Bytes);
             Assert.Equal(MessageType.Copy, p.Type);
             Assert.Equal(DataPacket.FlagRepair | DataPacket.FlagRelay, p.Flags);
@@ -57,12 +35,8 @@ public class DeviceAgentCrossGroupOrderTests
     [Fact]
     public void Repair_mode_order_sends_plain_repair_copies()
     {
-        using var d = new DeviceHarness(nodeId: 2);
-        d.Members(1, 1, 2);
-        var img = Create(V(1, 1, 0));
-        d.Manifest(img);
-        for (int i = 0; i < img.ChunkCount; i++) d.FromPeer(Copy(img, i, sender: 3));
-        d.Mqtt_(Order(41, img, 8, new[] { 0 }, 31000, RepairRequest.ModeRepair));
+        using var d = HoldingAll(out var img, 1, 2);
+        d.Mqtt_(Request(41, img, 8, new[] { 0 }, 31000, RepairRequest.ModeRepair));
         d.PumpAll();
         var s = Assert.Single(d.Peer.Sends);
         Assert.Equal(FakePeerPort.Key(DeviceHarness.Ip, 31000), s.Address);
@@ -72,13 +46,9 @@ public class DeviceAgentCrossGroupOrderTests
     [Fact]
     public void A_peer_cannot_direct_copies_outside_the_group()
     {
-        using var d = new DeviceHarness(nodeId: 2);
-        d.Members(1, 1, 2, 3);
-        var img = Create(V(1, 1, 0));
-        d.Manifest(img);
-        for (int i = 0; i < img.ChunkCount; i++) d.FromPeer(Copy(img, i, sender: 3));
+        using var d = HoldingAll(out var img, 1, 2, 3);
         // even naming a member: the target tail is the gateway's alone
-        d.FromPeer(Order(1, img, 8, new[] { 1 }, 31000, RepairRequest.ModeRelay));
+        d.FromPeer(Request(1, img, 8, new[] { 1 }, 31000, RepairRequest.ModeRelay));
         d.PumpAll();
         Assert.Empty(d.Peer.Sends);
         Assert.Equal(1, d.Counters.MessagesRejected);
@@ -87,12 +57,8 @@ public class DeviceAgentCrossGroupOrderTests
     [Fact]
     public void A_device_of_another_group_gets_nothing_without_the_target_tail()
     {
-        using var d = new DeviceHarness(nodeId: 2);
-        d.Members(1, 1, 2, 3);
-        var img = Create(V(1, 1, 0));
-        d.Manifest(img);
-        for (int i = 0; i < img.ChunkCount; i++) d.FromPeer(Copy(img, i, sender: 3));
-        d.Mqtt_(DeviceAgentRepairTests.Request(40, img, 8, new[] { 1 }));
+        using var d = HoldingAll(out var img, 1, 2, 3);
+        d.Mqtt_(Request(40, img, 8, new[] { 1 }));
         d.PumpAll();
         Assert.Empty(d.Peer.Sends);
     }

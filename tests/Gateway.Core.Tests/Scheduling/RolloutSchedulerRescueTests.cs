@@ -1,6 +1,7 @@
 using IotOta.Gateway.Fleet;
 using IotOta.Gateway.Scheduling;
 using Microsoft.Extensions.Time.Testing;
+using static IotOta.Gateway.Core.Tests.Scheduling.RolloutSchedulerDeparturesTests;
 
 namespace IotOta.Gateway.Core.Tests.Scheduling;
 
@@ -8,11 +9,6 @@ namespace IotOta.Gateway.Core.Tests.Scheduling;
 /// cross-group donor order (RolloutScheduler.CrossGroupRescue) before the original goes out again.</summary>
 public class RolloutSchedulerRescueTests
 {
-    private static readonly FleetMember A1 = new(1, 1, 1, 1), A2 = new(2, 1, 2, 2), A3 = new(3, 1, 3, 3);
-    private static readonly FleetMember B1 = new(11, 2, 11, 11), B2 = new(12, 2, 12, 12), B3 = new(13, 2, 13, 13);
-    private static readonly FleetMember[] All = [A1, A2, A3, B1, B2, B3];
-
-    private static IEnumerable<FleetMember> Without(params uint[] gone) => All.Where(m => !gone.Contains(m.NodeId));
 
     /// <summary>Plans packet 0, kills its root; the relay's group noticed it. Returns the scheduler, the clock, the gone
     /// root, a live member of the root's group and the rescue calls (group, packet).</summary>

@@ -54,7 +54,13 @@ public class DecoderFuzzProperties
     public void Mutated_valid_messages(NonNegativeInt which, int[] positions, byte[] values, int lengthChange)
     {
         var name = Samples.Decoders[which.Get % Samples.Decoders.Length].Name;
-        var b = Samples.Valid(name);
+        var m = Mutate(Samples.Valid(name), positions, values, lengthChange);
+        DecodeAll(m, 0, m.Length);
+    }
+
+    /// <summary>The message with the bytes at positions set to values (or inverted), shortened or lengthened by a few bytes.</summary>
+    private static byte[] Mutate(byte[] b, int[] positions, byte[] values, int lengthChange)
+    {
         positions ??= Array.Empty<int>();
         values ??= Array.Empty<byte>();
         for (int i = 0; i < positions.Length; i++)
@@ -66,7 +72,7 @@ public class DecoderFuzzProperties
         int newLength = Math.Max(0, b.Length + (lengthChange % 8));
         var m = new byte[newLength];
         Array.Copy(b, m, Math.Min(b.Length, newLength));
-        DecodeAll(m, 0, m.Length);
+        return m;
     }
 
     [Property(MaxTest = Runs)]
@@ -98,17 +104,7 @@ public class DecoderFuzzProperties
     public void Mutated_donor_orders_with_target_tail(int[] positions, byte[] values, int lengthChange)
     {
         // the optional tail of RepairRequest (not in Samples.Decoders: its first 23 bytes are a valid old request)
-        var b = Samples.RepairOrderBytes(21);
-        positions ??= Array.Empty<int>();
-        values ??= Array.Empty<byte>();
-        for (int i = 0; i < positions.Length; i++)
-        {
-            int at = (int)((uint)positions[i] % (uint)b.Length);
-            b[at] = values.Length == 0 ? (byte)~b[at] : values[i % values.Length];
-        }
-        int newLength = Math.Max(0, b.Length + (lengthChange % 8));
-        var m = new byte[newLength];
-        Array.Copy(b, m, Math.Min(b.Length, newLength));
+        var m = Mutate(Samples.RepairOrderBytes(21), positions, values, lengthChange);
         DecodeAll(m, 0, m.Length);
     }
 
