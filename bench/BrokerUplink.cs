@@ -30,7 +30,7 @@ public sealed class BrokerUplink : IAsyncDisposable
         if (!(bytesPerSecond > 0) || double.IsInfinity(bytesPerSecond)) throw new ArgumentOutOfRangeException(nameof(bytesPerSecond), bytesPerSecond, "the broker's uplink needs a positive, finite rate");
         _targetHost = targetHost;
         _targetPort = targetPort;
-        _bucket = new TokenBucket(bytesPerSecond, BufferBytes);
+        _bucket = new TokenBucket(bytesPerSecond, BufferBytes, creditWhileIdle: false);
         _listener = new TcpListener(IPAddress.Loopback, 0);
         _listener.Start(1024);
         Port = ((IPEndPoint)_listener.LocalEndpoint).Port;

@@ -199,6 +199,6 @@ public static class FleetWorker
             slot.Read(0, buf, 0, buf.Length);
             verified = SHA256.HashData(buf).AsSpan().SequenceEqual(imageSha256);
         }
-        return new DeviceFigures(d.NodeId, d.PeerPayloadBytesSent, d.CoreAllocatedBytes, d.CoreMessages, verified);
+        return new DeviceFigures(d.NodeId, d.PeerPayloadBytesSent, d.CoreAllocatedBytes, d.CoreMessages, verified, d.PeerConnectionsMax, d.PeerConnectionsRefused);
     }
 }

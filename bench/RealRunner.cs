@@ -42,7 +42,7 @@ public static class RealRunner
     };
 
     public static double Bound(BenchOptions o, LinkProfile[] links) =>
-        KumarRossBound.Seconds(o.ImageSize, o.GatewayUpKbps * 125, links.Select(l => l.UpBytesPerSecond).ToList(), links.Select(l => l.DownBytesPerSecond).ToList());
+        KumarRossBound.Seconds(o.ImageSize, LinkRate.BytesPerSecond(o.GatewayUpKbps), links.Select(l => l.UpBytesPerSecond).ToList(), links.Select(l => l.DownBytesPerSecond).ToList());
 
     /// <summary>Slots just big enough for the image: 1,000 devices' flash files stay ~2.3 GB instead of 8 GB.</summary>
     public static int SlotSizeFor(int imageSize) => Math.Max(64 * 1024, (imageSize + 65535) / 65536 * 65536);
@@ -59,7 +59,7 @@ public static class RealRunner
         long fds = FileLimit.Needed(o.Devices, groups), limit = FileLimit.EnsureAtLeast(fds);
         int workers = o.FleetWorkers > 0 ? o.FleetWorkers : FileLimit.ChooseWorkers(o.Devices, groups, limit);
         if (workers == 1 && limit >= 0 && limit < fds)
-            throw new InvalidOperationException($"{o.Devices} devices in {groups} groups need about {fds} open files (a full TCP mesh inside each group, both ends in this process); " +
+            throw new InvalidOperationException($"{o.Devices} devices in {groups} groups need about {fds} open files (at most {VirtualDeviceOptions.DefaultMaxPeerConnections} peer connections per device, both ends in this process); " +
                 $"the limit is {limit} and this process may not raise it: run `ulimit -n {fds}` as root first, use fleet workers (--fleet-workers K), or use more, smaller groups (--groups)");
         if (workers > 1 && limit >= 0 && FileLimit.WorkerNeeded(o.Devices, groups, workers) > limit)
             throw new InvalidOperationException($"{o.Devices} devices in {groups} groups over {workers} fleet workers need about {FileLimit.WorkerNeeded(o.Devices, groups, workers)} open files per worker; the limit is {limit}: use more workers");
@@ -71,7 +71,7 @@ public static class RealRunner
         string brokerHost = mosquitto?.Host ?? broker!.Host;
         int brokerPort = mosquitto?.Port ?? broker!.Port;
         // Devices reach the broker through its uplink (shared, shaped); the gateway reaches it directly.
-        await using var uplink = o.EffectiveBrokerUpKbps > 0 ? new BrokerUplink(brokerHost, brokerPort, o.EffectiveBrokerUpKbps * 125) : null;
+        await using var uplink = o.EffectiveBrokerUpKbps > 0 ? new BrokerUplink(brokerHost, brokerPort, LinkRate.BytesPerSecond(o.EffectiveBrokerUpKbps)) : null;
         string fleetHost = uplink?.Host ?? brokerHost;
         int fleetPort = uplink?.Port ?? brokerPort;
         long brokerBytes = 0, brokerMessages = 0;
@@ -91,7 +91,7 @@ public static class RealRunner
         using var signer = ManifestSigner.Generate();
         var verifier = new EcdsaSignatureVerifier();
         verifier.Add(signer.KeyId, signer.PublicKey());
-        var gateway = MqttGatewayNode.Create(brokerHost, brokerPort, pace: new TokenBucket(o.GatewayUpKbps * 125, 16 * 1024).ConsumeAsync, log: null);
+        var gateway = MqttGatewayNode.Create(brokerHost, brokerPort, pace: new TokenBucket(LinkRate.BytesPerSecond(o.GatewayUpKbps), 1, creditWhileIdle: false) /* a serializer: no credit, so no original beats F/u_s */.ConsumeAsync, log: null);
         IBenchFleet? fleet = null;
         try
         {
@@ -127,7 +127,7 @@ public static class RealRunner
             {
                 Timeout = TimeSpan.FromSeconds(o.TimeoutSeconds),
                 Baseline = Baseline.Named(strategy),
-                Scheduler = new SchedulerOptions { PriorForwardRate = o.DeviceUpKbps * 125 },
+                Scheduler = new SchedulerOptions { PriorForwardRate = LinkRate.BytesPerSecond(o.DeviceUpKbps) },
             };
             var done = new System.Collections.Concurrent.ConcurrentDictionary<uint, double>();
             var clock = Stopwatch.StartNew();
@@ -176,7 +176,15 @@ public static class RealRunner
             HostCpu host0 = HostCpu.Read();
             Volatile.Write(ref counting, true);
             clock.Restart();
-            var rollout = gateway.RunRolloutAsync(image, options, null, ct);
+            // A line every 5 s while it runs (with --verbose-like logging on stderr): deliveries, updated, gateway bytes.
+            double lastProgress = -5;
+            var progress = log == null ? null : new Progress<RolloutSnapshot>(p =>
+            {
+                if (p.Elapsed.TotalSeconds - lastProgress < 5) return;
+                lastProgress = p.Elapsed.TotalSeconds;
+                log($"{strategy}: {p.Elapsed.TotalSeconds:0} s: deliveries {p.DeliveriesDone}/{p.DeliveriesTotal}, updated {p.Updated}/{p.Devices}, gateway {(double)p.GatewayPayloadBytes / p.ImageBytes:0.00} x image");
+            });
+            var rollout = gateway.RunRolloutAsync(image, options, progress, ct);
             Task churn = Task.CompletedTask;
             if (o.ChurnFraction > 0)
             {
@@ -243,8 +251,11 @@ public static class RealRunner
                 FleetWorkers = fleet.Workers, PeakOpenFiles = peakFds, PeakWorkerOpenFiles = peakWorkerFds,
                 TimedOut = r.TimedOut, WallSeconds = Math.Round(wall.Elapsed.TotalSeconds, 1),
                 Note = $"gateway: {r.OriginalsSent} originals naming {r.RelaysNamed} relays, {r.RepairCopiesSent} repair copies, " +
-                    $"{r.Reallocations} deliveries planned again, {r.DeliveriesSkipped} skipped as held",
+                    $"{r.Reallocations} deliveries planned again ({r.ReplansBy?.TimedOut} timed out, {r.ReplansBy?.RelayTimedOut} relays timed out, " +
+                    $"{r.ReplansBy?.Left} left, {r.ReplansBy?.Withdrawn} withdrawn; notices {r.NoticeLatenessSeconds:0.00} ± {r.NoticeDeviationSeconds:0.00} s late), " +
+                    $"{r.DeliveriesSkipped} skipped as held",
                 CompletionTimes = times,
+                PeerConnectionsMax = figures.PeerConnectionsMax, PeerConnectionsRefused = figures.PeerConnectionsRefused,
             };
         }
         finally

@@ -17,14 +17,14 @@ public static class Report
         var sb = new StringBuilder();
         var r0 = runs.FirstOrDefault();
         sb.AppendLine($"N = {o.Devices}, {(r0?.Groups ?? o.EffectiveGroups)} groups, scenario {o.Scenario}, image {KiB(o.ImageSize)} KiB in {o.ChunkSize} B packets, " +
-            $"gateway up {o.GatewayUpKbps} kbps, device up/down {o.DeviceUpKbps}/{o.DeviceDownKbps} kbps, latency {o.LatencyMs} ms, seed {o.Seed}" +
+            $"gateway up {o.GatewayUpKbps} kbps, device up/down {o.DeviceUpKbps}/{o.DeviceDownKbps} kbps (1 kbit = 1000 bit, links and bound alike), latency {o.LatencyMs} ms, seed {o.Seed}" +
             (o.Simulate ? " (simulated)" : $", broker {o.Broker} (uplink to the fleet {(o.EffectiveBrokerUpKbps > 0 ? o.EffectiveBrokerUpKbps + " kbps, shared" : "unlimited")}), {Environment.ProcessorCount} cores"));
         sb.AppendLine();
         sb.AppendLine("| strategy | mode | done | last s | median s | p99 s | bound s | ratio | gateway MiB (×image) | broker MiB | broker msgs | device upload KiB min/med/max | CPU s bench+broker | CPU % of cores | host busy % | peak RSS MiB | core alloc B/msg |");
         sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var r in runs)
         {
-            sb.AppendLine($"| {r.Strategy} | {r.Mode} | {r.Completed}/{r.Devices}{(r.TimedOut ? " (timeout)" : "")} | {F(r.Seconds)} | {F(r.MedianSeconds)} | {F(r.P99Seconds)} | {F(r.BoundSeconds)} | {F(r.Ratio)} | " +
+            sb.AppendLine($"| {r.Strategy} | {r.Mode} | {r.Completed}/{r.Devices}{(r.TimedOut ? " (timeout)" : "")} | {F(r.Seconds)} | {F(r.MedianSeconds)} | {F(r.P99Seconds)} | {F(r.BoundSeconds)} | {(r.Ratio is double ratio ? F(ratio) : "–")} | " +
                 $"{MiB(r.GatewayBytes)} ({F(r.GatewayPerImage, "0.000")}) | {(r.BrokerBytes < 0 ? "n/a" : MiB(r.BrokerBytes))} | {(r.BrokerMessages < 0 ? "n/a" : r.BrokerMessages)} | " +
                 $"{KiB(r.DeviceUploadBytes[0])}/{KiB(r.DeviceUploadBytes[1])}/{KiB(r.DeviceUploadBytes[2])} | {F(r.CpuSeconds, "0.0")}+{F(r.BrokerCpuSeconds, "0.0")} | {F(r.CpuPercent, "0")} | {F(r.HostBusyPercent, "0")} | {r.PeakRssBytes / 1048576} | {F(r.CoreAllocBytesPerMessage, "0.0")} |");
         }
@@ -35,6 +35,7 @@ public static class Report
             {
                 var parts = new List<string>();
                 if (r.Note.Length > 0) parts.Add(r.Note);
+                if (r.Mode == "real") parts.Add($"peer connections: at most {r.PeerConnectionsMax} held by one device, {r.PeerConnectionsRefused} refused");
                 if (r.FleetWorkers > 0)
                     parts.Add($"fleet in {r.FleetWorkers} worker processes (CPU s and peak RSS include them; peak open files: bench {r.PeakOpenFiles}, fullest worker {r.PeakWorkerOpenFiles}; idle fleet before the rollout {F(r.IdleCpuPercent, "0.0")} % of the cores)");
                 sb.AppendLine($"- {r.Strategy}: {string.Join("; ", parts)}");
@@ -52,7 +53,7 @@ public static class Report
             {
                 ["strategy"] = r.Strategy, ["scenario"] = r.Scenario, ["mode"] = r.Mode, ["devices"] = r.Devices, ["groups"] = r.Groups,
                 ["completed"] = r.Completed, ["seconds"] = r.Seconds, ["medianSeconds"] = Finite(r.MedianSeconds), ["p99Seconds"] = Finite(r.P99Seconds),
-                ["boundSeconds"] = r.BoundSeconds, ["ratio"] = r.Ratio, ["imageBytes"] = r.ImageBytes, ["gatewayBytes"] = r.GatewayBytes,
+                ["boundSeconds"] = r.BoundSeconds, ["ratio"] = r.Ratio, ["peerConnectionsMax"] = r.PeerConnectionsMax, ["peerConnectionsRefused"] = r.PeerConnectionsRefused, ["imageBytes"] = r.ImageBytes, ["gatewayBytes"] = r.GatewayBytes,
                 ["gatewayPerImage"] = r.GatewayPerImage, ["brokerBytes"] = r.BrokerBytes, ["brokerMessages"] = r.BrokerMessages,
                 ["brokerCounting"] = r.BrokerCounting, ["deviceUploadBytes"] = new JsonArray(r.DeviceUploadBytes.Select(x => (JsonNode)x).ToArray()),
                 ["cpuSeconds"] = r.CpuSeconds, ["cpuScope"] = r.CpuScope,

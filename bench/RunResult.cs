@@ -14,7 +14,9 @@ public sealed record RunResult
     public double MedianSeconds { get; init; }
     public double P99Seconds { get; init; }
     public required double BoundSeconds { get; init; }
-    public double Ratio => BoundSeconds > 0 ? Math.Round(Seconds / BoundSeconds, 3) : 0;
+    /// <summary>Seconds over the bound; null when not every device finished (a run that did not finish has no ratio)
+    /// or there is no bound.</summary>
+    public double? Ratio => BoundSeconds > 0 && Completed == Devices ? Math.Round(Seconds / BoundSeconds, 3) : null;
     public required long ImageBytes { get; init; }
     public required long GatewayBytes { get; init; }
     public double GatewayPerImage => ImageBytes > 0 ? Math.Round((double)GatewayBytes / ImageBytes, 3) : 0;
@@ -37,6 +39,10 @@ public sealed record RunResult
     public long PeakRssBytes { get; init; }
     public double CoreAllocBytesPerMessage { get; init; }
     public bool TimedOut { get; init; }
+    /// <summary>The most peer connections (in and out together) any device held at once, and the connections devices
+    /// refused because their socket budget was busy (0 for simulated runs: no sockets).</summary>
+    public int PeerConnectionsMax { get; init; }
+    public long PeerConnectionsRefused { get; init; }
     public double WallSeconds { get; init; }
     public string Note { get; init; } = "";
     /// <summary>Fleet worker processes (0: the fleet ran in the bench process).</summary>

@@ -29,7 +29,9 @@ public sealed class Simulator
     private readonly double[] _up, _down;
     private readonly int[] _groupOf;
     private readonly uint[][] _members;
-    private readonly long[] _busyUntil, _relayBusyUntil, _downBusyUntil;
+    private readonly long[] _busyUntil, _relayBusyUntil;
+    /// <summary>Per device: the transfers booked on its download link, as (start, end) ticks sorted by start.</summary>
+    private readonly List<(long Start, long End)>[] _downBooked;
     private readonly byte[] _have;
     private readonly int[] _count;
     private readonly double[] _finish;
@@ -58,16 +60,18 @@ public sealed class Simulator
         _members = Enumerable.Range(1, groups).Select(g => Enumerable.Range(1, _n).Where(id => _groupOf[id - 1] == g).Select(id => (uint)id).ToArray()).ToArray();
         _busyUntil = new long[_n];
         _relayBusyUntil = new long[_n];
-        _downBusyUntil = new long[_n];
+        _downBooked = Enumerable.Range(0, _n).Select(_ => new List<(long, long)>()).ToArray();
         _have = new byte[(long)_n * _chunks];
         _count = new int[_n];
         _finish = new double[_n];
         _uploaded = new double[_n];
         _latency = (long)(o.LatencyMs / 1000 * TicksPerSecond);
-        _gatewayUp = o.GatewayUpKbps * 125;
+        _gatewayUp = LinkRate.BytesPerSecond(o.GatewayUpKbps);
         _start = _clock.GetUtcNow().UtcTicks;
         _overheads = new OverheadTable(_clock);
-        _scheduler = new RolloutScheduler(_chunks, ChunkLength, new SchedulerOptions { PriorForwardRate = o.DeviceUpKbps * 125 }, _overheads, _clock);
+        // The simulated devices copy a minimum unit to every member of their group themselves (full mesh), so the
+        // scheduler books root jobs that way too (GroupFanout 0); copy trees inside groups are not simulated.
+        _scheduler = new RolloutScheduler(_chunks, ChunkLength, new SchedulerOptions { PriorForwardRate = LinkRate.BytesPerSecond(o.DeviceUpKbps), GroupFanout = 0 }, _overheads, _clock);
         _scheduler.UpdateFleet(Enumerable.Range(1, _n).Select(id => new FleetMember((uint)id, _groupOf[id - 1], 0x0A000000u + (uint)id, 5000)).ToList());
         Groups = groups;
         ImageBytes = o.ImageSize;
@@ -150,17 +154,31 @@ public sealed class Simulator
         }
     }
 
-    /// <summary>When a packet that reaches device d's link at t is in. Its download serialises what comes in, in the
-    /// order it is booked; copies are booked when their sender queues them, often well before they go out, so a
-    /// packet booked for a time before the link's booked end is taken to fit in a gap of the link (it takes its own
-    /// transfer time and pushes nothing back) instead of queueing behind copies that come later.</summary>
+    /// <summary>When a packet that reaches device d's link at t is in. Copies are booked when their sender queues
+    /// them, often well before they go out, so a packet may arrive before transfers booked earlier: it takes the first
+    /// gap of the link at or after t that holds its whole transfer time (instead of queueing behind copies that come
+    /// later). The link never carries two transfers at once, so it never passes more than its rate: an earlier version
+    /// let a packet "fit" where the link was already booked, and a heterogeneous run finished 3 % inside the
+    /// Kumar–Ross bound (bench/results/sim-heterogeneous-n100.md, issue #14 item 7).</summary>
     private long Download(int d, long t, int k)
     {
         long transfer = Ticks(ChunkLength(k) / _down[d]);
-        if (t + transfer <= _downBusyUntil[d] - transfer) return t + transfer;
-        long done = Math.Max(t, _downBusyUntil[d]) + transfer;
-        _downBusyUntil[d] = done;
-        return done;
+        var booked = _downBooked[d];
+        long now = NowTicks;
+        int gone = 0;
+        while (gone < booked.Count && booked[gone].End <= now) gone++;
+        if (gone > 0) booked.RemoveRange(0, gone);
+        long start = t;
+        int at = 0;
+        for (; at < booked.Count; at++)
+        {
+            var (s, e) = booked[at];
+            if (e <= start) continue;
+            if (s >= start + transfer) break;
+            start = Math.Max(start, e);
+        }
+        booked.Insert(at, (start, start + transfer));
+        return start + transfer;
     }
 
     private void Hold(int d, int k, long ticks)

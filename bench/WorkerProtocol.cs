@@ -3,8 +3,10 @@ using System.Text;
 
 namespace IotOta.Bench;
 
-/// <summary>What the bench needs of one device after a rollout (from the in-process fleet or a fleet worker).</summary>
-public readonly record struct DeviceFigures(uint NodeId, long PeerPayloadBytes, long CoreAllocatedBytes, long CoreMessages, bool SlotVerified);
+/// <summary>What the bench needs of one device after a rollout (from the in-process fleet or a fleet worker); the peer
+/// connection figures are the most connections it held at once and the ones it refused (its socket budget).</summary>
+public readonly record struct DeviceFigures(uint NodeId, long PeerPayloadBytes, long CoreAllocatedBytes, long CoreMessages, bool SlotVerified,
+    int PeerConnectionsMax = 0, long PeerConnectionsRefused = 0);
 
 /// <summary>
 /// The line protocol between the bench and its fleet workers (a worker's stdin and stdout; UTF-8, one line per
@@ -15,8 +17,8 @@ public readonly record struct DeviceFigures(uint NodeId, long PeerPayloadBytes, 
 /// Commands: <c>members</c> → <c>FULL COUNT</c> (devices that know every member of their group / devices);
 /// <c>restart LOCAL_INDEX OFF_MS</c> → <c>LOCAL_INDEX</c> once the device is back;
 /// <c>threads</c> → CPU by thread name since the last <c>threads</c> (free text);
-/// <c>report SHA256_HEX LENGTH</c> → <c>NODE,PEER_BYTES,CORE_ALLOC,CORE_MSGS,V;…</c> (V = 1 when the device's
-/// active slot's first LENGTH bytes hash to SHA256_HEX); <c>quit</c> → nothing more, the worker exits.
+/// <c>report SHA256_HEX LENGTH</c> → <c>NODE,PEER_BYTES,CORE_ALLOC,CORE_MSGS,V,PEER_CONN_MAX,PEER_CONN_REFUSED;…</c>
+/// (V = 1 when the device's active slot's first LENGTH bytes hash to SHA256_HEX); <c>quit</c> → nothing more, the worker exits.
 /// </summary>
 public static class WorkerProtocol
 {
@@ -70,7 +72,7 @@ public static class WorkerProtocol
 
     public static string FormatFigures(IEnumerable<DeviceFigures> figures) =>
         string.Join(';', figures.Select(f => string.Create(CultureInfo.InvariantCulture,
-            $"{f.NodeId},{f.PeerPayloadBytes},{f.CoreAllocatedBytes},{f.CoreMessages},{(f.SlotVerified ? 1 : 0)}")));
+            $"{f.NodeId},{f.PeerPayloadBytes},{f.CoreAllocatedBytes},{f.CoreMessages},{(f.SlotVerified ? 1 : 0)},{f.PeerConnectionsMax},{f.PeerConnectionsRefused}")));
 
     public static DeviceFigures[] ParseFigures(string payload)
     {
@@ -78,9 +80,10 @@ public static class WorkerProtocol
         return payload.Split(';').Select(d =>
         {
             string[] f = d.Split(',');
-            if (f.Length != 5 || f[4] is not ("0" or "1")) throw new FormatException($"not a device's figures: '{d}'");
+            if (f.Length != 7 || f[4] is not ("0" or "1")) throw new FormatException($"not a device's figures: '{d}'");
             return new DeviceFigures(uint.Parse(f[0], CultureInfo.InvariantCulture), long.Parse(f[1], CultureInfo.InvariantCulture),
-                long.Parse(f[2], CultureInfo.InvariantCulture), long.Parse(f[3], CultureInfo.InvariantCulture), f[4] == "1");
+                long.Parse(f[2], CultureInfo.InvariantCulture), long.Parse(f[3], CultureInfo.InvariantCulture), f[4] == "1",
+                int.Parse(f[5], CultureInfo.InvariantCulture), long.Parse(f[6], CultureInfo.InvariantCulture));
         }).ToArray();
     }
 }
@@ -118,8 +121,10 @@ public sealed record FleetPlan(int Devices, int Groups, int Workers)
         return new FleetFigures(
             up.Length == 0 ? [0, 0, 0] : [up[0], up[up.Length / 2], up[^1]],
             msgs == 0 ? 0 : Math.Round((double)alloc / msgs, 2),
-            list.Count(f => f.SlotVerified));
+            list.Count(f => f.SlotVerified),
+            list.Count == 0 ? 0 : list.Max(f => f.PeerConnectionsMax),
+            list.Sum(f => f.PeerConnectionsRefused));
     }
 }
 
-public sealed record FleetFigures(long[] DeviceUploadBytes, double CoreAllocBytesPerMessage, int SlotsVerified);
+public sealed record FleetFigures(long[] DeviceUploadBytes, double CoreAllocBytesPerMessage, int SlotsVerified, int PeerConnectionsMax = 0, long PeerConnectionsRefused = 0);

@@ -52,6 +52,9 @@ public sealed class BoardProfile
     public int MaxMembers { get; init; } = 256;
     /// <summary>DeviceConfig.ForwardQueueCapacity on this board. Default 64.</summary>
     public int ForwardQueueCapacity { get; init; } = 64;
+    /// <summary>DeviceConfig.MaxPeerConnections: peer sockets (in and out together) the board can hold besides MQTT and
+    /// the listener. Default 6 (ESP-IDF's default of 10 lwIP sockets less MQTT, the listener and headroom).</summary>
+    public int MaxPeerConnections { get; init; } = 6;
     public required SinkMode SinkMode { get; init; }
     public required IReadOnlyList<string> UpdatableImages { get; init; }
     public required string UpdateImage { get; init; }
@@ -120,7 +123,7 @@ public sealed class BoardProfile
     private sealed record RawPartition(string? Name, string? Type, string? Offset, string? Size);
 
     private sealed record Raw(string? Name, string? Description, string? Chip, string? NanoTarget, int? FlashSize, int? SectorSize,
-        int? PsramBytes, int? ManagedHeapBytes, int? CoreHeapBudget, int? MaxChunkSize, int? MaxMembers, int? ForwardQueueCapacity, SinkMode? SinkMode,
+        int? PsramBytes, int? ManagedHeapBytes, int? CoreHeapBudget, int? MaxChunkSize, int? MaxMembers, int? ForwardQueueCapacity, int? MaxPeerConnections, SinkMode? SinkMode,
         string[]? UpdatableImages, string? UpdateImage, string? UpdateLayout, Dictionary<string, RawPartition[]>? Layouts,
         Dictionary<string, string>? Roles)
     {
@@ -164,6 +167,8 @@ public sealed class BoardProfile
         if (members < 2 || members > 4096) throw new BoardProfileException(Err("maxMembers", $"{members} must be from 2 to 4096"));
         int queue = raw.ForwardQueueCapacity ?? 64;
         if (queue < 4 || queue > 1024) throw new BoardProfileException(Err("forwardQueueCapacity", $"{queue} must be from 4 to 1024"));
+        int peers = raw.MaxPeerConnections ?? 6;
+        if (peers < 2 || peers > 64) throw new BoardProfileException(Err("maxPeerConnections", $"{peers} must be from 2 to 64 (a device needs one connection in and one out to take part)"));
         SinkMode mode = Need(raw.SinkMode, "sinkMode");
         string[] images = raw.UpdatableImages ?? throw new BoardProfileException(Err("updatableImages", "missing"));
         if (images.Length == 0) throw new BoardProfileException(Err("updatableImages", "empty"));
@@ -235,6 +240,7 @@ public sealed class BoardProfile
             MaxChunkSize = chunk,
             MaxMembers = members,
             ForwardQueueCapacity = queue,
+            MaxPeerConnections = peers,
             SinkMode = mode,
             UpdatableImages = images,
             UpdateImage = updateImage,

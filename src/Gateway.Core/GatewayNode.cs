@@ -24,6 +24,7 @@ public sealed class GatewayNode : IAsyncDisposable
     private Task _rolloutEnded = Task.CompletedTask;
     private Task? _refreshLoop;
     private int _reconnects;
+    private readonly MemberListPacing _memberLists;
 
     public GatewayNode(IBrokerPort broker, TimeProvider? time = null, Action<string>? log = null, INodeStore? store = null)
     {
@@ -42,7 +43,10 @@ public sealed class GatewayNode : IAsyncDisposable
         Destinations = new DestinationList(Registry, (group, bytes) => Broker.PublishAsync(Topics.GroupMembers(group), bytes, retain: true));
         Broker.Disconnected += reason => _log?.Invoke($"gateway MQTT disconnected: {reason}");
         Broker.Reconnected += OnReconnected;
-        Registry.MembershipChanged += () => _ = RefreshDestinationsAsync(false);
+        // Joins and leaves are published coalesced (MemberListPacing): on every join, 1,000 devices coming online
+        // sent the broker's uplink O(n²) bytes of member lists and further devices could not connect.
+        _memberLists = new MemberListPacing(_time, () => RefreshDestinationsAsync(false));
+        Registry.MembershipChanged += _memberLists.Changed;
         // A device that left takes its pending sends with it (their notices will never come).
         Registry.DeviceUpdated += d =>
         {
@@ -68,7 +72,7 @@ public sealed class GatewayNode : IAsyncDisposable
     public long HeldReports => Held.Reports;
     /// <summary>Times the broker link came back after a disconnect.</summary>
     public int Reconnects => Volatile.Read(ref _reconnects);
-    /// <summary>How often the destination list is rebuilt and republished even without a join or leave.</summary>
+    /// <summary>How often the destination list is rebuilt even without a join or leave (published where it changed).</summary>
     public TimeSpan DestinationRefreshInterval { get; init; } = TimeSpan.FromSeconds(5);
 
     public async Task StartAsync(CancellationToken ct)
@@ -81,7 +85,9 @@ public sealed class GatewayNode : IAsyncDisposable
                 try
                 {
                     await Task.Delay(DestinationRefreshInterval, _time, _cts.Token);
-                    await RefreshDestinationsAsync(true);
+                    // Rebuilt (a change the events missed) but published only where it changed: republishing every
+                    // list every 5 s took 220 KB/s of a broker uplink at 1,000 devices. A reconnect republishes all.
+                    await RefreshDestinationsAsync(false);
                 }
                 catch (OperationCanceledException)
                 {
@@ -189,6 +195,7 @@ public sealed class GatewayNode : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _cts.Cancel();
+        _memberLists.Dispose();
         CatchUp?.Stop();
         if (_refreshLoop != null) await _refreshLoop;
         // the engine stops on _cts; let it leave before the link goes

@@ -47,6 +47,20 @@ public class BenchTests
         Assert.Equal("iotota", run.GetProperty("strategy").GetString());
         Assert.Equal(20, run.GetProperty("completed").GetInt32());
         Assert.Contains("| iotota | simulated | 20/20 |", Report.Markdown(o, [r]));
+        Assert.Equal(System.Text.Json.JsonValueKind.Number, run.GetProperty("ratio").ValueKind);
+        Assert.True(run.TryGetProperty("peerConnectionsMax", out _));
+    }
+
+    [Fact]
+    public void A_run_in_which_not_every_device_finished_has_no_ratio()
+    {
+        var o = new BenchOptions { Devices = 20, Groups = 2, Simulate = true, ImageSize = 32 * 1024 };
+        var r = new Simulator(o).Run(60, o.Scenario) with { Completed = 19, TimedOut = true };
+        Assert.Null(r.Ratio);
+        var run = System.Text.Json.JsonDocument.Parse(Report.JsonText(o, [r])).RootElement.GetProperty("runs")[0];
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, run.GetProperty("ratio").ValueKind);
+        Assert.Contains("| iotota | simulated | 19/20 (timeout) |", Report.Markdown(o, [r]));
+        Assert.DoesNotContain("| 0.00 |", Report.Markdown(o, [r]).Split('\n')[4]);
     }
 
     [Fact]
@@ -63,11 +77,21 @@ public class BenchTests
     [Fact]
     public void Open_files_needed_grow_with_the_group_size()
     {
-        // 300 devices: 10 groups of 30 need ~2 × 300 × 29 for the meshes; 30 groups of 10 need far fewer.
-        long big = FileLimit.Needed(300, 10), small = FileLimit.Needed(300, 30);
+        // Unlimited peer connections (0): 10 groups of 30 need ~2 × 300 × 29 for the meshes; 30 groups of 10 far fewer.
+        long big = FileLimit.Needed(300, 10, 0), small = FileLimit.Needed(300, 30, 0);
         Assert.True(big > 2 * 300 * 29, big.ToString());
         Assert.True(small < big / 2, $"{small} vs {big}");
-        Assert.True(FileLimit.Needed(1000, 9) > 200_000); // why N = 1,000 in 9 groups cannot run in one process here
+        Assert.True(FileLimit.Needed(1000, 9, 0) > 200_000); // why N = 1,000 in 9 full meshes could not run in one process
+    }
+
+    [Fact]
+    public void Open_files_needed_follow_the_socket_budget_not_the_group_size()
+    {
+        // With a socket budget of K peer connections per device the shape of the groups no longer matters.
+        Assert.Equal(FileLimit.Needed(1000, 9, 6), FileLimit.Needed(1000, 63, 6));
+        Assert.True(FileLimit.Needed(1000, 9) < 15_000, FileLimit.Needed(1000, 9).ToString()); // fits one process under 20,000
+        Assert.Equal(1, FileLimit.ChooseWorkers(1000, 9, 20_000));
+        Assert.True(FileLimit.Needed(1000, 9, 12) > FileLimit.Needed(1000, 9, 6));
     }
 
     [Fact]

@@ -56,13 +56,14 @@ public class FleetWorkerTests
     [Fact]
     public void Device_figures_round_trip()
     {
-        DeviceFigures[] f = [new(1, 262144, 9_000_000, 1234, true), new(1000, 0, 17, 3, false)];
+        DeviceFigures[] f = [new(1, 262144, 9_000_000, 1234, true, 6, 12), new(1000, 0, 17, 3, false)];
         string payload = WorkerProtocol.FormatFigures(f);
-        Assert.Equal("1,262144,9000000,1234,1;1000,0,17,3,0", payload);
+        Assert.Equal("1,262144,9000000,1234,1,6,12;1000,0,17,3,0,0,0", payload);
         Assert.Equal(f, WorkerProtocol.ParseFigures(payload));
         Assert.Empty(WorkerProtocol.ParseFigures(""));
         Assert.Throws<FormatException>(() => WorkerProtocol.ParseFigures("1,2,3,4"));
-        Assert.Throws<FormatException>(() => WorkerProtocol.ParseFigures("1,2,3,4,yes"));
+        Assert.Throws<FormatException>(() => WorkerProtocol.ParseFigures("1,2,3,4,yes,0,0"));
+        Assert.Throws<FormatException>(() => WorkerProtocol.ParseFigures("1,2,3,4,1")); // the peer connection figures are required
     }
 
     [Fact]
@@ -91,9 +92,11 @@ public class FleetWorkerTests
     [Fact]
     public void Figures_of_all_workers_merge_into_the_run_figures()
     {
-        DeviceFigures[] w1 = [new(1, 100, 1000, 10, true), new(2, 300, 0, 0, true)];
-        DeviceFigures[] w2 = [new(3, 200, 500, 5, false)];
+        DeviceFigures[] w1 = [new(1, 100, 1000, 10, true, 4, 1), new(2, 300, 0, 0, true, 6, 2)];
+        DeviceFigures[] w2 = [new(3, 200, 500, 5, false, 5, 0)];
         var f = FleetPlan.Aggregate(w1.Concat(w2), 3);
+        Assert.Equal(6, f.PeerConnectionsMax); // the most any device held
+        Assert.Equal(3, f.PeerConnectionsRefused);
         Assert.Equal([100L, 200L, 300L], f.DeviceUploadBytes);
         Assert.Equal(100.0, f.CoreAllocBytesPerMessage); // 1500 B over 15 messages
         Assert.Equal(2, f.SlotsVerified);
@@ -110,15 +113,16 @@ public class FleetWorkerTests
         // N = 100 in 9 groups fits one process: the fleet stays in the bench as before.
         Assert.Equal(1, FileLimit.ChooseWorkers(100, 9, 20_000));
         Assert.Equal(1, FileLimit.ChooseWorkers(1000, 167, -1)); // limit unknown
-        // N = 1,000 in 167 groups (~19,500 in one process) died at 17,800 of 20,000: workers, each within half the limit.
-        int k = FileLimit.ChooseWorkers(1000, 167, 20_000);
+        // Full meshes (unlimited peer connections, 0): N = 1,000 in 167 groups (~19,500 in one process) died at 17,800
+        // of 20,000: workers, each within half the limit.
+        int k = FileLimit.ChooseWorkers(1000, 167, 20_000, 0);
         Assert.True(k >= 2, k.ToString());
-        Assert.True(FileLimit.WorkerNeeded(1000, 167, k) <= 10_000);
-        Assert.True(FileLimit.WorkerNeeded(1000, 167, k - 1) > 10_000 || k == 2);
-        Assert.True(FileLimit.ChooseWorkers(1000, 9, 20_000) > k); // bigger meshes, more workers
-        Assert.Throws<InvalidOperationException>(() => FileLimit.ChooseWorkers(10_000, 1, 20_000));
+        Assert.True(FileLimit.WorkerNeeded(1000, 167, k, 0) <= 10_000);
+        Assert.True(FileLimit.WorkerNeeded(1000, 167, k - 1, 0) > 10_000 || k == 2);
+        Assert.True(FileLimit.ChooseWorkers(1000, 9, 20_000, 0) > k); // bigger meshes, more workers
+        Assert.Throws<InvalidOperationException>(() => FileLimit.ChooseWorkers(10_000, 1, 20_000, 0));
         // Spread over workers the fleet's share shrinks with their count.
-        Assert.True(FileLimit.WorkerNeeded(1000, 167, 4) < FileLimit.WorkerNeeded(1000, 167, 2));
+        Assert.True(FileLimit.WorkerNeeded(1000, 167, 4, 0) < FileLimit.WorkerNeeded(1000, 167, 2, 0));
     }
 
     [Fact]

@@ -204,6 +204,9 @@ namespace IotOta.DeviceFirmware.Agent
                 // A minimum unit: this device copies it (from its own verified flash) to the named devices of other
                 // groups first, then to the members of its group.
                 if (p.IsMinimumUnit) _forwarder.QueueMinimumUnit(p, _rx.Manifest, p.Index);
+                // A copy down the group's copy tree: passed on to this device's children for its span (even when it
+                // was a duplicate here: the members below still need it).
+                else if (p.IsSpan) _forwarder.QueueSpanCopy(p, _rx.Manifest, p.Index);
             }
         }
     }

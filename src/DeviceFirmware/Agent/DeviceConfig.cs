@@ -22,6 +22,9 @@ namespace IotOta.DeviceFirmware.Agent
         public int ProgressIntervalMs = 1000;
         public int ForwardQueueCapacity = 64;
         public int MaxMembers = 256;
+        /// <summary>Most peer connections (inbound and outbound together) the device holds at once: its socket budget
+        /// for the second network (lwIP's table, less MQTT and the listener). A board's profile sets it; 0 = unlimited.</summary>
+        public int MaxPeerConnections = 6;
         /// <summary>An image on trial that is not confirmed (self-test: connected and reported its version) within
         /// this long after boot is abandoned: the device restarts and the previous image comes back.</summary>
         public int TrialTimeoutMs = 120000;

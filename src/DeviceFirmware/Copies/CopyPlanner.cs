@@ -97,6 +97,44 @@ namespace IotOta.DeviceFirmware.Copies
             return n;
         }
 
+        /// <summary>True when copies inside the group travel down the copy tree: the gateway set a fan-out and this
+        /// device is on the list (else it copies to every member, as in a full mesh).</summary>
+        public bool UsesTree(MemberList members)
+        {
+            return members.Fanout > 0 && members.IndexOf(_self) >= 0;
+        }
+
+        /// <summary>This device's children in the group's copy tree for a chunk it must get to the next
+        /// <paramref name="span"/> members after it (ring order of the member list; a minimum unit's root has span
+        /// count − 1): the span splits into up to fan-out consecutive parts, the first member of each part is a child
+        /// and is responsible for the rest of its part (childSpan). Writes node/ip/port/childSpan and returns how many;
+        /// every member in the span gets the chunk exactly once, and this device never names itself. A fan-out beyond
+        /// the arrays' length is clamped to it (coverage stays whole).</summary>
+        public int TreeCopies(MemberList members, int span, uint[] node, uint[] ip, int[] port, int[] childSpan)
+        {
+            int n = members.Count;
+            int self = members.IndexOf(_self);
+            if (self < 0 || n < 2 || span <= 0) return 0;
+            int s = span < n - 1 ? span : n - 1;
+            int f = members.Fanout > 0 ? members.Fanout : s;
+            // A fan-out larger than the caller has room for (its socket budget) shrinks to that room: each child
+            // still takes its whole part, so every member of the span is still reached once, one level deeper.
+            if (f > node.Length) f = node.Length;
+            int parts = f < s ? f : s;
+            int size = s / parts, extra = s % parts, offset = 1;
+            for (int j = 0; j < parts; j++)
+            {
+                int part = size + (j < extra ? 1 : 0);
+                int pos = (self + offset) % n;
+                node[j] = members.NodeAt(pos);
+                ip[j] = members.IpAt(pos);
+                port[j] = members.PortAt(pos);
+                childSpan[j] = part - 1;
+                offset += part;
+            }
+            return parts;
+        }
+
         /// <summary>The next member (from <paramref name="cursor"/> on, 0 for the first) that gets a copy of minimum
         /// unit <paramref name="index"/>, one at a time so the sender keeps no destination list: false when there is
         /// none left. The cursor moves past the member returned.</summary>

@@ -9,6 +9,9 @@ namespace IotOta.DeviceFirmware.Copies
         public const byte KindRepairReply = 1;
         /// <summary>Relay copies of a minimum unit to the named devices of other groups (sent before member copies).</summary>
         public const byte KindRelay = 2;
+        /// <summary>Pass a copy on down the group's copy tree: copies to this device's children for <see cref="Span"/>
+        /// (no notice; the root noticed).</summary>
+        public const byte KindSpanCopy = 3;
 
         public byte Kind;
         public uint ImageId;
@@ -23,6 +26,8 @@ namespace IotOta.DeviceFirmware.Copies
         public int RelayCount;
         /// <summary>For a relay job: the flags its copies carry (FlagRelay, and FlagTree down a relay tree).</summary>
         public byte CopyFlags;
+        /// <summary>For a span copy: the members after this device it must get the packet to.</summary>
+        public int Span;
         public readonly uint[] TargetNode;
         public readonly uint[] TargetIp;
         public readonly int[] TargetPort;
@@ -56,6 +61,7 @@ namespace IotOta.DeviceFirmware.Copies
             TargetCount = o.TargetCount < TargetNode.Length ? o.TargetCount : TargetNode.Length;
             RelayCount = o.RelayCount;
             CopyFlags = o.CopyFlags;
+            Span = o.Span;
             for (int i = 0; i < TargetCount; i++)
             {
                 TargetNode[i] = o.TargetNode[i];

@@ -21,6 +21,7 @@ namespace IotOta.DeviceFirmware.Copies
         private readonly byte[] _targetCount;
         private readonly byte[] _relayCount;
         private readonly byte[] _copyFlags;
+        private readonly ushort[] _span;
         private readonly uint[] _targetNode;
         private readonly uint[] _targetIp;
         private readonly ushort[] _targetPort;
@@ -54,6 +55,7 @@ namespace IotOta.DeviceFirmware.Copies
             _targetCount = new byte[capacity];
             _relayCount = new byte[capacity];
             _copyFlags = new byte[capacity];
+            _span = new ushort[capacity];
             _targetNode = new uint[poolTargets];
             _targetIp = new uint[poolTargets];
             _targetPort = new ushort[poolTargets];
@@ -95,6 +97,7 @@ namespace IotOta.DeviceFirmware.Copies
             _targetCount[at] = (byte)n;
             _relayCount[at] = (byte)(j.RelayCount < 255 ? j.RelayCount : 255);
             _copyFlags[at] = j.CopyFlags;
+            _span[at] = (ushort)(j.Span < 0 ? 0 : j.Span > 65535 ? 65535 : j.Span);
             int t = (_poolHead + _poolUsed) % pool;
             for (int i = 0; i < n; i++)
             {
@@ -121,6 +124,7 @@ namespace IotOta.DeviceFirmware.Copies
             target.ExcludeNode = _excludeNode[at];
             target.RelayCount = _relayCount[at];
             target.CopyFlags = _copyFlags[at];
+            target.Span = _span[at];
             int stored = _targetCount[at];
             int n = stored < target.MaxTargets ? stored : target.MaxTargets;
             target.TargetCount = n;

@@ -47,9 +47,17 @@ namespace IotOta.DeviceFirmware.Copies
         private readonly ForwardJob _work = new ForwardJob(1);
         private readonly ForwardQueue _relayQueue;
         private readonly ForwardJob _relayWork = new ForwardJob();
+        // This device's children in the copy tree for the job in progress: at most what its socket budget leaves
+        // besides the connection in from its parent (CopyPlanner.TreeCopies clamps a larger fan-out to it).
+        private readonly uint[] _treeNode;
+        private readonly uint[] _treeIp;
+        private readonly int[] _treePort;
+        private readonly int[] _treeSpan;
+        private int _treeCount;
+        private int _spanNow;
         private readonly ReceiptNotice _notice = new ReceiptNotice();
         private readonly byte[] _noticeBuf = new byte[ReceiptNotice.EncodedLength];
-        private readonly byte[] _txHead = new byte[DataPacket.EncodedLength(0, 0)];
+        private readonly byte[] _txHead = new byte[DataPacket.EncodedLength(0, 0) + DataPacket.SpanLength];
         private readonly WireWriter _txWriter;
         private readonly byte[] _piece = new byte[PieceLength];
         private int _txHeadLen;
@@ -59,15 +67,23 @@ namespace IotOta.DeviceFirmware.Copies
         private int _workSent;
         private int _workFailed;
         private int _workSentTotal;
+        // The job's copies go down the group's copy tree (FlagSpan, a span per destination).
+        private bool _workSpan;
         // The copy being sent: its header (in _txHead) and which packet follows it.
         private uint _txImage;
         private int _txIndex = -1;
         private int _txLen;
         private int _txPayloadLen;
+        private bool _txSpan;
 
         public Forwarder(DeviceConfig cfg, object gate, CopyPlanner planner, MemberList members, RelayTreeTable trees, ReceivePath rx,
             IPeerPort peer, IMqttPort mqtt, string topicOut, IClock clock, DeviceCounters counters)
         {
+            int children = TreeChildCapacity(cfg.MaxPeerConnections);
+            _treeNode = new uint[children];
+            _treeIp = new uint[children];
+            _treePort = new int[children];
+            _treeSpan = new int[children];
             _gate = gate;
             _self = cfg.NodeId;
             _planner = planner;
@@ -86,6 +102,15 @@ namespace IotOta.DeviceFirmware.Copies
         }
 
         /// <summary>The queue of member copies and repair replies.</summary>
+        /// <summary>Copy-tree children a device with this socket budget keeps room for: one connection in from its
+        /// parent, the rest out (at least 1, at most MemberListUpdate.MaxFanout; 0 = unlimited budget: the protocol's
+        /// largest fan-out).</summary>
+        public static int TreeChildCapacity(int maxPeerConnections)
+        {
+            if (maxPeerConnections <= 0 || maxPeerConnections - 1 > MemberListUpdate.MaxFanout) return MemberListUpdate.MaxFanout;
+            return maxPeerConnections - 1 < 1 ? 1 : maxPeerConnections - 1;
+        }
+
         public ForwardQueue Queue { get { return _queue; } }
 
         /// <summary>A new image: every queued job is dropped (under the lock).</summary>
@@ -122,6 +147,28 @@ namespace IotOta.DeviceFirmware.Copies
             job.ExcludeNode = p.SenderNode;
             job.TargetCount = 0;
             job.RelayCount = relays;
+            _queue.Commit();
+        }
+
+        /// <summary>A copy down the group's copy tree arrived (held now): queues the job that passes it on to this
+        /// device's children for the span it carries (under the lock). No notice: the root sends that.</summary>
+        public void QueueSpanCopy(DataPacket p, Manifest m, int idx)
+        {
+            if (p.Span <= 0) return;
+            ForwardJob job = _queue.Reserve();
+            if (job == null)
+            {
+                _counters.ForwardDrops++;
+                return;
+            }
+            job.Kind = ForwardJob.KindSpanCopy;
+            job.ImageId = m.ImageId;
+            job.Index = idx;
+            job.ReceivedAtMs = _clock.NowMs;
+            job.ExcludeNode = p.SenderNode;
+            job.TargetCount = 0;
+            job.RelayCount = 0;
+            job.Span = p.Span;
             _queue.Commit();
         }
 
@@ -220,7 +267,7 @@ namespace IotOta.DeviceFirmware.Copies
                 _workActive = false; // a new image replaced the one this job was for
                 return Skipped;
             }
-            LoadTx(m, _work.Index, _work.Kind == ForwardJob.KindRepairReply ? (byte)(DataPacket.FlagRepair | _work.CopyFlags) : (byte)0);
+            LoadTx(m, _work.Index, _work.Kind == ForwardJob.KindRepairReply ? (byte)(DataPacket.FlagRepair | _work.CopyFlags) : _workSpan ? DataPacket.FlagSpan : (byte)0);
             return MembersReady;
         }
 
@@ -250,6 +297,12 @@ namespace IotOta.DeviceFirmware.Copies
             int port;
             while (NextTarget(out ip, out port))
             {
+                if (_workSpan)
+                {
+                    // the span this child passes on, patched into the header per destination
+                    _txHead[DataPacket.SpanOffset] = (byte)_spanNow;
+                    _txHead[DataPacket.SpanOffset + 1] = (byte)(_spanNow >> 8);
+                }
                 if (_peer.SendPieces(ip, port, this, msgLen, _piece)) _workSent++;
                 else _workFailed++;
                 if (_relayQueue.Count > 0)
@@ -275,7 +328,7 @@ namespace IotOta.DeviceFirmware.Copies
             lock (_gate)
             {
                 if (notice) _counters.NoticesSent++;
-                else _counters.RepairRepliesSent += _workSentTotal + _workSent;
+                else if (_work.Kind == ForwardJob.KindRepairReply) _counters.RepairRepliesSent += _workSentTotal + _workSent;
             }
             FlushWorkCounters();
         }
@@ -284,6 +337,19 @@ namespace IotOta.DeviceFirmware.Copies
         private void StartWork()
         {
             _workCursor = 0;
+            _workSpan = false;
+            _treeCount = 0;
+            if (_work.Kind == ForwardJob.KindSpanCopy)
+            {
+                _treeCount = _planner.TreeCopies(_members, _work.Span, _treeNode, _treeIp, _treePort, _treeSpan);
+                _workSpan = true;
+            }
+            else if (_work.Kind == ForwardJob.KindMinimumUnit && _planner.UsesTree(_members))
+            {
+                // the root of this chunk's copy tree: the whole group after it
+                _treeCount = _planner.TreeCopies(_members, _members.Count - 1, _treeNode, _treeIp, _treePort, _treeSpan);
+                _workSpan = true;
+            }
             _workSent = 0;
             _workFailed = 0;
             _workSentTotal = 0;
@@ -294,6 +360,16 @@ namespace IotOta.DeviceFirmware.Copies
         /// member the planner names (read from the member list under the lock). False when the job has none left.</summary>
         private bool NextTarget(out uint ip, out int port)
         {
+            if (_workSpan)
+            {
+                // down the copy tree: this device's children, each with the span it passes on
+                bool more = _workCursor < _treeCount;
+                ip = more ? _treeIp[_workCursor] : 0;
+                port = more ? _treePort[_workCursor] : 0;
+                _spanNow = more ? _treeSpan[_workCursor] : 0;
+                if (more) _workCursor++;
+                return more;
+            }
             if (_work.Kind != ForwardJob.KindMinimumUnit)
             {
                 bool first = _workCursor == 0;
@@ -326,14 +402,17 @@ namespace IotOta.DeviceFirmware.Copies
         /// Its payload is read from flash piece by piece while it is sent (<see cref="ReadPiece"/>).</summary>
         private void LoadTx(Manifest m, int index, byte flags)
         {
-            if (_txImage == m.ImageId && _txIndex == index && _txLen > 0)
+            bool span = (flags & DataPacket.FlagSpan) != 0;
+            if (_txImage == m.ImageId && _txIndex == index && _txLen > 0 && _txSpan == span)
             {
                 _txHead[DataPacket.FlagsOffset] = flags;
                 return;
             }
             int chunkLen = m.ChunkLength(index);
             _txWriter.Reset(_txHead, 0, _txHead.Length);
-            _txHeadLen = DataPacket.WriteHeaderOnly(_txWriter, MessageType.Copy, m.ImageId, index, flags, _self, 0, null, null, null, chunkLen);
+            // with FlagSpan the span field (patched per destination) sits between the sender and the payload length
+            _txHeadLen = DataPacket.WriteHeaderOnly(_txWriter, MessageType.Copy, m.ImageId, index, flags, _self, 0, null, null, null, chunkLen, 0);
+            _txSpan = span;
             _txLen = _txHeadLen + chunkLen;
             _txPayloadLen = chunkLen;
             _txImage = m.ImageId;

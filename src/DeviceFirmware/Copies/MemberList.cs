@@ -25,6 +25,8 @@ namespace IotOta.DeviceFirmware.Copies
         public int Count { get { return _count; } }
         public uint Epoch { get; private set; }
         public int GroupId { get; private set; }
+        /// <summary>The group's copy-tree fan-out from the gateway (0: full mesh, every member copies to all).</summary>
+        public int Fanout { get; private set; }
 
         public uint NodeAt(int i) { return _nodes[i]; }
         public uint IpAt(int i) { return _ips[i]; }
@@ -45,6 +47,7 @@ namespace IotOta.DeviceFirmware.Copies
             }
             _count = n;
             Epoch = update.Epoch;
+            Fanout = update.Fanout;
             GroupId = update.GroupId;
             _hasEpoch = true;
             return true;
@@ -68,6 +71,15 @@ namespace IotOta.DeviceFirmware.Copies
                 throw new ProtocolException(ProtocolError.Truncated,
                     "member list of " + n + " entries needs " + (n * MemberListUpdate.EntryLength) + " bytes, has " + r.Remaining);
             }
+            // the copy-tree fan-out tail ('F', fanout) right after the entries; other trailing bytes are left to the
+            // protocol versions that know them
+            int fanout = 0;
+            if (r.Remaining - n * MemberListUpdate.EntryLength == MemberListUpdate.FanoutTailLength
+                && buffer[offset + count - MemberListUpdate.FanoutTailLength] == MemberListUpdate.FanoutTag)
+            {
+                fanout = buffer[offset + count - 1];
+                if (fanout < 1 || fanout > MemberListUpdate.MaxFanout) throw WireReader.OutOfRange("fanout", fanout);
+            }
             if (group != myGroup) return false;
             if (_hasEpoch && epoch <= Epoch) return false;
             int kept = n < _nodes.Length ? n : _nodes.Length;
@@ -79,6 +91,7 @@ namespace IotOta.DeviceFirmware.Copies
             }
             _count = kept;
             Epoch = epoch;
+            Fanout = fanout;
             GroupId = group;
             _hasEpoch = true;
             return true;

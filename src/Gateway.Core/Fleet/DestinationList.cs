@@ -21,6 +21,11 @@ public sealed class DestinationList
         _publish = publishGroupList;
     }
 
+    /// <summary>The copy-tree fan-out published with every group's list (docs/protocol.md "Copy trees inside a
+    /// group"): a member passes a chunk to at most this many others, so its peer connections stay bounded whatever
+    /// the group's size. 0 = no tail: the full mesh of protocol v1.</summary>
+    public int Fanout { get; init; } = MemberListUpdate.DefaultFanout;
+
     /// <summary>Raised after the list changed, with the new members.</summary>
     public event Action<IReadOnlyList<FleetMember>>? Changed;
 
@@ -54,7 +59,7 @@ public sealed class DestinationList
                 uint epoch = differs ? prev.Epoch + 1 : prev.Epoch;
                 _groups[group] = (epoch, sig);
                 changed |= differs;
-                var update = new MemberListUpdate { GroupId = group, Epoch = epoch, Count = list.Count };
+                var update = new MemberListUpdate { GroupId = group, Epoch = epoch, Count = list.Count, Fanout = Fanout };
                 update.EnsureCapacity(list.Count);
                 for (int i = 0; i < list.Count; i++)
                 {

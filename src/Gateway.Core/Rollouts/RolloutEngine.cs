@@ -146,6 +146,9 @@ public sealed class RolloutEngine
     {
         members = _targets.Admit(members);
         IReadOnlyList<FleetMember> live = _settling.WithoutAwaiting(members);
+        // The published lists are paced (MemberListPacing); the registry knows at once who went offline: such a
+        // device is no root or relay even before its group's new list goes out.
+        live = live.Where(m => _registry.Get(m.NodeId) is not { Online: false }).ToList();
         // A device that failed (rolled back, silent) refuses the image: it is no root or relay for anyone.
         if (_options.Health != null) live = live.Where(m => !_health.HasFailed(m.NodeId)).ToList();
         Scheduler.UpdateFleet(live);
@@ -370,6 +373,9 @@ public sealed class RolloutEngine
             RelaysNamed = _counters.Relays,
             RepairCopiesSent = _counters.RepairCopies,
             Reallocations = Scheduler.Reallocations,
+            ReplansBy = Scheduler.ReplansBy,
+            NoticeLatenessSeconds = Scheduler.NoticeTimer.MeanLatenessSeconds,
+            NoticeDeviationSeconds = Scheduler.NoticeTimer.DeviationSeconds,
             Seconds = _time.GetElapsedTime(_startTimestamp).TotalSeconds,
             DeliveredSeconds = _deliveredAt == 0 ? null : _time.GetElapsedTime(_startTimestamp, _deliveredAt).TotalSeconds,
             TimedOut = end == RunEnd.TimedOut,

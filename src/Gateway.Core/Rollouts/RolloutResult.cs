@@ -1,3 +1,5 @@
+using IotOta.Gateway.Scheduling;
+
 namespace IotOta.Gateway.Rollouts;
 
 /// <summary>How a rollout ended.</summary>
@@ -13,6 +15,11 @@ public sealed record RolloutResult
     public required long RelaysNamed { get; init; }
     public required long RepairCopiesSent { get; init; }
     public required long Reallocations { get; init; }
+    /// <summary><see cref="Reallocations"/> by cause.</summary>
+    public ReplanCauses? ReplansBy { get; init; }
+    /// <summary>The notice timer at the end: smoothed lateness of receipt notices and its deviation (seconds).</summary>
+    public double NoticeLatenessSeconds { get; init; }
+    public double NoticeDeviationSeconds { get; init; }
     public required double Seconds { get; init; }
     /// <summary>When every packet had reached every group as a minimum unit (all notices back).</summary>
     public double? DeliveredSeconds { get; init; }

@@ -84,7 +84,7 @@ public sealed partial class RolloutScheduler
         bool any = false;
         foreach (var g in groups)
         {
-            double bytes = (g.Members.Count - 1) * (double)_chunkLength(k);
+            double bytes = RootCopies(g) * (double)_chunkLength(k);
             FleetMember? d = _selector.Pick(g.Members, LoadOf, bytes, _remainingSeconds, out double finish);
             if (d == null) continue;
             Assign(g, k, d, bytes, finish, now, via: 0);
@@ -112,7 +112,7 @@ public sealed partial class RolloutScheduler
         for (int i = 0; i < window; i++)
         {
             var g = groups[i];
-            double bytes = (g.Members.Count - 1 + relayCount) * (double)chunk;
+            double bytes = (RootCopies(g) + relayCount) * (double)chunk;
             FleetMember? d = _selector.Pick(g.Members, LoadOf, bytes, _remainingSeconds, out double f);
             if (d != null && f < rootFinish)
             {
@@ -127,12 +127,12 @@ public sealed partial class RolloutScheduler
         for (int i = 1; i < groups.Count && relays.Count < relayCount; i++)
         {
             var g = groups[(rootIndex + i) % groups.Count];
-            double bytes = (g.Members.Count - 1) * (double)chunk;
+            double bytes = RootCopies(g) * (double)chunk;
             FleetMember? d = _selector.Pick(g.Members, LoadOf, bytes, _remainingSeconds, out double f);
             if (d == null) return false; // the packet waits until this group has room: a partial original costs more later
             relays.Add((g, d, bytes, f));
         }
-        double rootBytes = (rootGroup.Members.Count - 1 + relays.Count) * (double)chunk;
+        double rootBytes = (RootCopies(rootGroup) + relays.Count) * (double)chunk;
         Assign(rootGroup, k, root, rootBytes, rootFinish, now, via: 0);
         foreach (var r in relays)
         {
@@ -163,8 +163,10 @@ public sealed partial class RolloutScheduler
         g.Owner[k] = d.NodeId;
         g.Via[k] = via;
         g.Bytes[k] = bytes;
-        double timeout = Math.Max(_options.MinNoticeTimeout.TotalSeconds, 4 * finishSeconds);
-        g.Deadline[k] = now + (long)(timeout * _time.TimestampFrequency);
+        g.Planned[k] = now;
+        g.Expected[k] = finishSeconds;
+        g.TightenedAt[k] = 0;
+        g.Deadline[k] = DueBy(g, k);
         _deadlines.Enqueue((g, k), g.Deadline[k]);
     }
 }

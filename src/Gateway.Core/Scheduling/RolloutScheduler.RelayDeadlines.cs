@@ -5,7 +5,8 @@ namespace IotOta.Gateway.Scheduling;
 /// and notices only when all are out, so by then the relay has its copy and needs only its own forwarding time. A relay
 /// whose notice does not follow lost its copy (or died): its deadline moves from the original's (at least
 /// MinNoticeTimeout, set when the root had not even received the packet) to max(RelayNoticeGrace, 2 × its expected
-/// finish) after the root's notice, so the group gets the packet again seconds earlier.
+/// finish, and at least that finish plus the smoothed lateness of notices and four deviations: <see cref="NoticeTimer"/>)
+/// after the root's notice, so the group gets the packet again seconds earlier.
 /// Only originals that name their relays directly (up to 1 + MaxTargets groups) and relays whose rate a notice has
 /// measured are tracked; down relay trees, and for unmeasured relays, the original deadlines stay.
 /// </summary>
@@ -31,9 +32,14 @@ public sealed partial class RolloutScheduler
             // Its expected finish means something only once a notice measured its rate: a slow relay judged by the
             // prior rate timed out while still forwarding and its packet went out again (heterogeneous fleets).
             if (!_selector.IsMeasured(g.Owner[k])) continue;
-            double seconds = Math.Max(_options.RelayNoticeGrace.TotalSeconds, 2 * _selector.FinishSeconds(load, 0));
+            // Late is not lost: like every deadline it follows how late notices come (NoticeTimer), so a loaded host
+            // does not turn slow relays into re-sent packets.
+            double expected = _selector.FinishSeconds(load, 0);
+            double seconds = _noticeTimer.TimeoutSeconds(expected, _options.RelayNoticeGrace.TotalSeconds, multiple: 2);
             long deadline = now + (long)(seconds * _time.TimestampFrequency);
             if (deadline >= g.Deadline[k]) continue;
+            g.TightenedAt[k] = now;
+            g.TightExpected[k] = expected;
             g.Deadline[k] = deadline;
             _deadlines.Enqueue((g, k), deadline);
         }

@@ -109,7 +109,7 @@ public sealed partial class RolloutScheduler
         for (int p = 0; p < n; p++)
         {
             GroupPlan g = _groups[f.GroupAt(t, p)];
-            double b = (g.Members.Count - 1 + f.ChildCount(p)) * (double)chunk;
+            double b = (RootCopies(g) + f.ChildCount(p)) * (double)chunk;
             FleetMember? d;
             double own;
             var cands = _candidates[g.Id];

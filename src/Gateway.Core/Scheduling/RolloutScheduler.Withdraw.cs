@@ -21,6 +21,7 @@ public sealed partial class RolloutScheduler
             int k = order.Index;
             if (k < 0 || k >= _chunkCount) return;
             uint root = order.Root.NodeId;
+            long before = Reallocations;
             foreach (var g in _groups.Values)
             {
                 if (g.Status[k] == InFlight && g.Owner[k] == root && g.Via[k] == 0)
@@ -30,6 +31,7 @@ public sealed partial class RolloutScheduler
                 }
             }
             OrdersWithdrawn++;
+            _replansWithdrawn += Reallocations - before;
         }
     }
 }

@@ -48,6 +48,14 @@ public sealed partial class RolloutScheduler
         public readonly uint[] Via = new uint[chunks];
         public readonly long[] Deadline = new long[chunks];
         public readonly double[] Bytes = new double[chunks];
+        /// <summary>When the delivery was planned and how long it was expected to take (seconds): its notice is a
+        /// sample of the <see cref="NoticeTimer"/>.</summary>
+        public readonly long[] Planned = new long[chunks];
+        public readonly double[] Expected = new double[chunks];
+        /// <summary>For a relay whose deadline its root's notice tightened: when that notice came and the relay's
+        /// expected finish from then (0 = the deadline counts from planning).</summary>
+        public readonly long[] TightenedAt = new long[chunks];
+        public readonly double[] TightExpected = new double[chunks];
         public int DoneCount;
     }
 
@@ -66,6 +74,9 @@ public sealed partial class RolloutScheduler
     public long OriginalsPlanned { get; private set; }
     public long RelaysPlanned { get; private set; }
     public long Reallocations { get; private set; }
+    /// <summary>Why deliveries were planned again (each counts with the subtree it took along).</summary>
+    public ReplanCauses ReplansBy => new(_replansTimedOut, _replansRelayTimedOut, _replansLeft, _replansWithdrawn);
+    private long _replansTimedOut, _replansRelayTimedOut, _replansLeft, _replansWithdrawn;
     /// <summary>Plan calls that stopped because a group's sequential window was full.</summary>
     public long WindowStops { get; private set; }
 
@@ -104,6 +115,7 @@ public sealed partial class RolloutScheduler
         lock (_gate)
         {
             var next = members.ToDictionary(m => m.NodeId);
+            long before = Reallocations;
             foreach (uint gone in _members.Keys.Where(n => !next.ContainsKey(n)).ToList())
             {
                 OrphanAllOf(gone); // RolloutScheduler.Departures: waits for a holder, its return or the deadline
@@ -114,6 +126,7 @@ public sealed partial class RolloutScheduler
             {
                 ReleaseAllOf(moved.NodeId);
             }
+            _replansLeft += Reallocations - before;
             foreach (var m in next.Values)
             {
                 _members[m.NodeId] = m;
@@ -228,6 +241,9 @@ public sealed partial class RolloutScheduler
             if (index < 0 || index >= _chunkCount || !_members.TryGetValue(node, out FleetMember? m)) return;
             GroupPlan g = _groups[m.GroupId];
             if (_loads.TryGetValue(node, out DeviceLoad? heard)) heard.Strikes = 0; // it is alive after all
+            // This notice's lateness counts before the relays' deadlines are set from the timer.
+            bool own = g.Status[index] == InFlight && g.Owner[index] == node;
+            if (own) _noticeTimer.Observe(g.Expected[index], _time.GetElapsedTime(g.Planned[index]).TotalSeconds);
             if (g.Owner[index] == node) TightenRelayDeadlines(node, index, _time.GetTimestamp());
             if (g.Status[index] == Done) return;
             if (g.Status[index] == InFlight) Release(g, index);
@@ -296,10 +312,35 @@ public sealed partial class RolloutScheduler
             _deadlines.Dequeue();
             var (g, k) = e;
             if (g.Status[k] != InFlight || g.Deadline[k] != deadline) continue; // noticed or planned again since
+            // The deadline was set with what the notice timer knew then (at the start of a rollout: nothing). Judged
+            // by what it knows now, a delivery that is merely late keeps waiting: late is not lost.
+            long due = DueBy(g, k);
+            if (due > now)
+            {
+                g.Deadline[k] = due;
+                _deadlines.Enqueue((g, k), due);
+                continue;
+            }
             uint owner = g.Owner[k];
+            bool relay = g.Via[k] != 0;
+            long before = Reallocations;
             if (!IsOrphan(g, k) && _loads.TryGetValue(owner, out DeviceLoad? silent)) silent.Strikes++;
             Replan(g, k);
             ReleaseSubtree(k, owner);
+            if (relay) _replansRelayTimedOut += Reallocations - before;
+            else _replansTimedOut += Reallocations - before;
         }
+    }
+
+    /// <summary>When delivery (g, k) is due by the notice timer as it stands: from planning, max(MinNoticeTimeout,
+    /// 4 × expected, expected + lateness + 4 deviations); for a relay whose root noticed, from that notice,
+    /// max(RelayNoticeGrace, 2 × its expected finish, expected + lateness + 4 deviations).</summary>
+    private long DueBy(GroupPlan g, int k)
+    {
+        double seconds = g.TightenedAt[k] != 0
+            ? _noticeTimer.TimeoutSeconds(g.TightExpected[k], _options.RelayNoticeGrace.TotalSeconds, multiple: 2)
+            : _noticeTimer.TimeoutSeconds(g.Expected[k], _options.MinNoticeTimeout.TotalSeconds);
+        long from = g.TightenedAt[k] != 0 ? g.TightenedAt[k] : g.Planned[k];
+        return from + (long)(seconds * _time.TimestampFrequency);
     }
 }

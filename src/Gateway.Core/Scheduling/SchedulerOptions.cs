@@ -6,6 +6,9 @@ public sealed record SchedulerOptions
     /// <summary>Send each packet once for the whole fleet: one original to one device, which relays it to one device
     /// of every other group. When false, every group gets its own original (one per group, no overlap inside it).</summary>
     public bool CrossGroup { get; init; } = true;
+    /// <summary>The copy-tree fan-out the gateway publishes with the member lists (0 = full mesh): a root job is this
+    /// many copies (plus its relays).</summary>
+    public int GroupFanout { get; init; } = Shared.Protocol.MemberListUpdate.DefaultFanout;
     /// <summary>At most this many minimum units outstanding per device.</summary>
     public int MaxInFlightPerDevice { get; init; } = 6;
     /// <summary>A device takes more work only while the work it already holds would finish within this horizon.</summary>

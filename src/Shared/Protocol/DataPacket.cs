@@ -17,6 +17,13 @@ namespace IotOta.Shared.Protocol
         /// <summary>Relay tree. On an original: the relay copies to the named targets carry this flag too. On a relay
         /// copy: the receiver also relays the packet on to its group's tree children (<see cref="RelayTree"/>).</summary>
         public const byte FlagTree = 0x04;
+        /// <summary>Copy flag: an in-group copy tree (docs/protocol.md "Copy trees inside a group"). A u16 span follows
+        /// the targets: the receiver passes the chunk on to the next <see cref="Span"/> members after it in its member
+        /// list (ring order), split among up to the group's fan-out children.</summary>
+        public const byte FlagSpan = 0x08;
+        public const int SpanLength = 2;
+        /// <summary>Offset of the span field in a copy with FlagSpan and no targets.</summary>
+        public const int SpanOffset = WireHeader.Length + 4 + 4 + 1 + 4 + 1;
         public const int FixedLength = WireHeader.Length + 4 + 4 + 1 + 4 + 1 + 4;
         public const int TargetLength = 10;
         /// <summary>Offset of the flags byte from the start of an encoded packet.</summary>
@@ -35,6 +42,8 @@ namespace IotOta.Shared.Protocol
         public byte[] PayloadBuffer;
         public int PayloadOffset;
         public int PayloadLength;
+        /// <summary>With FlagSpan: how many members after the receiver it must get the chunk to (0 = none).</summary>
+        public int Span;
 
         public bool IsOriginal { get { return Type == MessageType.Original; } }
         public bool IsRelay { get { return Type == MessageType.Copy && (Flags & FlagRelay) != 0; } }
@@ -42,6 +51,8 @@ namespace IotOta.Shared.Protocol
         public bool IsMinimumUnit { get { return IsOriginal || IsRelay; } }
         /// <summary>The packet travels down a relay tree (see <see cref="FlagTree"/>).</summary>
         public bool IsTree { get { return (Flags & FlagTree) != 0; } }
+        /// <summary>A copy down this group's copy tree (<see cref="FlagSpan"/>).</summary>
+        public bool IsSpan { get { return Type == MessageType.Copy && (Flags & FlagSpan) != 0; } }
 
         public static int EncodedLength(int targetCount, int payloadLength)
         {
@@ -72,6 +83,7 @@ namespace IotOta.Shared.Protocol
                 TargetPort[i] = r.ReadUInt16();
             }
             TargetCount = tc;
+            Span = (Flags & FlagSpan) != 0 ? r.ReadUInt16() : 0;
             uint len = r.ReadUInt32();
             if (len > Manifest.MaxChunkSize) throw WireReader.OutOfRange("payload length", len);
             if (len != (uint)r.Remaining)
@@ -89,7 +101,14 @@ namespace IotOta.Shared.Protocol
         public static int WriteHeader(WireWriter w, MessageType type, uint imageId, int index, byte flags, uint sender,
             int targetCount, uint[] targetNode, uint[] targetIp, int[] targetPort, int payloadLength)
         {
-            WriteHeaderOnly(w, type, imageId, index, flags, sender, targetCount, targetNode, targetIp, targetPort, payloadLength);
+            return WriteHeader(w, type, imageId, index, flags, sender, targetCount, targetNode, targetIp, targetPort, payloadLength, 0);
+        }
+
+        /// <summary>As above; with <see cref="FlagSpan"/> in flags the span field is written (0..65535).</summary>
+        public static int WriteHeader(WireWriter w, MessageType type, uint imageId, int index, byte flags, uint sender,
+            int targetCount, uint[] targetNode, uint[] targetIp, int[] targetPort, int payloadLength, int span)
+        {
+            WriteHeaderOnly(w, type, imageId, index, flags, sender, targetCount, targetNode, targetIp, targetPort, payloadLength, span);
             return w.Reserve(payloadLength);
         }
 
@@ -98,6 +117,14 @@ namespace IotOta.Shared.Protocol
         public static int WriteHeaderOnly(WireWriter w, MessageType type, uint imageId, int index, byte flags, uint sender,
             int targetCount, uint[] targetNode, uint[] targetIp, int[] targetPort, int payloadLength)
         {
+            return WriteHeaderOnly(w, type, imageId, index, flags, sender, targetCount, targetNode, targetIp, targetPort, payloadLength, 0);
+        }
+
+        /// <summary>As above; with <see cref="FlagSpan"/> in flags the span field is written (0..65535).</summary>
+        public static int WriteHeaderOnly(WireWriter w, MessageType type, uint imageId, int index, byte flags, uint sender,
+            int targetCount, uint[] targetNode, uint[] targetIp, int[] targetPort, int payloadLength, int span)
+        {
+            if (span < 0 || span > 65535) throw WireReader.OutOfRange("span", span);
             if (type != MessageType.Original && type != MessageType.Copy) throw WireReader.OutOfRange("data packet type", (int)type);
             if (targetCount < 0 || targetCount > MaxTargets) throw WireReader.OutOfRange("copy target count", targetCount);
             if (payloadLength < 0 || payloadLength > Manifest.MaxChunkSize) throw WireReader.OutOfRange("payload length", payloadLength);
@@ -113,6 +140,7 @@ namespace IotOta.Shared.Protocol
                 w.WriteUInt32(targetIp[i]);
                 w.WriteUInt16(targetPort[i]);
             }
+            if ((flags & FlagSpan) != 0) w.WriteUInt16(span);
             w.WriteUInt32((uint)payloadLength);
             return w.Length;
         }

@@ -16,6 +16,14 @@ namespace IotOta.Shared.Protocol
         public int GroupId;
         public uint Epoch;
         public int Count;
+        /// <summary>The group's copy-tree fan-out (docs/protocol.md "Copy trees inside a group"): 1..32, sent as an
+        /// optional 2-byte tail ('F', fanout); 0 = no tail, the full mesh (every member copies to every other).</summary>
+        public int Fanout;
+        public const int MaxFanout = 32;
+        public const byte FanoutTag = 0x46; // 'F'
+        public const int FanoutTailLength = 2;
+        /// <summary>The fan-out the gateway plans for a group by default: one connection in from the parent, two out.</summary>
+        public const int DefaultFanout = 2;
         public uint[] NodeIds = new uint[0];
         public uint[] Ips = new uint[0];
         public int[] Ports = new int[0];
@@ -25,9 +33,16 @@ namespace IotOta.Shared.Protocol
             return WireHeader.Length + 2 + 4 + 2 + count * EntryLength;
         }
 
+        /// <summary>Bytes of a list of <paramref name="count"/> members with the fan-out tail.</summary>
+        public static int EncodedLength(int count, int fanout)
+        {
+            return EncodedLength(count) + (fanout > 0 ? FanoutTailLength : 0);
+        }
+
         public int Encode(byte[] buffer, int offset)
         {
             if (Count < 0 || Count > MaxMembers) throw WireReader.OutOfRange("member count", Count);
+            if (Fanout < 0 || Fanout > MaxFanout) throw WireReader.OutOfRange("fanout", Fanout);
             WireWriter w = WireWriter.Reuse(ref _writer, buffer, offset, buffer.Length - offset);
             WireHeader.Write(w, MessageType.MemberList);
             w.WriteUInt16(GroupId);
@@ -39,12 +54,17 @@ namespace IotOta.Shared.Protocol
                 w.WriteUInt32(Ips[i]);
                 w.WriteUInt16(Ports[i]);
             }
+            if (Fanout > 0)
+            {
+                w.WriteByte(FanoutTag);
+                w.WriteByte((byte)Fanout);
+            }
             return w.Length;
         }
 
         public byte[] ToBytes()
         {
-            byte[] b = new byte[EncodedLength(Count)];
+            byte[] b = new byte[EncodedLength(Count, Fanout)];
             Encode(b, 0);
             return b;
         }
@@ -58,11 +78,15 @@ namespace IotOta.Shared.Protocol
             uint epoch = r.ReadUInt32();
             int n = r.ReadUInt16();
             if (n > MaxMembers) throw WireReader.OutOfRange("member count", n);
-            if (r.Remaining != n * EntryLength)
+            int tail = r.Remaining - n * EntryLength;
+            bool hasTail = tail == FanoutTailLength && buffer[offset + count - 2] == FanoutTag;
+            if (tail != 0 && !hasTail)
             {
                 throw new ProtocolException(r.Remaining < n * EntryLength ? ProtocolError.Truncated : ProtocolError.TrailingBytes,
                     "member list of " + n + " entries needs " + (n * EntryLength) + " bytes, has " + r.Remaining);
             }
+            int fanout = hasTail ? buffer[offset + count - 1] : 0;
+            if (hasTail && (fanout < 1 || fanout > MaxFanout)) throw WireReader.OutOfRange("fanout", fanout);
             EnsureCapacity(n);
             for (int i = 0; i < n; i++)
             {
@@ -70,6 +94,12 @@ namespace IotOta.Shared.Protocol
                 Ips[i] = r.ReadUInt32();
                 Ports[i] = r.ReadUInt16();
             }
+            if (hasTail)
+            {
+                r.ReadByte();
+                r.ReadByte();
+            }
+            Fanout = fanout;
             GroupId = group;
             Epoch = epoch;
             Count = n;

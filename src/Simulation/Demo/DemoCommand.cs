@@ -29,6 +29,7 @@ public static class DemoCommand
         var timeout = new Option<int>("--timeout-seconds") { Description = "give up after this long", DefaultValueFactory = _ => 300 };
         var board = new Option<string[]>("--board") { Description = "board profile(s) from boards/ (e.g. esp32-devkitc; several, comma-separated, make a mixed fleet)", AllowMultipleArgumentsPerToken = true };
         var heapBudget = new Option<int?>("--core-heap-budget") { Description = "device core heap budget in bytes for every device instead of the boards' coreHeapBudget; a core that exceeds it fails its device" };
+        var peerConnections = new Option<int?>("--peer-connections") { Description = "peer connections (in and out together) each device may hold at once, instead of the board's maxPeerConnections (default 6; 0 = unlimited)" };
         var scenario = new Option<string?>("--scenario") { Description = "run a scenario file (scenarios/*.json: fleet, boards, links, faults, expectations) instead of the options above" };
         var secure = new Option<bool>("--secure") { Description = "per-device MQTT credentials and topic ACL on the embedded broker" };
         var tls = new Option<bool>("--tls") { Description = "MQTT over TLS (private CA; implies --secure) on the embedded broker" };
@@ -36,7 +37,7 @@ public static class DemoCommand
         var verbose = new Option<bool>("--verbose") { Description = "print device and gateway diagnostics" };
 
         var cmd = new Command("demo", "Roll out a generated, signed image to a virtual fleet over an embedded MQTT broker");
-        foreach (Option o in new Option[] { devices, groups, imageSize, chunkSize, broker, perGroup, gwUp, devUp, devDown, slowFraction, slowFactor, loss, groupUplink, latency, seed, timeout, board, secure, tls, heapBudget, scenario, json, verbose })
+        foreach (Option o in new Option[] { devices, groups, imageSize, chunkSize, broker, perGroup, gwUp, devUp, devDown, slowFraction, slowFactor, loss, groupUplink, latency, seed, timeout, board, secure, tls, heapBudget, peerConnections, scenario, json, verbose })
             cmd.Options.Add(o);
 
         cmd.SetAction(async (parse, ct) =>
@@ -62,6 +63,7 @@ public static class DemoCommand
                 Boards = (parse.GetValue(board) ?? []).SelectMany(b => b.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList(),
                 Timeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
                 CoreHeapBudget = parse.GetValue(heapBudget),
+                PeerConnections = parse.GetValue(peerConnections),
                 Secure = parse.GetValue(secure) || parse.GetValue(tls),
                 Tls = parse.GetValue(tls),
             };
@@ -77,7 +79,14 @@ public static class DemoCommand
                 Console.Error.WriteLine($"error: {e.Message}");
                 return 2;
             }
-            if (FileLimit.WhyNotFits(options.Devices, options.Groups) is { } tooMany)
+            // Shapes the devices or this process cannot hold are bad input: refused before anything starts.
+            var boards = KnownBoards(options);
+            if (GroupFit.Problem(options.Devices, options.Groups, boards, options.PeerConnections) is { } shape)
+            {
+                Console.Error.WriteLine($"error: {shape}");
+                return 2;
+            }
+            if (FileLimit.WhyNotFitsThisProcess(options.Devices, options.Groups, GroupFit.LargestBudget(boards, options.PeerConnections)) is { } tooMany)
             {
                 Console.Error.WriteLine($"error: {tooMany}");
                 return 2;
@@ -106,6 +115,20 @@ public static class DemoCommand
             return summary.Failed == 0 && !summary.TimedOut ? 0 : 1;
         });
         return cmd;
+    }
+
+    /// <summary>The fleet's board profiles; an unknown board name is left for the run to refuse with its own message
+    /// (then the plain virtual layout stands in for the shape checks).</summary>
+    private static IReadOnlyList<IotOta.BoardProfiles.BoardProfile> KnownBoards(DemoOptions options)
+    {
+        try
+        {
+            return options.Boards.Select(b => IotOta.BoardProfiles.BoardProfile.Named(b)).ToList();
+        }
+        catch (IotOta.BoardProfiles.BoardProfileException)
+        {
+            return [];
+        }
     }
 
     private static async Task<int> RunScenarioAsync(string path, bool asJson, Action<string>? log, CancellationToken ct)
@@ -183,6 +206,7 @@ public static class DemoCommand
         t.AddRow("image bytes", s.ImageBytes.ToString("N0"));
         t.AddRow("gateway payload bytes", $"{s.GatewayPayloadBytes:N0} ({s.GatewayPayloadPerImage:0.000}× image)");
         t.AddRow("peer payload bytes", s.PeerPayloadBytes.ToString("N0"));
+        t.AddRow("peer connections (most held / limit / refused)", $"{s.PeerConnectionsMax} / {(s.PeerConnectionLimit == 0 ? "unlimited" : s.PeerConnectionLimit)} / {s.PeerConnectionsRefused}");
         t.AddRow("originals / relays / repairs", $"{s.OriginalsSent} / {s.RelaysNamed} / {s.RepairCopiesSent}");
         t.AddRow("seconds", s.Seconds.ToString("0.000"));
         if (s.BoundSeconds is double b) t.AddRow("Kumar–Ross bound (s)", $"{b:0.000} (ratio {s.BoundRatio:0.00})");

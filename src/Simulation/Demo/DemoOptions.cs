@@ -33,6 +33,8 @@ public sealed record DemoOptions
     /// <summary>The device core's heap budget in bytes for every device instead of the boards' coreHeapBudget
     /// (null = the boards'). A core that would exceed it stops and its device counts as failed.</summary>
     public int? CoreHeapBudget { get; init; }
+    /// <summary>Peer connections each device may hold at once (null = its board's, else 6; 0 = unlimited).</summary>
+    public int? PeerConnections { get; init; }
     /// <summary>Per-device MQTT credentials and the topic ACL (embedded broker); --secure.</summary>
     public bool Secure { get; init; }
     /// <summary>MQTT over TLS with a private CA (embedded broker); --tls. Implies Secure.</summary>
@@ -55,6 +57,7 @@ public sealed record DemoOptions
         if (GroupUplinkKbps < 0) throw new ArgumentException("--group-uplink-kbps cannot be negative");
         if (LatencyMs < 0) throw new ArgumentException("--latency-ms cannot be negative");
         if (CoreHeapBudget is < 0) throw new ArgumentException("--core-heap-budget cannot be negative");
+        if (PeerConnections is < 0) throw new ArgumentException("--peer-connections cannot be negative (0 = unlimited)");
         if (Broker != null) Gateway.Mqtt.MqttEndpoint.ParseList(Broker);
         if ((Secure || Tls) && Broker != null && Provisioning == null)
             throw new ArgumentException("--secure and --tls work with the embedded broker (an external broker needs the generated password, ACL and certificate files)");

@@ -45,6 +45,8 @@ public static class DemoRunner
             (host, port) = (broker.Host, broker.Port);
         }
         var boards = o.Boards.Select(b => BoardProfile.Named(b)).ToList();
+        // The fleet's shape must fit its devices' member lists and socket budgets: refused before anything starts.
+        if (GroupFit.Problem(o.Devices, o.Groups, boards, o.PeerConnections) is { } shape) throw new ArgumentException(shape);
         int chunkSize = boards.Count == 0 ? o.ChunkSize : boards.Min(b => b.MaxChunkSize);
         if (boards.Count > 0 && o.FitImageToBoards)
         {
@@ -59,7 +61,7 @@ public static class DemoRunner
         var verifier = new EcdsaSignatureVerifier();
         verifier.Add(signer.KeyId, signer.PublicKey());
         var links = DeviceLinks(o);
-        TokenBucket? gatewayUp = LinkRate.IsLimited(o.GatewayUpKbps) ? new TokenBucket(LinkRate.BytesPerSecond(o.GatewayUpKbps), 16 * 1024) : null;
+        TokenBucket? gatewayUp = LinkRate.IsLimited(o.GatewayUpKbps) ? new TokenBucket(LinkRate.BytesPerSecond(o.GatewayUpKbps), 1, creditWhileIdle: false) /* a serializer: no credit, so no original beats F/u_s */ : null;
         VirtualFleet? fleet = null;
         GatewayNode? gateway = null;
         try
@@ -75,7 +77,7 @@ public static class DemoRunner
             fleet = await VirtualFleet.StartAsync(o.Devices, o.Groups, host, port, dataDir, verifier, i => links[i], new FirmwareVersion(1, 0, 0), log, ct,
                 groupUplinkBytesPerSecond: LinkRate.IsLimited(o.GroupUplinkKbps) ? LinkRate.BytesPerSecond(o.GroupUplinkKbps) : 0,
                 boardFor: boards.Count == 0 ? null : i => boards[i % boards.Count],
-                configure: external != null && provisioning == null ? FleetBrokerOptions.Apply(external) : provisioning == null ? null : provisioning.Configure,
+                configure: Configure(external != null && provisioning == null ? FleetBrokerOptions.Apply(external) : provisioning == null ? null : provisioning.Configure, o.PeerConnections),
                 coreHeapBudget: o.CoreHeapBudget);
             log?.Invoke("fleet started; waiting for presence");
             await gateway.WaitForDevicesAsync(o.Devices, TimeSpan.FromSeconds(60), ct);
@@ -133,6 +135,9 @@ public static class DemoRunner
                 RelaysNamed = r.RelaysNamed,
                 RepairCopiesSent = r.RepairCopiesSent,
                 Reallocations = r.Reallocations,
+                ReplansBy = r.ReplansBy,
+                NoticeLatenessSeconds = Math.Round(r.NoticeLatenessSeconds, 3),
+                NoticeDeviationSeconds = Math.Round(r.NoticeDeviationSeconds, 3),
                 Overheads = gateway.Overheads.Snapshot(),
                 Boards = boards.Select((b, bi) =>
                 {
@@ -148,6 +153,9 @@ public static class DemoRunner
                     };
                 }).ToList(),
                 Mode = o.CrossGroup ? "cross-group" : "per-group",
+                PeerConnectionsMax = fleet.Devices.Max(d => d.PeerConnectionsMax),
+                PeerConnectionLimit = fleet.Devices.Min(d => d.Options.EffectiveMaxPeerConnections),
+                PeerConnectionsRefused = fleet.Devices.Sum(d => d.PeerConnectionsRefused),
                 TimedOut = r.TimedOut,
                 Errors = errors,
             };
@@ -160,6 +168,18 @@ public static class DemoRunner
             ownProvisioning?.Dispose();
             try { Directory.Delete(dataDir, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
+    }
+
+    /// <summary>Per-device settings: broker endpoints and credentials (--broker, --secure), then the peer connection
+    /// limit (--peer-connections).</summary>
+    private static Func<VirtualDeviceOptions, VirtualDeviceOptions>? Configure(Func<VirtualDeviceOptions, VirtualDeviceOptions>? broker, int? peerConnections)
+    {
+        if (broker == null && peerConnections == null) return null;
+        return d =>
+        {
+            if (broker != null) d = broker(d);
+            return peerConnections == null ? d : d with { MaxPeerConnections = peerConnections };
+        };
     }
 
     private static async Task WaitForFleetVersionAsync(VirtualFleet fleet, FirmwareVersion version, TimeSpan timeout, CancellationToken ct)

@@ -25,7 +25,18 @@ public sealed record DemoSummary
     public required long RelaysNamed { get; init; }
     public required long RepairCopiesSent { get; init; }
     public required long Reallocations { get; init; }
+    /// <summary><see cref="Reallocations"/> by cause (timed out, relay timed out, left, withdrawn).</summary>
+    public IotOta.Gateway.Scheduling.ReplanCauses? ReplansBy { get; init; }
+    /// <summary>The gateway's notice timer at the end: smoothed lateness and its deviation in seconds.</summary>
+    public double NoticeLatenessSeconds { get; init; }
+    public double NoticeDeviationSeconds { get; init; }
     public required string Mode { get; init; }
+    /// <summary>The most peer connections (inbound and outbound together) any device held at once.</summary>
+    public int PeerConnectionsMax { get; init; }
+    /// <summary>The per-device peer connection limit of the run (the smallest when boards differ; 0 = unlimited).</summary>
+    public int PeerConnectionLimit { get; init; }
+    /// <summary>Peer connections refused, over all devices, because every socket of the device was busy.</summary>
+    public long PeerConnectionsRefused { get; init; }
     /// <summary>Per board profile (with --board): devices, updated, staging capacity and high-water mark, the device
     /// core's peak heap against the budget.</summary>
     public IReadOnlyList<BoardFigures> Boards { get; init; } = [];

@@ -26,7 +26,7 @@ public sealed class TickScheduler
     public TimeSpan Period { get; }
 
     /// <summary>Calls <paramref name="tick"/> about every <see cref="Period"/> until the returned handle is disposed.
-    /// The first call comes at once. Exceptions from the tick are the caller's to catch; one that escapes is dropped.</summary>
+    /// The first call comes within a period. Exceptions from the tick are the caller's to catch; one that escapes is dropped.</summary>
     public IDisposable Add(Action tick)
     {
         ArgumentNullException.ThrowIfNull(tick);
@@ -53,7 +53,6 @@ public sealed class TickScheduler
     {
         private readonly TickScheduler _owner;
         private readonly List<Entry> _entries = new();
-        private readonly AutoResetEvent _wake = new(false);
         private Thread? _thread;
         private volatile Entry? _running;
 
@@ -77,7 +76,6 @@ public sealed class TickScheduler
                     _thread.Start();
                 }
             }
-            _wake.Set();
         }
 
         public void Remove(Entry e)
@@ -99,9 +97,14 @@ public sealed class TickScheduler
                 due.Clear();
                 lock (_entries)
                 {
+                    // Entries due within half a period run now too: devices added at different times would otherwise
+                    // keep their own phases and wake the worker once per device (a worker of 60 devices woke every
+                    // millisecond; the waits cost an idle fleet of 1,000 a third of a core). Batched, a worker wakes
+                    // about once a period; no tick comes more than half a period early.
+                    long horizon = now + period / 2;
                     foreach (Entry e in _entries)
                     {
-                        if (e.Due <= now) due.Add(e);
+                        if (e.Due <= horizon) due.Add(e);
                         else next = Math.Min(next, e.Due);
                     }
                 }
@@ -121,12 +124,15 @@ public sealed class TickScheduler
                     {
                         _running = null;
                     }
-                    // One period after this tick was due, or now when it ran late (no burst of catch-up ticks).
-                    e.Due = Math.Max(e.Due + period, Environment.TickCount64);
+                    // One period after this batch woke (the batch keeps one phase), or after now when it ran late
+                    // (no burst of catch-up ticks).
+                    e.Due = Math.Max(now + period, Environment.TickCount64);
                     next = Math.Min(next, e.Due);
                 }
                 long wait = next - Environment.TickCount64;
-                if (wait > 0) _wake.WaitOne((int)Math.Min(wait, period));
+                // A plain sleep: an event wait cost ~70 µs of CPU per wake-up here, most of an idle fleet's tick cost.
+                // A device added meanwhile gets its first tick at the next wake-up (within a period).
+                if (wait > 0) Thread.Sleep((int)Math.Min(wait, period));
             }
         }
     }

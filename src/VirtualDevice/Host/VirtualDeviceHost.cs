@@ -33,8 +33,17 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
 
     /// <summary>How long an idle forwarding thread sleeps unless woken. Every source of forwarding work (a message on
     /// either network, a restart) wakes it at once, so this is only a safety net; a 20 ms poll cost a fleet of 1,000
-    /// devices 50,000 wake-ups a second doing nothing.</summary>
-    public const int IdlePollMs = 250;
+    /// devices 50,000 wake-ups a second doing nothing, and even a 250 ms one was a third of an idle fleet's CPU.</summary>
+    public const int IdlePollMs = 10_000;
+
+    /// <summary>A device with nothing under way (idle, updated, failed or rolled back, and no message for
+    /// <see cref="QuietAfterMs"/>) runs its core's tick this often instead of every 50 ms: nothing in it is due
+    /// sooner (the trial timeout counts minutes), and 20 ticks a second for each of 1,000 idle devices cost more CPU
+    /// than the whole rest of the idle fleet.</summary>
+    public const int QuietTickMs = 500;
+    /// <summary>How long after a message, a (re)connect or a reboot the device ticks at the full rate.</summary>
+    public const int QuietAfterMs = 2000;
+    private long _activeUntilMs, _lastTickMs;
 
     public VirtualDeviceHost(VirtualDeviceOptions options)
     {
@@ -63,6 +72,11 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
     public int GroupId => _o.GroupId;
     public DeviceAgent Agent => _agent ?? throw new InvalidOperationException("device not started");
     public TcpPeerNetwork Peer => _peer ?? throw new InvalidOperationException("device not started");
+    /// <summary>Most peer connections this device held at once, over every boot (the budget lives with the socket
+    /// layer, which a reboot of the core keeps).</summary>
+    public int PeerConnectionsMax => _peer?.Budget.HighWater ?? 0;
+    /// <summary>Peer connections refused because all of the device's sockets were busy.</summary>
+    public long PeerConnectionsRefused => _peer?.Budget.Refused ?? 0;
     public MqttDevicePort Mqtt => _mqtt ?? throw new InvalidOperationException("device not started");
     public VirtualFlashLayout Flash => _flash ?? throw new InvalidOperationException("device not started");
     public int Restarts => Volatile.Read(ref _restarts);
@@ -90,7 +104,7 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
         // Burst of one packet: a link has no reserve beyond what is on the wire.
         TokenBucket? up = _o.Link.CreateUpBucket(_o.EffectiveMaxChunkSize);
         TokenBucket? down = _o.Link.CreateDownBucket(_o.EffectiveMaxChunkSize);
-        _peer = new TcpPeerNetwork(OnPeer, _o.Link, up, down);
+        _peer = new TcpPeerNetwork(OnPeer, _o.Link, up, down, budget: new PeerConnectionBudget(_o.EffectiveMaxPeerConnections));
         var will = new Presence { NodeId = _o.NodeId, GroupId = _o.GroupId, Online = false, Ip = _peer.Ip, Port = _peer.Port, RunningVersion = _o.FactoryVersion };
         _mqtt = new MqttDevicePort(_o.BrokerEndpoints, _o.MqttClientId, _o.MqttUser, _o.MqttPassword,
             Topics.DeviceStatus(_o.NodeId), will.ToBytes(), OnMqtt, up, down, _o.Link, _o.MqttTls);
@@ -135,11 +149,17 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
             PeerPort = _peer.Port,
             FactoryVersion = _o.FactoryVersion,
             MaxChunkSize = _o.EffectiveMaxChunkSize,
+            MaxPeerConnections = _o.EffectiveMaxPeerConnections,
         };
         if (_o.Board is { } board)
         {
             config.MaxMembers = board.MaxMembers;
             config.ForwardQueueCapacity = board.ForwardQueueCapacity;
+        }
+        else
+        {
+            // without a board the member list takes a whole protocol list: groups of up to 1,024 members
+            config.MaxMembers = VirtualDeviceOptions.DefaultMaxMembers;
         }
         Sink = sink;
         return new DeviceAgent(config, _meteredFlash!, _meteredMqtt!, peer, SystemClock.Instance, hash, verifier, this, log, meteredSink, staging);
@@ -172,8 +192,24 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
         return counted;
     }
 
+    private void Active() => Volatile.Write(ref _activeUntilMs, Environment.TickCount64 + QuietAfterMs);
+
+    /// <summary>False for a device with nothing under way whose last tick was less than <see cref="QuietTickMs"/> ago.</summary>
+    private bool TickDue(DeviceAgent a)
+    {
+        long now = Environment.TickCount64;
+        if (now < Volatile.Read(ref _activeUntilMs) || a.State is DeviceState.Receiving or DeviceState.Verifying or DeviceState.Installing
+            or DeviceState.PendingConfirm || now - _lastTickMs >= QuietTickMs)
+        {
+            _lastTickMs = now;
+            return true;
+        }
+        return false;
+    }
+
     private void OnMqtt(string topic, byte[] buffer, int offset, int count)
     {
+        Active();
         DeviceAgent? a = _agent;
         if (a != null) Measured(a, x => x.OnMqttMessage(topic, buffer, offset, count));
         Interlocked.Increment(ref _coreMessages);
@@ -182,6 +218,7 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
 
     private void OnPeer(byte[] buffer, int offset, int count)
     {
+        Active();
         DeviceAgent? a = _agent;
         if (a != null) Measured(a, x => x.OnPeerMessage(buffer, offset, count));
         Interlocked.Increment(ref _coreMessages);
@@ -214,6 +251,8 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
         try
         {
             long connects = _mqtt.Connects;
+            if (connects != Interlocked.Read(ref _seenConnects)) Active();
+            if (!TickDue(a)) return;
             if (connects != Interlocked.Read(ref _seenConnects) && _mqtt.IsConnected)
             {
                 Interlocked.Exchange(ref _seenConnects, connects);
@@ -255,6 +294,7 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
                 // An image on trial whose self-test fails (a no-op for an image that is not on trial).
                 if (FailSelfTest) next.SelfTestFailed("injected self-test failure");
                 Interlocked.Increment(ref _restarts);
+                Active();
                 if (_mqtt != null && _mqtt.IsConnected) next.OnConnected();
                 _work.Set();
             }

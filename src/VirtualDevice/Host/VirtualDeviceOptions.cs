@@ -28,6 +28,15 @@ public sealed record VirtualDeviceOptions
     /// <summary>A board profile (boards/*.json). When set it decides the flash layout (slot, update-state and staging
     /// sizes), the sink mode and the largest chunk; SlotSize and MaxChunkSize are then ignored.</summary>
     public BoardProfile? Board { get; init; }
+    /// <summary>Most peer connections (inbound and outbound together) the device holds at once, instead of the board's
+    /// maxPeerConnections (null = the board's, else <see cref="DefaultMaxPeerConnections"/>; 0 = unlimited).</summary>
+    public int? MaxPeerConnections { get; init; }
+    /// <summary>Members a virtual device without a board can name (a whole protocol member list).</summary>
+    public const int DefaultMaxMembers = Shared.Protocol.MemberListUpdate.MaxMembers;
+    /// <summary>The socket budget of a virtual device without a board: as an esp32-devkitc's.</summary>
+    public const int DefaultMaxPeerConnections = 6;
+    /// <summary>The peer connection limit the device enforces.</summary>
+    public int EffectiveMaxPeerConnections => MaxPeerConnections ?? Board?.MaxPeerConnections ?? DefaultMaxPeerConnections;
     /// <summary>Slot size the device uses: the board's update slot, else SlotSize.</summary>
     public int EffectiveSlotSize => Board?.SlotSize ?? SlotSize;
     /// <summary>Largest chunk the device accepts: the board's, else MaxChunkSize.</summary>

@@ -10,9 +10,9 @@ public sealed record LinkProfile(double UpBytesPerSecond, double DownBytesPerSec
 
     /// <summary>A bucket for the up rate (null when unlimited), allowing bursts of <paramref name="burstBytes"/>.</summary>
     public TokenBucket? CreateUpBucket(int burstBytes = 16 * 1024, TimeProvider? time = null)
-        => IsUnlimitedRate(UpBytesPerSecond) ? null : new TokenBucket(UpBytesPerSecond, burstBytes, time);
+        => IsUnlimitedRate(UpBytesPerSecond) ? null : new TokenBucket(UpBytesPerSecond, burstBytes, time, creditWhileIdle: false);
 
     /// <summary>A bucket for the down rate (null when unlimited), allowing bursts of <paramref name="burstBytes"/>.</summary>
     public TokenBucket? CreateDownBucket(int burstBytes = 16 * 1024, TimeProvider? time = null)
-        => IsUnlimitedRate(DownBytesPerSecond) ? null : new TokenBucket(DownBytesPerSecond, burstBytes, time);
+        => IsUnlimitedRate(DownBytesPerSecond) ? null : new TokenBucket(DownBytesPerSecond, burstBytes, time, creditWhileIdle: false);
 }

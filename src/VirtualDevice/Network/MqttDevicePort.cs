@@ -20,6 +20,8 @@ namespace IotOta.VirtualDevice.Network;
 public sealed class MqttDevicePort : IMqttPort, IAsyncDisposable
 {
     public static readonly TimeSpan PublishTimeout = TimeSpan.FromSeconds(10);
+    /// <summary>MQTT keep-alive period, and how long a ping, connect or subscribe waits for its answer.</summary>
+    public static readonly TimeSpan KeepAlive = TimeSpan.FromSeconds(15);
     public static readonly TimeSpan MinBackoff = TimeSpan.FromMilliseconds(100);
     public static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(2);
 
@@ -68,8 +70,11 @@ public sealed class MqttDevicePort : IMqttPort, IAsyncDisposable
                 .WithTcpServer(ep.Host, ep.Port)
                 .WithClientId(clientId)
                 .WithCleanSession(true)
-                .WithTimeout(TimeSpan.FromSeconds(5))
-                .WithKeepAlivePeriod(TimeSpan.FromSeconds(15))
+                // A board's M2Mqtt waits for PINGRESP as long as the keep-alive period ("broker must send PINGRESP
+                // within timeout equal to keep alive period", MqttClient.Ping in nanoFramework.M2Mqtt 5.1): with 5 s,
+                // a busy broker uplink at 1,000 devices dropped virtual devices a board would have kept.
+                .WithTimeout(KeepAlive)
+                .WithKeepAlivePeriod(KeepAlive)
                 .WithWillTopic(willTopic)
                 .WithWillPayload(will)
                 .WithWillRetain(true)
@@ -275,7 +280,9 @@ public sealed class MqttDevicePort : IMqttPort, IAsyncDisposable
                 if (_client.IsConnected)
                 {
                     backoff = MinBackoff;
-                    await _wake.WaitAsync(TimeSpan.FromSeconds(1), ct).ConfigureAwait(false);
+                    // Woken at once by a disconnect; the timeout is a safety net only (1 s cost a fleet of 1,000 a
+                    // thousand timer wake-ups a second doing nothing).
+                    await _wake.WaitAsync(TimeSpan.FromSeconds(10), ct).ConfigureAwait(false);
                     continue;
                 }
                 await Task.Delay(backoff, ct).ConfigureAwait(false);

@@ -8,17 +8,19 @@ namespace IotOta.VirtualDevice.Network;
 
 /// <summary>
 /// The peer network over loopback TCP. Each message travels as one frame: a 4-byte little-endian length, then the
-/// bytes. Inbound: an asynchronous read loop per accepted connection (no thread of its own) hands each frame (after
-/// the down bucket lets it pass) to the handler, synchronously and in order; the buffer is reused, so the handler must not keep it. Outbound: one
-/// persistent connection per destination, made on demand; the up bucket, latency and loss of the link apply to every
-/// message. Send never throws: it returns false when the peer cannot be reached.
+/// bytes. No thread per device: accepts and reads are asynchronous (the runtime's socket engine waits on epoll for
+/// every device of the process); the handler runs on a pool thread, one frame at a time per connection, in order; the
+/// buffer is reused, so the handler must not keep it. Outbound: one persistent connection per destination, made on
+/// demand; the up bucket, latency and loss of the link apply to every message. Every connection, inbound or
+/// outbound, takes a slot of the device's <see cref="PeerConnectionBudget"/> (its socket budget, as on a board): past
+/// the limit the longest-idle connection is closed to make room, and when none is idle the new one is refused
+/// (counted in <see cref="Budget"/>). Send never throws: it returns false when the peer cannot be reached.
 /// </summary>
 public sealed class TcpPeerNetwork : IPeerPort, IDisposable
 {
     public const int MaxFrameLength = 128 * 1024;
     public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(2);
     public const int SendTimeoutMs = 30_000;
-    private const int ThreadStackSize = 256 * 1024;
 
     private readonly Action<uint, byte[], int, int> _onMessage;
     private int _nextConnectionId;
@@ -26,33 +28,36 @@ public sealed class TcpPeerNetwork : IPeerPort, IDisposable
     private readonly TokenBucket? _up;
     private readonly TokenBucket? _down;
     private readonly TcpListener _listener;
-    private readonly Thread _acceptThread;
+    private readonly Task _acceptLoop;
     private readonly CancellationTokenSource _cts = new();
-    private readonly ConcurrentDictionary<long, Outbound> _outbound = new();
+    private readonly ConcurrentDictionary<long, PeerOutbound> _outbound = new();
     private readonly ConcurrentDictionary<Inbound, byte> _inbound = new();
     private long _messagesSent, _bytesSent, _messagesReceived, _bytesReceived, _dropped, _sendFailures, _handlerErrors;
     private volatile bool _disposed;
 
     /// <summary>As below, for a handler that does not need to know which connection a message came on.</summary>
-    public TcpPeerNetwork(Action<byte[], int, int> onMessage, LinkProfile link, TokenBucket? upBucket, TokenBucket? downBucket, int port = 0)
-        : this(onMessage == null ? null! : (_, b, o, c) => onMessage(b, o, c), link, upBucket, downBucket, port)
+    public TcpPeerNetwork(Action<byte[], int, int> onMessage, LinkProfile link, TokenBucket? upBucket, TokenBucket? downBucket, int port = 0,
+        PeerConnectionBudget? budget = null)
+        : this(onMessage == null ? null! : (_, b, o, c) => onMessage(b, o, c), link, upBucket, downBucket, port, budget)
     {
     }
 
     /// <summary>The handler gets a connection id (1, 2, …; stable for the life of one inbound connection) with each
-    /// message, so a device can quarantine a connection that delivers bad packets.</summary>
-    public TcpPeerNetwork(Action<uint, byte[], int, int> onMessage, LinkProfile link, TokenBucket? upBucket, TokenBucket? downBucket, int port = 0)
+    /// message, so a device can quarantine a connection that delivers bad packets. <paramref name="budget"/>: the
+    /// device's socket budget for peers (null = unlimited, high-water mark still kept).</summary>
+    public TcpPeerNetwork(Action<uint, byte[], int, int> onMessage, LinkProfile link, TokenBucket? upBucket, TokenBucket? downBucket, int port = 0,
+        PeerConnectionBudget? budget = null)
     {
         _onMessage = onMessage ?? throw new ArgumentNullException(nameof(onMessage));
         _link = link ?? LinkProfile.Unlimited;
         _up = upBucket;
         _down = downBucket;
+        Budget = budget ?? new PeerConnectionBudget(0);
         _listener = new TcpListener(IPAddress.Loopback, port);
         _listener.Start();
         Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
         Ip = IpCodec.ToUInt(IPAddress.Loopback);
-        _acceptThread = new Thread(AcceptLoop, ThreadStackSize) { IsBackground = true, Name = "peer-accept:" + Port };
-        _acceptThread.Start();
+        _acceptLoop = AcceptLoopAsync();
     }
 
     /// <summary>The port this network listens on.</summary>
@@ -60,7 +65,8 @@ public sealed class TcpPeerNetwork : IPeerPort, IDisposable
     /// <summary>The address this network listens on, as IPeerPort encodes it (127.0.0.1 = 0x0100007F).</summary>
     public uint Ip { get; }
     public LinkProfile Link => _link;
-
+    /// <summary>The device's peer socket budget: open connections, their high-water mark, refusals, evictions.</summary>
+    public PeerConnectionBudget Budget { get; }
     public long MessagesSent => Interlocked.Read(ref _messagesSent);
     public long BytesSent => Interlocked.Read(ref _bytesSent);
     public long MessagesReceived => Interlocked.Read(ref _messagesReceived);
@@ -102,34 +108,49 @@ public sealed class TcpPeerNetwork : IPeerPort, IDisposable
             {
                 if (_cts.Token.WaitHandle.WaitOne(_link.Latency)) return Fail();
             }
-            Outbound o = _outbound.GetOrAdd(((long)ip << 16) | (uint)port, _ => new Outbound());
+            PeerOutbound o = _outbound.GetOrAdd(((long)ip << 16) | (uint)port, _ => new PeerOutbound());
             lock (o)
             {
                 if (_disposed) return Fail();
                 if (o.Socket != null && !IsAlive(o.Socket)) o.Close();
-                if (o.Socket == null && !o.Connect(IpCodec.ToAddress(ip), port, _cts.Token)) return Fail();
-                BinaryPrimitives.WriteInt32LittleEndian(o.Header, count);
-                if (message == null)
+                if (o.Socket == null && !o.Connect(IpCodec.ToAddress(ip), port, Budget, _cts.Token)) return Fail();
+                PeerConnectionBudget.Slot? slot = o.Slot;
+                if (slot == null || !slot.BeginUse())
                 {
-                    o.Segments[1] = new ArraySegment<byte>(buffer!, offset, count);
-                    try
+                    // evicted between the check and now: connect again
+                    o.Close();
+                    if (!o.Connect(IpCodec.ToAddress(ip), port, Budget, _cts.Token) || (slot = o.Slot) == null || !slot.BeginUse()) return Fail();
+                }
+                BinaryPrimitives.WriteInt32LittleEndian(o.Header, count);
+                try
+                {
+                    if (message == null)
                     {
-                        int sent = o.Socket!.Send(o.Segments);
-                        if (sent != 4 + count)
+                        o.Segments[1] = new ArraySegment<byte>(buffer!, offset, count);
+                        try
                         {
-                            o.Close();
-                            return Fail();
+                            Socket? socket = o.Socket;
+                            int sent = socket == null ? -1 : socket.Send(o.Segments);
+                            if (sent != 4 + count)
+                            {
+                                o.Close();
+                                return Fail();
+                            }
+                        }
+                        finally
+                        {
+                            o.Segments[1] = default;
                         }
                     }
-                    finally
+                    else if (o.Socket == null || !SendPiecesLocked(o, message, count, piece!))
                     {
-                        o.Segments[1] = default;
+                        o.Close();
+                        return Fail();
                     }
                 }
-                else if (!SendPiecesLocked(o, message, count, piece!))
+                finally
                 {
-                    o.Close();
-                    return Fail();
+                    slot.EndUse(); // the budget may evict it again once idle
                 }
             }
             Interlocked.Increment(ref _messagesSent);
@@ -138,7 +159,7 @@ public sealed class TcpPeerNetwork : IPeerPort, IDisposable
         }
         catch (Exception)
         {
-            if (_outbound.TryGetValue(((long)ip << 16) | (uint)port, out Outbound? o))
+            if (_outbound.TryGetValue(((long)ip << 16) | (uint)port, out PeerOutbound? o))
             {
                 lock (o) o.Close();
             }
@@ -146,7 +167,7 @@ public sealed class TcpPeerNetwork : IPeerPort, IDisposable
         }
     }
 
-    private static bool SendPiecesLocked(Outbound o, IPeerMessage message, int count, byte[] piece)
+    private static bool SendPiecesLocked(PeerOutbound o, IPeerMessage message, int count, byte[] piece)
     {
         Socket s = o.Socket!;
         if (s.Send(o.Header) != 4) return false;
@@ -186,14 +207,15 @@ public sealed class TcpPeerNetwork : IPeerPort, IDisposable
         }
     }
 
-    private void AcceptLoop()
+    private async Task AcceptLoopAsync()
     {
+        await Task.Yield();
         while (!_disposed)
         {
             Socket s;
             try
             {
-                s = _listener.AcceptSocket();
+                s = await _listener.AcceptSocketAsync(_cts.Token).ConfigureAwait(false);
             }
             catch (Exception)
             {
@@ -205,12 +227,18 @@ public sealed class TcpPeerNetwork : IPeerPort, IDisposable
                 s.Dispose();
                 return;
             }
-            s.NoDelay = true;
             var c = new Inbound(s) { Id = (uint)Interlocked.Increment(ref _nextConnectionId) };
+            // Every socket of the device busy: the connection waits (unread, in order) for one to free, and is refused
+            // (counted by the budget) when none does; connections behind it wait in the listen backlog meanwhile.
+            PeerConnectionBudget.Slot? slot = await Budget.OpenAsync(inbound: true, c.Close, _cts.Token).ConfigureAwait(false);
+            if (slot == null)
+            {
+                c.Close();
+                continue;
+            }
+            c.Slot = slot;
+            s.NoDelay = true;
             _inbound[c] = 0;
-            // No thread per connection: a fleet of 1,000 devices in groups of 30 holds ~30,000 inbound connections.
-            // Reads wait on the socket engine (epoll); the handler runs on a pool thread, one frame at a time per
-            // connection, in order.
             c.Reader = ReadLoopAsync(c);
         }
     }
@@ -226,6 +254,7 @@ public sealed class TcpPeerNetwork : IPeerPort, IDisposable
             while (!_disposed)
             {
                 if (!await ReadExactlyAsync(c.Socket, header, 4, ct).ConfigureAwait(false)) return;
+                if (!c.Slot!.BeginUse()) return; // closed to make room for another connection
                 int len = BinaryPrimitives.ReadInt32LittleEndian(header);
                 if (len < 0 || len > MaxFrameLength) return;
                 if (buffer.Length < len) buffer = new byte[Math.Min(MaxFrameLength, Math.Max(len, buffer.Length * 2))];
@@ -242,6 +271,7 @@ public sealed class TcpPeerNetwork : IPeerPort, IDisposable
                     LastHandlerError = e;
                     Interlocked.Increment(ref _handlerErrors);
                 }
+                c.Slot.EndUse();
             }
         }
         catch (Exception)
@@ -251,7 +281,7 @@ public sealed class TcpPeerNetwork : IPeerPort, IDisposable
         finally
         {
             _inbound.TryRemove(c, out _);
-            c.Socket.Dispose();
+            c.Close();
         }
     }
 
@@ -273,67 +303,33 @@ public sealed class TcpPeerNetwork : IPeerPort, IDisposable
         _disposed = true;
         _cts.Cancel();
         try { _listener.Stop(); } catch (Exception) { }
-        foreach (Inbound c in _inbound.Keys)
-        {
-            try { c.Socket.Shutdown(SocketShutdown.Both); } catch (Exception) { }
-            c.Socket.Dispose();
-        }
-        foreach (Outbound o in _outbound.Values)
+        Task[] readers = _inbound.Keys.Select(c => c.Reader).Where(t => t != null).ToArray()!;
+        foreach (Inbound c in _inbound.Keys) c.Close();
+        foreach (PeerOutbound o in _outbound.Values)
         {
             // Close without taking the lock: a sender blocked in Send is woken by the socket closing.
             o.Close();
         }
-        if (Thread.CurrentThread != _acceptThread) _acceptThread.Join(TimeSpan.FromSeconds(2));
-        Task[] readers = _inbound.Keys.Select(c => c.Reader).Where(t => t != null).ToArray()!;
+        try { _acceptLoop.Wait(TimeSpan.FromSeconds(2)); } catch (AggregateException) { }
         try { Task.WaitAll(readers, TimeSpan.FromMilliseconds(500)); } catch (AggregateException) { }
         _cts.Dispose();
     }
 
-    private sealed class Inbound
+    private sealed class Inbound(Socket socket)
     {
+        private int _closed;
         public uint Id { get; init; }
-        public Inbound(Socket s) => Socket = s;
-        public Socket Socket { get; }
+        public Socket Socket { get; } = socket;
         public Task? Reader { get; set; }
-    }
+        public PeerConnectionBudget.Slot? Slot { get; set; }
 
-    private sealed class Outbound
-    {
-        public readonly byte[] Header = new byte[4];
-        public readonly ArraySegment<byte>[] Segments;
-        private Socket? _socket;
-
-        public Outbound()
-        {
-            Segments = new ArraySegment<byte>[] { new ArraySegment<byte>(Header), default };
-        }
-
-        public Socket? Socket => _socket;
-
-        public bool Connect(IPAddress address, int port, CancellationToken ct)
-        {
-            var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, SendTimeout = SendTimeoutMs };
-            try
-            {
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                timeout.CancelAfter(ConnectTimeout);
-                s.ConnectAsync(address, port, timeout.Token).AsTask().GetAwaiter().GetResult();
-                _socket = s;
-                return true;
-            }
-            catch (Exception)
-            {
-                s.Dispose();
-                return false;
-            }
-        }
-
+        /// <summary>Closes the socket (the read loop ends) and frees its slot; from any thread, once.</summary>
         public void Close()
         {
-            Socket? s = Interlocked.Exchange(ref _socket, null);
-            if (s == null) return;
-            try { s.Shutdown(SocketShutdown.Both); } catch (Exception) { }
-            s.Dispose();
+            if (Interlocked.Exchange(ref _closed, 1) != 0) return;
+            Slot?.Release();
+            try { Socket.Shutdown(SocketShutdown.Both); } catch (Exception) { }
+            Socket.Dispose();
         }
     }
 }

@@ -14,14 +14,20 @@ public sealed class TokenBucket
     private double _tokens;
     private long _last;
     private long _consumed;
+    private readonly bool _creditWhileIdle;
 
-    public TokenBucket(double bytesPerSecond, int burstBytes, TimeProvider? time = null)
+    /// <param name="creditWhileIdle">False for an emulated link: a link idle longer than a burst takes to refill gets
+    /// no credit for that time (it starts from empty, as at creation), so from its first byte on nothing passes
+    /// faster than the rate and no transfer can beat the Kumar–Ross bound; the burst only absorbs jitter while busy.
+    /// True (default): a classic token bucket that starts full and fills up while idle.</param>
+    public TokenBucket(double bytesPerSecond, int burstBytes, TimeProvider? time = null, bool creditWhileIdle = true)
     {
         _time = time ?? TimeProvider.System;
         BytesPerSecond = bytesPerSecond;
         IsUnlimited = LinkProfile.IsUnlimitedRate(bytesPerSecond);
         BurstBytes = Math.Max(1, burstBytes);
-        _tokens = BurstBytes;
+        _creditWhileIdle = creditWhileIdle;
+        _tokens = creditWhileIdle ? BurstBytes : 0;
         _last = _time.GetTimestamp();
     }
 
@@ -102,6 +108,10 @@ public sealed class TokenBucket
         long now = _time.GetTimestamp();
         double seconds = (double)(now - _last) / _time.TimestampFrequency;
         _last = now;
-        if (seconds > 0) _tokens = Math.Min(BurstBytes, _tokens + seconds * BytesPerSecond);
+        if (seconds <= 0) return;
+        double refilled = _tokens + seconds * BytesPerSecond;
+        // an emulated link that sat idle past a full refill starts from empty: no credit for the idle time
+        if (!_creditWhileIdle && refilled >= BurstBytes) _tokens = 0;
+        else _tokens = Math.Min(BurstBytes, refilled);
     }
 }

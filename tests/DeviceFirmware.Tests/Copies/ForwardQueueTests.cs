@@ -180,4 +180,26 @@ public class ForwardQueueTests
             Assert.Equal(model.Count, q.Count);
         }
     }
+
+    [Fact]
+    public void A_span_copy_keeps_its_span_through_the_queue()
+    {
+        var q = new ForwardQueue(3, 1);
+        foreach (int span in new[] { 7, 0, 65535 })
+        {
+            ForwardJob j = q.Reserve()!;
+            j.Kind = ForwardJob.KindSpanCopy;
+            j.Index = span % 100;
+            j.Span = span;
+            j.TargetCount = 0;
+            q.Commit();
+        }
+        var w = new ForwardJob(1) { Span = 99 };
+        foreach (int span in new[] { 7, 0, 65535 })
+        {
+            Assert.True(q.TryDequeue(w));
+            Assert.Equal(ForwardJob.KindSpanCopy, w.Kind);
+            Assert.Equal(span, w.Span);
+        }
+    }
 }

@@ -81,4 +81,44 @@ public class MemberListTests
         Assert.Equal(1, l.Count);
         Assert.Equal(-1, l.IndexOf(3));
     }
+
+    [Fact]
+    public void The_wire_form_carries_the_copy_tree_fan_out_even_past_the_capacity()
+    {
+        var u = new MemberListUpdate { GroupId = 1, Epoch = 3, Count = 5, Fanout = 2 };
+        u.EnsureCapacity(5);
+        for (int i = 0; i < 5; i++)
+        {
+            u.NodeIds[i] = (uint)(i + 1);
+            u.Ips[i] = 0x0100007F;
+            u.Ports[i] = 20000 + i;
+        }
+        byte[] b = u.ToBytes();
+        var l = new MemberList(3); // keeps 3 of 5: the tail sits after all 5 entries
+        Assert.True(l.Apply(b, 0, b.Length, 1));
+        Assert.Equal(2, l.Fanout);
+        Assert.Equal(3, l.Count);
+
+        u.Epoch = 4;
+        u.Fanout = 0; // an older gateway: no tail, the full mesh
+        b = u.ToBytes();
+        Assert.True(l.Apply(b, 0, b.Length, 1));
+        Assert.Equal(0, l.Fanout);
+
+        u.Epoch = 5;
+        u.Fanout = 3;
+        b = u.ToBytes();
+        b[^1] = 0; // fan-out 0 with the tag: out of range, the list stays as it was
+        Assert.Throws<ProtocolException>(() => l.Apply(b, 0, b.Length, 1));
+        Assert.Equal(4u, l.Epoch);
+        Assert.Equal(0, l.Fanout);
+
+        var other = new byte[b.Length + 3];
+        u.Fanout = 0;
+        u.Epoch = 6;
+        byte[] plain = u.ToBytes();
+        Array.Copy(plain, other, plain.Length);
+        Assert.True(l.Apply(other, 0, other.Length, 1)); // trailing bytes of a later version: ignored, no fan-out
+        Assert.Equal(0, l.Fanout);
+    }
 }

@@ -101,9 +101,14 @@ public sealed class DeviceHarness : IDisposable
     /// <summary>Publishes the member list of this device's group (every node at Ip:PortOf(node)).</summary>
     public void Members(uint epoch, params uint[] nodes) => GroupMembers(GroupId, epoch, nodes);
 
-    public void GroupMembers(int group, uint epoch, params uint[] nodes)
+    public void GroupMembers(int group, uint epoch, params uint[] nodes) => GroupMembers(group, epoch, 0, nodes);
+
+    /// <summary>Publishes the member list of this device's group with a copy-tree fan-out (0 = full mesh).</summary>
+    public void TreeMembers(int fanout, params uint[] nodes) => GroupMembers(GroupId, 1, fanout, nodes);
+
+    private void GroupMembers(int group, uint epoch, int fanout, uint[] nodes)
     {
-        var u = new MemberListUpdate { GroupId = group, Epoch = epoch, Count = nodes.Length };
+        var u = new MemberListUpdate { GroupId = group, Epoch = epoch, Count = nodes.Length, Fanout = fanout };
         u.EnsureCapacity(nodes.Length);
         for (int i = 0; i < nodes.Length; i++)
         {

@@ -70,5 +70,45 @@ public class RolloutSchedulerRelayDeadlineTests
         Assert.NotEmpty(s.Plan()); // the whole packet went back: root and relays
     }
 
+    [Fact]
+    public void When_notices_come_late_a_silent_relay_is_waited_for_beyond_the_grace()
+    {
+        // A loaded host: the root's notice comes 2.5 s after planning, far past its expected finish (~30 ms). The
+        // relay's tightened deadline follows the notice timer (lateness + 4 deviations), not the bare 1 s grace.
+        var clock = new FakeTimeProvider();
+        var (s, first) = Planned(clock);
+        clock.Advance(TimeSpan.FromMilliseconds(2500));
+        s.OnNotice(first.Root.NodeId, 0);
+        Assert.True(s.NoticeTimer.MeanLatenessSeconds > 2);
+        s.OnNotice(first.Relays[0].NodeId, 0);
+        clock.Advance(TimeSpan.FromMilliseconds(1200)); // past the grace: the old rule planned it again here
+        Assert.Empty(s.Plan());
+        Assert.Equal(0, s.Reallocations);
+        clock.Advance(new SchedulerOptions().MinNoticeTimeout); // the original's deadline still bounds the wait
+        Assert.Single(s.Plan());
+        Assert.Equal(1, s.ReplansBy.RelayTimedOut);
+    }
+
+    [Fact]
+    public void A_deadline_set_before_the_timer_knew_anything_is_judged_by_what_it_knows_when_it_comes_up()
+    {
+        // Two packets planned at once on an idle timer (deadline: the 5 s floor). The first packet's notices come
+        // 4 s late; the second packet is as late, not lost: at 5.5 s it is not planned again.
+        var clock = new FakeTimeProvider();
+        var overheads = new OverheadTable(clock);
+        var s = new RolloutScheduler(2, _ => 1000, new SchedulerOptions(), overheads, clock);
+        s.UpdateFleet([new FleetMember(1, 1, 0, 1), new FleetMember(2, 1, 0, 2)]);
+        var orders = s.Plan();
+        Assert.Equal(2, orders.Count);
+        clock.Advance(TimeSpan.FromSeconds(4));
+        s.OnNotice(orders[0].Root.NodeId, 0);
+        clock.Advance(TimeSpan.FromSeconds(1.5));
+        Assert.Empty(s.Plan());
+        Assert.Equal(0, s.Reallocations);
+        clock.Advance(TimeSpan.FromSeconds(20)); // long past lateness + 4 deviations: lost after all
+        Assert.Single(s.Plan());
+        Assert.Equal(1, s.ReplansBy.TimedOut);
+    }
+
     private static int VirtualGroupOf(uint node) => node switch { 1 or 2 => 1, 3 or 4 => 2, _ => 3 };
 }

@@ -13,7 +13,9 @@ public class RolloutSchedulerTests(ITestOutputHelper output)
 
     /// <summary>The shipped defaults (a window of 6: with 3 a device's slots are partly held by relay jobs still waiting
     /// for their root, and fast devices starve — measured 20.8 % off with 3).</summary>
-    internal static readonly SchedulerOptions Options = new();
+    // SchedulerSimulation models devices that copy a minimum unit to every member themselves (full mesh): book root
+    // jobs that way (GroupFanout 0), not as copy-tree roots.
+    internal static readonly SchedulerOptions Options = new() { GroupFanout = 0 };
 
     /// <summary>groups × perGroup devices; in every group the first quarter of the devices are 10× slower.</summary>
     internal static List<SimDevice> Fleet(int groups, int perGroup, int slowPerGroup)

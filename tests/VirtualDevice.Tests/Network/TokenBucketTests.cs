@@ -25,6 +25,33 @@ public sealed class TokenBucketTests
     }
 
     [Fact]
+    public void A_link_gets_no_credit_for_idle_time_so_nothing_passes_faster_than_its_rate()
+    {
+        var time = new FakeTimeProvider();
+        var link = new TokenBucket(1000, 500, time, creditWhileIdle: false);
+        long start = time.GetTimestamp();
+        var done = new ManualResetEventSlim();
+        // from power-on: the first 500 bytes wait their own 500 ms
+        var t = new Thread(() => { link.Consume(500); done.Set(); }) { IsBackground = true };
+        t.Start();
+        Assert.False(done.Wait(50), "a fresh link has no burst to give");
+        time.Advance(TimeSpan.FromMilliseconds(500));
+        Assert.True(done.Wait(2000));
+        // idle for a minute: still no credit, the next 500 bytes take 500 ms again
+        time.Advance(TimeSpan.FromMinutes(1));
+        done.Reset();
+        t = new Thread(() => { link.Consume(500); done.Set(); }) { IsBackground = true };
+        t.Start();
+        Assert.False(done.Wait(50), "idle time is no credit");
+        time.Advance(TimeSpan.FromMilliseconds(500));
+        Assert.True(done.Wait(2000));
+        // a short pause while busy keeps what refilled meanwhile (up to the burst)
+        time.Advance(TimeSpan.FromMilliseconds(200));
+        link.Consume(200);
+        Assert.Equal(1200, link.TotalConsumed);
+    }
+
+    [Fact]
     public void Several_threads_together_keep_to_the_rate()
     {
         var time = new FakeTimeProvider();
