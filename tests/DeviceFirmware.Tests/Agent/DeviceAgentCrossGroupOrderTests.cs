@@ -66,10 +66,7 @@ public class DeviceAgentCrossGroupOrderTests
     [Fact]
     public void A_relay_copy_from_a_donor_of_another_group_is_copied_on_to_the_members()
     {
-        using var d = new DeviceHarness(nodeId: 2);
-        d.Members(1, 1, 2, 3);
-        var img = Create(V(1, 1, 0));
-        d.Manifest(img);
+        using var d = Receiving(out var img, 1, 2, 3);
         // what the ordered donor (node 40, another group) sends: a relay repair copy
         d.FromPeer(Copy(img, 4, sender: 40, flags: DataPacket.FlagRelay | DataPacket.FlagRepair));
         d.PumpAll();

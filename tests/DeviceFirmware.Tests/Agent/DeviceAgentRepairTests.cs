@@ -127,11 +127,18 @@ public class DeviceAgentRepairTests
     /// <summary>Device 2 in a group of <paramref name="members"/>, holding every packet of a new image.</summary>
     internal static DeviceHarness HoldingAll(out IotOta.Gateway.Images.FirmwareImage img, params uint[] members)
     {
+        var d = Receiving(out img, members);
+        for (int i = 0; i < img.ChunkCount; i++) d.FromPeer(Copy(img, i, sender: 3));
+        return d;
+    }
+
+    /// <summary>Device 2 in a group of <paramref name="members"/>, with the manifest of a new image and no packet yet.</summary>
+    internal static DeviceHarness Receiving(out IotOta.Gateway.Images.FirmwareImage img, params uint[] members)
+    {
         var d = new DeviceHarness(nodeId: 2);
         d.Members(1, members);
         img = Create(V(1, 1, 0));
         d.Manifest(img);
-        for (int i = 0; i < img.ChunkCount; i++) d.FromPeer(Copy(img, i, sender: 3));
         return d;
     }
 
