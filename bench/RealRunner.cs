@@ -91,7 +91,7 @@ public static class RealRunner
         using var signer = ManifestSigner.Generate();
         var verifier = new EcdsaSignatureVerifier();
         verifier.Add(signer.KeyId, signer.PublicKey());
-        var gateway = MqttGatewayNode.Create(brokerHost, brokerPort, pace: new TokenBucket(LinkRate.BytesPerSecond(o.GatewayUpKbps), 1, creditWhileIdle: false) /* a serializer: no credit, so no original beats F/u_s */.ConsumeAsync, log: null);
+        var gateway = MqttGatewayNode.Create(brokerHost, brokerPort, pace: TokenBucket.Serializer(LinkRate.BytesPerSecond(o.GatewayUpKbps), TokenBucket.HostSlop) /* no idle credit, so no original beats F/u_s */.ConsumeAsync, log: null);
         IBenchFleet? fleet = null;
         try
         {
@@ -126,7 +126,8 @@ public static class RealRunner
             var options = new RolloutOptions
             {
                 Timeout = TimeSpan.FromSeconds(o.TimeoutSeconds),
-                Baseline = Baseline.Named(strategy),
+                // Group fan-out publishes no faster than the broker's uplink carries the copies it makes.
+                Baseline = Baseline.Named(strategy, o.EffectiveBrokerUpKbps > 0 ? new TokenBucket(LinkRate.BytesPerSecond(o.EffectiveBrokerUpKbps), 16 * 1024).ConsumeAsync : null),
                 Scheduler = new SchedulerOptions { PriorForwardRate = LinkRate.BytesPerSecond(o.DeviceUpKbps) },
             };
             var done = new System.Collections.Concurrent.ConcurrentDictionary<uint, double>();

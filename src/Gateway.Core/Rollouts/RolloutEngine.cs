@@ -40,6 +40,7 @@ public sealed class RolloutEngine
     private readonly ManifestPublisher _manifests;
     private readonly RelayTreePublisher _trees;
     private readonly RepairAnswers _repairs;
+    private readonly BaselineStreams? _streams;
     private readonly RolloutHealth _health;
     private readonly Queue<SendOrder> _recent = new();
     private IEnumerator<(string Topic, int Index)>? _baseline;
@@ -70,7 +71,8 @@ public sealed class RolloutEngine
         _settling = new ReconnectSettling(options, registry, image, _targets, time);
         _manifests = new ManifestPublisher(broker, registry, image, options, _targets, time);
         _trees = new RelayTreePublisher(broker, Scheduler, image.ImageId, time);
-        _repairs = new RepairAnswers(broker, registry, destinations, Scheduler, image, _packetizer, options, _targets, _held, _counters);
+        _streams = options.Baseline is { } baseline ? new BaselineStreams(baseline, registry, time) : null;
+        _repairs = new RepairAnswers(broker, registry, destinations, Scheduler, image, _packetizer, options, _targets, _held, _counters, _streams);
         Scheduler.CrossGroupRescue = _repairs.OrderAcross; // an orphaned packet another group holds comes from there
         _health = new RolloutHealth(options, registry, image, _targets, time);
     }
@@ -145,6 +147,7 @@ public sealed class RolloutEngine
     private void OnMembership(IReadOnlyList<FleetMember> members)
     {
         members = _targets.Admit(members);
+        _streams?.Members(members);
         IReadOnlyList<FleetMember> live = _settling.WithoutAwaiting(members);
         // The published lists are paced (MemberListPacing); the registry knows at once who went offline: such a
         // device is no root or relay even before its group's new list goes out.
@@ -335,7 +338,10 @@ public sealed class RolloutEngine
         for (int n = 0; n < SendsPerPass && _baseline!.MoveNext(); n++)
         {
             var (topic, index) = _baseline.Current;
-            await _broker.PublishAsync(topic, _packetizer.RepairCopy(index), qos: BrokerQos.AtMostOnce, ct: ct);
+            byte[] packet = _packetizer.RepairCopy(index);
+            await _broker.PublishAsync(topic, packet, qos: BrokerQos.AtMostOnce, ct: ct);
+            _streams!.Sent(topic, index);
+            await _options.Baseline!.PaceAsync(topic, packet.Length, ct);
             _counters.Original(_packetizer.PayloadLength(index), 0);
             worked = true;
         }

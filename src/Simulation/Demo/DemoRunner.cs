@@ -61,7 +61,7 @@ public static class DemoRunner
         var verifier = new EcdsaSignatureVerifier();
         verifier.Add(signer.KeyId, signer.PublicKey());
         var links = DeviceLinks(o);
-        TokenBucket? gatewayUp = LinkRate.IsLimited(o.GatewayUpKbps) ? new TokenBucket(LinkRate.BytesPerSecond(o.GatewayUpKbps), 1, creditWhileIdle: false) /* a serializer: no credit, so no original beats F/u_s */ : null;
+        TokenBucket? gatewayUp = LinkRate.IsLimited(o.GatewayUpKbps) ? TokenBucket.Serializer(LinkRate.BytesPerSecond(o.GatewayUpKbps), TokenBucket.HostSlop) /* no idle credit, so no original beats F/u_s */ : null;
         VirtualFleet? fleet = null;
         GatewayNode? gateway = null;
         try

@@ -9,17 +9,29 @@ public sealed class TokenBucket
 {
     private const int MaxSleepStepMs = 10;
 
+    /// <summary>How late a loaded host may wake an emulated sender after its wait (timer and scheduler slop) without
+    /// the link losing that time; see <see cref="Serializer"/>.</summary>
+    public static readonly TimeSpan HostSlop = TimeSpan.FromMilliseconds(50);
+
     private readonly TimeProvider _time;
     private readonly object _lock = new();
     private double _tokens;
     private long _last;
     private long _consumed;
     private readonly bool _creditWhileIdle;
+    private bool _used;
 
     /// <param name="creditWhileIdle">False for an emulated link: a link idle longer than a burst takes to refill gets
     /// no credit for that time (it starts from empty, as at creation), so from its first byte on nothing passes
     /// faster than the rate and no transfer can beat the Kumar–Ross bound; the burst only absorbs jitter while busy.
     /// True (default): a classic token bucket that starts full and fills up while idle.</param>
+    /// <summary>An emulated sender's serializer at <paramref name="bytesPerSecond"/>: no idle credit, no credit before
+    /// its first byte, and a pause up to <paramref name="slop"/> between two sends keeps what refilled meanwhile — the
+    /// time a loaded host takes to wake the sender after its wait is the host's, not the link's (a NIC with a queue
+    /// sends back to back). From the first byte on nothing passes faster than the rate.</summary>
+    public static TokenBucket Serializer(double bytesPerSecond, TimeSpan slop, TimeProvider? time = null)
+        => new(bytesPerSecond, (int)Math.Clamp(bytesPerSecond * slop.TotalSeconds, 1, int.MaxValue), time, creditWhileIdle: false);
+
     public TokenBucket(double bytesPerSecond, int burstBytes, TimeProvider? time = null, bool creditWhileIdle = true)
     {
         _time = time ?? TimeProvider.System;
@@ -108,6 +120,11 @@ public sealed class TokenBucket
         long now = _time.GetTimestamp();
         double seconds = (double)(now - _last) / _time.TimestampFrequency;
         _last = now;
+        bool first = !_used;
+        _used = true;
+        // an emulated link's first byte starts from empty however soon after creation it comes: the time before its
+        // first use is idle time too (a link created just before a rollout must not bring a burst into it)
+        if (first && !_creditWhileIdle) { _tokens = Math.Min(_tokens, 0); return; }
         if (seconds <= 0) return;
         double refilled = _tokens + seconds * BytesPerSecond;
         // an emulated link that sat idle past a full refill starts from empty: no credit for the idle time

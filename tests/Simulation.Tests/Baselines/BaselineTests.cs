@@ -1,4 +1,5 @@
 using IotOta.Gateway.Fleet;
+using IotOta.Gateway.Rollouts;
 using IotOta.Shared.Protocol;
 using IotOta.Simulation.Baselines;
 
@@ -25,6 +26,29 @@ public sealed class BaselineTests
     {
         var sends = new GroupFanoutBaseline().Sends(Fleet, 2).ToList();
         Assert.Equal([("iotota/bench/group/1/data", 0), ("iotota/bench/group/2/data", 0), ("iotota/bench/group/1/data", 1), ("iotota/bench/group/2/data", 1)], sends);
+    }
+
+    [Fact]
+    public void A_device_reads_its_stream_on_its_in_topic_or_under_group_fanout_on_its_groups_data_topic()
+    {
+        IBaselineStrategy unicast = new UnicastBaseline(), fanout = new GroupFanoutBaseline(), gossip = new GossipBaseline();
+        Assert.Equal(Topics.DeviceIn(3), unicast.StreamOf(3, 1));
+        Assert.Equal(Topics.DeviceIn(3), gossip.StreamOf(3, 1));
+        Assert.Equal("iotota/bench/group/1/data", fanout.StreamOf(3, 1));
+        Assert.Contains(fanout.Sends(Fleet, 1), s => s.Topic == fanout.StreamOf(2, 2));
+    }
+
+    [Fact]
+    public async Task Group_fanout_paces_each_publish_by_what_the_broker_sends_its_members()
+    {
+        var charged = new List<int>();
+        var fanout = new GroupFanoutBaseline((n, _) => { charged.Add(n); return Task.CompletedTask; });
+        var sends = fanout.Sends([.. Fleet, new FleetMember(5, 1, 0, 0)], 1).ToList();
+        foreach (var (topic, _) in sends) await fanout.PaceAsync(topic, 1000, CancellationToken.None);
+        string g1 = "iotota/bench/group/1/data", g2 = "iotota/bench/group/2/data";
+        Assert.Equal([3 * (1000 + g1.Length + GroupFanoutBaseline.PublishFraming), 2 * (1000 + g2.Length + GroupFanoutBaseline.PublishFraming)], charged);
+        Assert.True(((IBaselineStrategy)new UnicastBaseline()).PaceAsync(Topics.DeviceIn(1), 1000, CancellationToken.None).IsCompleted); // no broker copies: no wait
+        Assert.Equal(0, new GroupFanoutBaseline().FanoutBytes("iotota/bench/group/9/data", 1000)); // a topic it never sent on
     }
 
     [Fact]

@@ -127,4 +127,42 @@ public sealed class TokenBucketTests
         for (int i = 0; i < 200; i++) bucket.Consume(1000);
         Assert.True(sw.Elapsed.TotalSeconds >= 0.15, $"200 KB at 1 MB/s took {sw.Elapsed.TotalSeconds:F3} s");
     }
+
+    [Fact]
+    public void A_serializer_brings_no_credit_from_before_its_first_byte()
+    {
+        var time = new FakeTimeProvider();
+        var link = TokenBucket.Serializer(1000, TimeSpan.FromMilliseconds(50), time);
+        time.Advance(TimeSpan.FromMilliseconds(40)); // created shortly before the rollout: not yet a full refill
+        var done = new ManualResetEventSlim();
+        var t = new Thread(() => { link.Consume(40); done.Set(); }) { IsBackground = true };
+        t.Start();
+        Assert.False(done.Wait(50), "the 40 ms before the first byte are no credit");
+        time.Advance(TimeSpan.FromMilliseconds(40));
+        Assert.True(done.Wait(2000));
+    }
+
+    [Fact]
+    public void A_serializer_keeps_the_time_a_slow_host_took_to_wake_its_sender_but_not_a_longer_pause()
+    {
+        var time = new FakeTimeProvider();
+        var link = TokenBucket.Serializer(1000, TimeSpan.FromMilliseconds(50), time);
+        var done = new ManualResetEventSlim();
+        var t = new Thread(() => { link.Consume(100); done.Set(); }) { IsBackground = true };
+        t.Start();
+        Assert.False(done.Wait(50));
+        time.Advance(TimeSpan.FromMilliseconds(130)); // the sender wakes 30 ms after its 100 ms
+        Assert.True(done.Wait(2000));
+        var sw = Stopwatch.StartNew();
+        link.Consume(30); // the 30 ms the host took are the link's: these pass at once
+        Assert.True(sw.ElapsedMilliseconds < 1000);
+        time.Advance(TimeSpan.FromMilliseconds(200)); // a real pause, longer than the slop: no credit
+        done.Reset();
+        t = new Thread(() => { link.Consume(30); done.Set(); }) { IsBackground = true };
+        t.Start();
+        Assert.False(done.Wait(50), "a pause past the slop is idle time, not credit");
+        time.Advance(TimeSpan.FromMilliseconds(30));
+        Assert.True(done.Wait(2000));
+        Assert.Equal(160, link.TotalConsumed);
+    }
 }

@@ -47,7 +47,8 @@ internal sealed class HeldSkipper(RolloutOptions options, RolloutScheduler sched
     /// requests reach the gateway in the end.</summary>
     public void Skip(IReadOnlyList<FleetMember> members)
     {
-        if (options.Held is not { } held) return;
+        // A baseline plans nothing: what it streams is on its way, not skippable.
+        if (options.Held is not { } held || options.Baseline != null) return;
         if (options.Health is { } health) members = members.Where(m => !health.HasFailed(m.NodeId)).ToList();
         counters.Skip(scheduler.SkipHeld(members, (node, k) => held(node, k)));
     }

@@ -13,10 +13,12 @@ namespace IotOta.Gateway.Rollouts.Run;
 /// the group reported (<see cref="DonorSelector"/>) gets a donor order; the gateway itself sends only packets no online
 /// member holds (at most <see cref="RolloutOptions.MaxRepairReplies"/> per request, none still on its way to the group),
 /// as repair copies while the rollout is not paused or holding — and not those an online device of another group holds:
-/// that device gets a cross-group donor order naming the requester's peer endpoint. Thread-safe.
+/// that device gets a cross-group donor order naming the requester's peer endpoint. Under a baseline it answers only for
+/// packets lost on the device's stream (<see cref="BaselineStreams"/>). Thread-safe.
 /// </summary>
 internal sealed class RepairAnswers(IBrokerPort broker, DeviceRegistry registry, DestinationList destinations, RolloutScheduler scheduler,
-    FirmwareImage image, Packetizer packetizer, RolloutOptions options, RolloutTargets targets, HeldSkipper held, RolloutCounters counters)
+    FirmwareImage image, Packetizer packetizer, RolloutOptions options, RolloutTargets targets, HeldSkipper held, RolloutCounters counters,
+    BaselineStreams? streams = null)
 {
     private readonly ConcurrentQueue<(uint Node, int Index)> _queue = new();
     private readonly ConcurrentDictionary<(uint, int), byte> _pending = new();
@@ -54,9 +56,12 @@ internal sealed class RepairAnswers(IBrokerPort broker, DeviceRegistry registry,
                 if (_pending.TryAdd((r.NodeId, k), 0)) _queue.Enqueue((r.NodeId, k));
             return;
         }
+        // A baseline repairs only what was lost on the device's stream, not what is still on its way to it.
+        Func<int, bool>? lost = options.Baseline != null ? streams?.LostIn(r) : null;
         for (int i = 0; i < r.ChunkCount && budget > 0; i++)
         {
             if (!r.IsMissing(i)) continue;
+            if (lost != null && !lost(i)) continue;
             // A packet still on its way to the device's group (its original not yet sent, or its notice not yet back)
             // comes as an original or a peer copy: a repair copy now would be sent twice (a device idle through a
             // broker outage asks for everything it misses).
