@@ -226,6 +226,23 @@ public static class Samples
         return b;
     }
 
+    /// <summary>A donor order with the target tail: node 12 of another group at 127.0.0.1:45001, relay mode.</summary>
+    public static byte[] RepairOrderBytes(int chunkCount)
+    {
+        var bm = new PacketBitmap(chunkCount);
+        for (int i = 0; i < chunkCount; i += 2) bm.Set(i);
+        var missing = new byte[PacketBitmap.ByteLength(chunkCount)];
+        bm.WriteMissing(missing, 0);
+        var r = new RepairRequest
+        {
+            NodeId = 12, ImageId = 77, ChunkCount = chunkCount, MaxReplies = 16, MissingBuffer = missing, MissingOffset = 0,
+            HasTarget = true, TargetIp = 0x0100007F, TargetPort = 45001, TargetMode = RepairRequest.ModeRelay,
+        };
+        var buf = new byte[RepairRequest.EncodedLength(chunkCount, true)];
+        r.Encode(buf, 0);
+        return buf;
+    }
+
     public static byte[] PresenceBytes()
     {
         var p = new Presence

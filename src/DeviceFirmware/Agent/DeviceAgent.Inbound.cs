@@ -36,7 +36,7 @@ namespace IotOta.DeviceFirmware.Agent
                         if (!_stopped)
                         {
                             Counters.DonorOrders++;
-                            _repairServer.Handle(buffer, offset, count);
+                            _repairServer.Handle(buffer, offset, count, true);
                         }
                     }
                 }

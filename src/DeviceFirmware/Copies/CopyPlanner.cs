@@ -167,6 +167,17 @@ namespace IotOta.DeviceFirmware.Copies
             return true;
         }
 
+        /// <summary>The destination of a copy the gateway ordered for a device it names with its peer endpoint (a device
+        /// of another group: the gateway's registry knows every device's endpoint). False for this device itself or an
+        /// endpoint that cannot be reached (ip 0 or port 0).</summary>
+        public bool OrderedReply(uint requester, uint ip, int port, ForwardJob job)
+        {
+            if (requester == _self || requester == 0 || ip == 0 || port <= 0) return false;
+            job.TargetCount = 1;
+            Put(job, 0, requester, ip, port);
+            return true;
+        }
+
         /// <summary>True when <paramref name="requester"/> may be served repairs (a member of the group, not this device).</summary>
         public bool Serves(MemberList members, uint requester)
         {

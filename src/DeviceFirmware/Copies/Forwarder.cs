@@ -273,7 +273,7 @@ namespace IotOta.DeviceFirmware.Copies
                 return Skipped;
             }
             if (_work.Kind == ForwardJob.KindRootUnit) LoadRoot(m);
-            else LoadTx(m, _work.Index, _work.Kind == ForwardJob.KindRepairReply ? DataPacket.FlagRepair : _workSpan ? DataPacket.FlagSpan : WorkFlags(_work.Kind));
+            else LoadTx(m, _work.Index, _work.Kind == ForwardJob.KindRepairReply ? (byte)(DataPacket.FlagRepair | _work.CopyFlags) : _workSpan ? DataPacket.FlagSpan : WorkFlags(_work.Kind));
             return MembersReady;
         }
 

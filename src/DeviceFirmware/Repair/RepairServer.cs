@@ -8,7 +8,10 @@ namespace IotOta.DeviceFirmware.Repair
     /// <summary>
     /// Answers repair requests from the members of this group: queues one repair reply per missing packet this
     /// device holds, up to the request's budget and the room the forward queue can spare (a reserve stays for
-    /// minimum units). Not thread-safe: the agent calls it under its lock.
+    /// minimum units). A donor order from the gateway (first network) with a target tail may name a device of another
+    /// group by its peer endpoint: it is served at that endpoint, as relay copies in relay mode (the requester copies
+    /// them on inside its group). A peer's request with a target tail is refused: only the gateway directs copies
+    /// outside the group. Not thread-safe: the agent calls it under its lock.
     /// </summary>
     public sealed class RepairServer
     {
@@ -34,8 +37,20 @@ namespace IotOta.DeviceFirmware.Repair
         /// <summary>A repair request from a peer; returns how many replies were queued.</summary>
         public int Handle(byte[] buffer, int offset, int count)
         {
+            return Handle(buffer, offset, count, false);
+        }
+
+        /// <summary>A repair request; <paramref name="ordered"/> when it is the gateway's donor order (it came on the
+        /// first network). Returns how many replies were queued.</summary>
+        public int Handle(byte[] buffer, int offset, int count, bool ordered)
+        {
             RepairRequest r = _rx;
             r.Parse(buffer, offset, count);
+            if (r.HasTarget && !ordered)
+            {
+                _counters.MessagesRejected++;
+                return 0;
+            }
             if (_quarantine.IsQuarantined(PeerQuarantine.Sender, r.NodeId))
             {
                 _counters.QuarantinedDrops++;
@@ -43,7 +58,9 @@ namespace IotOta.DeviceFirmware.Repair
             }
             Manifest m = _receive.Manifest;
             if (m == null || r.ImageId != m.ImageId || r.ChunkCount != m.ChunkCount) return 0;
-            if (!_planner.Serves(_members, r.NodeId)) return 0; // only members of this group are served
+            // only members of this group are served, unless the gateway names the requester's endpoint
+            if (!r.HasTarget && !_planner.Serves(_members, r.NodeId)) return 0;
+            byte flags = r.HasTarget && r.TargetMode == RepairRequest.ModeRelay ? DataPacket.FlagRelay : (byte)0;
             ForwardQueue queue = _forwarder.Queue;
             int budget = r.MaxReplies;
             // keep room for minimum units: a quarter of the queue, at most 8 (a fixed 8 left small boards' queues
@@ -62,8 +79,9 @@ namespace IotOta.DeviceFirmware.Repair
                 job.ImageId = m.ImageId;
                 job.Index = i;
                 job.ExcludeNode = 0;
-                _planner.RepairReply(_members, r.NodeId, job);
-                queue.Commit();
+                job.CopyFlags = flags;
+                bool aimed = r.HasTarget ? _planner.OrderedReply(r.NodeId, r.TargetIp, r.TargetPort, job) : _planner.RepairReply(_members, r.NodeId, job);
+                if (!aimed || !queue.Commit()) break; // an unreachable target, or no room left in the queue
                 budget--;
                 queued++;
             }

@@ -75,6 +75,7 @@ public sealed class RolloutEngine
         _trees = new RelayTreePublisher(broker, Scheduler, image.ImageId, time);
         _streams = options.Baseline is { } baseline ? new BaselineStreams(baseline, registry, time) : null;
         _repairs = new RepairAnswers(broker, registry, destinations, Scheduler, image, _packetizer, options, _targets, _held, _counters, _streams);
+        Scheduler.CrossGroupRescue = _repairs.OrderAcross; // an orphaned packet another group holds comes from there
         _health = new RolloutHealth(options, registry, image, _targets, time);
     }
 

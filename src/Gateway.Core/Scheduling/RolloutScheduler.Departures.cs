@@ -18,12 +18,28 @@ namespace IotOta.Gateway.Scheduling;
 /// every group that still needs them.</item>
 /// </list>
 /// The gone device's load is released at once (it has no queue any more); it gets no strike for orphaned deliveries.
+/// Before an orphaned delivery is planned again (an original re-sent on the first network), <see cref="CrossGroupRescue"/>
+/// may bring the packet into the group from a device of another group that holds it (a cross-group donor order, see
+/// RepairRequest's target tail): then the delivery waits once more, one MinNoticeTimeout, for the group member the
+/// order names to notice it; only if that notice does not come is it planned again.
 /// </summary>
 public sealed partial class RolloutScheduler
 {
     /// <summary>Orphaned deliveries → the device that left (owner, or a device the packet was to come through), and
     /// whether the owner's load was released already (the owner is the device that left).</summary>
     private readonly Dictionary<(GroupPlan G, int K), (uint Departed, bool LoadReleased)> _orphans = new();
+
+    /// <summary>Orphaned deliveries a cross-group donor order was made for (each at most once).</summary>
+    private readonly HashSet<(GroupPlan G, int K)> _rescued = new();
+
+    /// <summary>Set by the engine: (group, packet) → true when it ordered a device of another group that holds the
+    /// packet to send it to an online member of that group (which copies it on and sends the notice). Called under the
+    /// scheduler's lock: it must not call back into the scheduler.</summary>
+    public Func<int, int, bool>? CrossGroupRescue { get; set; }
+
+    /// <summary>Orphaned deliveries brought into their group by a cross-group donor order instead of planned again (the
+    /// order was made; its notice ends the delivery).</summary>
+    public long OrphansRescued { get; private set; }
 
     /// <summary>Deliveries orphaned so far because a device holding them went offline.</summary>
     public long DeliveriesOrphaned { get; private set; }
@@ -90,7 +106,24 @@ public sealed partial class RolloutScheduler
 
     /// <summary>Under the gate, from Release: the delivery ends; true when its load was released already (its owner
     /// is the device that left).</summary>
-    private bool EndOrphan(GroupPlan g, int k) => _orphans.Remove((g, k), out var o) && o.LoadReleased;
+    private bool EndOrphan(GroupPlan g, int k)
+    {
+        _rescued.Remove((g, k));
+        return _orphans.Remove((g, k), out var o) && o.LoadReleased;
+    }
+
+    /// <summary>Under the gate, from Replan: an orphaned delivery about to be planned again is first offered to
+    /// <see cref="CrossGroupRescue"/> (once); true when an order went out: it stays orphaned with a new deadline.</summary>
+    private bool TryRescue(GroupPlan g, int k)
+    {
+        if (CrossGroupRescue is not { } rescue || !_orphans.ContainsKey((g, k)) || _rescued.Contains((g, k))) return false;
+        if (!rescue(g.Id, k)) return false;
+        _rescued.Add((g, k));
+        OrphansRescued++;
+        g.Deadline[k] = _time.GetTimestamp() + (long)(_options.MinNoticeTimeout.TotalSeconds * _time.TimestampFrequency);
+        _deadlines.Enqueue((g, k), g.Deadline[k]);
+        return true;
+    }
 
     private bool IsOrphan(GroupPlan g, int k) => _orphans.ContainsKey((g, k));
 
@@ -103,7 +136,7 @@ public sealed partial class RolloutScheduler
     {
         if (_orphans.Count == 0) return;
         foreach (var (key, o) in _orphans.Where(e => e.Key.K == k && e.Value.LoadReleased).ToList())
-            if (_orphans.ContainsKey(key) && key.G.Status[k] == InFlight) Replan(key.G, k);
+            if (_orphans.ContainsKey(key) && key.G.Status[k] == InFlight && !_rescued.Contains(key)) Replan(key.G, k);
     }
 
     /// <summary>Devices that left and are members again (they came back and reported what they hold: call after
@@ -114,7 +147,9 @@ public sealed partial class RolloutScheduler
         lock (_gate)
         {
             if (_orphans.Count == 0) return 0;
-            var back = _orphans.Where(o => _members.ContainsKey(o.Value.Departed) && o.Key.G.Status[o.Key.K] == InFlight).Select(o => o.Key).ToList();
+            // a delivery a cross-group order was made for waits for that order's notice or its deadline
+            var back = _orphans.Where(o => _members.ContainsKey(o.Value.Departed) && o.Key.G.Status[o.Key.K] == InFlight && !_rescued.Contains(o.Key))
+                .Select(o => o.Key).ToList();
             // one Replan may take others of the same packet along (PullOrphansOf): each only once
             foreach (var (g, k) in back)
                 if (_orphans.ContainsKey((g, k)) && g.Status[k] == InFlight) Replan(g, k);

@@ -207,6 +207,7 @@ public sealed partial class RolloutScheduler
     /// <summary>An in-flight delivery goes back to pending.</summary>
     private void Replan(GroupPlan g, int k)
     {
+        if (TryRescue(g, k)) return; // RolloutScheduler.Departures: brought in from another group instead
         if (g.Via[k] == 0) ForgetRelays(g.Owner[k], k); // a root planned again will not notice for its relays
         if (IsOrphan(g, k)) OrphansReplanned++;
         Release(g, k);

@@ -105,16 +105,41 @@ public class DeviceAgentRepairTests
         Assert.Empty(d.Out(MessageType.RepairRequest));
     }
 
-    internal static byte[] Request(uint from, IotOta.Gateway.Images.FirmwareImage img, int maxReplies, IEnumerable<int> missing)
+    /// <summary>A repair request; with <paramref name="targetPort"/> &gt; 0 a donor order with the target tail (the
+    /// requester at DeviceHarness.Ip:targetPort, in <paramref name="mode"/>).</summary>
+    internal static byte[] Request(uint from, IotOta.Gateway.Images.FirmwareImage img, int maxReplies, IEnumerable<int> missing,
+        int targetPort = 0, byte mode = RepairRequest.ModeRepair)
     {
         var bits = new PacketBitmap(img.ChunkCount);
         for (int i = 0; i < img.ChunkCount; i++) if (!missing.Contains(i)) bits.Set(i);
         var miss = new byte[PacketBitmap.ByteLength(img.ChunkCount)];
         bits.WriteMissing(miss, 0);
-        var rq = new RepairRequest { NodeId = from, ImageId = img.ImageId, ChunkCount = img.ChunkCount, MaxReplies = maxReplies, MissingBuffer = miss };
-        var b = new byte[RepairRequest.EncodedLength(img.ChunkCount)];
-        rq.Encode(b, 0);
+        var rq = new RepairRequest
+        {
+            NodeId = from, ImageId = img.ImageId, ChunkCount = img.ChunkCount, MaxReplies = maxReplies, MissingBuffer = miss,
+            HasTarget = targetPort > 0, TargetIp = DeviceHarness.Ip, TargetPort = targetPort, TargetMode = mode,
+        };
+        var b = new byte[RepairRequest.EncodedLength(img.ChunkCount, rq.HasTarget)];
+        Assert.Equal(b.Length, rq.Encode(b, 0));
         return b;
+    }
+
+    /// <summary>Device 2 in a group of <paramref name="members"/>, holding every packet of a new image.</summary>
+    internal static DeviceHarness HoldingAll(out IotOta.Gateway.Images.FirmwareImage img, params uint[] members)
+    {
+        var d = Receiving(out img, members);
+        for (int i = 0; i < img.ChunkCount; i++) d.FromPeer(Copy(img, i, sender: 3));
+        return d;
+    }
+
+    /// <summary>Device 2 in a group of <paramref name="members"/>, with the manifest of a new image and no packet yet.</summary>
+    internal static DeviceHarness Receiving(out IotOta.Gateway.Images.FirmwareImage img, params uint[] members)
+    {
+        var d = new DeviceHarness(nodeId: 2);
+        d.Members(1, members);
+        img = Create(V(1, 1, 0));
+        d.Manifest(img);
+        return d;
     }
 
     [Fact]
@@ -148,11 +173,7 @@ public class DeviceAgentRepairTests
     [Fact]
     public void Only_packets_the_requester_misses_are_sent()
     {
-        using var d = new DeviceHarness(nodeId: 2);
-        d.Members(1, 1, 2);
-        var img = Create(V(1, 1, 0));
-        d.Manifest(img);
-        for (int i = 0; i < img.ChunkCount; i++) d.FromPeer(Copy(img, i, sender: 3));
+        using var d = HoldingAll(out var img, 1, 2);
         d.FromPeer(Request(1, img, maxReplies: 64, missing: new[] { 3, 9 }));
         d.PumpAll();
         Assert.Equal(new[] { 3, 9 }, d.Peer.Sends.Select(s => Parsed.Data(s.Bytes).Index));
@@ -161,11 +182,7 @@ public class DeviceAgentRepairTests
     [Fact]
     public void Requests_from_non_members_self_or_another_image_are_ignored()
     {
-        using var d = new DeviceHarness(nodeId: 2);
-        d.Members(1, 1, 2, 3);
-        var img = Create(V(1, 1, 0));
-        d.Manifest(img);
-        for (int i = 0; i < img.ChunkCount; i++) d.FromPeer(Copy(img, i, sender: 3));
+        using var d = HoldingAll(out var img, 1, 2, 3);
         var all = Enumerable.Range(0, img.ChunkCount).ToArray();
 
         d.FromPeer(Request(99, img, 8, all));

@@ -129,7 +129,7 @@ public static class DeviceKill9Scenario
             {
                 result = await run;
                 rolloutState = $"rollout ended: {result.Updated}/{result.Devices} updated, {result.Failed} failed, {result.Pending} pending{(result.TimedOut ? ", timed out" : "")} " +
-                    $"({result.Reallocations} reallocations, {scheduler?.OrdersWithdrawn} orders withdrawn (device gone before they went out), {scheduler?.DeliveriesOrphaned} deliveries orphaned by devices that left ({scheduler?.OrphansReplanned} of them planned again), {result.DeliveriesSkipped} skipped as held, " +
+                    $"({result.Reallocations} reallocations, {scheduler?.OrdersWithdrawn} orders withdrawn (device gone before they went out), {scheduler?.DeliveriesOrphaned} deliveries orphaned by devices that left ({scheduler?.OrphansReplanned} of them planned again, {scheduler?.OrphansRescued} brought in from another group by a cross-group donor order), {result.DeliveriesSkipped} skipped as held, " +
                     $"{result.OriginalsSent} originals, {result.RepairCopiesSent} repair copies, engine-counted re-sent {result.ResentBytes})";
             }
             else rolloutState = "rollout still running";

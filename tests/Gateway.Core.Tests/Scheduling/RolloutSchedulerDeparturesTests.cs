@@ -9,9 +9,9 @@ namespace IotOta.Gateway.Core.Tests.Scheduling;
 public class RolloutSchedulerDeparturesTests
 {
     // two groups of three; cross-group: one original per packet, with one relay in the other group
-    private static readonly FleetMember A1 = new(1, 1, 1, 1), A2 = new(2, 1, 2, 2), A3 = new(3, 1, 3, 3);
-    private static readonly FleetMember B1 = new(11, 2, 11, 11), B2 = new(12, 2, 12, 12), B3 = new(13, 2, 13, 13);
-    private static readonly FleetMember[] All = [A1, A2, A3, B1, B2, B3];
+    internal static readonly FleetMember A1 = new(1, 1, 1, 1), A2 = new(2, 1, 2, 2), A3 = new(3, 1, 3, 3);
+    internal static readonly FleetMember B1 = new(11, 2, 11, 11), B2 = new(12, 2, 12, 12), B3 = new(13, 2, 13, 13);
+    internal static readonly FleetMember[] All = [A1, A2, A3, B1, B2, B3];
 
     private static (RolloutScheduler S, FakeTimeProvider Clock) Scheduler(int chunks = 1)
     {
@@ -21,7 +21,7 @@ public class RolloutSchedulerDeparturesTests
         return (s, clock);
     }
 
-    private static IEnumerable<FleetMember> Without(params uint[] gone) => All.Where(m => !gone.Contains(m.NodeId));
+    internal static IEnumerable<FleetMember> Without(params uint[] gone) => All.Where(m => !gone.Contains(m.NodeId));
 
     [Fact]
     public void A_member_that_holds_the_packet_of_a_root_that_left_serves_its_group_and_nothing_goes_again()

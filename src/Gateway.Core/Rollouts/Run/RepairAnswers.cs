@@ -12,8 +12,9 @@ namespace IotOta.Gateway.Rollouts.Run;
 /// flash asks the gateway first): for each missing packet an online group mate holds, a donor chosen from the bitmaps
 /// the group reported (<see cref="DonorSelector"/>) gets a donor order; the gateway itself sends only packets no online
 /// member holds (at most <see cref="RolloutOptions.MaxRepairReplies"/> per request, none still on its way to the group),
-/// as repair copies while the rollout is not paused or holding. Under a baseline it answers only for packets lost on
-/// the device's stream (<see cref="BaselineStreams"/>). Thread-safe.
+/// as repair copies while the rollout is not paused or holding — and not those an online device of another group holds:
+/// that device gets a cross-group donor order naming the requester's peer endpoint. Under a baseline it answers only for
+/// packets lost on the device's stream (<see cref="BaselineStreams"/>). Thread-safe.
 /// </summary>
 internal sealed class RepairAnswers(IBrokerPort broker, DeviceRegistry registry, DestinationList destinations, RolloutScheduler scheduler,
     FirmwareImage image, Packetizer packetizer, RolloutOptions options, RolloutTargets targets, HeldSkipper held, RolloutCounters counters,
@@ -21,6 +22,8 @@ internal sealed class RepairAnswers(IBrokerPort broker, DeviceRegistry registry,
 {
     private readonly ConcurrentQueue<(uint Node, int Index)> _queue = new();
     private readonly ConcurrentDictionary<(uint, int), byte> _pending = new();
+    /// <summary>(group, packet) → the requester the last cross-group order of that packet for that group went to.</summary>
+    private readonly ConcurrentDictionary<(int Group, int K), uint> _across = new();
 
     /// <summary>Queues the packets the request asks for that the gateway should answer.</summary>
     public void OnRequest(RepairRequest r)
@@ -37,9 +40,18 @@ internal sealed class RepairAnswers(IBrokerPort broker, DeviceRegistry registry,
         {
             // Donors chosen from the bitmaps the group reported; the gateway sends only what no online member holds.
             var donors = mates.Where(m => registry.Get(m) is { Online: true } && options.Health?.HasFailed(m) != true).OrderBy(m => m).ToList();
+            var others = CrossGroupDonors(r.NodeId, group);
             var plan = DonorSelector.Plan(r.ChunkCount, r.IsMissing, donors, (m, k) => registry.Get(m) is { } d && d.Runs(image) || knows(m, k),
-                k => scheduler.IsDeliveredTo(r.NodeId, k), budget, budget);
+                k => scheduler.IsDeliveredTo(r.NodeId, k), budget, budget, others, k => AcrossAllowed(r.NodeId, group, k));
             foreach (var (donor, packets) in plan.ByDonor) Donors.Add(r.NodeId, image.ImageId, image.ChunkCount, donor, packets);
+            if (plan.Across.Count > 0 && registry.Get(r.NodeId) is { Port: > 0 } rq)
+            {
+                foreach (var (donor, packets) in plan.Across)
+                {
+                    Donors.Add(r.NodeId, image.ImageId, image.ChunkCount, donor, packets, rq.Ip, rq.Port);
+                    foreach (int k in packets) _across[(group, k)] = r.NodeId;
+                }
+            }
             foreach (int k in plan.FromGateway)
                 if (_pending.TryAdd((r.NodeId, k), 0)) _queue.Enqueue((r.NodeId, k));
             return;
@@ -60,6 +72,56 @@ internal sealed class RepairAnswers(IBrokerPort broker, DeviceRegistry registry,
             _queue.Enqueue((r.NodeId, i));
             budget--;
         }
+    }
+
+    /// <summary>Online devices of other groups that may donate to a requester of <paramref name="group"/> across groups,
+    /// rotated to start at a place that depends on the requester: requesters of different groups get different donors,
+    /// so no donor opens peer connections to many groups at once (a board has ~10 sockets).</summary>
+    private List<uint> CrossGroupDonors(uint requester, int group)
+    {
+        var others = destinations.Members
+            .Where(m => m.GroupId != group && registry.Get(m.NodeId) is { Online: true, Port: > 0 } && options.Health?.HasFailed(m.NodeId) != true)
+            .Select(m => m.NodeId).OrderBy(m => m).ToList();
+        if (others.Count < 2) return others;
+        int start = (int)(requester % (uint)others.Count);
+        return others.Skip(start).Concat(others.Take(start)).ToList();
+    }
+
+    /// <summary>Packet k may be ordered across groups for this requester unless an earlier cross-group order of k for
+    /// its group went to another requester that is still online: that one copies it on to the group (its relay copies
+    /// reach this requester too). The same requester asking again means the copy did not come: it may be ordered again.</summary>
+    private bool AcrossAllowed(uint requester, int group, int k)
+    {
+        if (!_across.TryGetValue((group, k), out uint earlier) || earlier == requester) return true;
+        return registry.Get(earlier) is not { Online: true } e || e.Runs(image);
+    }
+
+    /// <summary>For the scheduler (<see cref="RolloutScheduler.CrossGroupRescue"/>): instead of re-sending packet k into
+    /// <paramref name="group"/> (its delivery was orphaned by a device that left), orders an online device of another
+    /// group that holds it to send it, as relay copies, to an online member of the group that misses it; that member
+    /// copies it on inside the group and its notice ends the delivery. One donor and one member per group (chosen from
+    /// the group id), so the order opens one peer connection into the group. False when nobody can.</summary>
+    public bool OrderAcross(int group, int k)
+    {
+        if (options.Held is not { } knows || options.Baseline != null || k < 0 || k >= image.ChunkCount) return false;
+        // an order made for the group before (a member's repair request) still on its way: its notice ends the delivery
+        if (_across.TryGetValue((group, k), out uint earlier) && registry.Get(earlier) is { Online: true } e && !e.Runs(image) && !knows(earlier, k)) return true;
+        var members = destinations.Members.Where(m => m.GroupId == group).OrderBy(m => m.NodeId).ToList();
+        var holders = destinations.Members.Where(m => m.GroupId != group).OrderBy(m => m.NodeId).ToList();
+        if (members.Count == 0 || holders.Count == 0) return false;
+        FleetMember? to = Rotated(members, group).FirstOrDefault(m => registry.Get(m.NodeId) is { Online: true, Port: > 0 } d && !d.Runs(image) && !knows(m.NodeId, k));
+        FleetMember? from = Rotated(holders, group).FirstOrDefault(m => registry.Get(m.NodeId) is { Online: true } d && (d.Runs(image) || knows(m.NodeId, k))
+            && options.Health?.HasFailed(m.NodeId) != true);
+        if (to == null || from == null || registry.Get(to.NodeId) is not { } rq) return false;
+        Donors.Add(to.NodeId, image.ImageId, image.ChunkCount, from.NodeId, new[] { k }, rq.Ip, rq.Port);
+        _across[(group, k)] = to.NodeId;
+        return true;
+    }
+
+    private static IEnumerable<FleetMember> Rotated(List<FleetMember> list, int seed)
+    {
+        int start = (int)((uint)seed % (uint)list.Count);
+        return list.Skip(start).Concat(list.Take(start));
     }
 
     /// <summary>Repair requests handed to donors of the requesters' groups (Scheduling/DonorSelector).</summary>
