@@ -8,8 +8,8 @@ namespace IotOta.Gateway.Fleet;
 /// grace after its presence, a device of a group with a rollout running still has not reported that rollout's image
 /// (no retained manifest reached it: a node of a broker cluster that does not replicate retained messages, a broker
 /// restarted without persistence) and does not run its version yet, the gateway answers on the device's own in-topic
-/// with everything it keeps retained for that group (<see cref="RetainedLedger.ForGroup"/>: member list, manifest or
-/// signed root, relay tables): whatever the gateway keeps retained, the answer carries too. Devices that got the
+/// with everything it keeps retained for that group (<see cref="RetainedLedger.ForGroup"/>: member list, manifest,
+/// relay tables) and, with protocol v2, the group's signed root, which is never retained (one 160-B message): whatever the gateway keeps retained, the answer carries too. Devices that got the
 /// retained messages cost nothing. Thread-safe.
 /// </summary>
 public sealed class DeviceCatchUp
@@ -81,22 +81,27 @@ public sealed class DeviceCatchUp
         }
     }
 
-    /// <summary>The image a group's retained state announces (its manifest's image id and version), or (0, null) when
-    /// none of its messages tells (then every device that connects is answered). A new announcing message type (a
-    /// signed root, say) is read here.</summary>
+    /// <summary>The image a group's state announces (its v1 manifest's or v2 signed root's image id and version), or
+    /// (0, null) when none of its messages tells (then every device that connects is answered).</summary>
     public static (uint ImageId, FirmwareVersion? Version) Announced(IReadOnlyList<(string Topic, byte[] Payload)> state)
     {
         foreach (var (_, payload) in state)
         {
-            if (WireHeader.Peek(payload, 0, payload.Length) != MessageType.Manifest) continue;
             try
             {
-                var m = Manifest.Decode(payload, 0, payload.Length);
-                return (m.ImageId, m.Version);
+                switch (WireHeader.Peek(payload, 0, payload.Length))
+                {
+                    case MessageType.Manifest:
+                        var m = Manifest.Decode(payload, 0, payload.Length);
+                        return (m.ImageId, m.Version);
+                    case MessageType.ImageRoot:
+                        var r = ImageRoot.Decode(payload, 0, payload.Length);
+                        return (r.ImageId, r.Version);
+                }
             }
             catch (ProtocolException)
             {
-                // a manifest this gateway cannot read back: the device checks the signature anyway
+                // a manifest or root this gateway cannot read back: the device checks the signature anyway
             }
         }
         return (0, null);

@@ -15,18 +15,20 @@ internal sealed class NodeHarness : IAsyncDisposable
 {
     public static readonly FirmwareVersion Old = new(1, 0, 0), New = new(2, 0, 0);
 
-    private NodeHarness()
+    private NodeHarness(bool keepsRetained = false)
     {
+        Broker = new FakeBrokerPort { Retained = keepsRetained ? new IotOta.Gateway.Fleet.RetainedLedger() : null };
         Node = new GatewayNode(Broker, Time);
     }
 
     public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
-    public FakeBrokerPort Broker { get; } = new();
+    public FakeBrokerPort Broker { get; }
     public GatewayNode Node { get; }
 
-    public static async Task<NodeHarness> StartAsync()
+    /// <param name="keepsRetained">the broker port keeps a retained ledger (the gateway's device catch-up is on)</param>
+    public static async Task<NodeHarness> StartAsync(bool keepsRetained = false)
     {
-        var h = new NodeHarness();
+        var h = new NodeHarness(keepsRetained);
         await h.Node.StartAsync(CancellationToken.None);
         return h;
     }

@@ -18,6 +18,11 @@ public sealed class FakeBrokerPort : IBrokerPort
     /// <summary>Every publish that went out, in order.</summary>
     public ConcurrentQueue<(string Topic, byte[] Payload, bool Retain, BrokerQos Qos)> Published { get; } = new();
 
+    /// <summary>Set: the port keeps what is published retained, as the MQTT adapter does (the gateway then answers
+    /// devices that miss it, <see cref="IotOta.Gateway.Fleet.DeviceCatchUp"/>); null (the default): it does not.</summary>
+    public IotOta.Gateway.Fleet.RetainedLedger? Retained { get; init; }
+    IotOta.Gateway.Fleet.RetainedLedger? IBrokerPort.Retained => Retained;
+
     public bool IsConnected => _connected;
     public int Disconnects => Volatile.Read(ref _disconnects);
     public long BytesPublished => Interlocked.Read(ref _bytes);
@@ -37,6 +42,7 @@ public sealed class FakeBrokerPort : IBrokerPort
         ct.ThrowIfCancellationRequested();
         if (!_connected) throw new BrokerLinkException($"publish to {topic}: the link is down");
         Published.Enqueue((topic, payload, retain, qos));
+        if (retain) Retained?.Record(topic, payload);
         Interlocked.Add(ref _bytes, payload.Length);
         Interlocked.Increment(ref _messages);
         return Task.CompletedTask;

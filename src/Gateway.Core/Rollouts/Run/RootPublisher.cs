@@ -59,6 +59,7 @@ internal sealed class RootPublisher(IBrokerPort broker, DeviceRegistry registry,
                 await broker.PublishAsync(Topics.DeviceIn(seed.NodeId), _root.RootBytes, ct: ct);
                 lock (_gate) _rootSentAt[seed.NodeId] = time.GetTimestamp();
             }
+            broker.Retained?.KeepRoot(g, _root.RootBytes); // for a device that comes back without it (DeviceCatchUp)
             lock (_gate)
             {
                 _published.Add(g);
@@ -167,6 +168,14 @@ internal sealed class RootPublisher(IBrokerPort broker, DeviceRegistry registry,
         lock (_gate) _published.Clear();
     }
 
-    /// <summary>An aborted rollout has nothing to take back: no root is retained on the broker.</summary>
-    public Task ClearAsync(CancellationToken ct) => Task.CompletedTask; // nothing retained: the roots went to seeds only
+    /// <summary>An aborted rollout has nothing to take back on the broker (no root is retained there); the gateway stops
+    /// handing its root to devices that come back.</summary>
+    public Task ClearAsync(CancellationToken ct)
+    {
+        List<int> groups;
+        lock (_gate) groups = _published.Concat(_groupSeededAt.Keys).Distinct().ToList();
+        foreach (int g in groups)
+            if (broker.Retained is { } kept && DeviceCatchUp.Announced(kept.ForGroup(g)).ImageId == image.ImageId) kept.KeepRoot(g, []);
+        return Task.CompletedTask;
+    }
 }
