@@ -20,6 +20,12 @@ public sealed class BrokerObserver : IAsyncDisposable
     private readonly DataPacket _packet = new();
     private readonly ProgressReport _progress = new();
     private readonly Presence _presence = new();
+    private readonly NoticeBatch _batch = new();
+    private readonly ReceiptNotice _notice = new();
+    /// <summary>Per device, the packets of the image it sent receipt notices for (v1 single notices, v2 NoticeBatch):
+    /// a device notices each packet as it finishes forwarding it, long before its next progress report (v2 reports at
+    /// most every DeviceConfig.ProgressIntervalMs while receiving).</summary>
+    private readonly Dictionary<uint, HashSet<int>> _noticed = new();
     private long _payload, _resent, _resentRepairs, _repairs, _dataPackets, _donorOrders, _malformed;
     private uint _imageId;
     private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
@@ -74,6 +80,8 @@ public sealed class BrokerObserver : IAsyncDisposable
     /// <summary>Repair copies (not originals) among the data packets.</summary>
     public long RepairCopies { get { lock (_gate) return _repairs; } }
     public long DataPackets { get { lock (_gate) return _dataPackets; } }
+    /// <summary>Distinct packets of the image (by index) the broker carried to some device, originals or copies.</summary>
+    public int DistinctPacketsSent { get { lock (_gate) return _sendsPerIndex.Count; } }
     /// <summary>Repair requests published to devices' in-topics (the gateway naming a donor for a requester).</summary>
     public long DonorOrders { get { lock (_gate) return _donorOrders; } }
     public long Malformed { get { lock (_gate) return _malformed; } }
@@ -88,8 +96,8 @@ public sealed class BrokerObserver : IAsyncDisposable
         lock (_gate) return _devices.Values.OrderBy(d => d.Node).ToList();
     }
 
-    /// <summary>Packets of the image held over the given devices, from their latest progress reports (updated devices
-    /// count as holding every packet).</summary>
+    /// <summary>Packets of the image held over the given devices: per device the larger of its latest progress report's
+    /// count and the packets it sent receipt notices for (updated devices count as holding every packet).</summary>
     public long HeldPackets(IEnumerable<uint> nodes, int chunkCount, FirmwareVersion version)
     {
         lock (_gate)
@@ -97,9 +105,18 @@ public sealed class BrokerObserver : IAsyncDisposable
             long sum = 0;
             foreach (uint n in nodes)
             {
-                if (!_devices.TryGetValue(n, out var d)) continue;
+                if (!_devices.TryGetValue(n, out var d))
+                {
+                    if (_noticed.TryGetValue(n, out var only)) sum += Math.Min(chunkCount, only.Count);
+                    continue;
+                }
                 if (IsUpdated(d, version)) sum += chunkCount;
-                else if (d.ImageId == _imageId) sum += d.HeldCount;
+                else
+                {
+                    int held = d.ImageId == _imageId ? d.HeldCount : 0;
+                    int noticed = _noticed.TryGetValue(n, out var set) ? set.Count : 0;
+                    sum += Math.Min(chunkCount, Math.Max(held, noticed));
+                }
             }
             return sum;
         }
@@ -169,14 +186,31 @@ public sealed class BrokerObserver : IAsyncDisposable
                     _progress.Parse(payload, 0, payload.Length);
                     if (_progress.ImageId == _imageId && _progress.ChunkCount > 0)
                     {
+                        // v2 sends no bitmap when nothing or everything is held (BitmapBuffer null): Holds() knows.
                         var bits = new byte[(_progress.ChunkCount + 7) / 8];
-                        Array.Copy(_progress.BitmapBuffer, _progress.BitmapOffset, bits, 0, bits.Length);
+                        if (_progress.BitmapBuffer != null) Array.Copy(_progress.BitmapBuffer, _progress.BitmapOffset, bits, 0, bits.Length);
+                        else if (_progress.HeldCount == _progress.ChunkCount) for (int k = 0; k < _progress.ChunkCount; k++) bits[k >> 3] |= (byte)(1 << (k & 7));
                         if (!_reports.TryGetValue(node, out var list)) _reports[node] = list = new();
                         list.Add((_clock.Elapsed.TotalSeconds, bits));
                     }
                     var old = _devices.GetValueOrDefault(node);
                     _devices[node] = new DeviceView(node, old?.Group ?? 0, true, _progress.State, _progress.RunningVersion, _progress.ImageId,
                         _progress.HeldCount, _progress.ChunkCount, DateTime.UtcNow);
+                }
+                else if (t == MessageType.NoticeBatch)
+                {
+                    _batch.Parse(payload, 0, payload.Length);
+                    if (_batch.ImageId != _imageId) return;
+                    for (int i = 0; i < _batch.Count; i++)
+                    {
+                        _batch.Get(i, _notice);
+                        Noticed(node, _notice.Index);
+                    }
+                }
+                else if (t == MessageType.ReceiptNotice)
+                {
+                    _notice.Parse(payload, 0, payload.Length);
+                    if (_notice.ImageId == _imageId) Noticed(node, _notice.Index);
                 }
                 else if (t == MessageType.Presence)
                 {
@@ -191,6 +225,12 @@ public sealed class BrokerObserver : IAsyncDisposable
         {
             lock (_gate) _malformed++;
         }
+    }
+
+    private void Noticed(uint node, int index)
+    {
+        if (!_noticed.TryGetValue(node, out var set)) _noticed[node] = set = new();
+        set.Add(index);
     }
 
     public async ValueTask DisposeAsync()

@@ -14,7 +14,8 @@ namespace IotOta.FaultSuite.Fleet;
 /// <summary>
 /// `device-kill9`: the fleet runs as three separate OS processes (`fleet` commands of src/Simulation, each holding
 /// a third of the devices, spread over the same groups) on a real Mosquitto; the gateway runs a rollout with a window.
-/// When the fleet holds <see cref="FleetScenarioOptions.FaultAt"/> of the image, fleet processes B and C get a SIGKILL.
+/// When the fleet holds <see cref="FleetScenarioOptions.FaultAt"/> of the image (or the broker has carried that share of
+/// the image's packets, whichever the observer sees first), fleet processes B and C get a SIGKILL.
 /// B is started again on its flash files 3 s later; C only once every device of A and B runs the image. Every device
 /// must complete: the returning ones resume from their persisted bitmaps and fetch the rest from their groups.
 /// Measured on the broker (a passive MQTT observer, not the gateway's counters): the payload of every data packet
@@ -84,10 +85,15 @@ public static class DeviceKill9Scenario
             while (gw.CurrentRollout == null && !run.IsCompleted) await Task.Delay(5, ct);
             var scheduler = gw.CurrentRollout?.Scheduler;
 
-            // Strike at FaultAt of the fleet's packets.
+            // Strike at FaultAt of the fleet's packets, or once the broker has carried FaultAt of the image's packets:
+            // protocol v2 devices report progress at most every DeviceConfig.ProgressIntervalMs (5 s) while receiving
+            // and notice only the packets they were sent by the gateway, so on a rollout of a few seconds the reports
+            // alone arrive after the end; in cross-group mode one copy of each packet reaches the whole fleet, so the
+            // share of the image's packets sent is the fleet's share a moment later.
             var strike = Stopwatch.StartNew();
             long need = (long)(o.FaultAt * image.ChunkCount * o.Devices);
-            while (observer.HeldPackets(all, image.ChunkCount, version) < need)
+            int needSent = (int)Math.Ceiling(o.FaultAt * image.ChunkCount);
+            while (observer.HeldPackets(all, image.ChunkCount, version) < need && observer.DistinctPacketsSent < needSent)
             {
                 if (run.IsCompleted) break;
                 if (strike.Elapsed > o.Timeout) throw new TimeoutException($"the fleet did not reach {o.FaultAt:P0} of its packets within {o.Timeout.TotalSeconds:0} s");
