@@ -59,13 +59,16 @@ public sealed class PeerConnectionBudget
     public Slot? TryOpen(bool inbound, Action close) => TryOpen(inbound, close, countRefusal: true);
 
     /// <summary>Takes a slot, waiting (in small sleeps) up to <see cref="MaxWait"/> for one to free; null (counted)
-    /// when none did or <paramref name="ct"/> was cancelled.</summary>
-    public Slot? Open(bool inbound, Action close, CancellationToken ct = default)
+    /// when none did or <paramref name="ct"/> was cancelled. <paramref name="inUse"/>: the connection is made to send a
+    /// frame now, so the slot comes already in use (as after <see cref="Slot.BeginUse"/>; the caller ends it with
+    /// <see cref="Slot.EndUse"/>): a new outbound connection is not closed to make room for another before its first
+    /// frame went out (a relay copy failed that way, and its group got the packet from the gateway again).</summary>
+    public Slot? Open(bool inbound, Action close, CancellationToken ct = default, bool inUse = false)
     {
         long start = _time.GetTimestamp();
         while (true)
         {
-            Slot? s = TryOpen(inbound, close, countRefusal: false);
+            Slot? s = TryOpen(inbound, close, countRefusal: false, inUse);
             if (s != null) return s;
             if (ct.IsCancellationRequested || _time.GetElapsedTime(start) >= MaxWait) return Refuse();
             Thread.Sleep(WaitStepMs);
@@ -92,7 +95,7 @@ public sealed class PeerConnectionBudget
         return null;
     }
 
-    private Slot? TryOpen(bool inbound, Action close, bool countRefusal)
+    private Slot? TryOpen(bool inbound, Action close, bool countRefusal, bool inUse = false)
     {
         ArgumentNullException.ThrowIfNull(close);
         Slot? victim = null;
@@ -118,7 +121,7 @@ public sealed class PeerConnectionBudget
                 victim.Closed = true;
                 Interlocked.Increment(ref _evicted);
             }
-            mine = new Slot(this, inbound, close) { LastUsed = _time.GetTimestamp() };
+            mine = new Slot(this, inbound, close) { LastUsed = _time.GetTimestamp(), Busy = inUse ? 1 : 0 };
             _open.Add(mine);
             if (_open.Count > _highWater) _highWater = _open.Count;
         }

@@ -21,10 +21,13 @@ internal sealed class PeerOutbound
     public Socket? Socket => _socket;
     public PeerConnectionBudget.Slot? Slot => _slot;
 
-    /// <summary>Connects, taking a slot of the budget first; false when the budget refused or the peer is unreachable.</summary>
+    /// <summary>Connects to send a frame, taking a slot of the budget first, already in use (the caller ends the use
+    /// with <see cref="PeerConnectionBudget.Slot.EndUse"/> once the frame is out): the budget cannot close the new
+    /// connection to make room for another between the connect and the frame. False when the budget refused or the peer
+    /// is unreachable.</summary>
     public bool Connect(IPAddress address, int port, PeerConnectionBudget budget, CancellationToken ct)
     {
-        PeerConnectionBudget.Slot? slot = budget.Open(inbound: false, Close, ct);
+        PeerConnectionBudget.Slot? slot = budget.Open(inbound: false, Close, ct, inUse: true);
         if (slot == null) return false;
         var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, SendTimeout = TcpPeerNetwork.SendTimeoutMs };
         try

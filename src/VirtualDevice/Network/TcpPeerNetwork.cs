@@ -113,13 +113,13 @@ public sealed class TcpPeerNetwork : IPeerPort, IDisposable
             {
                 if (_disposed) return Fail();
                 if (o.Socket != null && !IsAlive(o.Socket)) o.Close();
-                if (o.Socket == null && !o.Connect(IpCodec.ToAddress(ip), port, Budget, _cts.Token)) return Fail();
-                PeerConnectionBudget.Slot? slot = o.Slot;
+                // a connection kept from an earlier frame starts a use now; a new one comes in use (PeerOutbound.Connect)
+                PeerConnectionBudget.Slot? slot = o.Socket == null ? null : o.Slot;
                 if (slot == null || !slot.BeginUse())
                 {
-                    // evicted between the check and now: connect again
+                    // none yet, or evicted between the check and now: connect
                     o.Close();
-                    if (!o.Connect(IpCodec.ToAddress(ip), port, Budget, _cts.Token) || (slot = o.Slot) == null || !slot.BeginUse()) return Fail();
+                    if (!o.Connect(IpCodec.ToAddress(ip), port, Budget, _cts.Token) || (slot = o.Slot) == null) return Fail();
                 }
                 BinaryPrimitives.WriteInt32LittleEndian(o.Header, count);
                 try

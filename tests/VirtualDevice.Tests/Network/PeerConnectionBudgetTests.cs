@@ -41,6 +41,33 @@ public sealed class PeerConnectionBudgetTests
     }
 
     [Fact]
+    public void A_connection_opened_to_send_a_frame_is_not_closed_for_another_before_that_frame_went_out()
+    {
+        // A new outbound connection was idle between its connect and its first frame: an inbound connection arriving
+        // then closed it to make room, the reconnect lost the same race, and the relay copy it was for never went out
+        // (demo 30 devices / 3 groups: 1-3 relays per run, each sent again by the gateway as an original).
+        var time = new FakeTimeProvider();
+        var budget = new PeerConnectionBudget(1, TimeSpan.FromMilliseconds(100), time, TimeSpan.Zero);
+        int closed = 0;
+        var sending = budget.Open(inbound: false, () => closed++, inUse: true)!;
+        Assert.NotNull(sending);
+        Assert.Null(budget.TryOpen(inbound: true, () => { }));
+        Assert.Equal(0, closed);
+        Assert.Equal(0, budget.Evicted);
+        // once its frame is out it is an idle outbound connection like any other and may go
+        sending.EndUse();
+        Assert.NotNull(budget.TryOpen(inbound: true, () => { }));
+        Assert.Equal(1, closed);
+        Assert.False(sending.BeginUse());
+        // a slot opened without a frame to send is idle at once, as before
+        var idle = new PeerConnectionBudget(1, TimeSpan.FromMilliseconds(100), time, TimeSpan.Zero);
+        int idleClosed = 0;
+        Assert.NotNull(idle.Open(inbound: false, () => idleClosed++));
+        Assert.NotNull(idle.TryOpen(inbound: true, () => { }));
+        Assert.Equal(1, idleClosed);
+    }
+
+    [Fact]
     public void A_released_slot_is_free_again_and_limit_zero_is_unlimited()
     {
         var budget = new PeerConnectionBudget(1, maxWait: TimeSpan.Zero);
