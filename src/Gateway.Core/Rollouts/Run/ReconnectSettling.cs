@@ -13,8 +13,9 @@ namespace IotOta.Gateway.Rollouts.Run;
 internal sealed class ReconnectSettling(RolloutOptions options, DeviceRegistry registry, FirmwareImage image, RolloutTargets targets, TimeProvider time)
 {
     private readonly object _gate = new();
-    private bool _settling;
-    private long _settleStart;
+    // A phase resumed by a restarted gateway starts settling: the devices may hold much of the image already.
+    private bool _settling = options.Resumed;
+    private long _settleStart = time.GetTimestamp();
     private readonly HashSet<uint> _reportedSinceReconnect = new();
     private readonly Dictionary<uint, long> _awaitingReport = new();
     private HashSet<uint>? _lastMembers;
