@@ -56,8 +56,9 @@ internal sealed class ReconnectSettling(RolloutOptions options, DeviceRegistry r
             waitFor.ExceptWith(_reportedSinceReconnect);
             start = _settleStart;
         }
-        bool waiting = time.GetElapsedTime(start) < options.ReconnectSettle && waitFor.Any(t =>
-            registry.Get(t) is { Online: true } d && !d.Runs(image) && d.State != DeviceState.Failed && d.State != DeviceState.RolledBack);
+        // no target known yet (a gateway that just took over): wait for the fleet to show itself and report, up to the settle time
+        bool waiting = time.GetElapsedTime(start) < options.ReconnectSettle && (waitFor.Count == 0 && targets.Nodes().Count == 0 || waitFor.Any(t =>
+            registry.Get(t) is { Online: true } d && !d.Runs(image) && d.State != DeviceState.Failed && d.State != DeviceState.RolledBack));
         if (waiting) return true;
         lock (_gate) _settling = false;
         ended = true;
