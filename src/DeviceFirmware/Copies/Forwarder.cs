@@ -11,7 +11,7 @@ namespace IotOta.DeviceFirmware.Copies
     /// (no buffer of a packet's size; each piece is read under the lock, and a copy whose packet was replaced meanwhile
     /// is abandoned, never sent torn): relay copies to other groups first,
     /// then copies to the group (a member job yields to a relay between two copies), then the receipt notice.
-    /// Queueing runs under the agent's lock (<c>gate</c>); <see cref="Prepare"/> too; <see cref="Send"/> runs on the
+    /// Queueing (Forwarder.Queueing.cs) runs under the agent's lock (<c>gate</c>); <see cref="Prepare"/> too; <see cref="Send"/> runs on the
     /// pump thread outside it. Allocates nothing after construction.
     /// </summary>
     public sealed partial class Forwarder : IPeerMessage
@@ -131,122 +131,6 @@ namespace IotOta.DeviceFirmware.Copies
         public byte[] BorrowBuffer()
         {
             return _piece;
-        }
-
-        /// <summary>A minimum unit arrived (held now): queues its relay copies to other groups, then the job that
-        /// copies it to the group and sends the receipt notice (under the lock).</summary>
-        public void QueueMinimumUnit(DataPacket p, Manifest m, int idx)
-        {
-            int relays = QueueRelays(p, m, idx);
-            ForwardJob job = _queue.Reserve();
-            if (job == null)
-            {
-                _counters.ForwardDrops++;
-                return;
-            }
-            job.Kind = ForwardJob.KindMinimumUnit;
-            job.ImageId = m.ImageId;
-            job.Index = idx;
-            job.NoticeKind = p.IsOriginal ? ReceiptNotice.KindOriginal : ReceiptNotice.KindRelay;
-            job.ReceivedAtMs = _clock.NowMs;
-            job.ExcludeNode = p.SenderNode;
-            job.TargetCount = 0;
-            job.RelayCount = relays;
-            _queue.Commit();
-        }
-
-        /// <summary>A copy down the group's copy tree arrived (held now): queues the job that passes it on to this
-        /// device's children for the span it carries (under the lock). No notice: the root sends that.</summary>
-        public void QueueSpanCopy(DataPacket p, Manifest m, int idx)
-        {
-            if (p.Span <= 0) return;
-            ForwardJob job = _queue.Reserve();
-            if (job == null)
-            {
-                _counters.ForwardDrops++;
-                return;
-            }
-            job.Kind = ForwardJob.KindSpanCopy;
-            job.ImageId = m.ImageId;
-            job.Index = idx;
-            job.ReceivedAtMs = _clock.NowMs;
-            job.ExcludeNode = p.SenderNode;
-            job.TargetCount = 0;
-            job.RelayCount = 0;
-            job.Span = p.Span;
-            _queue.Commit();
-        }
-
-        private int QueueRelays(DataPacket p, Manifest m, int idx)
-        {
-            int kind = _planner.RelayFor(p, _trees, m.ImageId, idx);
-            if (kind == CopyPlanner.RelayNone) return 0;
-            if (kind == CopyPlanner.RelayOwed)
-            {
-                // Down a relay tree before this group's table arrived (it is retained, but travels on another path
-                // than the copy): owe the relay copies and send them when the table comes (DrainOwed), so the child
-                // groups still get the packet from the tree instead of asking the gateway.
-                if (_trees.Owe(idx)) _counters.TreeRelaysOwed++;
-                return 0;
-            }
-            if (kind == CopyPlanner.RelayTree) return QueueTreeRelay(m.ImageId, idx);
-            ForwardJob rj = _relayQueue.Reserve();
-            if (rj == null)
-            {
-                _counters.ForwardDrops++;
-                return 0;
-            }
-            rj.Kind = ForwardJob.KindRelay;
-            rj.ImageId = m.ImageId;
-            rj.Index = idx;
-            rj.CopyFlags = (byte)(DataPacket.FlagRelay | (p.IsTree ? DataPacket.FlagTree : 0));
-            int n = _planner.NamedRelays(p, rj);
-            if (!_relayQueue.Commit())
-            {
-                _counters.ForwardDrops++;
-                return 0;
-            }
-            return n;
-        }
-
-        private int QueueTreeRelay(uint imageId, int idx)
-        {
-            ForwardJob rj = _relayQueue.Reserve();
-            if (rj == null)
-            {
-                _counters.ForwardDrops++;
-                return 0;
-            }
-            rj.Kind = ForwardJob.KindRelay;
-            rj.ImageId = imageId;
-            rj.Index = idx;
-            rj.CopyFlags = (byte)(DataPacket.FlagRelay | DataPacket.FlagTree);
-            int n = _planner.TreeRelays(_trees, idx, rj);
-            if (!_relayQueue.Commit())
-            {
-                _counters.ForwardDrops++;
-                return 0;
-            }
-            _counters.TreeRelays++;
-            return n;
-        }
-
-        /// <summary>Once the table is held, queues the relay copies owed for tree relay copies that came before it
-        /// (those of packets in this group's tree; the others need none), while the relay queue has room (under the lock).</summary>
-        public void DrainOwed()
-        {
-            Manifest m = _rx.Manifest;
-            if (_trees.OwedCount == 0 || m == null || !_trees.HasTable(m.ImageId)) return;
-            for (int idx = 0; idx < m.ChunkCount && _trees.OwedCount > 0; idx++)
-            {
-                if (!_trees.IsOwed(idx)) continue;
-                if (_trees.RelaysPacket(idx) && _rx.Holds(idx))
-                {
-                    if (_relayQueue.IsFull) return; // the rest on a later pump
-                    QueueTreeRelay(m.ImageId, idx);
-                }
-                _trees.Settle(idx);
-            }
         }
 
         /// <summary>Takes the next piece of work and loads its packet into the send buffer (under the lock): Idle,

@@ -176,6 +176,7 @@ public sealed class RolloutCampaign
             // Phases that split groups need the manifest per device; a plain rollout keeps the retained group topics.
             ManifestPerDevice = _r.Phases.Count > 1,
             MaxRepairReplies = resumedPhase ? _options.ResumedPhaseRepairReplies : new RolloutOptions().MaxRepairReplies,
+            Resumed = resumedPhase,
         };
         RolloutResult result = await _gateway.RunRolloutAsync(_image, runOptions, new PhaseProgress(_r, _store, _options.Time), ct, Attach);
         lock (_r.Gate)

@@ -43,6 +43,11 @@ public sealed record RolloutOptions
     /// <summary>After the gateway's MQTT link came back (a broker restart), how long planning waits at most for every
     /// online target device to report what it holds before packets whose notices were lost are planned again.</summary>
     public TimeSpan ReconnectSettle { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>A phase resumed from the durable store (a restarted gateway): the devices may hold much of the image,
+    /// so nothing is planned until the online targets told what they hold, as after a broker reconnect (at most
+    /// <see cref="ReconnectSettle"/>).</summary>
+    public bool Resumed { get; init; }
     /// <summary>The rollout's health policy at run time (one gate for all its phases): devices that failed, rolled
     /// back or stayed silent after install; the engine pauses itself when the gate says so. Null = no gate.</summary>
     public HealthGate? Health { get; init; }

@@ -20,22 +20,16 @@ public sealed class RepeatedRolloutTests(ITestOutputHelper output)
     [Fact]
     public async Task Every_rollout_on_the_same_fleet_sends_each_packet_once()
     {
-        await using var broker = await EmbeddedBroker.StartAsync();
-        using var dir = new TempDir();
-        using var signer = ManifestSigner.Generate();
-        var verifier = new EcdsaSignatureVerifier();
-        verifier.Add(signer.KeyId, signer.PublicKey());
-        await using var gateway = MqttGatewayNode.Create(broker.Host, broker.Port, pace: new TokenBucket(500_000, 16384).ConsumeAsync);
-        await gateway.StartAsync(CancellationToken.None);
+        await using var rig = await RolloutRig.StartAsync(pace: new TokenBucket(500_000, 16384).ConsumeAsync);
         var link = new LinkProfile(1_000_000, 2_000_000, TimeSpan.Zero, 0);
-        await using var fleet = await VirtualFleet.StartAsync(6, 3, broker.Host, broker.Port, dir.Path, verifier, _ => link);
-        await gateway.WaitForDevicesAsync(6, TimeSpan.FromSeconds(30), CancellationToken.None);
+        await using var fleet = await VirtualFleet.StartAsync(6, 3, rig.Broker.Host, rig.Broker.Port, rig.Dir.Path, rig.Verifier, _ => link);
+        await rig.Gateway.WaitForDevicesAsync(6, TimeSpan.FromSeconds(30), CancellationToken.None);
         for (int i = 0; i < 3; i++)
         {
             var bytes = new byte[64 * 1024];
             new Random(i).NextBytes(bytes);
-            var image = FirmwareImage.Create(bytes, new FirmwareVersion(2, 0, i), signer);
-            var r = await gateway.RunRolloutAsync(image, new RolloutOptions { Timeout = TimeSpan.FromSeconds(60) }, null, CancellationToken.None);
+            var image = FirmwareImage.Create(bytes, new FirmwareVersion(2, 0, i), rig.Signer);
+            var r = await rig.Gateway.RunRolloutAsync(image, new RolloutOptions { Timeout = TimeSpan.FromSeconds(60) }, null, CancellationToken.None);
             output.WriteLine($"run {i}: updated {r.Updated}/{r.Devices}, gateway {r.GatewayPayloadBytes / (double)bytes.Length:0.00} × image, " +
                 $"{r.OriginalsSent} originals, {r.RelaysNamed} relays, {r.RepairCopiesSent} repairs, {r.Reallocations} re-planned, {r.Seconds:0.00} s");
             Assert.Equal(6, r.Updated);

@@ -21,33 +21,27 @@ public sealed class RolloutWindowTests(ITestOutputHelper output)
     [Fact]
     public async Task Offline_devices_are_pending_a_returning_one_and_a_late_joiner_are_updated_and_the_window_ends_with_one_pending()
     {
-        await using var broker = await EmbeddedBroker.StartAsync();
-        using var dir = new TempDir();
-        using var signer = ManifestSigner.Generate();
-        var verifier = new EcdsaSignatureVerifier();
-        verifier.Add(signer.KeyId, signer.PublicKey());
-        await using var gateway = MqttGatewayNode.Create(broker.Host, broker.Port);
-        await gateway.StartAsync(CancellationToken.None);
-        Task<VirtualFleet> Fleet(int n, int first) => VirtualFleet.StartAsync(n, 2, broker.Host, broker.Port, Path.Combine(dir.Path, "f" + first), verifier,
+        await using var rig = await RolloutRig.StartAsync();
+        Task<VirtualFleet> Fleet(int n, int first) => VirtualFleet.StartAsync(n, 2, rig.Broker.Host, rig.Broker.Port, Path.Combine(rig.Dir.Path, "f" + first), rig.Verifier,
             firstNodeId: first, groupsByNodeId: true);
         await using var main = await Fleet(6, 1);    // nodes 1..6 in groups 1 and 2
         var away = await Fleet(1, 7);                 // node 7 (group 1): stays away
         var back = await Fleet(1, 8);                 // node 8 (group 2): comes back mid-window
-        await gateway.WaitForDevicesAsync(8, TimeSpan.FromSeconds(30), CancellationToken.None);
+        await rig.Gateway.WaitForDevicesAsync(8, TimeSpan.FromSeconds(30), CancellationToken.None);
         DateTimeOffset awaySince = DateTimeOffset.UtcNow;
         await away.DisposeAsync();
         await back.DisposeAsync();
         var until = DateTime.UtcNow.AddSeconds(10);
-        while (gateway.Registry.Online().Count > 6 && DateTime.UtcNow < until) await Task.Delay(20);
-        Assert.Equal(6, gateway.Registry.Online().Count);
+        while (rig.Gateway.Registry.Online().Count > 6 && DateTime.UtcNow < until) await Task.Delay(20);
+        Assert.Equal(6, rig.Gateway.Registry.Online().Count);
 
         var bytes = new byte[256 * 1024];
         new Random(16).NextBytes(bytes);
-        var image = FirmwareImage.Create(bytes, new FirmwareVersion(2, 0, 0), signer);
+        var image = FirmwareImage.Create(bytes, new FirmwareVersion(2, 0, 0), rig.Signer);
         var gate = new HealthGate(new HealthPolicy(MaxFailures: 0, InstallTimeout: TimeSpan.FromSeconds(3)), TimeProvider.System);
         var window = TimeSpan.FromSeconds(25);
         var snapshots = new List<RolloutSnapshot>();
-        var run = gateway.RunRolloutAsync(image, new RolloutOptions { Window = window, Health = gate, ProgressInterval = TimeSpan.FromMilliseconds(200) },
+        var run = rig.Gateway.RunRolloutAsync(image, new RolloutOptions { Window = window, Health = gate, ProgressInterval = TimeSpan.FromMilliseconds(200) },
             new SyncProgress(snapshots), CancellationToken.None);
 
         // A device that joins group 1 during the window (new node id, older version) is added.

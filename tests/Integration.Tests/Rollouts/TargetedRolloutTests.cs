@@ -19,20 +19,14 @@ public sealed class TargetedRolloutTests
     [Fact]
     public async Task Only_targeted_groups_see_the_manifest_and_an_abort_clears_it()
     {
-        await using var broker = await EmbeddedBroker.StartAsync();
-        using var dir = new TempDir();
-        using var signer = ManifestSigner.Generate();
-        var verifier = new EcdsaSignatureVerifier();
-        verifier.Add(signer.KeyId, signer.PublicKey());
-        await using var gateway = MqttGatewayNode.Create(broker.Host, broker.Port);
-        await gateway.StartAsync(CancellationToken.None);
-        await using var fleet = await VirtualFleet.StartAsync(6, 2, broker.Host, broker.Port, dir.Path, verifier);
-        await gateway.WaitForDevicesAsync(6, TimeSpan.FromSeconds(30), CancellationToken.None);
+        await using var rig = await RolloutRig.StartAsync();
+        await using var fleet = await VirtualFleet.StartAsync(6, 2, rig.Broker.Host, rig.Broker.Port, rig.Dir.Path, rig.Verifier);
+        await rig.Gateway.WaitForDevicesAsync(6, TimeSpan.FromSeconds(30), CancellationToken.None);
 
         var bytes = new byte[64 * 1024];
         new Random(5).NextBytes(bytes);
-        var image = FirmwareImage.Create(bytes, new FirmwareVersion(2, 0, 0), signer);
-        var r = await gateway.RunRolloutAsync(image, new RolloutOptions { Targets = (_, g) => g == 1, Timeout = TimeSpan.FromSeconds(60) }, null, CancellationToken.None);
+        var image = FirmwareImage.Create(bytes, new FirmwareVersion(2, 0, 0), rig.Signer);
+        var r = await rig.Gateway.RunRolloutAsync(image, new RolloutOptions { Targets = (_, g) => g == 1, Timeout = TimeSpan.FromSeconds(60) }, null, CancellationToken.None);
 
         Assert.Equal(3, r.Devices);
         Assert.Equal(3, r.Updated);
@@ -53,18 +47,18 @@ public sealed class TargetedRolloutTests
         // Abort a second rollout (to group 2) at once: its retained manifest must be gone afterwards.
         var big = new byte[1024 * 1024];
         new Random(6).NextBytes(big);
-        var image3 = FirmwareImage.Create(big, new FirmwareVersion(3, 0, 0), signer);
+        var image3 = FirmwareImage.Create(big, new FirmwareVersion(3, 0, 0), rig.Signer);
         using var cts = new CancellationTokenSource();
-        var run = gateway.RunRolloutAsync(image3, new RolloutOptions { Targets = (_, g) => g == 2 }, null, cts.Token);
+        var run = rig.Gateway.RunRolloutAsync(image3, new RolloutOptions { Targets = (_, g) => g == 2 }, null, cts.Token);
         var until = DateTime.UtcNow.AddSeconds(10);
-        while ((gateway.CurrentRollout is not { } engine || !engine.Pause()) && DateTime.UtcNow < until) await Task.Delay(1); // hold it
+        while ((rig.Gateway.CurrentRollout is not { } engine || !engine.Pause()) && DateTime.UtcNow < until) await Task.Delay(1); // hold it
         Assert.False(run.IsCompleted, "the rollout to abort finished before it could be paused");
         await Task.Delay(200);
-        Assert.NotNull(await RetainedAsync(broker, Topics.GroupManifest(2)));
+        Assert.NotNull(await RetainedAsync(rig.Broker, Topics.GroupManifest(2)));
         cts.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
-        Assert.Null(await RetainedAsync(broker, Topics.GroupManifest(2)));
-        Assert.NotNull(await RetainedAsync(broker, Topics.GroupManifest(1))); // the finished rollout's stays for late joiners
+        Assert.Null(await RetainedAsync(rig.Broker, Topics.GroupManifest(2)));
+        Assert.NotNull(await RetainedAsync(rig.Broker, Topics.GroupManifest(1))); // the finished rollout's stays for late joiners
     }
 
     private static async Task<byte[]?> RetainedAsync(EmbeddedBroker broker, string topic)

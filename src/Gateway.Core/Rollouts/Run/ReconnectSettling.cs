@@ -13,8 +13,9 @@ namespace IotOta.Gateway.Rollouts.Run;
 internal sealed class ReconnectSettling(RolloutOptions options, DeviceRegistry registry, FirmwareImage image, RolloutTargets targets, TimeProvider time)
 {
     private readonly object _gate = new();
-    private bool _settling;
-    private long _settleStart;
+    // A phase resumed by a restarted gateway starts settling: the devices may hold much of the image already.
+    private bool _settling = options.Resumed;
+    private long _settleStart = time.GetTimestamp();
     private readonly HashSet<uint> _reportedSinceReconnect = new();
     private readonly Dictionary<uint, long> _awaitingReport = new();
     private HashSet<uint>? _lastMembers;
@@ -55,8 +56,9 @@ internal sealed class ReconnectSettling(RolloutOptions options, DeviceRegistry r
             waitFor.ExceptWith(_reportedSinceReconnect);
             start = _settleStart;
         }
-        bool waiting = time.GetElapsedTime(start) < options.ReconnectSettle && waitFor.Any(t =>
-            registry.Get(t) is { Online: true } d && !d.Runs(image) && d.State != DeviceState.Failed && d.State != DeviceState.RolledBack);
+        // no target known yet (a gateway that just took over): wait for the fleet to show itself and report, up to the settle time
+        bool waiting = time.GetElapsedTime(start) < options.ReconnectSettle && (waitFor.Count == 0 && targets.Nodes().Count == 0 || waitFor.Any(t =>
+            registry.Get(t) is { Online: true } d && !d.Runs(image) && d.State != DeviceState.Failed && d.State != DeviceState.RolledBack));
         if (waiting) return true;
         lock (_gate) _settling = false;
         ended = true;

@@ -1,0 +1,126 @@
+using IotOta.DeviceFirmware.Receive;
+using IotOta.Shared.Protocol;
+
+namespace IotOta.DeviceFirmware.Copies
+{
+    /// <summary>Forwarding, the queueing side (under the agent's lock): the jobs a held packet owes — relay copies to
+    /// other groups (named, or down the relay tree, owed until the tree's table arrives), then the job that copies it
+    /// to the group (or passes a tree copy on for its span) and sends the receipt notice.</summary>
+    public sealed partial class Forwarder
+    {
+        /// <summary>A minimum unit arrived (held now): queues its relay copies to other groups, then the job that
+        /// copies it to the group and sends the receipt notice (under the lock).</summary>
+        public void QueueMinimumUnit(DataPacket p, Manifest m, int idx)
+        {
+            int relays = QueueRelays(p, m, idx);
+            ForwardJob job = ReserveMemberJob(ForwardJob.KindMinimumUnit, p, m, idx);
+            if (job == null) return;
+            job.NoticeKind = p.IsOriginal ? ReceiptNotice.KindOriginal : ReceiptNotice.KindRelay;
+            job.RelayCount = relays;
+            _queue.Commit();
+        }
+
+        /// <summary>A copy down the group's copy tree arrived (held now): queues the job that passes it on to this
+        /// device's children for the span it carries (under the lock). No notice: the root sends that.</summary>
+        public void QueueSpanCopy(DataPacket p, Manifest m, int idx)
+        {
+            if (p.Span <= 0) return;
+            ForwardJob job = ReserveMemberJob(ForwardJob.KindSpanCopy, p, m, idx);
+            if (job == null) return;
+            job.RelayCount = 0;
+            job.Span = p.Span;
+            _queue.Commit();
+        }
+
+        /// <summary>Reserves a job of the member queue for packet <paramref name="idx"/> that came from
+        /// <paramref name="p"/>'s sender (not copied back to it), or counts a drop and returns null when the queue is full.</summary>
+        private ForwardJob ReserveMemberJob(byte kind, DataPacket p, Manifest m, int idx)
+        {
+            ForwardJob job = _queue.Reserve();
+            if (job == null)
+            {
+                _counters.ForwardDrops++;
+                return null;
+            }
+            job.Kind = kind;
+            job.ImageId = m.ImageId;
+            job.Index = idx;
+            job.ReceivedAtMs = _clock.NowMs;
+            job.ExcludeNode = p.SenderNode;
+            job.TargetCount = 0;
+            return job;
+        }
+
+        private int QueueRelays(DataPacket p, Manifest m, int idx)
+        {
+            int kind = _planner.RelayFor(p, _trees, m.ImageId, idx);
+            if (kind == CopyPlanner.RelayNone) return 0;
+            if (kind == CopyPlanner.RelayOwed)
+            {
+                // Down a relay tree before this group's table arrived (it is retained, but travels on another path
+                // than the copy): owe the relay copies and send them when the table comes (DrainOwed), so the child
+                // groups still get the packet from the tree instead of asking the gateway.
+                if (_trees.Owe(idx)) _counters.TreeRelaysOwed++;
+                return 0;
+            }
+            if (kind == CopyPlanner.RelayTree) return QueueTreeRelay(m.ImageId, idx);
+            ForwardJob rj = _relayQueue.Reserve();
+            if (rj == null)
+            {
+                _counters.ForwardDrops++;
+                return 0;
+            }
+            rj.Kind = ForwardJob.KindRelay;
+            rj.ImageId = m.ImageId;
+            rj.Index = idx;
+            rj.CopyFlags = (byte)(DataPacket.FlagRelay | (p.IsTree ? DataPacket.FlagTree : 0));
+            int n = _planner.NamedRelays(p, rj);
+            if (!_relayQueue.Commit())
+            {
+                _counters.ForwardDrops++;
+                return 0;
+            }
+            return n;
+        }
+
+        private int QueueTreeRelay(uint imageId, int idx)
+        {
+            ForwardJob rj = _relayQueue.Reserve();
+            if (rj == null)
+            {
+                _counters.ForwardDrops++;
+                return 0;
+            }
+            rj.Kind = ForwardJob.KindRelay;
+            rj.ImageId = imageId;
+            rj.Index = idx;
+            rj.CopyFlags = (byte)(DataPacket.FlagRelay | DataPacket.FlagTree);
+            int n = _planner.TreeRelays(_trees, idx, rj);
+            if (!_relayQueue.Commit())
+            {
+                _counters.ForwardDrops++;
+                return 0;
+            }
+            _counters.TreeRelays++;
+            return n;
+        }
+
+        /// <summary>Once the table is held, queues the relay copies owed for tree relay copies that came before it
+        /// (those of packets in this group's tree; the others need none), while the relay queue has room (under the lock).</summary>
+        public void DrainOwed()
+        {
+            Manifest m = _rx.Manifest;
+            if (_trees.OwedCount == 0 || m == null || !_trees.HasTable(m.ImageId)) return;
+            for (int idx = 0; idx < m.ChunkCount && _trees.OwedCount > 0; idx++)
+            {
+                if (!_trees.IsOwed(idx)) continue;
+                if (_trees.RelaysPacket(idx) && _rx.Holds(idx))
+                {
+                    if (_relayQueue.IsFull) return; // the rest on a later pump
+                    QueueTreeRelay(m.ImageId, idx);
+                }
+                _trees.Settle(idx);
+            }
+        }
+    }
+}
