@@ -4,7 +4,6 @@ using IotOta.Gateway;
 using IotOta.Gateway.Mqtt;
 using IotOta.Simulation.Demo;
 using IotOta.Gateway.Images;
-using IotOta.Gateway.Mqtt;
 using IotOta.Gateway.Rollouts;
 using IotOta.Gateway.Scheduling;
 using IotOta.Simulation.Baselines;

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using IotOta.Gateway.Mqtt;
 using IotOta.Simulation.Demo;
 using IotOta.Gateway.Fleet;
-using IotOta.Gateway.Mqtt;
 using IotOta.Gateway.Scheduling;
 using IotOta.Shared.Protocol;
 using IotOta.VirtualDevice.Host;
