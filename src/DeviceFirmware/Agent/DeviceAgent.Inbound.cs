@@ -134,7 +134,9 @@ namespace IotOta.DeviceFirmware.Agent
         {
             lock (_gate)
             {
-                _members.Apply(buffer, offset, count, _cfg.GroupId);
+                // A group mate left: report what this device holds now, not at the next interval (the gateway waits for
+                // the group's reports before it sends again what the gone device was to pass on: RolloutScheduler.OrphanSettling).
+                if (_members.Apply(buffer, offset, count, _cfg.GroupId) && _members.Dropped && _rx.Manifest != null) _status.ReportNow = true;
             }
         }
 

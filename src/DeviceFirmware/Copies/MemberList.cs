@@ -38,6 +38,13 @@ namespace IotOta.DeviceFirmware.Copies
         {
             if (update.GroupId != myGroup) return false;
             if (_hasEpoch && update.Epoch <= Epoch) return false;
+            Dropped = false;
+            for (int i = 0; _hasEpoch && i < _count && !Dropped; i++)
+            {
+                bool found = false;
+                for (int j = 0; j < update.Count && !found; j++) found = update.NodeIds[j] == _nodes[i];
+                Dropped = !found;
+            }
             int n = update.Count < _nodes.Length ? update.Count : _nodes.Length;
             for (int i = 0; i < n; i++)
             {
@@ -82,6 +89,7 @@ namespace IotOta.DeviceFirmware.Copies
             }
             if (group != myGroup) return false;
             if (_hasEpoch && epoch <= Epoch) return false;
+            Dropped = _hasEpoch && AnyLeft(buffer, r.Position, n);
             int kept = n < _nodes.Length ? n : _nodes.Length;
             for (int i = 0; i < kept; i++)
             {
@@ -95,6 +103,26 @@ namespace IotOta.DeviceFirmware.Copies
             GroupId = group;
             _hasEpoch = true;
             return true;
+        }
+
+        /// <summary>True when the last update applied left out a device the list named before (a group mate left).</summary>
+        public bool Dropped { get; private set; }
+
+        /// <summary>True when a node of the current list is not among the n encoded entries at <paramref name="at"/>
+        /// (node id first in each, little-endian). Reads the buffer in place: no RAM.</summary>
+        private bool AnyLeft(byte[] buffer, int at, int n)
+        {
+            for (int i = 0; i < _count; i++)
+            {
+                uint node = _nodes[i];
+                bool found = false;
+                for (int j = 0, p = at; j < n && !found; j++, p += MemberListUpdate.EntryLength)
+                {
+                    found = (uint)(buffer[p] | (buffer[p + 1] << 8) | (buffer[p + 2] << 16) | (buffer[p + 3] << 24)) == node;
+                }
+                if (!found) return true;
+            }
+            return false;
         }
 
         /// <summary>Index of the node in the list, or -1.</summary>

@@ -3,7 +3,7 @@ using System.Numerics;
 namespace IotOta.Gateway.Node;
 
 /// <summary>
-/// What each device is known to hold of each image, from its progress reports and repair requests (a device keeps what
+/// What each device is known to hold of each image, from its progress reports, repair requests and receipt notices (a device keeps what
 /// it wrote to flash, so what it held once it holds on) and, after a restart, from the store. Thread-safe.
 /// </summary>
 public sealed class HeldPacketLedger(TimeProvider time, INodeStore? store = null)
@@ -42,6 +42,26 @@ public sealed class HeldPacketLedger(TimeProvider time, INodeStore? store = null
         }
         store?.SaveProgress(node, imageId, chunkCount, bits);
         Learned?.Invoke(node);
+    }
+
+    /// <summary>A receipt notice: the device holds packet <paramref name="index"/> of the image (it forwarded it from
+    /// flash). Known at once, not only from its next progress report (protocol v2 reports at most every
+    /// DeviceConfig.ProgressIntervalMs while receiving): a delivery orphaned by a device that left can then be brought
+    /// in from the group that noticed it instead of being sent again (RolloutScheduler.Departures). Not stored (the
+    /// device's next report is) and no <see cref="Learned"/> event (a notice changes no settling).</summary>
+    public void Noticed(uint node, uint imageId, int chunkCount, int index)
+    {
+        if (index < 0 || index >= chunkCount) return;
+        EnsureLoaded(imageId);
+        lock (_gate)
+        {
+            if (!_held.TryGetValue((node, imageId), out var st) || st.ChunkCount != chunkCount)
+                _held[(node, imageId)] = st = new HeldState(chunkCount, new byte[(chunkCount + 7) / 8]);
+            byte bit = (byte)(1 << (index & 7));
+            if ((st.Bits[index >> 3] & bit) != 0) return;
+            st.Bits[index >> 3] |= bit;
+            Interlocked.Increment(ref _reports);
+        }
     }
 
     /// <summary>True when the device is known to hold the packet of the image (reported, or stored before a restart).</summary>

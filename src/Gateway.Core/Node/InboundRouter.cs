@@ -7,7 +7,7 @@ namespace IotOta.Gateway.Node;
 
 /// <summary>
 /// Decodes every message the broker hands the gateway and routes it: presence and progress to the device registry (and
-/// the store), what a device holds to the <see cref="HeldPacketLedger"/>, receipt notices and repair requests to the
+/// the store), what a device holds (reports, repair requests, notices) to the <see cref="HeldPacketLedger"/>, receipt notices and repair requests to the
 /// rollout in progress; presences and progress reports also to the <see cref="DeviceCatchUp"/>. A message whose node id does not match its topic, or of a type a device does not send, is
 /// rejected (counted and logged), never thrown.
 /// </summary>
@@ -61,7 +61,7 @@ public sealed class InboundRouter(DeviceRegistry registry, HeldPacketLedger ledg
                 case MessageType.ReceiptNotice:
                     _notice.Parse(payload, 0, payload.Length);
                     CheckNode(_notice.NodeId, topic, "notice");
-                    rollout()?.OnNotice(_notice);
+                    OnNotice(_notice);
                     break;
                 case MessageType.RepairRequest:
                     _repair.Parse(payload, 0, payload.Length);
@@ -85,7 +85,7 @@ public sealed class InboundRouter(DeviceRegistry registry, HeldPacketLedger ledg
                     for (int i = 0; i < _noticeBatch.Count; i++)
                     {
                         _noticeBatch.Get(i, _notice);
-                        rollout()?.OnNotice(_notice);
+                        OnNotice(_notice);
                     }
                     break;
                 default:
@@ -98,6 +98,14 @@ public sealed class InboundRouter(DeviceRegistry registry, HeldPacketLedger ledg
             Interlocked.Increment(ref _rejected);
             log?.Invoke($"rejected message on {topic}: {e.Message}");
         }
+    }
+
+    /// <summary>A receipt notice goes to the rollout, and the packet it names is known held by its sender.</summary>
+    private void OnNotice(ReceiptNotice n)
+    {
+        if (rollout() is not { } r) return;
+        r.OnNotice(n);
+        if (n.ImageId == r.Image.ImageId) ledger.Noticed(n.NodeId, n.ImageId, r.Image.ChunkCount, n.Index);
     }
 
     private static void CheckNode(uint node, string topic, string what)

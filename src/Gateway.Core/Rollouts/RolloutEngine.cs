@@ -76,6 +76,7 @@ public sealed class RolloutEngine
         _streams = options.Baseline is { } baseline ? new BaselineStreams(baseline, registry, time) : null;
         _repairs = new RepairAnswers(broker, registry, destinations, Scheduler, image, _packetizer, options, _targets, _held, _counters, _streams);
         Scheduler.CrossGroupRescue = _repairs.OrderAcross; // an orphaned packet another group holds comes from there
+        if (options.Baseline == null) Scheduler.KnownHeld = options.Held; // an orphaned packet a group mate holds ends there
         _health = new RolloutHealth(options, registry, image, _targets, time);
     }
 
@@ -128,6 +129,7 @@ public sealed class RolloutEngine
     /// <summary>The node told the gateway what it holds (a progress report or a repair request).</summary>
     public void OnHeldReport(uint node)
     {
+        Scheduler.OnReport(node); // orphaned deliveries wait for their group's reports (RolloutScheduler.OrphanSettling)
         if (_settling.Reported(node)) OnMembership(_destinations.Members);
         _wake.Set();
     }

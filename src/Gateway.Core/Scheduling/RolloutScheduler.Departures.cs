@@ -17,6 +17,10 @@ namespace IotOta.Gateway.Scheduling;
 /// rollout's window (nothing is planned after the run ends). Packets no online member holds then go out once, for
 /// every group that still needs them.</item>
 /// </list>
+/// An orphaned delivery is planned again (at its deadline, with its returning device or along with another group's
+/// delivery of the packet) only once it has <em>settled</em> (RolloutScheduler.OrphanSettling): every online member of
+/// its group reported what it holds since the departure (devices report at once when a group mate leaves their member
+/// list), or <see cref="SchedulerOptions.OrphanSettle"/> passed. A member known to hold the packet by then ends it.
 /// The gone device's load is released at once (it has no queue any more); it gets no strike for orphaned deliveries.
 /// Before an orphaned delivery is planned again (an original re-sent on the first network), <see cref="CrossGroupRescue"/>
 /// may bring the packet into the group from a device of another group that holds it (a cross-group donor order, see
@@ -27,7 +31,7 @@ public sealed partial class RolloutScheduler
 {
     /// <summary>Orphaned deliveries → the device that left (owner, or a device the packet was to come through), and
     /// whether the owner's load was released already (the owner is the device that left).</summary>
-    private readonly Dictionary<(GroupPlan G, int K), (uint Departed, bool LoadReleased)> _orphans = new();
+    private readonly Dictionary<(GroupPlan G, int K), (uint Departed, bool LoadReleased, long Since)> _orphans = new();
 
     /// <summary>Orphaned deliveries a cross-group donor order was made for (each at most once).</summary>
     private readonly HashSet<(GroupPlan G, int K)> _rescued = new();
@@ -97,10 +101,10 @@ public sealed partial class RolloutScheduler
         if (_orphans.TryGetValue((g, k), out var o))
         {
             // orphaned through its root before, and now its owner left too
-            if (g.Owner[k] == departed && !o.LoadReleased) _orphans[(g, k)] = (o.Departed, true);
+            if (g.Owner[k] == departed && !o.LoadReleased) _orphans[(g, k)] = (o.Departed, true, o.Since);
             return;
         }
-        _orphans[(g, k)] = (departed, g.Owner[k] == departed);
+        _orphans[(g, k)] = (departed, g.Owner[k] == departed, _time.GetTimestamp());
         DeliveriesOrphaned++;
     }
 
@@ -116,6 +120,7 @@ public sealed partial class RolloutScheduler
     /// <see cref="CrossGroupRescue"/> (once); true when an order went out: it stays orphaned with a new deadline.</summary>
     private bool TryRescue(GroupPlan g, int k)
     {
+        if (EndHeldOrphan(g, k)) return true;
         if (CrossGroupRescue is not { } rescue || !_orphans.ContainsKey((g, k)) || _rescued.Contains((g, k))) return false;
         if (!rescue(g.Id, k)) return false;
         _rescued.Add((g, k));
@@ -136,7 +141,7 @@ public sealed partial class RolloutScheduler
     {
         if (_orphans.Count == 0) return;
         foreach (var (key, o) in _orphans.Where(e => e.Key.K == k && e.Value.LoadReleased).ToList())
-            if (_orphans.ContainsKey(key) && key.G.Status[k] == InFlight && !_rescued.Contains(key)) Replan(key.G, k);
+            if (_orphans.ContainsKey(key) && key.G.Status[k] == InFlight && !_rescued.Contains(key) && Settled(key.G, k)) Replan(key.G, k);
     }
 
     /// <summary>Devices that left and are members again (they came back and reported what they hold: call after
@@ -148,7 +153,8 @@ public sealed partial class RolloutScheduler
         {
             if (_orphans.Count == 0) return 0;
             // a delivery a cross-group order was made for waits for that order's notice or its deadline
-            var back = _orphans.Where(o => _members.ContainsKey(o.Value.Departed) && o.Key.G.Status[o.Key.K] == InFlight && !_rescued.Contains(o.Key))
+            var back = _orphans.Where(o => _members.ContainsKey(o.Value.Departed) && o.Key.G.Status[o.Key.K] == InFlight && !_rescued.Contains(o.Key)
+                    && Settled(o.Key.G, o.Key.K))
                 .Select(o => o.Key).ToList();
             // one Replan may take others of the same packet along (PullOrphansOf): each only once
             foreach (var (g, k) in back)

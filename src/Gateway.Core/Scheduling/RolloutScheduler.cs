@@ -312,6 +312,7 @@ public sealed partial class RolloutScheduler
             _deadlines.Dequeue();
             var (g, k) = e;
             if (g.Status[k] != InFlight || g.Deadline[k] != deadline) continue; // noticed or planned again since
+            if (WaitForReports(g, k, now)) continue; // RolloutScheduler.OrphanSettling: orphaned, its group not heard yet
             // The deadline was set with what the notice timer knew then (at the start of a rollout: nothing). Judged
             // by what it knows now, a delivery that is merely late keeps waiting: late is not lost.
             long due = DueBy(g, k);

@@ -17,6 +17,11 @@ public sealed record SchedulerOptions
     public double PriorForwardRate { get; init; } = 250_000;
     /// <summary>A delivery whose notice has not come back by max(this, 4 × its expected time) is planned again.</summary>
     public TimeSpan MinNoticeTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>The longest a delivery orphaned by a device that left waits, before it may be planned again, for the
+    /// online members of its group to report what they hold (they report at once when a member leaves their list): a
+    /// member may hold the packet already (its root copied it before it left), and an original sent again would only
+    /// repeat it on the first network. It waits less when every member reported sooner.</summary>
+    public TimeSpan OrphanSettle { get; init; } = TimeSpan.FromSeconds(5);
     /// <summary>Once a root noticed a packet, its relays' notices are due within max(this, 2 × their expected finish).</summary>
     public TimeSpan RelayNoticeGrace { get; init; } = TimeSpan.FromSeconds(1);
     /// <summary>A device with room is passed over when it would finish later than this many times the group's best

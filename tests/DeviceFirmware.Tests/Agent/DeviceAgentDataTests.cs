@@ -297,4 +297,31 @@ public class DeviceAgentDataTests
         Assert.Equal(2, d.Counters.MessagesRejected);
         Assert.Equal(0, d.Agent.HeldCount);
     }
+    [Fact]
+    public void A_group_mate_leaving_the_member_list_makes_the_device_report_what_it_holds_at_once()
+    {
+        var (d, img) = Receiving();
+        using var _ = d;
+        d.Original(img, 0);
+        d.PumpAll();
+        d.Agent.Tick();
+        int reports = d.Out(MessageType.ProgressReport).Count;
+        Assert.True(reports >= 1);
+        d.Original(img, 1);
+        d.PumpAll();
+        d.Clock.Advance(100);
+        d.Agent.Tick();
+        Assert.Equal(reports, d.Out(MessageType.ProgressReport).Count); // within ProgressIntervalMs: nothing yet
+        d.Members(2, 1, 2, 3, 4, 5);                                    // one joined: nothing to tell
+        d.Agent.Tick();
+        Assert.Equal(reports, d.Out(MessageType.ProgressReport).Count);
+        d.Members(3, 1, 2, 4, 5);                                       // 3 left: report now
+        d.Agent.Tick();
+        Assert.Equal(reports + 1, d.Out(MessageType.ProgressReport).Count);
+        var r = new ProgressReport();
+        byte[] last = d.Out(MessageType.ProgressReport).Last();
+        r.Parse(last, 0, last.Length);
+        Assert.Equal(2, r.HeldCount);
+        Assert.True(r.Holds(0) && r.Holds(1));
+    }
 }

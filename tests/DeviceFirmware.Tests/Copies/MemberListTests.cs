@@ -121,4 +121,25 @@ public class MemberListTests
         Assert.True(l.Apply(other, 0, other.Length, 1)); // trailing bytes of a later version: ignored, no fan-out
         Assert.Equal(0, l.Fanout);
     }
+    [Fact]
+    public void Dropped_tells_whether_the_update_left_out_a_member_the_list_had()
+    {
+        var l = new MemberList(8);
+        byte[] b = Update(1, 1, 1, 2, 3).ToBytes();
+        Assert.True(l.Apply(b, 0, b.Length, 1));
+        Assert.False(l.Dropped);                  // a first list: nobody left
+        b = Update(1, 2, 3, 1, 2, 4).ToBytes();
+        Assert.True(l.Apply(b, 0, b.Length, 1));
+        Assert.False(l.Dropped);                  // one joined, order changed
+        b = Update(1, 3, 4, 5, 1, 2).ToBytes();
+        Assert.True(l.Apply(b, 0, b.Length, 1));
+        Assert.True(l.Dropped);                   // 3 left (and 5 joined: same count)
+        b = Update(1, 3, 1).ToBytes();
+        Assert.False(l.Apply(b, 0, b.Length, 1)); // an old epoch changes nothing
+        Assert.True(l.Dropped);
+        Assert.True(l.Apply(Update(1, 4, 4, 5, 1, 2, 6), 1));
+        Assert.False(l.Dropped);
+        Assert.True(l.Apply(Update(1, 5, 4, 5, 2), 1));
+        Assert.True(l.Dropped);                   // the decoded form too
+    }
 }

@@ -72,4 +72,26 @@ public sealed class HeldPacketLedgerTests
         Assert.Equal(3, after.Count(3, 9));
         Assert.Equal(2, store.Loads); // once per ledger and image
     }
+    [Fact]
+    public void A_notice_adds_one_packet_without_storing_it_or_raising_learned_and_counts_only_what_is_new()
+    {
+        var store = new MemoryStore();
+        var ledger = new HeldPacketLedger(new FakeTimeProvider(), store);
+        var learned = new List<uint>();
+        ledger.Learned += learned.Add;
+        ledger.Noticed(7, 42, 12, 9);
+        Assert.True(ledger.Holds(7, 42, 9));
+        Assert.False(ledger.Holds(7, 42, 8));
+        Assert.Equal(1, ledger.Reports);
+        ledger.Noticed(7, 42, 12, 9);  // known already
+        ledger.Noticed(7, 42, 12, 12); // out of range
+        ledger.Noticed(7, 42, 12, -1);
+        Assert.Equal(1, ledger.Reports);
+        Assert.Empty(learned);
+        Assert.Empty(store.Saved);
+        ledger.Learn(7, 42, 12, [0b0000_0001, 0]); // a report adds to what the notice told
+        Assert.True(ledger.Holds(7, 42, 0));
+        Assert.True(ledger.Holds(7, 42, 9));
+        Assert.Equal(2, ledger.Count(7, 42));
+    }
 }

@@ -82,4 +82,31 @@ public sealed class InboundRouterTests
         notice.NodeId = 2;
         Assert.NotNull(h.Node.Overheads.RegisterNotice(notice, 1024));
     }
+    [Fact]
+    public async Task A_receipt_notice_single_or_in_a_batch_tells_the_ledger_its_sender_holds_the_packet()
+    {
+        await using var h = await NodeHarness.StartAsync();
+        await h.JoinAsync(3, 1);
+        var image = NodeHarness.Image();
+        var run = h.Node.RunRolloutAsync(image, new Gateway.Rollouts.RolloutOptions { Timeout = TimeSpan.FromMinutes(1) }, null, CancellationToken.None);
+        await h.PumpUntilAsync(() => h.Node.CurrentRollout != null);
+        long before = h.Node.HeldReports;
+        h.Notice(1, image, 2);
+        var batch = new NoticeBatch { NodeId = 2, ImageId = image.ImageId, BaseTimeMs = 0 };
+        batch.Add(0, ReceiptNotice.KindOriginal, 0, 5, 1);
+        batch.Add(3, ReceiptNotice.KindOriginal, 1, 6, 1);
+        var bytes = new byte[NoticeBatch.EncodedLength(batch.Count)];
+        batch.Encode(bytes, 0);
+        h.Broker.Deliver(Topics.DeviceOut(2), bytes);
+        Assert.True(h.Node.Holds(1, image.ImageId, 2));
+        Assert.False(h.Node.Holds(1, image.ImageId, 0));
+        Assert.True(h.Node.Holds(2, image.ImageId, 0));
+        Assert.True(h.Node.Holds(2, image.ImageId, 3));
+        Assert.False(h.Node.Holds(2, image.ImageId, 2));
+        Assert.Equal(before + 3, h.Node.HeldReports); // each new packet known counts as learned (HeldSkipper looks again)
+        h.Notice(3, NodeHarness.Image(size: 2048), 0); // another image's notice: nothing learned
+        Assert.Equal(before + 3, h.Node.HeldReports);
+        for (uint n = 1; n <= 3; n++) h.Updated(n, image);
+        await h.PumpUntilAsync(() => run.IsCompleted);
+    }
 }

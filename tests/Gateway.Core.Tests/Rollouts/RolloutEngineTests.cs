@@ -99,7 +99,7 @@ public sealed class RolloutEngineTests
     }
 
     [Fact]
-    public async Task A_repair_request_for_a_delivered_packet_gets_one_repair_copy_and_one_for_a_packet_still_on_its_way_gets_none()
+    public async Task A_repair_request_for_a_delivered_packet_goes_to_the_member_that_noticed_it_or_the_gateway_and_one_for_a_packet_still_on_its_way_gets_none()
     {
         await using var h = await NodeHarness.StartAsync();
         await h.JoinAsync(2, 1);
@@ -111,6 +111,12 @@ public sealed class RolloutEngineTests
         uint other = root == 1 ? 2u : 1u;
         int notYetNoticed = Enumerable.Range(0, image.ChunkCount).First(k => k != first.Index); // sent, its notice not back: on its way
         await h.PumpUntilAsync(() => h.Node.CurrentRollout!.Scheduler.IsDeliveredTo(other, first.Index));
+        // the root noticed the packet, so the gateway knows it holds it: a group mate that misses it is served by the
+        // root (a donor order), not by the gateway
+        h.Repair(other, image, [first.Index]);
+        await h.PumpUntilAsync(() => DonorOrdersTo(h, root) == 1);
+        Assert.Empty(h.RepairCopies());
+        h.Presence(root, 1, online: false); // the root left: nobody online holds it, the gateway sends it
         h.Repair(other, image, [first.Index]);
         await h.PumpUntilAsync(() => h.RepairCopies().Count == 1);
         var copy = h.RepairCopies().Single();
@@ -120,10 +126,17 @@ public sealed class RolloutEngineTests
         h.Time.Advance(TimeSpan.FromMilliseconds(100));
         await Task.Delay(20);
         Assert.Single(h.RepairCopies());
+        h.Presence(root, 1);
         for (uint n = 1; n <= 2; n++) h.Updated(n, image);
         await h.PumpUntilAsync(() => run.IsCompleted);
         Assert.Equal(1, (await run).RepairCopiesSent);
+        Assert.Equal(1, DonorOrdersTo(h, root));
     }
+
+    /// <summary>Repair requests the gateway published to the device's in-topic (donor orders).</summary>
+    private static int DonorOrdersTo(NodeHarness h, uint node) =>
+        h.Broker.Published.Count(p => p.Topic == Topics.DeviceIn(node) && p.Payload.Length > 0
+            && WireHeader.Peek(p.Payload, 0, p.Payload.Length) == MessageType.RepairRequest);
 
     [Fact]
     public async Task An_aborted_rollout_clears_its_retained_group_manifests()

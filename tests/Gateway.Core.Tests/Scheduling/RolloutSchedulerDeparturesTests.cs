@@ -23,6 +23,13 @@ public class RolloutSchedulerDeparturesTests
 
     internal static IEnumerable<FleetMember> Without(params uint[] gone) => All.Where(m => !gone.Contains(m.NodeId));
 
+    /// <summary>The devices told the gateway what they hold (progress reports): orphaned deliveries of their groups
+    /// have settled (RolloutScheduler.OrphanSettling).</summary>
+    internal static void Reported(RolloutScheduler s, IEnumerable<FleetMember> members)
+    {
+        foreach (var m in members) s.OnReport(m.NodeId);
+    }
+
     [Fact]
     public void A_member_that_holds_the_packet_of_a_root_that_left_serves_its_group_and_nothing_goes_again()
     {
@@ -74,6 +81,7 @@ public class RolloutSchedulerDeparturesTests
         Assert.Equal(2, s.OrphanCount);
         clock.Advance(TimeSpan.FromSeconds(3));
         s.UpdateFleet(Without(relay));               // the root is back and reported: it holds packet 0
+        Reported(s, Without(relay));
         Assert.Equal(1, s.SkipHeld(Without(relay), (n, k) => n == root.NodeId));
         s.ReleaseReturned();                         // the relay's delivery, if it was orphaned through the root
         clock.Advance(TimeSpan.FromSeconds(2.1));    // else at its deadline (5 s from planning)
@@ -96,6 +104,7 @@ public class RolloutSchedulerDeparturesTests
         Assert.True(orphaned >= 2);
         Assert.Equal(0, s.ReleaseReturned());        // not back yet
         s.UpdateFleet(All);
+        Reported(s, All);                            // its group's reports (what they hold) came since it left
         Assert.Equal(0, s.SkipHeld(All, (_, _) => false));
         Assert.True(s.ReleaseReturned() >= 1);       // before the deadline
         Assert.NotEmpty(s.Plan());
@@ -127,6 +136,7 @@ public class RolloutSchedulerDeparturesTests
         s.UpdateFleet(Without(relay, root));    // then the root
         Assert.Equal(2, s.OrphanCount);
         s.UpdateFleet(Without(relay));          // the root is back, without the packet: its group needs it again now
+        Reported(s, Without(relay));            // and every online device reported since (the relay's group too)
         Assert.Equal(0, s.SkipHeld(Without(relay), (_, _) => false));
         Assert.Equal(1, s.ReleaseReturned());
         var again = Assert.Single(s.Plan());    // one original for both groups, not a second one at the relay's deadline
@@ -143,6 +153,7 @@ public class RolloutSchedulerDeparturesTests
         uint root = order.Root.NodeId, relay = Assert.Single(order.Relays).NodeId;
         s.UpdateFleet(Without(root, relay));     // one fleet process killed
         s.UpdateFleet(Without(relay));           // the root is back and reported: it does not hold the packet
+        Reported(s, Without(relay));
         Assert.Equal(0, s.SkipHeld(Without(relay), (_, _) => false));
         s.ReleaseReturned();
         Assert.Equal(0, s.OrphanCount);

@@ -238,6 +238,8 @@ public class RolloutSchedulerTests(ITestOutputHelper output)
         s.UpdateFleet([a, b]);           // it comes back (and reported holding neither): both are still owed to group 2
         Assert.False(s.AllDelivered);
         Assert.Empty(s.Plan());          // still waiting for its report
+        s.OnReport(1);
+        s.OnReport(2);                   // the reports (RolloutScheduler.OrphanSettling)
         Assert.Equal(2, s.ReleaseReturned());
         var again = s.Plan();
         Assert.Equal([0, 1], again.Select(o => o.Index));
