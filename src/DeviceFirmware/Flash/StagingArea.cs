@@ -97,6 +97,15 @@ namespace IotOta.DeviceFirmware.Flash
             _part.Read(entry * _entrySize + HeaderLength, buffer, offset, count);
         }
 
+        /// <summary>The partition the entries are in.</summary>
+        public IFlashPartition Partition { get { return _part; } }
+
+        /// <summary>Where entry e's payload starts in <see cref="Partition"/>.</summary>
+        public int PayloadAt(int entry)
+        {
+            return entry * _entrySize + HeaderLength;
+        }
+
         /// <summary>Reads count payload bytes of entry e from payload byte at on.</summary>
         public void ReadAt(int entry, int at, byte[] buffer, int offset, int count)
         {

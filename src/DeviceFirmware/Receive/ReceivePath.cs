@@ -133,6 +133,49 @@ namespace IotOta.DeviceFirmware.Receive
             return _hashes.Matches(index, _hashOut, 0);
         }
 
+        /// <summary>True when packet index as stored in <paramref name="part"/> at <paramref name="at"/> (count bytes)
+        /// hashes to the list's entry, read through <paramref name="piece"/> (at least 64 bytes) with the streaming
+        /// SHA-256 of the hash port: the chunk is never whole in RAM (a restart mid-download checks every held packet
+        /// again; a chunk-sized buffer for that was the core's largest allocation). The HMAC kind is computed from its
+        /// definition, SHA-256((K xor opad) | SHA-256((K xor ipad) | chunk)), K the public key padded to 64 bytes.</summary>
+        public bool StoredChunkMatches(Manifest m, int index, IFlashPartition part, int at, int count, byte[] piece)
+        {
+            bool hmac = m.HashKind == ChunkHashKind.HmacSha256PublicKey;
+            _hash.ImageHashBegin();
+            if (hmac)
+            {
+                KeyPad(piece, 0x36);
+                _hash.ImageHashAppend(piece, 0, HmacBlock);
+            }
+            for (int done = 0; done < count;)
+            {
+                int n = count - done < piece.Length ? count - done : piece.Length;
+                part.Read(at + done, piece, 0, n);
+                _hash.ImageHashAppend(piece, 0, n);
+                done += n;
+            }
+            _hash.ImageHashFinish(_hashOut, 0);
+            if (hmac)
+            {
+                KeyPad(piece, 0x5C);
+                _hash.ImageHashBegin();
+                _hash.ImageHashAppend(piece, 0, HmacBlock);
+                _hash.ImageHashAppend(_hashOut, 0, Manifest.HashLength);
+                _hash.ImageHashFinish(_hashOut, 0);
+            }
+            return _hashes.Matches(index, _hashOut, 0);
+        }
+
+        /// <summary>SHA-256's block: the HMAC key is padded to it.</summary>
+        private const int HmacBlock = 64;
+
+        /// <summary>The first 64 bytes of buffer = the public chunk-hash key (zero-padded) xor pad.</summary>
+        private static void KeyPad(byte[] buffer, byte pad)
+        {
+            string key = ChunkHashKeyText.Value;
+            for (int i = 0; i < HmacBlock; i++) buffer[i] = (byte)((i < key.Length ? (byte)key[i] : (byte)0) ^ pad);
+        }
+
         /// <summary>A data packet (parsed): checks it and, when new and valid, stores and marks it. Returns Stale,
         /// Invalid, BadHash, Dropped, Stored or Duplicate.</summary>
         public int Take(DataPacket p)

@@ -90,9 +90,12 @@ namespace IotOta.DeviceFirmware.Receive
             return m;
         }
 
+        /// <summary>Bytes of a held packet read back and hashed at a time when a restart checks it again.</summary>
+        public const int ResumePieceLength = 256;
+
         /// <summary>Restores the update of the stored manifest m (from <see cref="ReadStored"/>). Held packets are
-        /// hashed again whole, through a buffer of one chunk allocated here and dropped when it returns (start only:
-        /// the core keeps no packet-sized buffer).</summary>
+        /// hashed again as they are read back, through a buffer of <see cref="ResumePieceLength"/> bytes allocated here and dropped when it returns
+        /// (start only: the core keeps no packet-sized buffer).</summary>
         public void Restore(Manifest m)
         {
             UpdateStateStore store = _rx.Store;
@@ -120,16 +123,15 @@ namespace IotOta.DeviceFirmware.Receive
                 return;
             }
             int slot = _life.InactiveSlot;
-            byte[] buffer = new byte[m.ChunkSize];
             _rx.Bind(m, _flash.Slot(slot));
             _rx.ListComplete = ListCompleteFor(m);
             PacketBitmap claimed = new PacketBitmap(m.ChunkCount);
             store.LoadHeld(len, claimed);
-            if (_rx.Packets.SequentialOnly) RestoreSequential(m, claimed, slot, buffer);
+            if (_rx.Packets.SequentialOnly) RestoreSequential(m, claimed, slot);
             else
             {
                 _rx.Packets.Sink.Resume(slot, (int)m.ImageSize, 0);
-                VerifyAndCleanSlot(m, claimed, buffer);
+                VerifyAndCleanSlot(m, claimed);
             }
             _life.State = DeviceState.Receiving;
             if (_rx.IsComplete) _rx.InstallRequested = true;
@@ -151,16 +153,16 @@ namespace IotOta.DeviceFirmware.Receive
         /// cut during the cleanup only loses packets of that sector, which fail their hash on the next start and
         /// are fetched again. Runs at start only; its buffers are dropped when it returns.
         /// </summary>
-        private void VerifyAndCleanSlot(Manifest m, PacketBitmap claimed, byte[] buffer)
+        private void VerifyAndCleanSlot(Manifest m, PacketBitmap claimed)
         {
             IFlashPartition slot = _rx.ImageSlot;
             PacketBitmap held = _rx.Held;
+            // each claimed packet is hashed as it is read back, a piece at a time: no chunk-sized buffer
+            byte[] piece = new byte[ResumePieceLength];
             for (int i = 0; i < m.ChunkCount; i++)
             {
                 if (!claimed.Get(i)) continue;
-                int len = m.ChunkLength(i);
-                slot.Read(m.ChunkOffset(i), buffer, 0, len);
-                if (_rx.ChunkMatches(m, i, buffer, 0, len)) held.Set(i);
+                if (_rx.StoredChunkMatches(m, i, slot, m.ChunkOffset(i), m.ChunkLength(i), piece)) held.Set(i);
                 else _counters.ResumeHeldInvalid++;
             }
             int sector = slot.SectorSize;
@@ -213,8 +215,9 @@ namespace IotOta.DeviceFirmware.Receive
         /// The sink resumes at the end of the prefix (it cleans a torn write there); a sink that cannot resume starts
         /// over and only the staged packets stay held. Then staging drains as far as it can.
         /// </summary>
-        private void RestoreSequential(Manifest m, PacketBitmap claimed, int slotIndex, byte[] buffer)
+        private void RestoreSequential(Manifest m, PacketBitmap claimed, int slotIndex)
         {
+            byte[] piece = new byte[ResumePieceLength]; // packets are hashed as they are read back: no chunk-sized buffer
             IFlashPartition slot = _rx.ImageSlot;
             PacketBitmap held = _rx.Held;
             UpdateStateStore store = _rx.Store;
@@ -222,9 +225,7 @@ namespace IotOta.DeviceFirmware.Receive
             int prefix = 0;
             while (prefix < m.ChunkCount)
             {
-                int len = m.ChunkLength(prefix);
-                slot.Read(m.ChunkOffset(prefix), buffer, 0, len);
-                if (!_rx.ChunkMatches(m, prefix, buffer, 0, len)) break;
+                if (!_rx.StoredChunkMatches(m, prefix, slot, m.ChunkOffset(prefix), m.ChunkLength(prefix), piece)) break;
                 prefix++;
             }
             int prefixBytes = prefix == m.ChunkCount ? (int)m.ImageSize : m.ChunkOffset(prefix);
@@ -251,9 +252,7 @@ namespace IotOta.DeviceFirmware.Receive
                         staging.Free(e); // already in the slot (a cut between drain write and free)
                         continue;
                     }
-                    int len = m.ChunkLength(idx);
-                    staging.Read(e, buffer, 0, len);
-                    if (!_rx.ChunkMatches(m, idx, buffer, 0, len))
+                    if (!_rx.StoredChunkMatches(m, idx, staging.Partition, staging.PayloadAt(e), m.ChunkLength(idx), piece))
                     {
                         staging.Free(e);
                         continue;

@@ -58,6 +58,45 @@ public class DeviceAgentSafetyTests
         Assert.Equal(img.Bytes, d.ReadSlot(1, 0, img.Bytes.Length));
     }
 
+    [Theory]
+    [InlineData(ChunkHashKind.Sha256)]
+    [InlineData(ChunkHashKind.HmacSha256PublicKey)]
+    public void After_a_restart_held_packets_are_hashed_again_a_piece_at_a_time_with_either_hash_kind(ChunkHashKind kind)
+    {
+        using var d = new DeviceHarness();
+        // 1 KiB chunks (four 256-byte pieces each) and a last chunk of 700 bytes (not a whole piece)
+        var img = FirmwareImage.Create(RandomBytes(5 * 1024 + 700, 3), V(1, 1, 0), TestKeys.Trusted, 1024, kind, null, false);
+        d.Manifest(img);
+        foreach (int i in new[] { 0, 2, 3, 5 }) d.Original(img, i);
+        var zeros = new byte[4];
+        d.Flash.Slot(1).Write(3 * 1024 + 900, zeros, 0, zeros.Length); // corrupt chunk 3 in its last piece
+        d.Reboot();
+        Assert.Equal(3, d.Agent.HeldCount); // 0, 2 and the short last one verified; 3 not
+        Assert.Equal(1, d.Counters.ResumeHeldInvalid);
+        for (int i = 0; i < img.ChunkCount; i++) d.Original(img, i);
+        d.PumpAll();
+        Assert.Equal(1, d.Restarts.Count);
+        Assert.Equal(img.Bytes, d.ReadSlot(1, 0, img.Bytes.Length));
+    }
+
+    [Theory]
+    [InlineData(ChunkHashKind.Sha256)]
+    [InlineData(ChunkHashKind.HmacSha256PublicKey)]
+    public void A_sequential_sinks_prefix_and_staged_packets_are_hashed_again_a_piece_at_a_time_after_a_restart(ChunkHashKind kind)
+    {
+        using var d = new DeviceHarness(configure: c => c.MaxChunkSize = 1024, sequential: true, stagingSize: 4 * 4096);
+        var img = FirmwareImage.Create(RandomBytes(5 * 1024 + 700, 4), V(1, 1, 0), TestKeys.Trusted, 1024, kind, null, false);
+        d.Manifest(img);
+        foreach (int i in new[] { 0, 1, 3, 5 }) d.Original(img, i); // 0 and 1 in the slot, 3 and 5 staged
+        d.Reboot();
+        Assert.Equal(4, d.Agent.HeldCount);
+        Assert.Equal(0, d.Counters.ResumeHeldInvalid);
+        for (int i = 0; i < img.ChunkCount; i++) d.Original(img, i);
+        d.PumpAll();
+        Assert.Equal(1, d.Restarts.Count);
+        Assert.Equal(img.Bytes, d.ReadSlot(1, 0, img.Bytes.Length));
+    }
+
     [Fact]
     public void Power_cut_while_confirming_keeps_the_new_image()
     {
