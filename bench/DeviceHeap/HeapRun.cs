@@ -154,7 +154,7 @@ internal static class HeapRun
         next.Stop();
 
         // A restart in the middle of a download: the new core checks the stored manifest's signature and hashes every
-        // held packet again (through a buffer of one chunk that exists only during Start).
+        // held packet again (read back and hashed 256 B at a time, through a buffer that exists only during Start).
         agent = Create();
         agent.Start();
         agent.OnMqttMessage(Topics.GroupMembers(1), members, 0, members.Length);

@@ -66,7 +66,7 @@ Console.WriteLine();
 Console.WriteLine("Bytes: .NET allocations of the device core (GC.GetAllocatedBytesForCurrentThread around each call, adapters subtracted).");
 Console.WriteLine("peak = the highest retained-before + one call's bytes in the phase (the signature check's scratch counted at the moment of the check);");
 Console.WriteLine("serving: next manifest peak = after the boot phase, the next image's manifest arrives at the serving device (its signature checked with the send buffer held); not part of 'ok'.");
-Console.WriteLine("restart mid-download peak = a new core started on flash that holds half of the next image (stored manifest re-checked, held packets hashed again through a one-chunk buffer that exists only during Start); not part of 'ok'.");
+Console.WriteLine("restart mid-download peak = a new core started on flash that holds half of the next image (stored manifest re-checked, held packets hashed again as they are read back, 256 B at a time, through a buffer that exists only during Start); not part of 'ok'.");
 Console.WriteLine("B/packet = steady receiving (packet, forwarding, ticks) per packet; install peak = receive retained + the install call.");
 if (outFile != null) File.WriteAllLines(outFile, lines);
 return allOk ? 0 : 1;
