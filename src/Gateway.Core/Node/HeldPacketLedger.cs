@@ -27,8 +27,10 @@ public sealed class HeldPacketLedger(TimeProvider time, INodeStore? store = null
     /// <summary>A device reported what it holds (bits: one per packet); raised after the ledger took it.</summary>
     public event Action<uint>? Learned;
 
-    /// <summary>Takes a device's report: the packets it holds of the image now.</summary>
-    public void Learn(uint node, uint imageId, int chunkCount, byte[] bits)
+    /// <summary>Takes a device's report: the packets it holds of the image now. With <paramref name="whole"/> (a repair
+    /// request, which names every packet the device misses) what the device misses is taken as missing too, even where
+    /// a receipt notice said otherwise (<see cref="Noticed"/>); a progress report only adds.</summary>
+    public void Learn(uint node, uint imageId, int chunkCount, byte[] bits, bool whole = false)
     {
         EnsureLoaded(imageId);
         lock (_gate)
@@ -36,7 +38,7 @@ public sealed class HeldPacketLedger(TimeProvider time, INodeStore? store = null
             Interlocked.Increment(ref _reports);
             if (!_held.TryGetValue((node, imageId), out var st) || st.ChunkCount != chunkCount)
                 _held[(node, imageId)] = st = new HeldState(chunkCount, new byte[bits.Length]);
-            for (int i = 0; i < bits.Length && i < st.Bits.Length; i++) st.Bits[i] |= bits[i];
+            for (int i = 0; i < bits.Length && i < st.Bits.Length; i++) st.Bits[i] = whole ? bits[i] : (byte)(st.Bits[i] | bits[i]);
             st.ReportedAt = time.GetTimestamp();
             bits = (byte[])st.Bits.Clone();
         }

@@ -70,7 +70,7 @@ public sealed class InboundRouter(DeviceRegistry registry, HeldPacketLedger ledg
                     {
                         var bits = new byte[PacketBitmap.ByteLength(_repair.ChunkCount)];
                         for (int i = 0; i < _repair.ChunkCount; i++) if (!_repair.IsMissing(i)) bits[i >> 3] |= (byte)(1 << (i & 7));
-                        ledger.Learn(_repair.NodeId, _repair.ImageId, _repair.ChunkCount, bits);
+                        ledger.Learn(_repair.NodeId, _repair.ImageId, _repair.ChunkCount, bits, whole: true);
                     }
                     rollout()?.OnRepairRequest(_repair);
                     break;

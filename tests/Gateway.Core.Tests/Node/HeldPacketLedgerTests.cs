@@ -93,5 +93,9 @@ public sealed class HeldPacketLedgerTests
         Assert.True(ledger.Holds(7, 42, 0));
         Assert.True(ledger.Holds(7, 42, 9));
         Assert.Equal(2, ledger.Count(7, 42));
+        ledger.Learn(7, 42, 12, [0b0000_0001, 0], whole: true); // a repair request names 9 missing: it is
+        Assert.True(ledger.Holds(7, 42, 0));
+        Assert.False(ledger.Holds(7, 42, 9));
+        Assert.Equal(new byte[] { 0b0000_0001, 0 }, store.Saved[(7, 42)]);
     }
 }
