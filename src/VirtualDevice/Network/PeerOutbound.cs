@@ -48,14 +48,31 @@ internal sealed class PeerOutbound
         return true;
     }
 
+    /// <summary>A blocking connect with a time limit that needs no thread-pool thread to complete: a connect waited
+    /// for synchronously on an asynchronous one (as before) timed out when the pool was short of threads (a loaded
+    /// machine, several senders blocked on one destination), and Send returned false to a reachable peer.</summary>
     private static Socket? ConnectWithin(IPAddress address, int port, TimeSpan timeout, CancellationToken ct)
     {
         var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, SendTimeout = TcpPeerNetwork.SendTimeoutMs };
         try
         {
-            using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            limit.CancelAfter(timeout);
-            s.ConnectAsync(address, port, limit.Token).AsTask().GetAwaiter().GetResult();
+            s.Blocking = false;
+            try
+            {
+                s.Connect(address, port);
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.WouldBlock or SocketError.InProgress)
+            {
+                // under way: wait for it below
+            }
+            long start = Environment.TickCount64;
+            while (!s.Poll(20_000, SelectMode.SelectWrite))
+            {
+                if (ct.IsCancellationRequested || Environment.TickCount64 - start >= (long)timeout.TotalMilliseconds) throw new TimeoutException();
+            }
+            if ((int)s.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error)! != 0) throw new SocketException((int)SocketError.ConnectionRefused);
+            s.Blocking = true;
+            if (!s.Connected) throw new SocketException((int)SocketError.NotConnected);
             return s;
         }
         catch (Exception)
