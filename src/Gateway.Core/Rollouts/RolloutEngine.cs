@@ -178,7 +178,7 @@ public sealed class RolloutEngine
     public async Task<RolloutResult> RunAsync(IProgress<RolloutSnapshot>? progress, CancellationToken ct)
     {
         _startTimestamp = _time.GetTimestamp();
-        if (_options.Window != null) _targets.AddKnownOffline(_registry.All());
+        _targets.AddKnown(_registry.All(), offlineToo: _options.Window != null);
         OnMembership(_destinations.Members);
         _destinations.Changed += OnMembership;
         try

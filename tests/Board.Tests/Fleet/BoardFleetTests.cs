@@ -133,6 +133,7 @@ public sealed class BoardFleetTests(ITestOutputHelper output)
         catch
         {
             foreach (var b in boards) output.WriteLine($"---- board {b.NodeId}\n" + string.Join("\n", b.Lines.TakeLast(60)));
+            foreach (var b in boards) output.WriteLine($"gateway's record of {b.NodeId}: {gateway.Registry.Get(b.NodeId)}");
             throw;
         }
         finally

@@ -14,7 +14,8 @@ namespace IotOta.Gateway.Rollouts.Run;
 /// member holds (at most <see cref="RolloutOptions.MaxRepairReplies"/> per request, none still on its way to the group),
 /// as repair copies while the rollout is not paused or holding — and not those an online device of another group holds:
 /// that device gets a cross-group donor order naming the requester's peer endpoint. Under a baseline it answers only for
-/// packets lost on the device's stream (<see cref="BaselineStreams"/>). Thread-safe.
+/// packets lost on the device's stream (<see cref="BaselineStreams"/>). A device that failed or rolled back is nobody's
+/// donor (<see cref="DeviceRecordRuns.MayDonate"/>). Thread-safe.
 /// </summary>
 internal sealed class RepairAnswers(IBrokerPort broker, DeviceRegistry registry, DestinationList destinations, RolloutScheduler scheduler,
     FirmwareImage image, Packetizer packetizer, RolloutOptions options, RolloutTargets targets, HeldSkipper held, RolloutCounters counters,
@@ -39,7 +40,7 @@ internal sealed class RepairAnswers(IBrokerPort broker, DeviceRegistry registry,
         if (planned && knows != null)
         {
             // Donors chosen from the bitmaps the group reported; the gateway sends only what no online member holds.
-            var donors = mates.Where(m => registry.Get(m) is { Online: true } && options.Health?.HasFailed(m) != true).OrderBy(m => m).ToList();
+            var donors = mates.Where(m => registry.Get(m) is { } d && d.MayDonate(image) && options.Health?.HasFailed(m) != true).OrderBy(m => m).ToList();
             var others = CrossGroupDonors(r.NodeId, group);
             var plan = DonorSelector.Plan(r.ChunkCount, r.IsMissing, donors, (m, k) => registry.Get(m) is { } d && d.Runs(image) || knows(m, k),
                 k => scheduler.IsDeliveredTo(r.NodeId, k), budget, budget, others, k => AcrossAllowed(r.NodeId, group, k));
@@ -80,7 +81,7 @@ internal sealed class RepairAnswers(IBrokerPort broker, DeviceRegistry registry,
     private List<uint> CrossGroupDonors(uint requester, int group)
     {
         var others = destinations.Members
-            .Where(m => m.GroupId != group && registry.Get(m.NodeId) is { Online: true, Port: > 0 } && options.Health?.HasFailed(m.NodeId) != true)
+            .Where(m => m.GroupId != group && registry.Get(m.NodeId) is { Port: > 0 } d && d.MayDonate(image) && options.Health?.HasFailed(m.NodeId) != true)
             .Select(m => m.NodeId).OrderBy(m => m).ToList();
         if (others.Count < 2) return others;
         int start = (int)(requester % (uint)others.Count);
@@ -110,7 +111,7 @@ internal sealed class RepairAnswers(IBrokerPort broker, DeviceRegistry registry,
         var holders = destinations.Members.Where(m => m.GroupId != group).OrderBy(m => m.NodeId).ToList();
         if (members.Count == 0 || holders.Count == 0) return false;
         FleetMember? to = Rotated(members, group).FirstOrDefault(m => registry.Get(m.NodeId) is { Online: true, Port: > 0 } d && !d.Runs(image) && !knows(m.NodeId, k));
-        FleetMember? from = Rotated(holders, group).FirstOrDefault(m => registry.Get(m.NodeId) is { Online: true } d && (d.Runs(image) || knows(m.NodeId, k))
+        FleetMember? from = Rotated(holders, group).FirstOrDefault(m => registry.Get(m.NodeId) is { } d && d.MayDonate(image) && (d.Runs(image) || knows(m.NodeId, k))
             && options.Health?.HasFailed(m.NodeId) != true);
         if (to == null || from == null || registry.Get(to.NodeId) is not { } rq) return false;
         Donors.Add(to.NodeId, image.ImageId, image.ChunkCount, from.NodeId, new[] { k }, rq.Ip, rq.Port);

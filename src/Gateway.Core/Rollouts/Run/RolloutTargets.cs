@@ -28,15 +28,17 @@ internal sealed class RolloutTargets(Func<uint, int, bool>? filter)
         }
     }
 
-    /// <summary>With a window: devices the gateway knows that are offline as the rollout starts are targets too
-    /// (pending until they return): their groups get the manifest, and the rollout waits for them.</summary>
-    public void AddKnownOffline(IEnumerable<DeviceRecord> known)
+    /// <summary>The devices the gateway knows as the rollout starts are targets, not only those on the destination
+    /// list: that list is published paced (<see cref="MemberListPacing"/>), so a device that came back moments ago (the
+    /// reboot that ended the previous rollout) is online but not on it yet; its group gets the manifest and the rollout
+    /// waits for it. With a window (<paramref name="offlineToo"/>) the offline ones too: pending until they return.</summary>
+    public void AddKnown(IEnumerable<DeviceRecord> known, bool offlineToo)
     {
         lock (_gate)
         {
             foreach (var d in known)
             {
-                if (d.Online || !IsTarget(d.NodeId, d.GroupId)) continue;
+                if (!d.Online && !offlineToo || !IsTarget(d.NodeId, d.GroupId)) continue;
                 _nodes.Add(d.NodeId);
                 _groups.Add(d.GroupId);
             }
