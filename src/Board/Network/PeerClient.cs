@@ -7,8 +7,9 @@ namespace IotOta.Board.Network
 {
     /// <summary>
     /// The outbound side of the second network (IPeerPort): one open connection per peer, at most
-    /// <c>maxConnections</c> at once; a new peer beyond that closes the connection used longest ago. A send that
-    /// fails closes its connection and returns false (the core then tries elsewhere or later).
+    /// <c>maxConnections</c> at once; a new peer beyond that closes the connection used longest ago. A connection the
+    /// peer closed (its server makes room that way) is replaced before a frame goes out on it. A send that fails closes
+    /// its connection and returns false (the core then tries elsewhere or later).
     /// </summary>
     public sealed class PeerClient : IPeerPort
     {
@@ -61,6 +62,12 @@ namespace IotOta.Board.Network
             {
                 _sends++;
                 int i = Find(ip, port);
+                if (i >= 0 && PeerClosed(_sock[i]))
+                {
+                    // the peer's server closed it to make room: a frame written now would be lost, with Send true
+                    Close(i);
+                    i = -1;
+                }
                 try
                 {
                     if (i < 0) i = Connect(ip, port);
@@ -100,6 +107,20 @@ namespace IotOta.Board.Network
                 if (n <= 0) throw new FlashException("peer send made no progress");
                 offset += n;
                 count -= n;
+            }
+        }
+
+        /// <summary>True when the peer closed the connection (readable with nothing to read: the peer never sends on
+        /// it) or it failed.</summary>
+        private static bool PeerClosed(Socket s)
+        {
+            try
+            {
+                return s.Poll(0, SelectMode.SelectRead) && s.Available == 0;
+            }
+            catch (Exception)
+            {
+                return true;
             }
         }
 

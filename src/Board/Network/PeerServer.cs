@@ -10,7 +10,8 @@ namespace IotOta.Board.Network
     /// <c>maxConnections</c> peer connections held at once (peers keep theirs open). Every round it polls the
     /// listener and each held connection and reads at most one whole frame from every connection that has data, so
     /// every connection it holds is read, in turn. When the table is full the connection idle longest is closed to
-    /// admit a new one (its peer reconnects on its next send).
+    /// admit a new one, after the frames already waiting on it were read (its peer sees the close before its next send
+    /// and reconnects: <see cref="PeerClient"/>).
     /// </summary>
     public sealed class PeerServer
     {
@@ -104,32 +105,40 @@ namespace IotOta.Board.Network
                 Socket c = _conn[i];
                 if (c == null || !c.Poll(0, SelectMode.SelectRead)) continue;
                 busy = true;
-                bool ok;
-                int n = 0;
-                try
-                {
-                    // readable with nothing available: the peer closed
-                    ok = c.Available > 0 && PeerFrames.ReadFully(c, _len, 0, PeerFrames.HeaderLength);
-                    if (ok)
-                    {
-                        n = PeerFrames.ReadLength(_len);
-                        ok = n > 0 && n <= _rx.Length && PeerFrames.ReadFully(c, _rx, 0, n);
-                    }
-                }
-                catch (Exception)
-                {
-                    ok = false;
-                }
-                if (!ok)
-                {
-                    Drop(i);
-                    continue;
-                }
-                _lastActive[i] = _round;
-                FramesRead++;
-                _handler(_connId[i], _rx, 0, n);
+                ReadFrame(i);
             }
             return busy;
+        }
+
+        /// <summary>Reads one whole frame from connection i and hands it on; a failing or closed connection is
+        /// dropped.</summary>
+        private void ReadFrame(int i)
+        {
+            Socket c = _conn[i];
+            bool ok;
+            int n = 0;
+            try
+            {
+                // readable with nothing available: the peer closed
+                ok = c.Available > 0 && PeerFrames.ReadFully(c, _len, 0, PeerFrames.HeaderLength);
+                if (ok)
+                {
+                    n = PeerFrames.ReadLength(_len);
+                    ok = n > 0 && n <= _rx.Length && PeerFrames.ReadFully(c, _rx, 0, n);
+                }
+            }
+            catch (Exception)
+            {
+                ok = false;
+            }
+            if (!ok)
+            {
+                Drop(i);
+                return;
+            }
+            _lastActive[i] = _round;
+            FramesRead++;
+            _handler(_connId[i], _rx, 0, n);
         }
 
         private void Admit(Socket s)
@@ -144,6 +153,10 @@ namespace IotOta.Board.Network
             }
             if (free < 0)
             {
+                // Frames its peer already sent are read first: closing a connection with unread data resets it and
+                // they would be lost, though the peer's Send returned true. (A frame written in the instant between
+                // this and the close is still lost: nanoFramework's Socket has no Shutdown to let the peer finish.)
+                while (_conn[idlest] != null && Waiting(_conn[idlest])) ReadFrame(idlest);
                 Drop(idlest);
                 Evictions++;
                 free = idlest;
@@ -151,6 +164,18 @@ namespace IotOta.Board.Network
             _conn[free] = s;
             _connId[free] = ++_nextId;
             _lastActive[free] = _round;
+        }
+
+        private static bool Waiting(Socket c)
+        {
+            try
+            {
+                return c.Available > 0;
+            }
+            catch (Exception)
+            {
+                return false;
+            }
         }
 
         private void Drop(int i)

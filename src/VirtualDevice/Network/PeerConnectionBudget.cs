@@ -6,9 +6,11 @@ namespace IotOta.VirtualDevice.Network;
 /// 10 by default; MQTT and the listener take their share). A connection that would go past the limit first takes the
 /// place of an idle one, as a board that closes idle sockets would: an outbound connection not sending (closing it
 /// loses nothing: what it sent still arrives), else the inbound connection idle longest (no frame in flight for at
-/// least <see cref="MinIdleBeforeEvict"/>). When none can go, the new connection waits for a free socket up to
-/// <see cref="MaxWait"/> (an inbound one stays in the listen backlog meanwhile, so nothing it carries is lost) and is
-/// then refused and counted. Limit 0 = unlimited. Thread-safe.
+/// least <see cref="MinIdleBeforeEvict"/>; the network drains it rather than cutting it off, so a frame its sender wrote
+/// before it could see the connection go is still delivered: <see cref="PeerInbound.Drain"/>). When none can go, the new
+/// connection waits for a free socket up to <see cref="MaxWait"/> (an inbound one stays in the listen backlog meanwhile,
+/// so nothing it carries is lost) and is then refused and counted (an inbound one drained the same way). Limit 0 =
+/// unlimited. Thread-safe.
 /// </summary>
 public sealed class PeerConnectionBudget
 {

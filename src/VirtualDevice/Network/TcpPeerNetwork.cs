@@ -14,7 +14,9 @@ namespace IotOta.VirtualDevice.Network;
 /// demand; the up bucket, latency and loss of the link apply to every message. Every connection, inbound or
 /// outbound, takes a slot of the device's <see cref="PeerConnectionBudget"/> (its socket budget, as on a board): past
 /// the limit the longest-idle connection is closed to make room, and when none is idle the new one is refused
-/// (counted in <see cref="Budget"/>). Send never throws: it returns false when the peer cannot be reached.
+/// (counted in <see cref="Budget"/>); an inbound connection closed or refused that way is drained
+/// (<see cref="PeerInbound.Drain"/>), so no frame its sender wrote is lost. Send never throws: it returns false when
+/// the peer cannot be reached.
 /// </summary>
 public sealed class TcpPeerNetwork : IPeerPort, IDisposable
 {
@@ -31,7 +33,7 @@ public sealed class TcpPeerNetwork : IPeerPort, IDisposable
     private readonly Task _acceptLoop;
     private readonly CancellationTokenSource _cts = new();
     private readonly ConcurrentDictionary<long, PeerOutbound> _outbound = new();
-    private readonly ConcurrentDictionary<Inbound, byte> _inbound = new();
+    private readonly ConcurrentDictionary<PeerInbound, byte> _inbound = new();
     private long _messagesSent, _bytesSent, _messagesReceived, _bytesReceived, _dropped, _sendFailures, _handlerErrors;
     private volatile bool _disposed;
 
@@ -227,34 +229,34 @@ public sealed class TcpPeerNetwork : IPeerPort, IDisposable
                 s.Dispose();
                 return;
             }
-            var c = new Inbound(s) { Id = (uint)Interlocked.Increment(ref _nextConnectionId) };
-            // Every socket of the device busy: the connection waits (unread, in order) for one to free, and is refused
-            // (counted by the budget) when none does; connections behind it wait in the listen backlog meanwhile.
-            PeerConnectionBudget.Slot? slot = await Budget.OpenAsync(inbound: true, c.Close, _cts.Token).ConfigureAwait(false);
-            if (slot == null)
-            {
-                c.Close();
-                continue;
-            }
-            c.Slot = slot;
+            var c = new PeerInbound(s, (uint)Interlocked.Increment(ref _nextConnectionId), _cts.Token);
             s.NoDelay = true;
             _inbound[c] = 0;
+            // Every socket of the device busy: the connection waits (unread, in order) for one to free; connections
+            // behind it wait in the listen backlog meanwhile. When none frees it is refused (counted by the budget), by
+            // a drain: its sender may already have written a frame into it (its connect succeeded in the kernel), which
+            // is still delivered; it then sees this side closed and stops using the connection.
+            PeerConnectionBudget.Slot? slot = await Budget.OpenAsync(inbound: true, c.Drain, _cts.Token).ConfigureAwait(false);
+            if (slot == null) c.Drain();
+            else c.Slot = slot;
             c.Reader = ReadLoopAsync(c);
         }
     }
 
-    private async Task ReadLoopAsync(Inbound c)
+    private async Task ReadLoopAsync(PeerInbound c)
     {
         byte[] header = new byte[4];
         byte[] buffer = new byte[4096];
-        CancellationToken ct = _cts.Token;
+        CancellationToken ct = c.Reads;
         try
         {
             await Task.Yield();
             while (!_disposed)
             {
                 if (!await ReadExactlyAsync(c.Socket, header, 4, ct).ConfigureAwait(false)) return;
-                if (!c.Slot!.BeginUse()) return; // closed to make room for another connection
+                // false once the budget drained the connection (see PeerInbound.Drain): its frames are still read
+                PeerConnectionBudget.Slot? slot = c.Slot;
+                bool inUse = slot != null && slot.BeginUse();
                 int len = BinaryPrimitives.ReadInt32LittleEndian(header);
                 if (len < 0 || len > MaxFrameLength) return;
                 if (buffer.Length < len) buffer = new byte[Math.Min(MaxFrameLength, Math.Max(len, buffer.Length * 2))];
@@ -271,12 +273,12 @@ public sealed class TcpPeerNetwork : IPeerPort, IDisposable
                     LastHandlerError = e;
                     Interlocked.Increment(ref _handlerErrors);
                 }
-                c.Slot.EndUse();
+                if (inUse) slot!.EndUse();
             }
         }
         catch (Exception)
         {
-            // socket closed or disposed: the connection ends
+            // socket closed or disposed, or a drain timed out: the connection ends
         }
         finally
         {
@@ -304,7 +306,7 @@ public sealed class TcpPeerNetwork : IPeerPort, IDisposable
         _cts.Cancel();
         try { _listener.Stop(); } catch (Exception) { }
         Task[] readers = _inbound.Keys.Select(c => c.Reader).Where(t => t != null).ToArray()!;
-        foreach (Inbound c in _inbound.Keys) c.Close();
+        foreach (PeerInbound c in _inbound.Keys) c.Close();
         foreach (PeerOutbound o in _outbound.Values)
         {
             // Close without taking the lock: a sender blocked in Send is woken by the socket closing.
@@ -313,23 +315,5 @@ public sealed class TcpPeerNetwork : IPeerPort, IDisposable
         try { _acceptLoop.Wait(TimeSpan.FromSeconds(2)); } catch (AggregateException) { }
         try { Task.WaitAll(readers, TimeSpan.FromMilliseconds(500)); } catch (AggregateException) { }
         _cts.Dispose();
-    }
-
-    private sealed class Inbound(Socket socket)
-    {
-        private int _closed;
-        public uint Id { get; init; }
-        public Socket Socket { get; } = socket;
-        public Task? Reader { get; set; }
-        public PeerConnectionBudget.Slot? Slot { get; set; }
-
-        /// <summary>Closes the socket (the read loop ends) and frees its slot; from any thread, once.</summary>
-        public void Close()
-        {
-            if (Interlocked.Exchange(ref _closed, 1) != 0) return;
-            Slot?.Release();
-            try { Socket.Shutdown(SocketShutdown.Both); } catch (Exception) { }
-            Socket.Dispose();
-        }
     }
 }

@@ -88,6 +88,26 @@ public sealed class PeerServerTests : IDisposable
     }
 
     [Fact]
+    public async Task A_frame_sent_after_the_server_closed_the_connection_to_make_room_arrives_on_a_new_one()
+    {
+        // The client wrote its next frame into the connection the server had closed: the write succeeded locally,
+        // Send returned true, and the frame was lost (the server only answers with a reset).
+        int port = FreePort.Get();
+        var (server, frames, first, _) = Serve(port, 1);
+        var evicted = new PeerClient(2);
+        var other = new PeerClient(2);
+        Assert.True(evicted.Send(Loopback, port, new byte[] { 1 }, 0, 1));
+        await Until(() => frames.Values.Sum() == 1, "first frame");
+        Assert.True(other.Send(Loopback, port, new byte[] { 2 }, 0, 1));
+        await Until(() => frames.Values.Sum() == 2, "the other peer's frame");
+        Assert.Equal(1, server.Evictions);
+        Assert.True(evicted.Send(Loopback, port, new byte[] { 3 }, 0, 1));
+        await Until(() => frames.Values.Sum() == 3, $"read {frames.Values.Sum()} of 3 frames: the one sent into the closed connection was lost");
+        Assert.Equal(new byte[] { 1, 2, 3 }, first.OrderBy(b => b).ToArray());
+        Assert.Equal(1, evicted.Open);
+    }
+
+    [Fact]
     public void The_client_holds_at_most_its_budget_of_connections()
     {
         var ports = Enumerable.Range(0, 4).Select(_ => FreePort.Get()).ToList();
