@@ -34,11 +34,17 @@ public class RolloutSchedulerDeliveryTests
     }
 
     [Fact]
-    public void Unknown_devices_and_bad_indices_are_not_held_back()
+    public void A_device_the_plan_does_not_hold_is_judged_by_its_group_and_bad_indices_are_not_held_back()
     {
         var clock = new FakeTimeProvider();
         var s = Scheduler(clock, new FleetMember(1, 1, 0, 1));
-        Assert.True(s.IsDeliveredTo(99, 0));
+        // device 99 of group 1 is not in the plan (not on the destination list yet; on protocol v2, without the hash list)
+        Assert.False(s.IsDeliveredTo(99, 1, 0)); // packet 0 is still on its way to group 1
+        s.Plan();
+        s.OnNotice(1, 0);
+        Assert.True(s.IsDeliveredTo(99, 1, 0)); // group 1 has it: device 99 lost a peer copy
+        Assert.False(s.IsDeliveredTo(99, 7, 0)); // nothing known of group 7
+        Assert.False(s.IsDeliveredTo(99, 0)); // group not given: nothing known
         Assert.True(s.IsDeliveredTo(1, -1));
         Assert.True(s.IsDeliveredTo(1, 4));
         Assert.False(s.IsDeliveredTo(1, 3));

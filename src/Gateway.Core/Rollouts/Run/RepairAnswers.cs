@@ -43,7 +43,7 @@ internal sealed class RepairAnswers(IBrokerPort broker, DeviceRegistry registry,
             var donors = mates.Where(m => registry.Get(m) is { } d && d.MayDonate(image) && options.Health?.HasFailed(m) != true).OrderBy(m => m).ToList();
             var others = CrossGroupDonors(r.NodeId, group);
             var plan = DonorSelector.Plan(r.ChunkCount, r.IsMissing, donors, (m, k) => registry.Get(m) is { } d && d.Runs(image) || knows(m, k),
-                k => scheduler.IsDeliveredTo(r.NodeId, k), budget, budget, others, k => AcrossAllowed(r.NodeId, group, k));
+                k => scheduler.IsDeliveredTo(r.NodeId, group, k), budget, budget, others, k => AcrossAllowed(r.NodeId, group, k));
             foreach (var (donor, packets) in plan.ByDonor) Donors.Add(r.NodeId, image.ImageId, image.ChunkCount, donor, packets);
             if (plan.Across.Count > 0 && registry.Get(r.NodeId) is { Port: > 0 } rq)
             {
@@ -68,7 +68,7 @@ internal sealed class RepairAnswers(IBrokerPort broker, DeviceRegistry registry,
             // broker outage asks for everything it misses).
             // Unless a group mate is known to hold it (then it is not on its way: it is planned again only when its
             // notice times out, and answering now lets the group skip it).
-            if (planned && !scheduler.IsDeliveredTo(r.NodeId, i) && !mates.Any(m => knows!(m, i))) continue;
+            if (planned && !scheduler.IsDeliveredTo(r.NodeId, group, i) && !mates.Any(m => knows!(m, i))) continue;
             if (!_pending.TryAdd((r.NodeId, i), 0)) continue;
             _queue.Enqueue((r.NodeId, i));
             budget--;
