@@ -15,8 +15,9 @@ namespace IotOta.Gateway.Rollouts;
 /// plan while devices report after a reconnect (<see cref="ReconnectSettling"/>), reads the health gate
 /// (<see cref="RolloutHealth"/>), and ends when every target device runs the new version (or the timeout passes). With
 /// a window (<see cref="RolloutOptions.Window"/>) offline targets are pending and hold it open until the window ends.
+/// What it reports (snapshots, the result) is in RolloutEngine.Reports.cs.
 /// </summary>
-public sealed class RolloutEngine
+public sealed partial class RolloutEngine
 {
     private const int RecentOrderCapacity = 64;
     private const int SendsPerPass = 64;
@@ -171,20 +172,6 @@ public sealed class RolloutEngine
         Scheduler.ReleaseReturned(); // what a device that came back holds was skipped; the rest of its work goes again
         _targets.Add(members);
         _wake.Set();
-    }
-
-    public RolloutSnapshot Snapshot()
-    {
-        var targets = _targets.Nodes();
-        var devices = _registry.All().Where(d => targets.Contains(d.NodeId)).ToList();
-        var groups = devices.GroupBy(d => d.GroupId).OrderBy(g => g.Key).Select(g => new GroupProgress(g.Key, g.Count(),
-            g.Count(d => d.Runs(_image)),
-            g.Sum(d => d.Runs(_image) ? _image.ChunkCount : d.ImageId == _image.ImageId ? d.HeldCount : 0),
-            (long)g.Count() * _image.ChunkCount)).ToList();
-        var (done, total) = Scheduler.Progress;
-        return new RolloutSnapshot(_time.GetElapsedTime(_startTimestamp), groups, devices.Count, devices.Count(d => d.Runs(_image)),
-            devices.Count(d => d.State == DeviceState.Failed || _health.HasFailed(d.NodeId)), GatewayPayloadBytes, _image.Bytes.Length,
-            done, total, _pause.IsPaused, _pause.Reason, _health.Verdict) { Pending = devices.Count(_health.IsPending) };
     }
 
     public async Task<RolloutResult> RunAsync(IProgress<RolloutSnapshot>? progress, CancellationToken ct)
@@ -374,45 +361,5 @@ public sealed class RolloutEngine
         if (v.FailedTotal != (before?.FailedTotal ?? 0)) OnMembership(_destinations.Members);
         if (v.Pause && !_pause.IsPaused && _pause.Pause("paused by the health gate: " + v.Reason)) _wake.Set();
         return _options.EndWhenPhasePassed && v.PhasePassed && !_pause.IsPaused;
-    }
-
-    private RolloutResult Result(IProgress<RolloutSnapshot>? progress, RunEnd end)
-    {
-        progress?.Report(Snapshot());
-        var targets = _targets.Nodes();
-        var records = _registry.All().Where(d => targets.Contains(d.NodeId)).ToList();
-        CheckHealth(force: true);
-        var pending = records.Where(_health.IsPending).Select(d => new PendingDevice(d.NodeId, d.GroupId, d.LastSeen,
-            _options.Held is { } h ? Enumerable.Range(0, _image.ChunkCount).Count(k => h(d.NodeId, k)) : 0)).ToList();
-        var failed = records.Where(d => !d.Runs(_image) && !_health.IsPending(d)).Select(d => d.NodeId).ToList();
-        return new RolloutResult
-        {
-            Devices = records.Count,
-            Updated = records.Count(d => d.Runs(_image)),
-            Failed = failed.Count,
-            ImageBytes = _image.Bytes.Length,
-            GatewayPayloadBytes = GatewayPayloadBytes,
-            OriginalsSent = _counters.Originals,
-            RelaysNamed = _counters.Relays,
-            RepairCopiesSent = _counters.RepairCopies,
-            Reallocations = Scheduler.Reallocations,
-            ReplansBy = Scheduler.ReplansBy,
-            NoticeLatenessSeconds = Scheduler.NoticeTimer.MeanLatenessSeconds,
-            NoticeDeviationSeconds = Scheduler.NoticeTimer.DeviationSeconds,
-            Seconds = _time.GetElapsedTime(_startTimestamp).TotalSeconds,
-            DeliveredSeconds = _deliveredAt == 0 ? null : _time.GetElapsedTime(_startTimestamp, _deliveredAt).TotalSeconds,
-            ListHeldSeconds = _roots?.AllHeldAfter?.TotalSeconds,
-            TimedOut = end == RunEnd.TimedOut,
-            FailedDevices = failed,
-            PendingDevices = pending,
-            DonorOrdersSent = DonorOrders.Sent,
-            PacketsDelegated = DonorOrders.PacketsDelegated,
-            ResentBytes = ResentBytes,
-            ResentRepairBytes = ResentRepairBytes,
-            DeliveriesSkipped = _counters.Skipped,
-            Reconnects = _reconnects,
-            PhasePassed = end == RunEnd.PhasePassed,
-            Health = _health.Verdict,
-        };
     }
 }
