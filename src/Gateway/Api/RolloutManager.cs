@@ -8,16 +8,6 @@ using IotOta.Shared.Protocol;
 
 namespace IotOta.Gateway.Api;
 
-/// <summary>Thrown for requests the API answers with a 4xx problem: status, title and detail.</summary>
-public sealed class ApiProblem(int status, string title, string detail) : Exception(detail)
-{
-    public int Status { get; } = status;
-    public string Title { get; } = title;
-}
-
-/// <summary>Link rates in bytes/s, when the operator knows them (the demo fleet's emulated links); for the bound.</summary>
-public sealed record LinkRates(double GatewayUp, IReadOnlyDictionary<uint, (double Up, double Down)> Devices);
-
 /// <summary>
 /// Images and rollouts as the operator drives them: uploads are signed with the gateway's key; a rollout runs its
 /// phases (canary groups, then the rest) one after the other through <see cref="GatewayNode.RunRolloutAsync"/>, and
@@ -383,25 +373,4 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
     public IReadOnlyList<GroupView> Groups() =>
         gateway.Registry.All().GroupBy(d => d.GroupId).OrderBy(g => g.Key).Select(g => new GroupView(g.Key, g.Count(), g.Count(d => d.Online),
             g.GroupBy(d => d.Version.ToString()).ToDictionary(v => v.Key, v => v.Count()))).ToList();
-}
-
-public sealed record RolloutManagerOptions
-{
-    public long MaxImageBytes { get; init; } = 4 * 1024 * 1024;
-    public int ChunkSize { get; init; } = 4096;
-    public string DefaultBoard { get; init; } = "esp32";
-    public SchedulerOptions Scheduler { get; init; } = new();
-    public LinkRates? Links { get; init; }
-    /// <summary>Gateway repair copies per repair request in the phase a restarted gateway resumes. Devices that waited
-    /// through the gateway's downtime ask the gateway for every missing packet at once; the resumed phase plans each of
-    /// those as an original anyway (one per group, copied on by the devices, whose peers answer repairs), so answering
-    /// them too sends packets twice (measured with `FaultSuite fleet --scenario gateway-kill9`: 55–70 % of the image).
-    /// Later phases answer repairs as usual.</summary>
-    public int ResumedPhaseRepairReplies { get; init; }
-    public Action<string>? Log { get; init; }
-    /// <summary>The broker's byte counters now (embedded broker's interceptors, or Mosquitto's $SYS), for the views'
-    /// broker bytes; null when not counted.</summary>
-    public Func<IotOta.Gateway.Mqtt.BrokerBytes?>? BrokerBytes { get; init; }
-    /// <summary>The clock of the health gates (install timeouts) and of the rollouts' times; null = the system clock.</summary>
-    public TimeProvider? Time { get; init; }
 }
