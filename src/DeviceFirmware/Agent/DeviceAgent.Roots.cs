@@ -38,13 +38,16 @@ namespace IotOta.DeviceFirmware.Agent
                 _lastPieceMs = _clock.NowMs;
                 _pieceAsks = 0;
                 if (!Admit(_roots.ToManifest(), buffer, offset, ImageRoot.EncodedLength, _roots.StoredLength, _roots.HashListAt, "image root")) return;
-                if (seed) _forwarder.QueueRoot(_roots.Root.ImageId, _cfg.NodeId);
+                // A seed passes the root to every member itself only in a full mesh; with a copy tree the root goes down
+                // the tree with each piece (Forwarder.QueuePiece), so no device holds more than its fan-out of copies.
+                if (seed && !_planner.UsesTree(_members)) _forwarder.QueueRoot(_roots.Root.ImageId, _cfg.NodeId, 0);
                 _log.Log("image root: " + _roots.PieceCount + " hash-list pieces to collect");
             }
         }
 
         /// <summary>A DataPacket carrying a hash-list piece: checked against the root, written to flash and — when it is
-        /// a minimum unit (original, or relay copy) — queued to be passed on to the named relays and every member.</summary>
+        /// a minimum unit (original, or relay copy) — queued to be passed on to the named relays and the group (down the
+        /// copy tree when the list has a fan-out); a copy down the tree is passed on to this device's children.</summary>
         private void HandlePiece(byte[] buffer, int offset, int count, bool fromPeer, uint connection)
         {
             lock (_gate)
@@ -59,11 +62,15 @@ namespace IotOta.DeviceFirmware.Agent
                     if (fromPeer) _quarantine.StrikePeer(p.SenderNode, connection);
                     return;
                 }
+                // A copy down the group's copy tree is passed on even when this device held the piece already (the
+                // members below it may not).
+                if (r == RootAssembly.PieceDuplicate && p.IsSpan) _forwarder.QueuePieceSpan(p.Index, p.Span);
                 if (r != RootAssembly.PieceTaken) return;
                 Counters.HashPiecesTaken++;
                 _lastPieceMs = _clock.NowMs;
                 _pieceAsks = 0;
                 if (p.IsMinimumUnit) _forwarder.QueuePiece(p, p.Index);
+                else if (p.IsSpan) _forwarder.QueuePieceSpan(p.Index, p.Span);
                 if (_roots.IsComplete)
                 {
                     _status.ReportNow = true; // the gateway plans data for devices that hold the whole list

@@ -16,14 +16,18 @@ namespace IotOta.DeviceFirmware.Copies
         public const byte KindPieceUnit = 4;
         /// <summary>Protocol v2: answer a piece request: one copy of a piece to one peer.</summary>
         public const byte KindPieceReply = 5;
-        /// <summary>Protocol v2: pass the signed ImageRoot (read back from flash) on to every member; no notice.</summary>
+        /// <summary>Protocol v2: pass the signed ImageRoot (read back from flash) on to every member, or with a
+        /// <see cref="Span"/> to this device's children in the copy tree; no notice.</summary>
         public const byte KindRootUnit = 6;
+        /// <summary>Protocol v2: pass a hash-list piece on down the group's copy tree for <see cref="Span"/> (the
+        /// children got the root just before, in a KindRootUnit job with the same span); no notice.</summary>
+        public const byte KindPieceSpan = 7;
 
         /// <summary>True for the kinds that carry a hash-list piece rather than a chunk (a relay job says so in
         /// CopyFlags: DataPacket.FlagHashPiece).</summary>
         public bool IsPiece
         {
-            get { return Kind == KindPieceUnit || Kind == KindPieceReply || (Kind == KindRelay && (CopyFlags & Shared.Protocol.DataPacket.FlagHashPiece) != 0); }
+            get { return Kind == KindPieceUnit || Kind == KindPieceReply || Kind == KindPieceSpan || (Kind == KindRelay && (CopyFlags & Shared.Protocol.DataPacket.FlagHashPiece) != 0); }
         }
 
         public byte Kind;

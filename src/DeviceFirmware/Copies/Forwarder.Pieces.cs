@@ -8,7 +8,8 @@ namespace IotOta.DeviceFirmware.Copies
     {
         /// <summary>Protocol v2: a hash-list piece came as a minimum unit (held now, in flash): queues its relay copies
         /// to the devices the original names, then its copies to the group, like a chunk's but without a notice
-        /// (under the lock).</summary>
+        /// (under the lock). With a copy tree (the member list has a fan-out) this device is the root of the piece's
+        /// tree: its children get the signed root first, then the piece with their span, and pass both on.</summary>
         public void QueuePiece(DataPacket p, int piece)
         {
             if (p.TargetCount > 0)
@@ -25,26 +26,26 @@ namespace IotOta.DeviceFirmware.Copies
                     if (!_relayQueue.Commit()) _counters.ForwardDrops++;
                 }
             }
-            ForwardJob job = _queue.Reserve();
-            if (job == null)
+            if (_planner.UsesTree(_members))
             {
-                _counters.ForwardDrops++;
+                QueuePieceSpan(piece, _members.Count - 1);
                 return;
             }
-            job.Kind = ForwardJob.KindPieceUnit;
-            job.ImageId = p.ImageId;
-            job.Index = piece;
-            job.ExcludeNode = p.SenderNode;
-            job.TargetCount = 0;
-            job.RelayCount = 0;
-            job.CopyFlags = 0;
-            job.Span = 0;
-            _queue.Commit();
+            QueuePieceJob(ForwardJob.KindPieceUnit, p.ImageId, piece, p.SenderNode, 0);
         }
 
-        /// <summary>Protocol v2: the signed root came from the gateway to this device alone (its group's seed): queues
-        /// a job that passes it on, read back from flash, to every member but <paramref name="exclude"/> (under the lock).</summary>
-        public void QueueRoot(uint imageId, uint exclude)
+        /// <summary>Protocol v2: this device must get piece <paramref name="piece"/> (held) to the next
+        /// <paramref name="span"/> members after it down the group's copy tree: queues the signed root to its children
+        /// (a child takes no piece before it holds the root; a duplicate root costs it nothing), then the piece with
+        /// each child's span (under the lock).</summary>
+        public void QueuePieceSpan(int piece, int span)
+        {
+            if (span <= 0 || _roots.Root == null) return;
+            QueueRoot(_roots.Root.ImageId, 0, span);
+            QueuePieceJob(ForwardJob.KindPieceSpan, _roots.Root.ImageId, piece, 0, span);
+        }
+
+        private void QueuePieceJob(byte kind, uint imageId, int piece, uint exclude, int span)
         {
             ForwardJob job = _queue.Reserve();
             if (job == null)
@@ -52,15 +53,23 @@ namespace IotOta.DeviceFirmware.Copies
                 _counters.ForwardDrops++;
                 return;
             }
-            job.Kind = ForwardJob.KindRootUnit;
+            job.Kind = kind;
             job.ImageId = imageId;
-            job.Index = 0;
+            job.Index = piece;
             job.ExcludeNode = exclude;
             job.TargetCount = 0;
             job.RelayCount = 0;
             job.CopyFlags = 0;
-            job.Span = 0;
+            job.Span = span;
             _queue.Commit();
+        }
+
+        /// <summary>Protocol v2: queues a job that passes the signed root on, read back from flash (under the lock): to
+        /// every member but <paramref name="exclude"/> (<paramref name="span"/> 0: a seed in a full mesh), or to this
+        /// device's children in the copy tree for <paramref name="span"/>.</summary>
+        public void QueueRoot(uint imageId, uint exclude, int span)
+        {
+            QueuePieceJob(ForwardJob.KindRootUnit, imageId, 0, exclude, span);
         }
 
         /// <summary>Protocol v2: a member asked for piece <paramref name="piece"/> (held): one repair copy to it, read back
@@ -89,7 +98,7 @@ namespace IotOta.DeviceFirmware.Copies
         private static byte WorkFlags(byte kind)
         {
             if (kind == ForwardJob.KindRepairReply) return DataPacket.FlagRepair;
-            if (kind == ForwardJob.KindPieceUnit) return DataPacket.FlagHashPiece;
+            if (kind == ForwardJob.KindPieceUnit || kind == ForwardJob.KindPieceSpan) return DataPacket.FlagHashPiece;
             if (kind == ForwardJob.KindPieceReply) return DataPacket.FlagHashPiece | DataPacket.FlagRepair;
             return 0;
         }

@@ -157,7 +157,7 @@ namespace IotOta.DeviceFirmware.Copies
                 return Skipped;
             }
             if (_work.Kind == ForwardJob.KindRootUnit) LoadRoot(m);
-            else LoadTx(m, _work.Index, _work.Kind == ForwardJob.KindRepairReply ? (byte)(DataPacket.FlagRepair | _work.CopyFlags) : _workSpan ? DataPacket.FlagSpan : WorkFlags(_work.Kind));
+            else LoadTx(m, _work.Index, _work.Kind == ForwardJob.KindRepairReply ? (byte)(DataPacket.FlagRepair | _work.CopyFlags) : (byte)((_workSpan ? DataPacket.FlagSpan : 0) | WorkFlags(_work.Kind)));
             return MembersReady;
         }
 
@@ -225,7 +225,7 @@ namespace IotOta.DeviceFirmware.Copies
             _workCursor = 0;
             _workSpan = false;
             _treeCount = 0;
-            if (_work.Kind == ForwardJob.KindSpanCopy)
+            if (_work.Kind == ForwardJob.KindSpanCopy || _work.Kind == ForwardJob.KindPieceSpan || (_work.Kind == ForwardJob.KindRootUnit && _work.Span > 0))
             {
                 _treeCount = _planner.TreeCopies(_members, _work.Span, _treeNode, _treeIp, _treePort, _treeSpan);
                 _workSpan = true;

@@ -232,4 +232,52 @@ public class DeviceAgentRootTests
         d.Agent.OnMqttMessage(Topics.GroupRoot(1), set.RootBytes, 0, set.RootBytes.Length);
         Assert.Equal(img.ImageId, d.Agent.CurrentImageId);
     }
+
+    [Fact]
+    public void With_a_copy_tree_the_root_and_each_piece_go_down_the_tree_never_to_every_member()
+    {
+        // Issue #14/#15: a seed in a group of 7 with fan-out 2 sends root and piece to its two children only (spans 2
+        // and 2), each child passes both on to its own children; every member gets the piece once.
+        var img = Create(V(1, 1, 0), chunks: 10);
+        var set = ImageRootSet.Create(img, TestKeys.Trusted, 16); // one piece
+        uint[] group = [1, 2, 3, 4, 5, 6, 7];
+        var devices = group.ToDictionary(n => n, n => new DeviceHarness(nodeId: n, groupId: 1));
+        try
+        {
+            foreach (var h in devices.Values) h.TreeMembers(2, group);
+            var seed = devices[1];
+            seed.Mqtt_(set.RootBytes); // the gateway's root on the seed's in-topic
+            seed.PumpAll();
+            Assert.Empty(seed.Peer.Sends); // not flat to every member
+            seed.Mqtt_(PiecePacket(set, 0, MessageType.Original, 0, 0));
+            seed.PumpAll();
+            var first = seed.Peer.Sends.ToList();
+            Assert.Equal(4, first.Count);
+            Assert.Equal(new[] { MessageType.ImageRoot, MessageType.ImageRoot, MessageType.Copy, MessageType.Copy }, first.Select(s => (MessageType)s.Bytes[3]));
+            var copies = first.Where(s => s.Bytes[3] == (byte)MessageType.Copy).Select(s => (s.Port, P: Parsed.Data(s.Bytes))).ToList();
+            Assert.All(copies, c => Assert.Equal(DataPacket.FlagHashPiece | DataPacket.FlagSpan, c.P.Flags));
+            Assert.Equal(new[] { (DeviceHarness.PortOf(2), 2), (DeviceHarness.PortOf(5), 2) }, copies.Select(c => (c.Port, c.P.Span)));
+            // Deliver everything sent down the tree, level by level, to whoever it was sent to.
+            var queue = new Queue<(int Port, byte[] Bytes)>(first.Select(s => (s.Port, s.Bytes)));
+            var received = group.ToDictionary(n => n, _ => 0);
+            while (queue.Count > 0)
+            {
+                var (port, bytes) = queue.Dequeue();
+                var to = devices.Values.Single(h => DeviceHarness.PortOf(h.NodeId) == port);
+                int before = to.Peer.Sends.Count;
+                to.FromPeer(bytes);
+                to.PumpAll();
+                if (bytes[3] == (byte)MessageType.Copy) received[to.NodeId]++;
+                foreach (var s in to.Peer.Sends.Skip(before)) queue.Enqueue((s.Port, s.Bytes));
+            }
+            Assert.All(group.Where(n => n != 1), n => Assert.Equal(1, received[n]));
+            Assert.All(devices.Values, h => Assert.Equal(1, h.Counters.HashPiecesTaken));
+            Assert.All(devices.Values, h => Assert.Equal(img.ImageId, h.Agent.CurrentImageId));
+            Assert.All(devices.Values, h => Assert.True(h.Peer.Sends.Count(s => s.Bytes[3] == (byte)MessageType.Copy) <= 2));
+        }
+        finally
+        {
+            foreach (var h in devices.Values) h.Dispose();
+        }
+    }
 }
