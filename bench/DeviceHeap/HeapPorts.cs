@@ -9,6 +9,7 @@ internal sealed class NullMqtt : IMqttPort
     public bool IsConnected => true;
     public bool Publish(string topic, byte[] buffer, int offset, int count, bool retain) => true;
     public void Subscribe(string topic) { }
+    public bool Subscribed(string topic) => false;
 }
 
 internal sealed class NullPeer : IPeerPort

@@ -42,7 +42,7 @@ namespace IotOta.Board
         /// <summary>boards/*.json fileStore: bytes per slot file set, update state, boot record.</summary>
         public int SlotBytes = 80 * 1024;
         public int StateBytes = 16 * 1024;
-        public int BootBytes = 8 * 1024;
+        public int BootBytes = 12 * 1024;
 
         /// <summary>Where the core's sector files live (a folder of the file system).</summary>
         public string StoreDirectory { get { return Root + "iotota" + Separator(Root); } }

@@ -76,6 +76,7 @@ public sealed class MemoryMqtt : IMqttPort
     }
 
     public void Subscribe(string topic) { }
+    public bool Subscribed(string topic) => false;
 }
 
 /// <summary>In-memory second network: a send to a port is handed to that port's handler (if any).</summary>

@@ -114,6 +114,14 @@ namespace IotOta.Board.Network
             }
         }
 
+        /// <summary>Always false: the board connects with a clean session (a restart is a reset, and the M2Mqtt API
+        /// transcribed in src/Board.References has no session-present flag to tell a kept session), so after every
+        /// connect the core subscribes again and the broker sends the retained messages again.</summary>
+        public bool Subscribed(string topic)
+        {
+            return false;
+        }
+
         private void OnMessage(object sender, MqttMsgPublishEventArgs e)
         {
             DeviceAgent a = _agent;

@@ -136,7 +136,10 @@ namespace IotOta.DeviceFirmware.Agent
             {
                 // A group mate left: report what this device holds now, not at the next interval (the gateway waits for
                 // the group's reports before it sends again what the gone device was to pass on: RolloutScheduler.OrphanSettling).
-                if (_members.Apply(buffer, offset, count, _cfg.GroupId) && _members.Dropped && _rx.Manifest != null) _status.ReportNow = true;
+                if (!_members.Apply(buffer, offset, count, _cfg.GroupId)) return;
+                if (_members.Dropped && _rx.Manifest != null) _status.ReportNow = true;
+                // kept in flash for a restart (the list parsed: Apply threw otherwise)
+                _memberStore.Save(buffer, offset, count);
             }
         }
 

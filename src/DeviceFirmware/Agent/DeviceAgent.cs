@@ -36,6 +36,9 @@ namespace IotOta.DeviceFirmware.Agent
         private readonly ManifestSignature _signature;
         private readonly PeerQuarantine _quarantine;
         private readonly MemberList _members;
+        private readonly MemberListStore _memberStore;
+        // The member list came back from flash at boot (MemberListStore): no need for the broker's retained copy.
+        private bool _membersRestored;
         private readonly RelayTreeTable _trees;
         private readonly CopyPlanner _planner;
         private readonly Forwarder _forwarder;
@@ -81,6 +84,7 @@ namespace IotOta.DeviceFirmware.Agent
             _resume = new UpdateResume(_rx, _life, flash, config.MaxChunkSize, _signature, Counters, _log);
             _quarantine = new PeerQuarantine(config.QuarantineStrikes, Counters, _log);
             _members = new MemberList(config.MaxMembers);
+            _memberStore = new MemberListStore(flash.BootData);
             _trees = new RelayTreeTable(flash.UpdateState, _rx.Store.TreeRegionOffset);
             _planner = new CopyPlanner(config.NodeId);
             _topicOut = Topics.DeviceOut(config.NodeId);
@@ -128,11 +132,17 @@ namespace IotOta.DeviceFirmware.Agent
                 // chunk that exists only here, at start (the core keeps no packet-sized buffer).
                 Manifest stored = _resume.ReadStored();
                 if (stored != null) _resume.Restore(stored);
+                _membersRestored = _memberStore.Restore(_members, _cfg.GroupId, _forwarder.BorrowBuffer());
                 if (_rx.Manifest != null) SizeFor(_rx.Manifest.ChunkCount);
                 if (_rx.Manifest != null && _life.State == DeviceState.Receiving) _repairClient.Resumed();
                 _rx.LastNewPacketMs = _clock.NowMs;
                 _bootedAtMs = _rx.LastNewPacketMs;
             }
+        }
+
+        private void SubscribeUnlessKept(string topic, bool haveWhatItBrings)
+        {
+            if (!haveWhatItBrings || !_mqtt.Subscribed(topic)) _mqtt.Subscribe(topic);
         }
 
         /// <summary>Stops all work (power off); the adapters stop calling in.</summary>
@@ -145,10 +155,16 @@ namespace IotOta.DeviceFirmware.Agent
         /// self-test of an image on trial — confirms the image once the gateway can be reached.</summary>
         public void OnConnected()
         {
-            _mqtt.Subscribe(_topicIn);
-            _mqtt.Subscribe(_topicMembers);
-            _mqtt.Subscribe(_topicManifest);
-            _mqtt.Subscribe(_topicTree);
+            // A session that kept this device's subscriptions across the restart (the broker still holds them) needs
+            // no new SUBSCRIBE, which would only bring back each topic's retained message: the member list when the core
+            // has it from flash, the manifest and relay tree when it is not receiving (a core that restarted while
+            // receiving takes them again, as it must).
+            bool receiving;
+            lock (_gate) receiving = _life.State == DeviceState.Receiving || _rx.Manifest == null;
+            SubscribeUnlessKept(_topicIn, true);
+            SubscribeUnlessKept(_topicMembers, _membersRestored);
+            SubscribeUnlessKept(_topicManifest, !receiving);
+            SubscribeUnlessKept(_topicTree, !receiving);
             bool announced = _status.PublishPresence();
             lock (_gate)
             {

@@ -105,6 +105,28 @@ namespace IotOta.DeviceFirmware.Copies
             return true;
         }
 
+        /// <summary>A restart: the list kept in flash (<see cref="Flash.MemberListStore"/>) replaces this one; returns how
+        /// many of its <paramref name="count"/> entries fit (each then comes through <see cref="RestoreEntry"/>).</summary>
+        public int BeginRestore(int group, uint epoch, int fanout, int count)
+        {
+            int kept = count < _nodes.Length ? count : _nodes.Length;
+            _count = kept;
+            Epoch = epoch;
+            Fanout = fanout;
+            GroupId = group;
+            _hasEpoch = true;
+            Dropped = false;
+            return kept;
+        }
+
+        /// <summary>Entry i (below what <see cref="BeginRestore"/> returned) of a list read back from flash.</summary>
+        public void RestoreEntry(int i, uint node, uint ip, int port)
+        {
+            _nodes[i] = node;
+            _ips[i] = ip;
+            _ports[i] = port;
+        }
+
         /// <summary>True when the last update applied left out a device the list named before (a group mate left).</summary>
         public bool Dropped { get; private set; }
 

@@ -3,7 +3,8 @@ using IotOta.DeviceFirmware.Ports;
 namespace IotOta.VirtualDevice.Flash;
 
 /// <summary>
-/// The device's flash map in one file: BootData (2 sectors) at 0, UpdateState right after it, then slot A and slot B,
+/// The device's flash map in one file: BootData (2 sectors for the boot record, then 3 for the member list: 1,024
+/// members, <see cref="IotOta.DeviceFirmware.Flash.MemberListStore"/>) at 0, UpdateState right after it, then slot A and slot B,
 /// each starting on a 64 KiB boundary with the slot size rounded up to 64 KiB; with a staging size, a staging
 /// partition (for a sequential sink's early packets) follows slot B.
 /// </summary>
@@ -11,6 +12,8 @@ public sealed class VirtualFlashLayout : IFlashLayout, IDisposable
 {
     public const int SectorSize = 4096;
     public const int SlotAlignment = 64 * 1024;
+    /// <summary>Sectors of the boot-data partition that keep the member list (the longest list the protocol allows).</summary>
+    public const int MemberSectors = 3;
 
     private readonly IFlashPartition[] _slots;
 
@@ -19,7 +22,7 @@ public sealed class VirtualFlashLayout : IFlashLayout, IDisposable
         if (stagingSize < 0) throw new ArgumentOutOfRangeException(nameof(stagingSize), stagingSize, "staging size must not be negative");
         if (slotSize <= 0) throw new ArgumentOutOfRangeException(nameof(slotSize), slotSize, "slot size must be positive");
         if (updateStateSize <= 0) throw new ArgumentOutOfRangeException(nameof(updateStateSize), updateStateSize, "update state size must be positive");
-        int bootSize = 2 * SectorSize;
+        int bootSize = (IotOta.DeviceFirmware.Flash.MemberListStore.FirstSector + MemberSectors) * SectorSize;
         int stateSize = RoundUp(updateStateSize, SectorSize);
         int slot = RoundUp(slotSize, SlotAlignment);
         int slotA = RoundUp(bootSize + stateSize, SlotAlignment);

@@ -215,6 +215,15 @@ public sealed class MqttDevicePort : IMqttPort, IAsyncDisposable
         _ = SubscribeNowAsync(topic);
     }
 
+    /// <summary>True when this port subscribed the topic on the connection it holds: the virtual device keeps its MQTT
+    /// session across a restart of its core (as a board with a persistent session would), so a core that kept what the
+    /// topic's retained message brings (its member list, in flash) need not subscribe again.</summary>
+    public bool Subscribed(string topic)
+    {
+        if (!_client.IsConnected) return false;
+        lock (_topics) return _topics.Contains(topic);
+    }
+
     /// <summary>Subscribes to <paramref name="topic"/> like <see cref="Subscribe(string)"/>, and hands what arrives on it
     /// to the handler as if it came on <paramref name="deliverAs"/> (a group topic the broker replicates, read as the
     /// device's own in-topic: the benchmark's group-fanout strategy, which protocol v1 has no subscription for).</summary>

@@ -194,6 +194,7 @@ public class BoardBudgetTests(ITestOutputHelper output)
         public bool IsConnected => true;
         public bool Publish(string topic, byte[] buffer, int offset, int count, bool retain) => true;
         public void Subscribe(string topic) { }
+        public bool Subscribed(string topic) => false;
     }
 
     private sealed class CountingVerifier(EcdsaSignatureVerifier inner) : ISignatureVerifier

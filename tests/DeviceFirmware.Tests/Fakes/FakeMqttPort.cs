@@ -35,6 +35,14 @@ public sealed class FakeMqttPort : IMqttPort
         lock (_lock) _subscriptions.Add(topic);
     }
 
+    /// <summary>What <see cref="Subscribed"/> answers: the broker kept the subscriptions (a session that outlived a restart).</summary>
+    public bool SessionKept { get; set; }
+
+    public bool Subscribed(string topic)
+    {
+        lock (_lock) return SessionKept && _subscriptions.Contains(topic);
+    }
+
     public void Clear()
     {
         lock (_lock) _published.Clear();

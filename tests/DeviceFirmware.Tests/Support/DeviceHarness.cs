@@ -64,10 +64,10 @@ public sealed class DeviceHarness : IDisposable
     public string OutTopic => Topics.DeviceOut(NodeId);
     public string StatusTopic => Topics.DeviceStatus(NodeId);
 
-    private void Boot()
+    private void Boot(FakeMqttPort? session = null)
     {
         Flash = new VirtualFlashLayout(_flashPath, SlotSize, 16 * 1024, _stagingSize);
-        Mqtt = new FakeMqttPort();
+        Mqtt = session ?? new FakeMqttPort();
         Peer = new FakePeerPort();
         Restarts = new RestartRecorder();
         Log = new RecordingLog();
@@ -86,6 +86,19 @@ public sealed class DeviceHarness : IDisposable
         Flash.Dispose();
         Hash.Dispose();
         Boot();
+    }
+
+    /// <summary>Restarts the core only: the MQTT session (and its subscriptions at the broker) outlives it, as the
+    /// virtual device's does; the new core is told it is connected.</summary>
+    public void RestartKeepingSession()
+    {
+        var session = Mqtt;
+        session.SessionKept = true;
+        Agent.Stop();
+        Flash.Dispose();
+        Hash.Dispose();
+        Boot(session);
+        Agent.OnConnected();
     }
 
     public void Mqtt_(byte[] message) => Agent.OnMqttMessage(Topics.DeviceIn(NodeId), message, 0, message.Length);

@@ -50,6 +50,8 @@ public sealed class MeteredMqtt(IMqttPort inner) : IMqttPort
         long a = GC.GetAllocatedBytesForCurrentThread();
         try { inner.Subscribe(topic); } finally { AdapterAllocations.Add(a); }
     }
+
+    public bool Subscribed(string topic) => inner.Subscribed(topic);
 }
 
 /// <summary>Socket sends are the network stack's.</summary>
