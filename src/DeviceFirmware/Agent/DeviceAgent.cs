@@ -151,8 +151,8 @@ namespace IotOta.DeviceFirmware.Agent
             lock (_gate) { _stopped = true; }
         }
 
-        /// <summary>Called by the MQTT adapter after every (re)connect: subscribes, announces itself, and — the
-        /// self-test of an image on trial — confirms the image once the gateway can be reached.</summary>
+        /// <summary>Called by the MQTT adapter after every (re)connect: subscribes, confirms an image on trial (its
+        /// self-test: the gateway can be reached) and announces itself once.</summary>
         public void OnConnected()
         {
             // A session that kept this device's subscriptions across the restart (the broker still holds them) needs
@@ -165,13 +165,16 @@ namespace IotOta.DeviceFirmware.Agent
             SubscribeUnlessKept(_topicMembers, _membersRestored);
             SubscribeUnlessKept(_topicManifest, !receiving);
             SubscribeUnlessKept(_topicTree, !receiving);
-            bool announced = _status.PublishPresence();
+            // The self-test of an image on trial: the broker answered the connect, so the gateway can be reached.
+            // Confirmed before the presence goes out, so one presence (retained) says both the new version and the new
+            // state: each is a message through the broker to the gateway (issue #15).
+            bool reachable = _mqtt.IsConnected;
             lock (_gate)
             {
-                if (announced && !_stopped) _life.Confirm();
+                if (reachable && !_stopped) _life.Confirm();
                 _status.ReportNow = true;
             }
-            if (announced) _status.PublishPresence();
+            _status.PublishPresence();
         }
 
         /// <summary>The running image is on trial and its self-test failed: restart, and the bootloader logic in
