@@ -106,7 +106,9 @@ namespace IotOta.DeviceFirmware.Copies
         }
 
         /// <summary>A restart: the list kept in flash (<see cref="Flash.MemberListStore"/>) replaces this one; returns how
-        /// many of its <paramref name="count"/> entries fit (each then comes through <see cref="RestoreEntry"/>).</summary>
+        /// many of its <paramref name="count"/> entries fit (each then comes through <see cref="RestoreEntry"/>). It is
+        /// provisional: the next list from the gateway replaces it whatever its epoch (a gateway that restarted counts
+        /// epochs from 1 again, and a fleet restarted with it listens on other ports).</summary>
         public int BeginRestore(int group, uint epoch, int fanout, int count)
         {
             int kept = count < _nodes.Length ? count : _nodes.Length;
@@ -114,7 +116,7 @@ namespace IotOta.DeviceFirmware.Copies
             Epoch = epoch;
             Fanout = fanout;
             GroupId = group;
-            _hasEpoch = true;
+            _hasEpoch = false;
             Dropped = false;
             return kept;
         }

@@ -7,11 +7,7 @@ namespace IotOta.Gateway.Scheduling;
 /// smoothed lateness plus four deviations (and never less than the scheduler's floor), so when the host or a Wi-Fi cell
 /// is slow every notice comes late, the deadlines grow with them, and late work is waited for instead of being planned
 /// again into a storm. Only deliveries noticed by the device they were planned for count (Karn's rule: a delivery
-/// planned again says nothing about how late the first try was). A delivery planned again after a deadline that passed
-/// with no sample at all since it was planned backs the timer off (RFC 6298 5.5: the timeout doubles, up to
-/// <see cref="MaxBackoff"/>): every device's queue may be longer than the timer knows (at the start of a rollout it
-/// knows nothing), so the deliveries planned as early wait longer instead of all being planned again; the next sample
-/// ends the back-off (5.7). Not thread-safe: the scheduler calls it under its lock.
+/// planned again says nothing about how late the first try was). Not thread-safe: the scheduler calls it under its lock.
 /// </summary>
 public sealed class NoticeTimer
 {
@@ -23,18 +19,6 @@ public sealed class NoticeTimer
     /// <summary>Smoothed mean deviation of the lateness in seconds.</summary>
     public double DeviationSeconds { get; private set; }
     public long Samples { get; private set; }
-
-    /// <summary>The factor timeouts are multiplied by after timeouts without a sample since: 1, 2, 4 … <see cref="MaxBackoff"/>.</summary>
-    public int Backoff { get; private set; } = 1;
-
-    /// <summary>The largest back-off: a delivery never waits more than this many times its plain timeout.</summary>
-    public const int MaxBackoff = 8;
-
-    /// <summary>A delivery with no sample since it was planned timed out: timeouts double (up to <see cref="MaxBackoff"/>).</summary>
-    public void TimedOut()
-    {
-        if (Backoff < MaxBackoff) Backoff *= 2;
-    }
 
     /// <summary>A delivery expected to take <paramref name="expectedSeconds"/> was noticed after <paramref name="tookSeconds"/>.</summary>
     public void Observe(double expectedSeconds, double tookSeconds)
@@ -53,16 +37,15 @@ public sealed class NoticeTimer
             MeanLatenessSeconds += Gain * (late - MeanLatenessSeconds);
         }
         Samples++;
-        Backoff = 1;
     }
 
     /// <summary>Seconds to wait for a delivery expected to finish in <paramref name="expectedSeconds"/>: at least
     /// <paramref name="floorSeconds"/> and the old rule's <paramref name="multiple"/> × expected, and at least the
-    /// expected finish plus the smoothed lateness plus four deviations; all of it times the back-off.</summary>
+    /// expected finish plus the smoothed lateness plus four deviations.</summary>
     public double TimeoutSeconds(double expectedSeconds, double floorSeconds, double multiple = 4)
     {
         double byMultiple = multiple * expectedSeconds;
         double byLateness = expectedSeconds + Math.Max(0, MeanLatenessSeconds) + DeviationFactor * DeviationSeconds;
-        return Backoff * Math.Max(floorSeconds, Math.Max(byMultiple, _measured ? byLateness : 0));
+        return Math.Max(floorSeconds, Math.Max(byMultiple, _measured ? byLateness : 0));
     }
 }

@@ -10,9 +10,6 @@ namespace IotOta.Gateway.Scheduling;
 public sealed partial class RolloutScheduler
 {
     private readonly NoticeTimer _noticeTimer = new();
-    // When the notice timer last got a sample (timestamp; 0: never): a deadline that passes with none since its delivery
-    // was planned backs the timer off instead of planning the delivery again.
-    private long _lastSampleAt;
 
     /// <summary>How late notices come, smoothed (deadlines follow it).</summary>
     public NoticeTimer NoticeTimer => _noticeTimer;

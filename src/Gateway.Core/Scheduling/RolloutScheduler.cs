@@ -243,11 +243,7 @@ public sealed partial class RolloutScheduler
             if (_loads.TryGetValue(node, out DeviceLoad? heard)) heard.Strikes = 0; // it is alive after all
             // This notice's lateness counts before the relays' deadlines are set from the timer.
             bool own = g.Status[index] == InFlight && g.Owner[index] == node;
-            if (own)
-            {
-                _noticeTimer.Observe(g.Expected[index], _time.GetElapsedTime(g.Planned[index]).TotalSeconds);
-                _lastSampleAt = _time.GetTimestamp();
-            }
+            if (own) _noticeTimer.Observe(g.Expected[index], _time.GetElapsedTime(g.Planned[index]).TotalSeconds);
             if (g.Owner[index] == node) TightenRelayDeadlines(node, index, _time.GetTimestamp());
             if (g.Status[index] == Done) return;
             if (g.Status[index] == InFlight) Release(g, index);
@@ -337,10 +333,6 @@ public sealed partial class RolloutScheduler
             bool relay = g.Via[k] != 0;
             long before = Reallocations;
             if (!IsOrphan(g, k) && _loads.TryGetValue(owner, out DeviceLoad? silent)) silent.Strikes++;
-            // No notice at all since it was planned (at the start of a rollout: none yet) says the whole fleet may be
-            // slower than the timer knows: this one is planned again, and the timer backs off (RFC 6298 5.5), so the
-            // deliveries planned as early wait longer instead of all being planned again.
-            if (!IsOrphan(g, k) && _lastSampleAt < (g.TightenedAt[k] != 0 ? g.TightenedAt[k] : g.Planned[k])) _noticeTimer.TimedOut();
             Replan(g, k);
             ReleaseSubtree(k, owner);
             if (relay) _replansRelayTimedOut += Reallocations - before;

@@ -43,19 +43,4 @@ public class NoticeTimerTests
         Assert.True(jittery.TimeoutSeconds(1, 5) > steady.TimeoutSeconds(1, 5));
         Assert.Equal(200, steady.Samples + jittery.Samples);
     }
-
-    [Fact]
-    public void A_timeout_backs_the_timer_off_until_the_next_sample()
-    {
-        var t = new NoticeTimer();
-        t.TimedOut();
-        Assert.Equal(10, t.TimeoutSeconds(0.5, 5));
-        t.TimedOut();
-        Assert.Equal(20, t.TimeoutSeconds(0.5, 5));
-        for (int i = 0; i < 10; i++) t.TimedOut();
-        Assert.Equal(NoticeTimer.MaxBackoff * 5, t.TimeoutSeconds(0.5, 5)); // bounded
-        t.Observe(1, 1.5);
-        Assert.Equal(1, t.Backoff);
-        Assert.Equal(5, t.TimeoutSeconds(0.5, 5));
-    }
 }

@@ -192,32 +192,6 @@ public class RolloutSchedulerTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void When_no_notice_comes_at_all_one_delivery_is_planned_again_and_the_timer_backs_off()
-    {
-        // Issue #14 item 4: at the start of a rollout on a slow fleet every device's queue is longer than the timer
-        // knows; the first deadline plans its delivery again, the others planned as early wait (RFC 6298 5.5).
-        var clock = new FakeTimeProvider();
-        var options = new SchedulerOptions { CrossGroup = false, MinNoticeTimeout = TimeSpan.FromSeconds(5) };
-        var s = new RolloutScheduler(8, _ => 1000, options, new OverheadTable(clock), clock);
-        var fleet = Enumerable.Range(1, 8).Select(i => new FleetMember((uint)i, 1, (uint)i, i)).ToList();
-        s.UpdateFleet(fleet);
-        var first = s.Plan();
-        Assert.True(first.Count >= 4, first.Count.ToString());
-        clock.Advance(TimeSpan.FromMilliseconds(5001));
-        Assert.Single(s.Plan());
-        Assert.Equal(1, s.Reallocations);
-        Assert.Equal(2, s.NoticeTimer.Backoff);
-        clock.Advance(TimeSpan.FromSeconds(4)); // 9 s: the others now wait 10 s
-        Assert.Empty(s.Plan());
-        clock.Advance(TimeSpan.FromMilliseconds(1001));
-        Assert.Single(s.Plan());
-        Assert.Equal(2, s.Reallocations);
-        // A notice ends the back-off: its lateness now sets the deadlines.
-        s.OnNotice(first[^1].Root.NodeId, first[^1].Index);
-        Assert.Equal(1, s.NoticeTimer.Backoff);
-    }
-
-    [Fact]
     public void SilentDeviceInSimulationDelaysButDoesNotStopTheRollout()
     {
         var devices = Fleet(groups: 2, perGroup: 3, slowPerGroup: 0);

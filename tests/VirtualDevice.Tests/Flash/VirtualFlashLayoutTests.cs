@@ -17,7 +17,7 @@ public sealed class VirtualFlashLayoutTests
         var b = (FlashPartition)layout.Slot(1);
 
         Assert.Equal(0, boot.Offset);
-        Assert.Equal(2 * 4096, boot.Size);
+        Assert.Equal((2 + VirtualFlashLayout.MemberSectors) * 4096, boot.Size); // boot record, then the member list
         Assert.Equal(boot.Offset + boot.Size, state.Offset);
         Assert.Equal(3 * 4096, state.Size);      // 10 000 rounded up to sectors
         Assert.Equal(128 * 1024, a.Size);        // 100 000 rounded up to 64 KiB
