@@ -73,7 +73,8 @@ public sealed partial class RolloutEngine
         _settling = new ReconnectSettling(options, registry, image, _targets, time);
         _manifests = new ManifestPublisher(broker, registry, image, options, _targets, time);
         _roots = options.Root != null ? new RootPublisher(broker, registry, destinations, image, options, _targets, time) : null;
-        _trees = new RelayTreePublisher(broker, Scheduler, image.ImageId, time);
+        _trees = new RelayTreePublisher(broker, Scheduler, image.ImageId, time,
+            _roots == null ? null : () => _roots.AllHeldAfter != null || _time.GetElapsedTime(_startTimestamp) >= RelayTreePublisher.ListWait);
         _streams = options.Baseline is { } baseline ? new BaselineStreams(baseline, registry, time) : null;
         _repairs = new RepairAnswers(broker, registry, destinations, Scheduler, image, _packetizer, options, _targets, _held, _counters, _streams);
         Scheduler.CrossGroupRescue = _repairs.OrderAcross; // an orphaned packet another group holds comes from there

@@ -68,6 +68,30 @@ public sealed class RootPublisherTests
         Assert.False(run.IsCompleted);
     }
 
+    [Fact]
+    public async Task Relay_tree_tables_wait_until_every_device_holds_the_list_and_then_go_out_once()
+    {
+        // 11 groups: more than one original names, so relay trees and their tables. A table published while the list
+        // was still spreading named only the devices holding it and went out again, whole, once all held it.
+        await using var h = await NodeHarness.StartAsync();
+        await h.JoinAsync(22, 11);
+        var (image, root) = Signed();
+        var run = h.Node.RunRolloutAsync(image, new RolloutOptions { Root = root, Timeout = TimeSpan.FromMinutes(1), Scheduler = new SchedulerOptions { PriorForwardRate = 1_000_000 } },
+            null, CancellationToken.None);
+        await h.PumpUntilAsync(() => h.Broker.To(Topics.DeviceIn(1)).Count > 0);
+        int Tables() => h.Broker.Published.Count(p => p.Topic.EndsWith("/tree", StringComparison.Ordinal) && p.Payload.Length > 0);
+        for (uint n = 1; n <= 11; n++) h.Progress(n, image, DeviceState.Receiving, NodeHarness.Old, []);
+        await h.AdvanceAsync(new RolloutOptions().ReconnectSettle + TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(100));
+        Assert.Equal(0, Tables()); // half the fleet holds the list: no tables yet
+        for (uint n = 12; n <= 22; n++) h.Progress(n, image, DeviceState.Receiving, NodeHarness.Old, []);
+        await h.PumpUntilAsync(() => Tables() > 0);
+        int first = Tables();
+        await h.AdvanceAsync(TimeSpan.FromSeconds(8), TimeSpan.FromMilliseconds(100));
+        Assert.Equal(first, Tables()); // once: the fleet did not change
+        Assert.Equal(first, h.Broker.Published.Where(p => p.Topic.EndsWith("/tree", StringComparison.Ordinal)).Select(p => p.Topic).Distinct().Count());
+        Assert.False(run.IsCompleted);
+    }
+
     private static DataPacket Parsed(byte[] b)
     {
         var p = new DataPacket();
