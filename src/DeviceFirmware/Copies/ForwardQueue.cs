@@ -30,8 +30,6 @@ namespace IotOta.DeviceFirmware.Copies
         private int _count;
         private int _poolHead;
         private int _poolUsed;
-        // Jobs at the head that were committed first (CommitFirst puts a new one behind them).
-        private int _first;
 
         public ForwardQueue(int capacity) : this(capacity, Shared.Protocol.DataPacket.MaxTargets)
         {
@@ -113,45 +111,6 @@ namespace IotOta.DeviceFirmware.Copies
             return true;
         }
 
-        /// <summary>Stores the job filled since Reserve ahead of every queued job that was not committed this way
-        /// (behind those that were: they keep their order), for a job that names no targets (its destinations come
-        /// from the member list when it is sent; the targets' pool keeps its order). False (nothing stored) when the
-        /// queue is full or the job names targets. Moves the jobs behind it by one: O(queued), no allocation.</summary>
-        public bool CommitFirst()
-        {
-            if (_count == _kind.Length || _slot.TargetCount > 0) return false;
-            int cap = _kind.Length;
-            for (int i = _count; i > _first; i--)
-            {
-                int to = (_head + i) % cap, from = (_head + i - 1) % cap;
-                _kind[to] = _kind[from];
-                _imageId[to] = _imageId[from];
-                _index[to] = _index[from];
-                _noticeKind[to] = _noticeKind[from];
-                _receivedAtMs[to] = _receivedAtMs[from];
-                _excludeNode[to] = _excludeNode[from];
-                _targetCount[to] = _targetCount[from];
-                _relayCount[to] = _relayCount[from];
-                _copyFlags[to] = _copyFlags[from];
-                _span[to] = _span[from];
-            }
-            ForwardJob j = _slot;
-            int at = (_head + _first) % cap;
-            _kind[at] = j.Kind;
-            _imageId[at] = j.ImageId;
-            _index[at] = j.Index;
-            _noticeKind[at] = j.NoticeKind;
-            _receivedAtMs[at] = j.ReceivedAtMs;
-            _excludeNode[at] = j.ExcludeNode;
-            _targetCount[at] = 0;
-            _relayCount[at] = (byte)(j.RelayCount < 255 ? j.RelayCount : 255);
-            _copyFlags[at] = j.CopyFlags;
-            _span[at] = (ushort)(j.Span < 0 ? 0 : j.Span > 65535 ? 65535 : j.Span);
-            _first++;
-            _count++;
-            return true;
-        }
-
         /// <summary>Copies the oldest job into target and removes it; false when empty.</summary>
         public bool TryDequeue(ForwardJob target)
         {
@@ -182,7 +141,6 @@ namespace IotOta.DeviceFirmware.Copies
             _poolUsed -= stored;
             _head = (_head + 1) % _kind.Length;
             _count--;
-            if (_first > 0) _first--;
             return true;
         }
 
@@ -207,7 +165,6 @@ namespace IotOta.DeviceFirmware.Copies
             _count = 0;
             _poolHead = 0;
             _poolUsed = 0;
-            _first = 0;
         }
     }
 }

@@ -9,10 +9,7 @@ namespace IotOta.DeviceFirmware.Copies
     public sealed partial class Forwarder
     {
         /// <summary>A minimum unit arrived (held now): queues its relay copies to other groups, then the job that
-        /// copies it to the group and sends the receipt notice (under the lock). That job goes before the copies this
-        /// device passes on down its group's trees for other members' packets: a device's queue of those can hold
-        /// seconds of its uplink, and behind them the notice came 25 s late at N = 1,000, past every deadline the
-        /// gateway could set from what it planned; the copies behind it still go, a little later.</summary>
+        /// copies it to the group and sends the receipt notice (under the lock).</summary>
         public void QueueMinimumUnit(DataPacket p, Manifest m, int idx)
         {
             int relays = QueueRelays(p, m, idx);
@@ -20,7 +17,7 @@ namespace IotOta.DeviceFirmware.Copies
             if (job == null) return;
             job.NoticeKind = p.IsOriginal ? ReceiptNotice.KindOriginal : ReceiptNotice.KindRelay;
             job.RelayCount = relays;
-            if (!_queue.CommitFirst()) _queue.Commit();
+            _queue.Commit();
         }
 
         /// <summary>A copy down the group's copy tree arrived (held now): queues the job that passes it on to this

@@ -202,38 +202,4 @@ public class ForwardQueueTests
             Assert.Equal(span, w.Span);
         }
     }
-
-    [Fact]
-    public void A_job_committed_first_is_taken_next_and_the_others_keep_their_order_and_targets()
-    {
-        var q = new ForwardQueue(5, 2);
-        Put(q, 1, targets: 1);
-        Put(q, 2, targets: 2);
-        ForwardJob j = q.Reserve()!;
-        j.Kind = ForwardJob.KindMinimumUnit;
-        j.ImageId = 77;
-        j.Index = 9;
-        j.TargetCount = 0;
-        j.NoticeKind = 1;
-        j.ReceivedAtMs = 1234;
-        Assert.True(q.CommitFirst());
-        j = q.Reserve()!;
-        j.Index = 10;
-        Assert.True(q.CommitFirst()); // behind the one committed first before it
-        var w = new ForwardJob();
-        Assert.True(q.TryDequeue(w));
-        Assert.Equal((9, 0, (byte)1, 1234L), (w.Index, w.TargetCount, w.NoticeKind, w.ReceivedAtMs));
-        Assert.True(q.TryDequeue(w));
-        Assert.Equal(10, w.Index);
-        Assert.True(q.TryDequeue(w));
-        Assert.Equal((1, 1, 101u), (w.Index, w.TargetCount, w.TargetNode[0]));
-        Assert.True(q.TryDequeue(w));
-        Assert.Equal((2, 2), (w.Index, w.TargetCount));
-        Assert.Equal(new uint[] { 102, 103 }, w.TargetNode.Take(2));
-        // a job that names targets cannot go first (its targets would have to go before the pool's head)
-        j = q.Reserve()!;
-        j.TargetCount = 1;
-        Assert.False(q.CommitFirst());
-        Assert.Equal(0, q.Count);
-    }
 }
