@@ -52,11 +52,7 @@ namespace IotOta.DeviceFirmware.Copies
                 _ips[i] = update.Ips[i];
                 _ports[i] = update.Ports[i];
             }
-            _count = n;
-            Epoch = update.Epoch;
-            Fanout = update.Fanout;
-            GroupId = update.GroupId;
-            _hasEpoch = true;
+            Took(update.GroupId, update.Epoch, update.Fanout, n, true);
             return true;
         }
 
@@ -97,12 +93,19 @@ namespace IotOta.DeviceFirmware.Copies
                 _ips[i] = r.ReadUInt32();
                 _ports[i] = r.ReadUInt16();
             }
+            Took(group, epoch, fanout, kept, true);
+            return true;
+        }
+
+        /// <summary>The list now holds <paramref name="kept"/> entries of this group, epoch and fan-out; with
+        /// <paramref name="hasEpoch"/> false the next list replaces it whatever its epoch.</summary>
+        private void Took(int group, uint epoch, int fanout, int kept, bool hasEpoch)
+        {
             _count = kept;
             Epoch = epoch;
             Fanout = fanout;
             GroupId = group;
-            _hasEpoch = true;
-            return true;
+            _hasEpoch = hasEpoch;
         }
 
         /// <summary>A restart: the list kept in flash (<see cref="Flash.MemberListStore"/>) replaces this one; returns how
@@ -112,11 +115,7 @@ namespace IotOta.DeviceFirmware.Copies
         public int BeginRestore(int group, uint epoch, int fanout, int count)
         {
             int kept = count < _nodes.Length ? count : _nodes.Length;
-            _count = kept;
-            Epoch = epoch;
-            Fanout = fanout;
-            GroupId = group;
-            _hasEpoch = false;
+            Took(group, epoch, fanout, kept, false);
             Dropped = false;
             return kept;
         }
