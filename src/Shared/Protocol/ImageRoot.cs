@@ -70,8 +70,7 @@ namespace IotOta.Shared.Protocol
 
         public int ChunkLength(int index)
         {
-            if (index < ChunkCount - 1) return ChunkSize;
-            return (int)(ImageSize - (uint)(ChunkSize * (ChunkCount - 1)));
+            return ImageShape.ChunkLength(ImageSize, ChunkSize, ChunkCount, index);
         }
 
         public int Encode(byte[] buffer, int offset)
@@ -79,13 +78,7 @@ namespace IotOta.Shared.Protocol
             Validate();
             WireWriter w = WireWriter.Reuse(ref _writer, buffer, offset, buffer.Length - offset);
             WireHeader.Write(w, MessageType.ImageRoot);
-            w.WriteUInt32(ImageId);
-            Version.Write(w);
-            w.WriteByte(Flags);
-            w.WriteByte((byte)HashKind);
-            w.WriteUInt32(ImageSize);
-            w.WriteUInt32((uint)ChunkSize);
-            w.WriteUInt32((uint)ChunkCount);
+            ImageShape.Write(w, ImageId, Version, Flags, HashKind, ImageSize, ChunkSize, ChunkCount);
             w.WriteUInt16(HashesPerPiece);
             w.WriteBytes(ImageHash, 0, Manifest.HashLength);
             w.WriteBytes(HashListRoot, 0, Manifest.HashLength);
@@ -113,11 +106,7 @@ namespace IotOta.Shared.Protocol
 
         private static void CheckSizes(uint imageSize, long chunkSize, long chunkCount, int hashesPerPiece)
         {
-            if (imageSize == 0 || imageSize > Manifest.MaxImageSize) throw WireReader.OutOfRange("root image size", imageSize);
-            if (chunkSize < Manifest.MinChunkSize || chunkSize > Manifest.MaxChunkSize) throw WireReader.OutOfRange("root chunk size", chunkSize);
-            int expected = Manifest.ChunkCountFor(imageSize, (int)chunkSize);
-            if (chunkCount != expected) throw new ProtocolException(ProtocolError.LengthMismatch, "root chunk count " + chunkCount + " does not match size " + imageSize + " / chunk " + chunkSize);
-            if (expected > Manifest.MaxChunkCount) throw WireReader.OutOfRange("root chunk count", expected);
+            ImageShape.CheckSizes("root", imageSize, chunkSize, chunkCount);
             if (hashesPerPiece < 1 || hashesPerPiece > MaxHashesPerPiece) throw WireReader.OutOfRange("root hashes per piece", hashesPerPiece);
         }
 

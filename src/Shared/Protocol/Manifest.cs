@@ -57,8 +57,7 @@ namespace IotOta.Shared.Protocol
 
         public int ChunkLength(int index)
         {
-            if (index < ChunkCount - 1) return ChunkSize;
-            return (int)(ImageSize - (uint)(ChunkSize * (ChunkCount - 1)));
+            return ImageShape.ChunkLength(ImageSize, ChunkSize, ChunkCount, index);
         }
 
         /// <summary>Writes the manifest; the signature bytes are written as they are (zeros before signing).
@@ -68,13 +67,7 @@ namespace IotOta.Shared.Protocol
             Validate();
             WireWriter w = new WireWriter(buffer, offset, buffer.Length - offset);
             WireHeader.Write(w, MessageType.Manifest);
-            w.WriteUInt32(ImageId);
-            Version.Write(w);
-            w.WriteByte(Flags);
-            w.WriteByte((byte)HashKind);
-            w.WriteUInt32(ImageSize);
-            w.WriteUInt32((uint)ChunkSize);
-            w.WriteUInt32((uint)ChunkCount);
+            ImageShape.Write(w, ImageId, Version, Flags, HashKind, ImageSize, ChunkSize, ChunkCount);
             w.WriteBytes(ImageHash, 0, HashLength);
             w.WriteBytes(ChunkHashes, 0, ChunkCount * HashLength);
             w.WriteByte(KeyId);
@@ -101,10 +94,7 @@ namespace IotOta.Shared.Protocol
         private void Validate()
         {
             if (Version == null) throw WireReader.OutOfRange("manifest version (missing)", 0);
-            if (ImageSize == 0 || ImageSize > MaxImageSize) throw WireReader.OutOfRange("manifest image size", ImageSize);
-            if (ChunkSize < MinChunkSize || ChunkSize > MaxChunkSize) throw WireReader.OutOfRange("manifest chunk size", ChunkSize);
-            if (ChunkCount != ChunkCountFor(ImageSize, ChunkSize)) throw new ProtocolException(ProtocolError.LengthMismatch, "manifest chunk count " + ChunkCount + " does not match size " + ImageSize + " / chunk " + ChunkSize);
-            if (ChunkCount > MaxChunkCount) throw WireReader.OutOfRange("manifest chunk count", ChunkCount);
+            ImageShape.CheckSizes("manifest", ImageSize, ChunkSize, ChunkCount);
             if (ImageHash == null || ImageHash.Length != HashLength) throw WireReader.OutOfRange("manifest image hash length", ImageHash == null ? 0 : ImageHash.Length);
             if (ChunkHashes == null || ChunkHashes.Length != ChunkCount * HashLength) throw WireReader.OutOfRange("manifest chunk hash table length", ChunkHashes == null ? 0 : ChunkHashes.Length);
             if (Signature != null && Signature.Length != SignatureLength) throw WireReader.OutOfRange("manifest signature length", Signature.Length);
