@@ -10,6 +10,8 @@ public sealed class DeviceRegistry(TimeProvider time)
 {
     private readonly object _gate = new();
     private readonly Dictionary<uint, DeviceRecord> _devices = new();
+    /// <summary>Per device: the version its newest presence said it runs (every boot announces itself).</summary>
+    private readonly Dictionary<uint, FirmwareVersion> _announced = new();
 
     /// <summary>A device came online, went offline, or changed group or address.</summary>
     public event Action? MembershipChanged;
@@ -28,22 +30,35 @@ public sealed class DeviceRegistry(TimeProvider time)
                 p.HasCapabilities ? new DeviceCapabilities(p.SlotSize, p.MaxChunkSize, p.SequentialSink, p.StagingCapacity) : old?.Capabilities);
             membership = old == null || old.Online != p.Online || old.GroupId != p.GroupId || old.Ip != p.Ip || old.Port != p.Port;
             _devices[p.NodeId] = rec;
+            if (p.RunningVersion != null) _announced[p.NodeId] = p.RunningVersion;
         }
         if (membership) MembershipChanged?.Invoke();
         DeviceUpdated?.Invoke(rec);
     }
 
+    /// <summary>A progress report. One that names another running version than the device's newest presence comes
+    /// from a core that no longer runs (sent just before an install restarted it, and delivered after the new core's
+    /// presence: the two travel on different topics) and is not taken: it would set an updated device back to
+    /// receiving. The running version changes only with a boot, and every boot announces itself by presence first.</summary>
     public void OnProgress(ProgressReport r)
     {
         DeviceRecord rec;
         lock (_gate)
         {
             if (!_devices.TryGetValue(r.NodeId, out DeviceRecord? old)) return; // unknown until its presence arrives
+            if (_announced.TryGetValue(r.NodeId, out FirmwareVersion? running) && r.RunningVersion != null && !running.SameAs(r.RunningVersion))
+            {
+                StaleReports++;
+                return;
+            }
             rec = old with { Version = r.RunningVersion, State = r.State, LastSeen = time.GetUtcNow(), ImageId = r.ImageId, HeldCount = r.HeldCount, ChunkCount = r.ChunkCount };
             _devices[r.NodeId] = rec;
         }
         DeviceUpdated?.Invoke(rec);
     }
+
+    /// <summary>Progress reports not taken because they came from a core that no longer runs (see <see cref="OnProgress"/>).</summary>
+    public long StaleReports { get; private set; }
 
     /// <summary>After a restart on a durable store: a device known from before, offline until its presence arrives.
     /// A device the registry already knows is left as it is.</summary>

@@ -61,6 +61,9 @@ public class DeviceAgentInstallTests
         var pres = Parsed.Presence(status.Bytes);
         Assert.Equal(DeviceState.Updated, pres.State);
         Assert.True(pres.RunningVersion.SameAs(V(1, 1, 0)));
+        // and no progress report after it: the presence says all there is (issue #15: one message less per device)
+        d.Agent.Tick();
+        Assert.Empty(d.Out(MessageType.ProgressReport));
 
         // still the source of this image for its group: a duplicate original is forwarded from the active slot
         Assert.Equal(img.ChunkCount, d.Agent.HeldCount);
@@ -123,6 +126,13 @@ public class DeviceAgentInstallTests
         Assert.Equal(DeviceState.Receiving, d.Agent.State);
         Assert.Equal(img.ImageId, d.Agent.CurrentImageId);
         Assert.Equal(first.Length, d.Agent.HeldCount);
+        // a core that restarted mid-download tells the gateway what it holds once it is connected
+        d.Agent.OnConnected();
+        d.Agent.Tick();
+        var report = new ProgressReport();
+        byte[] rb = Assert.Single(d.Out(MessageType.ProgressReport));
+        report.Parse(rb, 0, rb.Length);
+        Assert.Equal((DeviceState.Receiving, img.ImageId, first.Length), (report.State, report.ImageId, report.HeldCount));
 
         d.Manifest(img); // the retained manifest again: ignored, nothing erased
         Assert.Equal(first.Length, d.Agent.HeldCount);

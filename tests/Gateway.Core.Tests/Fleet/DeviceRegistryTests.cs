@@ -95,4 +95,28 @@ public class DeviceRegistryTests
         Assert.Empty(r.All());
         Assert.Equal(0, updated);
     }
+
+    [Fact]
+    public void A_report_from_a_core_that_no_longer_runs_does_not_set_an_updated_device_back()
+    {
+        var r = new DeviceRegistry(_clock);
+        var old = new FirmwareVersion(1, 0, 0);
+        var next = new FirmwareVersion(1, 1, 0);
+        r.OnPresence(P(5));
+        r.OnProgress(new ProgressReport { NodeId = 5, ImageId = 77, State = DeviceState.Receiving, RunningVersion = old, ChunkCount = 40, HeldCount = 39 });
+        // the new core announces itself; the old core's last report (sent before the install) comes after it
+        var presence = P(5, state: DeviceState.Updated);
+        presence.RunningVersion = next;
+        r.OnPresence(presence);
+        r.OnProgress(new ProgressReport { NodeId = 5, ImageId = 77, State = DeviceState.Receiving, RunningVersion = old, ChunkCount = 40, HeldCount = 40 });
+        var d = r.Get(5)!;
+        Assert.Equal(DeviceState.Updated, d.State);
+        Assert.True(d.Version.SameAs(next));
+        Assert.Equal(39, d.HeldCount);
+        Assert.Equal(1, r.StaleReports);
+        // a report of the core that runs is taken
+        r.OnProgress(new ProgressReport { NodeId = 5, ImageId = 77, State = DeviceState.Updated, RunningVersion = next, ChunkCount = 40, HeldCount = 40 });
+        Assert.Equal(40, r.Get(5)!.HeldCount);
+        Assert.Equal(1, r.StaleReports);
+    }
 }

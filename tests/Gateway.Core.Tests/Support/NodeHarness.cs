@@ -80,9 +80,13 @@ internal sealed class NodeHarness : IAsyncDisposable
         Deliver(node, r.Encode, ProgressReport.EncodedLength(image.ChunkCount));
     }
 
-    /// <summary>The device runs the image and confirmed it.</summary>
-    public void Updated(uint node, FirmwareImage image) =>
+    /// <summary>The device runs the image and confirmed it: the new core announces itself (presence with the new
+    /// version, as every boot does) and reports what it holds.</summary>
+    public void Updated(uint node, FirmwareImage image)
+    {
+        if (Node.Registry.Get(node) is { } known) Presence(node, known.GroupId, known.Online, image.Version, DeviceState.Updated);
         Progress(node, image, DeviceState.Updated, image.Version, Enumerable.Range(0, image.ChunkCount));
+    }
 
     /// <summary>A repair request for the missing packets.</summary>
     public void Repair(uint node, FirmwareImage image, IEnumerable<int> missing, int maxReplies = 64)
