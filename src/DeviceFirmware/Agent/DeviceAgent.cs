@@ -168,15 +168,11 @@ namespace IotOta.DeviceFirmware.Agent
             // The self-test of an image on trial: the broker answered the connect, so the gateway can be reached.
             // Confirmed before the presence goes out, so one presence (retained) says both the new version and the new
             // state: each is a message through the broker to the gateway (issue #15).
-            // A progress report follows only while the core receives an image (a restart or reconnect mid-download: the
-            // gateway learns what it holds). Otherwise (updated, rolled back, failed, idle) the presence says all there
-            // is: version and state (one report per device less through the broker, issue #15; the gateway does not take a
-            // report the stopped core sent late, DeviceRegistry.OnProgress).
             bool reachable = _mqtt.IsConnected;
             lock (_gate)
             {
                 if (reachable && !_stopped) _life.Confirm();
-                _status.ReportNow = _life.State == DeviceState.Receiving;
+                _status.ReportNow = true;
             }
             _status.PublishPresence();
         }

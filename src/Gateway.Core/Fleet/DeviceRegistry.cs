@@ -10,8 +10,9 @@ public sealed class DeviceRegistry(TimeProvider time)
 {
     private readonly object _gate = new();
     private readonly Dictionary<uint, DeviceRecord> _devices = new();
-    /// <summary>Per device: the version its newest presence said it runs (every boot announces itself).</summary>
-    private readonly Dictionary<uint, FirmwareVersion> _announced = new();
+    /// <summary>Per device: the version its newest presence said it runs (every boot announces itself), and the one
+    /// it announced before that (null until it announced two).</summary>
+    private readonly Dictionary<uint, (FirmwareVersion Newest, FirmwareVersion? Before)> _announced = new();
 
     /// <summary>A device came online, went offline, or changed group or address.</summary>
     public event Action? MembershipChanged;
@@ -30,23 +31,29 @@ public sealed class DeviceRegistry(TimeProvider time)
                 p.HasCapabilities ? new DeviceCapabilities(p.SlotSize, p.MaxChunkSize, p.SequentialSink, p.StagingCapacity) : old?.Capabilities);
             membership = old == null || old.Online != p.Online || old.GroupId != p.GroupId || old.Ip != p.Ip || old.Port != p.Port;
             _devices[p.NodeId] = rec;
-            if (p.RunningVersion != null) _announced[p.NodeId] = p.RunningVersion;
+            if (p.RunningVersion != null)
+            {
+                if (!_announced.TryGetValue(p.NodeId, out var a)) _announced[p.NodeId] = (p.RunningVersion, null);
+                else if (!a.Newest.SameAs(p.RunningVersion)) _announced[p.NodeId] = (p.RunningVersion, a.Newest);
+            }
         }
         if (membership) MembershipChanged?.Invoke();
         DeviceUpdated?.Invoke(rec);
     }
 
-    /// <summary>A progress report. One that names another running version than the device's newest presence comes
-    /// from a core that no longer runs (sent just before an install restarted it, and delivered after the new core's
-    /// presence: the two travel on different topics) and is not taken: it would set an updated device back to
-    /// receiving. The running version changes only with a boot, and every boot announces itself by presence first.</summary>
+    /// <summary>A progress report. One that names the running version the device announced before its newest presence
+    /// comes from a core that no longer runs (sent just before an install restarted it, delivered after the new
+    /// core's presence and report: they travel on different topics) and is not taken: it would set an updated device
+    /// back to receiving. A report naming a version not announced yet is taken (the new core's presence may come
+    /// late, or be lost).</summary>
     public void OnProgress(ProgressReport r)
     {
         DeviceRecord rec;
         lock (_gate)
         {
             if (!_devices.TryGetValue(r.NodeId, out DeviceRecord? old)) return; // unknown until its presence arrives
-            if (_announced.TryGetValue(r.NodeId, out FirmwareVersion? running) && r.RunningVersion != null && !running.SameAs(r.RunningVersion))
+            if (r.RunningVersion != null && _announced.TryGetValue(r.NodeId, out var a) && !a.Newest.SameAs(r.RunningVersion)
+                && a.Before != null && a.Before.SameAs(r.RunningVersion))
             {
                 StaleReports++;
                 return;

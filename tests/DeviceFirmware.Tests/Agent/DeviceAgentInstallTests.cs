@@ -61,9 +61,13 @@ public class DeviceAgentInstallTests
         var pres = Parsed.Presence(status.Bytes);
         Assert.Equal(DeviceState.Updated, pres.State);
         Assert.True(pres.RunningVersion.SameAs(V(1, 1, 0)));
-        // and no progress report after it: the presence says all there is (issue #15: one message less per device)
+        // and a progress report after it, from the core that runs (the gateway's second chance to learn it is updated)
         d.Agent.Tick();
-        Assert.Empty(d.Out(MessageType.ProgressReport));
+        var after = new ProgressReport();
+        byte[] ab = Assert.Single(d.Out(MessageType.ProgressReport));
+        after.Parse(ab, 0, ab.Length);
+        Assert.Equal(DeviceState.Updated, after.State);
+        Assert.True(after.RunningVersion.SameAs(V(1, 1, 0)));
 
         // still the source of this image for its group: a duplicate original is forwarded from the active slot
         Assert.Equal(img.ChunkCount, d.Agent.HeldCount);

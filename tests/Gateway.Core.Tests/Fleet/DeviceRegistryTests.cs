@@ -119,4 +119,17 @@ public class DeviceRegistryTests
         Assert.Equal(40, r.Get(5)!.HeldCount);
         Assert.Equal(1, r.StaleReports);
     }
+
+    [Fact]
+    public void A_report_of_a_version_not_announced_yet_is_taken_as_the_new_cores_presence_may_come_late()
+    {
+        var r = new DeviceRegistry(_clock);
+        var next = new FirmwareVersion(1, 1, 0);
+        r.OnPresence(P(5));
+        r.OnProgress(new ProgressReport { NodeId = 5, ImageId = 77, State = DeviceState.Updated, RunningVersion = next, ChunkCount = 40, HeldCount = 40 });
+        var d = r.Get(5)!;
+        Assert.Equal(DeviceState.Updated, d.State);
+        Assert.True(d.Version.SameAs(next));
+        Assert.Equal(0, r.StaleReports);
+    }
 }
