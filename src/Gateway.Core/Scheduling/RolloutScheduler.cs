@@ -246,7 +246,11 @@ public sealed partial class RolloutScheduler
             if (own) _noticeTimer.Observe(g.Expected[index], _time.GetElapsedTime(g.Planned[index]).TotalSeconds);
             if (g.Owner[index] == node) TightenRelayDeadlines(node, index, _time.GetTimestamp());
             if (g.Status[index] == Done) return;
-            if (g.Status[index] == InFlight) Release(g, index);
+            if (g.Status[index] == InFlight)
+            {
+                Release(g, index);
+                CountNotice(_time.GetTimestamp());
+            }
             else if (g.Live) _pendingCount[index]--;
             g.Status[index] = Done;
             g.DoneCount++;
@@ -323,8 +327,15 @@ public sealed partial class RolloutScheduler
             // The deadline was set with what the notice timer knew then (at the start of a rollout: nothing). Judged
             // by what it knows now, a delivery that is merely late keeps waiting: late is not lost.
             long due = DueBy(g, k);
+            bool queued = false;
+            if (due <= now)
+            {
+                due = QueuedUntil(g, k, now); // RolloutScheduler.Queueing: late behind a queue is not lost
+                queued = due > now;
+            }
             if (due > now)
             {
+                if (queued) QueueWaits++;
                 g.Deadline[k] = due;
                 _deadlines.Enqueue((g, k), due);
                 continue;

@@ -24,6 +24,9 @@ public sealed record SchedulerOptions
     public TimeSpan OrphanSettle { get; init; } = TimeSpan.FromSeconds(5);
     /// <summary>Once a root noticed a packet, its relays' notices are due within max(this, 2 × their expected finish).</summary>
     public TimeSpan RelayNoticeGrace { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>A deadline that passes while deliveries planned before it are still out waits for them at the rate
+    /// notices came in this window (RolloutScheduler.Queueing); zero turns that off.</summary>
+    public TimeSpan NoticeRateWindow { get; init; } = TimeSpan.FromSeconds(5);
     /// <summary>A device with room is passed over when it would finish later than this many times the group's best
     /// device (busy or not) plus the backlog horizon.</summary>
     public double SlowDeviceFactor { get; init; } = 2.0;
