@@ -82,4 +82,25 @@ public sealed class DeviceCatchUpTests
         Assert.Equal(Topics.DeviceIn(7), only.Topic);
         Assert.Equal(image.ManifestBytes, only.Payload);
     }
+
+    [Fact]
+    public async Task A_device_online_before_its_groups_rollout_began_is_not_answered_one_that_came_after_is()
+    {
+        using var signer = IotOta.Gateway.Images.ManifestSigner.Generate();
+        var image = IotOta.Gateway.Images.FirmwareImage.Create(new byte[10_000], new FirmwareVersion(2, 0, 0), signer, 1024);
+        var ledger = new RetainedLedger();
+        ledger.Record(Topics.GroupMembers(1), Members());
+        var sent = new Sent();
+        var c = new DeviceCatchUp(ledger, sent.Send, _ => null, TimeProvider.System) { Grace = TimeSpan.FromMilliseconds(300) };
+
+        c.OnPresence(5, 1); // online with no rollout for its group
+        ledger.Record(Topics.GroupManifest(1), image.ManifestBytes); // the rollout begins within the grace
+        c.OnPresence(6, 1); // comes online while it runs, and reports nothing
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (c.Answers < 1 && DateTime.UtcNow < deadline) await Task.Delay(20);
+        await Task.Delay(500);
+        Assert.Equal(1, c.Answers);
+        Assert.All(sent.Items, m => Assert.Equal(Topics.DeviceIn(6), m.Topic));
+        Assert.Contains(sent.Items, m => m.Payload.SequenceEqual(image.ManifestBytes));
+    }
 }
