@@ -148,7 +148,7 @@ namespace IotOta.DeviceFirmware.Agent
         /// <summary>Stops all work (power off); the adapters stop calling in.</summary>
         public void Stop()
         {
-            lock (_gate) { _stopped = true; }
+            lock (_gate) { _stopped = true; _status.Stopped = true; }
         }
 
         /// <summary>Called by the MQTT adapter after every (re)connect: subscribes, confirms an image on trial (its
@@ -168,11 +168,15 @@ namespace IotOta.DeviceFirmware.Agent
             // The self-test of an image on trial: the broker answered the connect, so the gateway can be reached.
             // Confirmed before the presence goes out, so one presence (retained) says both the new version and the new
             // state: each is a message through the broker to the gateway (issue #15).
+            // A progress report follows only while the core receives an image (a restart or reconnect mid-download: the
+            // gateway learns what it holds). Updated, rolled back, failed or idle, the presence says all there is:
+            // version and state. The presence is sent again until it goes out (StatusReporter.PublishPresenceIfDue),
+            // and the gateway does not take the stopped core's late report (DeviceRegistry.OnProgress).
             bool reachable = _mqtt.IsConnected;
             lock (_gate)
             {
                 if (reachable && !_stopped) _life.Confirm();
-                _status.ReportNow = true;
+                _status.ReportNow = _life.State == DeviceState.Receiving;
             }
             _status.PublishPresence();
         }
@@ -186,6 +190,7 @@ namespace IotOta.DeviceFirmware.Agent
                 if (_stopped || !_life.OnTrial) return;
                 _life.AbandonTrial("self-test failed: " + why);
                 _stopped = true;
+                _status.Stopped = true;
             }
             _restart.RequestRestart();
         }
@@ -237,6 +242,7 @@ namespace IotOta.DeviceFirmware.Agent
                 return false;
             }
             _stopped = true;
+            _status.Stopped = true;
             return true;
         }
 
@@ -252,6 +258,7 @@ namespace IotOta.DeviceFirmware.Agent
                 {
                     _life.AbandonTrial("not confirmed within " + _cfg.TrialTimeoutMs + " ms");
                     _stopped = true;
+                    _status.Stopped = true;
                     abandon = true;
                 }
             }
@@ -285,6 +292,7 @@ namespace IotOta.DeviceFirmware.Agent
             else if (repairTo == RepairClient.ToGateway) _mqtt.Publish(_topicOut, buf, 0, len, false);
             AskForPieces(now);
             _forwarder.FlushNotices(false);
+            _status.PublishPresenceIfDue();
             _status.PublishProgressIfDue(now);
         }
 

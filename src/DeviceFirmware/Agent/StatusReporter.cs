@@ -41,6 +41,13 @@ namespace IotOta.DeviceFirmware.Agent
             ReportNow = true;
         }
 
+        /// <summary>The core stopped (installed, abandoned its trial, powered off): it reports nothing more. Set under the
+        /// lock. An install switches the boot record, so a report encoded after it named the new version as running
+        /// with the state Installing; delivered after the new core's presence it set an updated device back, and the
+        /// rollout waited for it until its timeout (N = 1,000, 1 device in 2 of 4 runs once the new core's report
+        /// no longer followed).</summary>
+        public bool Stopped;
+
         /// <summary>Report progress at the next chance (state changed). Set under the lock.</summary>
         public bool ReportNow;
         /// <summary>A new packet is held: report within ProgressIntervalMs. Set under the lock.</summary>
@@ -53,7 +60,21 @@ namespace IotOta.DeviceFirmware.Agent
             if (_progressBuf.Length < p) _progressBuf = new byte[p];
         }
 
-        /// <summary>Publishes this device's presence (retained); false when the publish failed.</summary>
+        /// <summary>The last presence did not go out (the publish failed: not connected, or its acknowledgement timed
+        /// out): <see cref="PublishPresenceIfDue"/> sends it again. The presence is the only message that tells the
+        /// gateway a device runs its new image (no progress report follows it).</summary>
+        private bool _presenceDue; // under _publishGate
+
+        /// <summary>Publishes the presence again if the last one failed and the device is connected.</summary>
+        public void PublishPresenceIfDue()
+        {
+            bool due;
+            lock (_publishGate) due = _presenceDue;
+            if (due && _mqtt.IsConnected) PublishPresence();
+        }
+
+        /// <summary>Publishes this device's presence (retained); false when the publish failed (it is sent again by
+        /// <see cref="PublishPresenceIfDue"/>).</summary>
         public bool PublishPresence()
         {
             lock (_publishGate)
@@ -61,6 +82,11 @@ namespace IotOta.DeviceFirmware.Agent
                 Presence p = _presence;
                 lock (_gate)
                 {
+                    if (Stopped)
+                    {
+                        _presenceDue = false;
+                        return false;
+                    }
                     p.NodeId = _cfg.NodeId;
                     p.GroupId = _cfg.GroupId;
                     p.Online = true;
@@ -77,7 +103,9 @@ namespace IotOta.DeviceFirmware.Agent
                     p.StagingCapacity = staging > 65535 ? 65535 : staging;
                 }
                 int n = p.Encode(_presenceBuf, 0);
-                return _mqtt.Publish(_topicStatus, _presenceBuf, 0, n, true);
+                bool sent = _mqtt.Publish(_topicStatus, _presenceBuf, 0, n, true);
+                _presenceDue = !sent;
+                return sent;
             }
         }
 
@@ -89,6 +117,7 @@ namespace IotOta.DeviceFirmware.Agent
                 int n;
                 lock (_gate)
                 {
+                    if (Stopped) return;
                     bool due = ReportNow || (Dirty && now - _lastProgressMs >= _cfg.ProgressIntervalMs);
                     // v2: an image whose hash list is still coming is not reported yet (the gateway plans data for the
                     // devices that report it); the report waits until the list is complete.

@@ -44,16 +44,20 @@ public sealed class DeviceRegistry(TimeProvider time)
     /// <summary>A progress report. One that names the running version the device announced before its newest presence
     /// comes from a core that no longer runs (sent just before an install restarted it, delivered after the new
     /// core's presence and report: they travel on different topics) and is not taken: it would set an updated device
-    /// back to receiving. A report naming a version not announced yet is taken (the new core's presence may come
-    /// late, or be lost).</summary>
+    /// back to receiving. So is one saying "installing" the version the newest presence announced running (the
+    /// installing core's, whose boot record already names the new version). A report naming a version not announced
+    /// yet is taken (the new core's presence may come late, or be lost).</summary>
     public void OnProgress(ProgressReport r)
     {
         DeviceRecord rec;
         lock (_gate)
         {
             if (!_devices.TryGetValue(r.NodeId, out DeviceRecord? old)) return; // unknown until its presence arrives
-            if (r.RunningVersion != null && _announced.TryGetValue(r.NodeId, out var a) && !a.Newest.SameAs(r.RunningVersion)
-                && a.Before != null && a.Before.SameAs(r.RunningVersion))
+            if (r.RunningVersion != null && _announced.TryGetValue(r.NodeId, out var a)
+                && (!a.Newest.SameAs(r.RunningVersion) && a.Before != null && a.Before.SameAs(r.RunningVersion)
+                    // "Installing" comes only from the core that installed the image (its boot record names the new
+                    // version): once a presence announced that version running, that core is gone
+                    || r.State == DeviceState.Installing && a.Newest.SameAs(r.RunningVersion)))
             {
                 StaleReports++;
                 return;

@@ -136,11 +136,9 @@ public class DeviceAgentSafetyTests
         var pres = Parsed.Presence(d.Mqtt.Published.Last(p => p.Topic == d.StatusTopic).Bytes);
         Assert.Equal(DeviceState.RolledBack, pres.State);
         Assert.True(pres.RunningVersion.SameAs(V(1, 0, 0)));
+        // the presence says it (version and state): no progress report follows it
         d.Agent.Tick();
-        var progress = new ProgressReport();
-        byte[] pb = d.Out(MessageType.ProgressReport).Last();
-        progress.Parse(pb, 0, pb.Length);
-        Assert.Equal(DeviceState.RolledBack, progress.State);
+        Assert.Empty(d.Out(MessageType.ProgressReport));
 
         // the retained manifest of the failed image is not installed again
         d.Manifest(img);

@@ -14,6 +14,8 @@ public sealed class FakeMqttPort : IMqttPort
 
     public bool IsConnected { get; set; } = true;
     public bool CountOnly { get; set; }
+    /// <summary>Publishes that fail (return false, as one whose acknowledgement timed out) before they succeed again.</summary>
+    public int FailPublishes;
     public int PublishCount;
 
     public IReadOnlyList<Message> Published { get { lock (_lock) return _published.ToArray(); } }
@@ -22,6 +24,11 @@ public sealed class FakeMqttPort : IMqttPort
     public bool Publish(string topic, byte[] buffer, int offset, int count, bool retain)
     {
         if (!IsConnected) return false;
+        if (FailPublishes > 0)
+        {
+            FailPublishes--;
+            return false;
+        }
         Interlocked.Increment(ref PublishCount);
         if (CountOnly) return true;
         var copy = new byte[count];

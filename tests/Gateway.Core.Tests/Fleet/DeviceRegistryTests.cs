@@ -132,4 +132,19 @@ public class DeviceRegistryTests
         Assert.True(d.Version.SameAs(next));
         Assert.Equal(0, r.StaleReports);
     }
+
+    [Fact]
+    public void The_installing_cores_last_report_does_not_set_back_the_device_whose_new_core_announced_itself()
+    {
+        var r = new DeviceRegistry(_clock);
+        var next = new FirmwareVersion(1, 1, 0);
+        r.OnPresence(P(5));
+        var presence = P(5, state: DeviceState.Updated);
+        presence.RunningVersion = next;
+        r.OnPresence(presence);
+        // encoded after the install switched the boot record: the new version, state Installing; it comes late
+        r.OnProgress(new ProgressReport { NodeId = 5, ImageId = 77, State = DeviceState.Installing, RunningVersion = next, ChunkCount = 40, HeldCount = 40 });
+        Assert.Equal(DeviceState.Updated, r.Get(5)!.State);
+        Assert.Equal(1, r.StaleReports);
+    }
 }
