@@ -148,7 +148,7 @@ namespace IotOta.DeviceFirmware.Agent
         /// <summary>Stops all work (power off); the adapters stop calling in.</summary>
         public void Stop()
         {
-            lock (_gate) { _stopped = true; _status.Stopped = true; }
+            lock (_gate) { _stopped = true; }
         }
 
         /// <summary>Called by the MQTT adapter after every (re)connect: subscribes, confirms an image on trial (its
