@@ -37,15 +37,22 @@ public class DeviceAgentInstallTests
         Assert.False(d.Agent.PumpOnce());
     }
 
-    [Fact]
-    public void After_restart_the_image_is_on_trial_confirmed_on_connect_and_still_served()
+    /// <summary>Image 1.1.0 received whole, installed, and the device restarted into it (not connected yet).</summary>
+    private static FirmwareImage InstalledAndRestarted(DeviceHarness d)
     {
-        using var d = new DeviceHarness(nodeId: 1);
         var img = Create(V(1, 1, 0));
         d.Manifest(img);
         ReceiveAll(d, img);
         d.PumpAll();
         d.Reboot();
+        return img;
+    }
+
+    [Fact]
+    public void After_restart_the_image_is_on_trial_confirmed_on_connect_and_still_served()
+    {
+        using var d = new DeviceHarness(nodeId: 1);
+        var img = InstalledAndRestarted(d);
 
         Assert.Equal(DeviceState.PendingConfirm, d.Agent.State);
         Assert.Equal(BootState.Trial, d.LoadBootRecord().State);
@@ -90,11 +97,7 @@ public class DeviceAgentInstallTests
     public void A_presence_that_did_not_go_out_after_the_restart_is_sent_again_on_the_next_tick()
     {
         using var d = new DeviceHarness(nodeId: 1);
-        var img = Create(V(1, 1, 0));
-        d.Manifest(img);
-        ReceiveAll(d, img);
-        d.PumpAll();
-        d.Reboot();
+        InstalledAndRestarted(d);
         d.Mqtt.FailPublishes = 1; // its acknowledgement timed out
         d.Agent.OnConnected();
         Assert.Empty(d.Mqtt.Published);

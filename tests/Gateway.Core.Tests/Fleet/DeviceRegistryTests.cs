@@ -96,6 +96,10 @@ public class DeviceRegistryTests
         Assert.Equal(0, updated);
     }
 
+    /// <summary>Device 5's report on image 77 of 40 packets.</summary>
+    private static ProgressReport Report(DeviceState state, FirmwareVersion running, int held) =>
+        new() { NodeId = 5, ImageId = 77, State = state, RunningVersion = running, ChunkCount = 40, HeldCount = held };
+
     [Fact]
     public void A_report_from_a_core_that_no_longer_runs_does_not_set_an_updated_device_back()
     {
@@ -103,19 +107,19 @@ public class DeviceRegistryTests
         var old = new FirmwareVersion(1, 0, 0);
         var next = new FirmwareVersion(1, 1, 0);
         r.OnPresence(P(5));
-        r.OnProgress(new ProgressReport { NodeId = 5, ImageId = 77, State = DeviceState.Receiving, RunningVersion = old, ChunkCount = 40, HeldCount = 39 });
+        r.OnProgress(Report(DeviceState.Receiving, old, 39));
         // the new core announces itself; the old core's last report (sent before the install) comes after it
         var presence = P(5, state: DeviceState.Updated);
         presence.RunningVersion = next;
         r.OnPresence(presence);
-        r.OnProgress(new ProgressReport { NodeId = 5, ImageId = 77, State = DeviceState.Receiving, RunningVersion = old, ChunkCount = 40, HeldCount = 40 });
+        r.OnProgress(Report(DeviceState.Receiving, old, 40));
         var d = r.Get(5)!;
         Assert.Equal(DeviceState.Updated, d.State);
         Assert.True(d.Version.SameAs(next));
         Assert.Equal(39, d.HeldCount);
         Assert.Equal(1, r.StaleReports);
         // a report of the core that runs is taken
-        r.OnProgress(new ProgressReport { NodeId = 5, ImageId = 77, State = DeviceState.Updated, RunningVersion = next, ChunkCount = 40, HeldCount = 40 });
+        r.OnProgress(Report(DeviceState.Updated, next, 40));
         Assert.Equal(40, r.Get(5)!.HeldCount);
         Assert.Equal(1, r.StaleReports);
     }
@@ -126,7 +130,7 @@ public class DeviceRegistryTests
         var r = new DeviceRegistry(_clock);
         var next = new FirmwareVersion(1, 1, 0);
         r.OnPresence(P(5));
-        r.OnProgress(new ProgressReport { NodeId = 5, ImageId = 77, State = DeviceState.Updated, RunningVersion = next, ChunkCount = 40, HeldCount = 40 });
+        r.OnProgress(Report(DeviceState.Updated, next, 40));
         var d = r.Get(5)!;
         Assert.Equal(DeviceState.Updated, d.State);
         Assert.True(d.Version.SameAs(next));
@@ -143,7 +147,7 @@ public class DeviceRegistryTests
         presence.RunningVersion = next;
         r.OnPresence(presence);
         // encoded after the install switched the boot record: the new version, state Installing; it comes late
-        r.OnProgress(new ProgressReport { NodeId = 5, ImageId = 77, State = DeviceState.Installing, RunningVersion = next, ChunkCount = 40, HeldCount = 40 });
+        r.OnProgress(Report(DeviceState.Installing, next, 40));
         Assert.Equal(DeviceState.Updated, r.Get(5)!.State);
         Assert.Equal(1, r.StaleReports);
     }
