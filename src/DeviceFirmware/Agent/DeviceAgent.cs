@@ -151,6 +151,14 @@ namespace IotOta.DeviceFirmware.Agent
             lock (_gate) { _stopped = true; }
         }
 
+        /// <summary>Under the lock: the core stops for a restart (installed, or its trial ended) and, unlike a power-off,
+        /// reports nothing more (<see cref="StatusReporter.Stopped"/>): the next core announces itself.</summary>
+        private void StopForRestart()
+        {
+            _stopped = true;
+            _status.Stopped = true;
+        }
+
         /// <summary>Called by the MQTT adapter after every (re)connect: subscribes, confirms an image on trial (its
         /// self-test: the gateway can be reached) and announces itself once.</summary>
         public void OnConnected()
@@ -168,14 +176,15 @@ namespace IotOta.DeviceFirmware.Agent
             // The self-test of an image on trial: the broker answered the connect, so the gateway can be reached.
             // Confirmed before the presence goes out, so one presence (retained) says both the new version and the new
             // state: each is a message through the broker to the gateway (issue #15).
-            // A progress report follows only while the core receives an image (a restart or reconnect mid-download: the
-            // gateway learns what it holds). Updated, rolled back, failed or idle, the presence says all there is:
-            // version and state. The presence is sent again until it goes out (StatusReporter.PublishPresenceIfDue),
-            // and the gateway does not take the stopped core's late report (DeviceRegistry.OnProgress).
             bool reachable = _mqtt.IsConnected;
             lock (_gate)
             {
                 if (reachable && !_stopped) _life.Confirm();
+                // A progress report follows only while the core receives an image (a restart or reconnect
+                // mid-download: the gateway learns what it holds). Updated, rolled back, failed or idle, the presence
+                // says all there is: version and state. The presence is sent again until it goes out
+                // (StatusReporter.PublishPresenceIfDue), and the gateway does not take the stopped core's late report
+                // (DeviceRegistry.OnProgress).
                 _status.ReportNow = _life.State == DeviceState.Receiving;
             }
             _status.PublishPresence();
@@ -189,8 +198,7 @@ namespace IotOta.DeviceFirmware.Agent
             {
                 if (_stopped || !_life.OnTrial) return;
                 _life.AbandonTrial("self-test failed: " + why);
-                _stopped = true;
-                _status.Stopped = true;
+                StopForRestart();
             }
             _restart.RequestRestart();
         }
@@ -241,8 +249,7 @@ namespace IotOta.DeviceFirmware.Agent
                 _status.ReportNow = true;
                 return false;
             }
-            _stopped = true;
-            _status.Stopped = true;
+            StopForRestart();
             return true;
         }
 
@@ -257,8 +264,7 @@ namespace IotOta.DeviceFirmware.Agent
                 if (_life.TrialExpired(now, _bootedAtMs, _cfg.TrialTimeoutMs))
                 {
                     _life.AbandonTrial("not confirmed within " + _cfg.TrialTimeoutMs + " ms");
-                    _stopped = true;
-                    _status.Stopped = true;
+                    StopForRestart();
                     abandon = true;
                 }
             }

@@ -43,10 +43,10 @@ namespace IotOta.DeviceFirmware.Agent
 
         /// <summary>The core stopped for a restart (installed, abandoned its trial, failed its self-test): it reports
         /// nothing more (the next core announces itself). Not set by a plain Stop (power off; a core stopped over its
-        /// heap budget still announces itself). Set under the lock. An install switches the boot record, so a report encoded after it named the new version as running
-        /// with the state Installing; delivered after the new core's presence it set an updated device back, and the
-        /// rollout waited for it until its timeout (N = 1,000, 1 device in 2 of 4 runs once the new core's report
-        /// no longer followed).</summary>
+        /// heap budget still announces itself). Set under the lock. An install switches the boot record, so a report
+        /// encoded after it named the new version as running with the state Installing; delivered after the new core's
+        /// presence it set an updated device back, and the rollout waited for it until its timeout (N = 1,000, 1 device
+        /// in 2 of 4 runs once the new core's report no longer followed).</summary>
         public bool Stopped;
 
         /// <summary>Report progress at the next chance (state changed). Set under the lock.</summary>

@@ -82,7 +82,7 @@ namespace IotOta.DeviceFirmware.Flash
             _part.Read(_base + HeaderLength, scratch, 0, FixedLength);
             if (scratch[0] != WireHeader.Magic0 || scratch[1] != WireHeader.Magic1 || scratch[3] != (byte)MessageType.MemberList) return false;
             int g = scratch[4] | (scratch[5] << 8);
-            uint epoch = (uint)(scratch[6] | (scratch[7] << 8) | (scratch[8] << 16) | (scratch[9] << 24));
+            uint epoch = U32(scratch, 6);
             int count = scratch[10] | (scratch[11] << 8);
             int entries = count * MemberListUpdate.EntryLength;
             int tail = length - FixedLength - entries;

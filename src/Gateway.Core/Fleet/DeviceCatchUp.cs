@@ -20,9 +20,8 @@ public sealed class DeviceCatchUp
     private readonly TimeProvider _time;
     private readonly Action<string>? _log;
     private readonly object _gate = new();
-    private readonly Dictionary<uint, long> _presenceAt = new();
-    /// <summary>Per device: the image its group's state announced when the device's newest presence came (0: none).</summary>
-    private readonly Dictionary<uint, uint> _imageAtPresence = new();
+    /// <summary>Per device: when its newest presence came, and the image its group's state announced then (0: none).</summary>
+    private readonly Dictionary<uint, (long At, uint Image)> _presence = new();
     private readonly Dictionary<uint, (uint Image, long At)> _lastReport = new();
     private readonly CancellationTokenSource _stop = new();
     private long _answers, _bytes;
@@ -53,8 +52,7 @@ public sealed class DeviceCatchUp
         uint announced = Announced(_ledger.ForGroup(groupId)).ImageId;
         lock (_gate)
         {
-            _presenceAt[nodeId] = now;
-            _imageAtPresence[nodeId] = announced;
+            _presence[nodeId] = (now, announced);
         }
         _ = CheckLaterAsync(nodeId, groupId, now, _stop.Token);
     }
@@ -75,7 +73,7 @@ public sealed class DeviceCatchUp
             await Task.Delay(Grace, _time, ct);
             lock (_gate)
             {
-                if (_presenceAt.GetValueOrDefault(nodeId) != presenceAt) return; // a newer presence checks for itself
+                if (_presence.GetValueOrDefault(nodeId).At != presenceAt) return; // a newer presence checks for itself
             }
             await AnswerIfNeededAsync(nodeId, groupId);
         }
@@ -123,14 +121,14 @@ public sealed class DeviceCatchUp
         var (imageId, version) = Announced(state);
         lock (_gate)
         {
-            long presence = _presenceAt.GetValueOrDefault(nodeId);
-            if (imageId != 0 && _lastReport.TryGetValue(nodeId, out var r) && r.Image == imageId && r.At >= presence) return false;
+            bool seen = _presence.TryGetValue(nodeId, out var presence);
+            if (imageId != 0 && _lastReport.TryGetValue(nodeId, out var r) && r.Image == imageId && r.At >= presence.At) return false;
             // A device that was online before its group's rollout state was published gets it the way the rollout
             // sends it (a retained publish reaches those already subscribed; a v2 root goes to the group's seeds and
             // down its copy tree), and with v2 it reports the image only once it holds the whole hash list, which
             // may take longer than the grace: answering it sent the member list and root again to every device that
             // came online in the 2 s before a rollout began (N = 1,000: 28-75 devices, 32-86 KB through the broker).
-            if (imageId != 0 && _imageAtPresence.TryGetValue(nodeId, out uint atPresence) && atPresence != imageId) return false;
+            if (imageId != 0 && seen && presence.Image != imageId) return false;
         }
         if (version != null && _runningVersion(nodeId) is { } running && running.SameAs(version)) return false;
         foreach (var (topic, payload) in state)
