@@ -27,6 +27,7 @@ namespace IotOta.DeviceFirmware.Agent
         private readonly string _topicOut;
         private byte[] _progressBuf = new byte[ProgressReport.FixedLength];
         private long _lastProgressMs;
+        private long _dirtySinceMs = -1; // when the tick first saw Dirty since the last report (-1: not yet)
 
         public StatusReporter(DeviceConfig cfg, object gate, IMqttPort mqtt, string topicOut, IFlashLayout flash, SlotLifecycle life, ReceivePath rx)
         {
@@ -51,7 +52,8 @@ namespace IotOta.DeviceFirmware.Agent
 
         /// <summary>Report progress at the next chance (state changed). Set under the lock.</summary>
         public bool ReportNow;
-        /// <summary>A new packet is held: report within ProgressIntervalMs. Set under the lock.</summary>
+        /// <summary>A new packet is held: report ProgressIntervalMs after the tick first saw it (and no sooner than that
+        /// after the last report). Set under the lock.</summary>
         public bool Dirty;
 
         /// <summary>A new image of chunkCount packets: the report buffer fits its bitmap (under the lock).</summary>
@@ -119,12 +121,14 @@ namespace IotOta.DeviceFirmware.Agent
                 lock (_gate)
                 {
                     if (Stopped) return;
-                    bool due = ReportNow || (Dirty && now - _lastProgressMs >= _cfg.ProgressIntervalMs);
+                    if (Dirty && _dirtySinceMs < 0) _dirtySinceMs = now;
+                    bool due = ReportNow || (Dirty && now - _dirtySinceMs >= _cfg.ProgressIntervalMs && now - _lastProgressMs >= _cfg.ProgressIntervalMs);
                     // v2: an image whose hash list is still coming is not reported yet (the gateway plans data for the
                     // devices that report it); the report waits until the list is complete.
                     if (!due || !_rx.ListComplete) return;
                     ReportNow = false;
                     Dirty = false;
+                    _dirtySinceMs = -1;
                     _lastProgressMs = now;
                     Manifest m = _rx.Manifest;
                     _progress.NodeId = _cfg.NodeId;

@@ -86,7 +86,7 @@ public static class DeviceKill9Scenario
             var scheduler = gw.CurrentRollout?.Scheduler;
 
             // Strike at FaultAt of the fleet's packets, or once the broker has carried FaultAt of the image's packets:
-            // protocol v2 devices report progress at most every DeviceConfig.ProgressIntervalMs (5 s) while receiving
+            // protocol v2 devices report progress at most every DeviceConfig.ProgressIntervalMs (10 s, counted from the first unreported packet) while receiving
             // and notice only the packets they were sent by the gateway, so on a rollout of a few seconds the reports
             // alone arrive after the end; in cross-group mode one copy of each packet reaches the whole fleet, so the
             // share of the image's packets sent is the fleet's share a moment later.
