@@ -9,7 +9,12 @@ namespace IotOta.DeviceFirmware.Repair
     /// <summary>
     /// Asks for the packets still missing once they stop arriving: a repair request to up to three peers of the group
     /// in turn (none that is quarantined), then the gateway, round after round while replies bring nothing new.
-    /// <see cref="Due"/> runs under the agent's lock and encodes the request; the agent sends it outside the lock.
+    /// The gateway is asked only after that many peer rounds in a row brought nothing (a round that brought a packet
+    /// starts the peers over), and each gateway ask that brings nothing doubles the round (up to 8 ×) until a packet
+    /// comes: at N = 1,000 packets still queued in the group's copy trees reach a device seconds apart, and the gateway,
+    /// which does not repair what is still on its way, was asked again every round (16 KB of requests at the broker
+    /// in one run). <see cref="Due"/> runs under the agent's lock and encodes the request; the agent sends it outside
+    /// the lock.
     /// </summary>
     public sealed class RepairClient
     {
@@ -28,6 +33,9 @@ namespace IotOta.DeviceFirmware.Repair
         private byte[] _buf = new byte[RepairRequest.FixedLength];
         private bool _repairing;
         private int _attempt;
+        private int _peerAsks;    // peers asked since the gateway was last asked or a packet last came
+        private int _gatewayAsks; // gateway asks since a packet last came: the round is RepairRoundMs << min(this, 3)
+        private const int MaxBackoffShift = 3;
         private int _heldAtLast;
         private long _lastRepairMs;
 
@@ -52,6 +60,8 @@ namespace IotOta.DeviceFirmware.Repair
             if (_buf.Length < r) _buf = new byte[r];
             _repairing = false;
             _attempt = 0;
+            _peerAsks = 0;
+            _gatewayAsks = 0;
         }
 
         /// <summary>The update was resumed from flash after a restart (the device was offline): its first request goes
@@ -72,14 +82,28 @@ namespace IotOta.DeviceFirmware.Repair
         /// <summary>Called periodically while an image is incomplete: decides whether to ask now and whom.</summary>
         public int Due(long now, Manifest m, PacketBitmap held, long lastNewPacketMs)
         {
-            long idle = _repairing ? _cfg.RepairRoundMs : _cfg.RepairIdleMs;
+            long round = (long)_cfg.RepairRoundMs << (_gatewayAsks < MaxBackoffShift ? _gatewayAsks : MaxBackoffShift);
+            long idle = _repairing ? round : _cfg.RepairIdleMs;
             if (now - lastNewPacketMs < idle)
             {
-                if (!_repairing) _attempt = 0;
+                if (!_repairing)
+                {
+                    _attempt = 0;
+                    _peerAsks = 0;
+                    _gatewayAsks = 0;
+                }
                 return None;
             }
             if (now - _lastRepairMs < idle) return None;
-            if (_repairing && held.HeldCount <= _heldAtLast) _attempt++;
+            if (_repairing)
+            {
+                if (held.HeldCount <= _heldAtLast) _attempt++; // nothing new: the next peer, or the gateway
+                else
+                {
+                    _peerAsks = 0; // it came: peers first again, no back-off
+                    _gatewayAsks = 0;
+                }
+            }
             _repairing = true;
             _lastRepairMs = now;
             _heldAtLast = held.HeldCount;
@@ -99,20 +123,23 @@ namespace IotOta.DeviceFirmware.Repair
             {
                 PeerIp = _members.IpAt(j);
                 PeerPort = _members.PortAt(j);
+                _peerAsks++;
                 _counters.RepairRequestsSent++;
                 return ToPeer;
             }
+            _peerAsks = 0;
+            _gatewayAsks++;
             _counters.GatewayRepairRequests++;
             return ToGateway;
         }
 
-        /// <summary>The member to ask this round, or -1 for the gateway: up to three peers in turn, then the gateway.</summary>
+        /// <summary>The member to ask this round, or -1 for the gateway: up to three peers in turn (the one that just brought
+        /// something again), then the gateway.</summary>
         private int NextPeer()
         {
             int self = _members.IndexOf(_cfg.NodeId);
             int peers = _members.Count - (self >= 0 ? 1 : 0);
-            int cycle = (peers < 3 ? peers : 3) + 1;
-            if (_attempt % cycle >= cycle - 1) return -1;
+            if (_peerAsks >= (peers < 3 ? peers : 3)) return -1;
             // the next peer in turn that is not quarantined
             for (int tries = 0; tries < peers; tries++)
             {

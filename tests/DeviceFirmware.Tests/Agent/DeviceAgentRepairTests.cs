@@ -62,6 +62,76 @@ public class DeviceAgentRepairTests
         Assert.Equal(1, d.Counters.GatewayRepairRequests);
     }
 
+    /// <summary>A device with 4 peers that got packet 0 and then nothing, asked 3 peers and then the gateway.</summary>
+    private static (DeviceHarness d, IotOta.Gateway.Images.FirmwareImage img) StalledUntilTheGatewayWasAsked()
+    {
+        var d = new DeviceHarness(nodeId: 1, configure: c => { c.RepairIdleMs = Idle; c.RepairRoundMs = Round; });
+        d.Members(1, 1, 2, 3, 4, 5);
+        var img = Create(V(1, 1, 0));
+        d.Manifest(img);
+        d.Original(img, 0);
+        d.PumpAll();
+        d.Peer.Clear();
+        d.Clock.Advance(Idle);
+        d.Agent.Tick();
+        for (int i = 0; i < 3; i++)
+        {
+            d.Clock.Advance(Round);
+            d.Agent.Tick();
+        }
+        Assert.Equal(3, PeerRepairRequests(d).Count);
+        Assert.Single(d.Out(MessageType.RepairRequest));
+        return (d, img);
+    }
+
+    [Fact]
+    public void Each_gateway_ask_that_brings_nothing_doubles_the_round_up_to_eight_times()
+    {
+        var (d, _) = StalledUntilTheGatewayWasAsked();
+        using var _d = d;
+        int[] rounds = [2 * Round, 4 * Round, 8 * Round, 8 * Round];
+        for (int g = 0; g < rounds.Length; g++)
+        {
+            for (int ask = 0; ask < 4; ask++) // three peers, then the gateway, each one round apart
+            {
+                int peers = PeerRepairRequests(d).Count, gateway = d.Out(MessageType.RepairRequest).Count;
+                d.Clock.Advance(rounds[g] - 1);
+                d.Agent.Tick();
+                Assert.Equal(peers, PeerRepairRequests(d).Count);
+                Assert.Equal(gateway, d.Out(MessageType.RepairRequest).Count);
+                d.Clock.Advance(1);
+                d.Agent.Tick();
+                Assert.Equal(ask < 3 ? peers + 1 : peers, PeerRepairRequests(d).Count);
+                Assert.Equal(ask < 3 ? gateway : gateway + 1, d.Out(MessageType.RepairRequest).Count);
+            }
+        }
+        Assert.Equal(5, d.Counters.GatewayRepairRequests);
+    }
+
+    [Fact]
+    public void Packets_trickling_in_after_a_gateway_ask_send_the_device_back_to_its_peers_not_to_the_gateway()
+    {
+        var (d, img) = StalledUntilTheGatewayWasAsked();
+        using var _d = d;
+        for (int i = 1; i <= 4; i++)
+        {
+            d.Original(img, i);
+            d.PumpAll();
+            d.Clock.Advance(2 * Round);
+            d.Agent.Tick();
+        }
+        Assert.Equal(3 + 4, PeerRepairRequests(d).Count);
+        Assert.Single(d.Out(MessageType.RepairRequest)); // asking again every round was 4 more
+        // Then nothing comes again: three fruitless peer rounds at the first round length, then the gateway.
+        for (int i = 0; i < 3; i++)
+        {
+            d.Clock.Advance(Round);
+            d.Agent.Tick();
+        }
+        Assert.Equal(3 + 4 + 2, PeerRepairRequests(d).Count);
+        Assert.Equal(2, d.Out(MessageType.RepairRequest).Count);
+    }
+
     [Fact]
     public void Without_peers_the_gateway_is_asked()
     {

@@ -41,11 +41,14 @@ public class RepairClientTests
         Assert.Equal(RepairClient.None, c.Due(1500, _m, _held, 1000)); // 500 ms without a packet: not yet
         var to = new List<string>();
         long now = 2000;
-        for (int round = 0; round < 8; round++, now += 100)
+        for (int round = 0; round < 8; round++)
         {
             int r = c.Due(now, _m, _held, 1000);
             Assert.NotEqual(RepairClient.None, r);
             to.Add(r == RepairClient.ToGateway ? "gw" : c.PeerPort.ToString());
+            long next = to.Contains("gw") ? 200 : 100; // a gateway ask that brought nothing doubles the round
+            Assert.Equal(RepairClient.None, c.Due(now + next - 1, _m, _held, 1000));
+            now += next;
         }
         // nothing new arrives: each round asks the next source; peers never include this device (node 1)
         Assert.Equal(new[] { "1003", "1004", "1005", "gw", "1003", "1004", "1005", "gw" }, to);
