@@ -28,6 +28,8 @@ namespace IotOta.DeviceFirmware.Agent
         public int RepairRequestsSent;
         public int GatewayRepairRequests;
         public int RepairRepliesSent;
+        /// <summary>Peer repair requests left unanswered because this device's forwarding queue held work (RepairServer).</summary>
+        public int RepairsDeclinedBusy;
         /// <summary>Repair requests the gateway handed this device as the donor for a group mate (on its in-topic).</summary>
         public int DonorOrders;
         public int NoticesSent;

@@ -36,6 +36,7 @@ namespace IotOta.DeviceFirmware.Repair
         private int _peerAsks;    // peers asked since the gateway was last asked or a packet last came
         private int _gatewayAsks; // gateway asks since a packet last came: the round is RepairRoundMs << min(this, 3)
         private const int MaxBackoffShift = 3;
+        private int _budget;      // replies the next request asks for: FirstRepairReplies, doubled after one answered in full
         private int _heldAtLast;
         private long _lastRepairMs;
 
@@ -62,6 +63,12 @@ namespace IotOta.DeviceFirmware.Repair
             _attempt = 0;
             _peerAsks = 0;
             _gatewayAsks = 0;
+            _budget = FirstBudget;
+        }
+
+        private int FirstBudget
+        {
+            get { return _cfg.FirstRepairReplies < _cfg.MaxRepairReplies ? _cfg.FirstRepairReplies : _cfg.MaxRepairReplies; }
         }
 
         /// <summary>The update was resumed from flash after a restart (the device was offline): its first request goes
@@ -69,6 +76,7 @@ namespace IotOta.DeviceFirmware.Repair
         public void Resumed()
         {
             _askGatewayFirst = true;
+            _budget = _cfg.MaxRepairReplies; // it missed what came while it was off: nothing of that is on its way
         }
 
         private bool _askGatewayFirst;
@@ -91,6 +99,7 @@ namespace IotOta.DeviceFirmware.Repair
                     _attempt = 0;
                     _peerAsks = 0;
                     _gatewayAsks = 0;
+                    if (!_askGatewayFirst) _budget = FirstBudget;
                 }
                 return None;
             }
@@ -103,6 +112,9 @@ namespace IotOta.DeviceFirmware.Repair
                     _peerAsks = 0; // it came: peers first again, no back-off
                     _gatewayAsks = 0;
                 }
+                // answered in full: there is more to fetch than what is on its way; ask for twice as many
+                if (held.HeldCount - _heldAtLast >= _budget) _budget = _budget * 2 < _cfg.MaxRepairReplies ? _budget * 2 : _cfg.MaxRepairReplies;
+                else if (held.HeldCount - _heldAtLast < _budget / 2 && _budget > FirstBudget) _budget = FirstBudget;
             }
             _repairing = true;
             _lastRepairMs = now;
@@ -111,7 +123,8 @@ namespace IotOta.DeviceFirmware.Repair
             rq.NodeId = _cfg.NodeId;
             rq.ImageId = m.ImageId;
             rq.ChunkCount = m.ChunkCount;
-            rq.MaxReplies = _cfg.MaxRepairReplies;
+            if (_budget < 1) _budget = FirstBudget;
+            rq.MaxReplies = _budget;
             int missingAt = RepairRequest.FixedLength;
             held.WriteMissing(_buf, missingAt);
             rq.MissingBuffer = _buf;

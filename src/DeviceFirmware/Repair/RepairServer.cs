@@ -62,6 +62,18 @@ namespace IotOta.DeviceFirmware.Repair
             if (!r.HasTarget && !_planner.Serves(_members, r.NodeId)) return 0;
             byte flags = r.HasTarget && r.TargetMode == RepairRequest.ModeRelay ? DataPacket.FlagRelay : (byte)0;
             ForwardQueue queue = _forwarder.Queue;
+            // A group mate's request is answered from spare upload only: while this device still has copies queued
+            // (its own copy-tree work, which reaches the requester's subtree too) it declines, and the requester asks
+            // the next peer, then the gateway. At N = 1,000 a device that stalled behind a deep copy tree asked for
+            // everything on its way, busy peers queued up to 56 replies ahead of their tree work, their own subtrees
+            // stalled and asked in turn: 90-200 × the image of duplicates on the second network, the rollout's tail
+            // devices uploaded 440-750 KB against a median of 280 (demo, 256 KiB). The gateway's donor orders are
+            // served as before: the gateway chose this device knowing what it holds.
+            if (!ordered && queue.Count > 0)
+            {
+                _counters.RepairsDeclinedBusy++;
+                return 0;
+            }
             int budget = r.MaxReplies;
             // keep room for minimum units: a quarter of the queue, at most 8 (a fixed 8 left small boards' queues
             // of 8 or 16 jobs no room at all, so their peers never answered and every repair went to the gateway)

@@ -45,7 +45,7 @@ public class DeviceAgentBoardRepairTests
     public void A_sequential_device_with_full_staging_takes_a_whole_in_order_repair_reply_straight_into_its_sink()
     {
         // 256-byte chunks: a staging entry is one sector; 2 sectors = 2 entries, both in use
-        using var d = new DeviceHarness(nodeId: 1, configure: c => { c.MaxChunkSize = 256; c.RepairIdleMs = 1500; c.MaxRepairReplies = 64; },
+        using var d = new DeviceHarness(nodeId: 1, configure: c => { c.MaxChunkSize = 256; c.RepairIdleMs = 1500; c.FirstRepairReplies = 64; c.MaxRepairReplies = 64; },
             sequential: true, stagingSize: 2 * 4096);
         d.Members(1, 1, 2, 3);
         var img = Create(V(2, 0, 0), chunks: 12);
@@ -68,7 +68,7 @@ public class DeviceAgentBoardRepairTests
     [Fact]
     public void A_random_offset_device_asks_for_the_configured_replies()
     {
-        using var d = new DeviceHarness(nodeId: 1, configure: c => { c.RepairIdleMs = 1500; c.MaxRepairReplies = 64; });
+        using var d = new DeviceHarness(nodeId: 1, configure: c => { c.RepairIdleMs = 1500; c.FirstRepairReplies = 64; c.MaxRepairReplies = 64; });
         d.Members(1, 1, 2);
         var img = Create(V(2, 0, 0), chunks: 10);
         d.Manifest(img);

@@ -16,7 +16,7 @@ public class DeviceAgentRepairTests
     [Fact]
     public void Idle_download_asks_up_to_three_peers_then_the_gateway()
     {
-        using var d = new DeviceHarness(nodeId: 1, configure: c => { c.RepairIdleMs = Idle; c.RepairRoundMs = Round; c.MaxRepairReplies = 16; });
+        using var d = new DeviceHarness(nodeId: 1, configure: c => { c.RepairIdleMs = Idle; c.RepairRoundMs = Round; c.FirstRepairReplies = 16; c.MaxRepairReplies = 16; });
         d.Members(1, 1, 2, 3, 4, 5);
         var img = Create(V(1, 1, 0));
         d.Manifest(img);
@@ -238,6 +238,28 @@ public class DeviceAgentRepairTests
         });
         Assert.Empty(d.Notices());
         Assert.Equal(4, d.Counters.RepairRepliesSent);
+    }
+
+    [Fact]
+    public void A_member_with_copies_still_queued_declines_a_peer_request_and_answers_once_its_queue_is_empty()
+    {
+        using var d = new DeviceHarness(nodeId: 2);
+        d.Members(1, 1, 2, 3);
+        var img = Create(V(1, 1, 0));
+        d.Manifest(img);
+        foreach (int i in new[] { 1, 2 }) d.FromPeer(Copy(img, i, sender: 3));
+        d.Original(img, 4); // its own minimum unit: copies to 1 and 3 queued, not sent yet
+        d.Peer.Clear();
+
+        d.FromPeer(Request(1, img, maxReplies: 4, missing: Enumerable.Range(0, img.ChunkCount)));
+        Assert.Equal(1, d.Counters.RepairsDeclinedBusy);
+        d.PumpAll();
+        Assert.DoesNotContain(d.Peer.Sends, s => Parsed.Data(s.Bytes).Flags == DataPacket.FlagRepair);
+
+        d.FromPeer(Request(1, img, maxReplies: 4, missing: Enumerable.Range(0, img.ChunkCount)));
+        d.PumpAll();
+        Assert.Equal(new[] { 1, 2, 4 }, d.Peer.Sends.Where(s => Parsed.Data(s.Bytes).Flags == DataPacket.FlagRepair).Select(s => Parsed.Data(s.Bytes).Index));
+        Assert.Equal(1, d.Counters.RepairsDeclinedBusy);
     }
 
     [Fact]

@@ -62,6 +62,56 @@ public class RepairClientTests
         Assert.True(rq.IsMissing(19));
     }
 
+    private int Asked(RepairClient c)
+    {
+        var rq = new RepairRequest();
+        rq.Parse(c.Buffer, 0, c.Length);
+        return rq.MaxReplies;
+    }
+
+    [Theory]
+    [InlineData(64, new[] { 4, 8, 16 })]
+    [InlineData(8, new[] { 4, 8, 8 })]
+    public void A_request_asks_for_few_replies_and_each_one_answered_in_full_doubles_the_next_up_to_the_maximum(int max, int[] expected)
+    {
+        var cfg = new DeviceConfig { NodeId = 1, GroupId = 5, RepairIdleMs = 1000, RepairRoundMs = 100, FirstRepairReplies = 4, MaxRepairReplies = max };
+        var c = new RepairClient(cfg, _members, _quarantine, _counters);
+        c.Begin(20);
+        long now = 2000;
+        Assert.Equal(RepairClient.ToPeer, c.Due(now, _m, _held, 1000));
+        var asked = new List<int> { Asked(c) };
+        int next = 1;
+        while (asked.Count < expected.Length)
+        {
+            for (int i = 0; i < asked[^1]; i++) _held.Set(next++); // the peer sent everything it was asked for
+            now += 1000;
+            Assert.Equal(RepairClient.ToPeer, c.Due(now, _m, _held, now - 500));
+            asked.Add(Asked(c));
+        }
+        Assert.Equal(expected, asked);
+    }
+
+    [Fact]
+    public void A_request_answered_by_less_than_half_goes_back_to_the_first_size_and_a_resumed_device_asks_for_the_most()
+    {
+        var cfg = new DeviceConfig { NodeId = 1, GroupId = 5, RepairIdleMs = 1000, RepairRoundMs = 100, FirstRepairReplies = 4, MaxRepairReplies = 64 };
+        var c = new RepairClient(cfg, _members, _quarantine, _counters);
+        c.Begin(20);
+        Assert.Equal(RepairClient.ToPeer, c.Due(2000, _m, _held, 1000));
+        for (int i = 1; i <= 4; i++) _held.Set(i);
+        Assert.Equal(RepairClient.ToPeer, c.Due(3000, _m, _held, 2500));
+        Assert.Equal(8, Asked(c));
+        _held.Set(5); // 1 of 8: the rest is still on its way, or nowhere
+        Assert.Equal(RepairClient.ToPeer, c.Due(4000, _m, _held, 3500));
+        Assert.Equal(4, Asked(c));
+
+        var resumed = new RepairClient(cfg, _members, _quarantine, _counters);
+        resumed.Begin(20);
+        resumed.Resumed();
+        Assert.Equal(RepairClient.ToGateway, resumed.Due(2000, _m, _held, 1000));
+        Assert.Equal(64, Asked(resumed));
+    }
+
     [Fact]
     public void Quarantined_peers_are_never_asked()
     {
