@@ -215,10 +215,7 @@ public class DeviceAgentRepairTests
     [Fact]
     public void Request_from_a_member_is_answered_with_held_packets_up_to_max_replies()
     {
-        using var d = new DeviceHarness(nodeId: 2);
-        d.Members(1, 1, 2, 3);
-        var img = Create(V(1, 1, 0));
-        d.Manifest(img);
+        using var d = Receiving(out var img, 1, 2, 3);
         foreach (int i in new[] { 1, 2, 4, 5, 6, 7 }) d.FromPeer(Copy(img, i, sender: 3));
 
         d.FromPeer(Request(1, img, maxReplies: 4, missing: Enumerable.Range(0, img.ChunkCount)));
@@ -243,10 +240,7 @@ public class DeviceAgentRepairTests
     [Fact]
     public void A_member_with_copies_still_queued_declines_a_peer_request_and_answers_once_its_queue_is_empty()
     {
-        using var d = new DeviceHarness(nodeId: 2);
-        d.Members(1, 1, 2, 3);
-        var img = Create(V(1, 1, 0));
-        d.Manifest(img);
+        using var d = Receiving(out var img, 1, 2, 3);
         foreach (int i in new[] { 1, 2 }) d.FromPeer(Copy(img, i, sender: 3));
         d.Original(img, 4); // its own minimum unit: copies to 1 and 3 queued, not sent yet
         d.Peer.Clear();
