@@ -37,7 +37,8 @@ namespace IotOta.DeviceFirmware.Agent
         /// in full doubles the next one, up to MaxRepairReplies (a device catching up from its peers, or resumed after a
         /// restart, which starts there). At N = 1,000 (9 groups, 256 KiB) requests of 64 made peers send 90-200 ×
         /// the image of duplicates over the second network, and the devices that answered them became the rollout's
-        /// tail: 41-67 s; asking 4 first, 34.6 and 34.8 s (demo, embedded broker).</summary>
+        /// tail: 41-67 s; asking 4 first, and with busy members declining (RepairServer), 1,035-1,074 × and
+        /// 32.0-36.6 s (demo, embedded broker).</summary>
         public int FirstRepairReplies = 4;
         public int MaxRepairReplies = 64;
         /// <summary>At most one progress report (state, held count, bitmap) per this many ms while packets arrive, and

@@ -68,7 +68,11 @@ namespace IotOta.DeviceFirmware.Repair
 
         private int FirstBudget
         {
-            get { return _cfg.FirstRepairReplies < _cfg.MaxRepairReplies ? _cfg.FirstRepairReplies : _cfg.MaxRepairReplies; }
+            get
+            {
+                int first = _cfg.FirstRepairReplies < _cfg.MaxRepairReplies ? _cfg.FirstRepairReplies : _cfg.MaxRepairReplies;
+                return first < 1 ? 1 : first;
+            }
         }
 
         /// <summary>The update was resumed from flash after a restart (the device was offline): its first request goes
@@ -101,6 +105,7 @@ namespace IotOta.DeviceFirmware.Repair
                     _gatewayAsks = 0;
                     if (!_askGatewayFirst) _budget = FirstBudget;
                 }
+                else if (held.HeldCount > _heldAtLast) _gatewayAsks = 0; // packets come again: the next round is not backed off
                 return None;
             }
             if (now - _lastRepairMs < idle) return None;
@@ -112,9 +117,13 @@ namespace IotOta.DeviceFirmware.Repair
                     _peerAsks = 0; // it came: peers first again, no back-off
                     _gatewayAsks = 0;
                 }
-                // answered in full: there is more to fetch than what is on its way; ask for twice as many
-                if (held.HeldCount - _heldAtLast >= _budget) _budget = _budget * 2 < _cfg.MaxRepairReplies ? _budget * 2 : _cfg.MaxRepairReplies;
-                else if (held.HeldCount - _heldAtLast < _budget / 2 && _budget > FirstBudget) _budget = FirstBudget;
+                // Answered in full: there is more to fetch than what is on its way; ask for twice as many. Answered
+                // by less than half, or not at all (a busy peer declined): back to the first size. (Keeping the size
+                // after a declined request let it grow to 64 during the rollout's stalls: 2 of 3 N = 1,000 demos then
+                // made 1,074-1,136 × the image of peer copies and took 42-43 s.)
+                int got = held.HeldCount - _heldAtLast;
+                if (got >= _budget) _budget = _budget * 2 < _cfg.MaxRepairReplies ? _budget * 2 : _cfg.MaxRepairReplies;
+                else if (got < _budget / 2 && _budget > FirstBudget) _budget = FirstBudget;
             }
             _repairing = true;
             _lastRepairMs = now;

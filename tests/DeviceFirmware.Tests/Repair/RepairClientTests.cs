@@ -113,6 +113,21 @@ public class RepairClientTests
     }
 
     [Fact]
+    public void A_packet_after_a_gateway_ask_ends_the_back_off_before_the_next_round()
+    {
+        var c = new RepairClient(_cfg, _members, _quarantine, _counters);
+        c.Begin(20);
+        long now = 2000;
+        for (int i = 0; i < 4; i++, now += 100) Assert.NotEqual(RepairClient.None, c.Due(now, _m, _held, 1000));
+        Assert.Equal(1, _counters.GatewayRepairRequests); // the 4th: the round is now 200 ms
+        _held.Set(1);
+        long packetAt = now; // a packet comes 100 ms after the gateway ask
+        Assert.Equal(RepairClient.None, c.Due(packetAt, _m, _held, packetAt));
+        Assert.Equal(RepairClient.None, c.Due(packetAt + 99, _m, _held, packetAt));
+        Assert.Equal(RepairClient.ToPeer, c.Due(packetAt + 100, _m, _held, packetAt)); // not 200 ms
+    }
+
+    [Fact]
     public void Quarantined_peers_are_never_asked()
     {
         _quarantine.Strike(PeerQuarantine.Sender, 3);
