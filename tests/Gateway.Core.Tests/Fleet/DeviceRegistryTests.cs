@@ -9,9 +9,9 @@ public class DeviceRegistryTests
     private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2030, 1, 2, 3, 4, 5, TimeSpan.Zero));
 
     internal static Presence P(uint node, int group = 1, bool online = true, uint ip = 0x0A000001, int port = 5000,
-        DeviceState state = DeviceState.Idle) => new()
+        DeviceState state = DeviceState.Idle, FirmwareVersion? running = null) => new()
     {
-        NodeId = node, GroupId = group, Online = online, Ip = ip, Port = port, RunningVersion = new FirmwareVersion(1, 0, 0), State = state,
+        NodeId = node, GroupId = group, Online = online, Ip = ip, Port = port, RunningVersion = running ?? new FirmwareVersion(1, 0, 0), State = state,
     };
 
     [Fact]
@@ -109,9 +109,7 @@ public class DeviceRegistryTests
         r.OnPresence(P(5));
         r.OnProgress(Report(DeviceState.Receiving, old, 39));
         // the new core announces itself; the old core's last report (sent before the install) comes after it
-        var presence = P(5, state: DeviceState.Updated);
-        presence.RunningVersion = next;
-        r.OnPresence(presence);
+        r.OnPresence(P(5, state: DeviceState.Updated, running: next));
         r.OnProgress(Report(DeviceState.Receiving, old, 40));
         var d = r.Get(5)!;
         Assert.Equal(DeviceState.Updated, d.State);
@@ -143,9 +141,7 @@ public class DeviceRegistryTests
         var r = new DeviceRegistry(_clock);
         var next = new FirmwareVersion(1, 1, 0);
         r.OnPresence(P(5));
-        var presence = P(5, state: DeviceState.Updated);
-        presence.RunningVersion = next;
-        r.OnPresence(presence);
+        r.OnPresence(P(5, state: DeviceState.Updated, running: next));
         // encoded after the install switched the boot record: the new version, state Installing; it comes late
         r.OnProgress(Report(DeviceState.Installing, next, 40));
         Assert.Equal(DeviceState.Updated, r.Get(5)!.State);
