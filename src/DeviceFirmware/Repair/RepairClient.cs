@@ -46,6 +46,7 @@ namespace IotOta.DeviceFirmware.Repair
             _members = members;
             _quarantine = quarantine;
             _counters = counters;
+            _budget = FirstBudget;
         }
 
         /// <summary>The encoded request (Length bytes) after a Due that returned ToGateway or ToPeer.</summary>
@@ -75,12 +76,18 @@ namespace IotOta.DeviceFirmware.Repair
             }
         }
 
+        private int MaxBudget
+        {
+            get { return _cfg.MaxRepairReplies > FirstBudget ? _cfg.MaxRepairReplies : FirstBudget; }
+        }
+
         /// <summary>The update was resumed from flash after a restart (the device was offline): its first request goes
         /// to the gateway, which knows what every group mate holds and names a donor for each missing packet.</summary>
         public void Resumed()
         {
             _askGatewayFirst = true;
-            _budget = _cfg.MaxRepairReplies; // it missed what came while it was off: nothing of that is on its way
+            // it missed what came while it was off: nothing of that is on its way
+            _budget = MaxBudget;
         }
 
         private bool _askGatewayFirst;
@@ -122,7 +129,7 @@ namespace IotOta.DeviceFirmware.Repair
                 // after a declined request let it grow to 64 during the rollout's stalls: 2 of 3 N = 1,000 demos then
                 // made 1,074-1,136 × the image of peer copies and took 42-43 s.)
                 int got = held.HeldCount - _heldAtLast;
-                if (got >= _budget) _budget = _budget * 2 < _cfg.MaxRepairReplies ? _budget * 2 : _cfg.MaxRepairReplies;
+                if (got >= _budget) _budget = _budget * 2 < MaxBudget ? _budget * 2 : MaxBudget;
                 else if (got < _budget / 2 && _budget > FirstBudget) _budget = FirstBudget;
             }
             _repairing = true;
@@ -132,7 +139,6 @@ namespace IotOta.DeviceFirmware.Repair
             rq.NodeId = _cfg.NodeId;
             rq.ImageId = m.ImageId;
             rq.ChunkCount = m.ChunkCount;
-            if (_budget < 1) _budget = FirstBudget;
             rq.MaxReplies = _budget;
             int missingAt = RepairRequest.FixedLength;
             held.WriteMissing(_buf, missingAt);
