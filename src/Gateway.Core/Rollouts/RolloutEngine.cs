@@ -227,7 +227,8 @@ public sealed partial class RolloutEngine
                 lastProgress = _time.GetTimestamp();
                 progress?.Report(Snapshot());
             }
-            if (_deliveredAt == 0 && Scheduler.AllDelivered) _deliveredAt = _time.GetTimestamp();
+            // Before the plan has a group (v2: until devices hold the hash list) nothing is owed, which is not "all delivered".
+            if (_deliveredAt == 0 && Scheduler.Progress.Total > 0 && Scheduler.AllDelivered) _deliveredAt = _time.GetTimestamp();
             if (CheckHealth()) return RunEnd.PhasePassed;
             if (_health.Finished())
             {
