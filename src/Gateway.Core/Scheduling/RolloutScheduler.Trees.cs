@@ -34,6 +34,25 @@ public sealed partial class RolloutScheduler
         }
     }
 
+    /// <summary>The tables as the gateway publishes them: groups at level 1 of their tree (the gateway picks their relay
+    /// among all members) keep the group's table; deeper groups get one table per member that relays a packet
+    /// (<see cref="RelayTableSplit"/>).</summary>
+    public (IReadOnlyList<RelayTree> Groups, IReadOnlyList<(uint Node, RelayTree Table)> Devices) PublishedRelayTables(uint imageId)
+    {
+        lock (_gate)
+        {
+            var groups = new List<RelayTree>();
+            var devices = new List<(uint, RelayTree)>();
+            if (_forest == null) return (groups, devices);
+            foreach (RelayTree t in _forest.Tables(imageId, TreeEpoch, g => _candidates[g]))
+            {
+                if (_forest.PositionOf(t.Tree, t.GroupId) <= RelayForest.FanOut) groups.Add(t);
+                else devices.AddRange(RelayTableSplit.ForDevices(t, _candidates[t.GroupId], _chunkCount));
+            }
+            return (groups, devices);
+        }
+    }
+
     /// <summary>Builds the trees for the live groups and the candidate lists: every member when the group has at
     /// most MaxCandidates, else the MaxCandidates it would forward fastest (measured rate, then node id).</summary>
     private void RebuildForest()

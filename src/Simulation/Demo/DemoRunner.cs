@@ -163,6 +163,7 @@ public static class DemoRunner
                 PeerConnectionsMax = fleet.Devices.Max(d => d.PeerConnectionsMax),
                 PeerConnectionLimit = fleet.Devices.Min(d => d.Options.EffectiveMaxPeerConnections),
                 PeerConnectionsRefused = fleet.Devices.Sum(d => d.PeerConnectionsRefused),
+                TreeRelays = fleet.Devices.Sum(d => d.TreeRelays),
                 TimedOut = r.TimedOut,
                 Errors = errors,
             };

@@ -42,6 +42,9 @@ public sealed record DemoSummary
     public int PeerConnectionLimit { get; init; }
     /// <summary>Peer connections refused, over all devices, because every socket of the device was busy.</summary>
     public long PeerConnectionsRefused { get; init; }
+    /// <summary>Relay copies passed on down the relay trees, over all devices (one per packet and tree position that
+    /// has children, when every relay held its table).</summary>
+    public long TreeRelays { get; init; }
     /// <summary>Per board profile (with --board): devices, updated, staging capacity and high-water mark, the device
     /// core's peak heap against the budget.</summary>
     public IReadOnlyList<BoardFigures> Boards { get; init; } = [];

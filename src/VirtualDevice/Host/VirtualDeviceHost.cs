@@ -93,6 +93,9 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
     /// <summary>Counters of every agent this device has run (one per boot), summed.</summary>
     public long PeerPayloadBytesSent => _previousPeerBytes + (_agent?.Counters.PeerPayloadBytesSent ?? 0);
     private long _previousPeerBytes;
+    /// <summary>Relay copies this device passed on down a relay tree (over its restarts).</summary>
+    public long TreeRelays => _previousTreeRelays + (_agent?.Counters.TreeRelays ?? 0);
+    private long _previousTreeRelays;
 
     public async Task StartAsync(CancellationToken ct)
     {
@@ -287,6 +290,7 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
                 old?.Stop();
                 bool afterInstall = old != null && old.Counters.Installs > 0;
                 _previousPeerBytes += old?.Counters.PeerPayloadBytesSent ?? 0;
+                _previousTreeRelays += old?.Counters.TreeRelays ?? 0;
                 _previousStagingHighWater = Math.Max(_previousStagingHighWater, old?.Counters.StagingHighWater ?? 0);
                 HeapMeter.Reboot(afterInstall);
                 DeviceAgent next = BootAgent();

@@ -69,6 +69,55 @@ public class RelayTreeSchedulingTests(ITestOutputHelper output)
         }
     }
 
+    [Theory]
+    [InlineData(63, 16, 64)]
+    [InlineData(200, 0, 16)]
+    [InlineData(40, 0, 256)]
+    public void The_published_tables_level_1_per_group_and_deeper_per_device_deliver_what_the_orders_predict(int groups, int perGroup, int chunks)
+    {
+        // perGroup 0: uneven groups of 3 to 7 members, so a device's lists are cut to more than one candidate.
+        var clock = new FakeTimeProvider();
+        var s = new RolloutScheduler(chunks, _ => 1024, new SchedulerOptions { MaxInFlightPerDevice = 1000, BacklogHorizon = TimeSpan.FromHours(1) }, new OverheadTable(clock), clock);
+        var members = Enumerable.Range(0, groups).SelectMany(g => Enumerable.Range(0, perGroup > 0 ? perGroup : 3 + g % 5)
+            .Select(i => new FleetMember((uint)(1000 * (g + 1) + i), g + 1, 0x0A000001, 5000 + i))).ToList();
+        s.UpdateFleet(members);
+        var (groupTables, deviceTables) = s.PublishedRelayTables(9);
+        var forest = s.Forest!;
+        Assert.All(groupTables, t => Assert.InRange(forest.PositionOf(t.Tree, t.GroupId), 1, RelayForest.FanOut));
+        Assert.All(deviceTables, d => Assert.True(forest.PositionOf(d.Table.Tree, d.Table.GroupId) > RelayForest.FanOut));
+        Assert.NotEmpty(deviceTables);
+        var byGroup = groupTables.ToDictionary(t => t.GroupId);
+        var byDevice = deviceTables.ToDictionary(d => d.Node, d => d.Table);
+        // Every table is smaller than its group's whole table, and the device tables together cost less than the group
+        // tables they replace would to every member.
+        var full = s.RelayTables(9).ToDictionary(t => t.GroupId);
+        Assert.All(deviceTables, d => Assert.True(d.Table.ToBytes().Length <= full[d.Table.GroupId].ToBytes().Length));
+        long replaced = full.Values.Where(t => !byGroup.ContainsKey(t.GroupId)).Sum(t => (long)t.ToBytes().Length * members.Count(m => m.GroupId == t.GroupId));
+        Assert.True(deviceTables.Sum(d => (long)d.Table.ToBytes().Length) < replaced / 2, $"device tables {deviceTables.Sum(d => d.Table.ToBytes().Length)} B, group tables to every member {replaced} B");
+        var orders = new List<SendOrder>();
+        for (int round = 0; round < chunks && orders.Count < chunks; round++) orders.AddRange(s.Plan());
+        Assert.Equal(chunks, orders.Count);
+        foreach (var o in orders)
+        {
+            // As the devices do: level 1 named in the original, deeper from the device's own table, else its group's.
+            var reached = new List<uint>();
+            var frontier = new Queue<FleetMember>(o.Relays);
+            while (frontier.Count > 0)
+            {
+                var d = frontier.Dequeue();
+                reached.Add(d.NodeId);
+                RelayTree? t = byDevice.GetValueOrDefault(d.NodeId) ?? byGroup.GetValueOrDefault(d.GroupId);
+                if (t == null || !t.RelaysPacket(o.Index)) continue;
+                for (int c = 0; c < t.ChildCount; c++)
+                {
+                    int slot = t.SlotFor(c, o.Index);
+                    frontier.Enqueue(new FleetMember(t.CandidateNode[slot], t.ChildGroup[c], t.CandidateIp[slot], t.CandidatePort[slot]));
+                }
+            }
+            Assert.Equal(o.Relays.Concat(o.Deep).Select(m => m.NodeId).OrderBy(n => n), reached.OrderBy(n => n));
+        }
+    }
+
     [Fact]
     public void A_relay_that_goes_silent_has_its_whole_subtree_replanned_and_nothing_else()
     {

@@ -38,4 +38,32 @@ public sealed class RelayTreeRolloutTests(ITestOutputHelper output)
         Assert.InRange(s.OriginalsSent, 64, 70);
         Assert.True(s.GatewayPayloadBytes <= 1.1 * ImageSize, $"gateway sent {s.GatewayPayloadBytes} bytes");
     }
+
+    [Fact]
+    public async Task Twenty_six_groups_pass_packets_on_below_level_1_from_each_relays_own_table()
+    {
+        // 26 groups: position 5 of each of the 3 trees has a child, so three groups relay from per-device tables sent
+        // on their members' in-topics (RelayTableSplit), the rest from their group's retained table.
+        await using var mosquitto = await MosquittoBroker.StartAsync();
+        var s = await DemoRunner.RunAsync(new DemoOptions
+        {
+            Devices = 52,
+            Groups = 26,
+            ImageSize = ImageSize,
+            Broker = $"{mosquitto.Host}:{mosquitto.Port}",
+            CrossGroup = true,
+            Timeout = TimeSpan.FromSeconds(120),
+            Seed = 12,
+        }, null, null, CancellationToken.None);
+        output.WriteLine(System.Text.Json.JsonSerializer.Serialize(s));
+        Assert.False(s.TimedOut);
+        Assert.Equal(52, s.Updated);
+        Assert.Equal(52, s.SlotsVerified);
+        Assert.Equal(0, s.Failed);
+        Assert.InRange(s.OriginalsSent, 64, 70);
+        // Every packet passed on at every tree position with children (1 .. 6): positions 5 and 6 from their own
+        // tables. Without those (their subtrees then get the packets by repair, and the rollout still ends) 64 × 4.
+        Assert.True(s.TreeRelays >= 64 * 6, $"{s.TreeRelays} relay copies passed on down the trees, expected at least {64 * 6}");
+        Assert.True(s.GatewayPayloadBytes <= 1.1 * ImageSize, $"gateway sent {s.GatewayPayloadBytes} bytes");
+    }
 }

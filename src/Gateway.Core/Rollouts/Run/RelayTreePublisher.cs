@@ -5,10 +5,13 @@ using IotOta.Shared.Protocol;
 namespace IotOta.Gateway.Rollouts.Run;
 
 /// <summary>
-/// Relay trees (more groups than one original names): publishes each group's table, retained, when the scheduler
+/// Relay trees (more groups than one original names): publishes the tables when the scheduler
 /// rebuilt the trees — at most once every 5 s while the fleet is still joining (on protocol v2 the plan's fleet grows as
 /// devices get the hash list, and every rebuild changes the candidate lists) — and clears the tables of groups that no
-/// longer have one. Only tables whose bytes changed go out. Each publish goes to every member of the group through the
+/// longer have one. Groups at level 1 get their table retained on the group's tree topic; deeper groups one table per
+/// relaying member on its in-topic (<see cref="RelayTableSplit"/>; a device keeps its table in flash, and one that was
+/// offline meanwhile leaves its relay copies owed: its subtree gets those packets by repair). Only tables whose bytes
+/// changed go out. Each retained publish goes to every member of the group through the
 /// broker's uplink: at N = 1,000 in 63 groups about 1 MB a rebuild; once a second that flooded a 1 Mbit/s uplink (0 of
 /// 1,000 devices updated in 120 s, 12.5 MB of tables), once every 5 s all 1,000 finished in 51 s. On protocol v2 the
 /// tables wait until <paramref name="ready"/> (every live target holds the hash list, or <see cref="ListWait"/> passed):
@@ -22,7 +25,9 @@ internal sealed class RelayTreePublisher(IBrokerPort broker, RolloutScheduler sc
     public static readonly TimeSpan ListWait = TimeSpan.FromSeconds(10);
 
     private static readonly TimeSpan MinInterval = TimeSpan.FromSeconds(5);
-    private readonly Dictionary<int, byte[]> _tables = new();
+    /// <summary>What went out, by topic: group tables (retained) and device tables (on the device's in-topic).</summary>
+    private readonly Dictionary<string, byte[]> _tables = new();
+    private readonly HashSet<string> _retained = new();
     private uint _epochPublished;
     private bool _lost;
     private long _publishedAt;
@@ -33,18 +38,26 @@ internal sealed class RelayTreePublisher(IBrokerPort broker, RolloutScheduler sc
         if (epoch == _epochPublished && !_lost) return;
         if (_publishedAt != 0 && time.GetElapsedTime(_publishedAt) < MinInterval) return;
         if (ready != null && !ready()) return;
-        var tables = scheduler.RelayTables(imageId).ToDictionary(t => t.GroupId, t => t.ToBytes());
-        foreach (var (g, bytes) in tables)
+        var (groups, devices) = scheduler.PublishedRelayTables(imageId);
+        var tables = new Dictionary<string, (byte[] Bytes, bool Retain)>();
+        foreach (var t in groups) tables[Topics.GroupTree(t.GroupId)] = (t.ToBytes(), true);
+        foreach (var (node, t) in devices) tables[Topics.DeviceIn(node)] = (t.ToBytes(), false);
+        // Group tables that are no longer wanted are cleared first: a device reads an empty retained table as "taken
+        // back", and a table of its own sent after it must not be undone by it.
+        foreach (string topic in _retained.Where(t => !tables.ContainsKey(t)).ToList())
         {
-            if (_tables.TryGetValue(g, out var old) && old.AsSpan().SequenceEqual(bytes)) continue;
-            await broker.PublishAsync(Topics.GroupTree(g), bytes, retain: true, ct: ct);
-            _tables[g] = bytes;
+            await broker.PublishAsync(topic, Array.Empty<byte>(), retain: true, ct: ct);
+            _retained.Remove(topic);
+            _tables.Remove(topic);
         }
-        foreach (int g in _tables.Keys.Where(g => !tables.ContainsKey(g)).ToList())
+        foreach (var (topic, (bytes, retain)) in tables)
         {
-            await broker.PublishAsync(Topics.GroupTree(g), Array.Empty<byte>(), retain: true, ct: ct);
-            _tables.Remove(g);
+            if (_tables.TryGetValue(topic, out var old) && old.AsSpan().SequenceEqual(bytes)) continue;
+            await broker.PublishAsync(topic, bytes, retain: retain, ct: ct);
+            _tables[topic] = bytes;
+            if (retain) _retained.Add(topic);
         }
+        foreach (string topic in _tables.Keys.Where(t => !tables.ContainsKey(t)).ToList()) _tables.Remove(topic);
         _epochPublished = epoch;
         _lost = false;
         _publishedAt = time.GetTimestamp();
