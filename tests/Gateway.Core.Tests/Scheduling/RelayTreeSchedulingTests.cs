@@ -49,24 +49,29 @@ public class RelayTreeSchedulingTests(ITestOutputHelper output)
         Assert.All(tables.Values, t => Assert.InRange(t.ChildCount, 1, RelayForest.FanOut));
         Assert.All(orders, o => Assert.Equal(RelayForest.FanOut, o.Relays.Count));
         Assert.True(RelayForest.FanOut <= DataPacket.MaxTargets);
-        foreach (var o in orders)
+        // Walk the tree as the devices do: level 1 named in the original, deeper from each group's table.
+        foreach (var o in orders) Assert.Equal(o.Relays.Concat(o.Deep).Select(m => m.NodeId).OrderBy(n => n), Reached(o, d => tables.GetValueOrDefault(d.GroupId)));
+    }
+
+    /// <summary>The devices a packet reaches down its tree: the relays its original names, then whoever the table of
+    /// each device reached (tableOf; null: none) names for it, in node order.</summary>
+    private static IEnumerable<uint> Reached(SendOrder o, Func<FleetMember, RelayTree?> tableOf)
+    {
+        var reached = new List<uint>();
+        var frontier = new Queue<FleetMember>(o.Relays);
+        while (frontier.Count > 0)
         {
-            // Walk the tree as the devices do: level 1 named in the original, deeper from each group's table.
-            var reached = new List<uint>();
-            var frontier = new Queue<FleetMember>(o.Relays);
-            while (frontier.Count > 0)
+            var d = frontier.Dequeue();
+            reached.Add(d.NodeId);
+            RelayTree? t = tableOf(d);
+            if (t == null || !t.RelaysPacket(o.Index)) continue;
+            for (int c = 0; c < t.ChildCount; c++)
             {
-                var d = frontier.Dequeue();
-                reached.Add(d.NodeId);
-                if (!tables.TryGetValue(d.GroupId, out var t) || !t.RelaysPacket(o.Index)) continue;
-                for (int c = 0; c < t.ChildCount; c++)
-                {
-                    uint node = t.CandidateNode[t.SlotFor(c, o.Index)];
-                    frontier.Enqueue(new FleetMember(node, t.ChildGroup[c], t.CandidateIp[t.SlotFor(c, o.Index)], t.CandidatePort[t.SlotFor(c, o.Index)]));
-                }
+                int slot = t.SlotFor(c, o.Index);
+                frontier.Enqueue(new FleetMember(t.CandidateNode[slot], t.ChildGroup[c], t.CandidateIp[slot], t.CandidatePort[slot]));
             }
-            Assert.Equal(o.Relays.Concat(o.Deep).Select(m => m.NodeId).OrderBy(n => n), reached.OrderBy(n => n));
         }
+        return reached.OrderBy(n => n);
     }
 
     [Theory]
@@ -97,24 +102,11 @@ public class RelayTreeSchedulingTests(ITestOutputHelper output)
         var orders = new List<SendOrder>();
         for (int round = 0; round < chunks && orders.Count < chunks; round++) orders.AddRange(s.Plan());
         Assert.Equal(chunks, orders.Count);
+        // As the devices do: level 1 named in the original, deeper from the device's own table, else its group's.
         foreach (var o in orders)
         {
-            // As the devices do: level 1 named in the original, deeper from the device's own table, else its group's.
-            var reached = new List<uint>();
-            var frontier = new Queue<FleetMember>(o.Relays);
-            while (frontier.Count > 0)
-            {
-                var d = frontier.Dequeue();
-                reached.Add(d.NodeId);
-                RelayTree? t = byDevice.GetValueOrDefault(d.NodeId) ?? byGroup.GetValueOrDefault(d.GroupId);
-                if (t == null || !t.RelaysPacket(o.Index)) continue;
-                for (int c = 0; c < t.ChildCount; c++)
-                {
-                    int slot = t.SlotFor(c, o.Index);
-                    frontier.Enqueue(new FleetMember(t.CandidateNode[slot], t.ChildGroup[c], t.CandidateIp[slot], t.CandidatePort[slot]));
-                }
-            }
-            Assert.Equal(o.Relays.Concat(o.Deep).Select(m => m.NodeId).OrderBy(n => n), reached.OrderBy(n => n));
+            Assert.Equal(o.Relays.Concat(o.Deep).Select(m => m.NodeId).OrderBy(n => n),
+                Reached(o, d => byDevice.GetValueOrDefault(d.NodeId) ?? byGroup.GetValueOrDefault(d.GroupId)));
         }
     }
 

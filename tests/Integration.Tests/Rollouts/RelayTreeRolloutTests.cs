@@ -14,25 +14,32 @@ public sealed class RelayTreeRolloutTests(ITestOutputHelper output)
 {
     private const int ImageSize = 256 * 1024;
 
-    [Fact]
-    public async Task Twelve_groups_get_every_packet_from_one_original()
+    /// <summary>A demo rollout of two devices per group through a real Mosquitto; every device updated and verified.</summary>
+    private async Task<DemoSummary> TwoPerGroupAsync(int groups, int seed, TimeSpan timeout)
     {
         await using var mosquitto = await MosquittoBroker.StartAsync();
         var s = await DemoRunner.RunAsync(new DemoOptions
         {
-            Devices = 24,
-            Groups = 12,
+            Devices = 2 * groups,
+            Groups = groups,
             ImageSize = ImageSize,
             Broker = $"{mosquitto.Host}:{mosquitto.Port}",
             CrossGroup = true,
-            Timeout = TimeSpan.FromSeconds(90),
-            Seed = 11,
+            Timeout = timeout,
+            Seed = seed,
         }, null, null, CancellationToken.None);
         output.WriteLine(System.Text.Json.JsonSerializer.Serialize(s));
         Assert.False(s.TimedOut);
-        Assert.Equal(24, s.Updated);
-        Assert.Equal(24, s.SlotsVerified);
+        Assert.Equal(2 * groups, s.Updated);
+        Assert.Equal(2 * groups, s.SlotsVerified);
         Assert.Equal(0, s.Failed);
+        return s;
+    }
+
+    [Fact]
+    public async Task Twelve_groups_get_every_packet_from_one_original()
+    {
+        var s = await TwoPerGroupAsync(12, seed: 11, TimeSpan.FromSeconds(90));
         // Without trees 12 groups take two originals per packet (128); down the trees one (64), a few more only if
         // a notice timed out on a loaded machine.
         Assert.InRange(s.OriginalsSent, 64, 70);
@@ -44,22 +51,7 @@ public sealed class RelayTreeRolloutTests(ITestOutputHelper output)
     {
         // 26 groups: position 5 of each of the 3 trees has a child, so three groups relay from per-device tables sent
         // on their members' in-topics (RelayTableSplit), the rest from their group's retained table.
-        await using var mosquitto = await MosquittoBroker.StartAsync();
-        var s = await DemoRunner.RunAsync(new DemoOptions
-        {
-            Devices = 52,
-            Groups = 26,
-            ImageSize = ImageSize,
-            Broker = $"{mosquitto.Host}:{mosquitto.Port}",
-            CrossGroup = true,
-            Timeout = TimeSpan.FromSeconds(120),
-            Seed = 12,
-        }, null, null, CancellationToken.None);
-        output.WriteLine(System.Text.Json.JsonSerializer.Serialize(s));
-        Assert.False(s.TimedOut);
-        Assert.Equal(52, s.Updated);
-        Assert.Equal(52, s.SlotsVerified);
-        Assert.Equal(0, s.Failed);
+        var s = await TwoPerGroupAsync(26, seed: 12, TimeSpan.FromSeconds(120));
         Assert.InRange(s.OriginalsSent, 64, 70);
         // Every packet passed on at every tree position with children (1 .. 6): positions 5 and 6 from their own
         // tables. Without those (their subtrees then get the packets by repair, and the rollout still ends) 64 × 4.
