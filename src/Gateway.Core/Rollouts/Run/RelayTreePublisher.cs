@@ -10,7 +10,7 @@ namespace IotOta.Gateway.Rollouts.Run;
 /// devices get the hash list, and every rebuild changes the candidate lists) — and clears the tables of groups that no
 /// longer have one. Groups at level 1 get their table retained on the group's tree topic; deeper groups one table per
 /// relaying member on its in-topic (<see cref="RelayTableSplit"/>; a device keeps its table in flash, and one that was
-/// offline meanwhile leaves its relay copies owed: its subtree gets those packets by repair). Only tables whose bytes
+/// offline gets it on its return, which changes its group's candidates and so the trees' epoch). Only tables whose bytes
 /// changed go out. Each retained publish goes to every member of the group through the
 /// broker's uplink: at N = 1,000 in 63 groups about 1 MB a rebuild; once a second that flooded a 1 Mbit/s uplink (0 of
 /// 1,000 devices updated in 120 s, 12.5 MB of tables), once every 5 s all 1,000 finished in 51 s. On protocol v2 the

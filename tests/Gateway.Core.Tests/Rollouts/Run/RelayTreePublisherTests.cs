@@ -47,4 +47,34 @@ public sealed class RelayTreePublisherTests
         Assert.Equal(groupTables.Count, levelOne.Count);
         Assert.False(run.IsCompleted);
     }
+
+    [Fact]
+    public async Task A_relay_that_was_offline_gets_its_table_again_when_it_comes_back()
+    {
+        // Its table is not retained: a relay that was away gets it from the rebuild its return causes (its group's
+        // candidate list changes, the trees get a new epoch and the tables go out again, at most every 5 s).
+        await using var h = await NodeHarness.StartAsync();
+        const int groups = 30;
+        await h.JoinAsync(2 * groups, groups);
+        var image = NodeHarness.Image(16 * 1024, 1024);
+        var run = h.Node.RunRolloutAsync(image, new RolloutOptions { Timeout = TimeSpan.FromMinutes(2) }, null, CancellationToken.None);
+        var tables = new RelayTree();
+        List<(uint Node, uint Epoch)> DeviceTables() => h.Broker.Published
+            .Where(p => p.Topic.EndsWith("/in", StringComparison.Ordinal) && p.Payload.Length > 0 && WireHeader.Peek(p.Payload, 0, p.Payload.Length) == MessageType.RelayTree)
+            .Select(p =>
+            {
+                tables.Parse(p.Payload, 0, p.Payload.Length);
+                return (Topics.NodeIdOf(p.Topic), tables.Epoch);
+            }).ToList();
+        await h.PumpUntilAsync(() => DeviceTables().Count > 0);
+        var (away, epoch) = DeviceTables()[0];
+        int group = (int)((away - 1) % groups) + 1;
+        h.Presence(away, group, online: false);
+        await h.AdvanceAsync(TimeSpan.FromSeconds(8), TimeSpan.FromMilliseconds(100));
+        Assert.DoesNotContain(DeviceTables(), t => t.Node == away && t.Epoch > epoch); // away: nothing for it
+        h.Presence(away, group);
+        await h.AdvanceAsync(TimeSpan.FromSeconds(8), TimeSpan.FromMilliseconds(100));
+        Assert.Contains(DeviceTables(), t => t.Node == away && t.Epoch > epoch);
+        Assert.False(run.IsCompleted);
+    }
 }
