@@ -142,7 +142,8 @@ namespace IotOta.DeviceFirmware.Copies
             if (_relayQueue.TryDequeue(_relayWork))
             {
                 if (m == null || _relayWork.ImageId != m.ImageId || !Holds(_relayWork)) return Skipped;
-                LoadTx(m, _relayWork.Index, _relayWork.CopyFlags);
+                if (_relayWork.Kind == ForwardJob.KindRootUnit) LoadRoot(m); // the signed root ahead of a piece's relay copies
+                else LoadTx(m, _relayWork.Index, _relayWork.CopyFlags);
                 return RelayReady;
             }
             if (!_workActive)
@@ -175,6 +176,7 @@ namespace IotOta.DeviceFirmware.Copies
                 }
                 lock (_gate)
                 {
+                    if (_relayWork.Kind == ForwardJob.KindRootUnit) return; // the root ahead of a piece: no copy
                     _counters.CopiesSent += ok;
                     _counters.CopiesFailed += bad;
                     _counters.PeerPayloadBytesSent += (long)ok * _txPayloadLen;

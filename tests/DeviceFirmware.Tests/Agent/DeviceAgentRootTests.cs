@@ -53,12 +53,27 @@ public class DeviceAgentRootTests
         store.ReadManifestPart(IotOta.DeviceFirmware.Flash.RootForm.HashesOffset(set.PieceCount), inFlash, 0, inFlash.Length);
         Assert.Equal(img.Manifest.ChunkHashes, inFlash);
         // Each piece goes (read back from flash) to the named relay (relay flag) and to both other members, this
-        // device as sender, and each copy verifies at its receiver.
+        // device as sender, and each copy verifies at its receiver. The relay gets the signed root ahead of each
+        // piece on the same connection: it is a seed that gets the root over MQTT too, but a piece that overtook
+        // that root could not be checked and was dropped.
         d.PumpAll();
-        var sends = d.Peer.Sends;
+        var all = d.Peer.Sends;
+        var toRelay = all.Where(s => s.Port == DeviceHarness.PortOf(50)).Select(s => WireHeader.Peek(s.Bytes, 0, s.Bytes.Length)).ToList();
+        Assert.Equal(Enumerable.Repeat(new[] { MessageType.ImageRoot, MessageType.Copy }, 3).SelectMany(x => x), toRelay);
+        Assert.All(all.Where(s => WireHeader.Peek(s.Bytes, 0, s.Bytes.Length) == MessageType.ImageRoot), s => Assert.Equal(set.RootBytes, s.Bytes));
+        var sends = all.Where(s => WireHeader.Peek(s.Bytes, 0, s.Bytes.Length) != MessageType.ImageRoot).ToList();
         Assert.Equal(3 * 3, sends.Count);
         Assert.All(sends, s => Assert.Equal(1u, Parsed.Data(s.Bytes).SenderNode));
         Assert.Equal(3, sends.Count(s => s.Port == DeviceHarness.PortOf(50) && (Parsed.Data(s.Bytes).Flags & DataPacket.FlagRelay) != 0));
+        Assert.Equal(3, d.Counters.HashPiecesTaken);
+        // At the relay, a piece that comes before any root is dropped (it cannot be checked); root first, it is taken.
+        var relay = new DeviceHarness(nodeId: 50, groupId: 2);
+        using var ___ = relay;
+        var relayPiece = all.First(s => s.Port == DeviceHarness.PortOf(50) && WireHeader.Peek(s.Bytes, 0, s.Bytes.Length) == MessageType.Copy);
+        relay.FromPeer(relayPiece.Bytes);
+        Assert.Equal(0, relay.Counters.HashPiecesTaken);
+        foreach (var s2 in all.Where(s => s.Port == DeviceHarness.PortOf(50)).Take(2)) relay.FromPeer(s2.Bytes);
+        Assert.Equal(1, relay.Counters.HashPiecesTaken);
         var member = new DeviceHarness(nodeId: 2, groupId: 1);
         using var __ = member;
         member.Agent.OnMqttMessage(Topics.GroupRoot(1), set.RootBytes, 0, set.RootBytes.Length);
