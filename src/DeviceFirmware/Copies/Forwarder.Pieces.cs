@@ -18,28 +18,8 @@ namespace IotOta.DeviceFirmware.Copies
                 // from the gateway over MQTT, but under load the piece (TCP) overtook it, the relay could not check
                 // it and dropped it, and its whole group waited for the list ~8 s (peers, then the gateway, then
                 // the stragglers' root) while the gateway planned data to the other groups (2 × image).
-                ForwardJob root = _relayQueue.Reserve();
-                if (root == null) _counters.ForwardDrops++;
-                else
-                {
-                    root.Kind = ForwardJob.KindRootUnit;
-                    root.ImageId = p.ImageId;
-                    root.Index = 0;
-                    root.CopyFlags = 0;
-                    _planner.NamedRelays(p, root);
-                    if (!_relayQueue.Commit()) _counters.ForwardDrops++;
-                }
-                ForwardJob rj = _relayQueue.Reserve();
-                if (rj == null) _counters.ForwardDrops++;
-                else
-                {
-                    rj.Kind = ForwardJob.KindRelay;
-                    rj.ImageId = p.ImageId;
-                    rj.Index = piece;
-                    rj.CopyFlags = (byte)(DataPacket.FlagRelay | DataPacket.FlagHashPiece);
-                    _planner.NamedRelays(p, rj);
-                    if (!_relayQueue.Commit()) _counters.ForwardDrops++;
-                }
+                QueueNamedRelays(p, ForwardJob.KindRootUnit, p.ImageId, 0, 0);
+                QueueNamedRelays(p, ForwardJob.KindRelay, p.ImageId, piece, (byte)(DataPacket.FlagRelay | DataPacket.FlagHashPiece));
             }
             if (_planner.UsesTree(_members))
             {

@@ -64,16 +64,24 @@ namespace IotOta.DeviceFirmware.Copies
                 return 0;
             }
             if (kind == CopyPlanner.RelayTree) return QueueTreeRelay(m.ImageId, idx);
+            return QueueNamedRelays(p, ForwardJob.KindRelay, m.ImageId, idx, (byte)(DataPacket.FlagRelay | (p.IsTree ? DataPacket.FlagTree : 0)));
+        }
+
+        /// <summary>Queues one relay job to the devices the packet names (this device left out): a job of
+        /// <paramref name="kind"/> for packet <paramref name="index"/>, its copies flagged <paramref name="flags"/>.
+        /// Returns how many devices it names; 0 when the relay queue had no room (counted as a forward drop).</summary>
+        private int QueueNamedRelays(DataPacket p, byte kind, uint imageId, int index, byte flags)
+        {
             ForwardJob rj = _relayQueue.Reserve();
             if (rj == null)
             {
                 _counters.ForwardDrops++;
                 return 0;
             }
-            rj.Kind = ForwardJob.KindRelay;
-            rj.ImageId = m.ImageId;
-            rj.Index = idx;
-            rj.CopyFlags = (byte)(DataPacket.FlagRelay | (p.IsTree ? DataPacket.FlagTree : 0));
+            rj.Kind = kind;
+            rj.ImageId = imageId;
+            rj.Index = index;
+            rj.CopyFlags = flags;
             int n = _planner.NamedRelays(p, rj);
             if (!_relayQueue.Commit())
             {

@@ -174,9 +174,9 @@ namespace IotOta.DeviceFirmware.Copies
                     if (_peer.SendPieces(_relayWork.TargetIp[i], _relayWork.TargetPort[i], this, msgLen, _piece)) ok++;
                     else bad++;
                 }
+                if (_relayWork.Kind == ForwardJob.KindRootUnit) return; // the root ahead of a piece: no copy to count
                 lock (_gate)
                 {
-                    if (_relayWork.Kind == ForwardJob.KindRootUnit) return; // the root ahead of a piece: no copy
                     _counters.CopiesSent += ok;
                     _counters.CopiesFailed += bad;
                     _counters.PeerPayloadBytesSent += (long)ok * _txPayloadLen;
