@@ -228,7 +228,7 @@ public sealed partial class RolloutEngine
                 progress?.Report(Snapshot());
             }
             // Before the plan has a group (v2: until devices hold the hash list) nothing is owed, which is not "all delivered".
-            if (_deliveredAt == 0 && Scheduler.Progress.Total > 0 && Scheduler.AllDelivered) _deliveredAt = _time.GetTimestamp();
+            if (_deliveredAt == 0 && Scheduler.Progress is { Total: > 0 } owed && owed.Done == owed.Total) _deliveredAt = _time.GetTimestamp();
             if (CheckHealth()) return RunEnd.PhasePassed;
             if (_health.Finished())
             {

@@ -26,8 +26,7 @@ internal sealed class RelayTreePublisher(IBrokerPort broker, RolloutScheduler sc
 
     private static readonly TimeSpan MinInterval = TimeSpan.FromSeconds(5);
     /// <summary>What went out, by topic: group tables (retained) and device tables (on the device's in-topic).</summary>
-    private readonly Dictionary<string, byte[]> _tables = new();
-    private readonly HashSet<string> _retained = new();
+    private readonly Dictionary<string, (byte[] Bytes, bool Retain)> _tables = new();
     private uint _epochPublished;
     private bool _lost;
     private long _publishedAt;
@@ -42,22 +41,20 @@ internal sealed class RelayTreePublisher(IBrokerPort broker, RolloutScheduler sc
         var tables = new Dictionary<string, (byte[] Bytes, bool Retain)>();
         foreach (var t in groups) tables[Topics.GroupTree(t.GroupId)] = (t.ToBytes(), true);
         foreach (var (node, t) in devices) tables[Topics.DeviceIn(node)] = (t.ToBytes(), false);
-        // Group tables that are no longer wanted are cleared first: a device reads an empty retained table as "taken
-        // back", and a table of its own sent after it must not be undone by it.
-        foreach (string topic in _retained.Where(t => !tables.ContainsKey(t)).ToList())
+        // What is no longer wanted goes first: a retained group table is cleared (a device reads an empty retained
+        // table as "taken back", and a table of its own sent after it must not be undone by it); a device table sent
+        // on an in-topic cannot be taken back and is only forgotten.
+        foreach (var (topic, old) in _tables.Where(kv => !tables.ContainsKey(kv.Key)).ToList())
         {
-            await broker.PublishAsync(topic, Array.Empty<byte>(), retain: true, ct: ct);
-            _retained.Remove(topic);
+            if (old.Retain) await broker.PublishAsync(topic, Array.Empty<byte>(), retain: true, ct: ct);
             _tables.Remove(topic);
         }
-        foreach (var (topic, (bytes, retain)) in tables)
+        foreach (var (topic, table) in tables)
         {
-            if (_tables.TryGetValue(topic, out var old) && old.AsSpan().SequenceEqual(bytes)) continue;
-            await broker.PublishAsync(topic, bytes, retain: retain, ct: ct);
-            _tables[topic] = bytes;
-            if (retain) _retained.Add(topic);
+            if (_tables.TryGetValue(topic, out var old) && old.Bytes.AsSpan().SequenceEqual(table.Bytes)) continue;
+            await broker.PublishAsync(topic, table.Bytes, retain: table.Retain, ct: ct);
+            _tables[topic] = table;
         }
-        foreach (string topic in _tables.Keys.Where(t => !tables.ContainsKey(t)).ToList()) _tables.Remove(topic);
         _epochPublished = epoch;
         _lost = false;
         _publishedAt = time.GetTimestamp();
