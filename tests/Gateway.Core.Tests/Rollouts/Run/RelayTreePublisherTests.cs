@@ -8,14 +8,23 @@ namespace IotOta.Gateway.Core.Tests.Rollouts.Run;
 /// per relaying member on its in-topic, not retained (N = 1,000 in 63 groups: 480 KB of retained tables became 186 KB).</summary>
 public sealed class RelayTreePublisherTests
 {
+    private const int Groups = 30;
+
+    /// <summary>Two devices in each of 30 groups (positions 5 .. 7 of the trees relay from device tables), a v1 rollout
+    /// of 16 packets under way: the tables go out at its start.</summary>
+    private static async Task<(NodeHarness H, Task<RolloutResult> Run)> ThirtyGroupsRollingOutAsync(TimeSpan timeout)
+    {
+        var h = await NodeHarness.StartAsync();
+        await h.JoinAsync(2 * Groups, Groups);
+        var run = h.Node.RunRolloutAsync(NodeHarness.Image(16 * 1024, 1024), new RolloutOptions { Timeout = timeout }, null, CancellationToken.None);
+        return (h, run);
+    }
+
     [Fact]
     public async Task Level_1_groups_get_their_table_retained_and_deeper_groups_one_table_per_relaying_member()
     {
-        await using var h = await NodeHarness.StartAsync();
-        const int groups = 30;
-        await h.JoinAsync(2 * groups, groups);
-        var image = NodeHarness.Image(16 * 1024, 1024);
-        var run = h.Node.RunRolloutAsync(image, new RolloutOptions { Timeout = TimeSpan.FromMinutes(1) }, null, CancellationToken.None);
+        var (h, run) = await ThirtyGroupsRollingOutAsync(TimeSpan.FromMinutes(1));
+        await using var _ = h;
         bool IsTable(byte[] b) => b.Length > 0 && WireHeader.Peek(b, 0, b.Length) == MessageType.RelayTree;
         await h.PumpUntilAsync(() => h.Broker.Published.Any(p => p.Topic.EndsWith("/in", StringComparison.Ordinal) && IsTable(p.Payload)));
         await h.AdvanceAsync(TimeSpan.FromMilliseconds(500), TimeSpan.FromMilliseconds(100));
@@ -39,7 +48,7 @@ public sealed class RelayTreePublisherTests
         {
             RelayTree t = Parse(p.Payload);
             uint node = Topics.NodeIdOf(p.Topic);
-            Assert.Equal((int)((node - 1) % groups) + 1, t.GroupId); // a member of the table's group
+            Assert.Equal((int)((node - 1) % Groups) + 1, t.GroupId); // a member of the table's group
             Assert.DoesNotContain(t.GroupId, levelOne);
         }
         // One table per member at most, and no group's table twice: the fleet did not change.
@@ -53,11 +62,8 @@ public sealed class RelayTreePublisherTests
     {
         // Its table is not retained: a relay that was away gets it from the rebuild its return causes (its group's
         // candidate list changes, the trees get a new epoch and the tables go out again, at most every 5 s).
-        await using var h = await NodeHarness.StartAsync();
-        const int groups = 30;
-        await h.JoinAsync(2 * groups, groups);
-        var image = NodeHarness.Image(16 * 1024, 1024);
-        var run = h.Node.RunRolloutAsync(image, new RolloutOptions { Timeout = TimeSpan.FromMinutes(2) }, null, CancellationToken.None);
+        var (h, run) = await ThirtyGroupsRollingOutAsync(TimeSpan.FromMinutes(2));
+        await using var _ = h;
         var tables = new RelayTree();
         List<(uint Node, uint Epoch)> DeviceTables() => h.Broker.Published
             .Where(p => p.Topic.EndsWith("/in", StringComparison.Ordinal) && p.Payload.Length > 0 && WireHeader.Peek(p.Payload, 0, p.Payload.Length) == MessageType.RelayTree)
@@ -68,7 +74,7 @@ public sealed class RelayTreePublisherTests
             }).ToList();
         await h.PumpUntilAsync(() => DeviceTables().Count > 0);
         var (away, epoch) = DeviceTables()[0];
-        int group = (int)((away - 1) % groups) + 1;
+        int group = (int)((away - 1) % Groups) + 1;
         h.Presence(away, group, online: false);
         await h.AdvanceAsync(TimeSpan.FromSeconds(8), TimeSpan.FromMilliseconds(100));
         Assert.DoesNotContain(DeviceTables(), t => t.Node == away && t.Epoch > epoch); // away: nothing for it
