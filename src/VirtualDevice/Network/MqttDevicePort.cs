@@ -25,7 +25,8 @@ public sealed class MqttDevicePort : IMqttPort, IAsyncDisposable
     public static readonly TimeSpan MinBackoff = TimeSpan.FromMilliseconds(100);
     public static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(2);
 
-    private readonly IMqttClient _client;
+    private volatile IMqttClient _client;
+    private MqttClientOptions? _connecting;
     private readonly MqttEndpointRotation _endpoints;
     private readonly Action<string, byte[], int, int> _onMessage;
     private readonly TokenBucket? _up;
@@ -38,21 +39,30 @@ public sealed class MqttDevicePort : IMqttPort, IAsyncDisposable
     private readonly CancellationTokenSource _cts = new();
     private byte[] _receiveBuffer = new byte[4096];
     private Task? _reconnectLoop;
-    private long _messagesSent, _bytesSent, _messagesReceived, _bytesReceived, _dropped, _connects, _handlerErrors;
+    private readonly TimeSpan _keepAliveAsked;
+    private readonly KeepAliveSchedule _keepAlive;
+    private long _messagesSent, _bytesSent, _messagesReceived, _bytesReceived, _dropped, _connects, _handlerErrors, _pings, _pingFailures;
     private volatile bool _disposed;
 
     public MqttDevicePort(string host, int port, string clientId, string? user, string? password, string willTopic, byte[] willPayload,
-        Action<string, byte[], int, int> onMessage, TokenBucket? upBucket, TokenBucket? downBucket, LinkProfile link, MqttTls? tls = null)
+        Action<string, byte[], int, int> onMessage, TokenBucket? upBucket, TokenBucket? downBucket, LinkProfile link, MqttTls? tls = null,
+        TimeSpan? keepAlive = null)
         : this([new MqttEndpoint(host ?? throw new ArgumentNullException(nameof(host)), port)], clientId, user, password, willTopic, willPayload,
-            onMessage, upBucket, downBucket, link, tls)
+            onMessage, upBucket, downBucket, link, tls, keepAlive)
     {
     }
 
     /// <summary>A port that fails over between <paramref name="endpoints"/> (the nodes of a broker cluster, tried in
-    /// this order): a connect that fails moves on to the next one.</summary>
+    /// this order): a connect that fails moves on to the next one. <paramref name="keepAlive"/> is the MQTT keep-alive
+    /// (<see cref="KeepAlive"/> when null; whole seconds, at least 1).</summary>
     public MqttDevicePort(IReadOnlyList<MqttEndpoint> endpoints, string clientId, string? user, string? password, string willTopic, byte[] willPayload,
-        Action<string, byte[], int, int> onMessage, TokenBucket? upBucket, TokenBucket? downBucket, LinkProfile link, MqttTls? tls = null)
+        Action<string, byte[], int, int> onMessage, TokenBucket? upBucket, TokenBucket? downBucket, LinkProfile link, MqttTls? tls = null,
+        TimeSpan? keepAlive = null)
     {
+        _keepAliveAsked = keepAlive ?? KeepAlive;
+        if (_keepAliveAsked.Ticks % TimeSpan.TicksPerSecond != 0)
+            throw new ArgumentOutOfRangeException(nameof(keepAlive), keepAlive, "an MQTT keep-alive is whole seconds");
+        _keepAlive = new KeepAliveSchedule(_keepAliveAsked, Environment.TickCount64);
         ArgumentNullException.ThrowIfNull(endpoints);
         ArgumentNullException.ThrowIfNull(clientId);
         ArgumentNullException.ThrowIfNull(willTopic);
@@ -73,8 +83,8 @@ public sealed class MqttDevicePort : IMqttPort, IAsyncDisposable
                 // A board's M2Mqtt waits for PINGRESP as long as the keep-alive period ("broker must send PINGRESP
                 // within timeout equal to keep alive period", MqttClient.Ping in nanoFramework.M2Mqtt 5.1): with 5 s,
                 // a busy broker uplink at 1,000 devices dropped virtual devices a board would have kept.
-                .WithTimeout(KeepAlive)
-                .WithKeepAlivePeriod(KeepAlive)
+                .WithTimeout(_keepAliveAsked)
+                .WithKeepAlivePeriod(_keepAliveAsked)
                 .WithWillTopic(willTopic)
                 .WithWillPayload(will)
                 .WithWillRetain(true)
@@ -86,13 +96,19 @@ public sealed class MqttDevicePort : IMqttPort, IAsyncDisposable
             return options;
         });
 
-        _client = new MqttClientFactory().CreateMqttClient();
-        _client.ApplicationMessageReceivedAsync += OnReceived;
-        _client.DisconnectedAsync += _ =>
+        _client = NewClient();
+    }
+
+    private IMqttClient NewClient()
+    {
+        IMqttClient client = new MqttClientFactory().CreateMqttClient();
+        client.ApplicationMessageReceivedAsync += OnReceived;
+        client.DisconnectedAsync += _ =>
         {
             if (!_disposed) _wake.Release();
             return Task.CompletedTask;
         };
+        return client;
     }
 
     public string ClientId { get; }
@@ -111,6 +127,11 @@ public sealed class MqttDevicePort : IMqttPort, IAsyncDisposable
     /// <summary>Successful connects, the first included.</summary>
     public long Connects => Interlocked.Read(ref _connects);
     public long HandlerErrors => Interlocked.Read(ref _handlerErrors);
+    /// <summary>PINGREQs this port sent (it keeps the keep-alive itself; see <see cref="KeepAliveSchedule"/>).</summary>
+    public long Pings => Interlocked.Read(ref _pings);
+    /// <summary>Pings that got no PINGRESP within the keep-alive period: the port dropped the link (with its will) and
+    /// reconnected, as MQTTnet's own keep-alive would.</summary>
+    public long PingFailures => Interlocked.Read(ref _pingFailures);
     public Exception? LastHandlerError { get; private set; }
     /// <summary>Sees each received message (topic, buffer, offset, count) just before the device core takes it, on the
     /// same thread (fault suite: what a device held when a packet arrived). Null = nothing.</summary>
@@ -151,7 +172,8 @@ public sealed class MqttDevicePort : IMqttPort, IAsyncDisposable
         await _connectLock.WaitAsync().ConfigureAwait(false);
         try
         {
-            if (_client.IsConnected) await _client.DisconnectAsync(new MqttClientDisconnectOptions()).ConfigureAwait(false);
+            IMqttClient client = _client;
+            if (client.IsConnected) await client.DisconnectAsync(new MqttClientDisconnectOptions()).ConfigureAwait(false);
         }
         finally
         {
@@ -161,7 +183,8 @@ public sealed class MqttDevicePort : IMqttPort, IAsyncDisposable
 
     public bool Publish(string topic, byte[] buffer, int offset, int count, bool retain)
     {
-        if (_disposed || !_client.IsConnected || topic == null || buffer == null || offset < 0 || count < 0 || (long)offset + count > buffer.Length)
+        IMqttClient client = _client;
+        if (_disposed || !client.IsConnected || topic == null || buffer == null || offset < 0 || count < 0 || (long)offset + count > buffer.Length)
         {
             Interlocked.Increment(ref _dropped);
             return false;
@@ -183,12 +206,13 @@ public sealed class MqttDevicePort : IMqttPort, IAsyncDisposable
                 .Build();
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_cts.Token);
             timeout.CancelAfter(PublishTimeout);
-            MqttClientPublishResult result = _client.PublishAsync(message, timeout.Token).GetAwaiter().GetResult();
+            MqttClientPublishResult result = client.PublishAsync(message, timeout.Token).GetAwaiter().GetResult();
             if (!result.IsSuccess)
             {
                 Interlocked.Increment(ref _dropped);
                 return false;
             }
+            _keepAlive.Sent(Environment.TickCount64);
             Interlocked.Increment(ref _messagesSent);
             Interlocked.Add(ref _bytesSent, count);
             return true;
@@ -240,6 +264,7 @@ public sealed class MqttDevicePort : IMqttPort, IAsyncDisposable
         try
         {
             await _client.SubscribeAsync(topic, MqttQualityOfServiceLevel.AtLeastOnce, _cts.Token).ConfigureAwait(false);
+            _keepAlive.Sent(Environment.TickCount64);
         }
         catch (Exception)
         {
@@ -252,16 +277,34 @@ public sealed class MqttDevicePort : IMqttPort, IAsyncDisposable
         await _connectLock.WaitAsync(ct).ConfigureAwait(false);
         try
         {
-            if (_client.IsConnected) return;
+            IMqttClient client = _client;
+            if (client.IsConnected) return;
+            MqttClientOptions options = _endpoints.CurrentOptions;
+            MqttClientConnectResult result;
+            // CONNECT asks the broker to hold this keep-alive (it drops a silent client after 1.5 × and publishes its
+            // will), but MQTTnet's own keep-alive task must not start: once CONNECT is on its way the options say 0,
+            // which MqttClient reads after the CONNACK to decide. The loop below pings instead.
+            options.KeepAlivePeriod = _keepAliveAsked;
+            _connecting = options;
+            client.InspectPacketAsync += StopClientKeepAliveTask;
             try
             {
-                await _client.ConnectAsync(_endpoints.CurrentOptions, ct).ConfigureAwait(false);
+                result = await client.ConnectAsync(options, ct).ConfigureAwait(false);
             }
             catch (Exception) when (!ct.IsCancellationRequested)
             {
                 _endpoints.Advance(); // this node is down or refuses: the next attempt goes to the next one
                 throw;
             }
+            finally
+            {
+                client.InspectPacketAsync -= StopClientKeepAliveTask;
+                _connecting = null;
+            }
+            // A broker may set another keep-alive in its CONNACK (MQTT 5 Server Keep Alive); MQTTnet then runs its own
+            // task with it too, and this port pings on the same period.
+            _keepAlive.Period = result.ServerKeepAlive > 0 ? TimeSpan.FromSeconds(result.ServerKeepAlive) : _keepAliveAsked;
+            _keepAlive.Sent(Environment.TickCount64);
             Interlocked.Increment(ref _connects);
             string[] topics;
             lock (_topics) topics = _topics.ToArray();
@@ -269,13 +312,64 @@ public sealed class MqttDevicePort : IMqttPort, IAsyncDisposable
             {
                 var sb = new MqttClientSubscribeOptionsBuilder();
                 foreach (string t in topics) sb = sb.WithTopicFilter(t, MqttQualityOfServiceLevel.AtLeastOnce);
-                await _client.SubscribeAsync(sb.Build(), ct).ConfigureAwait(false);
+                await client.SubscribeAsync(sb.Build(), ct).ConfigureAwait(false);
+                _keepAlive.Sent(Environment.TickCount64);
             }
         }
         finally
         {
             _connectLock.Release();
         }
+    }
+
+    /// <summary>Inspects the packets MQTTnet sends while connecting: the first is CONNECT, already encoded with the
+    /// keep-alive; from then on the options say 0 (see ConnectOnceAsync).</summary>
+    private Task StopClientKeepAliveTask(MQTTnet.Diagnostics.PacketInspection.InspectMqttPacketEventArgs e)
+    {
+        if (e.Direction == MQTTnet.Diagnostics.PacketInspection.MqttPacketFlowDirection.Outbound && e.Buffer.Length > 0 && e.Buffer[0] >> 4 == 1)
+        {
+            MqttClientOptions? options = _connecting;
+            if (options != null) options.KeepAlivePeriod = TimeSpan.Zero;
+        }
+        return Task.CompletedTask;
+    }
+
+    /// <summary>True when MQTTnet's own keep-alive task was kept from starting on the last connect (tests).</summary>
+    internal bool ClientKeepAliveTaskStopped => _endpoints.CurrentOptions.KeepAlivePeriod == TimeSpan.Zero && _keepAlive.Period == _keepAliveAsked;
+
+    /// <summary>One PINGREQ, waiting for the PINGRESP as long as the keep-alive period (as a board's M2Mqtt does). No
+    /// answer means the link is gone: the port drops it without a DISCONNECT, so the broker publishes the will (as
+    /// after MQTTnet's own keep-alive failure, or M2Mqtt's), and the loop reconnects on a new client.</summary>
+    private async Task PingAsync(CancellationToken ct)
+    {
+        IMqttClient client = _client;
+        _keepAlive.Sent(Environment.TickCount64);
+        Interlocked.Increment(ref _pings);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(_keepAlive.Period);
+        try
+        {
+            await client.PingAsync(timeout.Token).ConfigureAwait(false);
+            return;
+        }
+        catch (Exception) when (!ct.IsCancellationRequested)
+        {
+            if (!client.IsConnected) return; // it went down meanwhile; the disconnect woke the loop
+        }
+        Interlocked.Increment(ref _pingFailures);
+        // MqttClient has no way to close without a DISCONNECT but Dispose (and a DISCONNECT, even with MQTT 5 reason 4,
+        // loses the will on MQTTnet's broker): the port goes on with a new client.
+        await _connectLock.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            if (!ReferenceEquals(_client, client)) return;
+            _client = NewClient();
+        }
+        finally
+        {
+            _connectLock.Release();
+        }
+        client.Dispose();
     }
 
     private async Task ReconnectLoop()
@@ -286,12 +380,18 @@ public sealed class MqttDevicePort : IMqttPort, IAsyncDisposable
         {
             try
             {
-                if (_client.IsConnected)
+                if (IsConnected)
                 {
                     backoff = MinBackoff;
-                    // Woken at once by a disconnect; the timeout is a safety net only (1 s cost a fleet of 1,000 a
-                    // thousand timer wake-ups a second doing nothing).
-                    await _wake.WaitAsync(TimeSpan.FromSeconds(10), ct).ConfigureAwait(false);
+                    TimeSpan untilPing = _keepAlive.UntilPing(Environment.TickCount64);
+                    if (untilPing <= TimeSpan.Zero)
+                    {
+                        await PingAsync(ct).ConfigureAwait(false);
+                        continue;
+                    }
+                    // Woken at once by a disconnect, else when a ping may be due (a wake-up per keep-alive period when
+                    // idle; a 1 s safety net cost a fleet of 1,000 a thousand timer wake-ups a second doing nothing).
+                    await _wake.WaitAsync(untilPing, ct).ConfigureAwait(false);
                     continue;
                 }
                 await Task.Delay(backoff, ct).ConfigureAwait(false);
@@ -313,6 +413,8 @@ public sealed class MqttDevicePort : IMqttPort, IAsyncDisposable
     {
         try
         {
+            // MQTTnet answers a QoS 1 message with a PUBACK: a packet sent, for the keep-alive.
+            if (e.ApplicationMessage.QualityOfServiceLevel != MqttQualityOfServiceLevel.AtMostOnce) _keepAlive.Sent(Environment.TickCount64);
             ReadOnlySequence<byte> payload = e.ApplicationMessage.Payload;
             int len = checked((int)payload.Length);
             // Wait for the down link without blocking a pool thread (a thousand devices share the pool); MQTTnet

@@ -15,7 +15,7 @@ public sealed class MqttDevicePortTests : IAsyncLifetime
     private MqttServer _server = null!;
     private readonly List<IAsyncDisposable> _owned = new();
 
-    private async Task<MqttServer> StartServerAsync()
+    private async Task<MqttServer> StartServerAsync(TimeSpan? keepAliveMonitorInterval = null)
     {
         MqttServerOptions options = new MqttServerOptionsBuilder()
             .WithDefaultEndpoint()
@@ -23,6 +23,7 @@ public sealed class MqttDevicePortTests : IAsyncLifetime
             .WithDefaultEndpointPort(_port)
             .WithDefaultEndpointReuseAddress()
             .Build();
+        if (keepAliveMonitorInterval is { } interval) options.KeepAliveOptions.MonitorInterval = interval;
         MqttServer server = new MqttServerFactory().CreateMqttServer(options);
         await server.StartAsync();
         return server;
@@ -44,10 +45,10 @@ public sealed class MqttDevicePortTests : IAsyncLifetime
     }
 
     private MqttDevicePort NewPort(string clientId, Inbox inbox, string willTopic = "will/x", byte[]? will = null,
-        TokenBucket? up = null, TokenBucket? down = null, Action<string, byte[], int, int>? handler = null)
+        TokenBucket? up = null, TokenBucket? down = null, Action<string, byte[], int, int>? handler = null, TimeSpan? keepAlive = null)
     {
         var p = new MqttDevicePort("127.0.0.1", _port, clientId, null, null, willTopic, will ?? new byte[] { 0 },
-            handler ?? inbox.Add, up, down, LinkProfile.Unlimited);
+            handler ?? inbox.Add, up, down, LinkProfile.Unlimited, keepAlive: keepAlive);
         _owned.Add(p);
         return p;
     }
@@ -207,6 +208,82 @@ public sealed class MqttDevicePortTests : IAsyncLifetime
             return inbox.Messages.Any(m => m.Topic == "cmd/go");
         }, 3000);
         Assert.True(seen, "no message after reconnect");
+    }
+
+    [Fact]
+    public async Task Asks_the_broker_for_its_keep_alive_and_pings_by_itself_when_idle()
+    {
+        ushort? asked = null;
+        int pingsSeen = 0;
+        _server.ValidatingConnectionAsync += e =>
+        {
+            if (e.ClientId == "ka") asked = e.KeepAlivePeriod;
+            return Task.CompletedTask;
+        };
+        _server.InterceptingInboundPacketAsync += e =>
+        {
+            if (e.ClientId == "ka" && e.Packet is MQTTnet.Packets.MqttPingReqPacket) Interlocked.Increment(ref pingsSeen);
+            return Task.CompletedTask;
+        };
+        MqttDevicePort port = NewPort("ka", new Inbox(), keepAlive: TimeSpan.FromSeconds(1));
+        await port.ConnectAsync(CancellationToken.None);
+        Assert.Equal((ushort)1, asked); // the broker holds the device to it (and publishes its will after 1.5 s of silence)
+        Assert.True(port.ClientKeepAliveTaskStopped, "MQTTnet's own keep-alive task (a wake-up every 250 ms) started");
+
+        await Task.Delay(3500); // nothing sent: only pings keep the link
+        Assert.True(port.IsConnected);
+        Assert.Equal(1, port.Connects);
+        Assert.Equal(0, port.PingFailures);
+        Assert.InRange(Volatile.Read(ref pingsSeen), 2, 4);
+        Assert.Equal(port.Pings, Volatile.Read(ref pingsSeen)); // every PINGREQ the broker got came from the port's own schedule
+
+        // Traffic is a packet sent: publishing more often than the keep-alive leaves no ping to send.
+        long pings0 = port.Pings;
+        for (int i = 0; i < 8; i++)
+        {
+            Assert.True(port.Publish("ka/t", new byte[1], 0, 1, false));
+            await Task.Delay(300);
+        }
+        Assert.Equal(pings0, port.Pings);
+    }
+
+    [Fact]
+    public async Task A_ping_without_answer_drops_the_link_without_disconnect_so_the_will_is_published_and_the_port_reconnects()
+    {
+        // The broker's own keep-alive check is off for the test (once a minute): the port must find out by itself.
+        await _server.StopAsync(new MqttServerStopOptions());
+        _server.Dispose();
+        _server = await StartServerAsync(keepAliveMonitorInterval: TimeSpan.FromMinutes(1));
+        int dropPings = 1;
+        _server.InterceptingInboundPacketAsync += e =>
+        {
+            if (e.ClientId == "ka-lost" && e.Packet is MQTTnet.Packets.MqttPingReqPacket && Interlocked.Exchange(ref dropPings, 0) == 1)
+                e.ProcessPacket = false; // this PINGREQ is lost: no PINGRESP comes
+            return Task.CompletedTask;
+        };
+        var inbox = new Inbox();
+        MqttDevicePort port = NewPort("ka-lost", inbox, willTopic: "will/ka-lost", will: Encoding.ASCII.GetBytes("gone"), keepAlive: TimeSpan.FromSeconds(1));
+        port.Subscribe("ka-lost/in");
+        await port.ConnectAsync(CancellationToken.None);
+        Assert.Null(RetainedText("will/ka-lost"));
+
+        Assert.True(await Wait.UntilAsync(() => port.PingFailures == 1, 6000), "the unanswered ping was not noticed");
+        Assert.True(await Wait.UntilAsync(() => RetainedText("will/ka-lost") == "gone", 3000), "the broker did not publish the will");
+        Assert.True(await Wait.UntilAsync(() => port.IsConnected && port.Connects == 2, 5000), "the port did not reconnect");
+
+        // On the new link: subscribed again, and pings answered again.
+        MqttDevicePort pub = NewPort("ka-pub", new Inbox());
+        await pub.ConnectAsync(CancellationToken.None);
+        bool seen = await Wait.UntilAsync(() =>
+        {
+            pub.Publish("ka-lost/in", Encoding.ASCII.GetBytes("hi"), 0, 2, false);
+            return inbox.Messages.Any(m => m.Topic == "ka-lost/in");
+        }, 3000);
+        Assert.True(seen, "no message after the reconnect");
+        long pings = port.Pings;
+        Assert.True(await Wait.UntilAsync(() => port.Pings > pings + 1, 4000), "no pings on the new link");
+        Assert.Equal(1, port.PingFailures);
+        Assert.True(port.IsConnected);
     }
 
     private string? RetainedText(string topic)
