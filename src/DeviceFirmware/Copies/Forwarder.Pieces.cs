@@ -8,8 +8,9 @@ namespace IotOta.DeviceFirmware.Copies
     {
         /// <summary>Protocol v2: a hash-list piece came as a minimum unit (held now, in flash): queues its relay copies
         /// to the devices the original names, then its copies to the group, like a chunk's but without a notice
-        /// (under the lock). With a copy tree (the member list has a fan-out) this device is the root of the piece's
-        /// tree: its children get the signed root first, then the piece with their span, and pass both on.</summary>
+        /// (under the lock). Every receiver gets the signed root first, on the same connection: the relays, and the
+        /// members (all of them in a full mesh; with a copy tree this device is the root of the piece's tree and its
+        /// children get the root, then the piece with their span, and pass both on).</summary>
         public void QueuePiece(DataPacket p, int piece)
         {
             if (p.TargetCount > 0)
@@ -26,6 +27,9 @@ namespace IotOta.DeviceFirmware.Copies
                 QueuePieceSpan(piece, _members.Count - 1);
                 return;
             }
+            // A full mesh: the root to every member ahead of the piece too (the gateway sends the root to the piece
+            // original's receiver only; a member that holds it already drops the copy at once).
+            QueueRoot(p.ImageId, p.SenderNode, 0);
             QueuePieceJob(ForwardJob.KindPieceUnit, p.ImageId, piece, p.SenderNode, 0);
         }
 

@@ -10,9 +10,20 @@ namespace IotOta.Gateway.Images;
 /// </summary>
 public sealed class ImageRootSet
 {
-    /// <summary>0: as many hashes per piece as fit one chunk with the longest proof (<see cref="ImageRoot.HashesPerPieceFitting"/>),
-    /// so a piece travels in any buffer a chunk does.</summary>
+    /// <summary>0: the list in <see cref="PipelinedPieces"/> pieces, none longer than one chunk with the longest proof
+    /// (<see cref="ImageRoot.HashesPerPieceFitting"/>, so a piece travels in any buffer a chunk does).</summary>
     public const int DefaultHashesPerPiece = 0;
+
+    /// <summary>How many pieces the list is cut into by default. Each piece starts in another group and lands on
+    /// another member of every group, and a copy tree passes a short piece on sooner: at N = 1,000 in 9 groups the
+    /// list in one 2.1 KB piece reached the last device after 3.7 s (one device sent it to 8 relays in turn, then a
+    /// binary tree of depth 7 at 0.17 s a hop), and no data goes out before every device holds the list. A piece costs
+    /// the first network one original per 9 groups and the proof (32 B × log2 pieces).</summary>
+    public const int PipelinedPieces = 4;
+
+    /// <summary>Hashes per piece for <see cref="PipelinedPieces"/> pieces, within what fits one chunk.</summary>
+    public static int PipelinedHashesPerPiece(int chunkSize, int chunkCount) =>
+        Math.Max(1, Math.Min(ImageRoot.HashesPerPieceFitting(chunkSize, chunkCount), (chunkCount + PipelinedPieces - 1) / PipelinedPieces));
     private readonly byte[][] _pieces;
 
     private ImageRootSet(ImageRoot root, byte[] rootBytes, byte[][] pieces)
@@ -38,7 +49,7 @@ public sealed class ImageRootSet
         var root = new ImageRoot
         {
             ImageId = m.ImageId, Version = m.Version, Flags = m.Flags, HashKind = m.HashKind, ImageSize = m.ImageSize,
-            ChunkSize = m.ChunkSize, ChunkCount = m.ChunkCount, HashesPerPiece = hashesPerPiece > 0 ? Math.Min(hashesPerPiece, ImageRoot.MaxHashesPerPiece) : ImageRoot.HashesPerPieceFitting(m.ChunkSize, m.ChunkCount),
+            ChunkSize = m.ChunkSize, ChunkCount = m.ChunkCount, HashesPerPiece = hashesPerPiece > 0 ? Math.Min(hashesPerPiece, ImageRoot.MaxHashesPerPiece) : PipelinedHashesPerPiece(m.ChunkSize, m.ChunkCount),
             ImageHash = (byte[])m.ImageHash.Clone(), KeyId = m.KeyId,
         };
         int pieces = root.PieceCount;

@@ -74,10 +74,15 @@ public class DeviceAgentRootTests
         Assert.Equal(0, relay.Counters.HashPiecesTaken);
         foreach (var s2 in all.Where(s => s.Port == DeviceHarness.PortOf(50)).Take(2)) relay.FromPeer(s2.Bytes);
         Assert.Equal(1, relay.Counters.HashPiecesTaken);
+        // In a full mesh each member gets the root ahead of each piece too (the gateway sends the root to the piece
+        // original's receiver only), and takes every piece with nothing else from the gateway.
+        foreach (uint m in new uint[] { 2, 3 })
+            Assert.Equal(Enumerable.Repeat(new[] { MessageType.ImageRoot, MessageType.Copy }, 3).SelectMany(x => x),
+                all.Where(s => s.Port == DeviceHarness.PortOf(m)).Select(s => WireHeader.Peek(s.Bytes, 0, s.Bytes.Length)));
         var member = new DeviceHarness(nodeId: 2, groupId: 1);
         using var __ = member;
-        member.Agent.OnMqttMessage(Topics.GroupRoot(1), set.RootBytes, 0, set.RootBytes.Length);
-        foreach (var s2 in sends.Where(s => s.Port == DeviceHarness.PortOf(2))) member.FromPeer(s2.Bytes);
+        foreach (var s2 in all.Where(s => s.Port == DeviceHarness.PortOf(2))) member.FromPeer(s2.Bytes);
+        Assert.Equal(img.ImageId, member.Agent.CurrentImageId);
         Assert.Equal(3, member.Counters.HashPiecesTaken);
         // The complete list is reported, and a chunk now verifies against it and is written.
         d.Agent.Tick();

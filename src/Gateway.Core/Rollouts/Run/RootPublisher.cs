@@ -8,11 +8,12 @@ namespace IotOta.Gateway.Rollouts.Run;
 
 /// <summary>
 /// Protocol v2 (issue #15, <see cref="RolloutOptions.Root"/> set), in place of <see cref="ManifestPublisher"/>: the
-/// 160-byte signed <see cref="ImageRoot"/> goes to one member of each target group (its seed, on its in-topic, not
-/// retained), which passes it on to its members over the second network; a target still without the list
-/// <see cref="StragglerAfter"/> after its group was seeded gets it directly. The chunk-hash list goes out once for the
-/// fleet as hash-piece originals (piece p first to group p mod G, naming one member of each other group as relay: ⌈G/9⌉
-/// originals per piece), and the devices pass it on like data. A device takes data originals and relay copies only
+/// chunk-hash list goes out once for the fleet as hash-piece originals (piece p first to group p mod G, naming one
+/// member of each other group as relay: ⌈G/9⌉ originals per piece), and the devices pass it on like data. The 160-byte
+/// signed <see cref="ImageRoot"/> goes, on the same in-topic just before, to each piece original's receiver only (not
+/// retained); every device that passes a piece on sends the root ahead of it on the same connection, so the relays and
+/// members have it before the piece they must check. A target still without the list <see cref="StragglerAfter"/>
+/// after its group was seeded gets the root directly. A device takes data originals and relay copies only
 /// once it reported holding the whole verified list (<see cref="Holding"/>); a device that misses pieces asks its
 /// peers and, last, the gateway (<see cref="OnRequest"/>).
 /// </summary>
@@ -47,17 +48,19 @@ internal sealed class RootPublisher(IBrokerPort broker, DeviceRegistry registry,
         lock (_gate) groups = targets.Groups().Where(g => !_published.Contains(g)).ToList();
         foreach (int g in groups)
         {
-            // The root rides the swarm: the members that get a hash piece first (member p mod size for piece p: the
-            // group's seeds, at most one per piece) get it on their in-topic, before their piece, and pass it on to
-            // their members (each checks the signature); not retained, so it costs the first network 160 B per seed,
-            // not per device. Devices that still lack the list later get it directly (SendAsync).
             var members = destinations.Members.Where(m => m.GroupId == g && targets.IsTarget(m.NodeId, m.GroupId)).OrderBy(m => m.NodeId).ToList();
             if (members.Count == 0) continue;
-            var seeds = Enumerable.Range(0, Math.Min(_root.PieceCount, members.Count)).Select(p => members[p]).ToList();
-            foreach (var seed in seeds)
+            bool piecesSent;
+            lock (_gate) piecesSent = _pieceGroups.Contains(g);
+            if (piecesSent)
             {
-                await broker.PublishAsync(Topics.DeviceIn(seed.NodeId), _root.RootBytes, ct: ct);
-                lock (_gate) _rootSentAt[seed.NodeId] = time.GetTimestamp();
+                // Seeded again (the broker came back, Forget): the pieces went out before, so the members each piece
+                // landed on first (member p mod size for piece p) get the root again and pass it on.
+                foreach (var seed in Enumerable.Range(0, Math.Min(_root.PieceCount, members.Count)).Select(p => members[p]))
+                {
+                    await broker.PublishAsync(Topics.DeviceIn(seed.NodeId), _root.RootBytes, ct: ct);
+                    lock (_gate) _rootSentAt[seed.NodeId] = time.GetTimestamp();
+                }
             }
             broker.Retained?.KeepRoot(g, _root.RootBytes); // for a device that comes back without it (DeviceCatchUp)
             lock (_gate)
@@ -72,6 +75,7 @@ internal sealed class RootPublisher(IBrokerPort broker, DeviceRegistry registry,
         var seedGroups = destinations.Members.Where(m => fresh.Contains(m.GroupId) && targets.IsTarget(m.NodeId, m.GroupId))
             .GroupBy(m => m.GroupId).OrderBy(g => g.Key).Select(g => g.OrderBy(m => m.NodeId).ToList()).ToList();
         int n = seedGroups.Count;
+        var rooted = new HashSet<uint>();
         for (int p = 0; p < _root.PieceCount && n > 0; p++)
         {
             // Piece p starts in group p mod G and lands on member p (mod its size) of every group, its original's
@@ -81,6 +85,13 @@ internal sealed class RootPublisher(IBrokerPort broker, DeviceRegistry registry,
             for (int b = 0; b < picks.Count; b += 1 + DataPacket.MaxTargets)
             {
                 var batch = picks.Skip(b).Take(1 + DataPacket.MaxTargets).ToList();
+                // The root only to the original's receiver, just before the piece on the same topic: it sends the root
+                // ahead of each relay copy and member copy itself (160 B of first network per original, not per group).
+                if (rooted.Add(batch[0].NodeId))
+                {
+                    await broker.PublishAsync(Topics.DeviceIn(batch[0].NodeId), _root.RootBytes, ct: ct);
+                    lock (_gate) _rootSentAt[batch[0].NodeId] = time.GetTimestamp();
+                }
                 await broker.PublishAsync(Topics.DeviceIn(batch[0].NodeId), Packet(p, MessageType.Original, 0, batch.Skip(1).ToList()), qos: BrokerQos.AtMostOnce, ct: ct);
             }
         }

@@ -22,7 +22,7 @@ public sealed class RootPublisherTests
     }
 
     [Fact]
-    public async Task The_root_goes_to_the_piece_seeds_of_each_group_and_nothing_is_retained_and_no_data_before_the_list_is_held()
+    public async Task The_root_goes_just_before_each_piece_original_to_its_receiver_only_and_nothing_is_retained_and_no_data_before_the_list_is_held()
     {
         await using var h = await NodeHarness.StartAsync();
         await h.JoinAsync(6, 2); // group 1: 1, 3, 5; group 2: 2, 4, 6
@@ -32,8 +32,14 @@ public sealed class RootPublisherTests
         await h.PumpUntilAsync(() => h.Broker.Published.Count(p => p.Payload.Length > 3 && p.Payload[3] == (byte)MessageType.Original) >= 2);
         var published = h.Broker.Published.ToList();
         var roots = published.Where(p => p.Payload.Length == ImageRoot.EncodedLength && p.Payload[3] == (byte)MessageType.ImageRoot).ToList();
-        // The seeds: the members each piece lands on first (member p of each group), and they only.
-        Assert.Equal(new[] { 1, 2, 3, 4 }.Select(n => Topics.DeviceIn((uint)n)).Order(), roots.Select(r => r.Topic).Order());
+        // Only the receivers of the piece originals (1 for piece 0, 4 for piece 1), each just before its piece on the
+        // same topic: the relays (2 and 3) get the root from them, ahead of the piece, over the second network.
+        Assert.Equal(new[] { 1, 4 }.Select(n => Topics.DeviceIn((uint)n)).Order(), roots.Select(r => r.Topic).Order());
+        foreach (uint n in new uint[] { 1, 4 })
+        {
+            var toN = published.Where(p => p.Topic == Topics.DeviceIn(n)).Select(p => p.Payload[3]).ToList();
+            Assert.Equal(new[] { (byte)MessageType.ImageRoot, (byte)MessageType.Original }, toN.Take(2));
+        }
         Assert.All(roots, r => Assert.False(r.Retain));
         Assert.DoesNotContain(published, p => p.Topic == Topics.GroupRoot(1) || p.Topic == Topics.GroupRoot(2) || p.Topic == Topics.GroupManifest(1));
         // Two pieces: piece 0 starts in group 1 naming a relay in group 2, piece 1 the other way round, each on
