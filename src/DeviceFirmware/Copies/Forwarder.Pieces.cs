@@ -13,15 +13,9 @@ namespace IotOta.DeviceFirmware.Copies
         /// children get the root, then the piece with their span, and pass both on).</summary>
         public void QueuePiece(DataPacket p, int piece)
         {
-            if (p.TargetCount > 0)
-            {
-                // The signed root first, on the same connection as the piece: the relays are seeds that get the root
-                // from the gateway over MQTT, but under load the piece (TCP) overtook it, the relay could not check
-                // it and dropped it, and its whole group waited for the list ~8 s (peers, then the gateway, then
-                // the stragglers' root) while the gateway planned data to the other groups (2 × image).
-                QueueNamedRelays(p, ForwardJob.KindRootUnit, p.ImageId, 0, 0);
-                QueueNamedRelays(p, ForwardJob.KindRelay, p.ImageId, piece, (byte)(DataPacket.FlagRelay | DataPacket.FlagHashPiece));
-            }
+            // The relays get the signed root just before the piece, on the same connection (Send): the gateway sends
+            // the root to the original's receiver only.
+            if (p.TargetCount > 0) QueueNamedRelays(p, ForwardJob.KindRelay, p.ImageId, piece, (byte)(DataPacket.FlagRelay | DataPacket.FlagHashPiece));
             if (_planner.UsesTree(_members))
             {
                 QueuePieceSpan(piece, _members.Count - 1);

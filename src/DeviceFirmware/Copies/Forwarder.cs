@@ -142,8 +142,7 @@ namespace IotOta.DeviceFirmware.Copies
             if (_relayQueue.TryDequeue(_relayWork))
             {
                 if (m == null || _relayWork.ImageId != m.ImageId || !Holds(_relayWork)) return Skipped;
-                if (_relayWork.Kind == ForwardJob.KindRootUnit) LoadRoot(m); // the signed root ahead of a piece's relay copies
-                else LoadTx(m, _relayWork.Index, _relayWork.CopyFlags);
+                LoadTx(m, _relayWork.Index, _relayWork.CopyFlags);
                 return RelayReady;
             }
             if (!_workActive)
@@ -169,12 +168,17 @@ namespace IotOta.DeviceFirmware.Copies
             if (prepared == RelayReady)
             {
                 int ok = 0, bad = 0;
+                bool rootAhead = _relayWork.IsPiece;
                 for (int i = 0; i < _relayWork.TargetCount; i++)
                 {
+                    // A hash piece's relay gets the signed root just before the piece, back to back on one connection:
+                    // it cannot check the piece without it. Sent as a separate job to all relays first, the root went on
+                    // a connection the socket budget then closed, the piece on a new one, and the relay read the piece
+                    // first and dropped it; its whole group waited for the list ~6 s (demo, 100 devices in 10 groups).
+                    if (rootAhead) SendRootAhead(_relayWork.TargetIp[i], _relayWork.TargetPort[i]);
                     if (_peer.SendPieces(_relayWork.TargetIp[i], _relayWork.TargetPort[i], this, msgLen, _piece)) ok++;
                     else bad++;
                 }
-                if (_relayWork.Kind == ForwardJob.KindRootUnit) return; // the root ahead of a piece: no copy to count
                 lock (_gate)
                 {
                     _counters.CopiesSent += ok;
@@ -242,6 +246,27 @@ namespace IotOta.DeviceFirmware.Copies
             _workFailed = 0;
             _workSentTotal = 0;
             _workActive = true;
+        }
+
+        /// <summary>Sends the stored signed root to one peer between two sends of the copy loaded in the send buffer
+        /// (pump thread), and loads that copy back.</summary>
+        private void SendRootAhead(uint ip, int port)
+        {
+            int headLen = _txHeadLen, len = _txLen, payloadLen = _txPayloadLen, index = _txIndex;
+            bool piece = _txPiece;
+            _txHeadLen = 0;
+            _txLen = ImageRoot.EncodedLength;
+            _txPayloadLen = 0;
+            _txIndex = -1;
+            _txPiece = false;
+            _txRoot = true;
+            _peer.SendPieces(ip, port, this, _txLen, _piece);
+            _txHeadLen = headLen;
+            _txLen = len;
+            _txPayloadLen = payloadLen;
+            _txIndex = index;
+            _txPiece = piece;
+            _txRoot = false;
         }
 
         /// <summary>The next destination of the job in _work (pump thread): a repair reply's one peer, or the next

@@ -93,6 +93,24 @@ public class DeviceAgentRootTests
     }
 
     [Fact]
+    public void Each_relay_of_a_piece_gets_the_root_just_before_the_piece_back_to_back()
+    {
+        var (d, img, set) = WithRoot();
+        using var _ = d;
+        d.Mqtt_(PiecePacket(set, 0, MessageType.Original, 0, 0, DeviceHarness.Member(50), DeviceHarness.Member(51), DeviceHarness.Member(52)));
+        d.PumpAll();
+        // In send order: root then piece to one relay, then the next. With the root to every relay first, the root to
+        // the first relay went on a connection the socket budget then closed, the piece on a new one, and the relay
+        // read the piece first and dropped it (its whole group lacked the list ~6 s).
+        var relays = new[] { 50u, 51u, 52u }.Select(DeviceHarness.PortOf).ToHashSet();
+        var toRelays = d.Peer.Sends.Where(s => relays.Contains(s.Port)).Select(s => (s.Port, WireHeader.Peek(s.Bytes, 0, s.Bytes.Length))).ToList();
+        Assert.Equal(new uint[] { 50, 51, 52 }.SelectMany(n => new[] { (DeviceHarness.PortOf(n), MessageType.ImageRoot), (DeviceHarness.PortOf(n), MessageType.Copy) }), toRelays);
+        Assert.All(d.Peer.Sends.Where(s => WireHeader.Peek(s.Bytes, 0, s.Bytes.Length) == MessageType.ImageRoot), s => Assert.Equal(set.RootBytes, s.Bytes));
+        Assert.Equal(3, d.Peer.Sends.Count(s => relays.Contains(s.Port) && WireHeader.Peek(s.Bytes, 0, s.Bytes.Length) == MessageType.Copy
+            && (Parsed.Data(s.Bytes).Flags & (DataPacket.FlagRelay | DataPacket.FlagHashPiece)) == (DataPacket.FlagRelay | DataPacket.FlagHashPiece)));
+    }
+
+    [Fact]
     public void A_root_from_the_gateway_on_the_in_topic_is_passed_on_to_every_member_and_one_from_a_peer_is_not()
     {
         var d = new DeviceHarness(nodeId: 1, groupId: 1);
