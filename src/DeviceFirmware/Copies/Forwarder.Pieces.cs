@@ -21,20 +21,18 @@ namespace IotOta.DeviceFirmware.Copies
                 QueuePieceSpan(piece, _members.Count - 1);
                 return;
             }
-            // A full mesh: the root to every member ahead of the piece too (the gateway sends the root to the piece
-            // original's receiver only; a member that holds it already drops the copy at once).
-            QueueRoot(p.ImageId, p.SenderNode, 0);
+            // A full mesh: every member gets the root just before the piece too (Send; a member that holds the root
+            // already drops that copy at once).
             QueuePieceJob(ForwardJob.KindPieceUnit, p.ImageId, piece, p.SenderNode, 0);
         }
 
         /// <summary>Protocol v2: this device must get piece <paramref name="piece"/> (held) to the next
-        /// <paramref name="span"/> members after it down the group's copy tree: queues the signed root to its children
-        /// (a child takes no piece before it holds the root; a duplicate root costs it nothing), then the piece with
-        /// each child's span (under the lock).</summary>
+        /// <paramref name="span"/> members after it down the group's copy tree: queues the piece with each child's span;
+        /// each child gets the signed root just before it (Send: a child takes no piece before it holds the root; a
+        /// duplicate root costs it nothing) (under the lock).</summary>
         public void QueuePieceSpan(int piece, int span)
         {
             if (span <= 0 || _roots.Root == null) return;
-            QueueRoot(_roots.Root.ImageId, 0, span);
             QueuePieceJob(ForwardJob.KindPieceSpan, _roots.Root.ImageId, piece, 0, span);
         }
 

@@ -168,14 +168,14 @@ namespace IotOta.DeviceFirmware.Copies
             if (prepared == RelayReady)
             {
                 int ok = 0, bad = 0;
-                bool rootAhead = _relayWork.IsPiece;
+                bool relayRootAhead = _relayWork.IsPiece;
                 for (int i = 0; i < _relayWork.TargetCount; i++)
                 {
                     // A hash piece's relay gets the signed root just before the piece, back to back on one connection:
                     // it cannot check the piece without it. Sent as a separate job to all relays first, the root went on
                     // a connection the socket budget then closed, the piece on a new one, and the relay read the piece
                     // first and dropped it; its whole group waited for the list ~6 s (demo, 100 devices in 10 groups).
-                    if (rootAhead) SendRootAhead(_relayWork.TargetIp[i], _relayWork.TargetPort[i]);
+                    if (relayRootAhead) SendRootAhead(_relayWork.TargetIp[i], _relayWork.TargetPort[i]);
                     if (_peer.SendPieces(_relayWork.TargetIp[i], _relayWork.TargetPort[i], this, msgLen, _piece)) ok++;
                     else bad++;
                 }
@@ -191,6 +191,9 @@ namespace IotOta.DeviceFirmware.Copies
             }
             uint ip;
             int port;
+            // A hash piece passed on to members (a full mesh, or down the copy tree) goes with the signed root just
+            // before it on the same connection too, as to the relays.
+            bool rootAhead = _work.Kind == ForwardJob.KindPieceUnit || _work.Kind == ForwardJob.KindPieceSpan;
             while (NextTarget(out ip, out port))
             {
                 if (_workSpan)
@@ -199,6 +202,7 @@ namespace IotOta.DeviceFirmware.Copies
                     _txHead[DataPacket.SpanOffset] = (byte)_spanNow;
                     _txHead[DataPacket.SpanOffset + 1] = (byte)(_spanNow >> 8);
                 }
+                if (rootAhead) SendRootAhead(ip, port);
                 if (_peer.SendPieces(ip, port, this, msgLen, _piece)) _workSent++;
                 else _workFailed++;
                 if (_relayQueue.Count > 0)

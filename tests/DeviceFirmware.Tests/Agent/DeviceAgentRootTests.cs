@@ -291,7 +291,9 @@ public class DeviceAgentRootTests
             seed.PumpAll();
             var first = seed.Peer.Sends.ToList();
             Assert.Equal(4, first.Count);
-            Assert.Equal(new[] { MessageType.ImageRoot, MessageType.ImageRoot, MessageType.Copy, MessageType.Copy }, first.Select(s => (MessageType)s.Bytes[3]));
+            // Root and piece back to back to each child (on one connection, so the piece never comes first).
+            Assert.Equal(new[] { MessageType.ImageRoot, MessageType.Copy, MessageType.ImageRoot, MessageType.Copy }, first.Select(s => (MessageType)s.Bytes[3]));
+            Assert.Equal(new[] { first[0].Port, first[2].Port }, new[] { first[1].Port, first[3].Port });
             var copies = first.Where(s => s.Bytes[3] == (byte)MessageType.Copy).Select(s => (s.Port, P: Parsed.Data(s.Bytes))).ToList();
             Assert.All(copies, c => Assert.Equal(DataPacket.FlagHashPiece | DataPacket.FlagSpan, c.P.Flags));
             Assert.Equal(new[] { (DeviceHarness.PortOf(2), 2), (DeviceHarness.PortOf(5), 2) }, copies.Select(c => (c.Port, c.P.Span)));
