@@ -322,20 +322,25 @@ public sealed class MqttDevicePort : IMqttPort, IAsyncDisposable
         }
     }
 
-    /// <summary>Inspects the packets MQTTnet sends while connecting: the first is CONNECT, already encoded with the
-    /// keep-alive; from then on the options say 0 (see ConnectOnceAsync).</summary>
+    /// <summary>Inspects the packets while connecting: the first one sent is CONNECT, already encoded with the
+    /// keep-alive; from then on the options say 0 (see ConnectOnceAsync). A CONNACK with a Server Keep Alive (ejabberd
+    /// sends one) makes MQTTnet run its keep-alive task anyway, and that task reads its period from the options: they
+    /// get the broker's period back before MQTTnet reads the CONNACK (with 0 it pinged at once with no time to wait
+    /// for the answer and dropped every connection).</summary>
     private Task StopClientKeepAliveTask(MQTTnet.Diagnostics.PacketInspection.InspectMqttPacketEventArgs e)
     {
-        if (e.Direction == MQTTnet.Diagnostics.PacketInspection.MqttPacketFlowDirection.Outbound && e.Buffer.Length > 0 && e.Buffer[0] >> 4 == 1)
-        {
-            MqttClientOptions? options = _connecting;
-            if (options != null) options.KeepAlivePeriod = TimeSpan.Zero;
-        }
+        MqttClientOptions? options = _connecting;
+        if (options == null || e.Buffer.Length == 0) return Task.CompletedTask;
+        if (e.Direction == MQTTnet.Diagnostics.PacketInspection.MqttPacketFlowDirection.Outbound && e.Buffer[0] >> 4 == 1)
+            options.KeepAlivePeriod = TimeSpan.Zero;
+        else if (e.Direction == MQTTnet.Diagnostics.PacketInspection.MqttPacketFlowDirection.Inbound && e.Buffer[0] >> 4 == 2
+                 && ConnAckKeepAlive.ServerKeepAlive(e.Buffer) is > 0 and var serverKeepAlive)
+            options.KeepAlivePeriod = TimeSpan.FromSeconds(serverKeepAlive);
         return Task.CompletedTask;
     }
 
     /// <summary>True when MQTTnet's own keep-alive task was kept from starting on the last connect (tests).</summary>
-    internal bool ClientKeepAliveTaskStopped => _endpoints.CurrentOptions.KeepAlivePeriod == TimeSpan.Zero && _keepAlive.Period == _keepAliveAsked;
+    internal bool ClientKeepAliveTaskStopped => _endpoints.CurrentOptions.KeepAlivePeriod == TimeSpan.Zero;
 
     /// <summary>One PINGREQ, waiting for the PINGRESP as long as the keep-alive period (as a board's M2Mqtt does). No
     /// answer means the link is gone: the port drops it without a DISCONNECT, so the broker publishes the will (as
