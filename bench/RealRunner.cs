@@ -31,7 +31,6 @@ public static class RealRunner
     /// <summary>This process's resident bytes, from /proc/self/statm where there is one (cheap to sample every 100 ms).</summary>
     private static long SelfRss() => ProcStat.RssBytes(Environment.ProcessId) is > 0 and var b ? b : Environment.WorkingSet;
 
-    /// <summary>CPU seconds of this process and of the fleet's worker processes.</summary>
     /// <summary>MQTT connects (the first ones included) and unanswered pings of an in-process fleet's devices.</summary>
     private static (long Connects, long PingFailures) MqttLinks(IBenchFleet fleet)
     {
@@ -53,6 +52,7 @@ public static class RealRunner
         return (connects, failures);
     }
 
+    /// <summary>CPU seconds of this process and of the fleet's worker processes.</summary>
     private static double FleetCpuSeconds(IBenchFleet fleet) => Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds + fleet.WorkerCpuSeconds();
 
     public static DemoOptions DemoOptionsOf(BenchOptions o) => new()

@@ -40,7 +40,7 @@ namespace IotOta.DeviceFirmware.Agent
                 if (!Admit(_roots.ToManifest(), buffer, offset, ImageRoot.EncodedLength, _roots.StoredLength, _roots.HashListAt, "image root")) return;
                 // A seed passes the root to every member itself only in a full mesh; with a copy tree the root goes down
                 // the tree with each piece (Forwarder.QueuePiece), so no device holds more than its fan-out of copies.
-                if (seed && !_planner.UsesTree(_members)) _forwarder.QueueRoot(_roots.Root.ImageId, _cfg.NodeId, 0);
+                if (seed && !_planner.UsesTree(_members)) _forwarder.QueueRoot(_roots.Root.ImageId, _cfg.NodeId);
                 _log.Log("image root: " + _roots.PieceCount + " hash-list pieces to collect");
             }
         }

@@ -16,11 +16,12 @@ namespace IotOta.DeviceFirmware.Copies
         public const byte KindPieceUnit = 4;
         /// <summary>Protocol v2: answer a piece request: one copy of a piece to one peer.</summary>
         public const byte KindPieceReply = 5;
-        /// <summary>Protocol v2: pass the signed ImageRoot (read back from flash) on to every member, or with a
-        /// <see cref="Span"/> to this device's children in the copy tree; no notice.</summary>
+        /// <summary>Protocol v2: pass the signed ImageRoot (read back from flash) on to every member (a seed in a full
+        /// mesh); no notice. A piece's relays, children and full-mesh members get the root just before the piece
+        /// instead (Forwarder.SendRootAhead).</summary>
         public const byte KindRootUnit = 6;
-        /// <summary>Protocol v2: pass a hash-list piece on down the group's copy tree for <see cref="Span"/> (the
-        /// children got the root just before, in a KindRootUnit job with the same span); no notice.</summary>
+        /// <summary>Protocol v2: pass a hash-list piece on down the group's copy tree for <see cref="Span"/> (each child
+        /// gets the root just before the piece); no notice.</summary>
         public const byte KindPieceSpan = 7;
 
         /// <summary>True for the kinds that carry a hash-list piece rather than a chunk (a relay job says so in

@@ -15,7 +15,7 @@ namespace IotOta.DeviceFirmware.Copies
         {
             // The relays get the signed root just before the piece, on the same connection (Send): the gateway sends
             // the root to the original's receiver only.
-            if (p.TargetCount > 0) QueueNamedRelays(p, ForwardJob.KindRelay, p.ImageId, piece, (byte)(DataPacket.FlagRelay | DataPacket.FlagHashPiece));
+            if (p.TargetCount > 0) QueueNamedRelays(p, p.ImageId, piece, (byte)(DataPacket.FlagRelay | DataPacket.FlagHashPiece));
             if (_planner.UsesTree(_members))
             {
                 QueuePieceSpan(piece, _members.Count - 1);
@@ -55,12 +55,11 @@ namespace IotOta.DeviceFirmware.Copies
             _queue.Commit();
         }
 
-        /// <summary>Protocol v2: queues a job that passes the signed root on, read back from flash (under the lock): to
-        /// every member but <paramref name="exclude"/> (<paramref name="span"/> 0: a seed in a full mesh), or to this
-        /// device's children in the copy tree for <paramref name="span"/>.</summary>
-        public void QueueRoot(uint imageId, uint exclude, int span)
+        /// <summary>Protocol v2: queues a job that passes the signed root on, read back from flash, to every member but
+        /// <paramref name="exclude"/> (a seed in a full mesh) (under the lock).</summary>
+        public void QueueRoot(uint imageId, uint exclude)
         {
-            QueuePieceJob(ForwardJob.KindRootUnit, imageId, 0, exclude, span);
+            QueuePieceJob(ForwardJob.KindRootUnit, imageId, 0, exclude, 0);
         }
 
         /// <summary>Protocol v2: a member asked for piece <paramref name="piece"/> (held): one repair copy to it, read back

@@ -64,13 +64,13 @@ namespace IotOta.DeviceFirmware.Copies
                 return 0;
             }
             if (kind == CopyPlanner.RelayTree) return QueueTreeRelay(m.ImageId, idx);
-            return QueueNamedRelays(p, ForwardJob.KindRelay, m.ImageId, idx, (byte)(DataPacket.FlagRelay | (p.IsTree ? DataPacket.FlagTree : 0)));
+            return QueueNamedRelays(p, m.ImageId, idx, (byte)(DataPacket.FlagRelay | (p.IsTree ? DataPacket.FlagTree : 0)));
         }
 
-        /// <summary>Queues one relay job to the devices the packet names (this device left out): a job of
-        /// <paramref name="kind"/> for packet <paramref name="index"/>, its copies flagged <paramref name="flags"/>.
-        /// Returns how many devices it names; 0 when the relay queue had no room (counted as a forward drop).</summary>
-        private int QueueNamedRelays(DataPacket p, byte kind, uint imageId, int index, byte flags)
+        /// <summary>Queues one relay job to the devices the packet names (this device left out): packet (or with
+        /// FlagHashPiece piece) <paramref name="index"/>, its copies flagged <paramref name="flags"/>. Returns how many
+        /// devices it names; 0 when the relay queue had no room (counted as a forward drop).</summary>
+        private int QueueNamedRelays(DataPacket p, uint imageId, int index, byte flags)
         {
             ForwardJob rj = _relayQueue.Reserve();
             if (rj == null)
@@ -78,7 +78,7 @@ namespace IotOta.DeviceFirmware.Copies
                 _counters.ForwardDrops++;
                 return 0;
             }
-            rj.Kind = kind;
+            rj.Kind = ForwardJob.KindRelay;
             rj.ImageId = imageId;
             rj.Index = index;
             rj.CopyFlags = flags;

@@ -235,7 +235,7 @@ namespace IotOta.DeviceFirmware.Copies
             _workCursor = 0;
             _workSpan = false;
             _treeCount = 0;
-            if (_work.Kind == ForwardJob.KindSpanCopy || _work.Kind == ForwardJob.KindPieceSpan || (_work.Kind == ForwardJob.KindRootUnit && _work.Span > 0))
+            if (_work.Kind == ForwardJob.KindSpanCopy || _work.Kind == ForwardJob.KindPieceSpan)
             {
                 _treeCount = _planner.TreeCopies(_members, _work.Span, _treeNode, _treeIp, _treePort, _treeSpan);
                 _workSpan = true;

@@ -57,10 +57,7 @@ internal sealed class RootPublisher(IBrokerPort broker, DeviceRegistry registry,
                 // Seeded again (the broker came back, Forget): the pieces went out before, so the members each piece
                 // landed on first (member p mod size for piece p) get the root again and pass it on.
                 foreach (var seed in Enumerable.Range(0, Math.Min(_root.PieceCount, members.Count)).Select(p => members[p]))
-                {
-                    await broker.PublishAsync(Topics.DeviceIn(seed.NodeId), _root.RootBytes, ct: ct);
-                    lock (_gate) _rootSentAt[seed.NodeId] = time.GetTimestamp();
-                }
+                    await SendRootAsync(seed.NodeId, null, ct);
             }
             broker.Retained?.KeepRoot(g, _root.RootBytes); // for a device that comes back without it (DeviceCatchUp)
             lock (_gate)
@@ -87,15 +84,19 @@ internal sealed class RootPublisher(IBrokerPort broker, DeviceRegistry registry,
                 var batch = picks.Skip(b).Take(1 + DataPacket.MaxTargets).ToList();
                 // The root only to the original's receiver, just before the piece on the same topic: it sends the root
                 // ahead of each relay copy and member copy itself (160 B of first network per original, not per group).
-                if (rooted.Add(batch[0].NodeId))
-                {
-                    await broker.PublishAsync(Topics.DeviceIn(batch[0].NodeId), _root.RootBytes, ct: ct);
-                    lock (_gate) _rootSentAt[batch[0].NodeId] = time.GetTimestamp();
-                }
+                if (rooted.Add(batch[0].NodeId)) await SendRootAsync(batch[0].NodeId, null, ct);
                 await broker.PublishAsync(Topics.DeviceIn(batch[0].NodeId), Packet(p, MessageType.Original, 0, batch.Skip(1).ToList()), qos: BrokerQos.AtMostOnce, ct: ct);
             }
         }
         lock (_gate) foreach (var g in seedGroups) _pieceGroups.Add(g[0].GroupId);
+    }
+
+    /// <summary>The signed root on a device's in-topic (not retained); remembers when it went (<paramref name="at"/>, or
+    /// once it went).</summary>
+    private async Task SendRootAsync(uint node, long? at, CancellationToken ct)
+    {
+        await broker.PublishAsync(Topics.DeviceIn(node), _root.RootBytes, ct: ct);
+        lock (_gate) _rootSentAt[node] = at ?? time.GetTimestamp();
     }
 
     private byte[] Packet(int p, MessageType type, byte flags, IReadOnlyList<FleetMember> relays)
@@ -164,8 +165,7 @@ internal sealed class RootPublisher(IBrokerPort broker, DeviceRegistry registry,
                 long last;
                 lock (_gate) last = _rootSentAt.GetValueOrDefault(m.NodeId);
                 if (last != 0 && time.GetElapsedTime(last, now) < StragglerAfter) continue;
-                await broker.PublishAsync(Topics.DeviceIn(m.NodeId), _root.RootBytes, ct: ct);
-                lock (_gate) _rootSentAt[m.NodeId] = now;
+                await SendRootAsync(m.NodeId, now, ct);
                 RootsToStragglers++;
                 worked = true;
             }
