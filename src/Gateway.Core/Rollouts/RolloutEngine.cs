@@ -159,6 +159,7 @@ public sealed partial class RolloutEngine
 
     private void OnMembership(IReadOnlyList<FleetMember> members)
     {
+        Scheduler.UpdateRings(members); // the lists as the devices hold them: copy trees are laid over these
         members = _targets.Admit(members);
         _streams?.Members(members);
         IReadOnlyList<FleetMember> live = _settling.WithoutAwaiting(members);

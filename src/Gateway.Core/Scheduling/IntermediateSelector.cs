@@ -86,9 +86,15 @@ public sealed class IntermediateSelector(OverheadTable overheads, SchedulerOptio
     /// positions the gateway chooses share the work evenly while the gateway still steers around slow or busy
     /// devices.</summary>
     public FleetMember? Pick(IReadOnlyList<FleetMember> candidates, Func<uint, DeviceLoad> loadOf, double jobBytes, double remainingSeconds, FleetMember? preferred, out double finishSeconds)
+        => Pick(candidates, loadOf, jobBytes, remainingSeconds, preferred, null, out finishSeconds);
+
+    /// <summary>As above; <paramref name="treeSeconds"/> (when given) adds to a candidate's rank, not to its finish,
+    /// what taking the job would cost in copy-tree work (RolloutScheduler.CopyTrees), so the group's members share it.</summary>
+    public FleetMember? Pick(IReadOnlyList<FleetMember> candidates, Func<uint, DeviceLoad> loadOf, double jobBytes, double remainingSeconds, FleetMember? preferred, Func<FleetMember, double>? treeSeconds, out double finishSeconds)
     {
         FleetMember? best = null;
         finishSeconds = double.PositiveInfinity;
+        double bestRank = double.PositiveInfinity;
         double bestAny = double.PositiveInfinity;
         foreach (FleetMember m in candidates)
         {
@@ -96,8 +102,10 @@ public sealed class IntermediateSelector(OverheadTable overheads, SchedulerOptio
             double f = FinishSeconds(load, jobBytes);
             bestAny = Math.Min(bestAny, f);
             if (!HasRoom(load)) continue;
-            if (f < finishSeconds || (f == finishSeconds && best != null && load.Assigned < loadOf(best.NodeId).Assigned))
+            double rank = treeSeconds == null ? f : f + treeSeconds(m);
+            if (rank < bestRank || (rank == bestRank && best != null && load.Assigned < loadOf(best.NodeId).Assigned))
             {
+                bestRank = rank;
                 finishSeconds = f;
                 best = m;
             }

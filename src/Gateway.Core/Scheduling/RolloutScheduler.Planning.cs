@@ -18,6 +18,7 @@ public sealed partial class RolloutScheduler
             if (_time.GetElapsedTime(_remainingAt, now) >= RemainingRefresh || _remainingAt == 0)
             {
                 _remainingSeconds = RemainingSeconds();
+                RefreshTypicalRate(); // RolloutScheduler.CopyTrees
                 _remainingAt = now;
             }
             var orders = new List<SendOrder>();
@@ -85,7 +86,7 @@ public sealed partial class RolloutScheduler
         foreach (var g in groups)
         {
             double bytes = RootCopies(g) * (double)_chunkLength(k);
-            FleetMember? d = _selector.Pick(g.Members, LoadOf, bytes, _remainingSeconds, out double finish);
+            FleetMember? d = _selector.Pick(g.Members, LoadOf, bytes, _remainingSeconds, null, TreeRank(g, now), out double finish);
             if (d == null) continue;
             Assign(g, k, d, bytes, finish, now, via: 0);
             orders.Add(new SendOrder(k, d, Array.Empty<FleetMember>()));
@@ -107,15 +108,20 @@ public sealed partial class RolloutScheduler
         int relayCount = Math.Min(groups.Count - 1, maxTargets);
         GroupPlan? rootGroup = null;
         FleetMember? root = null;
-        double rootFinish = double.PositiveInfinity;
+        double rootFinish = double.PositiveInfinity, rootRank = double.PositiveInfinity;
         int window = Math.Min(groups.Count, RootCandidateGroups);
         for (int i = 0; i < window; i++)
         {
             var g = groups[i];
             double bytes = (RootCopies(g) + relayCount) * (double)chunk;
-            FleetMember? d = _selector.Pick(g.Members, LoadOf, bytes, _remainingSeconds, out double f);
-            if (d != null && f < rootFinish)
+            Func<FleetMember, double>? tree = TreeRank(g, now);
+            FleetMember? d = _selector.Pick(g.Members, LoadOf, bytes, _remainingSeconds, null, tree, out double f);
+            // Groups compare by the same rank as their members: the root's relay copies are booked on its group's
+            // copy-tree work, so originals spread over the groups instead of always rooting in the first.
+            double rank = d == null ? double.PositiveInfinity : f + (tree?.Invoke(d) ?? 0);
+            if (d != null && rank < rootRank)
             {
+                rootRank = rank;
                 rootFinish = f;
                 root = d;
                 rootGroup = g;
@@ -128,7 +134,7 @@ public sealed partial class RolloutScheduler
         {
             var g = groups[(rootIndex + i) % groups.Count];
             double bytes = RootCopies(g) * (double)chunk;
-            FleetMember? d = _selector.Pick(g.Members, LoadOf, bytes, _remainingSeconds, out double f);
+            FleetMember? d = _selector.Pick(g.Members, LoadOf, bytes, _remainingSeconds, null, TreeRank(g, now), out double f);
             if (d == null) return false; // the packet waits until this group has room: a partial original costs more later
             relays.Add((g, d, bytes, f));
         }
@@ -168,5 +174,6 @@ public sealed partial class RolloutScheduler
         g.TightenedAt[k] = 0;
         g.Deadline[k] = DueBy(g, k);
         _deadlines.Enqueue((g, k), g.Deadline[k]);
+        BookTree(g, d.NodeId, bytes, _chunkLength(k), now); // RolloutScheduler.CopyTrees
     }
 }

@@ -135,7 +135,7 @@ public sealed partial class RolloutScheduler
             FleetMember rotation = cands[RelayTree.CandidateIndex(k, cands.Count)];
             if (p <= RelayForest.FanOut)
             {
-                d = _selector.Pick(g.Members, LoadOf, b, _remainingSeconds, EvenDevice(g, rotation), out own);
+                d = _selector.Pick(g.Members, LoadOf, b, _remainingSeconds, EvenDevice(g, rotation), TreeRank(g, now), out own);
                 if (d == null) return false;
             }
             else
