@@ -242,6 +242,9 @@ public static class RealRunner
                 }, ct);
             }
             RolloutResult r = await rollout;
+            // Protocol v2: no data is planned before every live device holds the hash list, or RolloutOptions.ReconnectSettle passed.
+            if (r.ListHeldSeconds is double held) log?.Invoke($"{strategy}: every device held the hash list {held:0.00} s after the start");
+            else if (strategy == "iotota") log?.Invoke($"{strategy}: not every device reported holding the hash list");
             if (fleet is InProcessFleet)
             {
                 // Each reconnect costs the first network a new session and every retained message the device subscribes to
