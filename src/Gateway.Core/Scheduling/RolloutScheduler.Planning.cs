@@ -116,10 +116,13 @@ public sealed partial class RolloutScheduler
             double bytes = (RootCopies(g) + relayCount) * (double)chunk;
             Func<FleetMember, double>? tree = TreeRank(g, now);
             FleetMember? d = _selector.Pick(g.Members, LoadOf, bytes, _remainingSeconds, null, tree, out double f);
-            // Groups compare by the same rank as their members: the root's relay copies are booked on its group's
-            // copy-tree work, so originals spread over the groups instead of always rooting in the first.
-            double rank = d == null ? double.PositiveInfinity : f + (tree?.Invoke(d) ?? 0);
-            if (d != null && rank < rootRank)
+            // Groups compare as their members do: by finish, and within the backlog horizon of the best by copy-tree
+            // work (the root's relay copies are booked on its group's), so originals spread over the groups instead
+            // of always rooting in the first.
+            if (d == null) continue;
+            double rank = tree?.Invoke(d) ?? 0;
+            double horizon = _options.BacklogHorizon.TotalSeconds;
+            if (root == null || f < rootFinish - horizon || (f <= rootFinish + horizon && (rank < rootRank || (rank == rootRank && f < rootFinish))))
             {
                 rootRank = rank;
                 rootFinish = f;
