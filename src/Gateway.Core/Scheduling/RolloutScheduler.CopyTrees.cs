@@ -7,9 +7,10 @@ namespace IotOta.Gateway.Scheduling;
 /// which pass it on (<see cref="CopyTreeShape"/>); where the root sits in its group's member list decides which
 /// members forward that packet and which forward nothing. No notice reports a forwarder's copies, so the gateway chose
 /// each root by the root's own backlog alone and the forwarding fell on members by chance: at N = 1,000 in 9 groups
-/// the busiest device uploaded 302–351 KiB against a median of 258 KiB. Now every root's tree is booked on its
-/// forwarders at their rates (worked off by the clock), and a candidate root ranks by its own finish plus the tree
-/// backlog of itself and of its forwarders (weighted by their copies): roots whose trees fall on idle members win.
+/// the busiest device uploaded 302–351 KiB against a median of 258 KiB. Now every root's job and tree is booked on
+/// its members (worked off by the clock), and of the candidate roots that would finish within the backlog horizon of
+/// the best (IntermediateSelector.Pick) the one whose tree has the least Σ copies × booked backlog wins: roots whose
+/// trees fall on idle members.
 /// The trees are laid over the member lists as published to the devices (<see cref="UpdateRings"/>: every online
 /// member, also one the plan does not hold yet), since that is the list the devices split.
 /// </summary>
@@ -77,9 +78,9 @@ public sealed partial class RolloutScheduler
     private double TreeBacklog(uint node, long now) =>
         _treeBusy.TryGetValue(node, out long until) && until > now ? (until - now) / (double)_time.TimestampFrequency : 0;
 
-    /// <summary>For ranking candidate roots of group g: the candidate's own copy-tree backlog plus the mean backlog
-    /// of the forwarders its tree would have (weighted by their copies), in seconds. Null when the group has no copy
-    /// tree.</summary>
+    /// <summary>For ranking candidate roots of group g: Σ copies × booked backlog (seconds) over the members of the
+    /// tree the candidate would root, itself included with its own copies — the greedy step that keeps Σ load²
+    /// smallest. Null when the group has no copy tree.</summary>
     private Func<FleetMember, double>? TreeRank(GroupPlan g, long now)
     {
         uint[] ring = RingOf(g);
