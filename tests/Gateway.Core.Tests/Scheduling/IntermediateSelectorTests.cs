@@ -139,4 +139,21 @@ public class IntermediateSelectorTests
         l.BusyUntil = In(0.65);
         Assert.False(sel.HasRoom(l));                       // still over the horizon by its booking
     }
+
+    [Fact]
+    public void CopyTreeWorkDecidesOnlyAmongDevicesNearTheBestFinish()
+    {
+        // 1 finishes at 0.05 s; 2 at 0.45 s (within the 0.6 s horizon); 3, idle but far, at 1.05 s (beyond it).
+        Measure(1, 100_000, 0);
+        Measure(2, 100_000, 0);
+        Measure(3, 100_000, arrivalMs: 1000);
+        Load(2).InFlightBytes = 40_000;
+        Load(2).InFlight = 1;
+        Assert.Equal(1.05, _sel.FinishSeconds(Load(3), 5_000), 6);
+        var tree = new Dictionary<uint, double> { [1] = 9, [2] = 5, [3] = 0 };
+        var pick = _sel.Pick([M(1), M(2), M(3)], Load, 5_000, double.PositiveInfinity, null, m => tree[m.NodeId], out double f);
+        Assert.Equal(2u, pick!.NodeId); // less tree work than 1, near enough; 3 has none but would finish too late
+        Assert.Equal(0.45, f, 6); // the finish reported is the chosen device's own
+        Assert.Equal(1u, _sel.Pick([M(1), M(2), M(3)], Load, 5_000, double.PositiveInfinity, null, null, out _)!.NodeId);
+    }
 }
