@@ -136,7 +136,8 @@ public sealed partial class RolloutScheduler
             if (p <= RelayForest.FanOut)
             {
                 // Not ranked by copy-tree work (RolloutScheduler.CopyTrees): down a relay tree most positions follow the
-                // rotation anyway, and at 63 groups the rank cost 1–2 s (32.1–35.1 s in 8 runs, 31.7 s without).
+                // rotation anyway, and at 63 groups it gained nothing (32.1–35.1 s in 8 runs with it, 31.7–34.7 s in 9
+                // without, one more at 40.9 s).
                 d = _selector.Pick(g.Members, LoadOf, b, _remainingSeconds, EvenDevice(g, rotation), out own);
                 if (d == null) return false;
             }
