@@ -115,22 +115,19 @@ namespace IotOta.DeviceFirmware.Copies
             int n = members.Count;
             int self = members.IndexOf(_self);
             if (self < 0 || n < 2 || span <= 0) return 0;
-            int s = span < n - 1 ? span : n - 1;
+            int s = CopyTreeSplit.Covered(span, n);
             int f = members.Fanout > 0 ? members.Fanout : s;
             // A fan-out larger than the caller has room for (its socket budget) shrinks to that room: each child
             // still takes its whole part, so every member of the span is still reached once, one level deeper.
             if (f > node.Length) f = node.Length;
-            int parts = f < s ? f : s;
-            int size = s / parts, extra = s % parts, offset = 1;
+            int parts = CopyTreeSplit.Parts(s, f);
             for (int j = 0; j < parts; j++)
             {
-                int part = size + (j < extra ? 1 : 0);
-                int pos = (self + offset) % n;
+                int pos = (self + CopyTreeSplit.ChildOffset(s, parts, j)) % n;
                 node[j] = members.NodeAt(pos);
                 ip[j] = members.IpAt(pos);
                 port[j] = members.PortAt(pos);
-                childSpan[j] = part - 1;
-                offset += part;
+                childSpan[j] = CopyTreeSplit.ChildSpan(s, parts, j);
             }
             return parts;
         }

@@ -1,12 +1,14 @@
+using IotOta.Shared.Protocol;
+
 namespace IotOta.Gateway.Scheduling;
 
 /// <summary>
-/// The copy tree inside a group as the devices build it (DeviceFirmware's <c>CopyPlanner.TreeCopies</c>): the
-/// minimum unit at ring position r of the member list (node-id order) covers the other n − 1 members; a device that
-/// must reach the next <c>span</c> members splits them into up to fan-out consecutive parts and copies to the first of
-/// each, which covers the rest of its part. The shape relative to the root is the same for every root, so it is kept
-/// as offsets: <see cref="Forwarders"/> are the members other than the root that pass copies on, each with its offset
-/// from the root (ring order) and how many copies it sends. With fan-out 2 about half the members forward each packet
+/// The copy tree inside a group as the devices build it (DeviceFirmware's <c>CopyPlanner.TreeCopies</c>, with the same
+/// split rule: <see cref="CopyTreeSplit"/>): the minimum unit at ring position r of the member list (node-id order)
+/// covers the other n − 1 members; a device that must reach the next <c>span</c> members splits them into up to
+/// fan-out consecutive parts and copies to the first of each, which covers the rest of its part. The shape relative
+/// to the root is the same for every root, so it is kept as offsets: <see cref="Forwarders"/> are the members other
+/// than the root that pass copies on, each with its offset from the root (ring order) and how many copies it sends. With fan-out 2 about half the members forward each packet
 /// and the other half forward nothing, so which members do depends on where the root sits.
 /// </summary>
 public sealed class CopyTreeShape
@@ -14,16 +16,11 @@ public sealed class CopyTreeShape
     private readonly int[] _offset;
     private readonly int[] _copies;
 
-    private CopyTreeShape(int members, int fanout, List<(int Offset, int Copies)> forwarders)
+    private CopyTreeShape(List<(int Offset, int Copies)> forwarders)
     {
-        Members = members;
-        Fanout = fanout;
         _offset = forwarders.Select(f => f.Offset).ToArray();
         _copies = forwarders.Select(f => f.Copies).ToArray();
     }
-
-    public int Members { get; }
-    public int Fanout { get; }
 
     /// <summary>How many members besides the root pass copies on.</summary>
     public int Count => _offset.Length;
@@ -53,24 +50,18 @@ public sealed class CopyTreeShape
             }
             forwarders.Sort((a, b) => a.Item1.CompareTo(b.Item1));
         }
-        return new CopyTreeShape(members, fanout, forwarders);
+        return new CopyTreeShape(forwarders);
     }
 
     /// <summary>The children of the member at <paramref name="offset"/> that must reach the next
-    /// <paramref name="span"/> members, as CopyPlanner.TreeCopies splits them: (offset, the span each child covers).</summary>
+    /// <paramref name="span"/> members, split as the devices split them (<see cref="CopyTreeSplit"/>): (offset, the
+    /// span each child covers).</summary>
     private static List<(int Offset, int Span)> Children(int offset, int span, int n, int fanout)
     {
         var result = new List<(int, int)>();
-        int s = Math.Min(span, n - 1);
-        int parts = Math.Min(fanout, s);
-        if (parts <= 0) return result;
-        int size = s / parts, extra = s % parts, at = 1;
-        for (int j = 0; j < parts; j++)
-        {
-            int part = size + (j < extra ? 1 : 0);
-            result.Add((offset + at, part - 1));
-            at += part;
-        }
+        int s = CopyTreeSplit.Covered(span, n);
+        int parts = CopyTreeSplit.Parts(s, fanout);
+        for (int j = 0; j < parts; j++) result.Add((offset + CopyTreeSplit.ChildOffset(s, parts, j), CopyTreeSplit.ChildSpan(s, parts, j)));
         return result;
     }
 }
