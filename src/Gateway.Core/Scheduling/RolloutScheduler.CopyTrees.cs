@@ -62,6 +62,7 @@ public sealed partial class RolloutScheduler
     /// <summary>Refreshes the median measured rate (Plan calls it with the remaining-time estimate).</summary>
     private void RefreshTypicalRate()
     {
+        if (_options.GroupFanout <= 0) return; // full mesh: no trees to book
         var rates = new List<double>();
         foreach (var g in _live)
         {
@@ -108,10 +109,10 @@ public sealed partial class RolloutScheduler
     /// forwarder of group g for a packet of chunk bytes.</summary>
     private void BookTree(GroupPlan g, uint root, double rootBytes, int chunk, long now)
     {
-        Book(root, rootBytes, now);
         uint[] ring = RingOf(g);
         CopyTreeShape? shape = ShapeOf(ring.Length);
-        if (shape == null) return;
+        if (shape == null) return; // no tree: nothing ranks by the bookings
+        Book(root, rootBytes, now);
         int at = Array.BinarySearch(ring, root);
         if (at < 0) return;
         int n = ring.Length;

@@ -109,12 +109,16 @@ public sealed partial class RolloutScheduler
         GroupPlan? rootGroup = null;
         FleetMember? root = null;
         double rootFinish = double.PositiveInfinity, rootRank = double.PositiveInfinity;
+        // Each group's copy-tree rank once per call: nothing is booked until every pick is made, so the root and the
+        // relay picks of the same group see the same backlogs.
+        var trees = new Dictionary<GroupPlan, Func<FleetMember, double>?>();
+        Func<FleetMember, double>? TreeOf(GroupPlan g) => trees.TryGetValue(g, out var t) ? t : trees[g] = TreeRank(g, now);
         int window = Math.Min(groups.Count, RootCandidateGroups);
         for (int i = 0; i < window; i++)
         {
             var g = groups[i];
             double bytes = (RootCopies(g) + relayCount) * (double)chunk;
-            Func<FleetMember, double>? tree = TreeRank(g, now);
+            Func<FleetMember, double>? tree = TreeOf(g);
             FleetMember? d = _selector.Pick(g.Members, LoadOf, bytes, _remainingSeconds, null, tree, out double f);
             // Groups compare as their members do: by finish, and within the backlog horizon of the best by copy-tree
             // work (the root's relay copies are booked on its group's), so originals spread over the groups instead
@@ -137,7 +141,7 @@ public sealed partial class RolloutScheduler
         {
             var g = groups[(rootIndex + i) % groups.Count];
             double bytes = RootCopies(g) * (double)chunk;
-            FleetMember? d = _selector.Pick(g.Members, LoadOf, bytes, _remainingSeconds, null, TreeRank(g, now), out double f);
+            FleetMember? d = _selector.Pick(g.Members, LoadOf, bytes, _remainingSeconds, null, TreeOf(g), out double f);
             if (d == null) return false; // the packet waits until this group has room: a partial original costs more later
             relays.Add((g, d, bytes, f));
         }
