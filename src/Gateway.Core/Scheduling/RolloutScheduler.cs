@@ -267,6 +267,18 @@ public sealed partial class RolloutScheduler
     /// repair request of a device still without the list was answered by the gateway: 1,963 repair copies, 31.7 × image.)</summary>
     public bool IsDeliveredTo(uint node, int index) => IsDeliveredTo(node, -1, index);
 
+    /// <summary>True while packet <paramref name="index"/> is still coming to <paramref name="group"/> the planned way:
+    /// not yet planned for it (an original will bring it), or planned and its notice not yet back from a device that
+    /// has not left (an orphaned delivery is coming to nobody). False for a group the plan does not hold.</summary>
+    public bool IsComing(int group, int index)
+    {
+        lock (_gate)
+        {
+            if (index < 0 || index >= _chunkCount || !_groups.TryGetValue(group, out GroupPlan? g) || !g.Live) return false;
+            return g.Status[index] == Pending || (g.Status[index] == InFlight && !IsOrphan(g, index));
+        }
+    }
+
     /// <inheritdoc cref="IsDeliveredTo(uint, int)"/>
     public bool IsDeliveredTo(uint node, int group, int index)
     {

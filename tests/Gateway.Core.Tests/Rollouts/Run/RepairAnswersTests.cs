@@ -48,4 +48,41 @@ public sealed class RepairAnswersTests
         }
         _ = run;
     }
+
+    private static long AcrossOrders(NodeHarness h) => h.Node.CurrentRollout!.DonorOrders.SentAcross;
+
+    [Fact]
+    public async Task A_packet_still_coming_to_the_group_is_not_ordered_across_groups_but_one_lost_there_is()
+    {
+        // A device deep in its group's copy tree that has nothing yet asks its peers, then the gateway, for everything.
+        // Packets whose original another group already noticed were ordered to it across groups as relay copies, and it
+        // copied each to its whole group a second time (at N = 1,000 the last device then finished 38-58 s in instead of
+        // ~31). While the packet's relay into the group has neither noticed nor left, it is coming: nothing is ordered.
+        await using var h = await NodeHarness.StartAsync();
+        await h.JoinAsync(4, 2); // group 1: devices 1 and 3; group 2: devices 2 and 4
+        var image = NodeHarness.Image();
+        var run = h.Node.RunRolloutAsync(image, Options(), null, CancellationToken.None);
+        await h.PumpUntilAsync(() => h.Originals().Any(o => o.Packet.Index == 0));
+        var (root, original) = h.Originals().First(o => o.Packet.Index == 0);
+        Assert.Equal(1, original.TargetCount); // one relay into the other group
+        uint relay = original.TargetNode[0];
+        uint requester = relay <= 2 ? relay + 2 : relay - 2; // the relay's group mate
+        h.Notice(root, image, 0); // the root's group has packet 0, and the root holds it
+        await h.PumpUntilAsync(() => h.Node.CurrentRollout!.Scheduler.IsDeliveredTo(root, 0));
+        Assert.True(h.Node.CurrentRollout!.Scheduler.IsComing(h.Node.Registry.Get(requester)!.GroupId, 0));
+
+        h.Repair(requester, image, [0]);
+        await h.AdvanceAsync(TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(20));
+        Assert.Equal(0, AcrossOrders(h));
+        Assert.Empty(h.RepairCopies().Where(c => c.Root == requester));
+
+        // The relay noticed (its group has the packet) and then rolled back: nobody in the group can give it, so a
+        // device of the other group is ordered to send it across.
+        h.Notice(relay, image, 0);
+        h.Progress(relay, image, DeviceState.RolledBack, NodeHarness.Old, []);
+        await h.PumpUntilAsync(() => !h.Node.CurrentRollout!.Scheduler.IsComing(h.Node.Registry.Get(requester)!.GroupId, 0));
+        h.Repair(requester, image, [0]);
+        await h.PumpUntilAsync(() => AcrossOrders(h) > 0);
+        _ = run;
+    }
 }
