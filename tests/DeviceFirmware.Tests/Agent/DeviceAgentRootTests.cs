@@ -93,6 +93,27 @@ public class DeviceAgentRootTests
     }
 
     [Fact]
+    public void The_report_that_the_whole_list_is_held_goes_from_the_pump_without_waiting_for_a_tick()
+    {
+        // The gateway plans no data before every device reported the list. Devices may share tick threads (the virtual
+        // fleet's 1,000 tick on 8, each tick waiting for its publishes' acks): reported from the tick only, the reports
+        // reached the gateway ~1 s after the devices held the list, and data began that much later.
+        var (d, img, set) = WithRoot();
+        using var _ = d;
+        for (int p = 0; p < set.PieceCount; p++) d.Mqtt_(PiecePacket(set, p, MessageType.Original, 0, 0));
+        Assert.Equal(set.PieceCount, d.Counters.HashPiecesTaken);
+        Assert.Empty(d.Out(MessageType.ProgressReport));
+        d.Agent.PumpOnce();
+        var sent = Assert.Single(d.Out(MessageType.ProgressReport));
+        var report = new ProgressReport();
+        report.Parse(sent, 0, sent.Length);
+        Assert.Equal((img.ImageId, DeviceState.Receiving, 0), (report.ImageId, report.State, report.HeldCount));
+        d.Agent.Tick();
+        d.PumpAll();
+        Assert.Single(d.Out(MessageType.ProgressReport)); // once
+    }
+
+    [Fact]
     public void Each_relay_of_a_piece_gets_the_root_just_before_the_piece_back_to_back()
     {
         var (d, img, set) = WithRoot();
