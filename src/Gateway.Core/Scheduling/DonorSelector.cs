@@ -8,9 +8,10 @@ namespace IotOta.Gateway.Scheduling;
 /// hold nothing. The gateway sends a packet itself only when no online member of the group holds it (and only when
 /// the scheduler has it delivered to the group, i.e. it is not still on its way). Pure: no I/O, no clock.
 /// When no online member holds a packet but an online device of another group does, that device is ordered to send it
-/// to the requester (a cross-group donor order, <see cref="DonorPlan.Across"/>) before the gateway sends it at all —
-/// whether or not the packet is on its way (a packet whose minimum unit left with a killed device is on its way to
-/// nobody): the first network carries a control message instead of the packet. Among several such holders the one
+/// to the requester (a cross-group donor order, <see cref="DonorPlan.Across"/>) before the gateway sends it at all,
+/// where the caller allows it (RepairAnswers: not while the packet is still coming to the group the planned way,
+/// <see cref="RolloutScheduler.IsComing"/>; a packet whose minimum unit left with a killed device is coming to nobody):
+/// the first network carries a control message instead of the packet. Among several such holders the one
 /// with the fewest packets handed to it in this plan is chosen, so each donor serves few requesters.
 /// </summary>
 public static class DonorSelector

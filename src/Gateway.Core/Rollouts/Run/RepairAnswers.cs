@@ -97,7 +97,7 @@ internal sealed class RepairAnswers(IBrokerPort broker, DeviceRegistry registry,
     /// group again: at N = 1,000 devices deep in their groups' copy trees, with nothing yet 1.5 s after they held the
     /// hash list, asked their peers and then the gateway for all 64 packets; the packets whose originals other groups
     /// had noticed went to them across, each such requester got 12-26 relay copies and sent 110-166 copies where its
-    /// group mates sent ~65, and the last device finished 38-58 s into the rollout instead of ~31.</summary>
+    /// group mates sent ~65, and the last device finished 38-58 s into the rollout instead of ~29.</summary>
     private bool AcrossAllowed(uint requester, int group, int k)
     {
         if (scheduler.IsComing(group, k)) return false;
