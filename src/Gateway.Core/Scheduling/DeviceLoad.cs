@@ -18,4 +18,7 @@ public sealed class DeviceLoad(uint nodeId)
     public long BusyUntil { get; set; }
     /// <summary>The largest job (copy bytes) it holds or held: how far the credit may go below the in-flight bytes.</summary>
     public double LargestJobBytes { get; set; }
+    /// <summary>Of <see cref="InFlightBytes"/>, the jobs at deep relay-tree positions (below level 1): the rotation hands
+    /// them to the device, and their packet reaches it only after the root and the levels above forwarded it.</summary>
+    public double DeepBytes { get; set; }
 }

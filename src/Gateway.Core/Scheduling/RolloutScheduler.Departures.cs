@@ -91,6 +91,7 @@ public sealed partial class RolloutScheduler
         {
             load.InFlight = 0;
             load.InFlightBytes = 0;
+            load.DeepBytes = 0;
             load.BusyUntil = 0;
         }
     }

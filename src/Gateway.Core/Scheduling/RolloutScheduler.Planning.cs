@@ -159,7 +159,7 @@ public sealed partial class RolloutScheduler
         return true;
     }
 
-    private void Assign(GroupPlan g, int k, FleetMember d, double bytes, double finishSeconds, long now, uint via)
+    private void Assign(GroupPlan g, int k, FleetMember d, double bytes, double finishSeconds, long now, uint via, bool deep = false)
     {
         DeviceLoad load = _loads[d.NodeId];
         // Book the job behind what the device already holds (as far as that is still ahead of now).
@@ -169,6 +169,8 @@ public sealed partial class RolloutScheduler
         load.LargestJobBytes = Math.Max(load.LargestJobBytes, bytes);
         load.InFlight++;
         load.InFlightBytes += bytes;
+        if (deep) load.DeepBytes += bytes;
+        g.Deep[k] = deep;
         load.Assigned++;
         load.CopyBytesAssigned += (long)bytes;
         if (g.Status[k] == Pending && g.Live) _pendingCount[k]--;

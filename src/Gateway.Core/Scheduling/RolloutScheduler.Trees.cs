@@ -157,7 +157,7 @@ public sealed partial class RolloutScheduler
         for (int p = 0; p < n; p++)
         {
             if (p > RelayForest.FanOut && _forced.TryGetValue(picks[p].NodeId, out int left) && left > 0) _forced[picks[p].NodeId] = left - 1;
-            Assign(plans[p], k, picks[p], bytes[p], finish[p], now, via: p == 0 ? 0 : picks[RelayForest.Parent(p)].NodeId);
+            Assign(plans[p], k, picks[p], bytes[p], finish[p], now, via: p == 0 ? 0 : picks[RelayForest.Parent(p)].NodeId, deep: p > RelayForest.FanOut);
         }
         int direct = Math.Min(n - 1, RelayForest.FanOut);
         orders.Add(new SendOrder(k, picks[0], picks.Skip(1).Take(direct).ToList())

@@ -48,6 +48,8 @@ public sealed partial class RolloutScheduler
         public readonly uint[] Via = new uint[chunks];
         public readonly long[] Deadline = new long[chunks];
         public readonly double[] Bytes = new double[chunks];
+        /// <summary>The delivery is a deep relay-tree position's (below level 1): booked in DeviceLoad.DeepBytes.</summary>
+        public readonly bool[] Deep = new bool[chunks];
         /// <summary>When the delivery was planned and how long it was expected to take (seconds): its notice is a
         /// sample of the <see cref="NoticeTimer"/>.</summary>
         public readonly long[] Planned = new long[chunks];
@@ -106,7 +108,7 @@ public sealed partial class RolloutScheduler
 
     public IReadOnlyList<DeviceLoad> Loads()
     {
-        lock (_gate) return _loads.Values.Select(l => new DeviceLoad(l.NodeId) { InFlight = l.InFlight, InFlightBytes = l.InFlightBytes, Assigned = l.Assigned, CopyBytesAssigned = l.CopyBytesAssigned, Strikes = l.Strikes, BusyUntil = l.BusyUntil, LargestJobBytes = l.LargestJobBytes }).ToList();
+        lock (_gate) return _loads.Values.Select(l => new DeviceLoad(l.NodeId) { InFlight = l.InFlight, InFlightBytes = l.InFlightBytes, Assigned = l.Assigned, CopyBytesAssigned = l.CopyBytesAssigned, Strikes = l.Strikes, BusyUntil = l.BusyUntil, LargestJobBytes = l.LargestJobBytes, DeepBytes = l.DeepBytes }).ToList();
     }
 
     /// <summary>The destination list changed: devices joined or left. Work held by devices that left is planned again.</summary>
@@ -229,6 +231,8 @@ public sealed partial class RolloutScheduler
             load.InFlight--;
             load.InFlightBytes -= g.Bytes[k];
             if (load.InFlightBytes < 0.5) load.InFlightBytes = 0;
+            if (g.Deep[k]) load.DeepBytes = Math.Max(0, load.DeepBytes - g.Bytes[k]);
+            if (load.InFlight <= 0) load.DeepBytes = 0;
             if (load.InFlight <= 0) load.BusyUntil = 0; // idle: the next job is booked from its assignment
         }
     }

@@ -198,6 +198,30 @@ public class RelayTreeSchedulingTests(ITestOutputHelper output)
         Assert.All(s.RelayTables(3), t => Assert.Equal(epoch + 1, t.Epoch));
     }
 
+    [Fact]
+    public void A_device_whose_only_jobs_are_deep_in_the_trees_is_free_to_be_a_root_or_a_level_one_relay()
+    {
+        // 63 groups of 16 (N = 1,000's shape), 4 KiB packets, the uplink rate as prior (100 kbit/s): a root's or level-1
+        // relay's job (2 member copies and 4 relay copies, 24 KiB) is past the backlog horizon, a deep position's
+        // (2 member copies, 0.65 s) too. Counted, every member of a tree's root group held a deep job from the other
+        // trees after 16 packets and planning stopped there, waiting seconds for notices.
+        var clock = new FakeTimeProvider();
+        var s = new RolloutScheduler(64, _ => 4096, new SchedulerOptions { PriorForwardRate = 12_500 }, new OverheadTable(clock), clock);
+        var members = Enumerable.Range(0, 63).SelectMany(g => Enumerable.Range(0, 16)
+            .Select(i => new FleetMember((uint)(1000 * (g + 1) + i), g + 1, 0x0A000001, 5000 + i))).ToList();
+        s.UpdateFleet(members);
+        var orders = s.Plan();
+        int trees = s.Forest!.TreeCount;
+        output.WriteLine($"{orders.Count} originals planned at once, {trees} trees");
+        // One root job per member of each tree's root group: 16 packets per tree.
+        Assert.Equal(3, trees);
+        Assert.True(orders.Count >= trees * 16, $"{orders.Count} originals planned at once");
+        // Nobody holds two root or level-1 jobs, and nobody more than the in-flight cap.
+        var steered = orders.SelectMany(o => new[] { o.Root }.Concat(o.Relays)).GroupBy(m => m.NodeId);
+        Assert.All(steered, g => Assert.Single(g));
+        Assert.All(s.Loads(), l => Assert.InRange(l.InFlight, 0, new SchedulerOptions().MaxInFlightPerDevice));
+    }
+
     private static (RolloutScheduler S, FakeTimeProvider Clock, List<FleetMember> Members) Scheduler(int groups, int perGroup, int chunks)
     {
         var clock = new FakeTimeProvider();

@@ -74,7 +74,7 @@ public sealed class RepairAnswersTests
         h.Repair(requester, image, [0]);
         await h.AdvanceAsync(TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(20));
         Assert.Equal(0, AcrossOrders(h));
-        Assert.Empty(h.RepairCopies().Where(c => c.Root == requester));
+        Assert.DoesNotContain(h.RepairCopies(), c => c.Root == requester);
 
         // The relay noticed (its group has the packet) and then rolled back: nobody in the group can give it, so a
         // device of the other group is ordered to send it across.
