@@ -273,13 +273,16 @@ public sealed partial class RolloutScheduler
 
     /// <summary>True while packet <paramref name="index"/> is still coming to <paramref name="group"/> the planned way:
     /// not yet planned for it (an original will bring it), or planned and its notice not yet back from a device that
-    /// has not left (an orphaned delivery is coming to nobody). False for a group the plan does not hold.</summary>
-    public bool IsComing(int group, int index)
+    /// can still pass it on, as can the device it comes through (<paramref name="mayForward"/>: online and neither
+    /// failed nor rolled back; the plan drops such devices only when the destination list changes). An orphaned
+    /// delivery is coming to nobody. False for a group the plan does not hold.</summary>
+    public bool IsComing(int group, int index, Func<uint, bool> mayForward)
     {
         lock (_gate)
         {
             if (index < 0 || index >= _chunkCount || !_groups.TryGetValue(group, out GroupPlan? g) || !g.Live) return false;
-            return g.Status[index] == Pending || (g.Status[index] == InFlight && !IsOrphan(g, index));
+            if (g.Status[index] == Pending) return true;
+            return g.Status[index] == InFlight && !IsOrphan(g, index) && mayForward(g.Owner[index]) && (g.Via[index] == 0 || mayForward(g.Via[index]));
         }
     }
 

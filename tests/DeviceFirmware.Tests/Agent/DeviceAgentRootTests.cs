@@ -111,6 +111,15 @@ public class DeviceAgentRootTests
         d.Agent.Tick();
         d.PumpAll();
         Assert.Single(d.Out(MessageType.ProgressReport)); // once
+        // A core that stopped (over its heap budget, powered off) reports nothing from its pump, even when a reconnect
+        // asks for a report.
+        var (e, _, set2) = WithRoot();
+        using var __ = e;
+        for (int p = 0; p < set2.PieceCount; p++) e.Mqtt_(PiecePacket(set2, p, MessageType.Original, 0, 0));
+        e.Agent.Stop();
+        e.Agent.OnConnected();
+        e.Agent.PumpOnce();
+        Assert.Empty(e.Out(MessageType.ProgressReport));
     }
 
     [Fact]

@@ -100,7 +100,7 @@ internal sealed class RepairAnswers(IBrokerPort broker, DeviceRegistry registry,
     /// group mates sent ~65, and the last device finished 38-58 s into the rollout instead of ~29.</summary>
     private bool AcrossAllowed(uint requester, int group, int k)
     {
-        if (scheduler.IsComing(group, k)) return false;
+        if (scheduler.IsComing(group, k, n => registry.Get(n) is { } d && d.MayDonate(image))) return false;
         if (!_across.TryGetValue((group, k), out uint earlier) || earlier == requester) return true;
         return registry.Get(earlier) is not { Online: true } e || e.Runs(image);
     }

@@ -1,5 +1,6 @@
 using IotOta.Gateway.Core.Tests.Support;
 using IotOta.Gateway.Rollouts;
+using IotOta.Gateway.Rollouts.Run;
 using IotOta.Gateway.Scheduling;
 using IotOta.Shared.Protocol;
 
@@ -69,18 +70,19 @@ public sealed class RepairAnswersTests
         uint requester = relay <= 2 ? relay + 2 : relay - 2; // the relay's group mate
         h.Notice(root, image, 0); // the root's group has packet 0, and the root holds it
         await h.PumpUntilAsync(() => h.Node.CurrentRollout!.Scheduler.IsDeliveredTo(root, 0));
-        Assert.True(h.Node.CurrentRollout!.Scheduler.IsComing(h.Node.Registry.Get(requester)!.GroupId, 0));
+        Func<uint, bool> mayForward = n => h.Node.Registry.Get(n) is { } d && d.MayDonate(image);
+        int group = h.Node.Registry.Get(requester)!.GroupId;
+        Assert.True(h.Node.CurrentRollout!.Scheduler.IsComing(group, 0, mayForward));
 
         h.Repair(requester, image, [0]);
         await h.AdvanceAsync(TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(20));
         Assert.Equal(0, AcrossOrders(h));
         Assert.DoesNotContain(h.RepairCopies(), c => c.Root == requester);
 
-        // The relay noticed (its group has the packet) and then rolled back: nobody in the group can give it, so a
-        // device of the other group is ordered to send it across.
-        h.Notice(relay, image, 0);
+        // The relay rolled back before it noticed: it passes nothing on (the plan still holds it until the destination
+        // list changes), so the packet is not coming; a device of the other group is ordered to send it across.
         h.Progress(relay, image, DeviceState.RolledBack, NodeHarness.Old, []);
-        await h.PumpUntilAsync(() => !h.Node.CurrentRollout!.Scheduler.IsComing(h.Node.Registry.Get(requester)!.GroupId, 0));
+        await h.PumpUntilAsync(() => !h.Node.CurrentRollout!.Scheduler.IsComing(group, 0, mayForward));
         h.Repair(requester, image, [0]);
         await h.PumpUntilAsync(() => AcrossOrders(h) > 0);
         _ = run;
