@@ -211,10 +211,15 @@ namespace IotOta.DeviceFirmware.Agent
             // goes from the pump too, not only from the next tick: a fleet's devices may share their tick threads,
             // and a tick waits for each publish's ack (the virtual fleet's 1,000 devices tick on 8 threads; their
             // reports reached the gateway ~1 s after the devices held the list).
-            // Only from a core that has not stopped, and only once the list is whole (until then ReportNow waits).
-            bool report;
-            lock (_gate) report = !_stopped && _status.ReportNow && _rx.ListComplete;
-            if (report) _status.PublishProgressIfDue(_clock.NowMs);
+            // Only from a core that has not stopped, and only once the list is whole (until then ReportNow waits). The
+            // flag is read first without the lock (checked again under it), so a pass with no report due takes no
+            // lock for it.
+            if (_status.ReportNow)
+            {
+                bool report;
+                lock (_gate) report = !_stopped && _status.ReportNow && _rx.ListComplete;
+                if (report) _status.PublishProgressIfDue(_clock.NowMs);
+            }
             int prepared;
             bool idle = false;
             lock (_gate)

@@ -232,8 +232,11 @@ public sealed partial class RolloutScheduler
             load.InFlightBytes -= g.Bytes[k];
             if (load.InFlightBytes < 0.5) load.InFlightBytes = 0;
             if (g.Deep[k]) load.DeepBytes = Math.Max(0, load.DeepBytes - g.Bytes[k]);
-            if (load.InFlight <= 0) load.DeepBytes = 0;
-            if (load.InFlight <= 0) load.BusyUntil = 0; // idle: the next job is booked from its assignment
+            if (load.InFlight <= 0)
+            {
+                load.DeepBytes = 0;
+                load.BusyUntil = 0; // idle: the next job is booked from its assignment
+            }
         }
     }
 
