@@ -28,7 +28,10 @@ public sealed class DeviceRegistry(TimeProvider time)
             _devices.TryGetValue(p.NodeId, out DeviceRecord? old);
             rec = new DeviceRecord(p.NodeId, p.GroupId, p.Ip, p.Port, p.Online, p.RunningVersion, p.State, time.GetUtcNow(),
                 old?.ImageId ?? 0, old?.HeldCount ?? 0, old?.ChunkCount ?? 0,
-                p.HasCapabilities ? new DeviceCapabilities(p.SlotSize, p.MaxChunkSize, p.SequentialSink, p.StagingCapacity) : old?.Capabilities);
+                p.HasCapabilities
+                    ? new DeviceCapabilities(p.SlotSize, p.MaxChunkSize, p.SequentialSink, p.StagingCapacity,
+                        p.HasPeerBudget ? p.MaxMembers : null, p.HasPeerBudget ? p.MaxPeerConnections : null)
+                    : old?.Capabilities);
             membership = old == null || old.Online != p.Online || old.GroupId != p.GroupId || old.Ip != p.Ip || old.Port != p.Port;
             _devices[p.NodeId] = rec;
             if (p.RunningVersion != null)

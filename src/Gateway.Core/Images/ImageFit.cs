@@ -39,12 +39,7 @@ public static class ImageFit
         return parts.Count == 0 ? null : string.Join("; ", parts);
     }
 
-    private static string Describe(List<DeviceRecord> devices)
-    {
-        var ids = devices.OrderBy(d => d.NodeId).Select(d => d.NodeId.ToString()).ToList();
-        string list = ids.Count <= 8 ? string.Join(", ", ids) : string.Join(", ", ids.Take(8)) + $" and {ids.Count - 8} more";
-        return devices.Count == 1 ? $"device {list}" : $"{devices.Count} devices ({list})";
-    }
+    private static string Describe(List<DeviceRecord> devices) => DeviceIdList.Describe(devices.Select(d => d.NodeId));
 
     private static string Sizes(IEnumerable<int> sizes)
     {

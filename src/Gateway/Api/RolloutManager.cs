@@ -110,6 +110,8 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
         var targets = gateway.Registry.All().Where(d => groups.Count == 0 || groups.Contains(d.GroupId));
         if (ImageFit.Problem(image.Size, image.ChunkSize, targets) is { } misfit)
             throw new ApiProblem(400, "Image does not fit", misfit);
+        if (GroupShapeFit.Problem(targets) is { } shape)
+            throw new ApiProblem(400, "Group does not fit", shape);
         var r = new Rollout
         {
             Id = "r" + Interlocked.Increment(ref _nextRollout),
@@ -149,6 +151,8 @@ public sealed class RolloutManager(GatewayNode gateway, ManifestSigner signer, I
             // devices may have joined since the rollout was created: nothing is sent to a fleet the image does not fit
             if (ImageFit.Problem(image.Size, image.ChunkSize, online.Where(d => groups.Contains(d.GroupId))) is { } misfit)
                 throw new ApiProblem(400, "Image does not fit", misfit);
+            if (GroupShapeFit.Problem(online.Where(d => groups.Contains(d.GroupId))) is { } shape)
+                throw new ApiProblem(400, "Group does not fit", shape);
             IReadOnlyList<RolloutPhase> plan;
             try
             {

@@ -5,6 +5,9 @@ namespace IotOta.Shared.Protocol
     /// The same message with Online = false is its MQTT last will. Optionally (devices that know their board) an
     /// 11-byte capabilities tail follows: update-slot size, largest chunk, sink mode and staging capacity, so the
     /// gateway can refuse images that do not fit and pace sequential sinks. A 24-byte presence (no tail) stays valid.
+    /// After the capabilities a 3-byte peer-budget tail may follow (issue #14 item 8): how many members the device's
+    /// member list can name and how many peer connections it may hold, so the gateway can refuse a fleet shape the
+    /// board cannot take part in before a rollout starts. A 35-byte presence (capabilities only) stays valid.
     /// </summary>
     public sealed class Presence
     {
@@ -16,7 +19,10 @@ namespace IotOta.Shared.Protocol
         /// <summary>The optional tail: u32 slotSize, u32 maxChunkSize, u8 sinkMode (0 random offset, 1 sequential),
         /// u16 stagingCapacity.</summary>
         public const int CapabilitiesLength = 4 + 4 + 1 + 2;
-        public const int MaxEncodedLength = EncodedLength + CapabilitiesLength;
+        /// <summary>The optional second tail, only after the capabilities: u16 maxMembers (1..65535), u8
+        /// maxPeerConnections (0 = no limit).</summary>
+        public const int PeerBudgetLength = 2 + 1;
+        public const int MaxEncodedLength = EncodedLength + CapabilitiesLength + PeerBudgetLength;
 
         public uint NodeId;
         public int GroupId;
@@ -35,6 +41,13 @@ namespace IotOta.Shared.Protocol
         public bool SequentialSink;
         /// <summary>Packets the device's staging area holds (sequential sinks; 0 otherwise).</summary>
         public int StagingCapacity;
+        /// <summary>True when the peer-budget tail is present (parsed) or is to be written (encode; needs
+        /// <see cref="HasCapabilities"/>).</summary>
+        public bool HasPeerBudget;
+        /// <summary>The most members the device's member list can name.</summary>
+        public int MaxMembers;
+        /// <summary>The most peer connections (in and out together) the device may hold; 0 = no limit.</summary>
+        public int MaxPeerConnections;
 
         public int Encode(byte[] buffer, int offset)
         {
@@ -56,12 +69,19 @@ namespace IotOta.Shared.Protocol
                 w.WriteByte(SequentialSink ? (byte)1 : (byte)0);
                 w.WriteUInt16(StagingCapacity);
             }
+            if (HasPeerBudget)
+            {
+                if (!HasCapabilities || MaxMembers < 1 || MaxMembers > 65535 || MaxPeerConnections < 0 || MaxPeerConnections > 255)
+                    throw new ProtocolException(ProtocolError.FieldOutOfRange, "presence peer budget out of range (or without capabilities)");
+                w.WriteUInt16(MaxMembers);
+                w.WriteByte((byte)MaxPeerConnections);
+            }
             return w.Length;
         }
 
         public byte[] ToBytes()
         {
-            byte[] b = new byte[HasCapabilities ? MaxEncodedLength : EncodedLength];
+            byte[] b = new byte[EncodedLength + (HasCapabilities ? CapabilitiesLength : 0) + (HasPeerBudget ? PeerBudgetLength : 0)];
             Encode(b, 0);
             return b;
         }
@@ -87,8 +107,12 @@ namespace IotOta.Shared.Protocol
             MaxChunkSize = 0;
             SequentialSink = false;
             StagingCapacity = 0;
+            HasPeerBudget = false;
+            MaxMembers = 0;
+            MaxPeerConnections = 0;
             if (r.Remaining == 0) return;
-            if (r.Remaining < CapabilitiesLength) throw new ProtocolException(ProtocolError.TrailingBytes, "presence: " + r.Remaining + " bytes after the state (a capabilities tail is " + CapabilitiesLength + ")");
+            if (r.Remaining != CapabilitiesLength && r.Remaining != CapabilitiesLength + PeerBudgetLength)
+                throw new ProtocolException(ProtocolError.TrailingBytes, "presence: " + r.Remaining + " bytes after the state (a capabilities tail is " + CapabilitiesLength + ", with the peer budget " + (CapabilitiesLength + PeerBudgetLength) + ")");
             uint slot = r.ReadUInt32();
             if (slot == 0 || slot > 0x7FFFFFFF) throw WireReader.OutOfRange("presence slot size", slot);
             uint chunk = r.ReadUInt32();
@@ -96,12 +120,23 @@ namespace IotOta.Shared.Protocol
             byte mode = r.ReadByte();
             if (mode > 1) throw WireReader.OutOfRange("presence sink mode", mode);
             int staging = r.ReadUInt16();
+            int members = 0, peers = 0;
+            bool budget = r.Remaining > 0;
+            if (budget)
+            {
+                members = r.ReadUInt16();
+                if (members == 0) throw WireReader.OutOfRange("presence max members", 0);
+                peers = r.ReadByte();
+            }
             r.ExpectEnd("presence");
             HasCapabilities = true;
             SlotSize = (int)slot;
             MaxChunkSize = (int)chunk;
             SequentialSink = mode == 1;
             StagingCapacity = staging;
+            HasPeerBudget = budget;
+            MaxMembers = members;
+            MaxPeerConnections = peers;
         }
     }
 }

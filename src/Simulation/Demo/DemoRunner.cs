@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using IotOta.Gateway;
+using IotOta.Gateway.Fleet;
 using IotOta.Gateway.Images;
 using IotOta.Gateway.Mqtt;
 using IotOta.Gateway.Rollouts;
@@ -90,6 +91,8 @@ public static class DemoRunner
             // What the devices announced decides, before anything is sent (a profile can differ from the device).
             if (ImageFit.Problem(o.ImageSize, chunkSize, gateway.Registry.Online()) is { } misfit)
                 throw new ArgumentException("refused: " + misfit);
+            if (GroupShapeFit.Problem(gateway.Registry.Online()) is { } announced)
+                throw new ArgumentException("refused: " + announced);
             var bytes = new byte[o.ImageSize];
             new Random(o.Seed).NextBytes(bytes);
             var image = FirmwareImage.Create(bytes, new FirmwareVersion(2, 0, 0), signer, chunkSize);

@@ -1,4 +1,5 @@
 using IotOta.BoardProfiles;
+using IotOta.Gateway.Fleet;
 using IotOta.VirtualDevice.Host;
 
 namespace IotOta.Simulation.Demo;
@@ -13,7 +14,7 @@ namespace IotOta.Simulation.Demo;
 public static class GroupFit
 {
     /// <summary>The fewest peer connections a device needs to take part.</summary>
-    public const int MinPeerConnections = 2;
+    public const int MinPeerConnections = GroupShapeFit.MinPeerConnections;
 
     public static string? Problem(int devices, int groups, IReadOnlyList<BoardProfile> boards, int? peerConnections)
     {
@@ -54,10 +55,5 @@ public static class GroupFit
         return boards.Any(b => b.MaxPeerConnections == 0) ? 0 : boards.Max(b => b.MaxPeerConnections);
     }
 
-    private static string Describe(IEnumerable<uint> nodes)
-    {
-        var ids = nodes.OrderBy(n => n).Select(n => n.ToString()).ToList();
-        string list = ids.Count <= 8 ? string.Join(", ", ids) : string.Join(", ", ids.Take(8)) + $" and {ids.Count - 8} more";
-        return ids.Count == 1 ? $"device {list}" : $"{ids.Count} devices ({list})";
-    }
+    private static string Describe(IEnumerable<uint> nodes) => DeviceIdList.Describe(nodes);
 }

@@ -109,4 +109,15 @@ public class DeviceAgentForwardingTests
         Assert.Equal(DeviceHarness.Ip, pres.Ip);
         Assert.True(pres.RunningVersion.SameAs(V(1, 0, 0)));
     }
+
+    [Fact]
+    public void Presence_announces_the_member_list_capacity_and_socket_budget_from_its_config()
+    {
+        using var d = new DeviceHarness(nodeId: 43, groupId: 2, configure: c => { c.MaxMembers = 64; c.MaxPeerConnections = 5; });
+        d.Agent.OnConnected();
+        var pres = Parsed.Presence(d.Mqtt.Published.Last(p => p.Topic == Topics.DeviceStatus(43)).Bytes);
+        Assert.True(pres.HasPeerBudget);
+        Assert.Equal(64, pres.MaxMembers);
+        Assert.Equal(5, pres.MaxPeerConnections);
+    }
 }

@@ -26,6 +26,25 @@ public class DeviceRegistryCapabilitiesTests
     }
 
     [Fact]
+    public void Presence_with_a_peer_budget_records_it_and_one_without_leaves_it_unknown()
+    {
+        var r = new DeviceRegistry(_clock);
+        var p = DeviceRegistryTests.P(9);
+        p.HasCapabilities = true;
+        p.SlotSize = 786432;
+        p.MaxChunkSize = 2048;
+        p.HasPeerBudget = true;
+        p.MaxMembers = 64;
+        p.MaxPeerConnections = 6;
+        r.OnPresence(p);
+        Assert.Equal(new DeviceCapabilities(786432, 2048, false, 0, 64, 6), r.Get(9)!.Capabilities);
+        p.HasPeerBudget = false; // an older device's presence: capabilities only
+        r.OnPresence(p);
+        Assert.Null(r.Get(9)!.Capabilities!.MaxMembers);
+        Assert.Null(r.Get(9)!.Capabilities!.MaxPeerConnections);
+    }
+
+    [Fact]
     public void Presence_without_capabilities_leaves_them_unknown()
     {
         var r = new DeviceRegistry(_clock);

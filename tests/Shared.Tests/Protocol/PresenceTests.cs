@@ -155,3 +155,92 @@ public class PresenceCapabilitiesTests
         Assert.Throws<ProtocolException>(() => p.ToBytes());
     }
 }
+
+public class PresencePeerBudgetTests
+{
+    private static Presence WithBudget(int members = 64, int peers = 6) => new()
+    {
+        NodeId = 12, GroupId = 3, Online = true, Ip = 0x0100007F, Port = 45000, RunningVersion = new FirmwareVersion(2, 5, 9),
+        State = DeviceState.Idle, HasCapabilities = true, SlotSize = 786432, MaxChunkSize = 2048, SequentialSink = true, StagingCapacity = 64,
+        HasPeerBudget = true, MaxMembers = members, MaxPeerConnections = peers,
+    };
+
+    private static ProtocolError Err(byte[] b) => Samples.ErrorOf((x, o, c) => new Presence().Parse(x, o, c), b);
+
+    [Fact]
+    public void The_peer_budget_round_trips_in_3_bytes_after_the_capabilities()
+    {
+        byte[] b = WithBudget(1000, 6).ToBytes();
+        Assert.Equal(38, b.Length);
+        Assert.Equal(Presence.MaxEncodedLength, b.Length);
+        Assert.Equal(new byte[] { 0xE8, 0x03 }, b[35..37]); // 1000
+        Assert.Equal(6, b[37]);
+        var d = new Presence();
+        d.Parse(b, 0, b.Length);
+        Assert.True(d.HasCapabilities);
+        Assert.Equal(786432, d.SlotSize);
+        Assert.True(d.HasPeerBudget);
+        Assert.Equal(1000, d.MaxMembers);
+        Assert.Equal(6, d.MaxPeerConnections);
+    }
+
+    [Fact]
+    public void No_limit_is_0_peer_connections()
+    {
+        byte[] b = WithBudget(65535, 0).ToBytes();
+        var d = new Presence();
+        d.Parse(b, 0, b.Length);
+        Assert.Equal(65535, d.MaxMembers);
+        Assert.Equal(0, d.MaxPeerConnections);
+    }
+
+    [Fact]
+    public void A_presence_with_capabilities_only_clears_an_earlier_budget()
+    {
+        var d = new Presence();
+        byte[] b = WithBudget().ToBytes();
+        d.Parse(b, 0, b.Length);
+        var caps = WithBudget();
+        caps.HasPeerBudget = false;
+        byte[] c = caps.ToBytes();
+        Assert.Equal(35, c.Length);
+        d.Parse(c, 0, c.Length);
+        Assert.True(d.HasCapabilities);
+        Assert.False(d.HasPeerBudget);
+        Assert.Equal(0, d.MaxMembers);
+    }
+
+    [Theory]
+    [InlineData(12)]
+    [InlineData(13)]
+    [InlineData(15)]
+    public void A_partial_or_long_budget_tail_is_refused(int extra)
+    {
+        byte[] full = WithBudget().ToBytes();
+        var b = new byte[Presence.EncodedLength + extra];
+        Array.Copy(full, b, Math.Min(full.Length, b.Length));
+        Assert.Equal(ProtocolError.TrailingBytes, Err(b));
+    }
+
+    [Fact]
+    public void Max_members_0_is_out_of_range()
+    {
+        byte[] b = WithBudget().ToBytes();
+        b[35] = 0;
+        b[36] = 0;
+        Assert.Equal(ProtocolError.FieldOutOfRange, Err(b));
+    }
+
+    [Theory]
+    [InlineData(0, 6, true)]
+    [InlineData(65536, 6, true)]
+    [InlineData(64, -1, true)]
+    [InlineData(64, 256, true)]
+    [InlineData(64, 6, false)]
+    public void Encode_refuses_a_budget_out_of_range_or_without_capabilities(int members, int peers, bool caps)
+    {
+        var p = WithBudget(members, peers);
+        p.HasCapabilities = caps;
+        Assert.Throws<ProtocolException>(() => p.ToBytes());
+    }
+}

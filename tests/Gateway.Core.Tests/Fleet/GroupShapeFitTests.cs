@@ -1,0 +1,53 @@
+using IotOta.Gateway.Fleet;
+using IotOta.Shared.Protocol;
+
+namespace IotOta.Gateway.Core.Tests.Fleet;
+
+public class GroupShapeFitTests
+{
+    private static DeviceRecord D(uint node, int group, int? maxMembers, int? peers) =>
+        new(node, group, 0x0100007F, 5000, true, new FirmwareVersion(1, 0, 0), DeviceState.Idle, DateTimeOffset.UnixEpoch, 0, 0, 0,
+            new DeviceCapabilities(786432, 2048, true, 64, maxMembers, peers));
+
+    private static IEnumerable<DeviceRecord> Group(int group, int size, uint first, int? maxMembers, int? peers) =>
+        Enumerable.Range(0, size).Select(i => D(first + (uint)i, group, maxMembers, peers));
+
+    [Fact]
+    public void Groups_within_every_members_list_and_budget_pass()
+    {
+        Assert.Null(GroupShapeFit.Problem([.. Group(1, 64, 1, 64, 6), .. Group(2, 10, 100, 64, 2)]));
+    }
+
+    [Fact]
+    public void A_group_larger_than_a_members_list_can_name_is_refused_naming_the_devices_and_the_limit()
+    {
+        // group 1: 70 members; 65 of them are boards that can name 64, 5 can name 1,024; group 2 fits
+        var fleet = Group(1, 65, 1, 64, 6).Concat(Group(1, 5, 66, 1024, 6)).Concat(Group(2, 10, 200, 64, 6)).ToList();
+        string? why = GroupShapeFit.Problem(fleet);
+        Assert.Equal("group 1 has 70 members but 65 devices (1, 2, 3, 4, 5, 6, 7, 8 and 57 more) can name at most 64 members in a member list: split the group", why);
+    }
+
+    [Fact]
+    public void A_socket_budget_below_two_is_refused_and_0_means_no_limit()
+    {
+        string? why = GroupShapeFit.Problem([D(1, 1, 64, 6), D(2, 1, 64, 1), D(3, 1, 64, 0)]);
+        Assert.Equal("device 2 may hold 1 peer connection(s); taking part needs at least 2 (one in from its parent, one out to a child)", why);
+    }
+
+    [Fact]
+    public void Devices_that_announced_no_budget_are_not_judged()
+    {
+        var old = Enumerable.Range(1, 2000).Select(i => new DeviceRecord((uint)i, 1, 0, 0, true, new FirmwareVersion(1, 0, 0), DeviceState.Idle,
+            DateTimeOffset.UnixEpoch, 0, 0, 0, i % 2 == 0 ? null : new DeviceCapabilities(786432, 2048, true, 64)));
+        Assert.Null(GroupShapeFit.Problem(old));
+    }
+
+    [Fact]
+    public void Both_problems_are_named_in_one_sentence()
+    {
+        string? why = GroupShapeFit.Problem([.. Group(3, 3, 1, 2, 6), D(9, 4, 64, 1)]);
+        Assert.NotNull(why);
+        Assert.StartsWith("group 3 has 3 members but 3 devices (1, 2, 3) can name at most 2 members", why);
+        Assert.EndsWith("device 9 may hold 1 peer connection(s); taking part needs at least 2 (one in from its parent, one out to a child)", why);
+    }
+}

@@ -1,0 +1,76 @@
+using IotOta.TestSupport.Gateway;
+using IotOta.Gateway.Api;
+using IotOta.Gateway.Rollouts;
+using IotOta.Gateway.Images;
+using IotOta.Shared.Protocol;
+
+namespace IotOta.Gateway.Tests.Api;
+
+/// <summary>The API refuses, before anything is sent, a rollout to a group larger than its members' lists can name or
+/// to a device whose socket budget is too small to take part (issue #14 item 8), from what the devices announced in
+/// their presence. No broker: devices are fed to the registry.</summary>
+public sealed class GroupShapeRefusalTests : IAsyncLifetime
+{
+    private readonly GatewayNode _gateway = new(new FakeBrokerPort());
+    private readonly ManifestSigner _signer = ManifestSigner.Generate();
+    private RolloutManager _manager = null!;
+
+    public Task InitializeAsync()
+    {
+        _manager = new RolloutManager(_gateway, _signer, new InMemoryImageStore(), new InMemoryRolloutStore(), new RolloutManagerOptions());
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        _signer.Dispose();
+        await _gateway.DisposeAsync();
+    }
+
+    private void Device(uint node, int group, int maxMembers, int peers, bool online = true) => _gateway.Registry.OnPresence(new Presence
+    {
+        NodeId = node, GroupId = group, Online = online, Ip = 0x0100007F, Port = 5000 + (int)node, RunningVersion = new FirmwareVersion(1, 0, 0),
+        HasCapabilities = true, SlotSize = 1024 * 1024, MaxChunkSize = 4096, SequentialSink = true, StagingCapacity = 64,
+        HasPeerBudget = true, MaxMembers = maxMembers, MaxPeerConnections = peers,
+    });
+
+    [Fact]
+    public void A_group_larger_than_its_members_lists_is_refused_with_400_and_nothing_is_created()
+    {
+        for (uint n = 1; n <= 3; n++) Device(n, 1, 2, 6);
+        Device(4, 2, 2, 6);
+        var img = _manager.AddImage(new byte[10 * 1024], "2.0.0", null, "fw.bin");
+        var e = Assert.Throws<ApiProblem>(() => _manager.Create(new CreateRolloutRequest(img.Id)));
+        Assert.Equal(400, e.Status);
+        Assert.Equal("Group does not fit", e.Title);
+        Assert.Equal("group 1 has 3 members but 3 devices (1, 2, 3) can name at most 2 members in a member list: split the group", e.Message);
+        Assert.Empty(_manager.Rollouts.List());
+        // group 2 alone fits
+        Assert.Equal([2], _manager.Create(new CreateRolloutRequest(img.Id, [2])).Groups);
+    }
+
+    [Fact]
+    public void A_device_that_may_hold_one_peer_connection_is_refused()
+    {
+        Device(1, 1, 64, 6);
+        Device(2, 1, 64, 1);
+        var img = _manager.AddImage(new byte[10 * 1024], "2.0.1", null, "fw.bin");
+        var e = Assert.Throws<ApiProblem>(() => _manager.Create(new CreateRolloutRequest(img.Id)));
+        Assert.Equal(400, e.Status);
+        Assert.Contains("device 2 may hold 1 peer connection(s)", e.Message);
+    }
+
+    [Fact]
+    public void A_group_that_grew_past_the_limit_after_creation_is_refused_at_start()
+    {
+        Device(1, 1, 2, 6);
+        Device(2, 1, 2, 6);
+        var img = _manager.AddImage(new byte[10 * 1024], "2.0.2", null, "fw.bin");
+        var r = _manager.Create(new CreateRolloutRequest(img.Id));
+        Device(3, 1, 2, 6); // joined since
+        var e = Assert.Throws<ApiProblem>(() => _manager.Start(r.Id));
+        Assert.Equal(400, e.Status);
+        Assert.Equal("group 1 has 3 members but 3 devices (1, 2, 3) can name at most 2 members in a member list: split the group", e.Message);
+        Assert.Equal(RolloutStates.Created, _manager.Get(r.Id).State);
+    }
+}
