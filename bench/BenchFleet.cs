@@ -42,7 +42,8 @@ public sealed class InProcessFleet(VirtualFleet fleet) : IBenchFleet
 
     public Task<DeviceFigures[]> ReportAsync(byte[] image, CancellationToken ct) =>
         Task.FromResult(fleet.Devices.Select(d => new DeviceFigures(d.NodeId, d.PeerPayloadBytesSent, d.CoreAllocatedBytes, d.CoreMessages,
-            !d.IsStopped && DemoRunner.SlotMatches(d, image), d.PeerConnectionsMax, d.PeerConnectionsRefused)).ToArray());
+            !d.IsStopped && DemoRunner.SlotMatches(d, image), d.PeerConnectionsMax, d.PeerConnectionsRefused,
+            d.RepairFigures.ToPeers, d.RepairFigures.ToGateway, d.RepairFigures.Duplicates)).ToArray());
 
     public Task<string> ThreadsAsync(CancellationToken ct) => Task.FromResult("");
     public double WorkerCpuSeconds() => 0;

@@ -312,6 +312,7 @@ public static class RealRunner
                     $"{r.DeliveriesSkipped} skipped as held",
                 CompletionTimes = times,
                 PeerConnectionsMax = figures.PeerConnectionsMax, PeerConnectionsRefused = figures.PeerConnectionsRefused,
+                PeerRepairRequests = figures.PeerRepairRequests, GatewayRepairRequests = figures.GatewayRepairRequests, DuplicatePackets = figures.DuplicatePackets,
             };
         }
         finally

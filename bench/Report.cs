@@ -43,7 +43,8 @@ public static class Report
             {
                 var parts = new List<string>();
                 if (r.Note.Length > 0) parts.Add(r.Note);
-                if (r.Mode == "real") parts.Add($"peer connections: at most {r.PeerConnectionsMax} held by one device, {r.PeerConnectionsRefused} refused");
+                if (r.Mode == "real") parts.Add($"peer connections: at most {r.PeerConnectionsMax} held by one device, {r.PeerConnectionsRefused} refused; " +
+                    $"devices sent {r.PeerRepairRequests} repair requests to peers and {r.GatewayRepairRequests} to the gateway, received {r.DuplicatePackets} packets they held");
                 if (r.FleetWorkers > 0)
                     parts.Add($"fleet in {r.FleetWorkers} worker processes (CPU s and peak RSS include them; peak open files: bench {r.PeakOpenFiles}, fullest worker {r.PeakWorkerOpenFiles}; idle fleet before the rollout {F(r.IdleCpuPercent, "0.0")} % of the cores)");
                 sb.AppendLine($"- {r.Strategy}: {string.Join("; ", parts)}");
@@ -61,7 +62,7 @@ public static class Report
             {
                 ["strategy"] = r.Strategy, ["scenario"] = r.Scenario, ["mode"] = r.Mode, ["devices"] = r.Devices, ["groups"] = r.Groups,
                 ["completed"] = r.Completed, ["seconds"] = r.Seconds, ["medianSeconds"] = Finite(r.MedianSeconds), ["p99Seconds"] = Finite(r.P99Seconds),
-                ["boundSeconds"] = r.BoundSeconds, ["ratio"] = r.Ratio, ["peerConnectionsMax"] = r.PeerConnectionsMax, ["peerConnectionsRefused"] = r.PeerConnectionsRefused, ["imageBytes"] = r.ImageBytes, ["gatewayBytes"] = r.GatewayBytes,
+                ["boundSeconds"] = r.BoundSeconds, ["ratio"] = r.Ratio, ["peerConnectionsMax"] = r.PeerConnectionsMax, ["peerConnectionsRefused"] = r.PeerConnectionsRefused, ["peerRepairRequests"] = r.PeerRepairRequests, ["gatewayRepairRequests"] = r.GatewayRepairRequests, ["duplicatePackets"] = r.DuplicatePackets, ["imageBytes"] = r.ImageBytes, ["gatewayBytes"] = r.GatewayBytes,
                 ["gatewayPerImage"] = r.GatewayPerImage, ["brokerBytes"] = r.BrokerBytes, ["brokerMessages"] = r.BrokerMessages,
                 ["brokerCounting"] = r.BrokerCounting,
                 ["brokerTraffic"] = r.BrokerTraffic == null ? null : JsonSerializer.SerializeToNode(r.BrokerTraffic, new JsonSerializerOptions(JsonSerializerDefaults.Web)), ["deviceUploadBytes"] = new JsonArray(r.DeviceUploadBytes.Select(x => (JsonNode)x).ToArray()),

@@ -46,6 +46,11 @@ public sealed record RunResult
     /// refused because their socket budget was busy (0 for simulated runs: no sockets).</summary>
     public int PeerConnectionsMax { get; init; }
     public long PeerConnectionsRefused { get; init; }
+    /// <summary>Repair requests the devices sent to peers and to the gateway, and packets they received that they already
+    /// held (a repair answer or copy that came twice), over the run (0 for simulated runs).</summary>
+    public long PeerRepairRequests { get; init; }
+    public long GatewayRepairRequests { get; init; }
+    public long DuplicatePackets { get; init; }
     public double WallSeconds { get; init; }
     public string Note { get; init; } = "";
     /// <summary>Fleet worker processes (0: the fleet ran in the bench process).</summary>

@@ -4,9 +4,10 @@ using System.Text;
 namespace IotOta.Bench;
 
 /// <summary>What the bench needs of one device after a rollout (from the in-process fleet or a fleet worker); the peer
-/// connection figures are the most connections it held at once and the ones it refused (its socket budget).</summary>
+/// connection figures are the most connections it held at once and the ones it refused (its socket budget); the repair
+/// figures are the repair requests it sent to peers and to the gateway and the packets it received already held.</summary>
 public readonly record struct DeviceFigures(uint NodeId, long PeerPayloadBytes, long CoreAllocatedBytes, long CoreMessages, bool SlotVerified,
-    int PeerConnectionsMax = 0, long PeerConnectionsRefused = 0);
+    int PeerConnectionsMax = 0, long PeerConnectionsRefused = 0, long PeerRepairRequests = 0, long GatewayRepairRequests = 0, long DuplicatePackets = 0);
 
 /// <summary>
 /// The line protocol between the bench and its fleet workers (a worker's stdin and stdout; UTF-8, one line per
@@ -17,7 +18,7 @@ public readonly record struct DeviceFigures(uint NodeId, long PeerPayloadBytes, 
 /// Commands: <c>members</c> → <c>FULL COUNT</c> (devices that know every member of their group / devices);
 /// <c>restart LOCAL_INDEX OFF_MS</c> → <c>LOCAL_INDEX</c> once the device is back;
 /// <c>threads</c> → CPU by thread name since the last <c>threads</c> (free text);
-/// <c>report SHA256_HEX LENGTH</c> → <c>NODE,PEER_BYTES,CORE_ALLOC,CORE_MSGS,V,PEER_CONN_MAX,PEER_CONN_REFUSED;…</c>
+/// <c>report SHA256_HEX LENGTH</c> → <c>NODE,PEER_BYTES,CORE_ALLOC,CORE_MSGS,V,PEER_CONN_MAX,PEER_CONN_REFUSED,REPAIRS_TO_PEERS,REPAIRS_TO_GATEWAY,DUPLICATES;…</c>
 /// (V = 1 when the device's active slot's first LENGTH bytes hash to SHA256_HEX); <c>quit</c> → nothing more, the worker exits.
 /// </summary>
 public static class WorkerProtocol
@@ -72,7 +73,7 @@ public static class WorkerProtocol
 
     public static string FormatFigures(IEnumerable<DeviceFigures> figures) =>
         string.Join(';', figures.Select(f => string.Create(CultureInfo.InvariantCulture,
-            $"{f.NodeId},{f.PeerPayloadBytes},{f.CoreAllocatedBytes},{f.CoreMessages},{(f.SlotVerified ? 1 : 0)},{f.PeerConnectionsMax},{f.PeerConnectionsRefused}")));
+            $"{f.NodeId},{f.PeerPayloadBytes},{f.CoreAllocatedBytes},{f.CoreMessages},{(f.SlotVerified ? 1 : 0)},{f.PeerConnectionsMax},{f.PeerConnectionsRefused},{f.PeerRepairRequests},{f.GatewayRepairRequests},{f.DuplicatePackets}")));
 
     public static DeviceFigures[] ParseFigures(string payload)
     {
@@ -80,10 +81,11 @@ public static class WorkerProtocol
         return payload.Split(';').Select(d =>
         {
             string[] f = d.Split(',');
-            if (f.Length != 7 || f[4] is not ("0" or "1")) throw new FormatException($"not a device's figures: '{d}'");
+            if (f.Length != 10 || f[4] is not ("0" or "1")) throw new FormatException($"not a device's figures: '{d}'");
             return new DeviceFigures(uint.Parse(f[0], CultureInfo.InvariantCulture), long.Parse(f[1], CultureInfo.InvariantCulture),
                 long.Parse(f[2], CultureInfo.InvariantCulture), long.Parse(f[3], CultureInfo.InvariantCulture), f[4] == "1",
-                int.Parse(f[5], CultureInfo.InvariantCulture), long.Parse(f[6], CultureInfo.InvariantCulture));
+                int.Parse(f[5], CultureInfo.InvariantCulture), long.Parse(f[6], CultureInfo.InvariantCulture),
+                long.Parse(f[7], CultureInfo.InvariantCulture), long.Parse(f[8], CultureInfo.InvariantCulture), long.Parse(f[9], CultureInfo.InvariantCulture));
         }).ToArray();
     }
 }
@@ -123,8 +125,10 @@ public sealed record FleetPlan(int Devices, int Groups, int Workers)
             msgs == 0 ? 0 : Math.Round((double)alloc / msgs, 2),
             list.Count(f => f.SlotVerified),
             list.Count == 0 ? 0 : list.Max(f => f.PeerConnectionsMax),
-            list.Sum(f => f.PeerConnectionsRefused));
+            list.Sum(f => f.PeerConnectionsRefused),
+            list.Sum(f => f.PeerRepairRequests), list.Sum(f => f.GatewayRepairRequests), list.Sum(f => f.DuplicatePackets));
     }
 }
 
-public sealed record FleetFigures(long[] DeviceUploadBytes, double CoreAllocBytesPerMessage, int SlotsVerified, int PeerConnectionsMax = 0, long PeerConnectionsRefused = 0);
+public sealed record FleetFigures(long[] DeviceUploadBytes, double CoreAllocBytesPerMessage, int SlotsVerified, int PeerConnectionsMax = 0, long PeerConnectionsRefused = 0,
+    long PeerRepairRequests = 0, long GatewayRepairRequests = 0, long DuplicatePackets = 0);

@@ -196,7 +196,7 @@ public class BenchTests
         Assert.Equal(2, runs.GetArrayLength());
         foreach (var run in runs.EnumerateArray())
         {
-            foreach (var f in new[] { "strategy", "devices", "seconds", "boundSeconds", "gatewayBytes", "brokerBytes", "imageBytes", "completed", "cpuPercent", "hostBusyPercent" })
+            foreach (var f in new[] { "strategy", "devices", "seconds", "boundSeconds", "gatewayBytes", "brokerBytes", "imageBytes", "completed", "cpuPercent", "hostBusyPercent", "peerRepairRequests", "gatewayRepairRequests", "duplicatePackets" })
                 Assert.True(run.TryGetProperty(f, out _), f);
             Assert.Equal(6, run.GetProperty("completed").GetInt32());
             Assert.Equal(65536, run.GetProperty("imageBytes").GetInt64());

@@ -56,14 +56,15 @@ public class FleetWorkerTests
     [Fact]
     public void Device_figures_round_trip()
     {
-        DeviceFigures[] f = [new(1, 262144, 9_000_000, 1234, true, 6, 12), new(1000, 0, 17, 3, false)];
+        DeviceFigures[] f = [new(1, 262144, 9_000_000, 1234, true, 6, 12, 7, 2, 5), new(1000, 0, 17, 3, false)];
         string payload = WorkerProtocol.FormatFigures(f);
-        Assert.Equal("1,262144,9000000,1234,1,6,12;1000,0,17,3,0,0,0", payload);
+        Assert.Equal("1,262144,9000000,1234,1,6,12,7,2,5;1000,0,17,3,0,0,0,0,0,0", payload);
         Assert.Equal(f, WorkerProtocol.ParseFigures(payload));
         Assert.Empty(WorkerProtocol.ParseFigures(""));
         Assert.Throws<FormatException>(() => WorkerProtocol.ParseFigures("1,2,3,4"));
         Assert.Throws<FormatException>(() => WorkerProtocol.ParseFigures("1,2,3,4,yes,0,0"));
         Assert.Throws<FormatException>(() => WorkerProtocol.ParseFigures("1,2,3,4,1")); // the peer connection figures are required
+        Assert.Throws<FormatException>(() => WorkerProtocol.ParseFigures("1,2,3,4,1,0,0")); // and the repair figures
     }
 
     [Fact]
@@ -92,9 +93,10 @@ public class FleetWorkerTests
     [Fact]
     public void Figures_of_all_workers_merge_into_the_run_figures()
     {
-        DeviceFigures[] w1 = [new(1, 100, 1000, 10, true, 4, 1), new(2, 300, 0, 0, true, 6, 2)];
-        DeviceFigures[] w2 = [new(3, 200, 500, 5, false, 5, 0)];
+        DeviceFigures[] w1 = [new(1, 100, 1000, 10, true, 4, 1, 3, 1, 2), new(2, 300, 0, 0, true, 6, 2, 4, 0, 1)];
+        DeviceFigures[] w2 = [new(3, 200, 500, 5, false, 5, 0, 0, 2, 0)];
         var f = FleetPlan.Aggregate(w1.Concat(w2), 3);
+        Assert.Equal((7L, 3L, 3L), (f.PeerRepairRequests, f.GatewayRepairRequests, f.DuplicatePackets)); // summed over the fleet
         Assert.Equal(6, f.PeerConnectionsMax); // the most any device held
         Assert.Equal(3, f.PeerConnectionsRefused);
         Assert.Equal([100L, 200L, 300L], f.DeviceUploadBytes);

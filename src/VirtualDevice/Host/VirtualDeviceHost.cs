@@ -96,6 +96,13 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
     /// <summary>Relay copies this device passed on down a relay tree (over its restarts).</summary>
     public long TreeRelays => _previousTreeRelays + (_agent?.Counters.TreeRelays ?? 0);
     private long _previousTreeRelays;
+    /// <summary>Repair requests this device sent to peers and to the gateway, and packets it received that it already
+    /// held (over its restarts).</summary>
+    public (long ToPeers, long ToGateway, long Duplicates) RepairFigures =>
+        (_previousRepair.ToPeers + (_agent?.Counters.RepairRequestsSent ?? 0),
+         _previousRepair.ToGateway + (_agent?.Counters.GatewayRepairRequests ?? 0),
+         _previousRepair.Duplicates + (_agent?.Counters.DuplicatePackets ?? 0));
+    private (long ToPeers, long ToGateway, long Duplicates) _previousRepair;
 
     public async Task StartAsync(CancellationToken ct)
     {
@@ -291,6 +298,9 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
                 bool afterInstall = old != null && old.Counters.Installs > 0;
                 _previousPeerBytes += old?.Counters.PeerPayloadBytesSent ?? 0;
                 _previousTreeRelays += old?.Counters.TreeRelays ?? 0;
+                if (old != null)
+                    _previousRepair = (_previousRepair.ToPeers + old.Counters.RepairRequestsSent, _previousRepair.ToGateway + old.Counters.GatewayRepairRequests,
+                        _previousRepair.Duplicates + old.Counters.DuplicatePackets);
                 _previousStagingHighWater = Math.Max(_previousStagingHighWater, old?.Counters.StagingHighWater ?? 0);
                 HeapMeter.Reboot(afterInstall);
                 DeviceAgent next = BootAgent();
