@@ -63,13 +63,24 @@ namespace IotOta.DeviceFirmware.Receive
         public HashListStore Hashes { get { return _hashes; } }
         public PacketStore Packets { get { return _packets; } }
         public IHashPort Hash { get { return _hash; } }
-        /// <summary>When the last new packet was stored.</summary>
+        /// <summary>When the last new packet was stored (or, before the first, when the chunk-hash list became whole:
+        /// no data packet can be taken before that, so the wait for one counts from then).</summary>
         public long LastNewPacketMs;
         /// <summary>Every packet is held: install once forwarding is done.</summary>
         public bool InstallRequested;
         /// <summary>The whole chunk-hash list is in flash (always for a v1 manifest; for a v2 root once every piece
         /// came): only then are missing packets repaired and the image reported as being received.</summary>
         public bool ListComplete = true;
+
+        /// <summary>The last piece of the chunk-hash list came: packets can be verified from now on, so the repair
+        /// client's idle wait starts now, not when the root was admitted (the gateway sends data only once every
+        /// device holds the list: a device deep in a copy tree asked its peers and the gateway for every packet
+        /// before any was sent).</summary>
+        public void OnListComplete()
+        {
+            ListComplete = true;
+            if (HeldCount == 0) LastNewPacketMs = _clock.NowMs;
+        }
 
         public int HeldCount { get { return _held == null ? 0 : _held.HeldCount; } }
         public bool IsComplete { get { return _held != null && _held.IsComplete; } }

@@ -121,7 +121,7 @@ namespace IotOta.DeviceFirmware.Receive
                 store.Partition.Write(store.ManifestByte(RootForm.ProofsOffset + _piece.Piece * stride), _piece.Buffer, _piece.ProofOffset, _piece.ProofCount * Manifest.HashLength);
             _rx.Hashes.WritePiece(_piece.Piece * _root.HashesPerPiece, _piece.Buffer, _piece.HashesOffset, _piece.HashCount);
             _heldCount++;
-            if (_heldCount == _root.PieceCount) _rx.ListComplete = true;
+            if (_heldCount == _root.PieceCount) _rx.OnListComplete();
             return PieceTaken;
         }
 

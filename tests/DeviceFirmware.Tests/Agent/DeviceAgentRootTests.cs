@@ -203,6 +203,30 @@ public class DeviceAgentRootTests
     }
 
     [Fact]
+    public void The_wait_before_asking_for_missing_packets_counts_from_when_the_list_became_whole()
+    {
+        // No data packet can be taken before the list is whole (and the gateway sends none before every device holds
+        // it): counted from the root's admission, a device whose list came late asked its peers for every packet at
+        // once, before any was sent (2,222 peer requests in an N = 1,000 run, every answer a duplicate; 1,614-1,649 now).
+        var (d, img, set) = WithRoot();
+        using var _ = d;
+        d.Clock.Advance(1400);
+        for (int p = 0; p < set.PieceCount; p++) d.Mqtt_(PiecePacket(set, p, MessageType.Original, 0, 0));
+        d.Agent.Tick();
+        d.Clock.Advance(1400); // 2.8 s after the root, 1.4 s after the list
+        d.Agent.Tick();
+        d.PumpAll();
+        Assert.Equal(0, d.Counters.RepairRequestsSent);
+        Assert.Empty(d.Peer.Sends.Where(s => s.Bytes[3] == (byte)MessageType.RepairRequest));
+        d.Clock.Advance(200); // 1.6 s after the list: nothing came, it asks a peer
+        d.Agent.Tick();
+        d.PumpAll();
+        Assert.Equal(1, d.Counters.RepairRequestsSent);
+        Assert.Single(d.Peer.Sends.Where(s => s.Bytes[3] == (byte)MessageType.RepairRequest));
+        Assert.Equal(img.ImageId, d.Agent.CurrentImageId);
+    }
+
+    [Fact]
     public void Missing_pieces_are_asked_of_a_peer_first_and_of_the_gateway_last()
     {
         var (d, img, set) = WithRoot();
