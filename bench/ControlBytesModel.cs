@@ -101,7 +101,7 @@ public sealed class ControlBytesModel
         if (!SignedRoot) Add(nameof(MessageType.Manifest), 2 * Wire(Topics.GroupManifest(group), Manifest.EncodedLength(chunkCount), true), 0);
         if (table != null) Add(nameof(MessageType.RelayTree), 2 * Wire(Topics.GroupTree(group), table.ToBytes().Length, true), 0);
         Add(nameof(MessageType.MemberList), Wire(Topics.GroupMembers(group), 12 + 10 * groupSize, true), 0);
-        int presence = Wire(Topics.DeviceStatus(node), 35, true);
+        int presence = Wire(Topics.DeviceStatus(node), Presence.MaxEncodedLength, true);
         Add(nameof(MessageType.Presence), 2 * presence, 2 * presence);
         int reports = 3 + (int)Math.Floor(receivingSeconds / (new IotOta.DeviceFirmware.Agent.DeviceConfig().ProgressIntervalMs / 1000.0));
         // Two of the reports (nothing held yet / all held after the restart) leave the bitmap out (ProgressReport).

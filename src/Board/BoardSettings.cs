@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using IotOta.Shared.Protocol;
 
 namespace IotOta.Board
 {
@@ -32,8 +33,8 @@ namespace IotOta.Board
         public int MaxChunkSize = 2048;
         public int MaxMembers = 64;
         public int ForwardQueueCapacity = 16;
-        /// <summary>Peer connections held at once, each way (the lwIP socket budget: 16 sockets on nanoFramework's ESP32
-        /// builds, shared with MQTT, DNS and the listener).</summary>
+        /// <summary>Peer connections held at once, in and out together (the lwIP socket budget: 16 sockets on
+        /// nanoFramework's ESP32 builds, shared with MQTT, DNS and the listener); announced in the presence. At least 2.</summary>
         public int MaxPeerConnections = 6;
         public int TrialTimeoutMs = 120000;
         public byte TrustedKeyId = 1;
@@ -120,9 +121,16 @@ namespace IotOta.Board
                     case "group.id": GroupId = int.Parse(v); break;
                     case "peer.ip": PeerIp = ParseIp(v); break;
                     case "peer.port": PeerPort = int.Parse(v); break;
-                    case "peer.connections": MaxPeerConnections = int.Parse(v); break;
+                    case "peer.connections":
+                        MaxPeerConnections = int.Parse(v);
+                        // one in from its parent in the copy tree and one out to a child; the presence is 1 byte
+                        if (MaxPeerConnections < 2 || MaxPeerConnections > 255) throw new ArgumentException("must be 2..255 (peer connections in and out together)");
+                        break;
                     case "chunk.max": MaxChunkSize = int.Parse(v); break;
-                    case "members.max": MaxMembers = int.Parse(v); break;
+                    case "members.max":
+                        MaxMembers = int.Parse(v);
+                        if (MaxMembers < 1 || MaxMembers > MemberListUpdate.MaxMembers) throw new ArgumentException("must be 1.." + MemberListUpdate.MaxMembers + " (what a member list can name)");
+                        break;
                     case "queue.capacity": ForwardQueueCapacity = int.Parse(v); break;
                     case "trial.timeout.ms": TrialTimeoutMs = int.Parse(v); break;
                     case "key.id": TrustedKeyId = (byte)int.Parse(v); break;

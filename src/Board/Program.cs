@@ -46,13 +46,16 @@ namespace IotOta.Board
             config.PeerPort = s.PeerPort;
             config.MaxChunkSize = s.MaxChunkSize;
             config.MaxMembers = s.MaxMembers;
+            // the socket budget the presence announces and the copy trees are cut to: in and out together
+            config.MaxPeerConnections = s.MaxPeerConnections;
             config.ForwardQueueCapacity = s.ForwardQueueCapacity;
             config.TrialTimeoutMs = s.TrialTimeoutMs;
             if (s.TrustedKey == null) throw new ArgumentException(BoardSettings.FileName + ": key.hex (the gateway's manifest-signing public key) is not set");
 
             FileFlashLayout flash = new FileFlashLayout(s.StoreDirectory, s.SlotBytes, s.StateBytes, s.BootBytes);
             M2MqttPort mqtt = new M2MqttPort(s, ip);
-            PeerClient peers = new PeerClient(s.MaxPeerConnections);
+            PeerSocketBudget sockets = new PeerSocketBudget(s.MaxPeerConnections);
+            PeerClient peers = new PeerClient(sockets);
             RebootPort reboot = new RebootPort();
             // null sink: the slot files take writes at any offset (RandomOffsetSink); no staging needed
             DeviceAgent agent = new DeviceAgent(config, flash, mqtt, peers, new TickClock(), new NativeHashPort(),
@@ -75,7 +78,7 @@ namespace IotOta.Board
 
             mqtt.Attach(agent);
             int maxFrame = DataPacket.EncodedLength(DataPacket.MaxTargets, s.MaxChunkSize) + 1024;
-            PeerServer server = new PeerServer(s.PeerPort, s.MaxPeerConnections, maxFrame, agent.OnPeerMessage);
+            PeerServer server = new PeerServer(s.PeerPort, sockets, maxFrame, agent.OnPeerMessage);
             server.Start();
             try { mqtt.Connect(); }
             catch (Exception e) { log.Log("MQTT connect failed (retrying): " + e.Message); }

@@ -39,6 +39,8 @@ public sealed class BoardSettingsTests : IDisposable
     [InlineData("node.id=x", "line 1 (node.id)")]
     [InlineData("\npeer.ip=300.1.1.1", "line 2 (peer.ip)")]
     [InlineData("novalue", "line 1: expected key=value")]
+    [InlineData("peer.connections=1", "line 1 (peer.connections): must be 2..255 (peer connections in and out together)")]
+    [InlineData("members.max=2000", "line 1 (members.max): must be 1..1024 (what a member list can name)")]
     public void Bad_lines_are_refused_naming_the_line(string text, string expected)
     {
         File.WriteAllText(_dir.File("iotota.cfg"), text);

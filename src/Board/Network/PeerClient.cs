@@ -6,8 +6,9 @@ using IotOta.DeviceFirmware.Ports;
 namespace IotOta.Board.Network
 {
     /// <summary>
-    /// The outbound side of the second network (IPeerPort): one open connection per peer, at most
-    /// <c>maxConnections</c> at once; a new peer beyond that closes the connection used longest ago. A connection the
+    /// The outbound side of the second network (IPeerPort): one open connection per peer, at most the budget's
+    /// <see cref="PeerSocketBudget.PerSide"/> at once and within the budget it shares with the board's
+    /// <see cref="PeerServer"/>; a new peer beyond either closes the connection used longest ago. A connection the
     /// peer closed (its server makes room that way) is replaced before a frame goes out on it. A send that fails closes
     /// its connection and returns false (the core then tries elsewhere or later).
     /// </summary>
@@ -21,12 +22,22 @@ namespace IotOta.Board.Network
         private readonly object _gate = new object();
         private long _sends;
 
-        public PeerClient(int maxConnections)
+        private readonly PeerSocketBudget _budget;
+
+        /// <summary>A client with a budget of its own: <paramref name="maxConnections"/> outbound connections.</summary>
+        public PeerClient(int maxConnections) : this(new PeerSocketBudget(maxConnections + 1))
         {
-            _sock = new Socket[maxConnections];
-            _ip = new uint[maxConnections];
-            _port = new int[maxConnections];
-            _used = new long[maxConnections];
+        }
+
+        /// <summary>A client that shares <paramref name="budget"/> with the board's server.</summary>
+        public PeerClient(PeerSocketBudget budget)
+        {
+            _budget = budget;
+            int n = budget.PerSide;
+            _sock = new Socket[n];
+            _ip = new uint[n];
+            _port = new int[n];
+            _used = new long[n];
         }
 
         public int Open
@@ -147,7 +158,27 @@ namespace IotOta.Board.Network
                 Close(oldest);
                 slot = oldest;
             }
-            Socket s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            if (!_budget.TryTake())
+            {
+                // the server holds the rest of the budget: close this side's connection used longest ago
+                int lru = Oldest();
+                if (lru >= 0) Close(lru);
+                if (!_budget.TryTake())
+                {
+                    _budget.CountRefusal();
+                    throw new FlashException("no peer socket free");
+                }
+            }
+            Socket s;
+            try
+            {
+                s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            }
+            catch (Exception)
+            {
+                _budget.Give();
+                throw;
+            }
             try
             {
                 s.SendTimeout = 5000;
@@ -157,6 +188,7 @@ namespace IotOta.Board.Network
             catch (Exception)
             {
                 s.Close();
+                _budget.Give();
                 throw;
             }
             _sock[slot] = s;
@@ -165,12 +197,24 @@ namespace IotOta.Board.Network
             return slot;
         }
 
+        /// <summary>The open connection used longest ago, or -1 when none is open.</summary>
+        private int Oldest()
+        {
+            int oldest = -1;
+            for (int i = 0; i < _sock.Length; i++)
+            {
+                if (_sock[i] != null && (oldest < 0 || _used[i] < _used[oldest])) oldest = i;
+            }
+            return oldest;
+        }
+
         private void Close(int i)
         {
             Socket s = _sock[i];
             _sock[i] = null;
             if (s != null)
             {
+                _budget.Give();
                 try { s.Close(); } catch (Exception) { }
             }
         }

@@ -6,8 +6,9 @@ using System.Threading;
 namespace IotOta.Board.Network
 {
     /// <summary>
-    /// The inbound side of the second network: one thread, one receive buffer, and at most
-    /// <c>maxConnections</c> peer connections held at once (peers keep theirs open). Every round it polls the
+    /// The inbound side of the second network: one thread, one receive buffer, and at most the budget's
+    /// <see cref="PeerSocketBudget.PerSide"/> peer connections held at once, within the budget it shares with the
+    /// board's <see cref="PeerClient"/> (peers keep theirs open). Every round it polls the
     /// listener and each held connection and reads at most one whole frame from every connection that has data, so
     /// every connection it holds is read, in turn. When the table is full the connection idle longest is closed to
     /// admit a new one, after the frames already waiting on it were read (its peer sees the close before its next send
@@ -27,16 +28,35 @@ namespace IotOta.Board.Network
         private uint _nextId;
         private long _round;
 
+        private readonly PeerSocketBudget _budget;
+
+        /// <summary>A server with a budget of its own: <paramref name="maxConnections"/> inbound connections.</summary>
         public PeerServer(int port, int maxConnections, int maxFrame, PeerMessageHandler handler)
+            : this(port, Own(maxConnections), maxFrame, handler)
         {
-            if (maxConnections < 1) throw new ArgumentException("maxConnections must be at least 1");
+        }
+
+        /// <summary>A server that shares <paramref name="budget"/> with the board's client.</summary>
+        public PeerServer(int port, PeerSocketBudget budget, int maxFrame, PeerMessageHandler handler)
+        {
             _port = port;
+            _budget = budget;
             _rx = new byte[maxFrame];
-            _conn = new Socket[maxConnections];
-            _connId = new uint[maxConnections];
-            _lastActive = new long[maxConnections];
+            int n = budget.PerSide;
+            _conn = new Socket[n];
+            _connId = new uint[n];
+            _lastActive = new long[n];
             _handler = handler;
         }
+
+        private static PeerSocketBudget Own(int maxConnections)
+        {
+            if (maxConnections < 1) throw new ArgumentException("maxConnections must be at least 1");
+            return new PeerSocketBudget(maxConnections + 1);
+        }
+
+        /// <summary>Connections refused because the shared budget was full and this side held none to close.</summary>
+        public long Refused { get; private set; }
 
         /// <summary>Connections held now.</summary>
         public int Held
@@ -153,17 +173,47 @@ namespace IotOta.Board.Network
             }
             if (free < 0)
             {
-                // Frames its peer already sent are read first: closing a connection with unread data resets it and
-                // they would be lost, though the peer's Send returned true. (A frame written in the instant between
-                // this and the close is still lost: nanoFramework's Socket has no Shutdown to let the peer finish.)
-                while (_conn[idlest] != null && Waiting(_conn[idlest])) ReadFrame(idlest);
-                Drop(idlest);
-                Evictions++;
+                Evict(idlest);
                 free = idlest;
+            }
+            if (!_budget.TryTake())
+            {
+                // the client holds the rest of the budget: make room on this side
+                int held = Idlest();
+                if (held >= 0) Evict(held);
+                if (!_budget.TryTake())
+                {
+                    _budget.CountRefusal();
+                    Refused++;
+                    try { s.Close(); } catch (Exception) { }
+                    return;
+                }
             }
             _conn[free] = s;
             _connId[free] = ++_nextId;
             _lastActive[free] = _round;
+        }
+
+        /// <summary>Closes connection i to make room. Frames its peer already sent are read first: closing a connection
+        /// with unread data resets it and they would be lost, though the peer's Send returned true. (A frame written in
+        /// the instant between this and the close is still lost: nanoFramework's Socket has no Shutdown to let the peer
+        /// finish.)</summary>
+        private void Evict(int i)
+        {
+            while (_conn[i] != null && Waiting(_conn[i])) ReadFrame(i);
+            Drop(i);
+            Evictions++;
+        }
+
+        /// <summary>The held connection idle longest, or -1 when none is held.</summary>
+        private int Idlest()
+        {
+            int idlest = -1;
+            for (int i = 0; i < _conn.Length; i++)
+            {
+                if (_conn[i] != null && (idlest < 0 || _lastActive[i] < _lastActive[idlest])) idlest = i;
+            }
+            return idlest;
         }
 
         private static bool Waiting(Socket c)
@@ -184,6 +234,7 @@ namespace IotOta.Board.Network
             _conn[i] = null;
             if (c != null)
             {
+                _budget.Give();
                 try { c.Close(); } catch (Exception) { }
             }
         }

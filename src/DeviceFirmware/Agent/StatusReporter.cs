@@ -106,7 +106,7 @@ namespace IotOta.DeviceFirmware.Agent
                     p.StagingCapacity = staging > 65535 ? 65535 : staging;
                     // what the gateway needs to refuse a group the member list cannot name or a socket budget too small
                     p.HasPeerBudget = true;
-                    p.MaxMembers = _cfg.MaxMembers < 1 ? 1 : _cfg.MaxMembers > 65535 ? 65535 : _cfg.MaxMembers;
+                    p.MaxMembers = _cfg.MaxMembers < 1 ? 1 : _cfg.MaxMembers > MemberListUpdate.MaxMembers ? MemberListUpdate.MaxMembers : _cfg.MaxMembers;
                     p.MaxPeerConnections = _cfg.MaxPeerConnections < 0 ? 0 : _cfg.MaxPeerConnections > 255 ? 255 : _cfg.MaxPeerConnections;
                 }
                 int n = p.Encode(_presenceBuf, 0);

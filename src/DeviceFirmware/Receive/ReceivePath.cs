@@ -63,8 +63,9 @@ namespace IotOta.DeviceFirmware.Receive
         public HashListStore Hashes { get { return _hashes; } }
         public PacketStore Packets { get { return _packets; } }
         public IHashPort Hash { get { return _hash; } }
-        /// <summary>When the last new packet was stored (or, before the first, when the chunk-hash list became whole:
-        /// no data packet can be taken before that, so the wait for one counts from then).</summary>
+        /// <summary>When the last new packet was stored; before the first, when the update began (the root or manifest
+        /// admitted, or the core booted) and again when the chunk-hash list became whole (the gateway sends no data
+        /// before every device holds it, so the wait for a packet counts from then).</summary>
         public long LastNewPacketMs;
         /// <summary>Every packet is held: install once forwarding is done.</summary>
         public bool InstallRequested;

@@ -50,6 +50,17 @@ public sealed class GroupShapeRefusalTests : IAsyncLifetime
     }
 
     [Fact]
+    public void Offline_devices_do_not_count_toward_a_groups_size()
+    {
+        // the member list names online devices only (and records restored from the store may never come back)
+        for (uint n = 1; n <= 2; n++) Device(n, 1, 2, 6);
+        Device(3, 1, 2, 6, online: false);
+        var img = _manager.AddImage(new byte[10 * 1024], "2.0.3", null, "fw.bin");
+        var r = _manager.Create(new CreateRolloutRequest(img.Id));
+        Assert.Equal(RolloutStates.Created, r.State);
+    }
+
+    [Fact]
     public void A_device_that_may_hold_one_peer_connection_is_refused()
     {
         Device(1, 1, 64, 6);
