@@ -7,6 +7,12 @@
 # mosquitto_sub (Debian: apt-get install mosquitto mosquitto-clients).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+for tool in /usr/sbin/mosquitto mosquitto_sub bc python3; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+        echo "error: scripts/broker-bytes.sh needs $tool (Debian: apt-get install mosquitto mosquitto-clients bc python3)" >&2
+        exit 2
+    fi
+done
 PROJECT=${PROJECT:-src/Gateway}
 [ -d src/Simulation ] && [ -z "${PROJECT_SET:-}" ] && PROJECT=src/Simulation
 dir=$(mktemp -d /tmp/iotota-broker-bytes.XXXXXX)
@@ -17,6 +23,7 @@ trap 'kill $mpid 2>/dev/null || true; rm -rf "$dir"' EXIT
 sleep 1.5
 read_sys() { mosquitto_sub -h 127.0.0.1 -p "$port" -C 2 -v -t '$SYS/broker/bytes/sent' -t '$SYS/broker/bytes/received' -W 10 | sort | awk '{print $2}' | paste -sd' '; }
 read -r recv0 sent0 <<<"$(read_sys)"
+if [ -z "${sent0:-}" ]; then echo "error: the broker on port $port published no \$SYS/broker/bytes counters within 10 s" >&2; exit 1; fi
 start=$(date +%s.%N)
 set +e
 dotnet run -c Release --no-build --project "$PROJECT" -- "$@" --broker "127.0.0.1:$port" > "$dir/out" 2> "$dir/err"; rc=$?
@@ -24,5 +31,6 @@ set -e
 end=$(date +%s.%N)
 sleep 2.2
 read -r recv1 sent1 <<<"$(read_sys)"
+if [ -z "${sent1:-}" ]; then echo "error: the broker on port $port published no \$SYS/broker/bytes counters after the command" >&2; exit 1; fi
 cat "$dir/out" >&2
 echo "{\"rc\":$rc,\"seconds\":$(echo "$end - $start" | bc),\"brokerBytesSent\":$((sent1 - sent0)),\"brokerBytesReceived\":$((recv1 - recv0))}"
