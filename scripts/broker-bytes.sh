@@ -7,9 +7,9 @@
 # mosquitto_sub (Debian: apt-get install mosquitto mosquitto-clients).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-for tool in /usr/sbin/mosquitto mosquitto_sub bc python3; do
+for tool in /usr/sbin/mosquitto mosquitto_sub python3 awk; do
     if ! command -v "$tool" >/dev/null 2>&1; then
-        echo "error: scripts/broker-bytes.sh needs $tool (Debian: apt-get install mosquitto mosquitto-clients bc python3)" >&2
+        echo "error: scripts/broker-bytes.sh needs $tool (Debian: apt-get install mosquitto mosquitto-clients python3 gawk)" >&2
         exit 2
     fi
 done
@@ -33,4 +33,4 @@ sleep 2.2
 read -r recv1 sent1 <<<"$(read_sys)"
 if [ -z "${sent1:-}" ]; then echo "error: the broker on port $port published no \$SYS/broker/bytes counters after the command" >&2; exit 1; fi
 cat "$dir/out" >&2
-echo "{\"rc\":$rc,\"seconds\":$(echo "$end - $start" | bc),\"brokerBytesSent\":$((sent1 - sent0)),\"brokerBytesReceived\":$((recv1 - recv0))}"
+echo "{\"rc\":$rc,\"seconds\":$(awk "BEGIN{printf \"%.3f\", $end - $start}"),\"brokerBytesSent\":$((sent1 - sent0)),\"brokerBytesReceived\":$((recv1 - recv0))}"

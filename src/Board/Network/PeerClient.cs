@@ -160,7 +160,9 @@ namespace IotOta.Board.Network
             }
             if (!_budget.TryTake())
             {
-                // the server holds the rest of the budget: close this side's connection used longest ago
+                // the server holds the rest of the budget: close this side's connection used longest ago, and ask the
+                // server to give back an idle one
+                _budget.AskForRoom();
                 int lru = Oldest();
                 if (lru >= 0) Close(lru);
                 if (!_budget.TryTake())

@@ -29,6 +29,9 @@ namespace IotOta.Board.Network
         private long _round;
 
         private readonly PeerSocketBudget _budget;
+        /// <summary>An inbound connection given back to the client must have carried nothing for this many rounds (at
+        /// least 5 ms each when idle).</summary>
+        private const int RoomIdleRounds = 20;
 
         /// <summary>A server with a budget of its own: <paramref name="maxConnections"/> inbound connections.</summary>
         public PeerServer(int port, int maxConnections, int maxFrame, PeerMessageHandler handler)
@@ -119,6 +122,12 @@ namespace IotOta.Board.Network
                 Socket s = _listener.Accept();
                 Admit(s);
                 busy = true;
+            }
+            if (_budget.TakeRoomRequest())
+            {
+                // the client went short of sockets: give back the connection idle longest, if it has been idle a while
+                int idle = Idlest();
+                if (idle >= 0 && _round - _lastActive[idle] >= RoomIdleRounds) Evict(idle);
             }
             for (int i = 0; i < _conn.Length; i++)
             {

@@ -59,6 +59,27 @@ namespace IotOta.Board.Network
             }
         }
 
+        private bool _roomWanted;
+
+        /// <summary>The client found the budget full and closed one of its own connections to go out: the server closes
+        /// an idle inbound connection on its next round (<see cref="TakeRoomRequest"/>), so idle peers that keep their
+        /// connections open cannot squeeze the device's copies to one outbound socket.</summary>
+        public void AskForRoom()
+        {
+            lock (_gate) _roomWanted = true;
+        }
+
+        /// <summary>True once after <see cref="AskForRoom"/>.</summary>
+        public bool TakeRoomRequest()
+        {
+            lock (_gate)
+            {
+                bool wanted = _roomWanted;
+                _roomWanted = false;
+                return wanted;
+            }
+        }
+
         /// <summary>Counts a connection refused for want of a socket.</summary>
         public void CountRefusal()
         {

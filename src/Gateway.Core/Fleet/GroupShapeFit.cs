@@ -38,7 +38,7 @@ public static class GroupShapeFit
                 : $"{DeviceIdList.Describe(g.Short.Select(d => d.NodeId))} can name";
             parts.Add($"group {g.Group} has {g.Size} members but {who} at most {limit} members in a member list: split the group");
         }
-        if (tooLarge.Count > GroupsNamed) parts.Add($"and {tooLarge.Count - GroupsNamed} more groups are too large");
+        if (tooLarge.Count > GroupsNamed) parts.Add(tooLarge.Count - GroupsNamed == 1 ? "and 1 more group is too large" : $"and {tooLarge.Count - GroupsNamed} more groups are too large");
         var noSockets = online.Where(d => d.Capabilities?.MaxPeerConnections is { } peers && peers != 0 && peers < MinPeerConnections).ToList();
         if (noSockets.Count > 0)
         {

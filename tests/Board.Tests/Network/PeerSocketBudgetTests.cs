@@ -99,5 +99,13 @@ public sealed class PeerSocketBudgetTests : IDisposable
         Assert.True(client.Send(Loopback, portB, msg, 0, 1)); // budget full: it closes its connection to A
         Assert.Equal((1, 2, 3), (client.Open, server.Held, budget.Open));
         await Until(() => remoteA.Count == 1 && remoteB.Count == 1, "both remotes got their frame");
+        // It asked for room: the server gives back an idle inbound connection, so the client's next peer needs no
+        // eviction of its own (idle peers keeping their connections open squeezed it to one socket).
+        await Until(() => server.Held == 1, $"the server held {server.Held} connections");
+        var (portC, _, remoteC) = Serve(new PeerSocketBudget(8));
+        Assert.True(client.Send(Loopback, portC, msg, 0, 1));
+        Assert.Equal((2, 1, 3), (client.Open, server.Held, budget.Open));
+        Assert.True(client.Send(Loopback, portB, msg, 0, 1)); // still open
+        await Until(() => remoteB.Count == 2 && remoteC.Count == 1, "frames on both outbound connections");
     }
 }
