@@ -143,42 +143,8 @@ public sealed class IntermediateSelector(OverheadTable overheads, SchedulerOptio
                 finishSeconds = f;
             }
         }
-        return Acceptable(best, finishSeconds, bestAny, remainingSeconds) ? best : null;
-    }
-
-    /// <summary>The device that would finish a job of jobBytes first among those below the in-flight cap whatever their
-    /// backlog (<see cref="HasQueueRoom"/>) and with no deliveries timed out since their last notice, under the same
-    /// slow-device and end-of-rollout rules as <see cref="Pick(IReadOnlyList{FleetMember}, Func{uint, DeviceLoad}, double, double, FleetMember?, Func{FleetMember, double}?, out double)"/>;
-    /// null when none qualifies. For the jobs the gateway must place to send a packet at all (RolloutScheduler.Trees).</summary>
-    public FleetMember? PickQueued(IReadOnlyList<FleetMember> candidates, Func<uint, DeviceLoad> loadOf, double jobBytes, double remainingSeconds, out double finishSeconds)
-    {
-        FleetMember? best = null;
-        finishSeconds = double.PositiveInfinity;
-        double bestAny = double.PositiveInfinity;
-        foreach (FleetMember m in candidates)
-        {
-            DeviceLoad load = loadOf(m.NodeId);
-            double f = FinishSeconds(load, jobBytes);
-            bestAny = Math.Min(bestAny, f);
-            // a device whose work timed out may be silent: it does not win more by queueing
-            if (!HasQueueRoom(load) || load.Strikes > 0) continue;
-            if (f < finishSeconds)
-            {
-                finishSeconds = f;
-                best = m;
-            }
-        }
-        return Acceptable(best, finishSeconds, bestAny, remainingSeconds) ? best : null;
-    }
-
-    /// <summary>A device that would finish far later than the group's best (busy or not) is passed over, and near the end
-    /// of a rollout one that would finish after the rollout could: waiting for a fast device beats queueing behind a
-    /// slow one.</summary>
-    private bool Acceptable(FleetMember? best, double finishSeconds, double bestAny, double remainingSeconds)
-    {
-        double horizon = options.BacklogHorizon.TotalSeconds;
-        if (best == null) return false;
-        if (finishSeconds > options.SlowDeviceFactor * bestAny + horizon) return false;
-        return finishSeconds <= Math.Max(remainingSeconds, bestAny) + horizon;
+        if (best != null && finishSeconds > options.SlowDeviceFactor * bestAny + horizon) return null;
+        if (best != null && finishSeconds > Math.Max(remainingSeconds, bestAny) + horizon) return null;
+        return best;
     }
 }

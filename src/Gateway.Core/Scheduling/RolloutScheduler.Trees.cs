@@ -138,17 +138,7 @@ public sealed partial class RolloutScheduler
                 // Not ranked by copy-tree work (RolloutScheduler.CopyTrees): down a relay tree most positions follow the
                 // rotation anyway, and at 63 groups it gained nothing (32.1–35.1 s in 8 runs with it, 31.7–34.7 s in 9
                 // without, one more at 40.9 s).
-                // Past the backlog horizon, the device that would finish first still takes it, up to the in-flight cap
-                // (IntermediateSelector.PickQueued). Every packet needs a root in its tree's root group (a sixth to a
-                // third of the packets share one group of N/G members) and a relay in each level-1 group: held to the
-                // horizon (0.6 s, while one such job is 24 KiB, ~2 s at 100 kbit/s, its notice back only once it is
-                // forwarded), each of those members took one job, and the rest of the image waited at the gateway for
-                // notices. At N = 1,000 in 63 groups the gateway had sent 0.75 × the image 5 s in and all of it only at
-                // 16–27 s, and the last packets' way down the trees set the end; queued, it is all out within 5 s (9 runs
-                // alternating with the code before: median 31.7 s against 33.7 s, 7 of 9 pairs faster, a noisy host).
-                // With at most 9 groups (no trees) the horizon holds: there it balances the roots' work.
-                d = _selector.Pick(g.Members, LoadOf, b, _remainingSeconds, EvenDevice(g, rotation), out own)
-                    ?? _selector.PickQueued(g.Members, LoadOf, b, _remainingSeconds, out own);
+                d = _selector.Pick(g.Members, LoadOf, b, _remainingSeconds, EvenDevice(g, rotation), out own);
                 if (d == null) return false;
             }
             else

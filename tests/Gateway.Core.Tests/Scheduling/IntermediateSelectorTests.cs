@@ -156,27 +156,4 @@ public class IntermediateSelectorTests
         Assert.Equal(0.45, f, 6); // the finish reported is the chosen device's own
         Assert.Equal(1u, _sel.Pick([M(1), M(2), M(3)], Load, 5_000, double.PositiveInfinity, null, null, out _)!.NodeId);
     }
-
-    [Fact]
-    public void PickQueued_takes_a_device_past_the_horizon_below_the_cap_but_not_a_struck_or_a_far_slower_one()
-    {
-        Measure(1, 100_000, 0);
-        Measure(2, 100_000, 0);
-        Measure(3, 10_000, 0);                                   // ten times slower
-        Load(1).InFlight = 1; Load(1).InFlightBytes = 100_000;   // 1 s of backlog: past the 0.6 s horizon
-        Load(2).InFlight = 3; Load(2).InFlightBytes = 30_000;    // at the in-flight cap
-        Assert.Null(_sel.Pick([M(1), M(2)], Load, 10_000, out _));
-        Assert.Equal(1u, _sel.PickQueued([M(1), M(2)], Load, 10_000, double.PositiveInfinity, out double f)!.NodeId);
-        Assert.Equal(1.1, f, 6);
-        // a device whose work timed out is not handed more by queueing
-        Load(1).Strikes = 1;
-        Assert.Null(_sel.PickQueued([M(1), M(2)], Load, 10_000, double.PositiveInfinity, out _));
-        Load(1).Strikes = 0;
-        // the slow-device rule holds: an idle device ten times slower (1 s for this job) against the busy fast one's 1.1 s
-        // is fine, but one whose finish passes twice the best plus the horizon is passed over
-        Load(3).InFlight = 1; Load(3).InFlightBytes = 20_000;    // 2 s + 1 s for the job
-        Assert.Equal(1u, _sel.PickQueued([M(1), M(3)], Load, 10_000, double.PositiveInfinity, out _)!.NodeId);
-        Load(1).InFlight = 3;
-        Assert.Null(_sel.PickQueued([M(1), M(3)], Load, 10_000, double.PositiveInfinity, out _)); // 3 s > 2 × 1.1 + 0.6
-    }
 }

@@ -199,29 +199,26 @@ public class RelayTreeSchedulingTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Down_the_trees_the_whole_image_is_planned_at_once_within_the_in_flight_cap()
+    public void A_device_whose_only_jobs_are_deep_in_the_trees_is_free_to_be_a_root_or_a_level_one_relay()
     {
         // 63 groups of 16 (N = 1,000's shape), 4 KiB packets, the uplink rate as prior (100 kbit/s): a root's or level-1
         // relay's job (2 member copies and 4 relay copies, 24 KiB) is past the backlog horizon, a deep position's
-        // (2 member copies, 0.65 s) too. Deep jobs once counted toward the horizon: every member of a tree's root group
-        // held one after 16 packets and planning stopped there (16 originals). Then each root-group member took one root
-        // job and no more (48 originals), and the rest of the image waited at the gateway for notices, seconds away. Now
-        // a member past the horizon still takes a root or level-1 job while below the in-flight cap (QueuePick).
+        // (2 member copies, 0.65 s) too. Counted, every member of a tree's root group held a deep job from the other
+        // trees after 16 packets and planning stopped there, waiting seconds for notices.
         var clock = new FakeTimeProvider();
         var s = new RolloutScheduler(64, _ => 4096, new SchedulerOptions { PriorForwardRate = 12_500 }, new OverheadTable(clock), clock);
         var members = Enumerable.Range(0, 63).SelectMany(g => Enumerable.Range(0, 16)
             .Select(i => new FleetMember((uint)(1000 * (g + 1) + i), g + 1, 0x0A000001, 5000 + i))).ToList();
         s.UpdateFleet(members);
         var orders = s.Plan();
-        output.WriteLine($"{orders.Count} originals planned at once, {s.Forest!.TreeCount} trees");
-        Assert.Equal(3, s.Forest!.TreeCount);
-        Assert.Equal(64, orders.Count);
-        Assert.Equal(64, orders.Select(o => o.Index).Distinct().Count());
-        Assert.Equal((0, 63 * 64), s.Progress);
-        // The steered jobs spread over each group (22 packets at most per tree, 16 members): nobody holds more than two,
-        // and nobody more than the in-flight cap.
+        int trees = s.Forest!.TreeCount;
+        output.WriteLine($"{orders.Count} originals planned at once, {trees} trees");
+        // One root job per member of each tree's root group: 16 packets per tree.
+        Assert.Equal(3, trees);
+        Assert.True(orders.Count >= trees * 16, $"{orders.Count} originals planned at once");
+        // Nobody holds two root or level-1 jobs, and nobody more than the in-flight cap.
         var steered = orders.SelectMany(o => new[] { o.Root }.Concat(o.Relays)).GroupBy(m => m.NodeId);
-        Assert.All(steered, g => Assert.InRange(g.Count(), 1, 2));
+        Assert.All(steered, g => Assert.Single(g));
         Assert.All(s.Loads(), l => Assert.InRange(l.InFlight, 0, new SchedulerOptions().MaxInFlightPerDevice));
     }
 
