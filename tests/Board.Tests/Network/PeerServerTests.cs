@@ -32,16 +32,6 @@ public sealed class PeerServerTests : IDisposable
         return (server, frames, first, new CancellationTokenSource());
     }
 
-    private static async Task Until(Func<bool> done, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        while (!done())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException(what);
-            await Task.Delay(20);
-        }
-    }
-
     [Fact]
     public async Task Six_peers_that_keep_their_connections_open_are_all_read()
     {
@@ -58,7 +48,7 @@ public sealed class PeerServerTests : IDisposable
                 Assert.True(clients[c].Send(Loopback, port, msg, 0, msg.Length));
             }
         }
-        await Until(() => frames.Values.Sum() == 120, $"read {frames.Values.Sum()} of 120 frames");
+        await Poll.Until(() => frames.Values.Sum() == 120, $"read {frames.Values.Sum()} of 120 frames");
         Assert.Equal(6, frames.Count);
         Assert.All(frames.Values, v => Assert.Equal(20, v));
         Assert.Equal(6, server.Held);
@@ -74,16 +64,16 @@ public sealed class PeerServerTests : IDisposable
         var clients = Enumerable.Range(0, 7).Select(_ => new PeerClient(6)).ToList();
         var msg = new byte[10];
         for (int c = 0; c < 6; c++) Assert.True(clients[c].Send(Loopback, port, msg, 0, msg.Length));
-        await Until(() => frames.Values.Sum() == 6, "first six frames");
+        await Poll.Until(() => frames.Values.Sum() == 6, "first six frames");
         Assert.True(clients[6].Send(Loopback, port, msg, 0, msg.Length));
-        await Until(() => frames.Values.Sum() == 7, "the seventh peer's frame");
+        await Poll.Until(() => frames.Values.Sum() == 7, "the seventh peer's frame");
         Assert.Equal(6, server.Held);
         Assert.Equal(1, server.Evictions);
         // every peer still gets through: an evicted one finds its connection closed and opens a new one
         for (int round = 0; round < 3; round++)
             foreach (var c in clients)
                 if (!c.Send(Loopback, port, msg, 0, msg.Length)) Assert.True(c.Send(Loopback, port, msg, 0, msg.Length));
-        await Until(() => frames.Values.Sum() >= 7 + 3 * 7 - 7, "frames after eviction");
+        await Poll.Until(() => frames.Values.Sum() >= 7 + 3 * 7 - 7, "frames after eviction");
         Assert.True(server.Held <= 6);
     }
 
@@ -97,12 +87,12 @@ public sealed class PeerServerTests : IDisposable
         var evicted = new PeerClient(2);
         var other = new PeerClient(2);
         Assert.True(evicted.Send(Loopback, port, new byte[] { 1 }, 0, 1));
-        await Until(() => frames.Values.Sum() == 1, "first frame");
+        await Poll.Until(() => frames.Values.Sum() == 1, "first frame");
         Assert.True(other.Send(Loopback, port, new byte[] { 2 }, 0, 1));
-        await Until(() => frames.Values.Sum() == 2, "the other peer's frame");
+        await Poll.Until(() => frames.Values.Sum() == 2, "the other peer's frame");
         Assert.Equal(1, server.Evictions);
         Assert.True(evicted.Send(Loopback, port, new byte[] { 3 }, 0, 1));
-        await Until(() => frames.Values.Sum() == 3, $"read {frames.Values.Sum()} of 3 frames: the one sent into the closed connection was lost");
+        await Poll.Until(() => frames.Values.Sum() == 3, $"read {frames.Values.Sum()} of 3 frames: the one sent into the closed connection was lost");
         Assert.Equal(new byte[] { 1, 2, 3 }, first.OrderBy(b => b).ToArray());
         Assert.Equal(1, evicted.Open);
     }

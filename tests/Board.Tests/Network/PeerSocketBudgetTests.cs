@@ -26,16 +26,6 @@ public sealed class PeerSocketBudgetTests : IDisposable
         return (port, server, frames);
     }
 
-    private static async Task Until(Func<bool> done, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        while (!done())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException(what);
-            await Task.Delay(20);
-        }
-    }
-
     [Fact]
     public void A_budget_below_two_is_two_and_each_side_holds_one_less()
     {
@@ -65,20 +55,20 @@ public sealed class PeerSocketBudgetTests : IDisposable
         // a peer comes in: the third socket
         var peer1 = new PeerClient(2);
         Assert.True(peer1.Send(Loopback, port, msg, 0, 1));
-        await Until(() => frames.Count == 1, "the first peer's frame");
+        await Poll.Until(() => frames.Count == 1, "the first peer's frame");
         Assert.Equal(1, server.Held);
         Assert.Equal(3, budget.Open);
         // a second peer comes in: the budget is full, the server closes its own idlest connection (never the client's)
         var peer2 = new PeerClient(2);
         Assert.True(peer2.Send(Loopback, port, msg, 0, 1));
-        await Until(() => frames.Count == 2, "the second peer's frame");
+        await Poll.Until(() => frames.Count == 2, "the second peer's frame");
         Assert.Equal((1, 2, 3), (server.Held, client.Open, budget.Open));
         Assert.Equal(1, server.Evictions);
         // the client goes out to a third peer: its own oldest connection makes room
         var (portC, _, remoteC) = Serve(new PeerSocketBudget(8));
         Assert.True(client.Send(Loopback, portC, msg, 0, 1));
         Assert.Equal((2, 3), (client.Open, budget.Open));
-        await Until(() => remoteA.Count + remoteB.Count + remoteC.Count == 3, "frames at the remotes");
+        await Poll.Until(() => remoteA.Count + remoteB.Count + remoteC.Count == 3, "frames at the remotes");
         Assert.Equal(0, budget.Refused);
     }
 
@@ -90,7 +80,7 @@ public sealed class PeerSocketBudgetTests : IDisposable
         var msg = new byte[] { 1 };
         var inbound = Enumerable.Range(0, 2).Select(_ => new PeerClient(2)).ToList();
         foreach (var p in inbound) Assert.True(p.Send(Loopback, port, msg, 0, 1));
-        await Until(() => frames.Count == 2 && server.Held == 2, "two peers in");
+        await Poll.Until(() => frames.Count == 2 && server.Held == 2, "two peers in");
         var client = new PeerClient(budget);
         var (portA, _, remoteA) = Serve(new PeerSocketBudget(8));
         var (portB, _, remoteB) = Serve(new PeerSocketBudget(8));
@@ -98,14 +88,14 @@ public sealed class PeerSocketBudgetTests : IDisposable
         Assert.Equal(3, budget.Open);
         Assert.True(client.Send(Loopback, portB, msg, 0, 1)); // budget full: it closes its connection to A
         Assert.Equal((1, 2, 3), (client.Open, server.Held, budget.Open));
-        await Until(() => remoteA.Count == 1 && remoteB.Count == 1, "both remotes got their frame");
+        await Poll.Until(() => remoteA.Count == 1 && remoteB.Count == 1, "both remotes got their frame");
         // It asked for room: the server gives back an idle inbound connection, so the client's next peer needs no
         // eviction of its own (idle peers keeping their connections open squeezed it to one socket).
-        await Until(() => server.Held == 1, $"the server held {server.Held} connections");
+        await Poll.Until(() => server.Held == 1, $"the server held {server.Held} connections");
         var (portC, _, remoteC) = Serve(new PeerSocketBudget(8));
         Assert.True(client.Send(Loopback, portC, msg, 0, 1));
         Assert.Equal((2, 1, 3), (client.Open, server.Held, budget.Open));
         Assert.True(client.Send(Loopback, portB, msg, 0, 1)); // still open
-        await Until(() => remoteB.Count == 2 && remoteC.Count == 1, "frames on both outbound connections");
+        await Poll.Until(() => remoteB.Count == 2 && remoteC.Count == 1, "frames on both outbound connections");
     }
 }

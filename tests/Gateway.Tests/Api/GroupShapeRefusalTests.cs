@@ -1,4 +1,3 @@
-using IotOta.TestSupport.Gateway;
 using IotOta.Gateway.Api;
 using IotOta.Gateway.Rollouts;
 using IotOta.Gateway.Images;
@@ -9,24 +8,8 @@ namespace IotOta.Gateway.Tests.Api;
 /// <summary>The API refuses, before anything is sent, a rollout to a group larger than its members' lists can name or
 /// to a device whose socket budget is too small to take part (issue #14 item 8), from what the devices announced in
 /// their presence. No broker: devices are fed to the registry.</summary>
-public sealed class GroupShapeRefusalTests : IAsyncLifetime
+public sealed class GroupShapeRefusalTests : BrokerlessManager
 {
-    private readonly GatewayNode _gateway = new(new FakeBrokerPort());
-    private readonly ManifestSigner _signer = ManifestSigner.Generate();
-    private RolloutManager _manager = null!;
-
-    public Task InitializeAsync()
-    {
-        _manager = new RolloutManager(_gateway, _signer, new InMemoryImageStore(), new InMemoryRolloutStore(), new RolloutManagerOptions());
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        _signer.Dispose();
-        await _gateway.DisposeAsync();
-    }
-
     private void Device(uint node, int group, int maxMembers, int peers, bool online = true) => _gateway.Registry.OnPresence(new Presence
     {
         NodeId = node, GroupId = group, Online = online, Ip = 0x0100007F, Port = 5000 + (int)node, RunningVersion = new FirmwareVersion(1, 0, 0),

@@ -1,4 +1,3 @@
-using IotOta.TestSupport.Gateway;
 using IotOta.Gateway.Api;
 using IotOta.Gateway.Rollouts;
 using IotOta.Gateway.Images;
@@ -8,24 +7,8 @@ namespace IotOta.Gateway.Tests.Api;
 
 /// <summary>The API refuses, before anything is sent, a rollout whose image does not fit its targets (400), and
 /// cuts an upload for a known board in that board's chunk size. No broker: devices are fed to the registry.</summary>
-public sealed class ImageFitRefusalTests : IAsyncLifetime
+public sealed class ImageFitRefusalTests : BrokerlessManager
 {
-    private readonly GatewayNode _gateway = new(new FakeBrokerPort());
-    private readonly ManifestSigner _signer = ManifestSigner.Generate();
-    private RolloutManager _manager = null!;
-
-    public Task InitializeAsync()
-    {
-        _manager = new RolloutManager(_gateway, _signer, new InMemoryImageStore(), new InMemoryRolloutStore(), new RolloutManagerOptions());
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        _signer.Dispose();
-        await _gateway.DisposeAsync();
-    }
-
     private void Device(uint node, int group, int slot, int maxChunk) => _gateway.Registry.OnPresence(new Presence
     {
         NodeId = node, GroupId = group, Online = true, Ip = 0x0100007F, Port = 5000 + (int)node, RunningVersion = new FirmwareVersion(1, 0, 0),
