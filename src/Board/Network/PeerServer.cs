@@ -123,11 +123,16 @@ namespace IotOta.Board.Network
                 Admit(s);
                 busy = true;
             }
-            if (_budget.TakeRoomRequest())
+            if (_budget.RoomWanted)
             {
-                // the client went short of sockets: give back the connection idle longest, if it has been idle a while
+                // the client went short of sockets: give back the connection idle longest once it has been idle a while
                 int idle = Idlest();
-                if (idle >= 0 && _round - _lastActive[idle] >= RoomIdleRounds) Evict(idle);
+                if (idle < 0) _budget.RoomGiven();
+                else if (_round - _lastActive[idle] >= RoomIdleRounds)
+                {
+                    Evict(idle);
+                    _budget.RoomGiven();
+                }
             }
             for (int i = 0; i < _conn.Length; i++)
             {

@@ -62,22 +62,30 @@ namespace IotOta.Board.Network
         private bool _roomWanted;
 
         /// <summary>The client found the budget full and closed one of its own connections to go out: the server closes
-        /// an idle inbound connection on its next round (<see cref="TakeRoomRequest"/>), so idle peers that keep their
+        /// an idle inbound connection as soon as one has been idle a while (<see cref="RoomWanted"/>), so idle peers that keep their
         /// connections open cannot squeeze the device's copies to one outbound socket.</summary>
         public void AskForRoom()
         {
             lock (_gate) _roomWanted = true;
         }
 
-        /// <summary>True once after <see cref="AskForRoom"/>.</summary>
-        public bool TakeRoomRequest()
+        /// <summary>True from <see cref="AskForRoom"/> until <see cref="RoomGiven"/>, or until the budget has room again.</summary>
+        public bool RoomWanted
         {
-            lock (_gate)
+            get
             {
-                bool wanted = _roomWanted;
-                _roomWanted = false;
-                return wanted;
+                lock (_gate)
+                {
+                    if (_open < _limit) _roomWanted = false;
+                    return _roomWanted;
+                }
             }
+        }
+
+        /// <summary>The server gave a connection back (or holds none to give).</summary>
+        public void RoomGiven()
+        {
+            lock (_gate) _roomWanted = false;
         }
 
         /// <summary>Counts a connection refused for want of a socket.</summary>

@@ -87,7 +87,9 @@ public sealed class PeerSocketBudgetTests : IDisposable
         Assert.True(client.Send(Loopback, portA, msg, 0, 1));
         Assert.Equal(3, budget.Open);
         Assert.True(client.Send(Loopback, portB, msg, 0, 1)); // budget full: it closes its connection to A
-        Assert.Equal((1, 2, 3), (client.Open, server.Held, budget.Open));
+        Assert.Equal(1, client.Open);
+        Assert.InRange(server.Held, 1, 2); // the server may already have given an idle one back
+        Assert.InRange(budget.Open, 2, 3);
         await Poll.Until(() => remoteA.Count == 1 && remoteB.Count == 1, "both remotes got their frame");
         // It asked for room: the server gives back an idle inbound connection, so the client's next peer needs no
         // eviction of its own (idle peers keeping their connections open squeezed it to one socket).
