@@ -184,11 +184,11 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
     }
 
     /// <summary>One call into the core, measured. retained when it made the core take a new image (the manifest).</summary>
-    private void Measured(DeviceAgent a, Action<DeviceAgent> call) => Measured(a, x => { call(x); return true; });
+    private void Measured(DeviceAgent a, string what, int messageType, Action<DeviceAgent> call) => Measured(a, what, messageType, x => { call(x); return true; });
 
     /// <summary>One call into the core, metered against the heap budget; what it allocated counts towards the
     /// per-message figure when the call returns true (a pump pass that did work).</summary>
-    private bool Measured(DeviceAgent a, Func<DeviceAgent, bool> call)
+    private bool Measured(DeviceAgent a, string what, int messageType, Func<DeviceAgent, bool> call)
     {
         uint image = a.CurrentImageId;
         int installs = a.Counters.Installs;
@@ -196,7 +196,7 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
         bool counted = call(a);
         long bytes = a.Counters.Installs != installs
             ? HeapMeter.EndInstall(mark) // the whole-image check and the slot switch: the install phase
-            : HeapMeter.End(mark, retained: a.CurrentImageId != image);
+            : HeapMeter.End(mark, a.CurrentImageId != image, what, messageType);
         if (counted) Interlocked.Add(ref _coreAlloc, bytes);
         CheckBudget(a);
         return counted;
@@ -221,7 +221,7 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
     {
         Active();
         DeviceAgent? a = _agent;
-        if (a != null) Measured(a, x => x.OnMqttMessage(topic, buffer, offset, count));
+        if (a != null) Measured(a, "MQTT message", count >= 4 ? buffer[offset + 3] : -1, x => x.OnMqttMessage(topic, buffer, offset, count));
         Interlocked.Increment(ref _coreMessages);
         Wake();
     }
@@ -230,7 +230,7 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
     {
         Active();
         DeviceAgent? a = _agent;
-        if (a != null) Measured(a, x => x.OnPeerMessage(buffer, offset, count));
+        if (a != null) Measured(a, "peer message", count >= 4 ? buffer[offset + 3] : -1, x => x.OnPeerMessage(buffer, offset, count));
         Interlocked.Increment(ref _coreMessages);
         Wake();
     }
@@ -243,7 +243,7 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
             bool did = false;
             try
             {
-                did = a != null && Measured(a, x => x.PumpOnce());
+                did = a != null && Measured(a, "pump", -1, x => x.PumpOnce());
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
@@ -266,9 +266,9 @@ public sealed class VirtualDeviceHost : IRestartPort, IAsyncDisposable
             if (connects != Interlocked.Read(ref _seenConnects) && _mqtt.IsConnected)
             {
                 Interlocked.Exchange(ref _seenConnects, connects);
-                Measured(a, x => x.OnConnected());
+                Measured(a, "connect", -1, x => x.OnConnected());
             }
-            Measured(a, x => x.Tick());
+            Measured(a, "tick", -1, x => x.Tick());
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

@@ -16,6 +16,8 @@ public sealed class CoreHeapMeter(string device, int budgetBytes)
     private readonly object _gate = new();
     private readonly long[] _phasePeak = new long[3];
     private long _retained, _largestCall, _maxPeak, _total, _calls;
+    /// <summary>Which call allocated <see cref="LargestCallBytes"/> ("peer message type 3", "tick"…).</summary>
+    private string _largestWhat = "none";
     private HeapPhase _phase = HeapPhase.Receive;
 
     /// <summary>The budget (the board profile's coreHeapBudget), 0 = none.</summary>
@@ -55,6 +57,10 @@ public sealed class CoreHeapMeter(string device, int budgetBytes)
     /// image is being received: the receive phase starts again).</summary>
     public long End(long mark, bool retained) => Count(Since(mark), retained ? Kept.NewImage : Kept.No);
 
+    /// <summary>As <see cref="End(long, bool)"/>, naming the call (and the message type it carried, or -1) so that a
+    /// budget failure says which call set the peak; the name is formatted only when it does.</summary>
+    public long End(long mark, bool retained, string what, int messageType) => Count(Since(mark), retained ? Kept.NewImage : Kept.No, what, messageType);
+
     /// <summary>Ends a measurement of a boot (construction and start): kept, in the phase the reboot set.</summary>
     public long EndBoot(long mark) => Count(Since(mark), Kept.Boot);
 
@@ -63,7 +69,7 @@ public sealed class CoreHeapMeter(string device, int budgetBytes)
 
     private enum Kept { No, NewImage, Boot, Install }
 
-    private long Count(long bytes, Kept kept)
+    private long Count(long bytes, Kept kept, string what = "call", int messageType = -1)
     {
         lock (_gate)
         {
@@ -76,7 +82,11 @@ public sealed class CoreHeapMeter(string device, int budgetBytes)
             }
             if (kept == Kept.No)
             {
-                if (bytes > _largestCall) _largestCall = bytes;
+                if (bytes > _largestCall)
+                {
+                    _largestCall = bytes;
+                    _largestWhat = messageType >= 0 ? what + " type " + messageType : what;
+                }
             }
             else
             {
@@ -95,7 +105,7 @@ public sealed class CoreHeapMeter(string device, int budgetBytes)
         if (BudgetBytes > 0 && peak > BudgetBytes && !Exceeded)
         {
             Exceeded = true;
-            Failure = $"device {device}: device core heap {peak} B (retained {_retained} B + largest call {peak - _retained} B) exceeds the board's coreHeapBudget of {BudgetBytes} B in the {Name(phase)} phase";
+            Failure = $"device {device}: device core heap {peak} B (retained {_retained} B + largest call {peak - _retained} B, {(peak > _retained ? _largestWhat : "none")}) exceeds the board's coreHeapBudget of {BudgetBytes} B in the {Name(phase)} phase";
         }
     }
 
