@@ -41,9 +41,13 @@ public sealed class InProcessFleet(VirtualFleet fleet) : IBenchFleet
     public Task RestartDeviceAsync(int index, TimeSpan offFor, CancellationToken ct) => fleet.RestartDeviceAsync(index, offFor, ct);
 
     public Task<DeviceFigures[]> ReportAsync(byte[] image, CancellationToken ct) =>
-        Task.FromResult(fleet.Devices.Select(d => new DeviceFigures(d.NodeId, d.PeerPayloadBytesSent, d.CoreAllocatedBytes, d.CoreMessages,
-            !d.IsStopped && DemoRunner.SlotMatches(d, image), d.PeerConnectionsMax, d.PeerConnectionsRefused,
-            d.RepairFigures.ToPeers, d.RepairFigures.ToGateway, d.RepairFigures.Duplicates)).ToArray());
+        Task.FromResult(fleet.Devices.Select(d =>
+        {
+            var repair = d.RepairFigures;
+            return new DeviceFigures(d.NodeId, d.PeerPayloadBytesSent, d.CoreAllocatedBytes, d.CoreMessages,
+                !d.IsStopped && DemoRunner.SlotMatches(d, image), d.PeerConnectionsMax, d.PeerConnectionsRefused,
+                repair.ToPeers, repair.ToGateway, repair.Duplicates);
+        }).ToArray());
 
     public Task<string> ThreadsAsync(CancellationToken ct) => Task.FromResult("");
     public double WorkerCpuSeconds() => 0;

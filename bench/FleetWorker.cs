@@ -199,7 +199,8 @@ public static class FleetWorker
             slot.Read(0, buf, 0, buf.Length);
             verified = SHA256.HashData(buf).AsSpan().SequenceEqual(imageSha256);
         }
+        var repair = d.RepairFigures;
         return new DeviceFigures(d.NodeId, d.PeerPayloadBytesSent, d.CoreAllocatedBytes, d.CoreMessages, verified, d.PeerConnectionsMax, d.PeerConnectionsRefused,
-            d.RepairFigures.ToPeers, d.RepairFigures.ToGateway, d.RepairFigures.Duplicates);
+            repair.ToPeers, repair.ToGateway, repair.Duplicates);
     }
 }

@@ -146,24 +146,18 @@ namespace IotOta.Board.Network
 
         private int Connect(uint ip, int port)
         {
-            int slot = -1;
-            int oldest = 0;
-            for (int i = 0; i < _sock.Length; i++)
-            {
-                if (_sock[i] == null) { slot = i; break; }
-                if (_used[i] < _used[oldest]) oldest = i;
-            }
+            int slot = SocketSlots.Free(_sock);
             if (slot < 0)
             {
-                Close(oldest);
-                slot = oldest;
+                slot = SocketSlots.LeastRecent(_sock, _used);
+                Close(slot);
             }
             if (!_budget.TryTake())
             {
                 // the server holds the rest of the budget: close this side's connection used longest ago, and ask the
                 // server to give back an idle one
                 _budget.AskForRoom();
-                int lru = Oldest();
+                int lru = SocketSlots.LeastRecent(_sock, _used);
                 if (lru >= 0) Close(lru);
                 if (!_budget.TryTake())
                 {
@@ -197,17 +191,6 @@ namespace IotOta.Board.Network
             _ip[slot] = ip;
             _port[slot] = port;
             return slot;
-        }
-
-        /// <summary>The open connection used longest ago, or -1 when none is open.</summary>
-        private int Oldest()
-        {
-            int oldest = -1;
-            for (int i = 0; i < _sock.Length; i++)
-            {
-                if (_sock[i] != null && (oldest < 0 || _used[i] < _used[oldest])) oldest = i;
-            }
-            return oldest;
         }
 
         private void Close(int i)

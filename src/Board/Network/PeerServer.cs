@@ -58,9 +58,6 @@ namespace IotOta.Board.Network
             return new PeerSocketBudget(maxConnections + 1);
         }
 
-        /// <summary>Connections refused because the shared budget was full and this side held none to close.</summary>
-        public long Refused { get; private set; }
-
         /// <summary>Connections held now.</summary>
         public int Held
         {
@@ -126,7 +123,7 @@ namespace IotOta.Board.Network
             if (_budget.RoomWanted)
             {
                 // the client went short of sockets: give back the connection idle longest once it has been idle a while
-                int idle = Idlest();
+                int idle = SocketSlots.LeastRecent(_conn, _lastActive);
                 if (idle < 0) _budget.RoomGiven();
                 else if (_round - _lastActive[idle] >= RoomIdleRounds)
                 {
@@ -178,27 +175,20 @@ namespace IotOta.Board.Network
         private void Admit(Socket s)
         {
             s.ReceiveTimeout = 2000; // a frame that stalls halfway costs the others at most this
-            int free = -1;
-            int idlest = 0;
-            for (int i = 0; i < _conn.Length; i++)
-            {
-                if (_conn[i] == null) { free = i; break; }
-                if (_lastActive[i] < _lastActive[idlest]) idlest = i;
-            }
+            int free = SocketSlots.Free(_conn);
             if (free < 0)
             {
-                Evict(idlest);
-                free = idlest;
+                free = SocketSlots.LeastRecent(_conn, _lastActive);
+                Evict(free);
             }
             if (!_budget.TryTake())
             {
                 // the client holds the rest of the budget: make room on this side
-                int held = Idlest();
+                int held = SocketSlots.LeastRecent(_conn, _lastActive);
                 if (held >= 0) Evict(held);
                 if (!_budget.TryTake())
                 {
                     _budget.CountRefusal();
-                    Refused++;
                     try { s.Close(); } catch (Exception) { }
                     return;
                 }
@@ -217,17 +207,6 @@ namespace IotOta.Board.Network
             while (_conn[i] != null && Waiting(_conn[i])) ReadFrame(i);
             Drop(i);
             Evictions++;
-        }
-
-        /// <summary>The held connection idle longest, or -1 when none is held.</summary>
-        private int Idlest()
-        {
-            int idlest = -1;
-            for (int i = 0; i < _conn.Length; i++)
-            {
-                if (_conn[i] != null && (idlest < 0 || _lastActive[i] < _lastActive[idlest])) idlest = i;
-            }
-            return idlest;
         }
 
         private static bool Waiting(Socket c)

@@ -25,10 +25,10 @@ public static class GroupShapeFit
     {
         ArgumentNullException.ThrowIfNull(devices);
         var online = devices.Where(d => d.Online).ToList();
-        var sizeOf = online.GroupBy(d => d.GroupId).ToDictionary(g => g.Key, g => g.Count());
         var parts = new List<string>();
         var tooLarge = online.GroupBy(d => d.GroupId).OrderBy(g => g.Key)
-            .Select(g => (Group: g.Key, Size: sizeOf[g.Key], Short: g.Where(d => sizeOf[g.Key] > NamesAtMost(d)).ToList()))
+            .Select(g => (Group: g.Key, Size: g.Count(), Members: g))
+            .Select(g => (g.Group, g.Size, Short: g.Members.Where(d => g.Size > NamesAtMost(d)).ToList()))
             .Where(g => g.Short.Count > 0).ToList();
         foreach (var g in tooLarge.Take(GroupsNamed))
         {

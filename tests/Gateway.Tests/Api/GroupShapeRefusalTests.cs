@@ -10,18 +10,11 @@ namespace IotOta.Gateway.Tests.Api;
 /// their presence. No broker: devices are fed to the registry.</summary>
 public sealed class GroupShapeRefusalTests : BrokerlessManager
 {
-    private void Device(uint node, int group, int maxMembers, int peers, bool online = true) => _gateway.Registry.OnPresence(new Presence
-    {
-        NodeId = node, GroupId = group, Online = online, Ip = 0x0100007F, Port = 5000 + (int)node, RunningVersion = new FirmwareVersion(1, 0, 0),
-        HasCapabilities = true, SlotSize = 1024 * 1024, MaxChunkSize = 4096, SequentialSink = true, StagingCapacity = 64,
-        HasPeerBudget = true, MaxMembers = maxMembers, MaxPeerConnections = peers,
-    });
-
     [Fact]
     public void A_group_larger_than_its_members_lists_is_refused_with_400_and_nothing_is_created()
     {
-        for (uint n = 1; n <= 3; n++) Device(n, 1, 2, 6);
-        Device(4, 2, 2, 6);
+        for (uint n = 1; n <= 3; n++) Announce(n, 1, maxMembers: 2, peers: 6);
+        Announce(4, 2, maxMembers: 2, peers: 6);
         var img = _manager.AddImage(new byte[10 * 1024], "2.0.0", null, "fw.bin");
         var e = Assert.Throws<ApiProblem>(() => _manager.Create(new CreateRolloutRequest(img.Id)));
         Assert.Equal(400, e.Status);
@@ -36,8 +29,8 @@ public sealed class GroupShapeRefusalTests : BrokerlessManager
     public void Offline_devices_do_not_count_toward_a_groups_size()
     {
         // the member list names online devices only (and records restored from the store may never come back)
-        for (uint n = 1; n <= 2; n++) Device(n, 1, 2, 6);
-        Device(3, 1, 2, 6, online: false);
+        for (uint n = 1; n <= 2; n++) Announce(n, 1, maxMembers: 2, peers: 6);
+        Announce(3, 1, maxMembers: 2, peers: 6, online: false);
         var img = _manager.AddImage(new byte[10 * 1024], "2.0.3", null, "fw.bin");
         var r = _manager.Create(new CreateRolloutRequest(img.Id));
         Assert.Equal(RolloutStates.Created, r.State);
@@ -46,8 +39,8 @@ public sealed class GroupShapeRefusalTests : BrokerlessManager
     [Fact]
     public void A_device_that_may_hold_one_peer_connection_is_refused()
     {
-        Device(1, 1, 64, 6);
-        Device(2, 1, 64, 1);
+        Announce(1, 1, maxMembers: 64, peers: 6);
+        Announce(2, 1, maxMembers: 64, peers: 1);
         var img = _manager.AddImage(new byte[10 * 1024], "2.0.1", null, "fw.bin");
         var e = Assert.Throws<ApiProblem>(() => _manager.Create(new CreateRolloutRequest(img.Id)));
         Assert.Equal(400, e.Status);
@@ -57,11 +50,11 @@ public sealed class GroupShapeRefusalTests : BrokerlessManager
     [Fact]
     public void A_group_that_grew_past_the_limit_after_creation_is_refused_at_start()
     {
-        Device(1, 1, 2, 6);
-        Device(2, 1, 2, 6);
+        Announce(1, 1, maxMembers: 2, peers: 6);
+        Announce(2, 1, maxMembers: 2, peers: 6);
         var img = _manager.AddImage(new byte[10 * 1024], "2.0.2", null, "fw.bin");
         var r = _manager.Create(new CreateRolloutRequest(img.Id));
-        Device(3, 1, 2, 6); // joined since
+        Announce(3, 1, maxMembers: 2, peers: 6); // joined since
         var e = Assert.Throws<ApiProblem>(() => _manager.Start(r.Id));
         Assert.Equal(400, e.Status);
         Assert.Equal("group 1 has 3 members but 3 devices (1, 2, 3) can name at most 2 members in a member list: split the group", e.Message);

@@ -9,17 +9,11 @@ namespace IotOta.Gateway.Tests.Api;
 /// cuts an upload for a known board in that board's chunk size. No broker: devices are fed to the registry.</summary>
 public sealed class ImageFitRefusalTests : BrokerlessManager
 {
-    private void Device(uint node, int group, int slot, int maxChunk) => _gateway.Registry.OnPresence(new Presence
-    {
-        NodeId = node, GroupId = group, Online = true, Ip = 0x0100007F, Port = 5000 + (int)node, RunningVersion = new FirmwareVersion(1, 0, 0),
-        HasCapabilities = true, SlotSize = slot, MaxChunkSize = maxChunk, SequentialSink = true, StagingCapacity = 64,
-    });
-
     [Fact]
     public void A_rollout_to_devices_whose_slot_is_too_small_is_refused_with_400()
     {
-        Device(1, 1, 1024 * 1024, 4096);
-        Device(2, 2, 64 * 1024, 4096);
+        Announce(1, 1, 1024 * 1024, 4096);
+        Announce(2, 2, 64 * 1024, 4096);
         var img = _manager.AddImage(new byte[100 * 1024], "2.0.0", null, "fw.bin");
         var e = Assert.Throws<ApiProblem>(() => _manager.Create(new CreateRolloutRequest(img.Id)));
         Assert.Equal(400, e.Status);
@@ -34,7 +28,7 @@ public sealed class ImageFitRefusalTests : BrokerlessManager
     [Fact]
     public void A_rollout_whose_chunks_exceed_a_devices_max_chunk_is_refused_with_400()
     {
-        Device(1, 1, 1024 * 1024, 2048);
+        Announce(1, 1, 1024 * 1024, 2048);
         var img = _manager.AddImage(new byte[10 * 1024], "2.0.1", null, "fw.bin"); // 4 KiB chunks (default board)
         var e = Assert.Throws<ApiProblem>(() => _manager.Create(new CreateRolloutRequest(img.Id)));
         Assert.Equal(400, e.Status);

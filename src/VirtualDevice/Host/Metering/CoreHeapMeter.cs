@@ -54,12 +54,9 @@ public sealed class CoreHeapMeter(string device, int budgetBytes)
     }
 
     /// <summary>Ends a measurement begun on this thread. retained: what the call allocated stays alive (and a new
-    /// image is being received: the receive phase starts again).</summary>
-    public long End(long mark, bool retained) => Count(Since(mark), retained ? Kept.NewImage : Kept.No);
-
-    /// <summary>As <see cref="End(long, bool)"/>, naming the call (and the message type it carried, or -1) so that a
-    /// budget failure says which call set the peak; the name is formatted only when it does.</summary>
-    public long End(long mark, bool retained, string what, int messageType) => Count(Since(mark), retained ? Kept.NewImage : Kept.No, what, messageType);
+    /// image is being received: the receive phase starts again). The call is named (and the message type it carried,
+    /// or -1) so that a budget failure says which call set the peak; the name is formatted only when it does.</summary>
+    public long End(long mark, bool retained, string what = "call", int messageType = -1) => Count(Since(mark), retained ? Kept.NewImage : Kept.No, what, messageType);
 
     /// <summary>Ends a measurement of a boot (construction and start): kept, in the phase the reboot set.</summary>
     public long EndBoot(long mark) => Count(Since(mark), Kept.Boot);
