@@ -27,6 +27,8 @@ public sealed class Simulator
     private long _gatewayBusyUntil;
     private readonly int _n, _chunks, _chunkSize;
     private readonly double[] _up, _down;
+    /// <summary>Per device: it had a minimum unit already (its first one always notices).</summary>
+    private readonly bool[] _unitSeen;
     private readonly int[] _groupOf;
     private readonly uint[][] _members;
     private readonly long[] _busyUntil, _relayBusyUntil;
@@ -55,6 +57,7 @@ public sealed class Simulator
         _chunks = (o.ImageSize + o.ChunkSize - 1) / o.ChunkSize;
         var links = DemoRunner.DeviceLinks(RealRunner.DemoOptionsOf(o));
         _up = links.Select(l => l.UpBytesPerSecond).ToArray();
+        _unitSeen = new bool[_up.Length];
         _down = links.Select(l => l.DownBytesPerSecond).ToArray();
         Bound = RealRunner.Bound(o, links);
         _groupOf = Enumerable.Range(1, _n).Select(id => VirtualFleet.GroupOf(id, groups)).ToArray();
@@ -243,10 +246,16 @@ public sealed class Simulator
         long done = start + c * perCopy;
         _busyUntil[d] = done;
         _uploaded[d] += copies * (double)len;
+        // A relay an original named that passes the packet to no other group sends no notice, unless it is the
+        // device's first minimum unit (Forwarder.QueueMinimumUnit); down relay trees every relay notices. A notice's
+        // receive time is when the device began the job.
+        bool first = !_unitSeen[d];
+        _unitSeen[d] = true;
+        if (kind == ReceiptNotice.KindRelay && relays.Length == 0 && !first && !tree) return;
         var notice = new ReceiptNotice
         {
             NodeId = (uint)d + 1, ImageId = 1, Index = k, Kind = kind,
-            ReceiveTimeMs = now / TimeSpan.TicksPerMillisecond, ForwardedTimeMs = done / TimeSpan.TicksPerMillisecond, CopiesSent = copies,
+            ReceiveTimeMs = (start - relays.Length * perCopy) / TimeSpan.TicksPerMillisecond, ForwardedTimeMs = done / TimeSpan.TicksPerMillisecond, CopiesSent = copies,
         };
         At(done + _latency, () =>
         {

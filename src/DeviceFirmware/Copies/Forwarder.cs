@@ -68,6 +68,11 @@ namespace IotOta.DeviceFirmware.Copies
         private int _workSent;
         private int _workFailed;
         private int _workSentTotal;
+        // When this job's work began (its packet's receive time, or the end of the job before it when that came later),
+        // and when the last member job ended: the notice's "receive" time, so that the gateway's busy time for a job
+        // leaves out the wait behind jobs that send no notice (leaf relays, copy-tree spans).
+        private long _workFromMs;
+        private long _lastJobEndMs;
         // The job's copies go down the group's copy tree (FlagSpan, a span per destination).
         private bool _workSpan;
         // The copy being sent: its header (in _txHead) and which packet follows it.
@@ -212,8 +217,9 @@ namespace IotOta.DeviceFirmware.Copies
                 }
             }
             _workActive = false;
-            bool notice = _work.Kind == ForwardJob.KindMinimumUnit;
-            if (notice) _notices.Add(_work.ImageId, _work.Index, _work.NoticeKind, _work.ReceivedAtMs, _workSentTotal + _workSent + _work.RelayCount);
+            _lastJobEndMs = _clock.NowMs;
+            bool notice = _work.Kind == ForwardJob.KindMinimumUnit && _work.NoticeKind != ForwardJob.NoticeNone;
+            if (notice) _notices.Add(_work.ImageId, _work.Index, _work.NoticeKind, _workFromMs, _workSentTotal + _workSent + _work.RelayCount);
             lock (_gate)
             {
                 if (notice) _counters.NoticesSent++;
@@ -232,6 +238,7 @@ namespace IotOta.DeviceFirmware.Copies
         /// <summary>Starts the job in _work (under the lock); its destinations are taken one at a time as it is sent.</summary>
         private void StartWork()
         {
+            _workFromMs = _work.ReceivedAtMs > _lastJobEndMs ? _work.ReceivedAtMs : _lastJobEndMs;
             _workCursor = 0;
             _workSpan = false;
             _treeCount = 0;

@@ -68,6 +68,8 @@ public sealed partial class RolloutScheduler
             for (int k = 0; k < _chunkCount; k++)
             {
                 if (g.Status[k] != InFlight || (g.Owner[k] != node && g.Via[k] != node)) continue;
+                // a silent relay settling (RolloutScheduler.SilentRelays) has its copy: only its own departure orphans it
+                if (g.Owner[k] != node && g.SettleAt[k] != 0) continue;
                 Orphan(g, k, node);
                 // relays further down the tree that were to get the packet through this delivery's owner
                 via.Clear();
@@ -79,7 +81,7 @@ public sealed partial class RolloutScheduler
                     changed = false;
                     foreach (var h in _groups.Values)
                     {
-                        if (h.Status[k] != InFlight || _orphans.ContainsKey((h, k)) || !via.Contains(h.Via[k])) continue;
+                        if (h.Status[k] != InFlight || _orphans.ContainsKey((h, k)) || !via.Contains(h.Via[k]) || h.SettleAt[k] != 0) continue;
                         via.Add(h.Owner[k]);
                         Orphan(h, k, node);
                         changed = true;

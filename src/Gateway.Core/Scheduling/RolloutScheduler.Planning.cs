@@ -150,16 +150,15 @@ public sealed partial class RolloutScheduler
         foreach (var r in relays)
         {
             // The relay starts only after the root reached it: give its deadline the root's expected time too.
-            Assign(r.G, k, r.D, r.Bytes, r.Finish + rootFinish, now, via: root.NodeId);
+            Assign(r.G, k, r.D, r.Bytes, r.Finish + rootFinish, now, via: root.NodeId, silent: true); // a named relay passes it to no other group
         }
-        RememberRelays(root.NodeId, k, relays.Select(r => r.G).ToList());
         orders.Add(new SendOrder(k, root, relays.Select(r => r.D).ToList()));
         OriginalsPlanned++;
         RelaysPlanned += relays.Count;
         return true;
     }
 
-    private void Assign(GroupPlan g, int k, FleetMember d, double bytes, double finishSeconds, long now, uint via, bool deep = false)
+    private void Assign(GroupPlan g, int k, FleetMember d, double bytes, double finishSeconds, long now, uint via, bool deep = false, bool silent = false)
     {
         DeviceLoad load = _loads[d.NodeId];
         // Book the job behind what the device already holds (as far as that is still ahead of now).
@@ -180,9 +179,13 @@ public sealed partial class RolloutScheduler
         g.Bytes[k] = bytes;
         g.Planned[k] = now;
         g.Expected[k] = finishSeconds;
-        g.TightenedAt[k] = 0;
+        g.Silent[k] = silent;
+        g.SettleAt[k] = 0;
+        if (silent) RememberSilent(via, k, g); // RolloutScheduler.SilentRelays: queued once its parent noticed
+        else Enqueue(d.NodeId, g, k, now);
         g.Deadline[k] = DueBy(g, k);
         _deadlines.Enqueue((g, k), g.Deadline[k]);
         BookTree(g, d.NodeId, bytes, _chunkLength(k), now); // RolloutScheduler.CopyTrees
+        g.TreeUntil[k] = _treeBusy.GetValueOrDefault(d.NodeId); // with the copy-tree copies booked before it
     }
 }

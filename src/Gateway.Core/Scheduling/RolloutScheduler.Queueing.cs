@@ -51,7 +51,7 @@ public sealed partial class RolloutScheduler
         if (ahead == 0) return 0;
         double perSecond = _recentNotices.Count / _options.NoticeRateWindow.TotalSeconds;
         // judged again at the latest one window on: a fleet whose notices stopped is not waited for longer than that
-        double seconds = Math.Clamp(ahead / perSecond, _options.RelayNoticeGrace.TotalSeconds, _options.NoticeRateWindow.TotalSeconds);
+        double seconds = Math.Clamp(ahead / perSecond, _options.MinQueueWait.TotalSeconds, _options.NoticeRateWindow.TotalSeconds);
         return now + (long)(seconds * _time.TimestampFrequency);
     }
 }

@@ -54,10 +54,13 @@ public sealed partial class RolloutScheduler
         /// sample of the <see cref="NoticeTimer"/>.</summary>
         public readonly long[] Planned = new long[chunks];
         public readonly double[] Expected = new double[chunks];
-        /// <summary>For a relay whose deadline its root's notice tightened: when that notice came and the relay's
-        /// expected finish from then (0 = the deadline counts from planning).</summary>
-        public readonly long[] TightenedAt = new long[chunks];
-        public readonly double[] TightExpected = new double[chunks];
+        /// <summary>A leaf relay's delivery: its device sends no notice (RolloutScheduler.SilentRelays).</summary>
+        public readonly bool[] Silent = new bool[chunks];
+        /// <summary>When the device was booked to be through with this job and every copy-tree copy booked on it
+        /// before (RolloutScheduler.CopyTrees; 0 without copy trees).</summary>
+        public readonly long[] TreeUntil = new long[chunks];
+        /// <summary>For a silent relay whose parent noticed: when it is taken as done (0 = not yet settling).</summary>
+        public readonly long[] SettleAt = new long[chunks];
         public int DoneCount;
     }
 
@@ -122,6 +125,7 @@ public sealed partial class RolloutScheduler
             {
                 OrphanAllOf(gone); // RolloutScheduler.Departures: waits for a holder, its return or the deadline
                 _members.Remove(gone);
+                _queues.Remove(gone);
             }
             // A device that moved to another group: what it holds was planned for its old group.
             foreach (var moved in next.Values.Where(m => _members.TryGetValue(m.NodeId, out var old) && old.GroupId != m.GroupId).ToList())
@@ -210,7 +214,7 @@ public sealed partial class RolloutScheduler
     private void Replan(GroupPlan g, int k)
     {
         if (TryRescue(g, k)) return; // RolloutScheduler.Departures: brought in from another group instead
-        if (g.Via[k] == 0) ForgetRelays(g.Owner[k], k); // a root planned again will not notice for its relays
+        ForgetSilent(g.Owner[k], k); // a device planned again will not notice for its silent relays
         if (IsOrphan(g, k)) OrphansReplanned++;
         Release(g, k);
         g.Status[k] = Pending;
@@ -251,7 +255,12 @@ public sealed partial class RolloutScheduler
             // This notice's lateness counts before the relays' deadlines are set from the timer.
             bool own = g.Status[index] == InFlight && g.Owner[index] == node;
             if (own) _noticeTimer.Observe(g.Expected[index], _time.GetElapsedTime(g.Planned[index]).TotalSeconds);
-            if (g.Owner[index] == node) TightenRelayDeadlines(node, index, _time.GetTimestamp());
+            if (g.Owner[index] == node)
+            {
+                long now = _time.GetTimestamp();
+                SettleSilentRelays(node, g, index); // RolloutScheduler.SilentRelays
+                Resync(node, g, index, now);
+            }
             if (g.Status[index] == Done) return;
             if (g.Status[index] == InFlight)
             {
@@ -346,6 +355,7 @@ public sealed partial class RolloutScheduler
             var (g, k) = e;
             if (g.Status[k] != InFlight || g.Deadline[k] != deadline) continue; // noticed or planned again since
             if (WaitForReports(g, k, now)) continue; // RolloutScheduler.OrphanSettling: orphaned, its group not heard yet
+            if (g.SettleAt[k] != 0 && !IsOrphan(g, k) && SettleOrWait(g, k, now)) continue; // RolloutScheduler.SilentRelays
             // The deadline was set with what the notice timer knew then (at the start of a rollout: nothing). Judged
             // by what it knows now, a delivery that is merely late keeps waiting: late is not lost.
             long due = DueBy(g, k);
@@ -374,14 +384,10 @@ public sealed partial class RolloutScheduler
     }
 
     /// <summary>When delivery (g, k) is due by the notice timer as it stands: from planning, max(MinNoticeTimeout,
-    /// 4 × expected, expected + lateness + 4 deviations); for a relay whose root noticed, from that notice,
-    /// max(RelayNoticeGrace, 2 × its expected finish, expected + lateness + 4 deviations).</summary>
+    /// 4 × expected, expected + lateness + 4 deviations).</summary>
     private long DueBy(GroupPlan g, int k)
     {
-        double seconds = g.TightenedAt[k] != 0
-            ? _noticeTimer.TimeoutSeconds(g.TightExpected[k], _options.RelayNoticeGrace.TotalSeconds, multiple: 2)
-            : _noticeTimer.TimeoutSeconds(g.Expected[k], _options.MinNoticeTimeout.TotalSeconds);
-        long from = g.TightenedAt[k] != 0 ? g.TightenedAt[k] : g.Planned[k];
-        return from + (long)(seconds * _time.TimestampFrequency);
+        double seconds = _noticeTimer.TimeoutSeconds(g.Expected[k], _options.MinNoticeTimeout.TotalSeconds);
+        return g.Planned[k] + (long)(seconds * _time.TimestampFrequency);
     }
 }

@@ -22,8 +22,8 @@ public sealed record SchedulerOptions
     /// member may hold the packet already (its root copied it before it left), and an original sent again would only
     /// repeat it on the first network. It waits less when every member reported sooner.</summary>
     public TimeSpan OrphanSettle { get; init; } = TimeSpan.FromSeconds(5);
-    /// <summary>Once a root noticed a packet, its relays' notices are due within max(this, 2 × their expected finish).</summary>
-    public TimeSpan RelayNoticeGrace { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>The shortest a deadline that passed waits behind deliveries still out (RolloutScheduler.Queueing).</summary>
+    public TimeSpan MinQueueWait { get; init; } = TimeSpan.FromSeconds(1);
     /// <summary>A deadline that passes while deliveries planned before it are still out waits for them at the rate
     /// notices came in this window (RolloutScheduler.Queueing); zero turns that off.</summary>
     public TimeSpan NoticeRateWindow { get; init; } = TimeSpan.FromSeconds(5);

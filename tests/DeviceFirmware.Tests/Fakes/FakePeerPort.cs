@@ -41,9 +41,13 @@ public sealed class FakePeerPort : IPeerPort
             var copy = new byte[count];
             Array.Copy(buffer, offset, copy, 0, count);
             _sent.Add(new Sent(ip, port, copy));
-            return true;
         }
+        AfterSend?.Invoke();
+        return true;
     }
+
+    /// <summary>Called after each delivered send (a test moves its clock: the time a copy takes on the link).</summary>
+    public Action? AfterSend { get; set; }
 
     /// <summary>Called before each piece of a streamed send is read (index of the piece): lets a test change the
     /// device between pieces.</summary>

@@ -37,7 +37,9 @@ public class RelayTreeSchedulingTests(ITestOutputHelper output)
         // Every group got every packet exactly once as a minimum unit, through the tables alone below level 1.
         Assert.Equal(200 * 40, sim.MinimumUnits.Count);
         Assert.All(sim.MinimumUnits, kv => Assert.Equal(1, kv.Value));
+        // Down relay trees every relay notices, leaves too (RolloutScheduler.SilentRelays).
         Assert.Equal(200 * 40, sim.NoticesDelivered);
+        Assert.Equal(0, sim.Scheduler.SilentSettled);
     }
 
     [Fact]

@@ -6,7 +6,9 @@ using Microsoft.Extensions.Time.Testing;
 namespace IotOta.Gateway.Core.Tests.Support;
 
 /// <summary>One simulated device: forwards copies one after another at its upload rate (FIFO), relay copies first,
-/// then its group's members; sends a receipt notice with its own clock's times when done.</summary>
+/// then its group's members; sends a receipt notice with its own clock's times when done (a relay that passed the
+/// packet to no other group sends none unless it is its first, as the device core does; the notice's receive time is
+/// when it began the job).</summary>
 internal sealed class SimDevice(uint id, int group, double uploadBytesPerSecond, long clockOffsetMs)
 {
     public uint Id { get; } = id;
@@ -20,6 +22,8 @@ internal sealed class SimDevice(uint id, int group, double uploadBytesPerSecond,
     public long BusyUntilTicks { get; set; }
     public double CopyBytesForwarded { get; set; }
     public int MinimumUnitsReceived { get; set; }
+    /// <summary>It had a minimum unit already (its first one always notices).</summary>
+    public bool UnitSeen { get; set; }
 }
 
 /// <summary>
@@ -112,6 +116,13 @@ internal sealed class SchedulerSimulation
             PlanAndSend();
             if (Scheduler.AllDelivered)
             {
+                // Silent relays are done at the gateway once their expected finish passed: the devices may still be
+                // forwarding. The run ends when they are through.
+                while (_events.TryDequeue(out Action? left, out var at))
+                {
+                    if (at.Ticks > NowTicks) Clock.Advance(TimeSpan.FromTicks(at.Ticks - NowTicks));
+                    left();
+                }
                 CompletedAt = NowSeconds;
                 return true;
             }
@@ -162,6 +173,8 @@ internal sealed class SchedulerSimulation
             relays = Enumerable.Range(0, t.ChildCount).Select(c => Devices[t.CandidateNode[t.SlotFor(c, index)]]).ToList();
         }
         long now = NowTicks;
+        bool first = !d.UnitSeen;
+        d.UnitSeen = true;
         int members = Devices.Values.Count(x => x.Online && x.Group == d.Group);
         int copies = relays.Count + members - 1;
         long perCopy = (long)Math.Round(ChunkLength(index) / d.UploadBytesPerSecond * TicksPerSecond);
@@ -180,13 +193,16 @@ internal sealed class SchedulerSimulation
         var notice = new ReceiptNotice
         {
             NodeId = d.Id, ImageId = 1, Index = index, Kind = kind,
-            ReceiveTimeMs = DeviceMs(d, now), ForwardedTimeMs = DeviceMs(d, done), CopiesSent = copies,
+            ReceiveTimeMs = DeviceMs(d, start), ForwardedTimeMs = DeviceMs(d, done), CopiesSent = copies,
         };
         At(done, () =>
         {
             if (!d.Online) return;
             d.CopyBytesForwarded += copies * (double)ChunkLength(index);
             if (d.Silent) return;
+            // A relay an original named that passed the packet to no other group sends no notice, unless it was the
+            // device's first minimum unit (Forwarder.QueueMinimumUnit); down relay trees every relay notices.
+            if (kind == ReceiptNotice.KindRelay && relays.Count == 0 && !first && !tree) return;
             At(NowTicks + LatencyTicks, () =>
             {
                 NoticesDelivered++;
