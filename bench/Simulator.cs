@@ -155,7 +155,7 @@ public sealed class Simulator
         foreach (SendOrder o in orders)
         {
             _overheads.RegisterSend(o.Root.NodeId, o.Index);
-            foreach (var r in o.Relays) _overheads.RegisterSend(r.NodeId, o.Index);
+            if (!o.SilentRelays) foreach (var r in o.Relays) _overheads.RegisterSend(r.NodeId, o.Index); // as RolloutEngine
             _gatewayBusyUntil = Math.Max(_gatewayBusyUntil, now) + Ticks(ChunkLength(o.Index) / _gatewayUp);
             _originals++;
             _control.Original(o.Root.NodeId, o.Relays.Count, ChunkLength(o.Index));
@@ -165,7 +165,8 @@ public sealed class Simulator
             var relays = o.Relays.Select(r => (int)r.NodeId - 1).ToArray();
             int k = o.Index;
             bool tree = o.Tree;
-            At(arrive, () => Receive(root, k, relays, ReceiptNotice.KindOriginal, tree));
+            bool silent = o.SilentRelays;
+            At(arrive, () => Receive(root, k, relays, ReceiptNotice.KindOriginal, tree, silent));
         }
     }
 
@@ -214,7 +215,7 @@ public sealed class Simulator
         return children;
     }
 
-    private void Receive(int d, int k, int[] relays, byte kind, bool tree)
+    private void Receive(int d, int k, int[] relays, byte kind, bool tree, bool silent)
     {
         long now = NowTicks;
         Hold(d, k, now);
@@ -231,7 +232,7 @@ public sealed class Simulator
         {
             int r = relays[i];
             long arrive = Download(r, relayStart + (i + 1) * perCopy + _latency, k);
-            At(arrive, () => Receive(r, k, [], ReceiptNotice.KindRelay, tree));
+            At(arrive, () => Receive(r, k, [], ReceiptNotice.KindRelay, tree, silent));
         }
         _relayBusyUntil[d] = relayStart + relays.Length * perCopy;
         long start = Math.Max(now, _busyUntil[d]) + relays.Length * perCopy;
@@ -246,12 +247,12 @@ public sealed class Simulator
         long done = start + c * perCopy;
         _busyUntil[d] = done;
         _uploaded[d] += copies * (double)len;
-        // A relay an original named that passes the packet to no other group sends no notice, unless it is the
-        // device's first minimum unit (Forwarder.QueueMinimumUnit); down relay trees every relay notices. A notice's
-        // receive time is when the device began the job.
+        // A relay of an original flagged FlagSilentRelays that passes the packet to no other group sends no notice,
+        // unless it is the device's first minimum unit (Forwarder.QueueMinimumUnit). A notice's receive time is when
+        // the device began the job.
         bool first = !_unitSeen[d];
         _unitSeen[d] = true;
-        if (kind == ReceiptNotice.KindRelay && relays.Length == 0 && !first && !tree) return;
+        if (kind == ReceiptNotice.KindRelay && relays.Length == 0 && !first && silent) return;
         var notice = new ReceiptNotice
         {
             NodeId = (uint)d + 1, ImageId = 1, Index = k, Kind = kind,

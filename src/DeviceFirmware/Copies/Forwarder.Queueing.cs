@@ -9,12 +9,12 @@ namespace IotOta.DeviceFirmware.Copies
     public sealed partial class Forwarder
     {
         /// <summary>A minimum unit arrived (held now): queues its relay copies to other groups, then the job that
-        /// copies it to the group and sends the receipt notice (under the lock). A relay copy an original named that
-        /// goes to no other group sends none: its root's notice stands for it at the gateway, which saves the broker
-        /// 8 of 9 notices at N = 100 (~55 KB for a 1 MiB image). Down relay trees (<see cref="DataPacket.FlagTree"/>)
-        /// every relay still notices. An answer to a repair request (<see cref="DataPacket.FlagRepair"/>) notices, and
-        /// so does the first minimum unit of an image: the gateway measures this device's forwarding rate from it
-        /// even when the device never gets an original, and reckons its silent jobs by that rate.</summary>
+        /// copies it to the group and sends the receipt notice (under the lock). A relay copy flagged
+        /// <see cref="DataPacket.FlagSilentRelays"/> (its original said so) that goes to no other group sends none:
+        /// its root's notice stands for it at the gateway, which saves the broker 8 of 9 notices at N = 100 (~55 KB
+        /// for a 1 MiB image). An answer to a repair request (<see cref="DataPacket.FlagRepair"/>) notices, and so
+        /// does the first minimum unit of an image: the gateway measures this device's forwarding rate from it even
+        /// when the device never gets an original, and reckons its silent jobs by that rate.</summary>
         public void QueueMinimumUnit(DataPacket p, Manifest m, int idx)
         {
             bool leaf;
@@ -23,8 +23,8 @@ namespace IotOta.DeviceFirmware.Copies
             if (job == null) return;
             bool first = _firstUnitImage != m.ImageId;
             _firstUnitImage = m.ImageId;
-            job.NoticeKind = p.IsOriginal ? ReceiptNotice.KindOriginal
-                : leaf && !first && !p.IsTree && (p.Flags & DataPacket.FlagRepair) == 0 ? ForwardJob.NoticeNone : ReceiptNotice.KindRelay;
+            bool silent = leaf && !first && (p.Flags & DataPacket.FlagSilentRelays) != 0 && (p.Flags & DataPacket.FlagRepair) == 0;
+            job.NoticeKind = p.IsOriginal ? ReceiptNotice.KindOriginal : silent ? ForwardJob.NoticeNone : ReceiptNotice.KindRelay;
             job.RelayCount = relays;
             _queue.Commit();
         }
@@ -79,7 +79,7 @@ namespace IotOta.DeviceFirmware.Copies
                 return 0;
             }
             if (kind == CopyPlanner.RelayTree) return QueueTreeRelay(m.ImageId, idx);
-            return QueueNamedRelays(p, m.ImageId, idx, (byte)(DataPacket.FlagRelay | (p.IsTree ? DataPacket.FlagTree : 0)));
+            return QueueNamedRelays(p, m.ImageId, idx, (byte)(DataPacket.FlagRelay | (p.IsTree ? DataPacket.FlagTree : 0) | (p.Flags & DataPacket.FlagSilentRelays)));
         }
 
         /// <summary>Queues one relay job to the devices the packet names (this device left out): packet (or with

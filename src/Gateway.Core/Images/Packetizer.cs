@@ -12,14 +12,16 @@ public sealed class Packetizer(FirmwareImage image)
     public int PayloadLength(int index) => Image.Manifest.ChunkLength(index);
 
     /// <summary>An original naming its relays; with <paramref name="tree"/> it carries FlagTree, so the relays pass
-    /// it on down the relay trees.</summary>
-    public byte[] Original(int index, IReadOnlyList<FleetMember> relays, bool tree = false)
+    /// it on down the relay trees; with <paramref name="silentRelays"/> FlagSilentRelays, so the relays send no
+    /// notice.</summary>
+    public byte[] Original(int index, IReadOnlyList<FleetMember> relays, bool tree = false, bool silentRelays = false)
     {
         if (relays.Count > DataPacket.MaxTargets) throw new ArgumentException($"at most {DataPacket.MaxTargets} copy destinations per original");
         var nodes = relays.Select(r => r.NodeId).ToArray();
         var ips = relays.Select(r => r.Ip).ToArray();
         var ports = relays.Select(r => r.Port).ToArray();
-        return Build(MessageType.Original, index, tree ? DataPacket.FlagTree : (byte)0, relays.Count, nodes, ips, ports);
+        byte flags = (byte)((tree ? DataPacket.FlagTree : 0) | (silentRelays ? DataPacket.FlagSilentRelays : 0));
+        return Build(MessageType.Original, index, flags, relays.Count, nodes, ips, ports);
     }
 
     public byte[] RepairCopy(int index) => Build(MessageType.Copy, index, DataPacket.FlagRepair, 0, null, null, null);

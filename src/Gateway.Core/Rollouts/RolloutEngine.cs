@@ -315,10 +315,12 @@ public sealed partial class RolloutEngine
                 _recent.Enqueue(order);
                 if (_recent.Count > RecentOrderCapacity) _recent.Dequeue();
             }
-            byte[] packet = _packetizer.Original(order.Index, order.Relays, order.Tree);
+            byte[] packet = _packetizer.Original(order.Index, order.Relays, order.Tree, order.SilentRelays);
             _held.CountResent(order.Root.NodeId, order.Index, false);
             _overheads.RegisterSend(order.Root.NodeId, order.Index);
-            foreach (var r in order.Relays) _overheads.RegisterSend(r.NodeId, order.Index);
+            // A silent relay's send is not registered: no notice would take it out (a first unit's measures the rate
+            // without it).
+            if (!order.SilentRelays) foreach (var r in order.Relays) _overheads.RegisterSend(r.NodeId, order.Index);
             foreach (var r in order.Deep) _overheads.RegisterSend(r.NodeId, order.Index);
             await _broker.PublishAsync(Topics.DeviceIn(order.Root.NodeId), packet, qos: BrokerQos.AtMostOnce, ct: ct);
             _counters.Original(_packetizer.PayloadLength(order.Index), order.Relays.Count);

@@ -36,16 +36,19 @@ public sealed class OverheadTable(TimeProvider time, double alpha = 0.3)
         lock (_gate) _sent[(node, index)] = time.GetTimestamp();
     }
 
-    /// <summary>Records a notice; returns the device's updated figures, or null when no send was registered for it.</summary>
+    /// <summary>Records a notice; returns the device's updated figures, or null when no send was registered for an
+    /// original's notice. A relay's notice with no registered send (a silent relay's, RolloutScheduler.SilentRelays:
+    /// the device's first minimum unit) still counts toward the device's forwarding rate.</summary>
     public DeviceOverhead? RegisterNotice(ReceiptNotice notice, int chunkBytes)
     {
         DeviceOverhead result;
         lock (_gate)
         {
-            if (!_sent.Remove((notice.NodeId, notice.Index), out long sentAt)) return null;
-            double overhead = time.GetElapsedTime(sentAt).TotalMilliseconds;
+            bool sent = _sent.Remove((notice.NodeId, notice.Index), out long sentAt);
+            if (!sent && notice.Kind == ReceiptNotice.KindOriginal) return null;
+            double overhead = sent ? time.GetElapsedTime(sentAt).TotalMilliseconds : double.NaN;
             if (!_devices.TryGetValue(notice.NodeId, out Entry? e)) _devices[notice.NodeId] = e = new Entry();
-            e.LastOverheadMs = overhead;
+            if (sent) e.LastOverheadMs = overhead;
             // A relay's copy comes from the root device, not the gateway: its time from the original's send includes
             // the root's backlog and forwarding, which says nothing about this device's own way there. Counting it
             // made devices that often relay look far away, so they never won the root role (and its extra copies).
@@ -53,7 +56,8 @@ public sealed class OverheadTable(TimeProvider time, double alpha = 0.3)
             {
                 e.OverheadMs = double.IsNaN(e.OverheadMs) ? overhead : e.OverheadMs + alpha * (overhead - e.OverheadMs);
                 // The part of the overhead not spent forwarding: gateway → device (including the device's download
-                // backlog) and the notice's way back.
+                // backlog), the wait behind its earlier jobs (a notice's receive time is when the device began the
+                // job) and the notice's way back.
                 double arrival = Math.Max(0, overhead - Math.Max(0, notice.ForwardedTimeMs - notice.ReceiveTimeMs));
                 e.ArrivalMs = double.IsNaN(e.ArrivalMs) ? arrival : e.ArrivalMs + alpha * (arrival - e.ArrivalMs);
                 e.ArrivalAt = time.GetTimestamp();

@@ -152,7 +152,7 @@ public sealed partial class RolloutScheduler
             // The relay starts only after the root reached it: give its deadline the root's expected time too.
             Assign(r.G, k, r.D, r.Bytes, r.Finish + rootFinish, now, via: root.NodeId, silent: true); // a named relay passes it to no other group
         }
-        orders.Add(new SendOrder(k, root, relays.Select(r => r.D).ToList()));
+        orders.Add(new SendOrder(k, root, relays.Select(r => r.D).ToList()) { SilentRelays = relays.Count > 0 });
         OriginalsPlanned++;
         RelaysPlanned += relays.Count;
         return true;

@@ -13,7 +13,8 @@ namespace IotOta.Gateway.Scheduling;
 /// relay settles before the copy-tree copies booked on its device ahead of it (RolloutScheduler.CopyTrees), nor before
 /// its root's notice: settled by the reckoning alone, from planning, N = 100 took 12.6–13.2 s instead of ~9.9.
 /// A device's first minimum unit of an image always notices (Forwarder.QueueMinimumUnit), so every device's rate is
-/// measured, also one that never gets an original; until then its silent jobs wait (<see cref="SettleOrWait"/>):
+/// measured, also one that never gets an original; until then its silent jobs wait (<see cref="SettleOrWait"/>),
+/// up to their notice deadline:
 /// reckoned at the prior rate, a device ten times slower got 1 MB of jobs in the simulated heterogeneous fleet and
 /// finished at 87 s instead of 21.</para>
 /// <para>Down relay trees every relay still notices: reckoned, the deep positions' and the copy trees' work is not in
@@ -21,8 +22,12 @@ namespace IotOta.Gateway.Scheduling;
 /// 31.8–32.4 s with their notices.</para>
 /// A relay that lost its copy or died before passing it on is caught by its group: its members ask peers, then the
 /// gateway, which answers (<see cref="IsDeliveredTo(uint, int)"/>). A device that left before its delivery settled
-/// is an orphan as before (RolloutScheduler.Departures). A relay's own notice, should one come (an answer to a repair
-/// request, a device that predates this), ends its delivery at once.
+/// is an orphan as before (RolloutScheduler.Departures). A root whose notice is late past its deadline is planned
+/// again alone: its silent relays keep their own deadlines (they likely have their copies; sent again, 8 groups would
+/// get the packet twice), and the old root's notice, when it comes, still settles them. A relay's own notice, should
+/// one come (its first unit, a device that predates this), ends its delivery at once. The gateway asks for silence
+/// per original (<see cref="Shared.Protocol.DataPacket.FlagSilentRelays"/>), so a device that predates it notices as
+/// before, and a gateway that predates it never asks.
 /// </summary>
 public sealed partial class RolloutScheduler
 {
@@ -47,20 +52,20 @@ public sealed partial class RolloutScheduler
         list.Add(g);
     }
 
-    private void ForgetSilent(uint parent, int k) => _silentOf.Remove((parent, k));
-
-    /// <summary>Called under the gate when node noticed packet k (its delivery in <paramref name="parent"/>): its
-    /// silent relays of k have their copies and settle once they should have forwarded them. A relay copy leaves its
-    /// parent first, so it reached the relay about when the parent got the packet: it queues on the relay's device by
-    /// the parent's planning time.</summary>
-    private void SettleSilentRelays(uint node, GroupPlan parent, int k)
+    /// <summary>Called under the gate when node noticed packet k (also when it is no longer that packet's root: a
+    /// late notice after its delivery timed out still says its relays have their copies): its silent relays of k
+    /// settle once they should have forwarded them. A relay copy leaves its root first, so it reached the relay about
+    /// when the root got the packet: it queues on the relay's device by the planning time (the root's and its
+    /// relays' are one).</summary>
+    private void SettleSilentRelays(uint node, int k)
     {
         if (!_silentOf.Remove((node, k), out List<GroupPlan>? groups)) return;
         foreach (GroupPlan g in groups)
         {
-            if (g.Status[k] != InFlight || g.Via[k] != node || !g.Silent[k]) continue;
+            if (g.Status[k] != InFlight || g.Via[k] != node || !g.Silent[k] || g.SettleAt[k] != 0) continue;
+            if (!_members.ContainsKey(g.Owner[k]) || IsOrphan(g, k)) continue; // gone: RolloutScheduler.Departures
             g.SettleAt[k] = long.MinValue; // settling; Reckon sets when
-            Enqueue(g.Owner[k], g, k, parent.Planned[k]);
+            Enqueue(g.Owner[k], g, k, g.Planned[k]);
         }
     }
 
@@ -69,6 +74,7 @@ public sealed partial class RolloutScheduler
     private void Enqueue(uint node, GroupPlan g, int k, long arrival)
     {
         if (!_queues.TryGetValue(node, out DeviceQueue? q)) _queues[node] = q = new DeviceQueue();
+        q.Jobs.RemoveAll(x => ReferenceEquals(x.G, g) && x.K == k); // planned again to the same device
         int at = q.Jobs.Count;
         while (at > 0 && q.Jobs[at - 1].Arrival > arrival) at--;
         q.Jobs.Insert(at, (g, k, arrival));
@@ -104,12 +110,18 @@ public sealed partial class RolloutScheduler
     }
 
     /// <summary>Under the gate: node noticed its delivery (g, k). The jobs that reached it before that one are done
-    /// (the device forwards in order; the silent ones among them settle now), the rest follow from now.</summary>
+    /// (the device forwards in order; the silent ones among them settle now), the rest follow from now. A job not in
+    /// the queue (a silent relay noticing before its root did: the device's first) tells only the device's rate: the
+    /// queue is reckoned again with it.</summary>
     private void Resync(uint node, GroupPlan g, int k, long now)
     {
         if (!_queues.TryGetValue(node, out DeviceQueue? q)) return;
         int at = q.Jobs.FindIndex(x => ReferenceEquals(x.G, g) && x.K == k);
-        if (at < 0) return;
+        if (at < 0)
+        {
+            Reckon(node, q);
+            return;
+        }
         for (int i = 0; i < at; i++)
         {
             var (h, j, _) = q.Jobs[i];
@@ -132,17 +144,16 @@ public sealed partial class RolloutScheduler
     /// it timed out.</summary>
     private bool SettleOrWait(GroupPlan g, int k, long now)
     {
-        if (_selector.IsMeasured(g.Owner[k]))
+        if (_selector.IsMeasured(g.Owner[k]) || g.Bytes[k] <= 0) // nothing to forward (a one-member group): done
         {
             Settle(g, k, now);
             return true;
         }
         long limit = DueBy(g, k);
         if (now > limit) return false;
-        long next = Math.Min(limit, now + Math.Max(TicksToForward(g, k, g.Owner[k]), _time.TimestampFrequency / 100));
-        g.SettleAt[k] = next;
-        g.Deadline[k] = next;
-        _deadlines.Enqueue((g, k), next);
+        // Its first notice re-times the device's queue (Resync); else the notice deadline holds.
+        g.Deadline[k] = limit;
+        _deadlines.Enqueue((g, k), limit);
         return true;
     }
 

@@ -27,7 +27,7 @@ public sealed partial class RolloutScheduler
                 if (g.Status[k] == InFlight && g.Owner[k] == root && g.Via[k] == 0)
                 {
                     Replan(g, k);
-                    ReleaseSubtree(k, root);
+                    ReleaseSubtree(k, root, silentToo: true);
                 }
             }
             OrdersWithdrawn++;

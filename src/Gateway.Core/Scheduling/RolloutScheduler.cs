@@ -192,8 +192,10 @@ public sealed partial class RolloutScheduler
     }
 
     /// <summary>Every in-flight delivery of packet k that was to come (directly or further down) through node goes
-    /// back to pending: a relay that fails takes its whole subtree with it, and nothing else.</summary>
-    private void ReleaseSubtree(int k, uint node)
+    /// back to pending: a relay that fails takes its whole subtree with it, and nothing else. Silent relays
+    /// (RolloutScheduler.SilentRelays) stay unless <paramref name="silentToo"/> (the packet never went out): they keep
+    /// their own deadlines, and their root's notice may still come.</summary>
+    private void ReleaseSubtree(int k, uint node, bool silentToo = false)
     {
         var via = new HashSet<uint> { node };
         bool changed = true;
@@ -202,7 +204,7 @@ public sealed partial class RolloutScheduler
             changed = false;
             foreach (var g in _live)
             {
-                if (g.Status[k] != InFlight || !via.Contains(g.Via[k])) continue;
+                if (g.Status[k] != InFlight || !via.Contains(g.Via[k]) || (g.Silent[k] && !silentToo)) continue;
                 via.Add(g.Owner[k]);
                 Replan(g, k);
                 changed = true;
@@ -214,7 +216,6 @@ public sealed partial class RolloutScheduler
     private void Replan(GroupPlan g, int k)
     {
         if (TryRescue(g, k)) return; // RolloutScheduler.Departures: brought in from another group instead
-        ForgetSilent(g.Owner[k], k); // a device planned again will not notice for its silent relays
         if (IsOrphan(g, k)) OrphansReplanned++;
         Release(g, k);
         g.Status[k] = Pending;
@@ -252,15 +253,10 @@ public sealed partial class RolloutScheduler
             if (index < 0 || index >= _chunkCount || !_members.TryGetValue(node, out FleetMember? m)) return;
             GroupPlan g = _groups[m.GroupId];
             if (_loads.TryGetValue(node, out DeviceLoad? heard)) heard.Strikes = 0; // it is alive after all
-            // This notice's lateness counts before the relays' deadlines are set from the timer.
             bool own = g.Status[index] == InFlight && g.Owner[index] == node;
             if (own) _noticeTimer.Observe(g.Expected[index], _time.GetElapsedTime(g.Planned[index]).TotalSeconds);
-            if (g.Owner[index] == node)
-            {
-                long now = _time.GetTimestamp();
-                SettleSilentRelays(node, g, index); // RolloutScheduler.SilentRelays
-                Resync(node, g, index, now);
-            }
+            SettleSilentRelays(node, index); // RolloutScheduler.SilentRelays
+            if (g.Owner[index] == node) Resync(node, g, index, _time.GetTimestamp());
             if (g.Status[index] == Done) return;
             if (g.Status[index] == InFlight)
             {
@@ -359,6 +355,9 @@ public sealed partial class RolloutScheduler
             // The deadline was set with what the notice timer knew then (at the start of a rollout: nothing). Judged
             // by what it knows now, a delivery that is merely late keeps waiting: late is not lost.
             long due = DueBy(g, k);
+            // A silent relay is judged only after its root: whose notice, even late, says the relay has its copy (an
+            // orphan's root is gone: no notice will come).
+            if (g.Silent[k] && g.SettleAt[k] == 0 && !IsOrphan(g, k)) due += due - g.Planned[k];
             bool queued = false;
             if (due <= now)
             {

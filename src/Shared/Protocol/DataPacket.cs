@@ -28,6 +28,11 @@ namespace IotOta.Shared.Protocol
         /// chunk; <see cref="Index"/> is the piece number. It travels like data (original, relay copy, member copy) and
         /// is checked against the signed <see cref="ImageRoot"/> instead of a chunk hash. (Bit 3 is issue #14's span.)</summary>
         public const byte FlagHashPiece = 0x10;
+        /// <summary>Silent relays (issue #15). On an original: the relays it names send no receipt notice (the root's
+        /// notice stands for them at the gateway), and its relay copies carry this flag on. On a relay copy: the
+        /// receiver sends no notice for it unless it is its first minimum unit of the image. A device that predates
+        /// it ignores the bit and notices as before.</summary>
+        public const byte FlagSilentRelays = 0x20;
         public const int FixedLength = WireHeader.Length + 4 + 4 + 1 + 4 + 1 + 4;
         public const int TargetLength = 10;
         /// <summary>Offset of the flags byte from the start of an encoded packet.</summary>

@@ -4,12 +4,15 @@ using static IotOta.DeviceFirmware.Tests.Support.Images;
 
 namespace IotOta.DeviceFirmware.Tests.Agent;
 
-/// <summary>A relay an original named passes the packet to its group only and sends no receipt notice (issue #15: its
-/// root's notice stands for it at the gateway), except as the device's first minimum unit of an image (the gateway
-/// measures its rate from that) or as the answer to a repair request. A notice's receive time is when the device
-/// began the job.</summary>
+/// <summary>A relay copy flagged FlagSilentRelays (its original asked for it) passes the packet to its group only and
+/// sends no receipt notice (issue #15: its root's notice stands for it at the gateway), except as the device's first
+/// minimum unit of an image (the gateway measures its rate from that) or as the answer to a repair request; without
+/// the flag (a gateway that predates it) every relay notices. A notice's receive time is when the device began the
+/// job.</summary>
 public class DeviceAgentSilentRelayTests
 {
+    private const byte Silent = DataPacket.FlagRelay | DataPacket.FlagSilentRelays;
+
     private static (DeviceHarness d, IotOta.Gateway.Images.FirmwareImage img) Receiving()
     {
         var d = new DeviceHarness(nodeId: 1, groupId: 1);
@@ -24,7 +27,7 @@ public class DeviceAgentSilentRelayTests
     {
         var (d, img) = Receiving();
         using var _ = d;
-        for (int i = 0; i < 4; i++) d.FromPeer(Copy(img, i, sender: 77, flags: DataPacket.FlagRelay));
+        for (int i = 0; i < 4; i++) d.FromPeer(Copy(img, i, sender: 77, flags: Silent));
         d.PumpAll();
         Assert.Equal(4 * 2, d.Peer.Sends.Count); // each to both group mates
         var n = Assert.Single(d.Notices());
@@ -39,11 +42,35 @@ public class DeviceAgentSilentRelayTests
         var (d, img) = Receiving();
         using var _ = d;
         d.Original(img, 0);
-        d.FromPeer(Copy(img, 1, sender: 77, flags: DataPacket.FlagRelay));                          // silent
-        d.FromPeer(Copy(img, 2, sender: 77, flags: DataPacket.FlagRelay | DataPacket.FlagRepair));  // a repair answer
+        d.FromPeer(Copy(img, 1, sender: 77, flags: Silent));                                  // silent
+        d.FromPeer(Copy(img, 2, sender: 77, flags: Silent | DataPacket.FlagRepair));          // a repair answer
         d.Original(img, 3);
         d.PumpAll();
         Assert.Equal(new[] { 0, 2, 3 }, d.Notices().Select(x => x.Index).Order());
+    }
+
+    [Fact]
+    public void Without_the_flag_every_relay_notices()
+    {
+        var (d, img) = Receiving();
+        using var _ = d;
+        for (int i = 0; i < 3; i++) d.FromPeer(Copy(img, i, sender: 77, flags: DataPacket.FlagRelay));
+        d.PumpAll();
+        Assert.Equal(new[] { 0, 1, 2 }, d.Notices().Select(x => x.Index).Order());
+    }
+
+    [Fact]
+    public void An_original_passes_the_flag_on_to_its_relays_only()
+    {
+        var (d, img) = Receiving();
+        using var _ = d;
+        d.Mqtt_(new IotOta.Gateway.Images.Packetizer(img).Original(0, [DeviceHarness.Member(50)], silentRelays: true));
+        d.PumpAll();
+        var sends = d.Peer.Sends;
+        Assert.Equal(3, sends.Count);
+        Assert.Equal(Silent, Parsed.Data(sends.Single(s => s.Port == DeviceHarness.PortOf(50)).Bytes).Flags);
+        Assert.All(sends.Where(s => s.Port != DeviceHarness.PortOf(50)), s => Assert.Equal(0, Parsed.Data(s.Bytes).Flags & DataPacket.FlagSilentRelays));
+        Assert.Single(d.Notices()); // the original's own
     }
 
     [Fact]

@@ -81,6 +81,20 @@ public class PacketizerTests : IDisposable
     }
 
     [Fact]
+    public void An_original_asking_for_silent_relays_carries_FlagSilentRelays_and_nothing_else()
+    {
+        var relays = new List<FleetMember> { new(11, 1, 0x0A000001, 4000) };
+        byte[] silent = _p.Original(0, relays, silentRelays: true);
+        Assert.Equal(DataPacket.FlagSilentRelays, silent[DataPacket.FlagsOffset]);
+        Assert.Equal(0x20, DataPacket.FlagSilentRelays); // bit 5: docs/protocol.md
+        Assert.Equal(DataPacket.FlagTree | DataPacket.FlagSilentRelays, Parse(_p.Original(0, relays, tree: true, silentRelays: true)).Flags);
+        byte[] plain = _p.Original(0, relays);
+        Assert.Equal(0, plain[DataPacket.FlagsOffset]);
+        silent[DataPacket.FlagsOffset] = 0;
+        Assert.Equal(plain, silent); // the flag is the only difference
+    }
+
+    [Fact]
     public void RepairCopyIsACopyFlaggedRepairNotARelay()
     {
         var d = Parse(_p.RepairCopy(1));

@@ -133,6 +133,67 @@ public class RolloutSchedulerSilentRelayTests
     }
 
     [Fact]
+    public void Orders_across_groups_ask_for_silent_relays()
+    {
+        var clock = new FakeTimeProvider();
+        var s = Scheduler(clock, packets: 3);
+        Assert.All(s.Plan(), o => Assert.True(o.SilentRelays));
+    }
+
+    [Fact]
+    public void An_unmeasured_relay_waits_for_its_first_notice_not_for_the_prior_rate()
+    {
+        // The prior rate (250,000 B/s) would have the pair's relay done 4 ms after planning; nothing measured it yet.
+        var clock = new FakeTimeProvider();
+        var s = Scheduler(clock, packets: 1, measured: false);
+        SendOrder first = Assert.Single(s.Plan());
+        FleetMember pair = first.Relays.Single(r => r.GroupId == 2);
+        clock.Advance(TimeSpan.FromMilliseconds(2));
+        s.OnNotice(first.Root.NodeId, 0);
+        clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.Empty(s.Plan());
+        Assert.Equal(1, s.Loads().Single(l => l.NodeId == pair.NodeId).InFlight);
+        Assert.False(s.AllDelivered);
+        foreach (FleetMember r in first.Relays) s.OnNotice(r.NodeId, 0); // their first minimum units notice
+        Assert.True(s.AllDelivered);
+        Assert.Equal(0, s.Reallocations);
+    }
+
+    [Fact]
+    public void An_unmeasured_relay_that_never_notices_times_out_at_its_notice_deadline()
+    {
+        var clock = new FakeTimeProvider();
+        var s = Scheduler(clock, packets: 1, measured: false);
+        SendOrder first = Assert.Single(s.Plan());
+        FleetMember pair = first.Relays.Single(r => r.GroupId == 2);
+        clock.Advance(TimeSpan.FromMilliseconds(2));
+        s.OnNotice(first.Root.NodeId, 0);
+        clock.Advance(new SchedulerOptions().MinNoticeTimeout + TimeSpan.FromSeconds(1));
+        SendOrder again = Assert.Single(s.Plan());
+        Assert.Contains(2, again.Relays.Select(r => r.GroupId).Append(again.Root.GroupId)); // the pair's group gets it again
+        Assert.True(s.ReplansBy.RelayTimedOut >= 1);
+    }
+
+    [Fact]
+    public void A_root_whose_notice_is_late_goes_again_alone_and_its_late_notice_still_settles_its_relays()
+    {
+        var clock = new FakeTimeProvider();
+        var s = Scheduler(clock, packets: 1);
+        SendOrder first = Assert.Single(s.Plan());
+        clock.Advance(new SchedulerOptions().MinNoticeTimeout + TimeSpan.FromSeconds(1));
+        SendOrder again = Assert.Single(s.Plan());
+        Assert.Equal(first.Root.GroupId, again.Root.GroupId);
+        Assert.Empty(again.Relays); // the relays' groups are not sent the packet again
+        Assert.Equal(1, s.Reallocations);
+        s.OnNotice(first.Root.NodeId, 0); // the first root's notice, late: its relays have their copies
+        clock.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.Empty(s.Plan());
+        Assert.True(s.AllDelivered); // its group has the packet (a member noticed), and so have its relays' groups
+        Assert.Equal(2, s.SilentSettled);
+        Assert.Equal(1, s.Reallocations);
+    }
+
+    [Fact]
     public void Without_the_roots_notice_the_original_deadline_holds()
     {
         var clock = new FakeTimeProvider();

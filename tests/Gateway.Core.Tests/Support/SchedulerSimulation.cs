@@ -148,14 +148,15 @@ internal sealed class SchedulerSimulation
             Orders.Add((NowSeconds, o));
             if (Departed.Contains(o.Root.NodeId) || o.Relays.Any(r => Departed.Contains(r.NodeId))) OrdersToDeparted.Add(o);
             Overheads.RegisterSend(o.Root.NodeId, o.Index);
-            foreach (var r in o.Relays) Overheads.RegisterSend(r.NodeId, o.Index);
+            if (!o.SilentRelays) foreach (var r in o.Relays) Overheads.RegisterSend(r.NodeId, o.Index); // as RolloutEngine
             foreach (var r in o.Deep) Overheads.RegisterSend(r.NodeId, o.Index);
             _gatewayBusyUntil = Math.Max(_gatewayBusyUntil, now) + (long)Math.Round(ChunkLength(o.Index) / GatewayUploadBytesPerSecond * TicksPerSecond);
             long arrive = _gatewayBusyUntil + LatencyTicks;
             SimDevice root = Devices[o.Root.NodeId];
             var relays = o.Relays.Select(r => Devices[r.NodeId]).ToList();
             bool tree = o.Tree;
-            At(arrive, () => Receive(root, o.Index, relays, ReceiptNotice.KindOriginal, tree));
+            bool silent = o.SilentRelays;
+            At(arrive, () => Receive(root, o.Index, relays, ReceiptNotice.KindOriginal, tree, silent));
         }
         foreach (var l in Scheduler.Loads()) MaxInFlightSeen = Math.Max(MaxInFlightSeen, l.InFlight);
     }
@@ -163,7 +164,7 @@ internal sealed class SchedulerSimulation
     private long DeviceMs(SimDevice d, long ticks) => d.ClockOffsetMs + ticks / TimeSpan.TicksPerMillisecond;
 
     /// <summary>A minimum unit reaches the device: it queues forwarding relay copies then its group's copies.</summary>
-    private void Receive(SimDevice d, int index, List<SimDevice> relays, byte kind, bool tree)
+    private void Receive(SimDevice d, int index, List<SimDevice> relays, byte kind, bool tree, bool silent)
     {
         if (!d.Online) return;
         d.MinimumUnitsReceived++;
@@ -185,7 +186,7 @@ internal sealed class SchedulerSimulation
             long sent = start + (i + 1) * perCopy;
             At(sent, () =>
             {
-                if (d.Online) At(NowTicks + LatencyTicks, () => Receive(relay, index, new List<SimDevice>(), ReceiptNotice.KindRelay, tree));
+                if (d.Online) At(NowTicks + LatencyTicks, () => Receive(relay, index, new List<SimDevice>(), ReceiptNotice.KindRelay, tree, silent));
             });
         }
         long done = start + copies * perCopy;
@@ -200,9 +201,9 @@ internal sealed class SchedulerSimulation
             if (!d.Online) return;
             d.CopyBytesForwarded += copies * (double)ChunkLength(index);
             if (d.Silent) return;
-            // A relay an original named that passed the packet to no other group sends no notice, unless it was the
-            // device's first minimum unit (Forwarder.QueueMinimumUnit); down relay trees every relay notices.
-            if (kind == ReceiptNotice.KindRelay && relays.Count == 0 && !first && !tree) return;
+            // A relay of an original flagged FlagSilentRelays that passed the packet to no other group sends no
+            // notice, unless it was the device's first minimum unit (Forwarder.QueueMinimumUnit).
+            if (kind == ReceiptNotice.KindRelay && relays.Count == 0 && !first && silent) return;
             At(NowTicks + LatencyTicks, () =>
             {
                 NoticesDelivered++;
