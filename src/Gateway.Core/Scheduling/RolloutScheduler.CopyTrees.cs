@@ -59,10 +59,10 @@ public sealed partial class RolloutScheduler
     /// measures them at all.</summary>
     private double TreeRate(uint node) => double.IsNaN(_typicalRate) ? _selector.RateOf(node) : _typicalRate;
 
-    /// <summary>Refreshes the median measured rate (Plan calls it with the remaining-time estimate).</summary>
+    /// <summary>Refreshes the median measured rate (Plan calls it with the remaining-time estimate); silent relays are
+    /// asked only of devices near it (RolloutScheduler.SilentRelays).</summary>
     private void RefreshTypicalRate()
     {
-        if (_options.GroupFanout <= 0) return; // full mesh: no trees to book
         var rates = new List<double>();
         foreach (var g in _live)
         {

@@ -147,12 +147,15 @@ public sealed partial class RolloutScheduler
         }
         double rootBytes = (RootCopies(rootGroup) + relays.Count) * (double)chunk;
         Assign(rootGroup, k, root, rootBytes, rootFinish, now, via: 0);
+        // Named relays pass the packet to no other group: silent when the gateway can reckon every one of them
+        // (RolloutScheduler.SilentRelays).
+        bool silent = relays.Count > 0 && relays.All(r => Reckonable(r.D.NodeId));
         foreach (var r in relays)
         {
             // The relay starts only after the root reached it: give its deadline the root's expected time too.
-            Assign(r.G, k, r.D, r.Bytes, r.Finish + rootFinish, now, via: root.NodeId, silent: true); // a named relay passes it to no other group
+            Assign(r.G, k, r.D, r.Bytes, r.Finish + rootFinish, now, via: root.NodeId, silent: silent);
         }
-        orders.Add(new SendOrder(k, root, relays.Select(r => r.D).ToList()) { SilentRelays = relays.Count > 0 });
+        orders.Add(new SendOrder(k, root, relays.Select(r => r.D).ToList()) { SilentRelays = silent });
         OriginalsPlanned++;
         RelaysPlanned += relays.Count;
         return true;

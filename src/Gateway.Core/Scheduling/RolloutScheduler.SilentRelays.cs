@@ -132,6 +132,18 @@ public sealed partial class RolloutScheduler
         Reckon(node, q);
     }
 
+    /// <summary>A device whose jobs the gateway can reckon: not measured yet (its first minimum unit notices, and its
+    /// silent jobs wait for that: <see cref="SettleOrWait"/>), or measured at no less than a quarter of the fleet's
+    /// median rate. The copy-tree copies a device forwards are booked at the median: on a device ten times slower its
+    /// silent jobs would settle long before it is through (the real heterogeneous fleet at N = 100, a quarter of it
+    /// ten times slower, took 93.6 s against 71.7 s with every named relay silent; asking silence only of devices
+    /// already measured, the first wave of originals went out before any was, and N = 100 cost 1,135–1,136 KB at the
+    /// broker against 1,120 KB).</summary>
+    private bool Reckonable(uint node) =>
+        !_selector.IsMeasured(node) || double.IsNaN(_typicalRate) || _selector.RateOf(node) >= ReckonableRateShare * _typicalRate;
+
+    private const double ReckonableRateShare = 0.25;
+
     private static bool IsQueued(GroupPlan g, int k, uint node) => g.Status[k] == InFlight && g.Owner[k] == node;
 
     private long TicksToForward(GroupPlan g, int k, uint node) => (long)(g.Bytes[k] / _selector.RateOf(node) * _time.TimestampFrequency);

@@ -147,6 +147,7 @@ public class RolloutSchedulerSilentRelayTests
         var clock = new FakeTimeProvider();
         var s = Scheduler(clock, packets: 1, measured: false);
         SendOrder first = Assert.Single(s.Plan());
+        Assert.True(first.SilentRelays); // its first minimum unit notices anyway (Forwarder.QueueMinimumUnit)
         FleetMember pair = first.Relays.Single(r => r.GroupId == 2);
         clock.Advance(TimeSpan.FromMilliseconds(2));
         s.OnNotice(first.Root.NodeId, 0);
@@ -165,13 +166,23 @@ public class RolloutSchedulerSilentRelayTests
         var clock = new FakeTimeProvider();
         var s = Scheduler(clock, packets: 1, measured: false);
         SendOrder first = Assert.Single(s.Plan());
-        FleetMember pair = first.Relays.Single(r => r.GroupId == 2);
         clock.Advance(TimeSpan.FromMilliseconds(2));
         s.OnNotice(first.Root.NodeId, 0);
         clock.Advance(new SchedulerOptions().MinNoticeTimeout + TimeSpan.FromSeconds(1));
         SendOrder again = Assert.Single(s.Plan());
         Assert.Contains(2, again.Relays.Select(r => r.GroupId).Append(again.Root.GroupId)); // the pair's group gets it again
         Assert.True(s.ReplansBy.RelayTimedOut >= 1);
+    }
+
+    [Fact]
+    public void Relays_measured_far_slower_than_the_fleet_are_not_asked_for_silence()
+    {
+        // Group 2's devices measured 100 × slower than the median: an original naming one of them asks for nothing
+        // (the copy-tree copies they forward are booked at the median rate; their silent jobs would settle too early).
+        var s = Scheduler(new FakeTimeProvider(), packets: 8, slow: [3, 4]);
+        var orders = s.Plan();
+        Assert.Contains(orders, o => !o.SilentRelays);
+        Assert.All(orders, o => Assert.Equal(!o.Relays.Any(r => r.GroupId == 2), o.SilentRelays));
     }
 
     [Fact]
