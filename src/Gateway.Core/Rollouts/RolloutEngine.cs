@@ -233,6 +233,8 @@ public sealed partial class RolloutEngine
             if (CheckHealth()) return RunEnd.PhasePassed;
             if (_health.Finished())
             {
+                // Every target done: silent relays still settling had their copies (RolloutScheduler.SilentRelays).
+                if (_deliveredAt == 0 && Scheduler.OnlySettlingLeft()) _deliveredAt = _time.GetTimestamp();
                 // Every target is done or failed: read the gate now, not up to 100 ms late.
                 if (CheckHealth(force: true)) return RunEnd.PhasePassed;
                 // Paused by the health gate: the operator decides (resume acknowledges the failures, or abort).

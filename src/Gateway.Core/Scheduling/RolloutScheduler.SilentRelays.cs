@@ -43,6 +43,27 @@ public sealed partial class RolloutScheduler
         public long FreeAt;
     }
 
+    /// <summary>True when every delivery not yet done is a silent relay whose root noticed (it has its copy: the packet
+    /// reached its group), and at least one is. The rollout may end (every device updated) before they settle; the
+    /// engine then reports the packets as delivered. Scans every delivery: for the end of a run, not every pass.</summary>
+    public bool OnlySettlingLeft()
+    {
+        lock (_gate)
+        {
+            bool any = false;
+            foreach (GroupPlan g in _live)
+            {
+                for (int k = 0; k < _chunkCount; k++)
+                {
+                    if (g.Status[k] == Done) continue;
+                    if (g.Status[k] != InFlight || !g.Silent[k] || g.SettleAt[k] == 0) return false;
+                    any = true;
+                }
+            }
+            return any;
+        }
+    }
+
     /// <summary>Silent relay deliveries ended when their settle time came, without a notice.</summary>
     public long SilentSettled { get; private set; }
 

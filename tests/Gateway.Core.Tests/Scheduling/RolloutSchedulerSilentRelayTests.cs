@@ -46,8 +46,10 @@ public class RolloutSchedulerSilentRelayTests
         clock.Advance(TimeSpan.FromMilliseconds(2));
         Assert.Empty(s.Plan());
         Assert.Equal(0, s.Progress.Done);
+        Assert.False(s.OnlySettlingLeft());
         s.OnNotice(first.Root.NodeId, 0);
         Assert.Equal(1, s.Progress.Done); // the root's group
+        Assert.True(s.OnlySettlingLeft()); // the relays have their copies: the packet reached every group
         clock.Advance(JobTime(1000) - TimeSpan.FromMilliseconds(3));
         Assert.Empty(s.Plan());
         Assert.Equal(1, s.Loads().Single(l => l.NodeId == pair.NodeId).InFlight); // still booked while it forwards
