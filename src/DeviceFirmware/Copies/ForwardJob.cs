@@ -34,10 +34,10 @@ namespace IotOta.DeviceFirmware.Copies
         public byte Kind;
         public uint ImageId;
         public int Index;
-        /// <summary>The notice's kind (original or relay) for minimum units; <see cref="NoticeNone"/> for a leaf relay.</summary>
+        /// <summary>The notice's kind (original or relay) for minimum units; <see cref="NoticeNone"/> for a silent relay.</summary>
         public byte NoticeKind;
-        /// <summary>A relay that passes the packet to no other group sends no notice: its root's notice stands for it
-        /// (the gateway takes the delivery as done when its expected finish after that notice has passed).</summary>
+        /// <summary>A relay copy flagged FlagSilentRelays that goes to no other group sends no notice: its root's notice
+        /// stands for it (Forwarder.QueueMinimumUnit; the gateway reckons when its forwarding is over).</summary>
         public const byte NoticeNone = 255;
         public long ReceivedAtMs;
         /// <summary>A node that must not get a copy (the one that sent this packet).</summary>

@@ -193,12 +193,7 @@ public sealed partial class RolloutScheduler
     /// <summary>A silent relay's delivery whose settle time came: done, as its notice would have made it.</summary>
     private void Settle(GroupPlan g, int k, long now)
     {
-        Release(g, k);
-        CountNotice(now);
-        g.Status[k] = Done;
-        g.DoneCount++;
-        if (g.Live) _liveDone++;
-        _window.OnDelivered(g.Id, k);
+        MarkDone(g, k, now);
         SilentSettled++;
     }
 }

@@ -54,7 +54,8 @@ public sealed partial class RolloutScheduler
         /// sample of the <see cref="NoticeTimer"/>.</summary>
         public readonly long[] Planned = new long[chunks];
         public readonly double[] Expected = new double[chunks];
-        /// <summary>A leaf relay's delivery: its device sends no notice (RolloutScheduler.SilentRelays).</summary>
+        /// <summary>A relay named by an original flagged FlagSilentRelays: its device sends no notice
+        /// (RolloutScheduler.SilentRelays).</summary>
         public readonly bool[] Silent = new bool[chunks];
         /// <summary>When the device was booked to be through with this job and every copy-tree copy booked on it
         /// before (RolloutScheduler.CopyTrees; 0 without copy trees).</summary>
@@ -257,18 +258,25 @@ public sealed partial class RolloutScheduler
             if (own) _noticeTimer.Observe(g.Expected[index], _time.GetElapsedTime(g.Planned[index]).TotalSeconds);
             SettleSilentRelays(node, index); // RolloutScheduler.SilentRelays
             if (g.Owner[index] == node) Resync(node, g, index, _time.GetTimestamp());
-            if (g.Status[index] == Done) return;
-            if (g.Status[index] == InFlight)
-            {
-                Release(g, index);
-                CountNotice(_time.GetTimestamp());
-            }
-            else if (g.Live) _pendingCount[index]--;
-            g.Status[index] = Done;
-            g.DoneCount++;
-            if (g.Live) _liveDone++;
-            _window.OnDelivered(g.Id, index);
+            if (g.Status[index] != Done) MarkDone(g, index, _time.GetTimestamp());
         }
+    }
+
+    /// <summary>Under the gate: the group has packet k now (a notice, or a silent relay that settled). An in-flight
+    /// delivery releases its load and counts toward the notice rate (RolloutScheduler.Queueing); a pending one is
+    /// owed no more.</summary>
+    private void MarkDone(GroupPlan g, int k, long now)
+    {
+        if (g.Status[k] == InFlight)
+        {
+            Release(g, k);
+            CountNotice(now);
+        }
+        else if (g.Live) _pendingCount[k]--;
+        g.Status[k] = Done;
+        g.DoneCount++;
+        if (g.Live) _liveDone++;
+        _window.OnDelivered(g.Id, k);
     }
 
     /// <summary>True when the node's group already has packet index as a minimum unit (its notice came back, or every
