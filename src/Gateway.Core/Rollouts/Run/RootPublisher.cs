@@ -152,23 +152,21 @@ internal sealed class RootPublisher(IBrokerPort broker, DeviceRegistry registry,
         }
         // A target still without the list StragglerAfter after its group was seeded (it missed its seed's copy, joined
         // late, or its seed is gone) gets the root directly, again every StragglerAfter while it lacks the list.
-        List<int> published;
-        lock (_gate) published = _published.ToList();
+        // One pass over the members, only those of groups seeded StragglerAfter ago (per group over every member, each
+        // run-loop pass, it was 9 % of the host's two cores at N = 1,000 in 63 groups, in perf).
         long now = time.GetTimestamp();
-        foreach (int g in published)
+        HashSet<int> due;
+        lock (_gate) due = _published.Where(g => time.GetElapsedTime(_groupSeededAt.GetValueOrDefault(g), now) >= StragglerAfter).ToHashSet();
+        if (due.Count == 0) return worked;
+        foreach (var m in destinations.Members)
         {
-            long seeded;
-            lock (_gate) seeded = _groupSeededAt.GetValueOrDefault(g);
-            if (time.GetElapsedTime(seeded, now) < StragglerAfter) continue;
-            foreach (var m in destinations.Members.Where(m => m.GroupId == g && targets.IsTarget(m.NodeId, m.GroupId) && !Holds(m.NodeId)))
-            {
-                long last;
-                lock (_gate) last = _rootSentAt.GetValueOrDefault(m.NodeId);
-                if (last != 0 && time.GetElapsedTime(last, now) < StragglerAfter) continue;
-                await SendRootAsync(m.NodeId, now, ct);
-                RootsToStragglers++;
-                worked = true;
-            }
+            if (!due.Contains(m.GroupId) || !targets.IsTarget(m.NodeId, m.GroupId) || Holds(m.NodeId)) continue;
+            long last;
+            lock (_gate) last = _rootSentAt.GetValueOrDefault(m.NodeId);
+            if (last != 0 && time.GetElapsedTime(last, now) < StragglerAfter) continue;
+            await SendRootAsync(m.NodeId, now, ct);
+            RootsToStragglers++;
+            worked = true;
         }
         return worked;
     }
