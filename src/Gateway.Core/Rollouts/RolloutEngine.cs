@@ -74,7 +74,7 @@ public sealed partial class RolloutEngine
         _manifests = new ManifestPublisher(broker, registry, image, options, _targets, time);
         _roots = options.Root != null ? new RootPublisher(broker, registry, destinations, image, options, _targets, time) : null;
         _trees = new RelayTreePublisher(broker, Scheduler, image.ImageId, time,
-            _roots == null ? null : () => _roots.AllHeldAfter != null || _time.GetElapsedTime(_startTimestamp) >= RelayTreePublisher.ListWait);
+            _roots == null ? null : () => Scheduler.TreesAhead || _roots.AllHeldAfter != null || _time.GetElapsedTime(_startTimestamp) >= RelayTreePublisher.ListWait);
         _streams = options.Baseline is { } baseline ? new BaselineStreams(baseline, registry, time) : null;
         _repairs = new RepairAnswers(broker, registry, destinations, Scheduler, image, _packetizer, options, _targets, _held, _counters, _streams);
         Scheduler.CrossGroupRescue = _repairs.OrderAcross; // an orphaned packet another group holds comes from there
@@ -168,8 +168,11 @@ public sealed partial class RolloutEngine
         live = live.Where(m => _registry.Get(m.NodeId) is not { Online: false }).ToList();
         // A device that failed (rolled back, silent) refuses the image: it is no root or relay for anyone.
         if (_options.Health != null) live = live.Where(m => !_health.HasFailed(m.NodeId)).ToList();
+        // Protocol v2: no device takes data before every one holds the hash list; the relay trees are laid over those
+        // that will meanwhile, so their tables spread with the list instead of after it.
+        IReadOnlyList<FleetMember> expected = live;
         if (_roots != null) live = _roots.Holding(live);
-        Scheduler.UpdateFleet(live);
+        Scheduler.UpdateFleet(live, expected);
         _held.Skip(live);
         Scheduler.ReleaseReturned(); // what a device that came back holds was skipped; the rest of its work goes again
         _targets.Add(members);
@@ -184,11 +187,23 @@ public sealed partial class RolloutEngine
         _destinations.Changed += OnMembership;
         try
         {
-            // The relay-tree tables go out before the manifests: a device gets its MQTT messages in publish order and
-            // takes no packet before its manifest, so a relay holds its group's table before the first tree relay copy
-            // (sent over TCP, which can overtake MQTT) can reach it. A table is used only with the manifest of its image.
-            await _trees.PublishAsync(ct);
-            await PublishSignedAsync(ct);
+            // The signed root and the hash list go first, then the relay-tree tables: on protocol v2 no data moves before
+            // every device holds the list, and the tables (laid over the devices that will take data) reach them while
+            // it spreads; at N = 1,000 in 63 groups ~180 KB of them through the broker's uplink would hold the list's
+            // seeds back by over a second. On v1 a device gets its MQTT messages in publish order and takes no packet
+            // before its manifest, so a relay holds its group's table before the first tree relay copy (sent over TCP,
+            // which can overtake MQTT) can reach it. A table is used only with the manifest of its image, and a tree
+            // relay copy that comes before its table is owed until it does.
+            if (_roots != null)
+            {
+                await PublishSignedAsync(ct);
+                await _trees.PublishAsync(ct);
+            }
+            else
+            {
+                await _trees.PublishAsync(ct);
+                await PublishSignedAsync(ct);
+            }
             if (_options.Baseline is { } baseline) _baseline = baseline.Sends(_targets.Admit(_destinations.Members), _image.ChunkCount).GetEnumerator();
             var end = await LoopAsync(progress, ct);
             return Result(progress, end);

@@ -116,7 +116,12 @@ public sealed partial class RolloutScheduler
     }
 
     /// <summary>The destination list changed: devices joined or left. Work held by devices that left is planned again.</summary>
-    public void UpdateFleet(IEnumerable<FleetMember> members)
+    public void UpdateFleet(IEnumerable<FleetMember> members) => UpdateFleet(members, null);
+
+    /// <summary>As <see cref="UpdateFleet(IEnumerable{FleetMember})"/>; while <paramref name="members"/> is empty (no
+    /// device may take data yet: on protocol v2 they are getting the hash list), the relay trees are laid over
+    /// <paramref name="expected"/>, the devices that will take it (RolloutScheduler.Trees).</summary>
+    public void UpdateFleet(IEnumerable<FleetMember> members, IReadOnlyList<FleetMember>? expected)
     {
         lock (_gate)
         {
@@ -168,6 +173,9 @@ public sealed partial class RolloutScheduler
             {
                 if (_pendingCount[k] > 0) _pending.Add(k);
             }
+            _treeFleet = _live.Count == 0 && expected is { Count: > 0 }
+                ? expected.GroupBy(m => m.GroupId).OrderBy(g => g.Key).Select(g => (g.Key, g.OrderBy(m => m.NodeId).ToList())).ToList()
+                : null;
             RebuildForest();
         }
     }

@@ -201,6 +201,43 @@ public class RelayTreeSchedulingTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Before_any_device_may_take_data_the_trees_are_laid_over_the_expected_fleet_and_kept_when_it_takes_it()
+    {
+        var clock = new FakeTimeProvider();
+        var s = new RolloutScheduler(4, _ => 1024, new SchedulerOptions(), new OverheadTable(clock), clock);
+        var members = Enumerable.Range(0, 20).SelectMany(g => Enumerable.Range(0, 2)
+            .Select(i => new FleetMember((uint)(1000 * (g + 1) + i), g + 1, 0x0A000001, 5000 + i))).ToList();
+        s.UpdateFleet([], members);
+        Assert.True(s.TreesAhead);
+        Assert.Equal(20, s.Forest!.GroupCount);
+        Assert.Empty(s.Plan()); // nobody takes data yet
+        var ahead = s.PublishedRelayTables(7);
+        uint epoch = s.TreeEpoch;
+
+        s.UpdateFleet(members, members); // every one of them holds the list now
+        Assert.False(s.TreesAhead);
+        Assert.Equal(epoch, s.TreeEpoch); // the same trees: the tables need not go out again
+        var live = s.PublishedRelayTables(7);
+        Assert.Equal(ahead.Groups.Select(t => t.ToBytes()), live.Groups.Select(t => t.ToBytes()));
+        Assert.Equal(ahead.Devices.Select(d => (d.Node, d.Table.ToBytes())), live.Devices.Select(d => (d.Node, d.Table.ToBytes())));
+        Assert.NotEmpty(s.Plan());
+
+        s.UpdateFleet(members.Where(m => m.GroupId != 20)); // a group never got the list: trees without it
+        Assert.Equal(epoch + 1, s.TreeEpoch);
+        Assert.Equal(19, s.Forest!.GroupCount);
+    }
+
+    [Fact]
+    public void Without_an_expected_fleet_no_trees_are_laid_while_nobody_takes_data()
+    {
+        var clock = new FakeTimeProvider();
+        var s = new RolloutScheduler(4, _ => 1024, new SchedulerOptions(), new OverheadTable(clock), clock);
+        s.UpdateFleet([]);
+        Assert.Null(s.Forest);
+        Assert.False(s.TreesAhead);
+    }
+
+    [Fact]
     public void A_device_whose_only_jobs_are_deep_in_the_trees_is_free_to_be_a_root_or_a_level_one_relay()
     {
         // 63 groups of 16 (N = 1,000's shape), 4 KiB packets, the uplink rate as prior (100 kbit/s): a root's or level-1

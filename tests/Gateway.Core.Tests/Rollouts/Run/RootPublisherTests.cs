@@ -75,26 +75,36 @@ public sealed class RootPublisherTests
     }
 
     [Fact]
-    public async Task Relay_tree_tables_wait_until_every_device_holds_the_list_and_then_go_out_once()
+    public async Task Relay_tree_tables_go_out_with_the_list_laid_over_every_device_that_will_take_data_and_once()
     {
-        // 11 groups: more than one original names, so relay trees and their tables. A table published while the list
-        // was still spreading named only the devices holding it and went out again, whole, once all held it.
+        // 11 groups: more than one original names, so relay trees and their tables. They go out while the list spreads
+        // (published after it, at N = 1,000 in 63 groups ~180 KB of them held the first originals back by a second at
+        // the broker's uplink), naming devices that do not hold the list yet: the trees are laid over the devices that
+        // will take data, so when all of them hold it nothing changes and no table goes out again.
         await using var h = await NodeHarness.StartAsync();
         await h.JoinAsync(22, 11);
         var (image, root) = Signed();
         var run = h.Node.RunRolloutAsync(image, new RolloutOptions { Root = root, Timeout = TimeSpan.FromMinutes(1), Scheduler = new SchedulerOptions { PriorForwardRate = 1_000_000 } },
             null, CancellationToken.None);
-        await h.PumpUntilAsync(() => h.Broker.To(Topics.DeviceIn(1)).Count > 0);
-        int Tables() => h.Broker.Published.Count(p => p.Topic.EndsWith("/tree", StringComparison.Ordinal) && p.Payload.Length > 0);
-        for (uint n = 1; n <= 11; n++) h.Progress(n, image, DeviceState.Receiving, NodeHarness.Old, []);
-        await h.AdvanceAsync(new RolloutOptions().ReconnectSettle + TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(100));
-        Assert.Equal(0, Tables()); // half the fleet holds the list: no tables yet
-        for (uint n = 12; n <= 22; n++) h.Progress(n, image, DeviceState.Receiving, NodeHarness.Old, []);
-        await h.PumpUntilAsync(() => Tables() > 0);
-        int first = Tables();
+        var tables = () => h.Broker.Published.Where(p => p.Topic.EndsWith("/tree", StringComparison.Ordinal) && p.Payload.Length > 0).ToList();
+        await h.PumpUntilAsync(() => tables().Count > 0);
+        Assert.DoesNotContain(h.Broker.Published, p => WireHeader.Peek(p.Payload, 0, p.Payload.Length) == MessageType.Original && (Parsed(p.Payload).Flags & DataPacket.FlagHashPiece) == 0); // no data yet
+        var named = new HashSet<uint>();
+        foreach (var (_, payload) in tables().Select(p => (p.Topic, p.Payload)))
+        {
+            var t = new RelayTree();
+            t.Parse(payload, 0, payload.Length);
+            for (int c = 0; c < t.ChildCount; c++)
+                for (int j = 0; j < t.CandidateCount[c]; j++) named.Add(t.CandidateNode[c * RelayTree.MaxCandidates + j]);
+        }
+        Assert.True(named.Count >= 4, $"the tables name {named.Count} devices");
+        Assert.True(named.Any(n => n > 11), "no table names a device of the half that reports the list last");
+        int first = tables().Count;
+        for (uint n = 1; n <= 22; n++) h.Progress(n, image, DeviceState.Receiving, NodeHarness.Old, []);
+        await h.PumpUntilAsync(() => h.Broker.Published.Any(p => WireHeader.Peek(p.Payload, 0, p.Payload.Length) == MessageType.Original && (Parsed(p.Payload).Flags & DataPacket.FlagHashPiece) == 0));
         await h.AdvanceAsync(TimeSpan.FromSeconds(8), TimeSpan.FromMilliseconds(100));
-        Assert.Equal(first, Tables()); // once: the fleet did not change
-        Assert.Equal(first, h.Broker.Published.Where(p => p.Topic.EndsWith("/tree", StringComparison.Ordinal)).Select(p => p.Topic).Distinct().Count());
+        Assert.Equal(first, tables().Count); // once: the fleet that took data is the one the trees were laid over
+        Assert.Equal(first, tables().Select(p => p.Topic).Distinct().Count());
         Assert.False(run.IsCompleted);
     }
 
