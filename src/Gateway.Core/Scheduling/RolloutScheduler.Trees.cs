@@ -152,11 +152,26 @@ public sealed partial class RolloutScheduler
             FleetMember rotation = cands[RelayTree.CandidateIndex(k, cands.Count)];
             if (p <= RelayForest.FanOut)
             {
-                // Not ranked by copy-tree work (RolloutScheduler.CopyTrees): down a relay tree most positions follow the
-                // rotation anyway, and at 63 groups it gained nothing (32.1–35.1 s in 8 runs with it, 31.7–34.7 s in 9
-                // without, one more at 40.9 s).
-                d = _selector.Pick(g.Members, LoadOf, b, _remainingSeconds, EvenDevice(g, rotation), out own);
-                if (d == null) return false;
+                // The device with the fewest jobs, counting those the rotation will still hand it, whenever it has queue
+                // room and forwards at a rate the gateway can count on (RolloutScheduler.SilentRelays' Reckonable): a
+                // group's copy-tree work falls on its members by where each packet's minimum unit lands, evenly only
+                // when every member receives as many. Left to the selector (backlog, then the fewest jobs within the
+                // horizon), the groups at level 1 got 3 to 6 minimum units per member where the rotation gives every
+                // other group 4, their busiest members forwarded 70–77 copies against 60–68, and at N = 1,000 in 63
+                // groups they finished last: 29.8 s against a median device at 26.2. Ranked by copy-tree work instead
+                // (RolloutScheduler.CopyTrees) it was no better (30.6–31.2 s in 3 runs).
+                FleetMember even = EvenDevice(g, rotation);
+                DeviceLoad evenLoad = LoadOf(even.NodeId);
+                if (_selector.HasQueueRoom(evenLoad) && Reckonable(even.NodeId))
+                {
+                    d = even;
+                    own = _selector.FinishSeconds(evenLoad, b);
+                }
+                else
+                {
+                    d = _selector.Pick(g.Members, LoadOf, b, _remainingSeconds, even, out own);
+                    if (d == null) return false;
+                }
             }
             else
             {
