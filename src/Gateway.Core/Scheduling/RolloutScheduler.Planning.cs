@@ -86,7 +86,7 @@ public sealed partial class RolloutScheduler
         foreach (var g in groups)
         {
             double bytes = RootCopies(g) * (double)_chunkLength(k);
-            FleetMember? d = _selector.Pick(g.Members, LoadOf, bytes, _remainingSeconds, null, TreeRank(g, now), out double finish);
+            FleetMember? d = _selector.Pick(g.Members, LoadOf, bytes, _remainingSeconds, null, TreeRank(g), out double finish);
             if (d == null) continue;
             Assign(g, k, d, bytes, finish, now, via: 0);
             orders.Add(new SendOrder(k, d, Array.Empty<FleetMember>()));
@@ -109,16 +109,16 @@ public sealed partial class RolloutScheduler
         GroupPlan? rootGroup = null;
         FleetMember? root = null;
         double rootFinish = double.PositiveInfinity, rootRank = double.PositiveInfinity;
-        // Each group's copy-tree rank once per call: nothing is booked until every pick is made, so the root and the
-        // relay picks of the same group see the same backlogs.
+        // Each group's copy-tree rank once per call: nothing is booked until every pick is made, so the relay picks
+        // see the bookings the root picks saw. A root's rank counts its relay copies too.
         var trees = new Dictionary<GroupPlan, Func<FleetMember, double>?>();
-        Func<FleetMember, double>? TreeOf(GroupPlan g) => trees.TryGetValue(g, out var t) ? t : trees[g] = TreeRank(g, now);
+        Func<FleetMember, double>? TreeOf(GroupPlan g) => trees.TryGetValue(g, out var t) ? t : trees[g] = TreeRank(g);
         int window = Math.Min(groups.Count, RootCandidateGroups);
         for (int i = 0; i < window; i++)
         {
             var g = groups[i];
             double bytes = (RootCopies(g) + relayCount) * (double)chunk;
-            Func<FleetMember, double>? tree = TreeOf(g);
+            Func<FleetMember, double>? tree = TreeRank(g, relayCount);
             FleetMember? d = _selector.Pick(g.Members, LoadOf, bytes, _remainingSeconds, null, tree, out double f);
             // Groups compare as their members do: by finish, and within the backlog horizon of the best by copy-tree
             // work (the root's relay copies are booked on its group's), so originals spread over the groups instead

@@ -18,18 +18,19 @@ public class RolloutSchedulerCopyTreeTests(ITestOutputHelper output)
 
     /// <summary>Plans every packet at once and counts each device's copies as the devices would send them: the
     /// root's member and relay copies, and every forwarder's copies down the root's tree over its group's list.</summary>
-    private Dictionary<uint, int> CopiesPerDevice(List<FleetMember> planned, List<FleetMember> published, out List<SendOrder> orders)
+    private Dictionary<uint, int> CopiesPerDevice(List<FleetMember> planned, List<FleetMember> published, out List<SendOrder> orders,
+        int ordersPerCall = 64, TimeSpan? step = null)
     {
         var time = new FakeTimeProvider();
-        var options = new SchedulerOptions { GroupFanout = Fanout, MaxInFlightPerDevice = Chunks, BacklogHorizon = TimeSpan.FromHours(1) };
+        var options = new SchedulerOptions { GroupFanout = Fanout, MaxInFlightPerDevice = Chunks, BacklogHorizon = TimeSpan.FromHours(1), MaxOrdersPerCall = ordersPerCall };
         var scheduler = new RolloutScheduler(Chunks, _ => Chunk, options, new OverheadTable(time), time);
         scheduler.UpdateFleet(planned);
         scheduler.UpdateRings(published);
         orders = new List<SendOrder>();
-        for (int i = 0; i < 50 && orders.Count < Chunks; i++)
+        for (int i = 0; i < 50 + Chunks && orders.Count < Chunks; i++)
         {
             orders.AddRange(scheduler.Plan());
-            time.Advance(TimeSpan.FromMilliseconds(10));
+            time.Advance(step ?? TimeSpan.FromMilliseconds(10));
         }
         Assert.Equal(Chunks, orders.Count);
         var copies = published.ToDictionary(m => m.NodeId, _ => 0);
@@ -72,6 +73,20 @@ public class RolloutSchedulerCopyTreeTests(ITestOutputHelper output)
         output.WriteLine(string.Join(", ", roots.OrderBy(r => r.Key).Select(r => $"group {r.Key}: {r.Value} originals")));
         Assert.Equal(3, roots.Count);
         Assert.All(roots.Values, n => Assert.InRange(n, Chunks / 3 - 6, Chunks / 3 + 6));
+    }
+
+    [Fact]
+    public void Copy_tree_work_is_shared_evenly_by_what_was_booked_in_the_rollout_not_by_what_is_still_queued()
+    {
+        // One original at a time, each long after the one before (every booking worked off by the clock): ranked by the
+        // backlog still booked, every root candidate tied at nothing and the first members took the roots and their
+        // trees' work again and again (N = 100's group of 12 finished last; its busiest member forwarded 273 copies
+        // against a mean of 251). Ranked by what each member was booked in the rollout, the work evens out, and the
+        // group one larger than the others shares it as evenly.
+        List<FleetMember> fleet = Fleet(groups: 3, perGroup: 11).Concat([new FleetMember(399, 3, 0x0A000001u, 5000)]).ToList();
+        AssertEven(CopiesPerDevice(fleet, fleet, out List<SendOrder> orders, ordersPerCall: 1, step: TimeSpan.FromHours(2)), within: 1.08); // by the backlog: up to 71 against a mean of 62
+        var roots = orders.GroupBy(o => o.Root.NodeId).Select(g => g.Count()).ToList();
+        output.WriteLine($"originals per root: {string.Join(",", roots.Order())}");
     }
 
     [Fact]
