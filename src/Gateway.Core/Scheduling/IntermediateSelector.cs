@@ -70,9 +70,19 @@ public sealed class IntermediateSelector(OverheadTable overheads, SchedulerOptio
     }
 
     /// <summary>Room for a job the gateway cannot steer elsewhere (a relay-tree position below level 1, whose device
-    /// the parent's table names): only the in-flight cap applies, the device queues the rest. Holding the packet back
+    /// the parent's table names) or will not (a relay tree's root or level 1 evening out its group's minimum units,
+    /// RolloutScheduler.Trees): only the in-flight cap applies, the device queues the rest. Holding the packet back
     /// until the backlog drains would idle every other device, since each packet needs one device in every group.</summary>
     public bool HasQueueRoom(DeviceLoad load) => load.InFlight < options.MaxInFlightPerDevice;
+
+    /// <summary>True when a device finishing a job at <paramref name="finishSeconds"/> is not one the selector would pass
+    /// over as slow: within SlowDeviceFactor × the candidates' best finish (busy or not) plus the backlog horizon.</summary>
+    public bool NotSlow(IReadOnlyList<FleetMember> candidates, Func<uint, DeviceLoad> loadOf, double jobBytes, double finishSeconds)
+    {
+        double bestAny = double.PositiveInfinity;
+        foreach (FleetMember m in candidates) bestAny = Math.Min(bestAny, FinishSeconds(loadOf(m.NodeId), jobBytes));
+        return finishSeconds <= options.SlowDeviceFactor * bestAny + options.BacklogHorizon.TotalSeconds;
+    }
 
     /// <summary>The best device of the candidates for a job of jobBytes, or null when none should take it now.</summary>
     public FleetMember? Pick(IReadOnlyList<FleetMember> candidates, Func<uint, DeviceLoad> loadOf, double jobBytes, out double finishSeconds)

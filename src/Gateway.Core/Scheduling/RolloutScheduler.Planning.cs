@@ -109,8 +109,8 @@ public sealed partial class RolloutScheduler
         GroupPlan? rootGroup = null;
         FleetMember? root = null;
         double rootFinish = double.PositiveInfinity, rootRank = double.PositiveInfinity;
-        // Each group's copy-tree rank once per call: nothing is booked until every pick is made, so the relay picks
-        // see the bookings the root picks saw. A root's rank counts its relay copies too.
+        // Each group's copy-tree rank for relays once per call (nothing is booked until every pick is made, so the relay
+        // picks see the bookings the root picks saw); a root's rank counts its relay copies too, so it has its own.
         var trees = new Dictionary<GroupPlan, Func<FleetMember, double>?>();
         Func<FleetMember, double>? TreeOf(GroupPlan g) => trees.TryGetValue(g, out var t) ? t : trees[g] = TreeRank(g);
         int window = Math.Min(groups.Count, RootCandidateGroups);

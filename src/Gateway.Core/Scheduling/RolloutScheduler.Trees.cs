@@ -62,10 +62,11 @@ public sealed partial class RolloutScheduler
 
     /// <summary>While no device may take data (the live fleet is empty): the groups, with their members in node order,
     /// that will — the trees are laid over them, so their tables reach the devices while the hash list still
-    /// spreads. Published once every device held the list, at N = 1,000 in 63 groups ~180 KB of tables fanned out
-    /// through the broker's uplink ahead of the first originals, which reached their devices 1.0–1.1 s after they left
-    /// the gateway. The same members taking data later give the same trees (no new epoch, nothing published again).
-    /// </summary>
+    /// spreads. (When the tables waited until every device held the list, at N = 1,000 in 63 groups ~180 KB of them
+    /// fanned out through the broker's uplink just ahead of the first originals, which reached their devices 1.0–1.1 s
+    /// after they left the gateway.) The same members taking data later give the same trees (no new epoch, nothing
+    /// published again); fewer (the settle time passed before every device held the list) give new trees, whose tables
+    /// go out at once (Rollouts/Run/RelayTreePublisher).</summary>
     private List<(int Id, List<FleetMember> Members)>? _treeFleet;
 
     /// <summary>Builds the trees for the live groups (or, before any is, for <see cref="_treeFleet"/>) and the
@@ -130,8 +131,8 @@ public sealed partial class RolloutScheduler
         return best;
     }
 
-    /// <summary>Plans packet k down its tree: root and level 1 chosen by the selector (preferring the device
-    /// with the fewest jobs, see EvenDevice and IntermediateSelector.Pick), deeper positions predicted from the tables. Every device on the way must have room, else the packet waits (nothing is assigned).</summary>
+    /// <summary>Plans packet k down its tree: root and level 1 the device with the fewest jobs (EvenDevice), or the
+    /// selector's pick where that one is busy, timed out or slow, deeper positions predicted from the tables. Every device on the way must have room, else the packet waits (nothing is assigned).</summary>
     private bool PlanTree(int k, long now, List<SendOrder> orders)
     {
         RelayForest f = _forest!;
@@ -153,7 +154,8 @@ public sealed partial class RolloutScheduler
             if (p <= RelayForest.FanOut)
             {
                 // The device with the fewest jobs, counting those the rotation will still hand it, whenever it has queue
-                // room and forwards at a rate the gateway can count on (RolloutScheduler.SilentRelays' Reckonable): a
+                // room, no delivery of it timed out since its last notice, the selector would not pass it over as slow,
+                // and it forwards at a rate the gateway can count on (RolloutScheduler.SilentRelays' Reckonable): a
                 // group's copy-tree work falls on its members by where each packet's minimum unit lands, evenly only
                 // when every member receives as many. Left to the selector (backlog, then the fewest jobs within the
                 // horizon), the groups at level 1 got 3 to 6 minimum units per member where the rotation gives every
@@ -162,10 +164,12 @@ public sealed partial class RolloutScheduler
                 // (RolloutScheduler.CopyTrees) it was no better (30.6–31.2 s in 3 runs).
                 FleetMember even = EvenDevice(g, rotation);
                 DeviceLoad evenLoad = LoadOf(even.NodeId);
-                if (_selector.HasQueueRoom(evenLoad) && Reckonable(even.NodeId))
+                double evenFinish = _selector.FinishSeconds(evenLoad, b);
+                if (_selector.HasQueueRoom(evenLoad) && evenLoad.Strikes == 0 && Reckonable(even.NodeId)
+                    && _selector.NotSlow(g.Members, LoadOf, b, evenFinish))
                 {
                     d = even;
-                    own = _selector.FinishSeconds(evenLoad, b);
+                    own = evenFinish;
                 }
                 else
                 {

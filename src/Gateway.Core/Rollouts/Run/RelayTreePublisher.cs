@@ -14,10 +14,14 @@ namespace IotOta.Gateway.Rollouts.Run;
 /// changed go out. Each retained publish goes to every member of the group through the
 /// broker's uplink: at N = 1,000 in 63 groups about 1 MB a rebuild; once a second that flooded a 1 Mbit/s uplink (0 of
 /// 1,000 devices updated in 120 s, 12.5 MB of tables), once every 5 s all 1,000 finished in 51 s. On protocol v2 the
-/// tables wait until <paramref name="ready"/> (every live target holds the hash list, or <see cref="ListWait"/> passed):
-/// no data moves before that, and a table published while the list was still spreading named only the devices that
-/// held it and went out again, whole, 7 s later (N = 1,000 in 63 groups: 922 KB of tables instead of 480 KB). A tree
-/// relay copy that comes before its group's table is owed and sent when the table arrives. Called from the run loop only.
+/// tables wait until <paramref name="ready"/>: the scheduler laid its trees over the devices that will take data before
+/// any may (RolloutScheduler.TreesAhead: they go out with the hash list), every live target holds the list, or
+/// <see cref="ListWait"/> passed. (Trees laid over the devices holding the list while it still spread named only those
+/// and went out again, whole, 7 s later: N = 1,000 in 63 groups, 922 KB of tables instead of 480 KB.) Tables that went
+/// out ahead name devices that may not hold the list yet: when the trees change after that (the settle time passed
+/// before every device held it), the new tables go out at once, not after ready or the interval, so the devices forward
+/// as the scheduler predicts. A tree relay copy that comes before its group's table is owed and sent when the table
+/// arrives. Called from the run loop only.
 /// </summary>
 internal sealed class RelayTreePublisher(IBrokerPort broker, RolloutScheduler scheduler, uint imageId, TimeProvider time, Func<bool>? ready = null)
 {
@@ -30,13 +34,18 @@ internal sealed class RelayTreePublisher(IBrokerPort broker, RolloutScheduler sc
     private uint _epochPublished;
     private bool _lost;
     private long _publishedAt;
+    /// <summary>The tables out now were laid over the devices that will take data, before any could
+    /// (RolloutScheduler.TreesAhead).</summary>
+    private bool _ahead;
 
     public async Task PublishAsync(CancellationToken ct)
     {
         uint epoch = scheduler.TreeEpoch;
         if (epoch == _epochPublished && !_lost) return;
-        if (_publishedAt != 0 && time.GetElapsedTime(_publishedAt) < MinInterval) return;
-        if (ready != null && !ready()) return;
+        bool ahead = scheduler.TreesAhead;
+        bool leavingAhead = _ahead && !ahead; // the first trees over the live fleet after tables laid ahead: out at once
+        if (!leavingAhead && _publishedAt != 0 && time.GetElapsedTime(_publishedAt) < MinInterval) return;
+        if (ready != null && !leavingAhead && !ready()) return;
         var (groups, devices) = scheduler.PublishedRelayTables(imageId);
         var tables = new Dictionary<string, (byte[] Bytes, bool Retain)>();
         foreach (var t in groups) tables[Topics.GroupTree(t.GroupId)] = (t.ToBytes(), true);
@@ -58,6 +67,7 @@ internal sealed class RelayTreePublisher(IBrokerPort broker, RolloutScheduler sc
         _epochPublished = epoch;
         _lost = false;
         _publishedAt = time.GetTimestamp();
+        _ahead = ahead;
     }
 
     /// <summary>The broker may have restarted and lost its retained tables: publish them all again.</summary>

@@ -108,6 +108,27 @@ public sealed class RootPublisherTests
         Assert.False(run.IsCompleted);
     }
 
+    [Fact]
+    public async Task When_fewer_devices_than_the_tables_were_laid_over_take_data_the_new_tables_go_out_at_once()
+    {
+        // The settle time passes with half the fleet holding the list: the trees are laid again over those, and their
+        // tables must reach the devices before data goes down them (the tables out name devices without the list),
+        // not only once every device holds it or the list wait (10 s) passes.
+        await using var h = await NodeHarness.StartAsync();
+        await h.JoinAsync(22, 11);
+        var (image, root) = Signed();
+        var run = h.Node.RunRolloutAsync(image, new RolloutOptions { Root = root, Timeout = TimeSpan.FromMinutes(1), Scheduler = new SchedulerOptions { PriorForwardRate = 1_000_000 } },
+            null, CancellationToken.None);
+        int Tables() => h.Broker.Published.Count(p => p.Topic.EndsWith("/tree", StringComparison.Ordinal) && p.Payload.Length > 0);
+        await h.PumpUntilAsync(() => Tables() > 0);
+        int ahead = Tables();
+        for (uint n = 1; n <= 11; n++) h.Progress(n, image, DeviceState.Receiving, NodeHarness.Old, []);
+        await h.AdvanceAsync(new RolloutOptions().ReconnectSettle + TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(100));
+        Assert.True(new RolloutOptions().ReconnectSettle + TimeSpan.FromSeconds(1) < RelayTreePublisher.ListWait);
+        Assert.True(Tables() > ahead, $"{Tables()} tables published, {ahead} of them ahead");
+        Assert.False(run.IsCompleted);
+    }
+
     private static DataPacket Parsed(byte[] b)
     {
         var p = new DataPacket();
