@@ -26,9 +26,7 @@ public sealed class RootPublisherTests
     {
         await using var h = await NodeHarness.StartAsync();
         await h.JoinAsync(6, 2); // group 1: 1, 3, 5; group 2: 2, 4, 6
-        var (image, root) = Signed();
-        var run = h.Node.RunRolloutAsync(image, new RolloutOptions { Root = root, Timeout = TimeSpan.FromMinutes(1), Scheduler = new SchedulerOptions { PriorForwardRate = 1_000_000 } },
-            null, CancellationToken.None);
+        var (image, run) = StartV2(h);
         await h.PumpUntilAsync(() => h.Broker.Published.Count(p => p.Payload.Length > 3 && p.Payload[3] == (byte)MessageType.Original) >= 2);
         var published = h.Broker.Published.ToList();
         var roots = published.Where(p => p.Payload.Length == ImageRoot.EncodedLength && p.Payload[3] == (byte)MessageType.ImageRoot).ToList();
@@ -61,9 +59,7 @@ public sealed class RootPublisherTests
     {
         await using var h = await NodeHarness.StartAsync();
         await h.JoinAsync(3, 1);
-        var (image, root) = Signed();
-        var run = h.Node.RunRolloutAsync(image, new RolloutOptions { Root = root, Timeout = TimeSpan.FromMinutes(1), Scheduler = new SchedulerOptions { PriorForwardRate = 1_000_000 } },
-            null, CancellationToken.None);
+        var (image, run) = StartV2(h);
         await h.PumpUntilAsync(() => h.Broker.To(Topics.DeviceIn(1)).Count > 0);
         h.Progress(2, image, DeviceState.Receiving, NodeHarness.Old, []); // 2 holds the list; 3 never got the seed's copy
         await h.AdvanceAsync(RootPublisher.StragglerAfter + TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(100));
@@ -83,9 +79,7 @@ public sealed class RootPublisherTests
         // will take data, so when all of them hold it nothing changes and no table goes out again.
         await using var h = await NodeHarness.StartAsync();
         await h.JoinAsync(22, 11);
-        var (image, root) = Signed();
-        var run = h.Node.RunRolloutAsync(image, new RolloutOptions { Root = root, Timeout = TimeSpan.FromMinutes(1), Scheduler = new SchedulerOptions { PriorForwardRate = 1_000_000 } },
-            null, CancellationToken.None);
+        var (image, run) = StartV2(h);
         var tables = () => h.Broker.Published.Where(p => p.Topic.EndsWith("/tree", StringComparison.Ordinal) && p.Payload.Length > 0).ToList();
         await h.PumpUntilAsync(() => tables().Count > 0);
         Assert.DoesNotContain(h.Broker.Published, p => WireHeader.Peek(p.Payload, 0, p.Payload.Length) == MessageType.Original && (Parsed(p.Payload).Flags & DataPacket.FlagHashPiece) == 0); // no data yet
@@ -116,9 +110,7 @@ public sealed class RootPublisherTests
         // not only once every device holds it or the list wait (10 s) passes.
         await using var h = await NodeHarness.StartAsync();
         await h.JoinAsync(22, 11);
-        var (image, root) = Signed();
-        var run = h.Node.RunRolloutAsync(image, new RolloutOptions { Root = root, Timeout = TimeSpan.FromMinutes(1), Scheduler = new SchedulerOptions { PriorForwardRate = 1_000_000 } },
-            null, CancellationToken.None);
+        var (image, run) = StartV2(h);
         int Tables() => h.Broker.Published.Count(p => p.Topic.EndsWith("/tree", StringComparison.Ordinal) && p.Payload.Length > 0);
         await h.PumpUntilAsync(() => Tables() > 0);
         int ahead = Tables();
@@ -127,6 +119,15 @@ public sealed class RootPublisherTests
         Assert.True(new RolloutOptions().ReconnectSettle + TimeSpan.FromSeconds(1) < RelayTreePublisher.ListWait);
         Assert.True(Tables() > ahead, $"{Tables()} tables published, {ahead} of them ahead");
         Assert.False(run.IsCompleted);
+    }
+
+    /// <summary>A protocol-v2 rollout of the signed test image on the harness's fleet, a minute at most.</summary>
+    private static (FirmwareImage Image, Task<RolloutResult> Run) StartV2(NodeHarness h)
+    {
+        var (image, root) = Signed();
+        var run = h.Node.RunRolloutAsync(image, new RolloutOptions { Root = root, Timeout = TimeSpan.FromMinutes(1), Scheduler = new SchedulerOptions { PriorForwardRate = 1_000_000 } },
+            null, CancellationToken.None);
+        return (image, run);
     }
 
     private static DataPacket Parsed(byte[] b)
