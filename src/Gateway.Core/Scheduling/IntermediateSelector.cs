@@ -81,8 +81,12 @@ public sealed class IntermediateSelector(OverheadTable overheads, SchedulerOptio
     {
         double bestAny = double.PositiveInfinity;
         foreach (FleetMember m in candidates) bestAny = Math.Min(bestAny, FinishSeconds(loadOf(m.NodeId), jobBytes));
-        return finishSeconds <= options.SlowDeviceFactor * bestAny + options.BacklogHorizon.TotalSeconds;
+        return !TooSlow(finishSeconds, bestAny);
     }
+
+    /// <summary>A finish past SlowDeviceFactor × the best finish of its candidates (busy or not) plus the backlog
+    /// horizon: the selector passes such a device over.</summary>
+    private bool TooSlow(double finishSeconds, double bestAny) => finishSeconds > options.SlowDeviceFactor * bestAny + options.BacklogHorizon.TotalSeconds;
 
     /// <summary>The best device of the candidates for a job of jobBytes, or null when none should take it now.</summary>
     public FleetMember? Pick(IReadOnlyList<FleetMember> candidates, Func<uint, DeviceLoad> loadOf, double jobBytes, out double finishSeconds)
@@ -153,7 +157,7 @@ public sealed class IntermediateSelector(OverheadTable overheads, SchedulerOptio
                 finishSeconds = f;
             }
         }
-        if (best != null && finishSeconds > options.SlowDeviceFactor * bestAny + horizon) return null;
+        if (best != null && TooSlow(finishSeconds, bestAny)) return null;
         if (best != null && finishSeconds > Math.Max(remainingSeconds, bestAny) + horizon) return null;
         return best;
     }

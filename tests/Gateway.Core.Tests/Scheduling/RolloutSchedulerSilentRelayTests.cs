@@ -14,6 +14,9 @@ public class RolloutSchedulerSilentRelayTests
 
     /// <summary>Groups {1, 2}, {3, 4}, {5}; 1,000-byte packets; every device measured at 100,000 B/s except those in
     /// <paramref name="slow"/> (1,000 B/s, so the selector passes them over).</summary>
+    /// <summary>Five devices in three groups: 1 and 2, 3 and 4, 5.</summary>
+    private static readonly FleetMember[] Fleet = [new FleetMember(1, 1, 0, 1), new FleetMember(2, 1, 0, 2), new FleetMember(3, 2, 0, 3), new FleetMember(4, 2, 0, 4), new FleetMember(5, 3, 0, 5)];
+
     private static RolloutScheduler Scheduler(FakeTimeProvider clock, int packets, bool measured = true, params uint[] slow)
     {
         var overheads = new OverheadTable(clock);
@@ -27,7 +30,7 @@ public class RolloutSchedulerSilentRelayTests
             }
         }
         var s = new RolloutScheduler(packets, _ => 1000, new SchedulerOptions(), overheads, clock);
-        s.UpdateFleet([new FleetMember(1, 1, 0, 1), new FleetMember(2, 1, 0, 2), new FleetMember(3, 2, 0, 3), new FleetMember(4, 2, 0, 4), new FleetMember(5, 3, 0, 5)]);
+        s.UpdateFleet(Fleet);
         return s;
     }
 
@@ -109,8 +112,7 @@ public class RolloutSchedulerSilentRelayTests
         FleetMember pair = first.Relays.Single(r => r.GroupId == 2);
         clock.Advance(TimeSpan.FromMilliseconds(300));
         s.OnNotice(first.Root.NodeId, 0);
-        s.UpdateFleet(new[] { new FleetMember(1, 1, 0, 1), new FleetMember(2, 1, 0, 2), new FleetMember(3, 2, 0, 3), new FleetMember(4, 2, 0, 4), new FleetMember(5, 3, 0, 5) }
-            .Where(m => m.NodeId != pair.NodeId));
+        s.UpdateFleet(Fleet.Where(m => m.NodeId != pair.NodeId));
         clock.Advance(TimeSpan.FromMilliseconds(50));
         s.Plan();
         Assert.False(s.IsDeliveredTo(pair.NodeId == 3 ? 4u : 3u, 0)); // its group mate did not get it through the relay
@@ -126,8 +128,7 @@ public class RolloutSchedulerSilentRelayTests
         SendOrder first = Assert.Single(s.Plan());
         clock.Advance(TimeSpan.FromMilliseconds(300));
         s.OnNotice(first.Root.NodeId, 0);
-        s.UpdateFleet(new[] { new FleetMember(1, 1, 0, 1), new FleetMember(2, 1, 0, 2), new FleetMember(3, 2, 0, 3), new FleetMember(4, 2, 0, 4), new FleetMember(5, 3, 0, 5) }
-            .Where(m => m.NodeId != first.Root.NodeId));
+        s.UpdateFleet(Fleet.Where(m => m.NodeId != first.Root.NodeId));
         Assert.Equal(0, s.OrphanCount);
         clock.Advance(JobTime(1000) + TimeSpan.FromMilliseconds(1));
         Assert.Empty(s.Plan());
