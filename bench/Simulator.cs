@@ -155,13 +155,12 @@ public sealed class Simulator
         foreach (SendOrder o in orders)
         {
             _overheads.RegisterSend(o.Root.NodeId, o.Index);
-            if (!o.SilentRelays) foreach (var r in o.Relays) _overheads.RegisterSend(r.NodeId, o.Index); // as RolloutEngine
+            foreach (var r in o.Relays.Concat(o.Deep)) if (!o.Silent.Contains(r.NodeId)) _overheads.RegisterSend(r.NodeId, o.Index); // as RolloutEngine
             _gatewayBusyUntil = Math.Max(_gatewayBusyUntil, now) + Ticks(ChunkLength(o.Index) / _gatewayUp);
             _originals++;
             _control.Original(o.Root.NodeId, o.Relays.Count, ChunkLength(o.Index));
             int root = (int)o.Root.NodeId - 1;
             long arrive = Download(root, _gatewayBusyUntil + _latency, o.Index);
-            foreach (var r in o.Deep) _overheads.RegisterSend(r.NodeId, o.Index);
             var relays = o.Relays.Select(r => (int)r.NodeId - 1).ToArray();
             int k = o.Index;
             bool tree = o.Tree;

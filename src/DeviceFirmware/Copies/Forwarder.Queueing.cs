@@ -78,7 +78,7 @@ namespace IotOta.DeviceFirmware.Copies
                 if (_trees.Owe(idx)) _counters.TreeRelaysOwed++;
                 return 0;
             }
-            if (kind == CopyPlanner.RelayTree) return QueueTreeRelay(m.ImageId, idx);
+            if (kind == CopyPlanner.RelayTree) return QueueTreeRelay(m.ImageId, idx, (byte)(p.Flags & DataPacket.FlagSilentRelays));
             return QueueNamedRelays(p, m.ImageId, idx, (byte)(DataPacket.FlagRelay | (p.IsTree ? DataPacket.FlagTree : 0) | (p.Flags & DataPacket.FlagSilentRelays)));
         }
 
@@ -106,7 +106,9 @@ namespace IotOta.DeviceFirmware.Copies
             return n;
         }
 
-        private int QueueTreeRelay(uint imageId, int idx)
+        /// <summary>Queues the relay copies of packet idx to this group's tree children; <paramref name="silent"/>
+        /// (FlagSilentRelays, from the copy this device got) passes on, so the tree's leaves send no notice.</summary>
+        private int QueueTreeRelay(uint imageId, int idx, byte silent)
         {
             ForwardJob rj = _relayQueue.Reserve();
             if (rj == null)
@@ -117,7 +119,7 @@ namespace IotOta.DeviceFirmware.Copies
             rj.Kind = ForwardJob.KindRelay;
             rj.ImageId = imageId;
             rj.Index = idx;
-            rj.CopyFlags = (byte)(DataPacket.FlagRelay | DataPacket.FlagTree);
+            rj.CopyFlags = (byte)(DataPacket.FlagRelay | DataPacket.FlagTree | silent);
             int n = _planner.TreeRelays(_trees, idx, rj);
             if (!_relayQueue.Commit())
             {
@@ -140,7 +142,7 @@ namespace IotOta.DeviceFirmware.Copies
                 if (_trees.RelaysPacket(idx) && _rx.Holds(idx))
                 {
                     if (_relayQueue.IsFull) return; // the rest on a later pump
-                    QueueTreeRelay(m.ImageId, idx);
+                    QueueTreeRelay(m.ImageId, idx, 0); // its copy's flags are gone: the children notice
                 }
                 _trees.Settle(idx);
             }

@@ -31,6 +31,7 @@ namespace IotOta.DeviceFirmware.Copies
         private WireReader _reader;
         private byte[] _owed = new byte[0];
         private int _owedCount;
+        private bool _held;
 
         /// <param name="partition">Where tables are stored: <paramref name="regionOffset"/> starts whole sectors that
         /// hold <see cref="MaxLength"/> bytes and that nothing else uses.</param>
@@ -55,10 +56,11 @@ namespace IotOta.DeviceFirmware.Copies
             return (MaxLength + sectorSize - 1) / sectorSize * sectorSize;
         }
 
-        /// <summary>A table for this image naming child groups is held.</summary>
+        /// <summary>A table for this image is held: one naming child groups, or an empty one (this group is a leaf of
+        /// every tree, and a relay copy down a tree goes no further).</summary>
         public bool HasTable(uint imageId)
         {
-            return ImageId == imageId && ChildCount > 0;
+            return _held && ImageId == imageId;
         }
 
         /// <summary>True when a relay copy of this packet (flagged as a tree packet) goes on to this group's children.</summary>
@@ -87,6 +89,7 @@ namespace IotOta.DeviceFirmware.Copies
         public void Withdraw()
         {
             ChildCount = 0;
+            _held = false;
         }
 
         /// <summary>Keeps a table when it names this group and is not older than the one held for the same image:
@@ -127,6 +130,7 @@ namespace IotOta.DeviceFirmware.Copies
             if (group != groupId) return OtherGroup;
             if (ImageId == imageId && Epoch > epoch) return Older;
             ChildCount = 0; // no table while flash is rewritten
+            _held = false;
             _part.Erase(_region, RegionLength(_part.SectorSize));
             _part.Write(_region, buffer, offset, count);
             int at = start - offset;
@@ -142,6 +146,7 @@ namespace IotOta.DeviceFirmware.Copies
             TreeCount = trees;
             Tree = tree;
             ChildCount = children;
+            _held = true;
             return Taken;
         }
 

@@ -47,6 +47,18 @@ public sealed class RelayForest
     public static int Parent(int position) => position == 0 ? -1 : (position - 1) / FanOut;
     public int ChildCount(int position) => Math.Clamp(GroupCount - FirstChild(position), 0, FanOut);
 
+    /// <summary>True when the group has children at a position below the root in some tree (it gets a table that
+    /// names them).</summary>
+    public bool HasChildrenBelowLevel1(int groupId)
+    {
+        for (int t = 0; t < TreeCount; t++)
+        {
+            int p = PositionOf(t, groupId);
+            if (p >= 1 && p < InternalCount) return true;
+        }
+        return false;
+    }
+
     /// <summary>Levels below the root (the root's children are level 1).</summary>
     public int Depth
     {
@@ -68,9 +80,16 @@ public sealed class RelayForest
     }
 
     /// <summary>One table per group that has children below level 1 (positions 1 .. InternalCount−1 of some tree),
-    /// naming for each child group its relay candidates.</summary>
+    /// naming for each child group its relay candidates; and an empty one (no children, tree 0) for every other group:
+    /// its devices then know they are leaves of every tree, and a relay copy that asks for silence
+    /// (FlagSilentRelays) sends them no notice (RolloutScheduler.SilentRelays). Without a table a device cannot tell a
+    /// leaf from a table still on its way, and notices.</summary>
     public IEnumerable<RelayTree> Tables(uint imageId, uint epoch, Func<int, IReadOnlyList<FleetMember>> candidatesOf)
     {
+        foreach (int g in _groups)
+        {
+            if (!HasChildrenBelowLevel1(g)) yield return new RelayTree { ImageId = imageId, GroupId = g, Epoch = epoch, TreeCount = TreeCount, Tree = 0 };
+        }
         for (int t = 0; t < TreeCount; t++)
         {
             for (int p = 1; p < InternalCount; p++)

@@ -155,7 +155,11 @@ public sealed partial class RolloutScheduler
             // The relay starts only after the root reached it: give its deadline the root's expected time too.
             Assign(r.G, k, r.D, r.Bytes, r.Finish + rootFinish, now, via: root.NodeId, silent: silent);
         }
-        orders.Add(new SendOrder(k, root, relays.Select(r => r.D).ToList()) { SilentRelays = silent });
+        orders.Add(new SendOrder(k, root, relays.Select(r => r.D).ToList())
+        {
+            SilentRelays = silent,
+            Silent = silent ? relays.Select(r => r.D.NodeId).ToList() : Array.Empty<uint>(),
+        });
         OriginalsPlanned++;
         RelaysPlanned += relays.Count;
         return true;

@@ -53,7 +53,7 @@ public sealed partial class RolloutScheduler
             if (_forest == null) return (groups, devices);
             foreach (RelayTree t in _forest.Tables(imageId, TreeEpoch, g => _candidates[g]))
             {
-                if (_forest.PositionOf(t.Tree, t.GroupId) <= RelayForest.FanOut) groups.Add(t);
+                if (t.ChildCount == 0 || _forest.PositionOf(t.Tree, t.GroupId) <= RelayForest.FanOut) groups.Add(t);
                 else devices.AddRange(RelayTableSplit.ForDevices(t, _candidates[t.GroupId], _chunkCount));
             }
             return (groups, devices);
@@ -190,16 +190,25 @@ public sealed partial class RolloutScheduler
             // A relay starts only after its parent reached it: its deadline includes the way down.
             finish[p] = own + (p == 0 ? 0 : finish[RelayForest.Parent(p)]);
         }
+        // The leaves send no notice when the gateway can reckon every one (RolloutScheduler.SilentRelays): each has a
+        // table that says it passes the packet to no other group, and its parent's notice says the copy went out.
+        bool silent = _options.SilentTreeLeaves && Enumerable.Range(1, n - 1).Any(p => f.ChildCount(p) == 0)
+            && Enumerable.Range(1, n - 1).All(p => f.ChildCount(p) > 0 || Reckonable(picks[p].NodeId));
+        var quiet = new List<uint>();
         for (int p = 0; p < n; p++)
         {
             if (p > RelayForest.FanOut && _forced.TryGetValue(picks[p].NodeId, out int left) && left > 0) _forced[picks[p].NodeId] = left - 1;
-            Assign(plans[p], k, picks[p], bytes[p], finish[p], now, via: p == 0 ? 0 : picks[RelayForest.Parent(p)].NodeId, deep: p > RelayForest.FanOut);
+            bool leaf = silent && p > 0 && f.ChildCount(p) == 0;
+            if (leaf) quiet.Add(picks[p].NodeId);
+            Assign(plans[p], k, picks[p], bytes[p], finish[p], now, via: p == 0 ? 0 : picks[RelayForest.Parent(p)].NodeId, deep: p > RelayForest.FanOut, silent: leaf);
         }
         int direct = Math.Min(n - 1, RelayForest.FanOut);
         orders.Add(new SendOrder(k, picks[0], picks.Skip(1).Take(direct).ToList())
         {
             Tree = true,
             Deep = picks.Skip(1 + direct).ToList(),
+            SilentRelays = silent,
+            Silent = quiet,
         });
         OriginalsPlanned++;
         RelaysPlanned += n - 1;

@@ -72,11 +72,23 @@ public class RelayForestTests
         var f = Forest(200);
         var members = Enumerable.Range(1, 200).ToDictionary(i => 3 * i,
             i => (IReadOnlyList<FleetMember>)Enumerable.Range(0, 3).Select(j => new FleetMember((uint)(10 * i + j), 3 * i, 0x0A000001, 5000 + j)).ToList());
-        var tables = f.Tables(42, 7, g => members[g]).ToList();
-        Assert.Equal(f.TreeCount * (f.InternalCount - 1), tables.Count); // positions 1 .. I−1 of every tree; the root's children are named
-        Assert.Equal(tables.Count, tables.Select(t => t.GroupId).Distinct().Count());
+        var all = f.Tables(42, 7, g => members[g]).ToList();
+        // one table per group: positions 1 .. I−1 of every tree name their children (the root's children are named in
+        // the original); every other group gets an empty one, so its devices know they are leaves of every tree
+        Assert.Equal(200, all.Select(t => t.GroupId).Distinct().Count());
+        Assert.Equal(200, all.Count);
+        var tables = all.Where(t => t.ChildCount > 0).ToList();
+        Assert.Equal(f.TreeCount * (f.InternalCount - 1), tables.Count);
+        foreach (var t in all.Where(t => t.ChildCount == 0))
+        {
+            Assert.False(f.HasChildrenBelowLevel1(t.GroupId));
+            Assert.Equal((42u, 7u, f.TreeCount, 0), (t.ImageId, t.Epoch, t.TreeCount, t.Tree));
+            Assert.False(t.RelaysPacket(0));
+            Assert.Equal(RelayTree.FixedLength, t.ToBytes().Length);
+        }
         foreach (var t in tables)
         {
+            Assert.True(f.HasChildrenBelowLevel1(t.GroupId));
             Assert.Equal(42u, t.ImageId);
             Assert.Equal(7u, t.Epoch);
             Assert.Equal(f.TreeCount, t.TreeCount);

@@ -37,9 +37,13 @@ public class RelayTreeSchedulingTests(ITestOutputHelper output)
         // Every group got every packet exactly once as a minimum unit, through the tables alone below level 1.
         Assert.Equal(200 * 40, sim.MinimumUnits.Count);
         Assert.All(sim.MinimumUnits, kv => Assert.Equal(1, kv.Value));
-        // Down relay trees every relay notices, leaves too (RolloutScheduler.SilentRelays).
-        Assert.Equal(200 * 40, sim.NoticesDelivered);
-        Assert.Equal(0, sim.Scheduler.SilentSettled);
+        // Down relay trees the leaves (no children at their position) send no notice but their device's first
+        // (RolloutScheduler.SilentRelays): their deliveries settle at the gateway, every other one is noticed.
+        var f = sim.Scheduler.Forest;
+        int leaves = Enumerable.Range(1, 199).Count(p => f.ChildCount(p) == 0);
+        Assert.Equal(200 * 40, sim.NoticesDelivered + sim.Scheduler.SilentSettled);
+        Assert.InRange(sim.Scheduler.SilentSettled, 40 * leaves - devices.Count, 40 * leaves);
+        Assert.All(sim.Orders, o => Assert.Equal(o.Order.Relays.Concat(o.Order.Deep).Where(m => f.ChildCount(f.PositionOf(f.TreeOf(o.Order.Index), m.GroupId)) == 0).Select(m => m.NodeId), o.Order.Silent));
     }
 
     [Fact]
@@ -48,7 +52,9 @@ public class RelayTreeSchedulingTests(ITestOutputHelper output)
         var (s, _, _) = Scheduler(groups: 200, perGroup: 4, chunks: 16);
         var orders = s.Plan();
         var tables = s.RelayTables(9).ToDictionary(t => t.GroupId);
-        Assert.All(tables.Values, t => Assert.InRange(t.ChildCount, 1, RelayForest.FanOut));
+        // Every group has one table; it is empty (a leaf of every tree) only when the group has no children below level 1.
+        Assert.Equal(200, tables.Count);
+        Assert.All(tables.Values, t => Assert.InRange(t.ChildCount, s.Forest!.HasChildrenBelowLevel1(t.GroupId) ? 1 : 0, s.Forest.HasChildrenBelowLevel1(t.GroupId) ? RelayForest.FanOut : 0));
         Assert.All(orders, o => Assert.Equal(RelayForest.FanOut, o.Relays.Count));
         Assert.True(RelayForest.FanOut <= DataPacket.MaxTargets);
         // Walk the tree as the devices do: level 1 named in the original, deeper from each group's table.
@@ -90,7 +96,9 @@ public class RelayTreeSchedulingTests(ITestOutputHelper output)
         s.UpdateFleet(members);
         var (groupTables, deviceTables) = s.PublishedRelayTables(9);
         var forest = s.Forest!;
-        Assert.All(groupTables, t => Assert.InRange(forest.PositionOf(t.Tree, t.GroupId), 1, RelayForest.FanOut));
+        Assert.All(groupTables.Where(t => t.ChildCount > 0), t => Assert.InRange(forest.PositionOf(t.Tree, t.GroupId), 1, RelayForest.FanOut));
+        // the empty tables of the groups that are leaves in every tree go to the group, whatever its positions
+        Assert.Equal(forest.GroupIds.Where(g => !forest.HasChildrenBelowLevel1(g)), groupTables.Where(t => t.ChildCount == 0).Select(t => t.GroupId).OrderBy(g => g));
         Assert.All(deviceTables, d => Assert.True(forest.PositionOf(d.Table.Tree, d.Table.GroupId) > RelayForest.FanOut));
         Assert.NotEmpty(deviceTables);
         var byGroup = groupTables.ToDictionary(t => t.GroupId);

@@ -148,8 +148,7 @@ internal sealed class SchedulerSimulation
             Orders.Add((NowSeconds, o));
             if (Departed.Contains(o.Root.NodeId) || o.Relays.Any(r => Departed.Contains(r.NodeId))) OrdersToDeparted.Add(o);
             Overheads.RegisterSend(o.Root.NodeId, o.Index);
-            if (!o.SilentRelays) foreach (var r in o.Relays) Overheads.RegisterSend(r.NodeId, o.Index); // as RolloutEngine
-            foreach (var r in o.Deep) Overheads.RegisterSend(r.NodeId, o.Index);
+            foreach (var r in o.Relays.Concat(o.Deep)) if (!o.Silent.Contains(r.NodeId)) Overheads.RegisterSend(r.NodeId, o.Index); // as RolloutEngine
             _gatewayBusyUntil = Math.Max(_gatewayBusyUntil, now) + (long)Math.Round(ChunkLength(o.Index) / GatewayUploadBytesPerSecond * TicksPerSecond);
             long arrive = _gatewayBusyUntil + LatencyTicks;
             SimDevice root = Devices[o.Root.NodeId];
