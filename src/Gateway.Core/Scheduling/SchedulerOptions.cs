@@ -30,8 +30,8 @@ public sealed record SchedulerOptions
     /// <summary>A device with room is passed over when it would finish later than this many times the group's best
     /// device (busy or not) plus the backlog horizon.</summary>
     public double SlowDeviceFactor { get; init; } = 2.0;
-    /// <summary>The leaves of a relay tree (groups with no children at their position) send no receipt notice when the
-    /// gateway can reckon every one of them (RolloutScheduler.SilentRelays): their parents' notices stand for them.</summary>
+    /// <summary>The leaves of a relay tree (groups with no children at their position) send no receipt notice
+    /// (RolloutScheduler.SilentRelays): their parents' notices stand for them.</summary>
     public bool SilentTreeLeaves { get; init; } = true;
     /// <summary>Largest number of orders handed out per planning call.</summary>
     public int MaxOrdersPerCall { get; init; } = 64;
