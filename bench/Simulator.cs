@@ -84,6 +84,7 @@ public sealed class Simulator
             _tables[t.GroupId] = t;
             _tableBytes += t.ToBytes().Length;
         }
+        _scheduler.TablesPublished(_scheduler.TreeEpoch); // the devices hold them from the start (retained)
     }
 
     public double Bound { get; }

@@ -131,8 +131,11 @@ namespace IotOta.DeviceFirmware.Copies
             if (ImageId == imageId && Epoch > epoch) return Older;
             ChildCount = 0; // no table while flash is rewritten
             _held = false;
-            _part.Erase(_region, RegionLength(_part.SectorSize));
-            _part.Write(_region, buffer, offset, count);
+            if (children > 0) // an empty table (a leaf of every tree) names nothing to read back: no erase
+            {
+                _part.Erase(_region, RegionLength(_part.SectorSize));
+                _part.Write(_region, buffer, offset, count);
+            }
             int at = start - offset;
             for (int c = 0; c < children; c++)
             {

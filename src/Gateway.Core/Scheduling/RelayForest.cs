@@ -86,10 +86,6 @@ public sealed class RelayForest
     /// leaf from a table still on its way, and notices.</summary>
     public IEnumerable<RelayTree> Tables(uint imageId, uint epoch, Func<int, IReadOnlyList<FleetMember>> candidatesOf)
     {
-        foreach (int g in _groups)
-        {
-            if (!HasChildrenBelowLevel1(g)) yield return new RelayTree { ImageId = imageId, GroupId = g, Epoch = epoch, TreeCount = TreeCount, Tree = 0 };
-        }
         for (int t = 0; t < TreeCount; t++)
         {
             for (int p = 1; p < InternalCount; p++)
@@ -115,6 +111,11 @@ public sealed class RelayForest
                 table.ChildCount = ChildCount(p);
                 yield return table;
             }
+        }
+        // last: the tables that name children are the ones relays wait for
+        foreach (int g in _groups)
+        {
+            if (!HasChildrenBelowLevel1(g)) yield return new RelayTree { ImageId = imageId, GroupId = g, Epoch = epoch, TreeCount = TreeCount, Tree = 0 };
         }
     }
 }

@@ -158,7 +158,7 @@ public sealed partial class RolloutScheduler
         orders.Add(new SendOrder(k, root, relays.Select(r => r.D).ToList())
         {
             SilentRelays = silent,
-            Silent = silent ? relays.Select(r => r.D.NodeId).ToList() : Array.Empty<uint>(),
+            Silent = silent ? relays.Select(r => r.D.NodeId).ToHashSet() : new HashSet<uint>(),
         });
         OriginalsPlanned++;
         RelaysPlanned += relays.Count;

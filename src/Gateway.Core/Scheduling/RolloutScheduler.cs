@@ -54,8 +54,8 @@ public sealed partial class RolloutScheduler
         /// sample of the <see cref="NoticeTimer"/>.</summary>
         public readonly long[] Planned = new long[chunks];
         public readonly double[] Expected = new double[chunks];
-        /// <summary>A relay named by an original flagged FlagSilentRelays: its device sends no notice
-        /// (RolloutScheduler.SilentRelays).</summary>
+        /// <summary>A relay that sends no notice (RolloutScheduler.SilentRelays): named by an original flagged
+        /// FlagSilentRelays, or a leaf of a relay tree.</summary>
         public readonly bool[] Silent = new bool[chunks];
         /// <summary>When the device was booked to be through with this job and every copy-tree copy booked on it
         /// before (RolloutScheduler.CopyTrees; 0 without copy trees).</summary>
@@ -75,6 +75,10 @@ public sealed partial class RolloutScheduler
         _selector = new IntermediateSelector(overheads, options, time);
         _pendingCount = new int[chunkCount];
         _window = new SequentialWindow(chunkCount);
+        // The tables' epoch starts at the wall clock's seconds, not at 0: a device keeps the newest table of an image
+        // and refuses an older one, and a new engine for the same image (a campaign's next phase, a rollout resumed
+        // after a gateway restart) would otherwise count from 1 again below what its devices hold.
+        TreeEpoch = (uint)Math.Clamp(time.GetUtcNow().ToUnixTimeSeconds(), 0, uint.MaxValue / 2);
     }
 
     public long OriginalsPlanned { get; private set; }

@@ -14,5 +14,7 @@ public sealed record SendOrder(int Index, FleetMember Root, IReadOnlyList<FleetM
     public bool SilentRelays { get; init; }
     public IReadOnlyList<FleetMember> Deep { get; init; } = Array.Empty<FleetMember>();
     /// <summary>The relays (named or deep) that send no notice: the gateway registers no send for them.</summary>
-    public IReadOnlyCollection<uint> Silent { get; init; } = Array.Empty<uint>();
+    public IReadOnlySet<uint> Silent { get; init; } = NoneSilent;
+
+    private static readonly IReadOnlySet<uint> NoneSilent = new HashSet<uint>();
 }

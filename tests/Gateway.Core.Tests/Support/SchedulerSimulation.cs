@@ -51,10 +51,16 @@ internal sealed class SchedulerSimulation
         GatewayUploadBytesPerSecond = gatewayUploadBytesPerSecond;
         LatencyTicks = (long)Math.Round(linkLatencySeconds * TicksPerSecond);
         Clock = new FakeTimeProvider();
-        StartTicks = Clock.GetUtcNow().UtcTicks;
         Overheads = new OverheadTable(Clock);
         Scheduler = new RolloutScheduler(chunkCount, ChunkLength, options, Overheads, Clock);
         Scheduler.UpdateFleet(OnlineMembers());
+        if (Scheduler.Forest != null)
+        {
+            // As a v2 rollout does: the tables go out with the hash list, a while before the first data.
+            LearnTables();
+            Clock.Advance(RolloutScheduler.TableSettle);
+        }
+        StartTicks = Clock.GetUtcNow().UtcTicks;
     }
 
     public Dictionary<uint, SimDevice> Devices { get; }
@@ -137,12 +143,7 @@ internal sealed class SchedulerSimulation
     {
         long now = NowTicks;
         var orders = Scheduler.Plan();
-        if (Scheduler.TreeEpoch != _tablesEpoch)
-        {
-            // The devices learn the (re)built tables, as from the retained tree topics.
-            _tables = Scheduler.RelayTables(1).ToDictionary(t => t.GroupId);
-            _tablesEpoch = Scheduler.TreeEpoch;
-        }
+        if (Scheduler.TreeEpoch != _tablesEpoch) LearnTables();
         foreach (SendOrder o in orders)
         {
             Orders.Add((NowSeconds, o));
@@ -158,6 +159,14 @@ internal sealed class SchedulerSimulation
             At(arrive, () => Receive(root, o.Index, relays, ReceiptNotice.KindOriginal, tree, silent));
         }
         foreach (var l in Scheduler.Loads()) MaxInFlightSeen = Math.Max(MaxInFlightSeen, l.InFlight);
+    }
+
+    /// <summary>The devices learn the (re)built tables at once, as from the retained tree topics.</summary>
+    private void LearnTables()
+    {
+        _tables = Scheduler.RelayTables(1).ToDictionary(t => t.GroupId);
+        _tablesEpoch = Scheduler.TreeEpoch;
+        Scheduler.TablesPublished(_tablesEpoch);
     }
 
     private long DeviceMs(SimDevice d, long ticks) => d.ClockOffsetMs + ticks / TimeSpan.TicksPerMillisecond;

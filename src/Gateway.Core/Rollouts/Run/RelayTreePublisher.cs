@@ -8,7 +8,9 @@ namespace IotOta.Gateway.Rollouts.Run;
 /// Relay trees (more groups than one original names): publishes the tables when the scheduler
 /// rebuilt the trees — at most once every 5 s while the fleet is still joining (on protocol v2 the plan's fleet grows as
 /// devices get the hash list, and every rebuild changes the candidate lists) — and clears the tables of groups that no
-/// longer have one. Groups at level 1 get their table retained on the group's tree topic; deeper groups one table per
+/// longer have one, and tells the scheduler which epoch went out (RolloutScheduler.TablesPublished: the trees' leaves
+/// are asked for silence only a while after). Groups at level 1 get their table retained on the group's tree topic, and
+/// so do the groups that are leaves in every tree (an empty table: their devices know they are leaves); deeper groups one table per
 /// relaying member on its in-topic (<see cref="RelayTableSplit"/>; a device keeps its table in flash, and one that was
 /// offline gets it on its return, which changes its group's candidates and so the trees' epoch). Only tables whose bytes
 /// changed go out. Each retained publish goes to every member of the group through the
@@ -65,6 +67,7 @@ internal sealed class RelayTreePublisher(IBrokerPort broker, RolloutScheduler sc
             _tables[topic] = table;
         }
         _epochPublished = epoch;
+        scheduler.TablesPublished(epoch);
         _lost = false;
         _publishedAt = time.GetTimestamp();
         _ahead = ahead;

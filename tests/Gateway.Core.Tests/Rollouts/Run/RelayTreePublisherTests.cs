@@ -1,11 +1,13 @@
 using IotOta.Gateway.Core.Tests.Support;
 using IotOta.Gateway.Rollouts;
+using IotOta.Gateway.Scheduling;
 using IotOta.Shared.Protocol;
 
 namespace IotOta.Gateway.Core.Tests.Rollouts.Run;
 
-/// <summary>The relay tables as they go out: level-1 groups' retained on the group's tree topic, deeper groups' one
-/// per relaying member on its in-topic, not retained (N = 1,000 in 63 groups: 480 KB of retained tables became 186 KB).</summary>
+/// <summary>The relay tables as they go out: level-1 groups' retained on the group's tree topic (and the empty tables
+/// of the groups that are leaves in every tree), deeper groups' one per relaying member on its in-topic, not retained
+/// (N = 1,000 in 63 groups: 480 KB of retained tables became 186 KB).</summary>
 public sealed class RelayTreePublisherTests
 {
     private const int Groups = 30;
@@ -51,6 +53,12 @@ public sealed class RelayTreePublisherTests
             Assert.Equal((int)((node - 1) % Groups) + 1, t.GroupId); // a member of the table's group
             Assert.DoesNotContain(t.GroupId, levelOne);
         }
+        // The groups that are leaves in every tree get an empty table on their tree topic (their devices then know
+        // it, and stay silent for relay copies that ask for it); no other group does.
+        var forest = new RelayForest(Enumerable.Range(1, Groups).ToList());
+        var empty = groupTables.Select(p => Parse(p.Payload)).Where(t => t.ChildCount == 0).Select(t => t.GroupId).ToHashSet();
+        Assert.NotEmpty(empty);
+        Assert.Equal(Enumerable.Range(1, Groups).Where(g => !forest.HasChildrenBelowLevel1(g)).ToHashSet(), empty);
         // One table per member at most, and no group's table twice: the fleet did not change.
         Assert.Equal(deviceTables.Count, deviceTables.Select(p => p.Topic).Distinct().Count());
         Assert.Equal(groupTables.Count, levelOne.Count);
