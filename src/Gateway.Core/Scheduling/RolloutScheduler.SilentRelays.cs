@@ -18,7 +18,7 @@ namespace IotOta.Gateway.Scheduling;
 /// reckoned at the prior rate, a device ten times slower got 1 MB of jobs in the simulated heterogeneous fleet and
 /// finished at 87 s instead of 21.</para>
 /// <para>Down relay trees the leaves are silent (RolloutScheduler.Trees' PlanTree, once the trees' tables went out
-/// TableSettle ago and when every level-1 leaf is reckonable): an
+/// TableSettle ago): an
 /// interior relay notices once its relay copies are out, and its notice settles its children as a root's does. Tried
 /// before session 13's scheduling changes, at N = 1,000 in 63 groups that took 34.2–36.8 s against 31.8–32.4 s; now
 /// 27.8–28.2 s against 27.8–29.7 s, and 12–17 KB fewer at the broker.</para>

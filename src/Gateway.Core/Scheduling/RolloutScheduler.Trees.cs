@@ -217,15 +217,15 @@ public sealed partial class RolloutScheduler
             finish[p] = own + (p == 0 ? 0 : finish[RelayForest.Parent(p)]);
         }
         // The leaves send no notice (RolloutScheduler.SilentRelays): each has a table that says it passes the packet to
-        // no other group, and its parent's notice says the copy went out. Also a leaf the gateway could not reckon
-        // (measured at under a quarter of the median rate): below level 1 the rotation hands it its packets anyway, and
-        // its silent jobs are reckoned at its own rate. Asked of reckonable leaves only, the real heterogeneous fleet
-        // in 10 groups (a quarter ten times slower) took 105.8–107.8 s, its median device 81–82 s (notices 18 s late
-        // behind the slow uplinks); of every leaf, 88.0–108.3 s, its median device 48–50 s (notices 4–6 s late).
-        // Not while the tables of these trees may still be on their way (TablesSettled), and not when a level-1 leaf is
-        // the selector's pick of a device it cannot reckon (EvenDevice takes only reckonable ones).
-        bool silent = _options.SilentTreeLeaves && TablesSettled && Enumerable.Range(1, n - 1).Any(p => f.ChildCount(p) == 0)
-            && Enumerable.Range(1, Math.Min(n - 1, RelayForest.FanOut)).All(p => f.ChildCount(p) > 0 || Reckonable(picks[p].NodeId));
+        // no other group, and its parent's notice says the copy went out. Not while the tables of these trees may still
+        // be on their way (TablesSettled). Also a leaf the gateway could not reckon (measured at under a quarter of the
+        // median rate; below level 1 the rotation hands it its packets anyway, at level 1 the selector may pick it when
+        // the even member is busy): its silent jobs are reckoned at its own rate, and its notices would queue behind
+        // its copies on its slow uplink. The real heterogeneous fleet in 10 groups (a quarter ten times slower): with
+        // reckonable leaves silent only, 105.8–107.8 s, the median device 81–82 s (notices 18 s late); with every leaf
+        // silent but where a level-1 leaf is not reckonable, 101.4–106.3 s and 60–64 s (16 s late); with every leaf,
+        // 88.0–109.6 s and 46–63 s (3–6 s late).
+        bool silent = _options.SilentTreeLeaves && TablesSettled && Enumerable.Range(1, n - 1).Any(p => f.ChildCount(p) == 0);
         var quiet = new HashSet<uint>();
         for (int p = 0; p < n; p++)
         {
