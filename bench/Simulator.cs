@@ -156,7 +156,7 @@ public sealed class Simulator
         foreach (SendOrder o in orders)
         {
             _overheads.RegisterSend(o.Root.NodeId, o.Index);
-            foreach (var r in o.Relays.Concat(o.Deep)) if (!o.Silent.Contains(r.NodeId)) _overheads.RegisterSend(r.NodeId, o.Index); // as RolloutEngine
+            foreach (var r in o.NoticingRelays) _overheads.RegisterSend(r.NodeId, o.Index); // as RolloutEngine
             _gatewayBusyUntil = Math.Max(_gatewayBusyUntil, now) + Ticks(ChunkLength(o.Index) / _gatewayUp);
             _originals++;
             _control.Original(o.Root.NodeId, o.Relays.Count, ChunkLength(o.Index));

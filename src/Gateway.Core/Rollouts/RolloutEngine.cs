@@ -337,10 +337,7 @@ public sealed partial class RolloutEngine
             _overheads.RegisterSend(order.Root.NodeId, order.Index);
             // A silent relay's send is not registered: no notice would take it out (a first unit's measures the rate
             // without it).
-            foreach (var r in order.Relays.Concat(order.Deep))
-            {
-                if (!order.Silent.Contains(r.NodeId)) _overheads.RegisterSend(r.NodeId, order.Index);
-            }
+            foreach (var r in order.NoticingRelays) _overheads.RegisterSend(r.NodeId, order.Index);
             await _broker.PublishAsync(Topics.DeviceIn(order.Root.NodeId), packet, qos: BrokerQos.AtMostOnce, ct: ct);
             _counters.Original(_packetizer.PayloadLength(order.Index), order.Relays.Count);
             worked = true;

@@ -157,7 +157,6 @@ public sealed partial class RolloutScheduler
         }
         orders.Add(new SendOrder(k, root, relays.Select(r => r.D).ToList())
         {
-            SilentRelays = silent,
             Silent = silent ? relays.Select(r => r.D.NodeId).ToHashSet() : new HashSet<uint>(),
         });
         OriginalsPlanned++;

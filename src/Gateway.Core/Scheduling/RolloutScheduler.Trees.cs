@@ -225,7 +225,7 @@ public sealed partial class RolloutScheduler
         // reckonable leaves silent only, 105.8–107.8 s, the median device 81–82 s (notices 18 s late); with every leaf
         // silent but where a level-1 leaf is not reckonable, 101.4–106.3 s and 60–64 s (16 s late); with every leaf,
         // 88.0–109.6 s and 46–63 s (3–6 s late).
-        bool silent = _options.SilentTreeLeaves && TablesSettled && Enumerable.Range(1, n - 1).Any(p => f.ChildCount(p) == 0);
+        bool silent = _options.SilentTreeLeaves && TablesSettled;
         var quiet = new HashSet<uint>();
         for (int p = 0; p < n; p++)
         {
@@ -239,7 +239,6 @@ public sealed partial class RolloutScheduler
         {
             Tree = true,
             Deep = picks.Skip(1 + direct).ToList(),
-            SilentRelays = silent,
             Silent = quiet,
         });
         OriginalsPlanned++;

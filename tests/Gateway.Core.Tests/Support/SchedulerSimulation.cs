@@ -149,7 +149,7 @@ internal sealed class SchedulerSimulation
             Orders.Add((NowSeconds, o));
             if (Departed.Contains(o.Root.NodeId) || o.Relays.Any(r => Departed.Contains(r.NodeId))) OrdersToDeparted.Add(o);
             Overheads.RegisterSend(o.Root.NodeId, o.Index);
-            foreach (var r in o.Relays.Concat(o.Deep)) if (!o.Silent.Contains(r.NodeId)) Overheads.RegisterSend(r.NodeId, o.Index); // as RolloutEngine
+            foreach (var r in o.NoticingRelays) Overheads.RegisterSend(r.NodeId, o.Index); // as RolloutEngine
             _gatewayBusyUntil = Math.Max(_gatewayBusyUntil, now) + (long)Math.Round(ChunkLength(o.Index) / GatewayUploadBytesPerSecond * TicksPerSecond);
             long arrive = _gatewayBusyUntil + LatencyTicks;
             SimDevice root = Devices[o.Root.NodeId];
