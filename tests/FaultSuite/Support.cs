@@ -75,6 +75,8 @@ public sealed class MemoryMqtt : IMqttPort
         return true;
     }
 
+    public bool PublishAtMostOnce(string topic, byte[] buffer, int offset, int count) => Publish(topic, buffer, offset, count, false);
+
     public void Subscribe(string topic) { }
     public bool Subscribed(string topic) => false;
 }

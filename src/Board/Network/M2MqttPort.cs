@@ -90,13 +90,23 @@ namespace IotOta.Board.Network
 
         public bool Publish(string topic, byte[] buffer, int offset, int count, bool retain)
         {
+            return Send(topic, buffer, offset, count, MqttQoSLevel.AtLeastOnce, retain);
+        }
+
+        public bool PublishAtMostOnce(string topic, byte[] buffer, int offset, int count)
+        {
+            return Send(topic, buffer, offset, count, MqttQoSLevel.AtMostOnce, false);
+        }
+
+        private bool Send(string topic, byte[] buffer, int offset, int count, MqttQoSLevel qos, bool retain)
+        {
             if (!_client.IsConnected) return false;
             // MqttClient.Publish sends a whole array: one copy per publish (notices, progress; not per received packet)
             byte[] copy = new byte[count];
             Array.Copy(buffer, offset, copy, 0, count);
             try
             {
-                _client.Publish(topic, copy, null, null, MqttQoSLevel.AtLeastOnce, retain);
+                _client.Publish(topic, copy, null, null, qos, retain);
                 return true;
             }
             catch (Exception)

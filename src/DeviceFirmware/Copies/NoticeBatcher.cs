@@ -60,7 +60,7 @@ namespace IotOta.DeviceFirmware.Copies
                 if (_batch.Count == 0 || (!now && _clock.NowMs - _sinceMs < HoldMs)) return;
                 int n = _batch.Length;
                 _batch.Clear();
-                _mqtt.Publish(_topicOut, _batch.Buffer, 0, n, false);
+                _mqtt.PublishAtMostOnce(_topicOut, _batch.Buffer, 0, n);
             }
         }
 

@@ -182,6 +182,12 @@ public sealed partial class MqttDevicePort : IMqttPort, IAsyncDisposable
     }
 
     public bool Publish(string topic, byte[] buffer, int offset, int count, bool retain)
+        => Send(topic, buffer, offset, count, MqttQualityOfServiceLevel.AtLeastOnce, retain);
+
+    public bool PublishAtMostOnce(string topic, byte[] buffer, int offset, int count)
+        => Send(topic, buffer, offset, count, MqttQualityOfServiceLevel.AtMostOnce, false);
+
+    private bool Send(string topic, byte[] buffer, int offset, int count, MqttQualityOfServiceLevel qos, bool retain)
     {
         IMqttClient client = _client;
         if (_disposed || !client.IsConnected || topic == null || buffer == null || offset < 0 || count < 0 || (long)offset + count > buffer.Length)
@@ -201,7 +207,7 @@ public sealed partial class MqttDevicePort : IMqttPort, IAsyncDisposable
             MqttApplicationMessage message = new MqttApplicationMessageBuilder()
                 .WithTopic(topic)
                 .WithPayload(copy)
-                .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+                .WithQualityOfServiceLevel(qos)
                 .WithRetainFlag(retain)
                 .Build();
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_cts.Token);

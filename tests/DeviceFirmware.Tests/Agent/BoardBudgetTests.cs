@@ -196,6 +196,7 @@ public class BoardBudgetTests(ITestOutputHelper output)
     {
         public bool IsConnected => true;
         public bool Publish(string topic, byte[] buffer, int offset, int count, bool retain) => true;
+        public bool PublishAtMostOnce(string topic, byte[] buffer, int offset, int count) => true;
         public void Subscribe(string topic) { }
         public bool Subscribed(string topic) => false;
     }

@@ -55,4 +55,21 @@ public class ForwarderNoticeHoldTests
         Assert.Equal(9, d.Notices().Count);
         Assert.InRange(d.Out(MessageType.NoticeBatch).Count, 3, 4);
     }
+
+    [Fact]
+    public void Notice_batches_go_at_most_once_and_the_device_s_other_messages_at_least_once()
+    {
+        var (d, img) = Receiving();
+        using var _ = d;
+        for (int i = 0; i < 12; i++) Arrive(d, img, i, 500);
+        var outbound = d.Mqtt.Published.Where(p => p.Topic == d.OutTopic && p.Bytes.Length >= 4).ToList();
+        var batches = outbound.Where(p => p.Bytes[3] == (byte)MessageType.NoticeBatch).ToList();
+        Assert.NotEmpty(batches);
+        // QoS 0: the broker sends no PUBACK for a batch, nor a packet id with it to the gateway (6 B of ~55)
+        Assert.All(batches, b => Assert.True(b.AtMostOnce));
+        Assert.All(batches, b => Assert.False(b.Retain));
+        var others = d.Mqtt.Published.Where(p => !batches.Contains(p)).ToList();
+        Assert.Contains(others, p => p.Bytes.Length >= 4 && p.Bytes[3] == (byte)MessageType.ProgressReport);
+        Assert.All(others, p => Assert.False(p.AtMostOnce));
+    }
 }

@@ -6,7 +6,7 @@ namespace IotOta.DeviceFirmware.Tests.Fakes;
 /// <see cref="CountOnly"/> it only counts publishes (no allocation), for the allocation test.</summary>
 public sealed class FakeMqttPort : IMqttPort
 {
-    public sealed record Message(string Topic, byte[] Bytes, bool Retain);
+    public sealed record Message(string Topic, byte[] Bytes, bool Retain, bool AtMostOnce = false);
 
     private readonly object _lock = new();
     private readonly List<Message> _published = new();
@@ -21,7 +21,11 @@ public sealed class FakeMqttPort : IMqttPort
     public IReadOnlyList<Message> Published { get { lock (_lock) return _published.ToArray(); } }
     public IReadOnlyList<string> Subscriptions { get { lock (_lock) return _subscriptions.ToArray(); } }
 
-    public bool Publish(string topic, byte[] buffer, int offset, int count, bool retain)
+    public bool Publish(string topic, byte[] buffer, int offset, int count, bool retain) => Record(topic, buffer, offset, count, retain, false);
+
+    public bool PublishAtMostOnce(string topic, byte[] buffer, int offset, int count) => Record(topic, buffer, offset, count, false, true);
+
+    private bool Record(string topic, byte[] buffer, int offset, int count, bool retain, bool atMostOnce)
     {
         if (!IsConnected) return false;
         if (FailPublishes > 0)
@@ -33,7 +37,7 @@ public sealed class FakeMqttPort : IMqttPort
         if (CountOnly) return true;
         var copy = new byte[count];
         Array.Copy(buffer, offset, copy, 0, count);
-        lock (_lock) _published.Add(new Message(topic, copy, retain));
+        lock (_lock) _published.Add(new Message(topic, copy, retain, atMostOnce));
         return true;
     }
 

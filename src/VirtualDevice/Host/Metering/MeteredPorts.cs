@@ -45,6 +45,12 @@ public sealed class MeteredMqtt(IMqttPort inner) : IMqttPort
         try { return inner.Publish(topic, buffer, offset, count, retain); } finally { AdapterAllocations.Add(a); }
     }
 
+    public bool PublishAtMostOnce(string topic, byte[] buffer, int offset, int count)
+    {
+        long a = GC.GetAllocatedBytesForCurrentThread();
+        try { return inner.PublishAtMostOnce(topic, buffer, offset, count); } finally { AdapterAllocations.Add(a); }
+    }
+
     public void Subscribe(string topic)
     {
         long a = GC.GetAllocatedBytesForCurrentThread();
