@@ -23,6 +23,7 @@ public static class Samples
         ("HashPiece", (b, o, c) => new HashPiece().Parse(b, o, c)),
         ("PieceRequest", (b, o, c) => new PieceRequest().Parse(b, o, c)),
         ("NoticeBatch", (b, o, c) => new NoticeBatch().Parse(b, o, c)),
+        ("RelayTreeDigest", (b, o, c) => new RelayTreeDigest().Parse(b, o, c)),
     };
 
     public static Decoder DecoderFor(string name)
@@ -49,6 +50,7 @@ public static class Samples
         "HashPiece" => HashPieceBytes(3, 2),
         "PieceRequest" => PieceRequestBytes(),
         "NoticeBatch" => NoticeBatchBytes(3),
+        "RelayTreeDigest" => RelayTreeDigestBytes(),
         _ => throw new ArgumentException("no sample " + name),
     };
 
@@ -67,6 +69,7 @@ public static class Samples
         "HashPiece" => new[] { MessageType.HashPiece },
         "PieceRequest" => new[] { MessageType.PieceRequest },
         "NoticeBatch" => new[] { MessageType.NoticeBatch },
+        "RelayTreeDigest" => new[] { MessageType.RelayTreeDigest },
         _ => throw new ArgumentException("no sample " + name),
     };
 
@@ -207,6 +210,15 @@ public static class Samples
     {
         var b = new byte[HashPiece.EncodedLength(hashes, proof)];
         HashPiece.Encode(b, 0, 77, 1, 4, Filled(32 * hashes, 4), 0, hashes, Filled(32 * Math.Max(1, proof), 5), 0, proof);
+        return b;
+    }
+
+    public static byte[] RelayTreeDigestBytes()
+    {
+        var d = new RelayTreeDigest { ImageId = 77, GroupId = 5, Epoch = 9, TableLength = 120 };
+        for (int i = 0; i < RelayTreeDigest.DigestLength; i++) d.Digest[i] = (byte)(0xA0 + i);
+        var b = new byte[RelayTreeDigest.EncodedLength];
+        d.Encode(b, 0);
         return b;
     }
 

@@ -33,6 +33,12 @@ namespace IotOta.Shared.Protocol
         /// receiver sends no notice for it unless it is its first minimum unit of the image. A device that predates
         /// it ignores the bit and notices as before.</summary>
         public const byte FlagSilentRelays = 0x20;
+        /// <summary>Protocol v2 (issue #15), on a copy between members: the payload is the group's <see cref="RelayTree"/>
+        /// table, not a chunk (<see cref="Index"/> 0). The gateway sends the table to one member and every member a
+        /// <see cref="RelayTreeDigest"/>; the table goes down the copy tree (with <see cref="FlagSpan"/>) and a receiver
+        /// takes it only when it matches that digest. A device that predates it reads a copy of chunk 0 whose hash does
+        /// not match, and drops it.</summary>
+        public const byte FlagTable = 0x40;
         public const int FixedLength = WireHeader.Length + 4 + 4 + 1 + 4 + 1 + 4;
         public const int TargetLength = 10;
         /// <summary>Offset of the flags byte from the start of an encoded packet.</summary>

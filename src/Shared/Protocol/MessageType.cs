@@ -17,5 +17,6 @@ namespace IotOta.Shared.Protocol
         HashPiece = 11,
         PieceRequest = 12,
         NoticeBatch = 13,
+        RelayTreeDigest = 14,
     }
 }

@@ -3,7 +3,9 @@ namespace IotOta.Shared.Protocol
     /// <summary>
     /// Protocol v2: a device that misses control data asks for it — a peer first (second network), the gateway last
     /// (on its out topic). <see cref="WhatRoot"/>: the image's <see cref="ImageRoot"/> (First and Count 0);
-    /// <see cref="WhatHashPieces"/>: Count hash-list pieces from First on, answered with one <see cref="HashPiece"/> each.
+    /// <see cref="WhatHashPieces"/>: Count hash-list pieces from First on, answered with one <see cref="HashPiece"/> each;
+    /// <see cref="WhatRelayTable"/>: the requester's group's <see cref="RelayTree"/> table (First and Count 0), asked of the
+    /// gateway by a device that got the table's <see cref="RelayTreeDigest"/> but not the table.
     /// 17 bytes.
     /// </summary>
     public sealed class PieceRequest
@@ -11,6 +13,7 @@ namespace IotOta.Shared.Protocol
         public const int EncodedLength = WireHeader.Length + 4 + 4 + 1 + 2 + 2;
         public const byte WhatRoot = 0;
         public const byte WhatHashPieces = 1;
+        public const byte WhatRelayTable = 2;
         /// <summary>Most pieces one request asks for.</summary>
         public const int MaxCount = 64;
 
@@ -38,8 +41,8 @@ namespace IotOta.Shared.Protocol
 
         private static void Check(int what, int first, int count)
         {
-            if (what > WhatHashPieces) throw WireReader.OutOfRange("piece request kind", what);
-            if (what == WhatRoot && (first != 0 || count != 0)) throw WireReader.OutOfRange("root request first/count", first | count);
+            if (what > WhatRelayTable) throw WireReader.OutOfRange("piece request kind", what);
+            if ((what == WhatRoot || what == WhatRelayTable) && (first != 0 || count != 0)) throw WireReader.OutOfRange("root request first/count", first | count);
             if (what == WhatHashPieces && (count < 1 || count > MaxCount)) throw WireReader.OutOfRange("piece request count", count);
             if (first < 0 || first >= Manifest.MaxChunkCount) throw WireReader.OutOfRange("piece request first", first);
         }
