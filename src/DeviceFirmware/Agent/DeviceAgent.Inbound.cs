@@ -24,10 +24,12 @@ namespace IotOta.DeviceFirmware.Agent
                 MessageType t = WireHeader.Peek(buffer, offset, count);
                 if (t == MessageType.Manifest) HandleManifest(buffer, offset, count);
                 else if (t == MessageType.ImageRoot) HandleRoot(buffer, offset, count, topic == _topicIn);
+                else if (t == MessageType.Copy && IsTableCopy(buffer, offset, count)) HandleTableAnswer(buffer, offset, count);
                 else if ((t == MessageType.Original || t == MessageType.Copy) && IsPiece(buffer, offset, count)) HandlePiece(buffer, offset, count, false, 0);
                 else if (t == MessageType.Original || t == MessageType.Copy) HandleData(buffer, offset, count, false, 0);
                 else if (t == MessageType.MemberList) HandleMembers(buffer, offset, count);
-                else if (t == MessageType.RelayTree) HandleTree(buffer, offset, count);
+                else if (t == MessageType.RelayTree) HandleTree(buffer, offset, count, topic == _topicIn);
+                else if (t == MessageType.RelayTreeDigest) HandleTreeDigest(buffer, offset, count);
                 else if (t == MessageType.RepairRequest)
                 {
                     // the gateway names this device the donor of packets a group mate misses (it holds them)
@@ -74,7 +76,8 @@ namespace IotOta.DeviceFirmware.Agent
                     }
                 }
                 MessageType t = WireHeader.Peek(buffer, offset, count);
-                if (t == MessageType.Copy && IsPiece(buffer, offset, count)) HandlePiece(buffer, offset, count, true, connection);
+                if (t == MessageType.Copy && IsTableCopy(buffer, offset, count)) HandleTableCopy(buffer, offset, count, connection);
+                else if (t == MessageType.Copy && IsPiece(buffer, offset, count)) HandlePiece(buffer, offset, count, true, connection);
                 else if (t == MessageType.ImageRoot) HandleRoot(buffer, offset, count, false);
                 else if (t == MessageType.Copy) HandleData(buffer, offset, count, true, connection);
                 else if (t == MessageType.PieceRequest) AnswerPieceRequest(buffer, offset, count);
@@ -143,15 +146,21 @@ namespace IotOta.DeviceFirmware.Agent
             }
         }
 
-        /// <summary>A relay-tree table: kept when it parses, names this group and is not older than the one held for
-        /// the same image; then the relay copies owed while it was missing are queued.</summary>
-        private void HandleTree(byte[] buffer, int offset, int count)
+        /// <summary>A relay-tree table from the gateway: kept when it parses, names this group and is not older than the
+        /// one held for the same image; then the relay copies owed while it was missing are queued. One that came on this
+        /// device's in-topic and is the table the group's digest names makes this device its group's seed: it passes the
+        /// table on to the members (Forwarder.QueueTable).</summary>
+        private void HandleTree(byte[] buffer, int offset, int count, bool own)
         {
             lock (_gate)
             {
                 int r = _trees.Offer(buffer, offset, count, _cfg.GroupId);
                 if (r == RelayTreeTable.OtherGroup) Counters.MessagesRejected++;
-                else if (r == RelayTreeTable.Taken) _forwarder.DrainOwed();
+                else if (r == RelayTreeTable.Taken)
+                {
+                    _forwarder.DrainOwed();
+                    if (own && _trees.MatchesDigest) PassTable(0);
+                }
             }
         }
 
@@ -198,6 +207,7 @@ namespace IotOta.DeviceFirmware.Agent
             _rx.Begin(stored, offset, written, length, hashListAt, m, slotIndex, slot);
             _life.State = DeviceState.Receiving;
             SizeFor(m.ChunkCount);
+            PassOwedTable(); // a relay-tree table that came before the image (it waits for the forwarder's new image)
             _status.ReportNow = true;
             _log.Log("accepted " + what + " " + m.Version.ToString() + ": " + m.ImageSize + " bytes in " + m.ChunkCount + " packets");
             return true;

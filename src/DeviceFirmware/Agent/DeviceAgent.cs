@@ -85,7 +85,7 @@ namespace IotOta.DeviceFirmware.Agent
             _quarantine = new PeerQuarantine(config.QuarantineStrikes, Counters, _log);
             _members = new MemberList(config.MaxMembers);
             _memberStore = new MemberListStore(flash.BootData);
-            _trees = new RelayTreeTable(flash.UpdateState, _rx.Store.TreeRegionOffset);
+            _trees = new RelayTreeTable(flash.UpdateState, _rx.Store.TreeRegionOffset, hash);
             _planner = new CopyPlanner(config.NodeId);
             _topicOut = Topics.DeviceOut(config.NodeId);
             _roots = new RootAssembly(verifier, hash, _rx, config.MaxChunkSize);
@@ -310,6 +310,7 @@ namespace IotOta.DeviceFirmware.Agent
             if (repairTo == RepairClient.ToPeer) _peer.Send(ip, port, buf, 0, len);
             else if (repairTo == RepairClient.ToGateway) _mqtt.Publish(_topicOut, buf, 0, len, false);
             AskForPieces(now);
+            AskForTable(now);
             _forwarder.FlushNotices(false);
             _status.PublishPresenceIfDue();
             _status.PublishProgressIfDue(now);

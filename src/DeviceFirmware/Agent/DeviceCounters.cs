@@ -20,6 +20,10 @@ namespace IotOta.DeviceFirmware.Agent
         /// <summary>Relay copies received down a relay tree while this group held no table (it may not have arrived
         /// yet; a leaf group never gets one): relayed on to the tree children once a table for the image arrives.</summary>
         public int TreeRelaysOwed;
+        /// <summary>Protocol v2: relay-tree tables taken from a member (they matched the gateway's digest), and tables
+        /// asked of the gateway (a digest held, its table not).</summary>
+        public int TablesFromPeers;
+        public int TableRequests;
         public int CopiesReceived;
         public int CopiesSent;
         public int CopiesFailed;

@@ -23,6 +23,11 @@ namespace IotOta.DeviceFirmware.Copies
         /// <summary>Protocol v2: pass a hash-list piece on down the group's copy tree for <see cref="Span"/> (each child
         /// gets the root just before the piece); no notice.</summary>
         public const byte KindPieceSpan = 7;
+        /// <summary>Protocol v2: pass the group's relay-tree table (read back from flash) on to every member of a full
+        /// mesh (a seed); no notice.</summary>
+        public const byte KindTableUnit = 8;
+        /// <summary>Protocol v2: pass the group's relay-tree table on down the copy tree for <see cref="Span"/>; no notice.</summary>
+        public const byte KindTableSpan = 9;
 
         /// <summary>True for the kinds that carry a hash-list piece rather than a chunk (a relay job says so in
         /// CopyFlags: DataPacket.FlagHashPiece).</summary>

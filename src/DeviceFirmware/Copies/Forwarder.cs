@@ -79,6 +79,7 @@ namespace IotOta.DeviceFirmware.Copies
         private uint _txImage;
         private bool _txPiece;
         private bool _txRoot;
+        private bool _txTable;
         private int _txIndex = -1;
         private int _txLen;
         private int _txPayloadLen;
@@ -242,7 +243,7 @@ namespace IotOta.DeviceFirmware.Copies
             _workCursor = 0;
             _workSpan = false;
             _treeCount = 0;
-            if (_work.Kind == ForwardJob.KindSpanCopy || _work.Kind == ForwardJob.KindPieceSpan)
+            if (_work.Kind == ForwardJob.KindSpanCopy || _work.Kind == ForwardJob.KindPieceSpan || _work.Kind == ForwardJob.KindTableSpan)
             {
                 _treeCount = _planner.TreeCopies(_members, _work.Span, _treeNode, _treeIp, _treePort, _treeSpan);
                 _workSpan = true;
@@ -294,7 +295,7 @@ namespace IotOta.DeviceFirmware.Copies
                 if (more) _workCursor++;
                 return more;
             }
-            if (_work.Kind != ForwardJob.KindMinimumUnit && _work.Kind != ForwardJob.KindPieceUnit && _work.Kind != ForwardJob.KindRootUnit)
+            if (_work.Kind != ForwardJob.KindMinimumUnit && _work.Kind != ForwardJob.KindPieceUnit && _work.Kind != ForwardJob.KindRootUnit && _work.Kind != ForwardJob.KindTableUnit)
             {
                 bool first = _workCursor == 0;
                 _workCursor = 1;
@@ -329,12 +330,13 @@ namespace IotOta.DeviceFirmware.Copies
         {
             bool piece = (flags & DataPacket.FlagHashPiece) != 0;
             bool span = (flags & DataPacket.FlagSpan) != 0;
-            if (_txImage == m.ImageId && _txIndex == index && _txPiece == piece && !_txRoot && _txLen > 0 && _txSpan == span)
+            bool table = (flags & DataPacket.FlagTable) != 0;
+            if (_txImage == m.ImageId && _txIndex == index && _txPiece == piece && _txTable == table && !_txRoot && _txLen > 0 && _txSpan == span)
             {
                 _txHead[DataPacket.FlagsOffset] = flags;
                 return;
             }
-            int len = piece ? _roots.PieceLength(index) : m.ChunkLength(index);
+            int len = table ? _trees.StoredLength : piece ? _roots.PieceLength(index) : m.ChunkLength(index);
             _txWriter.Reset(_txHead, 0, _txHead.Length);
             // with FlagSpan the span field (patched per destination) sits between the sender and the payload length
             _txHeadLen = DataPacket.WriteHeaderOnly(_txWriter, MessageType.Copy, m.ImageId, index, flags, _self, 0, null, null, null, len, 0);
@@ -344,6 +346,7 @@ namespace IotOta.DeviceFirmware.Copies
             _txImage = m.ImageId;
             _txIndex = index;
             _txPiece = piece;
+            _txTable = table;
             _txRoot = false;
         }
 
@@ -362,13 +365,14 @@ namespace IotOta.DeviceFirmware.Copies
             lock (_gate)
             {
                 Manifest m = _rx.Manifest;
-                bool held = _txRoot || (_txPiece ? _roots.HoldsPiece(_txIndex) : _rx.Holds(_txIndex));
+                bool held = _txRoot || (_txTable ? _trees.MatchesDigest : _txPiece ? _roots.HoldsPiece(_txIndex) : _rx.Holds(_txIndex));
                 if (m == null || m.ImageId != _txImage || !held)
                 {
                     _counters.CopiesAbandoned++;
                     return false;
                 }
                 if (_txRoot) _rx.Store.ReadManifestPart(at, buffer, offset, count);
+                else if (_txTable) _trees.ReadStored(at - _txHeadLen, buffer, offset, count);
                 else if (_txPiece) _roots.ReadPiecePart(_txIndex, at - _txHeadLen, buffer, offset, count);
                 else _rx.ReadChunkPart(_txIndex, at - _txHeadLen, buffer, offset, count);
             }

@@ -10,6 +10,11 @@ namespace IotOta.DeviceFirmware.Copies
     /// a relay copy needs it. A table is checked whole (group, epoch, structure) before it replaces the held one, so a
     /// bad table never replaces a good one. Also the tree relay copies owed while no table is held (one bit per
     /// packet: copies down a relay tree that came before the table, relayed on once it arrives).
+    /// Protocol v2 (issue #15): the gateway may send a group at level 1 only the table's <see cref="RelayTreeDigest"/>
+    /// (retained, to every member) and the table itself to one member, which passes it down the group's copy tree: a
+    /// table that comes from a peer is taken only when it matches the held digest, and a digest of a newer table than
+    /// the held one takes the held one back (until the new one comes the device relays nothing on and notices, so it is
+    /// never a silent leaf by a table the trees no longer have).
     /// Not thread-safe: the agent guards it.
     /// </summary>
     public sealed class RelayTreeTable
@@ -20,6 +25,8 @@ namespace IotOta.DeviceFirmware.Copies
         public const int OtherGroup = 1;
         /// <summary>Offer: a newer table for the same image is held already.</summary>
         public const int Older = 2;
+        /// <summary>Offer: the table came from a peer and is not the one the held digest names (or no digest is held).</summary>
+        public const int Unverified = 3;
         /// <summary>Flash a table needs at most (whole sectors of the partition are erased for it).</summary>
         public const int MaxLength = RelayTree.MaxEncodedLength;
 
@@ -32,13 +39,27 @@ namespace IotOta.DeviceFirmware.Copies
         private byte[] _owed = new byte[0];
         private int _owedCount;
         private bool _held;
+        private readonly IHashPort _hash;
+        private readonly RelayTreeDigest _digest = new RelayTreeDigest();
+        private readonly RelayTreeDigest _incoming = new RelayTreeDigest();
+        private bool _digestHeld;
+        private readonly byte[] _sha = new byte[32];
+        private readonly byte[] _heldSha = new byte[RelayTreeDigest.DigestLength];
+        private int _storedLength;
 
         /// <param name="partition">Where tables are stored: <paramref name="regionOffset"/> starts whole sectors that
         /// hold <see cref="MaxLength"/> bytes and that nothing else uses.</param>
-        public RelayTreeTable(IFlashPartition partition, int regionOffset)
+        public RelayTreeTable(IFlashPartition partition, int regionOffset) : this(partition, regionOffset, null)
+        {
+        }
+
+        /// <param name="hash">SHA-256 of tables, to check them against a <see cref="RelayTreeDigest"/> (null: every
+        /// table from a peer is <see cref="Unverified"/>).</param>
+        public RelayTreeTable(IFlashPartition partition, int regionOffset, IHashPort hash)
         {
             _part = partition;
             _region = regionOffset;
+            _hash = hash;
         }
 
         public uint ImageId { get; private set; }
@@ -85,17 +106,80 @@ namespace IotOta.DeviceFirmware.Copies
             port = _entry[8] | (_entry[9] << 8);
         }
 
-        /// <summary>The gateway took the table back (an empty retained message).</summary>
+        /// <summary>The gateway took the table back (an empty retained message): the table and its digest.</summary>
         public void Withdraw()
         {
             ChildCount = 0;
             _held = false;
+            _digestHeld = false;
+        }
+
+        /// <summary>A digest of this group's table for the image is held (the table may not be yet).</summary>
+        public bool HasDigest(uint imageId)
+        {
+            return _digestHeld && _digest.ImageId == imageId;
+        }
+
+        /// <summary>The held table is the one the held digest names: it goes on to the group (a seed, or a member down
+        /// the copy tree).</summary>
+        public bool MatchesDigest
+        {
+            get { return _held && _digestHeld && ImageId == _digest.ImageId && Epoch == _digest.Epoch && _storedLength == _digest.TableLength && Same(_heldSha, 0); }
+        }
+
+        /// <summary>Bytes of the held table in flash (0 for none or an empty one, which is not stored).</summary>
+        public int StoredLength { get { return _held ? _storedLength : 0; } }
+
+        /// <summary>Reads part of the held table back from flash (to pass it on).</summary>
+        public void ReadStored(int at, byte[] buffer, int offset, int count)
+        {
+            _part.Read(_region + at, buffer, offset, count);
+        }
+
+        /// <summary>Keeps the gateway's digest of this group's table when it names this group and is not older than the
+        /// one held for the same image. A held table of another image or an older epoch is taken back (Withdraw's
+        /// table half): the trees changed, and until the named table comes this device must not take itself for a leaf.
+        /// Returns Taken, OtherGroup or Older; ProtocolException when it does not parse (nothing changes).</summary>
+        public int OfferDigest(byte[] buffer, int offset, int count, int groupId)
+        {
+            _incoming.Parse(buffer, offset, count);
+            if (_incoming.GroupId != groupId) return OtherGroup;
+            if (_digestHeld && _digest.ImageId == _incoming.ImageId && _digest.Epoch > _incoming.Epoch) return Older;
+            _digest.ImageId = _incoming.ImageId;
+            _digest.GroupId = _incoming.GroupId;
+            _digest.Epoch = _incoming.Epoch;
+            _digest.TableLength = _incoming.TableLength;
+            for (int i = 0; i < RelayTreeDigest.DigestLength; i++) _digest.Digest[i] = _incoming.Digest[i];
+            _digestHeld = true;
+            if (_held && (ImageId != _digest.ImageId || Epoch < _digest.Epoch))
+            {
+                ChildCount = 0;
+                _held = false;
+            }
+            return Taken;
+        }
+
+        private bool Same(byte[] sha, int offset)
+        {
+            for (int i = 0; i < RelayTreeDigest.DigestLength; i++)
+            {
+                if (sha[offset + i] != _digest.Digest[i]) return false;
+            }
+            return true;
         }
 
         /// <summary>Keeps a table when it names this group and is not older than the one held for the same image:
         /// it is checked whole first (ProtocolException when it does not parse; the held table stays), then stored in
         /// flash. Returns Taken, OtherGroup or Older.</summary>
         public int Offer(byte[] buffer, int offset, int count, int groupId)
+        {
+            return Offer(buffer, offset, count, groupId, false);
+        }
+
+        /// <summary>As <see cref="Offer(byte[], int, int, int)"/>; a table <paramref name="fromPeer"/> (the second network)
+        /// is taken only when it is the one the held digest names (<see cref="Unverified"/> otherwise). One from the
+        /// gateway (the first network) is taken as before, whatever the digest.</summary>
+        public int Offer(byte[] buffer, int offset, int count, int groupId, bool fromPeer)
         {
             WireReader r = WireReader.Reuse(ref _reader, buffer, offset, count);
             WireHeader.Expect(r, MessageType.RelayTree);
@@ -129,6 +213,10 @@ namespace IotOta.DeviceFirmware.Copies
             r.ExpectEnd("relay tree");
             if (group != groupId) return OtherGroup;
             if (ImageId == imageId && Epoch > epoch) return Older;
+            if (_digestHeld && _digest.ImageId == imageId && _digest.Epoch > epoch) return Older; // the trees moved on
+            if (_hash != null) _hash.ChunkHash(ChunkHashKind.Sha256, buffer, offset, count, _sha, 0);
+            bool named = _hash != null && _digestHeld && _digest.ImageId == imageId && _digest.Epoch == epoch && _digest.TableLength == count && Same(_sha, 0);
+            if (fromPeer && !named) return Unverified;
             ChildCount = 0; // no table while flash is rewritten
             _held = false;
             if (children > 0) // an empty table (a leaf of every tree) names nothing to read back: no erase
@@ -136,6 +224,8 @@ namespace IotOta.DeviceFirmware.Copies
                 _part.Erase(_region, RegionLength(_part.SectorSize));
                 _part.Write(_region, buffer, offset, count);
             }
+            _storedLength = children > 0 ? count : 0;
+            for (int i = 0; i < RelayTreeDigest.DigestLength; i++) _heldSha[i] = _hash != null ? _sha[i] : (byte)0;
             int at = start - offset;
             for (int c = 0; c < children; c++)
             {

@@ -1,0 +1,124 @@
+using IotOta.DeviceFirmware.Copies;
+using IotOta.Shared.Protocol;
+
+namespace IotOta.DeviceFirmware.Agent
+{
+    /// <summary>Protocol v2 (issue #15): a group's relay-tree table over the second network. The gateway sends every
+    /// member the table's digest (retained, 32 B) and the table to one member; members pass it down the copy tree and
+    /// take it only when it matches the digest. A device that holds the digest but not the table for
+    /// <see cref="TableWaitMs"/> asks the gateway for it.</summary>
+    public sealed partial class DeviceAgent
+    {
+        /// <summary>How long a device that got a digest waits for its table before it asks the gateway (then again every
+        /// <see cref="TableAskMs"/> while it still misses it).</summary>
+        public const int TableWaitMs = 3000;
+        public const int TableAskMs = 5000;
+
+        private long _digestAtMs = -1;
+        private long _tableAskedMs = -1;
+        /// <summary>The table goes on once its image is this device's (the forwarder works on one image, and a new one
+        /// clears its queue): -1 nothing owed, 0 to the whole group (a seed), else the span down the copy tree.</summary>
+        private int _tablePassSpan = -1;
+
+        /// <summary>Under the lock: passes the held table on (span 0: to the whole group), now when this device works on
+        /// the table's image, else once it admits it (<see cref="PassOwedTable"/>).</summary>
+        private void PassTable(int span)
+        {
+            Manifest m = _rx.Manifest;
+            if (m == null || m.ImageId != _trees.ImageId)
+            {
+                _tablePassSpan = span;
+                return;
+            }
+            _tablePassSpan = -1;
+            if (span == 0) _forwarder.QueueTable(m.ImageId);
+            else _forwarder.QueueTableSpan(m.ImageId, span);
+        }
+
+        /// <summary>Under the lock, after an image was admitted: the table owed to the members goes on.</summary>
+        private void PassOwedTable()
+        {
+            if (_tablePassSpan >= 0 && _trees.MatchesDigest) PassTable(_tablePassSpan);
+        }
+
+        /// <summary>A copy whose flags say it carries the group's relay-tree table.</summary>
+        private static bool IsTableCopy(byte[] buffer, int offset, int count)
+        {
+            return count > DataPacket.FlagsOffset && (buffer[offset + DataPacket.FlagsOffset] & DataPacket.FlagTable) != 0;
+        }
+
+        /// <summary>The gateway's digest of this group's table: kept (a held table of older trees goes), and the wait
+        /// for the table starts.</summary>
+        private void HandleTreeDigest(byte[] buffer, int offset, int count)
+        {
+            lock (_gate)
+            {
+                bool had = _trees.MatchesDigest;
+                int r = _trees.OfferDigest(buffer, offset, count, _cfg.GroupId);
+                if (r == RelayTreeTable.OtherGroup) Counters.MessagesRejected++;
+                if (r != RelayTreeTable.Taken || _trees.MatchesDigest) return;
+                if (!had || _digestAtMs < 0) _digestAtMs = _clock.NowMs;
+                _tableAskedMs = -1;
+            }
+        }
+
+        /// <summary>A member passed the group's table on: taken when it is the one the digest names, then passed on to
+        /// this device's children for the span it carries. A table the digest does not name is dropped (counted as a
+        /// rejected message; not the sender's fault: the digest may simply be on its way).</summary>
+        private void HandleTableCopy(byte[] buffer, int offset, int count, uint connection)
+        {
+            lock (_gate)
+            {
+                if (_stopped) return;
+                DataPacket p = ParseData(buffer, offset, count, true);
+                if (p == null) return;
+                int r = _trees.Offer(p.PayloadBuffer, p.PayloadOffset, p.PayloadLength, _cfg.GroupId, true);
+                if (r == RelayTreeTable.Taken)
+                {
+                    Counters.TablesFromPeers++;
+                    _forwarder.DrainOwed();
+                    if (p.IsSpan && p.Span > 0) PassTable(p.Span);
+                    return;
+                }
+                if (r != RelayTreeTable.Older) Counters.MessagesRejected++;
+            }
+        }
+
+        /// <summary>The gateway's answer to this device's request for the table (a copy flagged FlagTable on its
+        /// in-topic): taken like any table from the gateway, and not passed on (its group mates ask for themselves).</summary>
+        private void HandleTableAnswer(byte[] buffer, int offset, int count)
+        {
+            lock (_gate)
+            {
+                if (_stopped) return;
+                DataPacket p = ParseData(buffer, offset, count, false);
+                int r = _trees.Offer(p.PayloadBuffer, p.PayloadOffset, p.PayloadLength, _cfg.GroupId);
+                if (r == RelayTreeTable.OtherGroup) Counters.MessagesRejected++;
+                else if (r == RelayTreeTable.Taken) _forwarder.DrainOwed();
+            }
+        }
+
+        /// <summary>Tick: a device that holds a digest but not its table after TableWaitMs asks the gateway (again every
+        /// TableAskMs). Not a peer first, as for hash pieces: a member that has the table passed it on already.</summary>
+        private void AskForTable(long now)
+        {
+            lock (_gate)
+            {
+                if (_stopped) return;
+                Manifest m = _rx.Manifest;
+                if (m == null || !_trees.HasDigest(m.ImageId) || _trees.MatchesDigest || _digestAtMs < 0) return;
+                if (now - _digestAtMs < TableWaitMs || (_tableAskedMs >= 0 && now - _tableAskedMs < TableAskMs)) return;
+                PieceRequest q = PieceRequestInstance();
+                q.NodeId = _cfg.NodeId;
+                q.ImageId = m.ImageId;
+                q.What = PieceRequest.WhatRelayTable;
+                q.First = 0;
+                q.Count = 0;
+                q.Encode(_pieceRequestBuf, 0);
+                _tableAskedMs = now;
+                Counters.TableRequests++;
+            }
+            _mqtt.Publish(_topicOut, _pieceRequestBuf, 0, _pieceRequestBuf.Length, false);
+        }
+    }
+}
