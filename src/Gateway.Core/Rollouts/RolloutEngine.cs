@@ -74,7 +74,8 @@ public sealed partial class RolloutEngine
         _manifests = new ManifestPublisher(broker, registry, image, options, _targets, time);
         _roots = options.Root != null ? new RootPublisher(broker, registry, destinations, image, options, _targets, time) : null;
         _trees = new RelayTreePublisher(broker, Scheduler, image.ImageId, time,
-            _roots == null ? null : () => Scheduler.TreesAhead || _roots.AllHeldAfter != null || _time.GetElapsedTime(_startTimestamp) >= RelayTreePublisher.ListWait);
+            _roots == null ? null : () => Scheduler.TreesAhead || _roots.AllHeldAfter != null || _time.GetElapsedTime(_startTimestamp) >= RelayTreePublisher.ListWait,
+            _roots == null ? null : registry); // v2: level-1 tables go as digests, the tables to one seed per group
         _streams = options.Baseline is { } baseline ? new BaselineStreams(baseline, registry, time) : null;
         _repairs = new RepairAnswers(broker, registry, destinations, Scheduler, image, _packetizer, options, _targets, _held, _counters, _streams);
         Scheduler.CrossGroupRescue = _repairs.OrderAcross; // an orphaned packet another group holds comes from there
@@ -144,10 +145,12 @@ public sealed partial class RolloutEngine
         _wake.Set();
     }
 
-    /// <summary>Protocol v2: a device asks the gateway (last) for hash-list pieces.</summary>
+    /// <summary>Protocol v2: a device asks the gateway (last) for hash-list pieces, or for its group's relay-tree table
+    /// (it holds the table's digest but not the table).</summary>
     public void OnPieceRequest(PieceRequest r)
     {
-        _roots?.OnRequest(r);
+        if (r.What == PieceRequest.WhatRelayTable) _trees.OnRequest(r);
+        else _roots?.OnRequest(r);
         _wake.Set();
     }
 
@@ -287,6 +290,7 @@ public sealed partial class RolloutEngine
                 await _trees.PublishAsync(ct);
                 await PublishSignedAsync(ct);
                 if (_roots != null) worked |= await _roots.SendAsync(ct);
+                worked |= await _trees.AnswerAsync(ct);
             }
             if (send && _options.Baseline == null) worked |= await SendOriginalsAsync(ct);
             if (send && _baseline != null) worked |= await SendBaselineAsync(ct);

@@ -86,6 +86,18 @@ public sealed partial class RolloutScheduler
         }
     }
 
+    /// <summary>Protocol v2: the member of a group that gets the group's whole table on its in-topic (the others get its
+    /// digest and the table from the seed over the second network, Rollouts/Run/RelayTreePublisher): the group's first
+    /// relay candidate in node order; null when the group has no candidates (no trees, or not in them).</summary>
+    public uint? TableSeed(int groupId)
+    {
+        lock (_gate)
+        {
+            if (_forest == null || !_candidates.TryGetValue(groupId, out var cands) || cands.Count == 0) return null;
+            return cands.Min(m => m.NodeId);
+        }
+    }
+
     /// <summary>While no device may take data (the live fleet is empty): the groups, with their members in node order,
     /// that will — the trees are laid over them, so their tables reach the devices while the hash list still
     /// spreads. (When the tables waited until every device held the list, at N = 1,000 in 63 groups ~180 KB of them

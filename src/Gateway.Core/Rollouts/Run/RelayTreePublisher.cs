@@ -1,3 +1,6 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using IotOta.Gateway.Fleet;
 using IotOta.Gateway.Node;
 using IotOta.Gateway.Scheduling;
 using IotOta.Shared.Protocol;
@@ -23,16 +26,37 @@ namespace IotOta.Gateway.Rollouts.Run;
 /// out ahead name devices that may not hold the list yet: when the trees change after that (the settle time passed
 /// before every device held it), the new tables go out at once, not after ready or the interval, so the devices forward
 /// as the scheduler predicts. A tree relay copy that comes before its group's table is owed and sent when the table
-/// arrives. Called from the run loop only.
+/// arrives. On protocol v2 (<paramref name="registry"/> set, issue #15) a level-1 table that names children does not go
+/// to every member through the broker: the group topic gets its 32-byte <see cref="RelayTreeDigest"/> (retained, cleared
+/// like a table), and then the table itself goes, not retained, to one member (the seed,
+/// <see cref="RolloutScheduler.TableSeed"/>) on its in-topic; the seed passes it down its group's copy tree, and a member
+/// takes it only when it matches the digest. It goes to the seed again when the table's bytes or the seed change. A
+/// device that holds the digest but not the table asks (PieceRequest WhatRelayTable, <see cref="OnRequest"/>) and gets
+/// the table on its in-topic, at most once every <see cref="AnswerInterval"/>. Empty tables (a digest would be larger),
+/// the tables of deeper groups and v1 rollouts go as above. Called from the run loop only (but
+/// <see cref="OnRequest"/>).
 /// </summary>
-internal sealed class RelayTreePublisher(IBrokerPort broker, RolloutScheduler scheduler, uint imageId, TimeProvider time, Func<bool>? ready = null)
+/// <param name="registry">protocol v2: level-1 tables with children go as digests, and a requester's group comes from
+/// here; null (v1): every group table goes whole</param>
+internal sealed class RelayTreePublisher(IBrokerPort broker, RolloutScheduler scheduler, uint imageId, TimeProvider time, Func<bool>? ready = null,
+    DeviceRegistry? registry = null)
 {
     /// <summary>The longest the tables wait for every live target to hold the hash list (protocol v2).</summary>
     public static readonly TimeSpan ListWait = TimeSpan.FromSeconds(10);
 
+    /// <summary>The shortest time between two answers to one device's table requests.</summary>
+    public static readonly TimeSpan AnswerInterval = TimeSpan.FromSeconds(1);
+
     private static readonly TimeSpan MinInterval = TimeSpan.FromSeconds(5);
+    private const int AnswersPerPass = 64;
     /// <summary>What went out, by topic: group tables (retained) and device tables (on the device's in-topic).</summary>
     private readonly Dictionary<string, (byte[] Bytes, bool Retain)> _tables = new();
+    /// <summary>Protocol v2, per group whose table went as a digest: the seed that got the whole table, and the table
+    /// (what a request is answered with).</summary>
+    private readonly Dictionary<int, (uint Seed, byte[] Table)> _seeded = new();
+    /// <summary>Devices that asked for their group's table (PieceRequest WhatRelayTable), and when each was last answered.</summary>
+    private readonly ConcurrentQueue<uint> _requests = new();
+    private readonly Dictionary<uint, long> _answeredAt = new();
     private uint _epochPublished;
     private bool _lost;
     private long _publishedAt;
@@ -50,7 +74,19 @@ internal sealed class RelayTreePublisher(IBrokerPort broker, RolloutScheduler sc
         if (ready != null && !leavingAhead && !ready()) return;
         var (groups, devices) = scheduler.PublishedRelayTables(imageId);
         var tables = new Dictionary<string, (byte[] Bytes, bool Retain)>();
-        foreach (var t in groups) tables[Topics.GroupTree(t.GroupId)] = (t.ToBytes(), true);
+        // v2: by group topic, the group, its seed and the whole table that follows the digest
+        var seeds = new Dictionary<string, (int Group, uint Seed, byte[] Table)>();
+        foreach (var t in groups)
+        {
+            byte[] bytes = t.ToBytes();
+            string topic = Topics.GroupTree(t.GroupId);
+            if (registry != null && t.ChildCount > 0 && scheduler.TableSeed(t.GroupId) is uint seed)
+            {
+                tables[topic] = (DigestOf(t, bytes), true);
+                seeds[topic] = (t.GroupId, seed, bytes);
+            }
+            else tables[topic] = (bytes, true);
+        }
         foreach (var (node, t) in devices) tables[Topics.DeviceIn(node)] = (t.ToBytes(), false);
         // What is no longer wanted goes first: a retained group table is cleared (a device reads an empty retained
         // table as "taken back", and a table of its own sent after it must not be undone by it); a device table sent
@@ -60,11 +96,19 @@ internal sealed class RelayTreePublisher(IBrokerPort broker, RolloutScheduler sc
             if (old.Retain) await broker.PublishAsync(topic, Array.Empty<byte>(), retain: true, ct: ct);
             _tables.Remove(topic);
         }
+        foreach (int g in _seeded.Keys.Where(g => !seeds.ContainsKey(Topics.GroupTree(g))).ToList()) _seeded.Remove(g);
         foreach (var (topic, table) in tables)
         {
-            if (_tables.TryGetValue(topic, out var old) && old.Bytes.AsSpan().SequenceEqual(table.Bytes)) continue;
-            await broker.PublishAsync(topic, table.Bytes, retain: table.Retain, ct: ct);
-            _tables[topic] = table;
+            if (!_tables.TryGetValue(topic, out var old) || !old.Bytes.AsSpan().SequenceEqual(table.Bytes))
+            {
+                await broker.PublishAsync(topic, table.Bytes, retain: table.Retain, ct: ct);
+                _tables[topic] = table;
+            }
+            // v2: the whole table after its digest, to the seed, again when the table or the seed changed
+            if (!seeds.TryGetValue(topic, out var s)) continue;
+            if (_seeded.TryGetValue(s.Group, out var sent) && sent.Seed == s.Seed && sent.Table.AsSpan().SequenceEqual(s.Table)) continue;
+            await broker.PublishAsync(Topics.DeviceIn(s.Seed), s.Table, retain: false, qos: BrokerQos.AtLeastOnce, ct: ct);
+            _seeded[s.Group] = (s.Seed, s.Table);
         }
         _epochPublished = epoch;
         scheduler.TablesPublished(epoch);
@@ -73,10 +117,49 @@ internal sealed class RelayTreePublisher(IBrokerPort broker, RolloutScheduler sc
         _ahead = ahead;
     }
 
-    /// <summary>The broker may have restarted and lost its retained tables: publish them all again.</summary>
+    /// <summary>The broker may have restarted and lost its retained tables: publish them all again (on v2 the digests,
+    /// and the tables to their seeds).</summary>
     public void Forget()
     {
         _tables.Clear();
+        _seeded.Clear();
         _lost = true;
+    }
+
+    /// <summary>Protocol v2: a device asks for its group's table (it holds the digest, not the table). Requests for
+    /// another image, or on v1, are ignored. Any thread.</summary>
+    public void OnRequest(PieceRequest r)
+    {
+        if (registry == null || r.ImageId != imageId || r.What != PieceRequest.WhatRelayTable) return;
+        _requests.Enqueue(r.NodeId);
+    }
+
+    /// <summary>Answers table requests: the whole table of the requester's group (the registry's), as its digest named
+    /// it, on the requester's in-topic, not retained; nothing for a device whose group's table went whole or not at all,
+    /// nor to a device answered less than <see cref="AnswerInterval"/> ago. True when something went out.</summary>
+    public async Task<bool> AnswerAsync(CancellationToken ct)
+    {
+        bool worked = false;
+        long now = time.GetTimestamp();
+        for (int n = 0; n < AnswersPerPass && _requests.TryDequeue(out uint node); n++)
+        {
+            if (registry?.Get(node) is not { } d || !_seeded.TryGetValue(d.GroupId, out var s)) continue;
+            if (_answeredAt.TryGetValue(node, out long at) && time.GetElapsedTime(at, now) < AnswerInterval) continue;
+            await broker.PublishAsync(Topics.DeviceIn(node), s.Table, retain: false, qos: BrokerQos.AtLeastOnce, ct: ct);
+            _answeredAt[node] = now;
+            worked = true;
+        }
+        return worked;
+    }
+
+    /// <summary>The digest of a table: which one (image, group, epoch, length) and the first 16 bytes of SHA-256 over
+    /// its bytes.</summary>
+    private static byte[] DigestOf(RelayTree t, byte[] table)
+    {
+        var d = new RelayTreeDigest { ImageId = t.ImageId, GroupId = t.GroupId, Epoch = t.Epoch, TableLength = table.Length };
+        SHA256.HashData(table).AsSpan(0, RelayTreeDigest.DigestLength).CopyTo(d.Digest);
+        var buf = new byte[RelayTreeDigest.EncodedLength];
+        d.Encode(buf, 0);
+        return buf;
     }
 }

@@ -80,11 +80,13 @@ public sealed class RootPublisherTests
         await using var h = await NodeHarness.StartAsync();
         await h.JoinAsync(22, 11);
         var (image, run) = StartV2(h);
-        var tables = () => h.Broker.Published.Where(p => p.Topic.EndsWith("/tree", StringComparison.Ordinal) && p.Payload.Length > 0).ToList();
+        // On v2 a level-1 table that names children goes to its group as a digest and whole to one member (its seed).
+        var tables = () => h.Broker.Published.Where(p => p.Payload.Length > 0 && (p.Topic.EndsWith("/tree", StringComparison.Ordinal)
+            || WireHeader.Peek(p.Payload, 0, p.Payload.Length) == MessageType.RelayTree)).ToList();
         await h.PumpUntilAsync(() => tables().Count > 0);
         Assert.DoesNotContain(h.Broker.Published, p => WireHeader.Peek(p.Payload, 0, p.Payload.Length) == MessageType.Original && (Parsed(p.Payload).Flags & DataPacket.FlagHashPiece) == 0); // no data yet
         var named = new HashSet<uint>();
-        foreach (var (_, payload) in tables().Select(p => (p.Topic, p.Payload)))
+        foreach (var (_, payload) in tables().Select(p => (p.Topic, p.Payload)).Where(p => WireHeader.Peek(p.Payload, 0, p.Payload.Length) == MessageType.RelayTree))
         {
             var t = new RelayTree();
             t.Parse(payload, 0, payload.Length);
