@@ -145,11 +145,22 @@ internal sealed class RelayTreePublisher(IBrokerPort broker, RolloutScheduler sc
         {
             if (registry?.Get(node) is not { } d || !_seeded.TryGetValue(d.GroupId, out var s)) continue;
             if (_answeredAt.TryGetValue(node, out long at) && time.GetElapsedTime(at, now) < AnswerInterval) continue;
-            await broker.PublishAsync(Topics.DeviceIn(node), s.Table, retain: false, qos: BrokerQos.AtLeastOnce, ct: ct);
+            // As a copy flagged FlagTable | FlagRepair: the device keeps it to itself. The bare table on its in-topic is
+            // what makes a device its group's seed, and every member that asks would pass it to the whole group again.
+            await broker.PublishAsync(Topics.DeviceIn(node), AnswerOf(imageId, s.Table), retain: false, qos: BrokerQos.AtLeastOnce, ct: ct);
             _answeredAt[node] = now;
             worked = true;
         }
         return worked;
+    }
+
+    /// <summary>The answer to a table request: a copy (sender 0, the gateway) whose payload is the table.</summary>
+    internal static byte[] AnswerOf(uint imageId, byte[] table)
+    {
+        var buf = new byte[DataPacket.EncodedLength(0, table.Length)];
+        DataPacket.Write(new WireWriter(buf), MessageType.Copy, imageId, 0, (byte)(DataPacket.FlagTable | DataPacket.FlagRepair), 0, 0,
+            null, null, null, table, 0, table.Length);
+        return buf;
     }
 
     /// <summary>The digest of a table: which one (image, group, epoch, length) and the first 16 bytes of SHA-256 over

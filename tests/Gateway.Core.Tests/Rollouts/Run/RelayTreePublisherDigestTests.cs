@@ -180,7 +180,8 @@ public sealed class RelayTreePublisherDigestTests
         await rig.AnswerRequestAsync(asker);
         var answer = Assert.Single(Since());
         Assert.Equal(Topics.DeviceIn(asker), answer.Topic);
-        Assert.Equal(tables[g].Bytes, answer.Payload);
+        // a copy flagged FlagTable | FlagRepair (the device keeps it to itself), the table its payload
+        Assert.Equal(tables[g].Bytes, AnsweredTable(answer.Payload));
         Assert.False(answer.Retain);
 
         await rig.AnswerRequestAsync(asker); // again at once: not answered
@@ -193,7 +194,7 @@ public sealed class RelayTreePublisherDigestTests
 
         rig.Clock.Advance(RelayTreePublisher.AnswerInterval);
         await rig.AnswerRequestAsync(asker);
-        Assert.Equal(2, Since().Count(p => p.Topic == Topics.DeviceIn(asker) && p.Payload.AsSpan().SequenceEqual(tables[g].Bytes)));
+        Assert.Equal(2, Since().Count(p => p.Topic == Topics.DeviceIn(asker) && AnsweredTable(p.Payload) is { } t && t.AsSpan().SequenceEqual(tables[g].Bytes)));
 
         var v1 = new Rig(v2: false, groups: 11);
         await v1.Publisher.PublishAsync(CancellationToken.None);
@@ -233,12 +234,22 @@ public sealed class RelayTreePublisherDigestTests
             new PieceRequest { NodeId = asker, ImageId = image, What = PieceRequest.WhatRelayTable }.Encode(buf, 0);
             h.Broker.Deliver(Topics.DeviceOut(asker), buf);
         }
-        int Answers() => h.Broker.To(Topics.DeviceIn(asker)).Count(Matches);
+        int Answers() => h.Broker.To(Topics.DeviceIn(asker)).Count(b => AnsweredTable(b) is { } t && Matches(t));
         Ask(image.ImageId + 1);
         await h.AdvanceAsync(TimeSpan.FromMilliseconds(300), TimeSpan.FromMilliseconds(20));
         Assert.Equal(0, Answers());
         Ask(image.ImageId);
         await h.PumpUntilAsync(() => Answers() == 1);
         Assert.False(run.IsCompleted);
+    }
+
+    /// <summary>The table in the gateway's answer to a table request (a copy flagged FlagTable | FlagRepair), or null.</summary>
+    private static byte[]? AnsweredTable(byte[] b)
+    {
+        if (!Is(b, MessageType.Copy)) return null;
+        var p = new DataPacket();
+        p.Parse(b, 0, b.Length);
+        if (p.Flags != (DataPacket.FlagTable | DataPacket.FlagRepair) || p.SenderNode != 0) return null;
+        return p.PayloadBuffer.AsSpan(p.PayloadOffset, p.PayloadLength).ToArray();
     }
 }
