@@ -87,6 +87,12 @@ namespace IotOta.DeviceFirmware.Agent
                 if (_stopped) return;
                 PieceRequest q = PieceRequestInstance();
                 q.Parse(buffer, offset, count);
+                if (q.What == PieceRequest.WhatRelayTable)
+                {
+                    // a member got the table before the digest that names it, and asks for it again (DeviceAgent.Tables)
+                    if (_trees.MatchesDigest && q.ImageId == _trees.ImageId) _forwarder.QueueTableReply(q.ImageId, q.NodeId);
+                    return;
+                }
                 if (_roots.Root == null || q.ImageId != _roots.Root.ImageId || q.What != PieceRequest.WhatHashPieces) return;
                 for (int k = 0; k < q.Count; k++)
                 {

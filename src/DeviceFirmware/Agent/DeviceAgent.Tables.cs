@@ -15,6 +15,11 @@ namespace IotOta.DeviceFirmware.Agent
         public const int TableAskMs = 5000;
 
         private long _digestAtMs = -1;
+        /// <summary>The member whose copy of the table came before the digest (0: none), whether it was asked again, and
+        /// the span that copy carried (passed on once the table is taken).</summary>
+        private uint _tableFrom;
+        private bool _tableFromAsked;
+        private int _tableSpanOwed;
         private long _tableAskedMs = -1;
         /// <summary>The table goes on once its image is this device's (the forwarder works on one image, and a new one
         /// clears its queue): -1 nothing owed, 0 to the whole group (a seed), else the span down the copy tree.</summary>
@@ -77,10 +82,22 @@ namespace IotOta.DeviceFirmware.Agent
                 {
                     Counters.TablesFromPeers++;
                     _forwarder.DrainOwed();
-                    if (p.IsSpan && p.Span > 0) PassTable(p.Span);
+                    // an answer to this device's request carries no span: the one the copy that came too early had
+                    int span = p.IsSpan ? p.Span : _tableSpanOwed;
+                    _tableFrom = 0;
+                    _tableSpanOwed = 0;
+                    if (span > 0) PassTable(span);
                     return;
                 }
                 if (r != RelayTreeTable.Older) Counters.MessagesRejected++;
+                if (r == RelayTreeTable.Unverified && _members.IndexOf(p.SenderNode) >= 0)
+                {
+                    // Most likely the digest is still on its way (the broker's queue to this device is slower than
+                    // the seed's copy over the LAN): once it comes, this member asks the sender again.
+                    _tableFrom = p.SenderNode;
+                    _tableFromAsked = false;
+                    if (p.IsSpan && p.Span > _tableSpanOwed) _tableSpanOwed = p.Span;
+                }
             }
         }
 
@@ -98,16 +115,26 @@ namespace IotOta.DeviceFirmware.Agent
             }
         }
 
-        /// <summary>Tick: a device that holds a digest but not its table after TableWaitMs asks the gateway (again every
-        /// TableAskMs). Not a peer first, as for hash pieces: a member that has the table passed it on already.</summary>
+        /// <summary>Tick: a device that holds a digest but not its table asks the member whose copy came before the
+        /// digest (at once, once), then, after TableWaitMs, the gateway (again every TableAskMs).</summary>
         private void AskForTable(long now)
         {
+            uint ip = 0;
+            int port = 0;
             lock (_gate)
             {
                 if (_stopped) return;
                 Manifest m = _rx.Manifest;
                 if (m == null || !_trees.HasDigest(m.ImageId) || _trees.MatchesDigest || _digestAtMs < 0) return;
-                if (now - _digestAtMs < TableWaitMs || (_tableAskedMs >= 0 && now - _tableAskedMs < TableAskMs)) return;
+                int from = _tableFrom != 0 && !_tableFromAsked ? _members.IndexOf(_tableFrom) : -1;
+                if (from >= 0)
+                {
+                    // the member whose copy came before the digest holds the table: ask it first, at once
+                    _tableFromAsked = true;
+                    ip = _members.IpAt(from);
+                    port = _members.PortAt(from);
+                }
+                else if (now - _digestAtMs < TableWaitMs || (_tableAskedMs >= 0 && now - _tableAskedMs < TableAskMs)) return;
                 PieceRequest q = PieceRequestInstance();
                 q.NodeId = _cfg.NodeId;
                 q.ImageId = m.ImageId;
@@ -115,10 +142,14 @@ namespace IotOta.DeviceFirmware.Agent
                 q.First = 0;
                 q.Count = 0;
                 q.Encode(_pieceRequestBuf, 0);
-                _tableAskedMs = now;
-                Counters.TableRequests++;
+                if (port == 0)
+                {
+                    _tableAskedMs = now;
+                    Counters.TableRequests++;
+                }
             }
-            _mqtt.Publish(_topicOut, _pieceRequestBuf, 0, _pieceRequestBuf.Length, false);
+            if (port != 0) _peer.Send(ip, port, _pieceRequestBuf, 0, _pieceRequestBuf.Length);
+            else _mqtt.Publish(_topicOut, _pieceRequestBuf, 0, _pieceRequestBuf.Length, false);
         }
     }
 }

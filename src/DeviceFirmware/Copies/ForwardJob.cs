@@ -28,6 +28,8 @@ namespace IotOta.DeviceFirmware.Copies
         public const byte KindTableUnit = 8;
         /// <summary>Protocol v2: pass the group's relay-tree table on down the copy tree for <see cref="Span"/>; no notice.</summary>
         public const byte KindTableSpan = 9;
+        /// <summary>Protocol v2: answer a member's request for the table: one copy to it (FlagTable | FlagRepair).</summary>
+        public const byte KindTableReply = 10;
 
         /// <summary>True for the kinds that carry a hash-list piece rather than a chunk (a relay job says so in
         /// CopyFlags: DataPacket.FlagHashPiece).</summary>

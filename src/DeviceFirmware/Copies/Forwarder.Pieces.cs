@@ -82,7 +82,7 @@ namespace IotOta.DeviceFirmware.Copies
         private bool Holds(ForwardJob j)
         {
             if (j.Kind == ForwardJob.KindRootUnit) return true; // its image is the one held (checked by the caller)
-            if (j.Kind == ForwardJob.KindTableUnit || j.Kind == ForwardJob.KindTableSpan) return _trees.MatchesDigest && _trees.ImageId == j.ImageId;
+            if (j.Kind == ForwardJob.KindTableUnit || j.Kind == ForwardJob.KindTableSpan || j.Kind == ForwardJob.KindTableReply) return _trees.MatchesDigest && _trees.ImageId == j.ImageId;
             return j.IsPiece ? _roots.HoldsPiece(j.Index) : _rx.Holds(j.Index);
         }
 
@@ -92,6 +92,7 @@ namespace IotOta.DeviceFirmware.Copies
             if (kind == ForwardJob.KindPieceUnit || kind == ForwardJob.KindPieceSpan) return DataPacket.FlagHashPiece;
             if (kind == ForwardJob.KindPieceReply) return DataPacket.FlagHashPiece | DataPacket.FlagRepair;
             if (kind == ForwardJob.KindTableUnit || kind == ForwardJob.KindTableSpan) return DataPacket.FlagTable;
+            if (kind == ForwardJob.KindTableReply) return DataPacket.FlagTable | DataPacket.FlagRepair;
             return 0;
         }
 

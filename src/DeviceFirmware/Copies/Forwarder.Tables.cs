@@ -21,6 +21,23 @@ namespace IotOta.DeviceFirmware.Copies
             QueueTableJob(ForwardJob.KindTableSpan, imageId, span);
         }
 
+        /// <summary>A member asked for the table (it got it before the digest): one copy to it, flagged FlagTable |
+        /// FlagRepair (under the lock). False when the queue has no room or the asker is no member.</summary>
+        public bool QueueTableReply(uint imageId, uint requester)
+        {
+            ForwardJob job = _queue.Reserve();
+            if (job == null) return false;
+            job.Kind = ForwardJob.KindTableReply;
+            job.ImageId = imageId;
+            job.Index = 0;
+            job.ExcludeNode = 0;
+            job.CopyFlags = 0;
+            job.Span = 0;
+            if (!_planner.RepairReply(_members, requester, job)) return false;
+            _queue.Commit();
+            return true;
+        }
+
         private void QueueTableJob(byte kind, uint imageId, int span)
         {
             ForwardJob job = _queue.Reserve();

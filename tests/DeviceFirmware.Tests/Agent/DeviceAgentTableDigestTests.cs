@@ -183,4 +183,52 @@ public class DeviceAgentTableDigestTests
         d.PumpAll();
         Assert.Equal(2, TablesSent(d).Count);
     }
+
+    [Fact]
+    public void A_member_whose_copy_came_before_the_digest_asks_that_member_again_and_passes_the_answer_down_its_span()
+    {
+        var (d, img) = Receiving(1, 2, 3, 4, 5, 6, 7);
+        using var _ = d;
+        d.TreeMembers(2, 1, 2, 3, 4, 5, 6, 7);
+        byte[] table = Table(img.ImageId);
+        d.FromPeer(TableCopy(img.ImageId, table, 3, sender: 2)); // the digest is still on its way
+        Assert.Equal(0, d.Counters.TablesFromPeers);
+        OnGroupTopic(d, Digest(table));
+        d.Clock.Advance(50);
+        d.Agent.Tick();
+        var ask = Assert.Single(d.Peer.Sends, s => s.Bytes[3] == (byte)MessageType.PieceRequest);
+        Assert.Equal(DeviceHarness.PortOf(2), ask.Port);
+        var q = new PieceRequest();
+        q.Parse(ask.Bytes, 0, ask.Bytes.Length);
+        Assert.Equal(PieceRequest.WhatRelayTable, q.What);
+        Assert.Empty(d.Out(MessageType.PieceRequest)); // not the gateway
+        d.FromPeer(TableCopy(img.ImageId, table, 0, sender: 2, flags: DataPacket.FlagRepair));
+        d.PumpAll();
+        Assert.Equal(1, d.Counters.TablesFromPeers);
+        var passed = TablesSent(d);
+        Assert.NotEmpty(passed); // the span its first copy carried
+        Assert.All(passed, b => Assert.True(Parsed.Data(b).Span < 3));
+    }
+
+    [Fact]
+    public void A_member_holding_the_named_table_answers_a_member_s_request_with_one_copy()
+    {
+        var (d, img) = Receiving();
+        using var _ = d;
+        byte[] table = Table(img.ImageId);
+        var ask = new byte[PieceRequest.EncodedLength];
+        new PieceRequest { NodeId = 3, ImageId = img.ImageId, What = PieceRequest.WhatRelayTable }.Encode(ask, 0);
+        d.FromPeer(ask); // no table yet: nothing to answer
+        d.PumpAll();
+        Assert.Empty(TablesSent(d));
+        OnGroupTopic(d, Digest(table));
+        d.FromPeer(TableCopy(img.ImageId, table, 0, sender: 2));
+        d.FromPeer(ask);
+        d.PumpAll();
+        var answer = Assert.Single(TablesSent(d));
+        DataPacket p = Parsed.Data(answer);
+        Assert.Equal(DataPacket.FlagTable | DataPacket.FlagRepair, p.Flags);
+        Assert.Equal(table, p.PayloadBuffer.AsSpan(p.PayloadOffset, p.PayloadLength).ToArray());
+        Assert.Equal(DeviceHarness.PortOf(3), d.Peer.Sends.Single(s => s.Bytes[3] == (byte)MessageType.Copy && (Parsed.Data(s.Bytes).Flags & DataPacket.FlagTable) != 0).Port);
+    }
 }
