@@ -15,7 +15,10 @@ namespace IotOta.DeviceFirmware.Copies
         {
             // The relays get the signed root just before the piece, on the same connection (Send): the gateway sends
             // the root to the original's receiver only.
-            if (p.TargetCount > 0) QueueNamedRelays(p, p.ImageId, piece, (byte)(DataPacket.FlagRelay | DataPacket.FlagHashPiece));
+            // Named relays (with FlagTree: the root's children in the piece's relay tree, whose copies go on down it),
+            // or, for a relay copy down a relay tree, this group's tree children (owed until the table comes).
+            if (p.TargetCount > 0) QueueNamedRelays(p, p.ImageId, piece, (byte)(DataPacket.FlagRelay | DataPacket.FlagHashPiece | (p.IsTree ? DataPacket.FlagTree : 0)));
+            else if (p.IsRelay && p.IsTree) QueuePieceTreeRelay(p.ImageId, piece);
             if (_planner.UsesTree(_members))
             {
                 QueuePieceSpan(piece, _members.Count - 1);
@@ -24,6 +27,48 @@ namespace IotOta.DeviceFirmware.Copies
             // A full mesh: every member gets the root just before the piece too (Send; a member that holds the root
             // already drops that copy at once).
             QueuePieceJob(ForwardJob.KindPieceUnit, p.ImageId, piece, p.SenderNode, 0);
+        }
+
+        /// <summary>Pieces (below 64) whose relay copies down a relay tree are owed: they came before the table.</summary>
+        private ulong _owedPieces;
+
+        /// <summary>Piece <paramref name="piece"/> came down a relay tree: queues its relay copies to this group's tree
+        /// children for the piece's tree (piece mod T, candidate piece mod n, as for a packet), each with the signed root
+        /// ahead (a relay job of a piece); owed when no table is held yet (under the lock).</summary>
+        private void QueuePieceTreeRelay(uint imageId, int piece)
+        {
+            if (!_trees.HasTable(imageId))
+            {
+                if (piece < 64) _owedPieces |= 1UL << piece;
+                return;
+            }
+            if (!_trees.RelaysPacket(piece)) return;
+            ForwardJob rj = _relayQueue.Reserve();
+            if (rj == null)
+            {
+                _counters.ForwardDrops++;
+                return;
+            }
+            rj.Kind = ForwardJob.KindRelay;
+            rj.ImageId = imageId;
+            rj.Index = piece;
+            rj.CopyFlags = (byte)(DataPacket.FlagRelay | DataPacket.FlagTree | DataPacket.FlagHashPiece);
+            _planner.TreeRelays(_trees, piece, rj);
+            if (!_relayQueue.Commit()) _counters.ForwardDrops++;
+        }
+
+        /// <summary>Once the table is held: the owed pieces' tree relay copies (under the lock).</summary>
+        private void DrainOwedPieces()
+        {
+            if (_roots.Root == null || !_trees.HasTable(_roots.Root.ImageId)) return;
+            for (int piece = 0; piece < 64 && _owedPieces != 0; piece++)
+            {
+                ulong bit = 1UL << piece;
+                if ((_owedPieces & bit) == 0) continue;
+                if (_relayQueue.IsFull) return; // the rest on a later pump
+                _owedPieces &= ~bit;
+                if (_roots.HoldsPiece(piece)) QueuePieceTreeRelay(_roots.Root.ImageId, piece);
+            }
         }
 
         /// <summary>Protocol v2: this device must get piece <paramref name="piece"/> (held) to the next

@@ -134,6 +134,7 @@ namespace IotOta.DeviceFirmware.Copies
         /// (those of packets in this group's tree; the others need none), while the relay queue has room (under the lock).</summary>
         public void DrainOwed()
         {
+            if (_owedPieces != 0) DrainOwedPieces();
             Manifest m = _rx.Manifest;
             if (_trees.OwedCount == 0 || m == null || !_trees.HasTable(m.ImageId)) return;
             for (int idx = 0; idx < m.ChunkCount && _trees.OwedCount > 0; idx++)

@@ -130,6 +130,7 @@ namespace IotOta.DeviceFirmware.Copies
             _queue.Clear();
             _relayQueue.Clear();
             _workActive = false;
+            _owedPieces = 0;
         }
 
         /// <summary>The piece buffer, for reading the image back at the install (on the pump thread, under the lock,
@@ -144,7 +145,7 @@ namespace IotOta.DeviceFirmware.Copies
         public int Prepare()
         {
             Manifest m = _rx.Manifest;
-            if (_trees.OwedCount > 0) DrainOwed();
+            if (_trees.OwedCount > 0 || _owedPieces != 0) DrainOwed();
             if (_relayQueue.TryDequeue(_relayWork))
             {
                 if (m == null || _relayWork.ImageId != m.ImageId || !Holds(_relayWork)) return Skipped;
