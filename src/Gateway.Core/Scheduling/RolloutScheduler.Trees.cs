@@ -53,6 +53,28 @@ public sealed partial class RolloutScheduler
         }
     }
 
+    /// <summary>Every table of the trees is a level-1 one (at most 1 + 4 + 16 groups): a group table, whose digest and
+    /// seed copy are all the hash pieces need before they can go down the trees (deeper groups' per-device tables, at
+    /// N = 1,000 in 63 groups tens of KB, would have to go out before the list's seeds).</summary>
+    public bool LevelOneTablesOnly
+    {
+        get { lock (_gate) return _forest != null && _forest.InternalCount <= 1 + RelayForest.FanOut; }
+    }
+
+    /// <summary>The trees the hash-list pieces go down (RootPublisher): those in use when their tables went out and all
+    /// are level-1 ones (<see cref="LevelOneTablesOnly"/>); null otherwise (the pieces then name relays in every group).</summary>
+    public RelayForest? PieceForest
+    {
+        get
+        {
+            lock (_gate)
+            {
+                bool out_ = _tablesOutEpoch == TreeEpoch && _tablesOutAt != 0;
+                return out_ && _forest != null && _forest.InternalCount <= 1 + RelayForest.FanOut ? _forest : null;
+            }
+        }
+    }
+
     /// <summary>The tables of the trees in use went out at least <see cref="TableSettle"/> ago.</summary>
     private bool TablesSettled => _tablesOutEpoch == TreeEpoch && _tablesOutAt != 0 && _time.GetElapsedTime(_tablesOutAt) >= TableSettle;
 

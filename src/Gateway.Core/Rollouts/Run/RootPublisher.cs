@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using IotOta.Gateway.Fleet;
 using IotOta.Gateway.Images;
 using IotOta.Gateway.Node;
+using IotOta.Gateway.Scheduling;
 using IotOta.Shared.Protocol;
 
 namespace IotOta.Gateway.Rollouts.Run;
@@ -18,7 +19,7 @@ namespace IotOta.Gateway.Rollouts.Run;
 /// peers and, last, the gateway (<see cref="OnRequest"/>).
 /// </summary>
 internal sealed class RootPublisher(IBrokerPort broker, DeviceRegistry registry, DestinationList destinations, FirmwareImage image,
-    RolloutOptions options, RolloutTargets targets, TimeProvider time)
+    RolloutOptions options, RolloutTargets targets, TimeProvider time, Func<RelayForest?>? pieceForest = null)
 {
     private readonly ImageRootSet _root = options.Root!;
     private readonly object _gate = new();
@@ -33,6 +34,9 @@ internal sealed class RootPublisher(IBrokerPort broker, DeviceRegistry registry,
 
     /// <summary>How long after a group was seeded a member still without the list gets the root directly.</summary>
     public static readonly TimeSpan StragglerAfter = TimeSpan.FromSeconds(5);
+
+    /// <summary>The pieces went down the relay trees (one original each) rather than naming a relay in every group.</summary>
+    public bool PiecesDownTrees { get; private set; }
 
     /// <summary>Roots sent directly to devices that lacked the list (see <see cref="StragglerAfter"/>).</summary>
     public int RootsToStragglers { get; private set; }
@@ -73,6 +77,27 @@ internal sealed class RootPublisher(IBrokerPort broker, DeviceRegistry registry,
             .GroupBy(m => m.GroupId).OrderBy(g => g.Key).Select(g => g.OrderBy(m => m.NodeId).ToList()).ToList();
         int n = seedGroups.Count;
         var rooted = new HashSet<uint>();
+        // Down the relay trees when their tables went out and cover exactly these groups: one original per piece.
+        RelayForest? forest = pieceForest?.Invoke();
+        var byGroup = seedGroups.ToDictionary(g => g[0].GroupId);
+        if (forest != null && forest.GroupIds.Count == n && forest.GroupIds.All(byGroup.ContainsKey))
+        {
+            for (int p = 0; p < _root.PieceCount; p++)
+            {
+                // Piece p goes down tree p mod T as packet p would: the root group's and the root's children's member
+                // p (mod its size) are the original's receiver and named relays; deeper groups get it from the
+                // candidate their parent's table names for p. Every device that passes it on sends the root ahead.
+                int t = forest.TreeOf(p);
+                FleetMember Pick(int position) => byGroup[forest.GroupAt(t, position)][p % byGroup[forest.GroupAt(t, position)].Count];
+                FleetMember receiver = Pick(0);
+                var relays = Enumerable.Range(1, Math.Min(RelayForest.FanOut, n - 1)).Select(Pick).ToList();
+                if (rooted.Add(receiver.NodeId)) await SendRootAsync(receiver.NodeId, null, ct);
+                await broker.PublishAsync(Topics.DeviceIn(receiver.NodeId), Packet(p, MessageType.Original, DataPacket.FlagTree, relays), qos: BrokerQos.AtMostOnce, ct: ct);
+            }
+            PiecesDownTrees = true;
+            lock (_gate) foreach (var g in seedGroups) _pieceGroups.Add(g[0].GroupId);
+            return;
+        }
         for (int p = 0; p < _root.PieceCount && n > 0; p++)
         {
             // Piece p starts in group p mod G and lands on member p (mod its size) of every group, its original's

@@ -124,6 +124,45 @@ public sealed class RootPublisherTests
     }
 
     /// <summary>A protocol-v2 rollout of the signed test image on the harness's fleet, a minute at most.</summary>
+    [Theory]
+    [InlineData(11, true)]   // every table a level-1 one: the pieces go down the trees, one original each
+    [InlineData(30, false)]  // deeper groups' tables would have to go first: one original per 9 groups, as before
+    public async Task With_level_1_tables_only_the_tables_go_first_and_each_piece_goes_down_its_tree_in_one_original(int groups, bool down)
+    {
+        await using var h = await NodeHarness.StartAsync();
+        await h.JoinAsync(2 * groups, groups); // group g: nodes g and g + groups
+        var (image, run) = StartV2(h);
+        bool IsPiece(byte[] b) => b.Length > 3 && b[3] == (byte)MessageType.Original && (Parsed(b).Flags & DataPacket.FlagHashPiece) != 0;
+        int perPiece = down ? 1 : (groups + DataPacket.MaxTargets) / (1 + DataPacket.MaxTargets);
+        await h.PumpUntilAsync(() => h.Broker.Published.Count(p => IsPiece(p.Payload)) >= 2 * perPiece);
+        await h.AdvanceAsync(TimeSpan.FromMilliseconds(300), TimeSpan.FromMilliseconds(20));
+        var published = h.Broker.Published.ToList();
+        var pieces = published.Select((p, i) => (p.Topic, Packet: IsPiece(p.Payload) ? Parsed(p.Payload) : null, At: i)).Where(p => p.Packet != null).ToList();
+        Assert.Equal(2 * perPiece, pieces.Count);
+        int firstTable = published.FindIndex(p => p.Topic.EndsWith("/tree", StringComparison.Ordinal));
+        Assert.True(firstTable >= 0);
+        Assert.Equal(down, firstTable < pieces.Min(p => p.At));
+        if (!down)
+        {
+            Assert.All(pieces, p => Assert.Equal(0, p.Packet!.Flags & DataPacket.FlagTree));
+            Assert.False(run.IsCompleted);
+            return;
+        }
+        var forest = new RelayForest(Enumerable.Range(1, groups).ToList());
+        int GroupOf(uint node) => (int)((node - 1) % (uint)groups) + 1;
+        foreach (var (topic, packet, _) in pieces)
+        {
+            int piece = packet!.Index;
+            int tree = forest.TreeOf(piece);
+            Assert.Equal(DataPacket.FlagHashPiece | DataPacket.FlagTree, packet.Flags);
+            Assert.Equal(forest.GroupAt(tree, 0), GroupOf(Topics.NodeIdOf(topic)));
+            Assert.Equal(Enumerable.Range(1, RelayForest.FanOut).Select(pos => forest.GroupAt(tree, pos)),
+                Enumerable.Range(0, packet.TargetCount).Select(i => GroupOf(packet.TargetNode[i])));
+        }
+        Assert.Equal(new[] { 0, 1 }, pieces.Select(p => p.Packet!.Index).Order());
+        Assert.False(run.IsCompleted);
+    }
+
     private static (FirmwareImage Image, Task<RolloutResult> Run) StartV2(NodeHarness h)
     {
         var (image, root) = Signed();
