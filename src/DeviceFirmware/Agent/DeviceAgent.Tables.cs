@@ -21,26 +21,23 @@ namespace IotOta.DeviceFirmware.Agent
         private bool _tableFromAsked;
         private int _tableSpanOwed;
         private long _tableAskedMs = -1;
-        /// <summary>The table goes on once its image is this device's (the forwarder works on one image, and a new one
-        /// clears its queue): -1 nothing owed, 0 to the whole group (a seed), else the span down the copy tree.</summary>
+        /// <summary>How this device passed the held table on (-1 not at all, 0 to the whole group as its seed, else the
+        /// span down the copy tree): again after admitting an image, which clears the forwarder's queue.</summary>
         private int _tablePassSpan = -1;
 
-        /// <summary>Under the lock: passes the held table on (span 0: to the whole group), now when this device works on
-        /// the table's image, else once it admits it (<see cref="PassOwedTable"/>).</summary>
+        /// <summary>Under the lock: passes the held table on (span 0: to the whole group) at once, whatever image this
+        /// device works on (the seed of a level-1 group often gets the signed root only with its first piece, and the
+        /// group's piece relays wait for the table); remembered, because admitting an image clears the forwarder's
+        /// queue (<see cref="PassOwedTable"/>).</summary>
         private void PassTable(int span)
         {
-            Manifest m = _rx.Manifest;
-            if (m == null || m.ImageId != _trees.ImageId)
-            {
-                _tablePassSpan = span;
-                return;
-            }
-            _tablePassSpan = -1;
-            if (span == 0) _forwarder.QueueTable(m.ImageId);
-            else _forwarder.QueueTableSpan(m.ImageId, span);
+            _tablePassSpan = span;
+            if (span == 0) _forwarder.QueueTable(_trees.ImageId);
+            else _forwarder.QueueTableSpan(_trees.ImageId, span);
         }
 
-        /// <summary>Under the lock, after an image was admitted: the table owed to the members goes on.</summary>
+        /// <summary>Under the lock, after an image was admitted (its forwarder queue cleared): the table goes on again
+        /// (a member that got it already takes nothing and passes nothing on: RelayTreeTable.Same).</summary>
         private void PassOwedTable()
         {
             if (_tablePassSpan >= 0 && _trees.MatchesDigest) PassTable(_tablePassSpan);
@@ -63,6 +60,7 @@ namespace IotOta.DeviceFirmware.Agent
                 if (r == RelayTreeTable.OtherGroup) Counters.MessagesRejected++;
                 if (r != RelayTreeTable.Taken || _trees.MatchesDigest) return;
                 if (!had || _digestAtMs < 0) _digestAtMs = _clock.NowMs;
+                _tablePassSpan = -1; // a table of other trees is no longer passed on
                 _tableAskedMs = -1;
             }
         }

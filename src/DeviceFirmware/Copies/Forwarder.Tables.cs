@@ -38,6 +38,11 @@ namespace IotOta.DeviceFirmware.Copies
             return true;
         }
 
+        private static bool IsTableJob(ForwardJob j)
+        {
+            return j.Kind == ForwardJob.KindTableUnit || j.Kind == ForwardJob.KindTableSpan || j.Kind == ForwardJob.KindTableReply;
+        }
+
         private void QueueTableJob(byte kind, uint imageId, int span)
         {
             ForwardJob job = _queue.Reserve();

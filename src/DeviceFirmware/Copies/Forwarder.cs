@@ -155,10 +155,11 @@ namespace IotOta.DeviceFirmware.Copies
             if (!_workActive)
             {
                 if (!_queue.TryDequeue(_work)) return Idle;
-                if (m == null || _work.ImageId != m.ImageId || !Holds(_work)) return Skipped;
+                // the group's relay-tree table goes on whatever image this device works on (it is the table's own)
+                if (!IsTableJob(_work) && (m == null || _work.ImageId != m.ImageId) || !Holds(_work)) return Skipped;
                 StartWork();
             }
-            if (m == null || _work.ImageId != m.ImageId)
+            if (!IsTableJob(_work) && (m == null || _work.ImageId != m.ImageId))
             {
                 _workActive = false; // a new image replaced the one this job was for
                 return Skipped;
@@ -332,7 +333,8 @@ namespace IotOta.DeviceFirmware.Copies
             bool piece = (flags & DataPacket.FlagHashPiece) != 0;
             bool span = (flags & DataPacket.FlagSpan) != 0;
             bool table = (flags & DataPacket.FlagTable) != 0;
-            if (_txImage == m.ImageId && _txIndex == index && _txPiece == piece && _txTable == table && !_txRoot && _txLen > 0 && _txSpan == span)
+            uint imageId = table ? _trees.ImageId : m.ImageId;
+            if (_txImage == imageId && _txIndex == index && _txPiece == piece && _txTable == table && !_txRoot && _txLen > 0 && _txSpan == span)
             {
                 _txHead[DataPacket.FlagsOffset] = flags;
                 return;
@@ -340,11 +342,11 @@ namespace IotOta.DeviceFirmware.Copies
             int len = table ? _trees.StoredLength : piece ? _roots.PieceLength(index) : m.ChunkLength(index);
             _txWriter.Reset(_txHead, 0, _txHead.Length);
             // with FlagSpan the span field (patched per destination) sits between the sender and the payload length
-            _txHeadLen = DataPacket.WriteHeaderOnly(_txWriter, MessageType.Copy, m.ImageId, index, flags, _self, 0, null, null, null, len, 0);
+            _txHeadLen = DataPacket.WriteHeaderOnly(_txWriter, MessageType.Copy, imageId, index, flags, _self, 0, null, null, null, len, 0);
             _txSpan = span;
             _txLen = _txHeadLen + len;
             _txPayloadLen = len;
-            _txImage = m.ImageId;
+            _txImage = imageId;
             _txIndex = index;
             _txPiece = piece;
             _txTable = table;
@@ -366,8 +368,8 @@ namespace IotOta.DeviceFirmware.Copies
             lock (_gate)
             {
                 Manifest m = _rx.Manifest;
-                bool held = _txRoot || (_txTable ? _trees.MatchesDigest : _txPiece ? _roots.HoldsPiece(_txIndex) : _rx.Holds(_txIndex));
-                if (m == null || m.ImageId != _txImage || !held)
+                bool held = _txRoot || (_txTable ? _trees.MatchesDigest && _trees.ImageId == _txImage : _txPiece ? _roots.HoldsPiece(_txIndex) : _rx.Holds(_txIndex));
+                if (!_txTable && (m == null || m.ImageId != _txImage) || !held)
                 {
                     _counters.CopiesAbandoned++;
                     return false;

@@ -27,6 +27,8 @@ namespace IotOta.DeviceFirmware.Copies
         public const int Older = 2;
         /// <summary>Offer: the table came from a peer and is not the one the held digest names (or no digest is held).</summary>
         public const int Unverified = 3;
+        /// <summary>Offer: the very table held already (same image, epoch and bytes): nothing was rewritten.</summary>
+        public const int Same = 4;
         /// <summary>Flash a table needs at most (whole sectors of the partition are erased for it).</summary>
         public const int MaxLength = RelayTree.MaxEncodedLength;
 
@@ -124,7 +126,7 @@ namespace IotOta.DeviceFirmware.Copies
         /// the copy tree).</summary>
         public bool MatchesDigest
         {
-            get { return _held && _digestHeld && ImageId == _digest.ImageId && Epoch == _digest.Epoch && _storedLength == _digest.TableLength && Same(_heldSha, 0); }
+            get { return _held && _digestHeld && ImageId == _digest.ImageId && Epoch == _digest.Epoch && _storedLength == _digest.TableLength && NamedBy(_heldSha, 0); }
         }
 
         /// <summary>Bytes of the held table in flash (0 for none or an empty one, which is not stored).</summary>
@@ -159,7 +161,16 @@ namespace IotOta.DeviceFirmware.Copies
             return Taken;
         }
 
-        private bool Same(byte[] sha, int offset)
+        private bool SameAsHeld()
+        {
+            for (int i = 0; i < RelayTreeDigest.DigestLength; i++)
+            {
+                if (_sha[i] != _heldSha[i]) return false;
+            }
+            return true;
+        }
+
+        private bool NamedBy(byte[] sha, int offset)
         {
             for (int i = 0; i < RelayTreeDigest.DigestLength; i++)
             {
@@ -215,8 +226,9 @@ namespace IotOta.DeviceFirmware.Copies
             if (ImageId == imageId && Epoch > epoch) return Older;
             if (_digestHeld && _digest.ImageId == imageId && _digest.Epoch > epoch) return Older; // the trees moved on
             if (_hash != null) _hash.ChunkHash(ChunkHashKind.Sha256, buffer, offset, count, _sha, 0);
-            bool named = _hash != null && _digestHeld && _digest.ImageId == imageId && _digest.Epoch == epoch && _digest.TableLength == count && Same(_sha, 0);
+            bool named = _hash != null && _digestHeld && _digest.ImageId == imageId && _digest.Epoch == epoch && _digest.TableLength == count && NamedBy(_sha, 0);
             if (fromPeer && !named) return Unverified;
+            if (_held && _hash != null && ImageId == imageId && Epoch == epoch && _storedLength == (children > 0 ? count : 0) && SameAsHeld()) return Same;
             ChildCount = 0; // no table while flash is rewritten
             _held = false;
             if (children > 0) // an empty table (a leaf of every tree) names nothing to read back: no erase

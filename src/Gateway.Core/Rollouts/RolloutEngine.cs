@@ -72,7 +72,8 @@ public sealed partial class RolloutEngine
         _held = new HeldSkipper(options, Scheduler, destinations, _targets, _packetizer, _counters, time);
         _settling = new ReconnectSettling(options, registry, image, _targets, time);
         _manifests = new ManifestPublisher(broker, registry, image, options, _targets, time);
-        _roots = options.Root != null ? new RootPublisher(broker, registry, destinations, image, options, _targets, time, () => Scheduler.PieceForest) : null;
+        _roots = options.Root != null ? new RootPublisher(broker, registry, destinations, image, options, _targets, time,
+            options.PiecesDownTrees ? () => Scheduler.PieceForest : null) : null;
         _trees = new RelayTreePublisher(broker, Scheduler, image.ImageId, time,
             _roots == null ? null : () => Scheduler.TreesAhead || _roots.AllHeldAfter != null || _time.GetElapsedTime(_startTimestamp) >= RelayTreePublisher.ListWait,
             _roots == null ? null : registry); // v2: level-1 tables go as digests, the tables to one seed per group
@@ -199,10 +200,11 @@ public sealed partial class RolloutEngine
             // relay copy that comes before its table is owed until it does.
             if (_roots != null)
             {
-                // With every table a level-1 one (at most 21 groups) the tables go first: a digest to each group and the
-                // table to its seed (~7 KB at 100 devices in 10 groups), and the pieces then go down the trees, one
-                // original each, instead of one per 9 groups (RootPublisher, RolloutScheduler.PieceForest).
-                if (Scheduler.LevelOneTablesOnly) await _trees.PublishAsync(ct);
+                // With RolloutOptions.PiecesDownTrees and every table a level-1 one (at most 21 groups) the tables go
+                // first: a digest to each group and the table to its seed (~7 KB at 100 devices in 10 groups), and the
+                // pieces then go down the trees, one original each, instead of one per 9 groups (RootPublisher,
+                // RolloutScheduler.PieceForest).
+                if (_options.PiecesDownTrees && Scheduler.LevelOneTablesOnly) await _trees.PublishAsync(ct);
                 await PublishSignedAsync(ct);
                 await _trees.PublishAsync(ct);
             }

@@ -18,6 +18,7 @@ public static class DemoCommand
         var broker = new Option<string?>("--broker") { Description = "HOST:PORT[,HOST:PORT…] of an external MQTT broker or cluster (default: embedded broker); credentials and TLS: IotOta:Mqtt" };
         var perGroup = new Option<bool>("--per-group") { Description = "send one original per group instead of once for the whole fleet" };
         var manifestV1 = new Option<bool>("--manifest-v1") { Description = "protocol v1 control: the whole signed manifest to every device (default: v2, a 160-byte signed root per device, the chunk-hash list over the devices' links)" };
+        var piecesDownTrees = new Option<bool>("--pieces-down-trees") { Description = "protocol v2 with at most 21 groups: the hash-list pieces go down the relay trees, one original each (saves the broker a second copy of the list at 10 groups; slower with slow devices: RolloutOptions.PiecesDownTrees)" };
         var gwUp = new Option<double>("--gateway-up-kbps") { Description = "gateway upload rate (0 = unlimited)" };
         var devUp = new Option<double>("--device-up-kbps") { Description = "device upload rate (0 = unlimited)" };
         var devDown = new Option<double>("--device-down-kbps") { Description = "device download rate (0 = unlimited)" };
@@ -38,7 +39,7 @@ public static class DemoCommand
         var verbose = new Option<bool>("--verbose") { Description = "print device and gateway diagnostics" };
 
         var cmd = new Command("demo", "Roll out a generated, signed image to a virtual fleet over an embedded MQTT broker");
-        foreach (Option o in new Option[] { devices, groups, imageSize, chunkSize, broker, perGroup, manifestV1, gwUp, devUp, devDown, slowFraction, slowFactor, loss, groupUplink, latency, seed, timeout, board, secure, tls, heapBudget, peerConnections, scenario, json, verbose })
+        foreach (Option o in new Option[] { devices, groups, imageSize, chunkSize, broker, perGroup, manifestV1, piecesDownTrees, gwUp, devUp, devDown, slowFraction, slowFactor, loss, groupUplink, latency, seed, timeout, board, secure, tls, heapBudget, peerConnections, scenario, json, verbose })
             cmd.Options.Add(o);
 
         cmd.SetAction(async (parse, ct) =>
@@ -52,6 +53,7 @@ public static class DemoCommand
                 Broker = parse.GetValue(broker),
                 CrossGroup = !parse.GetValue(perGroup),
                 SignedRoot = !parse.GetValue(manifestV1),
+                PiecesDownTrees = parse.GetValue(piecesDownTrees),
                 GatewayUpKbps = parse.GetValue(gwUp),
                 DeviceUpKbps = parse.GetValue(devUp),
                 DeviceDownKbps = parse.GetValue(devDown),

@@ -16,6 +16,8 @@ public sealed record DemoOptions
     /// <summary>Protocol v2 control (issue #15): a signed root per group topic, the chunk-hash list over the devices'
     /// links; false: the v1 manifest to every device.</summary>
     public bool SignedRoot { get; init; } = true;
+    /// <summary>RolloutOptions.PiecesDownTrees: the hash-list pieces down the relay trees (at most 21 groups).</summary>
+    public bool PiecesDownTrees { get; init; }
     /// <summary>0 = unlimited.</summary>
     public double GatewayUpKbps { get; init; }
     public double DeviceUpKbps { get; init; }

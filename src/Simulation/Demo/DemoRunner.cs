@@ -100,6 +100,7 @@ public static class DemoRunner
             {
                 Timeout = o.Timeout,
                 Root = o.SignedRoot ? ImageRootSet.Create(image, signer) : null,
+                PiecesDownTrees = o.PiecesDownTrees,
                 Scheduler = new SchedulerOptions
                 {
                     CrossGroup = o.CrossGroup,

@@ -125,13 +125,14 @@ public sealed class RootPublisherTests
 
     /// <summary>A protocol-v2 rollout of the signed test image on the harness's fleet, a minute at most.</summary>
     [Theory]
-    [InlineData(11, true)]   // every table a level-1 one: the pieces go down the trees, one original each
-    [InlineData(30, false)]  // deeper groups' tables would have to go first: one original per 9 groups, as before
-    public async Task With_level_1_tables_only_the_tables_go_first_and_each_piece_goes_down_its_tree_in_one_original(int groups, bool down)
+    [InlineData(11, true, true)]   // every table a level-1 one: the pieces go down the trees, one original each
+    [InlineData(30, true, false)]  // deeper groups' tables would have to go first: one original per 9 groups, as before
+    [InlineData(11, false, false)] // the option off (the default): as before
+    public async Task With_level_1_tables_only_the_tables_go_first_and_each_piece_goes_down_its_tree_in_one_original(int groups, bool option, bool down)
     {
         await using var h = await NodeHarness.StartAsync();
         await h.JoinAsync(2 * groups, groups); // group g: nodes g and g + groups
-        var (image, run) = StartV2(h);
+        var (image, run) = StartV2(h, option);
         bool IsPiece(byte[] b) => b.Length > 3 && b[3] == (byte)MessageType.Original && (Parsed(b).Flags & DataPacket.FlagHashPiece) != 0;
         int perPiece = down ? 1 : (groups + DataPacket.MaxTargets) / (1 + DataPacket.MaxTargets);
         await h.PumpUntilAsync(() => h.Broker.Published.Count(p => IsPiece(p.Payload)) >= 2 * perPiece);
@@ -163,10 +164,10 @@ public sealed class RootPublisherTests
         Assert.False(run.IsCompleted);
     }
 
-    private static (FirmwareImage Image, Task<RolloutResult> Run) StartV2(NodeHarness h)
+    private static (FirmwareImage Image, Task<RolloutResult> Run) StartV2(NodeHarness h, bool piecesDownTrees = false)
     {
         var (image, root) = Signed();
-        var run = h.Node.RunRolloutAsync(image, new RolloutOptions { Root = root, Timeout = TimeSpan.FromMinutes(1), Scheduler = new SchedulerOptions { PriorForwardRate = 1_000_000 } },
+        var run = h.Node.RunRolloutAsync(image, new RolloutOptions { Root = root, Timeout = TimeSpan.FromMinutes(1), Scheduler = new SchedulerOptions { PriorForwardRate = 1_000_000 }, PiecesDownTrees = piecesDownTrees },
             null, CancellationToken.None);
         return (image, run);
     }
