@@ -111,11 +111,17 @@ namespace IotOta.DeviceFirmware.Copies
         /// from flash (under the lock). False when the queue has no room or the asker is no member.</summary>
         public bool QueuePieceReply(uint imageId, int piece, uint requester)
         {
+            return QueueReply(ForwardJob.KindPieceReply, imageId, piece, requester);
+        }
+
+        /// <summary>One copy of a piece or the table to one member that asked (under the lock).</summary>
+        private bool QueueReply(byte kind, uint imageId, int index, uint requester)
+        {
             ForwardJob job = _queue.Reserve();
             if (job == null) return false;
-            job.Kind = ForwardJob.KindPieceReply;
+            job.Kind = kind;
             job.ImageId = imageId;
-            job.Index = piece;
+            job.Index = index;
             job.ExcludeNode = 0;
             job.CopyFlags = 0;
             job.Span = 0;

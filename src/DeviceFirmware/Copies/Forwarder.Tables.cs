@@ -25,17 +25,7 @@ namespace IotOta.DeviceFirmware.Copies
         /// FlagRepair (under the lock). False when the queue has no room or the asker is no member.</summary>
         public bool QueueTableReply(uint imageId, uint requester)
         {
-            ForwardJob job = _queue.Reserve();
-            if (job == null) return false;
-            job.Kind = ForwardJob.KindTableReply;
-            job.ImageId = imageId;
-            job.Index = 0;
-            job.ExcludeNode = 0;
-            job.CopyFlags = 0;
-            job.Span = 0;
-            if (!_planner.RepairReply(_members, requester, job)) return false;
-            _queue.Commit();
-            return true;
+            return QueueReply(ForwardJob.KindTableReply, imageId, 0, requester);
         }
 
         private static bool IsTableJob(ForwardJob j)
@@ -45,21 +35,7 @@ namespace IotOta.DeviceFirmware.Copies
 
         private void QueueTableJob(byte kind, uint imageId, int span)
         {
-            ForwardJob job = _queue.Reserve();
-            if (job == null)
-            {
-                _counters.ForwardDrops++;
-                return;
-            }
-            job.Kind = kind;
-            job.ImageId = imageId;
-            job.Index = 0;
-            job.ExcludeNode = _self;
-            job.TargetCount = 0;
-            job.RelayCount = 0;
-            job.CopyFlags = 0;
-            job.Span = span;
-            _queue.Commit();
+            QueuePieceJob(kind, imageId, 0, _self, span);
         }
     }
 }
