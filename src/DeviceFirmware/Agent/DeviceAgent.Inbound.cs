@@ -159,6 +159,8 @@ namespace IotOta.DeviceFirmware.Agent
                 else if (r == RelayTreeTable.Taken)
                 {
                     _forwarder.DrainOwed();
+                    _tableFromGateway = own; // a seed whose table came before the digest passes it on once the digest does
+                    _tableFrom = 0;
                     if (own && _trees.MatchesDigest) PassTable(0);
                 }
             }

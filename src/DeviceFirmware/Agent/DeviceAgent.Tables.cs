@@ -20,6 +20,11 @@ namespace IotOta.DeviceFirmware.Agent
         private uint _tableFrom;
         private bool _tableFromAsked;
         private int _tableSpanOwed;
+        /// <summary>The held table came from the gateway on this device's in-topic (it is its group's seed).</summary>
+        private bool _tableFromGateway;
+        /// <summary>Requests to the gateway for the current digest's table; at most <see cref="TableAsksMax"/>.</summary>
+        private int _tableAsks;
+        public const int TableAsksMax = 5;
         private long _tableAskedMs = -1;
         /// <summary>How this device passed the held table on (-1 not at all, 0 to the whole group as its seed, else the
         /// span down the copy tree): again after admitting an image, which clears the forwarder's queue.</summary>
@@ -40,7 +45,8 @@ namespace IotOta.DeviceFirmware.Agent
         /// (a member that got it already takes nothing and passes nothing on: RelayTreeTable.Same).</summary>
         private void PassOwedTable()
         {
-            if (_tablePassSpan >= 0 && _trees.MatchesDigest) PassTable(_tablePassSpan);
+            Manifest m = _rx.Manifest;
+            if (_tablePassSpan >= 0 && _trees.MatchesDigest && m != null && m.ImageId == _trees.ImageId) PassTable(_tablePassSpan);
         }
 
         /// <summary>A copy whose flags say it carries the group's relay-tree table.</summary>
@@ -55,13 +61,21 @@ namespace IotOta.DeviceFirmware.Agent
         {
             lock (_gate)
             {
-                bool had = _trees.MatchesDigest;
                 int r = _trees.OfferDigest(buffer, offset, count, _cfg.GroupId);
                 if (r == RelayTreeTable.OtherGroup) Counters.MessagesRejected++;
-                if (r != RelayTreeTable.Taken || _trees.MatchesDigest) return;
-                if (!had || _digestAtMs < 0) _digestAtMs = _clock.NowMs;
-                _tablePassSpan = -1; // a table of other trees is no longer passed on
+                if (r != RelayTreeTable.Taken) return; // Same: the digest held already (a retained one again), nothing changes
+                // another digest: the wait for its table starts now, and its table is asked for anew
+                _digestAtMs = _clock.NowMs;
                 _tableAskedMs = -1;
+                _tableAsks = 0;
+                _tableFromAsked = false;
+                if (!_trees.MatchesDigest)
+                {
+                    _tablePassSpan = -1; // a table of other trees is no longer passed on
+                    return;
+                }
+                // the table came first (on this device's in-topic: it is the seed), and now the digest names it
+                if (_tableFromGateway) PassTable(0);
             }
         }
 
@@ -79,6 +93,7 @@ namespace IotOta.DeviceFirmware.Agent
                 if (r == RelayTreeTable.Taken)
                 {
                     Counters.TablesFromPeers++;
+                    _tableFromGateway = false;
                     _forwarder.DrainOwed();
                     // an answer to this device's request carries no span: the one the copy that came too early had
                     int span = p.IsSpan ? p.Span : _tableSpanOwed;
@@ -87,13 +102,14 @@ namespace IotOta.DeviceFirmware.Agent
                     if (span > 0) PassTable(span);
                     return;
                 }
-                if (r != RelayTreeTable.Older) Counters.MessagesRejected++;
+                if (r != RelayTreeTable.Older && r != RelayTreeTable.Same) Counters.MessagesRejected++;
                 if (r == RelayTreeTable.Unverified && _members.IndexOf(p.SenderNode) >= 0)
                 {
                     // Most likely the digest is still on its way (the broker's queue to this device is slower than
-                    // the seed's copy over the LAN): once it comes, this member asks the sender again.
+                    // the seed's copy over the LAN): once it comes, this member asks the sender again (once per digest:
+                    // the same sender's copy again does not re-arm the ask).
+                    if (_tableFrom != p.SenderNode) _tableFromAsked = false;
                     _tableFrom = p.SenderNode;
-                    _tableFromAsked = false;
                     if (p.IsSpan && p.Span > _tableSpanOwed) _tableSpanOwed = p.Span;
                 }
             }
@@ -109,7 +125,14 @@ namespace IotOta.DeviceFirmware.Agent
                 DataPacket p = ParseData(buffer, offset, count, false);
                 int r = _trees.Offer(p.PayloadBuffer, p.PayloadOffset, p.PayloadLength, _cfg.GroupId);
                 if (r == RelayTreeTable.OtherGroup) Counters.MessagesRejected++;
-                else if (r == RelayTreeTable.Taken) _forwarder.DrainOwed();
+                if (r != RelayTreeTable.Taken) return;
+                _forwarder.DrainOwed();
+                _tableFromGateway = false; // an answer, not the seed's copy
+                // the span an early copy carried still goes on (its subtree would otherwise ask the gateway too)
+                int span = _tableSpanOwed;
+                _tableFrom = 0;
+                _tableSpanOwed = 0;
+                if (span > 0 && _trees.MatchesDigest) PassTable(span);
             }
         }
 
@@ -123,7 +146,9 @@ namespace IotOta.DeviceFirmware.Agent
             {
                 if (_stopped) return;
                 Manifest m = _rx.Manifest;
-                if (m == null || !_trees.HasDigest(m.ImageId) || _trees.MatchesDigest || _digestAtMs < 0) return;
+                // only while receiving: an installed device that got the retained digest again (a board subscribes
+                // anew after its restart) needs no table, and nobody would answer once the rollout ended
+                if (m == null || _life.State != DeviceState.Receiving || !_trees.HasDigest(m.ImageId) || _trees.MatchesDigest || _digestAtMs < 0) return;
                 int from = _tableFrom != 0 && !_tableFromAsked ? _members.IndexOf(_tableFrom) : -1;
                 if (from >= 0)
                 {
@@ -132,7 +157,7 @@ namespace IotOta.DeviceFirmware.Agent
                     ip = _members.IpAt(from);
                     port = _members.PortAt(from);
                 }
-                else if (now - _digestAtMs < TableWaitMs || (_tableAskedMs >= 0 && now - _tableAskedMs < TableAskMs)) return;
+                else if (_tableAsks >= TableAsksMax || now - _digestAtMs < TableWaitMs || (_tableAskedMs >= 0 && now - _tableAskedMs < TableAskMs)) return;
                 PieceRequest q = PieceRequestInstance();
                 q.NodeId = _cfg.NodeId;
                 q.ImageId = m.ImageId;
@@ -143,6 +168,7 @@ namespace IotOta.DeviceFirmware.Agent
                 if (port == 0)
                 {
                     _tableAskedMs = now;
+                    _tableAsks++;
                     Counters.TableRequests++;
                 }
             }

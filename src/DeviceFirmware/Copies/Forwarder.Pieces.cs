@@ -158,6 +158,7 @@ namespace IotOta.DeviceFirmware.Copies
             _txIndex = -1;
             _txRoot = true;
             _txPiece = false;
+            _txTable = false;
         }
     }
 }

@@ -80,6 +80,7 @@ namespace IotOta.DeviceFirmware.Copies
         private bool _txPiece;
         private bool _txRoot;
         private bool _txTable;
+        private uint _txTableEpoch;
         private int _txIndex = -1;
         private int _txLen;
         private int _txPayloadLen;
@@ -226,7 +227,7 @@ namespace IotOta.DeviceFirmware.Copies
             lock (_gate)
             {
                 if (notice) _counters.NoticesSent++;
-                else if (_work.Kind == ForwardJob.KindRepairReply || _work.Kind == ForwardJob.KindPieceReply) _counters.RepairRepliesSent += _workSentTotal + _workSent;
+                else if (_work.Kind == ForwardJob.KindRepairReply || _work.Kind == ForwardJob.KindPieceReply || _work.Kind == ForwardJob.KindTableReply) _counters.RepairRepliesSent += _workSentTotal + _workSent;
             }
             FlushWorkCounters();
         }
@@ -334,7 +335,8 @@ namespace IotOta.DeviceFirmware.Copies
             bool span = (flags & DataPacket.FlagSpan) != 0;
             bool table = (flags & DataPacket.FlagTable) != 0;
             uint imageId = table ? _trees.ImageId : m.ImageId;
-            if (_txImage == imageId && _txIndex == index && _txPiece == piece && _txTable == table && !_txRoot && _txLen > 0 && _txSpan == span)
+            // a table is never taken from the cache: another table (a new epoch) has the same image and index 0
+            if (!table && _txImage == imageId && _txIndex == index && _txPiece == piece && !_txTable && !_txRoot && _txLen > 0 && _txSpan == span)
             {
                 _txHead[DataPacket.FlagsOffset] = flags;
                 return;
@@ -350,6 +352,7 @@ namespace IotOta.DeviceFirmware.Copies
             _txIndex = index;
             _txPiece = piece;
             _txTable = table;
+            _txTableEpoch = table ? _trees.Epoch : 0;
             _txRoot = false;
         }
 
@@ -368,7 +371,8 @@ namespace IotOta.DeviceFirmware.Copies
             lock (_gate)
             {
                 Manifest m = _rx.Manifest;
-                bool held = _txRoot || (_txTable ? _trees.MatchesDigest && _trees.ImageId == _txImage : _txPiece ? _roots.HoldsPiece(_txIndex) : _rx.Holds(_txIndex));
+                // a table replaced while its copy is on the wire: the copy is abandoned, not finished with other bytes
+                bool held = _txRoot || (_txTable ? _trees.MatchesDigest && _trees.ImageId == _txImage && _trees.Epoch == _txTableEpoch && _trees.StoredLength == _txPayloadLen : _txPiece ? _roots.HoldsPiece(_txIndex) : _rx.Holds(_txIndex));
                 if (!_txTable && (m == null || m.ImageId != _txImage) || !held)
                 {
                     _counters.CopiesAbandoned++;

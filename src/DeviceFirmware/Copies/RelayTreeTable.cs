@@ -141,11 +141,14 @@ namespace IotOta.DeviceFirmware.Copies
         /// <summary>Keeps the gateway's digest of this group's table when it names this group and is not older than the
         /// one held for the same image. A held table of another image or an older epoch is taken back (Withdraw's
         /// table half): the trees changed, and until the named table comes this device must not take itself for a leaf.
-        /// Returns Taken, OtherGroup or Older; ProtocolException when it does not parse (nothing changes).</summary>
+        /// Returns Taken, Same (the digest held already), OtherGroup or Older; ProtocolException when it does not parse
+        /// (nothing changes).</summary>
         public int OfferDigest(byte[] buffer, int offset, int count, int groupId)
         {
             _incoming.Parse(buffer, offset, count);
             if (_incoming.GroupId != groupId) return OtherGroup;
+            if (_digestHeld && _digest.ImageId == _incoming.ImageId && _digest.Epoch == _incoming.Epoch
+                && _digest.TableLength == _incoming.TableLength && NamedBy(_incoming.Digest, 0)) return Same;
             if (_digestHeld && _digest.ImageId == _incoming.ImageId && _digest.Epoch > _incoming.Epoch) return Older;
             _digest.ImageId = _incoming.ImageId;
             _digest.GroupId = _incoming.GroupId;
@@ -237,6 +240,9 @@ namespace IotOta.DeviceFirmware.Copies
                 _part.Write(_region, buffer, offset, count);
             }
             _storedLength = children > 0 ? count : 0;
+            // A table from the gateway of the digest's trees or later that the digest does not name (an empty table,
+            // or a whole one for a group that no longer gets a digest) supersedes the digest: nothing is asked for it.
+            if (!fromPeer && !named && _digestHeld && _digest.ImageId == imageId && epoch >= _digest.Epoch) _digestHeld = false;
             for (int i = 0; i < RelayTreeDigest.DigestLength; i++) _heldSha[i] = _hash != null ? _sha[i] : (byte)0;
             int at = start - offset;
             for (int c = 0; c < children; c++)

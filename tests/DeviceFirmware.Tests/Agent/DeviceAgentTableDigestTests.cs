@@ -254,4 +254,104 @@ public class DeviceAgentTableDigestTests
         Assert.Equal(table, p.PayloadBuffer.AsSpan(p.PayloadOffset, p.PayloadLength).ToArray());
         Assert.Equal(DeviceHarness.PortOf(3), d.Peer.Sends.Single(s => s.Bytes[3] == (byte)MessageType.Copy && (Parsed.Data(s.Bytes).Flags & DataPacket.FlagTable) != 0).Port);
     }
+
+    /// <summary>A table of group 1 with <paramref name="candidates"/> candidates for its one child (another length).</summary>
+    private static byte[] TableWith(uint imageId, uint epoch, int candidates)
+    {
+        var t = new RelayTree { ImageId = imageId, GroupId = 1, Epoch = epoch, TreeCount = 2, Tree = 1, ChildCount = 1 };
+        t.ChildGroup[0] = 10;
+        t.CandidateCount[0] = candidates;
+        for (int j = 0; j < candidates; j++)
+        {
+            t.CandidateNode[j] = 1000u + (uint)j;
+            t.CandidateIp[j] = DeviceHarness.Ip;
+            t.CandidatePort[j] = DeviceHarness.PortOf(1000u + (uint)j);
+        }
+        return t.ToBytes();
+    }
+
+    private static void Ticks(DeviceHarness d, int ms)
+    {
+        for (int t = 0; t < ms; t += 100) { d.Clock.Advance(100); d.Agent.Tick(); }
+    }
+
+    [Fact]
+    public void A_seed_passes_a_new_table_with_its_own_length_not_the_last_one_s()
+    {
+        var (d, img) = Receiving();
+        using var _ = d;
+        byte[] first = TableWith(img.ImageId, 1, 1);
+        OnGroupTopic(d, Digest(first));
+        d.Mqtt_(first);
+        d.PumpAll();
+        byte[] second = TableWith(img.ImageId, 2, 3); // rebuilt trees: 20 bytes longer
+        OnGroupTopic(d, Digest(second));
+        d.Mqtt_(second);
+        d.PumpAll();
+        var sent = TablesSent(d).Select(b => Parsed.Data(b)).Select(p => p.PayloadBuffer.AsSpan(p.PayloadOffset, p.PayloadLength).ToArray()).ToList();
+        Assert.Equal(4, sent.Count);
+        Assert.Equal(2, sent.Count(t => t.SequenceEqual(first)));
+        Assert.Equal(2, sent.Count(t => t.SequenceEqual(second)));
+    }
+
+    [Fact]
+    public void A_new_digest_after_a_held_table_waits_for_the_seed_before_asking_and_the_same_digest_again_changes_nothing()
+    {
+        var (d, img) = Receiving();
+        using var _ = d;
+        byte[] first = Table(img.ImageId, epoch: 1);
+        OnGroupTopic(d, Digest(first));
+        d.FromPeer(TableCopy(img.ImageId, first, 0));
+        Ticks(d, 10_000); // a long while with the table
+        byte[] second = Table(img.ImageId, epoch: 2);
+        OnGroupTopic(d, Digest(second));
+        Ticks(d, DeviceAgent.TableWaitMs - 200);
+        OnGroupTopic(d, Digest(second)); // the retained digest again (a resubscription): the wait goes on
+        Assert.Empty(d.Out(MessageType.PieceRequest));
+        Ticks(d, 400);
+        Assert.Single(d.Out(MessageType.PieceRequest));
+    }
+
+    [Fact]
+    public void A_device_asks_only_while_receiving_and_at_most_TableAsksMax_times()
+    {
+        var (d, img) = Receiving();
+        using var _ = d;
+        OnGroupTopic(d, Digest(Table(img.ImageId)));
+        Ticks(d, DeviceAgent.TableWaitMs + 20 * DeviceAgent.TableAskMs);
+        Assert.Equal(DeviceAgent.TableAsksMax, d.Out(MessageType.PieceRequest).Count);
+
+        var idle = new DeviceHarness(nodeId: 1, groupId: 1); // not receiving: the digest of an image it does not work on
+        using var __ = idle;
+        idle.Members(1, 1, 2, 3);
+        OnGroupTopic(idle, Digest(Table(img.ImageId)));
+        Ticks(idle, DeviceAgent.TableWaitMs + 2 * DeviceAgent.TableAskMs);
+        Assert.Empty(idle.Out(MessageType.PieceRequest));
+    }
+
+    [Fact]
+    public void A_whole_table_from_the_gateway_of_the_digest_s_trees_or_later_ends_the_asking()
+    {
+        var (d, img) = Receiving();
+        using var _ = d;
+        OnGroupTopic(d, Digest(Table(img.ImageId, epoch: 1)));
+        OnGroupTopic(d, Table(img.ImageId, epoch: 2)); // the group's table went whole (it no longer gets a digest)
+        Ticks(d, DeviceAgent.TableWaitMs + 2 * DeviceAgent.TableAskMs);
+        Assert.Empty(d.Out(MessageType.PieceRequest));
+        Assert.Equal(1, RelaysToChild(d, img, 1));
+    }
+
+    [Fact]
+    public void A_seed_whose_table_came_before_the_digest_passes_it_on_when_the_digest_comes()
+    {
+        var (d, img) = Receiving();
+        using var _ = d;
+        byte[] table = Table(img.ImageId);
+        d.Mqtt_(table);
+        d.PumpAll();
+        Assert.Empty(TablesSent(d));
+        OnGroupTopic(d, Digest(table));
+        d.PumpAll();
+        Assert.Equal(2, TablesSent(d).Count);
+    }
 }
