@@ -93,13 +93,8 @@ namespace IotOta.DeviceFirmware.Agent
                 if (r == RelayTreeTable.Taken)
                 {
                     Counters.TablesFromPeers++;
-                    _tableFromGateway = false;
-                    _forwarder.DrainOwed();
                     // an answer to this device's request carries no span: the one the copy that came too early had
-                    int span = p.IsSpan ? p.Span : _tableSpanOwed;
-                    _tableFrom = 0;
-                    _tableSpanOwed = 0;
-                    if (span > 0) PassTable(span);
+                    TookTable(p.IsSpan ? p.Span : _tableSpanOwed);
                     return;
                 }
                 if (r != RelayTreeTable.Older && r != RelayTreeTable.Same) Counters.MessagesRejected++;
@@ -125,15 +120,20 @@ namespace IotOta.DeviceFirmware.Agent
                 DataPacket p = ParseData(buffer, offset, count, false);
                 int r = _trees.Offer(p.PayloadBuffer, p.PayloadOffset, p.PayloadLength, _cfg.GroupId);
                 if (r == RelayTreeTable.OtherGroup) Counters.MessagesRejected++;
-                if (r != RelayTreeTable.Taken) return;
-                _forwarder.DrainOwed();
-                _tableFromGateway = false; // an answer, not the seed's copy
                 // the span an early copy carried still goes on (its subtree would otherwise ask the gateway too)
-                int span = _tableSpanOwed;
-                _tableFrom = 0;
-                _tableSpanOwed = 0;
-                if (span > 0 && _trees.MatchesDigest) PassTable(span);
+                if (r == RelayTreeTable.Taken) TookTable(_tableSpanOwed);
             }
+        }
+
+        /// <summary>Under the lock: a table from a member or the gateway's answer (not the seed's copy) was taken: the
+        /// relay copies owed go, the asking ends, and the table goes on down <paramref name="span"/> (0: nowhere).</summary>
+        private void TookTable(int span)
+        {
+            _forwarder.DrainOwed();
+            _tableFromGateway = false;
+            _tableFrom = 0;
+            _tableSpanOwed = 0;
+            if (span > 0 && _trees.MatchesDigest) PassTable(span);
         }
 
         /// <summary>Tick: a device that holds a digest but not its table asks the member whose copy came before the

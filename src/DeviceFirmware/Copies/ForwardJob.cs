@@ -38,6 +38,12 @@ namespace IotOta.DeviceFirmware.Copies
             get { return Kind == KindPieceUnit || Kind == KindPieceReply || Kind == KindPieceSpan || (Kind == KindRelay && (CopyFlags & Shared.Protocol.DataPacket.FlagHashPiece) != 0); }
         }
 
+        /// <summary>True for the kinds that carry the group's relay-tree table (DataPacket.FlagTable).</summary>
+        public bool IsTable
+        {
+            get { return Kind == KindTableUnit || Kind == KindTableSpan || Kind == KindTableReply; }
+        }
+
         public byte Kind;
         public uint ImageId;
         public int Index;

@@ -133,7 +133,7 @@ namespace IotOta.DeviceFirmware.Copies
         private bool Holds(ForwardJob j)
         {
             if (j.Kind == ForwardJob.KindRootUnit) return true; // its image is the one held (checked by the caller)
-            if (j.Kind == ForwardJob.KindTableUnit || j.Kind == ForwardJob.KindTableSpan || j.Kind == ForwardJob.KindTableReply) return _trees.MatchesDigest && _trees.ImageId == j.ImageId;
+            if (j.IsTable) return _trees.MatchesDigest && _trees.ImageId == j.ImageId;
             return j.IsPiece ? _roots.HoldsPiece(j.Index) : _rx.Holds(j.Index);
         }
 

@@ -28,11 +28,6 @@ namespace IotOta.DeviceFirmware.Copies
             return QueueReply(ForwardJob.KindTableReply, imageId, 0, requester);
         }
 
-        private static bool IsTableJob(ForwardJob j)
-        {
-            return j.Kind == ForwardJob.KindTableUnit || j.Kind == ForwardJob.KindTableSpan || j.Kind == ForwardJob.KindTableReply;
-        }
-
         private void QueueTableJob(byte kind, uint imageId, int span)
         {
             QueuePieceJob(kind, imageId, 0, _self, span);

@@ -157,10 +157,10 @@ namespace IotOta.DeviceFirmware.Copies
             {
                 if (!_queue.TryDequeue(_work)) return Idle;
                 // the group's relay-tree table goes on whatever image this device works on (it is the table's own)
-                if (!IsTableJob(_work) && (m == null || _work.ImageId != m.ImageId) || !Holds(_work)) return Skipped;
+                if (!_work.IsTable && (m == null || _work.ImageId != m.ImageId) || !Holds(_work)) return Skipped;
                 StartWork();
             }
-            if (!IsTableJob(_work) && (m == null || _work.ImageId != m.ImageId))
+            if (!_work.IsTable && (m == null || _work.ImageId != m.ImageId))
             {
                 _workActive = false; // a new image replaced the one this job was for
                 return Skipped;

@@ -42,8 +42,8 @@ namespace IotOta.DeviceFirmware.Copies
         private int _owedCount;
         private bool _held;
         private readonly IHashPort _hash;
-        private readonly RelayTreeDigest _digest = new RelayTreeDigest();
-        private readonly RelayTreeDigest _incoming = new RelayTreeDigest();
+        private RelayTreeDigest _digest = new RelayTreeDigest();
+        private RelayTreeDigest _incoming = new RelayTreeDigest(); // parsed into, swapped in when taken
         private bool _digestHeld;
         private readonly byte[] _sha = new byte[32];
         private readonly byte[] _heldSha = new byte[RelayTreeDigest.DigestLength];
@@ -126,7 +126,7 @@ namespace IotOta.DeviceFirmware.Copies
         /// the copy tree).</summary>
         public bool MatchesDigest
         {
-            get { return _held && _digestHeld && ImageId == _digest.ImageId && Epoch == _digest.Epoch && _storedLength == _digest.TableLength && NamedBy(_heldSha, 0); }
+            get { return _held && DigestNames(ImageId, Epoch, _storedLength, _heldSha); }
         }
 
         /// <summary>Bytes of the held table in flash (0 for none or an empty one, which is not stored).</summary>
@@ -147,14 +147,11 @@ namespace IotOta.DeviceFirmware.Copies
         {
             _incoming.Parse(buffer, offset, count);
             if (_incoming.GroupId != groupId) return OtherGroup;
-            if (_digestHeld && _digest.ImageId == _incoming.ImageId && _digest.Epoch == _incoming.Epoch
-                && _digest.TableLength == _incoming.TableLength && NamedBy(_incoming.Digest, 0)) return Same;
+            if (DigestNames(_incoming.ImageId, _incoming.Epoch, _incoming.TableLength, _incoming.Digest)) return Same;
             if (_digestHeld && _digest.ImageId == _incoming.ImageId && _digest.Epoch > _incoming.Epoch) return Older;
-            _digest.ImageId = _incoming.ImageId;
-            _digest.GroupId = _incoming.GroupId;
-            _digest.Epoch = _incoming.Epoch;
-            _digest.TableLength = _incoming.TableLength;
-            for (int i = 0; i < RelayTreeDigest.DigestLength; i++) _digest.Digest[i] = _incoming.Digest[i];
+            RelayTreeDigest taken = _incoming;
+            _incoming = _digest;
+            _digest = taken;
             _digestHeld = true;
             if (_held && (ImageId != _digest.ImageId || Epoch < _digest.Epoch))
             {
@@ -173,13 +170,11 @@ namespace IotOta.DeviceFirmware.Copies
             return true;
         }
 
-        private bool NamedBy(byte[] sha, int offset)
+        /// <summary>The held digest names the table of this image, epoch and length whose SHA-256 begins with
+        /// <paramref name="sha"/>.</summary>
+        private bool DigestNames(uint imageId, uint epoch, int length, byte[] sha)
         {
-            for (int i = 0; i < RelayTreeDigest.DigestLength; i++)
-            {
-                if (sha[offset + i] != _digest.Digest[i]) return false;
-            }
-            return true;
+            return _digestHeld && _digest.ImageId == imageId && _digest.Epoch == epoch && _digest.TableLength == length && _digest.Matches(sha, 0);
         }
 
         /// <summary>Keeps a table when it names this group and is not older than the one held for the same image:
@@ -229,7 +224,7 @@ namespace IotOta.DeviceFirmware.Copies
             if (ImageId == imageId && Epoch > epoch) return Older;
             if (_digestHeld && _digest.ImageId == imageId && _digest.Epoch > epoch) return Older; // the trees moved on
             if (_hash != null) _hash.ChunkHash(ChunkHashKind.Sha256, buffer, offset, count, _sha, 0);
-            bool named = _hash != null && _digestHeld && _digest.ImageId == imageId && _digest.Epoch == epoch && _digest.TableLength == count && NamedBy(_sha, 0);
+            bool named = _hash != null && DigestNames(imageId, epoch, count, _sha);
             if (fromPeer && !named) return Unverified;
             if (_held && _hash != null && ImageId == imageId && Epoch == epoch && _storedLength == (children > 0 ? count : 0) && SameAsHeld()) return Same;
             ChildCount = 0; // no table while flash is rewritten

@@ -58,8 +58,13 @@ public sealed partial class RolloutScheduler
     /// N = 1,000 in 63 groups tens of KB, would have to go out before the list's seeds).</summary>
     public bool LevelOneTablesOnly
     {
-        get { lock (_gate) return _forest != null && _forest.InternalCount <= 1 + RelayForest.FanOut; }
+        get { lock (_gate) return LevelOneOnly; }
     }
+
+    private bool LevelOneOnly => _forest != null && _forest.InternalCount <= 1 + RelayForest.FanOut;
+
+    /// <summary>The tables of the trees in use went out.</summary>
+    private bool TablesOut => _tablesOutEpoch == TreeEpoch && _tablesOutAt != 0;
 
     /// <summary>The trees the hash-list pieces go down (RootPublisher): those in use when their tables went out and all
     /// are level-1 ones (<see cref="LevelOneTablesOnly"/>); null otherwise (the pieces then name relays in every group).</summary>
@@ -67,16 +72,12 @@ public sealed partial class RolloutScheduler
     {
         get
         {
-            lock (_gate)
-            {
-                bool out_ = _tablesOutEpoch == TreeEpoch && _tablesOutAt != 0;
-                return out_ && _forest != null && _forest.InternalCount <= 1 + RelayForest.FanOut ? _forest : null;
-            }
+            lock (_gate) return TablesOut && LevelOneOnly ? _forest : null;
         }
     }
 
     /// <summary>The tables of the trees in use went out at least <see cref="TableSettle"/> ago.</summary>
-    private bool TablesSettled => _tablesOutEpoch == TreeEpoch && _tablesOutAt != 0 && _time.GetElapsedTime(_tablesOutAt) >= TableSettle;
+    private bool TablesSettled => TablesOut && _time.GetElapsedTime(_tablesOutAt) >= TableSettle;
 
     /// <summary>The relay-tree table of every group that has children below level 1, and the empty table of every
     /// other group, for the current trees (none when there are no trees). The gateway publishes each retained on its group's tree topic.</summary>

@@ -15,16 +15,7 @@ public class DeviceAgentTableDigestTests
     private const byte TreeRelay = DataPacket.FlagRelay | DataPacket.FlagTree;
 
     /// <summary>Group 1's table: tree 1 of 2, one child group (10) with one candidate, node 1000.</summary>
-    private static byte[] Table(uint imageId, uint epoch = 1)
-    {
-        var t = new RelayTree { ImageId = imageId, GroupId = 1, Epoch = epoch, TreeCount = 2, Tree = 1, ChildCount = 1 };
-        t.ChildGroup[0] = 10;
-        t.CandidateCount[0] = 1;
-        t.CandidateNode[0] = 1000;
-        t.CandidateIp[0] = DeviceHarness.Ip;
-        t.CandidatePort[0] = DeviceHarness.PortOf(1000);
-        return t.ToBytes();
-    }
+    private static byte[] Table(uint imageId, uint epoch = 1) => TableWith(imageId, epoch, 1);
 
     private static byte[] Digest(byte[] table, int group = 1)
     {
@@ -77,7 +68,7 @@ public class DeviceAgentTableDigestTests
         OnGroupTopic(d, Digest(table));
         d.Mqtt_(table);
         d.PumpAll();
-        var sent = d.Peer.Sends.Where(s => (Parsed.Data(s.Bytes).Flags & DataPacket.FlagTable) != 0).ToList();
+        var sent = d.Peer.Sends.Where(s => TablesSent(d).Contains(s.Bytes)).ToList();
         Assert.Equal(new[] { DeviceHarness.PortOf(2), DeviceHarness.PortOf(3) }, sent.Select(s => s.Port).Order());
         foreach (var s in sent)
         {
@@ -152,9 +143,9 @@ public class DeviceAgentTableDigestTests
         byte[] table = Table(img.ImageId);
         OnGroupTopic(d, Digest(table));
         List<byte[]> Asks() => d.Out(MessageType.PieceRequest);
-        for (int t = 0; t < DeviceAgent.TableWaitMs - 100; t += 100) { d.Clock.Advance(100); d.Agent.Tick(); }
+        Ticks(d, DeviceAgent.TableWaitMs - 100);
         Assert.Empty(Asks());
-        for (int t = 0; t < 200; t += 100) { d.Clock.Advance(100); d.Agent.Tick(); }
+        Ticks(d, 200);
         var q = new PieceRequest();
         byte[] ask = Assert.Single(Asks());
         q.Parse(ask, 0, ask.Length);
@@ -163,7 +154,7 @@ public class DeviceAgentTableDigestTests
         d.PumpAll();
         Assert.Empty(TablesSent(d)); // an answer is not passed on: the group mates ask for themselves
         Assert.Equal(1, RelaysToChild(d, img, 1));
-        for (int t = 0; t < 2 * DeviceAgent.TableAskMs; t += 100) { d.Clock.Advance(100); d.Agent.Tick(); }
+        Ticks(d, 2 * DeviceAgent.TableAskMs);
         Assert.Single(Asks()); // held now: no more asking
     }
 

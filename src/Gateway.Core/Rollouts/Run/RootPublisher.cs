@@ -35,9 +35,6 @@ internal sealed class RootPublisher(IBrokerPort broker, DeviceRegistry registry,
     /// <summary>How long after a group was seeded a member still without the list gets the root directly.</summary>
     public static readonly TimeSpan StragglerAfter = TimeSpan.FromSeconds(5);
 
-    /// <summary>The pieces went down the relay trees (one original each) rather than naming a relay in every group.</summary>
-    public bool PiecesDownTrees { get; private set; }
-
     /// <summary>Roots sent directly to devices that lacked the list (see <see cref="StragglerAfter"/>).</summary>
     public int RootsToStragglers { get; private set; }
 
@@ -88,13 +85,16 @@ internal sealed class RootPublisher(IBrokerPort broker, DeviceRegistry registry,
                 // p (mod its size) are the original's receiver and named relays; deeper groups get it from the
                 // candidate their parent's table names for p. Every device that passes it on sends the root ahead.
                 int t = forest.TreeOf(p);
-                FleetMember Pick(int position) => byGroup[forest.GroupAt(t, position)][p % byGroup[forest.GroupAt(t, position)].Count];
+                FleetMember Pick(int position)
+                {
+                    var members = byGroup[forest.GroupAt(t, position)];
+                    return members[p % members.Count];
+                }
                 FleetMember receiver = Pick(0);
                 var relays = Enumerable.Range(1, Math.Min(RelayForest.FanOut, n - 1)).Select(Pick).ToList();
                 if (rooted.Add(receiver.NodeId)) await SendRootAsync(receiver.NodeId, null, ct);
                 await broker.PublishAsync(Topics.DeviceIn(receiver.NodeId), Packet(p, MessageType.Original, DataPacket.FlagTree, relays), qos: BrokerQos.AtMostOnce, ct: ct);
             }
-            PiecesDownTrees = true;
             lock (_gate) foreach (var g in seedGroups) _pieceGroups.Add(g[0].GroupId);
             return;
         }
