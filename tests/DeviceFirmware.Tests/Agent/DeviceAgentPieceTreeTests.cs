@@ -14,15 +14,6 @@ public class DeviceAgentPieceTreeTests
 {
     private const byte TreeRelay = DataPacket.FlagRelay | DataPacket.FlagTree;
 
-    private static byte[] PiecePacket(ImageRootSet set, int p, MessageType type, byte flags, uint sender, params FleetMember[] relays)
-    {
-        byte[] piece = set.Piece(p);
-        var buf = new byte[DataPacket.EncodedLength(relays.Length, piece.Length)];
-        DataPacket.Write(new WireWriter(buf), type, set.ImageId, p, (byte)(DataPacket.FlagHashPiece | flags), sender, relays.Length,
-            relays.Select(r => r.NodeId).ToArray(), relays.Select(r => r.Ip).ToArray(), relays.Select(r => r.Port).ToArray(), piece, 0, piece.Length);
-        return buf;
-    }
-
     /// <summary>Group 1's table: tree 1 of 2, one child group (10) with two candidates, nodes 1000 and 1001.</summary>
     private static byte[] Table(uint imageId)
     {

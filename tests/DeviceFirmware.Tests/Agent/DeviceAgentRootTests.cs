@@ -11,14 +11,6 @@ namespace IotOta.DeviceFirmware.Tests.Agent;
 /// checks root and list again.</summary>
 public class DeviceAgentRootTests
 {
-    private static byte[] PiecePacket(ImageRootSet set, int p, MessageType type, byte flags, uint sender, params FleetMember[] relays)
-    {
-        byte[] piece = set.Piece(p);
-        var buf = new byte[DataPacket.EncodedLength(relays.Length, piece.Length)];
-        DataPacket.Write(new WireWriter(buf), type, set.ImageId, p, (byte)(DataPacket.FlagHashPiece | flags), sender, relays.Length,
-            relays.Select(r => r.NodeId).ToArray(), relays.Select(r => r.Ip).ToArray(), relays.Select(r => r.Port).ToArray(), piece, 0, piece.Length);
-        return buf;
-    }
 
     private static (DeviceHarness d, FirmwareImage img, ImageRootSet set) WithRoot(int chunks = 10, int perPiece = 4)
     {

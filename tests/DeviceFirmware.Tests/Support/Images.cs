@@ -51,4 +51,14 @@ public static class Images
 
     public static byte[] Chunk(FirmwareImage image, int index)
         => image.Bytes.AsSpan(image.Manifest.ChunkOffset(index), image.Manifest.ChunkLength(index)).ToArray();
+
+    /// <summary>Hash-list piece p of a v2 image as a data packet (original or copy) naming these relays.</summary>
+    public static byte[] PiecePacket(ImageRootSet set, int p, MessageType type, byte flags, uint sender, params FleetMember[] relays)
+    {
+        byte[] piece = set.Piece(p);
+        var buf = new byte[DataPacket.EncodedLength(relays.Length, piece.Length)];
+        DataPacket.Write(new WireWriter(buf), type, set.ImageId, p, (byte)(DataPacket.FlagHashPiece | flags), sender, relays.Length,
+            relays.Select(r => r.NodeId).ToArray(), relays.Select(r => r.Ip).ToArray(), relays.Select(r => r.Port).ToArray(), piece, 0, piece.Length);
+        return buf;
+    }
 }
