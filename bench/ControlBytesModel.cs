@@ -71,9 +71,9 @@ public sealed class ControlBytesModel
     private void CloseBatch(uint node)
     {
         if (!_openBatch.Remove(node, out var b)) return;
-        int w = Wire(Topics.DeviceOut(node), NoticeBatch.EncodedLength(b.Count), true);
-        Add(nameof(MessageType.NoticeBatch), w, w);
-        Add(BrokerTraffic.SessionKind, 2 * PubAck, 2 * PubAck);
+        // A device's batches are CompactNoticeBatches at QoS 0 (NoticeBatcher): no PUBACK either way.
+        int w = Wire(Topics.DeviceOut(node), NoticeBatch.CompactEncodedLength(b.Count), false);
+        Add(nameof(MessageType.CompactNoticeBatch), w, w);
     }
 
     /// <summary>v2: the hash pieces, each once per ⌈G/9⌉ groups as an original naming relays.</summary>

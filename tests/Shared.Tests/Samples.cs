@@ -23,6 +23,7 @@ public static class Samples
         ("HashPiece", (b, o, c) => new HashPiece().Parse(b, o, c)),
         ("PieceRequest", (b, o, c) => new PieceRequest().Parse(b, o, c)),
         ("NoticeBatch", (b, o, c) => new NoticeBatch().Parse(b, o, c)),
+        ("CompactNoticeBatch", (b, o, c) => new NoticeBatch().Parse(b, o, c)),
         ("RelayTreeDigest", (b, o, c) => new RelayTreeDigest().Parse(b, o, c)),
     };
 
@@ -50,6 +51,7 @@ public static class Samples
         "HashPiece" => HashPieceBytes(3, 2),
         "PieceRequest" => PieceRequestBytes(),
         "NoticeBatch" => NoticeBatchBytes(3),
+        "CompactNoticeBatch" => CompactNoticeBatchBytes(3),
         "RelayTreeDigest" => RelayTreeDigestBytes(),
         _ => throw new ArgumentException("no sample " + name),
     };
@@ -68,7 +70,7 @@ public static class Samples
         "ImageRoot" => new[] { MessageType.ImageRoot },
         "HashPiece" => new[] { MessageType.HashPiece },
         "PieceRequest" => new[] { MessageType.PieceRequest },
-        "NoticeBatch" => new[] { MessageType.NoticeBatch },
+        "NoticeBatch" or "CompactNoticeBatch" => new[] { MessageType.NoticeBatch, MessageType.CompactNoticeBatch },
         "RelayTreeDigest" => new[] { MessageType.RelayTreeDigest },
         _ => throw new ArgumentException("no sample " + name),
     };
@@ -234,6 +236,15 @@ public static class Samples
         var n = new NoticeBatch { NodeId = 12, ImageId = 77 };
         for (int i = 0; i < count; i++) n.Add(5 + i, (byte)(i & 1), 1000 + 10 * i, 1003 + 10 * i, i);
         var b = new byte[NoticeBatch.EncodedLength(count)];
+        n.Encode(b, 0);
+        return b;
+    }
+
+    public static byte[] CompactNoticeBatchBytes(int count)
+    {
+        var n = new NoticeBatch { ImageId = 77, Compact = true };
+        for (int i = 0; i < count; i++) n.Add(5 + i, (byte)(i & 1), 1000 + 10 * i, 1003 + 10 * i, i);
+        var b = new byte[NoticeBatch.CompactEncodedLength(count)];
         n.Encode(b, 0);
         return b;
     }

@@ -5,8 +5,8 @@ using IotOta.Shared.Protocol;
 namespace IotOta.DeviceFirmware.Copies
 {
     /// <summary>
-    /// Protocol v2 (issue #15): the device's receipt notices go to the gateway in NoticeBatches (8 B each instead of ~60
-    /// on the wire), written in place (<see cref="NoticeBatchWriter"/>) and sent when full, when the image changes, or
+    /// Protocol v2 (issue #15): the device's receipt notices go to the gateway in CompactNoticeBatches (8 B each instead
+    /// of ~60 on the wire, and 13 B of header), written in place (<see cref="NoticeBatchWriter"/>) and sent when full, when the image changes, or
     /// once the oldest waited twice the smoothed gap between this device's notices (between DeviceConfig.NoticeHoldMs
     /// and NoticeHoldMaxMs; see there). Thread-safe (locks its batch); the forwarder adds, pump and tick flush.
     /// </summary>
@@ -25,7 +25,7 @@ namespace IotOta.DeviceFirmware.Copies
 
         public NoticeBatcher(DeviceConfig cfg, IMqttPort mqtt, string topicOut, IClock clock)
         {
-            _batch = new NoticeBatchWriter(cfg.NoticeBatchEntries);
+            _batch = new NoticeBatchWriter(cfg.NoticeBatchEntries, true); // CompactNoticeBatch: the out topic names this device
             _mqtt = mqtt;
             _clock = clock;
             _topicOut = topicOut;

@@ -20,6 +20,8 @@ public sealed class InboundRouter(DeviceRegistry registry, HeldPacketLedger ledg
     private readonly RepairRequest _repair = new();
     private readonly PieceRequest _pieceRequest = new();
     private readonly NoticeBatch _noticeBatch = new();
+    /// <summary>Per device, the base time of its last compact notice batch (<see cref="FromTopic"/>).</summary>
+    private readonly Dictionary<uint, long> _lastBaseMs = new();
     private long _rejected;
 
     /// <summary>Messages rejected so far.</summary>
@@ -80,8 +82,10 @@ public sealed class InboundRouter(DeviceRegistry registry, HeldPacketLedger ledg
                     rollout()?.OnPieceRequest(_pieceRequest);
                     break;
                 case MessageType.NoticeBatch:
+                case MessageType.CompactNoticeBatch:
                     _noticeBatch.Parse(payload, 0, payload.Length);
-                    CheckNode(_noticeBatch.NodeId, topic, "notice batch");
+                    if (_noticeBatch.Compact) FromTopic(_noticeBatch, topic);
+                    else CheckNode(_noticeBatch.NodeId, topic, "notice batch");
                     for (int i = 0; i < _noticeBatch.Count; i++)
                     {
                         _noticeBatch.Get(i, _notice);
@@ -106,6 +110,18 @@ public sealed class InboundRouter(DeviceRegistry registry, HeldPacketLedger ledg
         if (rollout() is not { } r) return;
         r.OnNotice(n);
         if (n.ImageId == r.Image.ImageId) ledger.Noticed(n.NodeId, n.ImageId, r.Image.ChunkCount, n.Index);
+    }
+
+    /// <summary>A compact batch's node is its topic's; its base time's high bits are those of the same device's
+    /// previous batch (the nearest time with those low 32 bits: a device clock wraps them every 49.7 days).</summary>
+    private void FromTopic(NoticeBatch batch, string topic)
+    {
+        uint node = Topics.NodeIdOf(topic);
+        if (node == 0) throw new ProtocolException(ProtocolError.FieldOutOfRange, $"compact notice batch on {topic}, not on a device's topic");
+        batch.NodeId = node;
+        long full = _lastBaseMs.TryGetValue(node, out long last) ? NoticeBatch.Unwrap(batch.BaseTimeMs, last) : batch.BaseTimeMs;
+        batch.Rebase(full);
+        _lastBaseMs[node] = full;
     }
 
     private static void CheckNode(uint node, string topic, string what)

@@ -18,5 +18,6 @@ namespace IotOta.Shared.Protocol
         PieceRequest = 12,
         NoticeBatch = 13,
         RelayTreeDigest = 14,
+        CompactNoticeBatch = 15,
     }
 }

@@ -5,10 +5,14 @@ namespace IotOta.Shared.Protocol
     /// 35-byte <see cref="ReceiptNotice"/> (plus topic and MQTT framing) per minimum unit. Times are relative: each
     /// entry's receive time is an offset from the batch's base time, its forward-done time an offset from its receive
     /// time (both saturate at 65 535 ms). `21 + 8·count` bytes. Entry i is read with <see cref="Get"/> (no allocation).
+    /// <para><see cref="Compact"/>: the same notices as a <see cref="MessageType.CompactNoticeBatch"/> (type 15),
+    /// `13 + 8·count` bytes: no node id (the device's out topic names it) and the base time's low 32 bits only (the
+    /// gateway takes the high bits from the device's previous batch: <see cref="Unwrap"/>, <see cref="Rebase"/>).</para>
     /// </summary>
     public sealed class NoticeBatch
     {
         public const int HeaderLength = WireHeader.Length + 4 + 4 + 8 + 1;
+        public const int CompactHeaderLength = WireHeader.Length + 4 + 4 + 1;
         public const int EntryLength = 8;
         public const int MaxEntries = 32;
         private const int RelayBit = 0x8000;
@@ -26,8 +30,32 @@ namespace IotOta.Shared.Protocol
         public uint ImageId;
         public long BaseTimeMs;
         public int Count;
+        /// <summary>The layout: <see cref="MessageType.CompactNoticeBatch"/> when true (NodeId is then not on the wire
+        /// and 0 after Parse; BaseTimeMs only its low 32 bits until <see cref="Rebase"/>).</summary>
+        public bool Compact;
 
         public static int EncodedLength(int count) { return HeaderLength + EntryLength * count; }
+
+        public static int CompactEncodedLength(int count) { return CompactHeaderLength + EntryLength * count; }
+
+        /// <summary>Sets the full base time (a parsed compact batch carries its low 32 bits); every entry's times move with it.</summary>
+        public void Rebase(long baseTimeMs)
+        {
+            long d = baseTimeMs - BaseTimeMs;
+            for (int i = 0; i < Count; i++)
+            {
+                _receive[i] += d;
+                _forwarded[i] += d;
+            }
+            BaseTimeMs = baseTimeMs;
+        }
+
+        /// <summary>The full time whose low 32 bits are <paramref name="low32"/> nearest to <paramref name="nearMs"/>
+        /// (a compact batch's base time, from the same device's previous one).</summary>
+        public static long Unwrap(long low32, long nearMs)
+        {
+            return nearMs + (int)((uint)low32 - (uint)nearMs);
+        }
 
         public bool IsFull { get { return Count >= MaxEntries; } }
 
@@ -68,10 +96,19 @@ namespace IotOta.Shared.Protocol
         {
             if (Count < 1) throw WireReader.OutOfRange("notice batch count", Count);
             WireWriter w = WireWriter.Reuse(ref _writer, buffer, offset, buffer.Length - offset);
-            WireHeader.Write(w, MessageType.NoticeBatch);
-            w.WriteUInt32(NodeId);
-            w.WriteUInt32(ImageId);
-            w.WriteInt64(BaseTimeMs);
+            if (Compact)
+            {
+                WireHeader.Write(w, MessageType.CompactNoticeBatch);
+                w.WriteUInt32(ImageId);
+                w.WriteUInt32((uint)BaseTimeMs);
+            }
+            else
+            {
+                WireHeader.Write(w, MessageType.NoticeBatch);
+                w.WriteUInt32(NodeId);
+                w.WriteUInt32(ImageId);
+                w.WriteInt64(BaseTimeMs);
+            }
             w.WriteByte((byte)Count);
             for (int i = 0; i < Count; i++)
             {
@@ -87,10 +124,10 @@ namespace IotOta.Shared.Protocol
         public void Parse(byte[] buffer, int offset, int count)
         {
             WireReader r = WireReader.Reuse(ref _reader, buffer, offset, count);
-            WireHeader.Expect(r, MessageType.NoticeBatch);
-            uint node = r.ReadUInt32();
+            bool compact = WireHeader.ExpectEither(r, MessageType.NoticeBatch, MessageType.CompactNoticeBatch) == MessageType.CompactNoticeBatch;
+            uint node = compact ? 0 : r.ReadUInt32();
             uint image = r.ReadUInt32();
-            long baseMs = r.ReadInt64();
+            long baseMs = compact ? r.ReadUInt32() : r.ReadInt64();
             int n = r.ReadByte();
             if (n < 1 || n > MaxEntries) throw WireReader.OutOfRange("notice batch count", n);
             if (r.Remaining != n * EntryLength)
@@ -104,6 +141,7 @@ namespace IotOta.Shared.Protocol
                 int ik = buffer[at + i * EntryLength] | (buffer[at + i * EntryLength + 1] << 8);
                 if ((ik & 0x4000) != 0) throw WireReader.OutOfRange("notice batch entry flags", ik);
             }
+            Compact = compact;
             NodeId = node;
             ImageId = image;
             BaseTimeMs = baseMs;

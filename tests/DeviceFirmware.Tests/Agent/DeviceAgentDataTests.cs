@@ -58,7 +58,7 @@ public class DeviceAgentDataTests
         Assert.Equal(5, notice.CopiesSent);
         Assert.Equal(rxAt, notice.ReceiveTimeMs);
         Assert.Equal(rxAt + 7, notice.ForwardedTimeMs);
-        Assert.False(d.Mqtt.Published.Single(p => p.Bytes[3] == (byte)MessageType.NoticeBatch).Retain);
+        Assert.False(d.Mqtt.Published.Single(p => p.Bytes[3] == (byte)MessageType.CompactNoticeBatch).Retain);
         Assert.Equal(5, d.Counters.CopiesSent);
         Assert.Equal(1, d.Counters.NoticesSent);
         Assert.False(d.Agent.PumpOnce());

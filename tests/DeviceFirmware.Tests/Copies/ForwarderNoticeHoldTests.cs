@@ -35,7 +35,7 @@ public class ForwarderNoticeHoldTests
         using var _ = d;
         for (int i = 0; i < 10; i++) Arrive(d, img, i, 200);
         Arrive(d, img, 10, 1000);
-        var batches = d.Out(MessageType.NoticeBatch);
+        var batches = d.Out(MessageType.CompactNoticeBatch);
         Assert.Equal(Enumerable.Range(0, 11), d.Notices().Select(n => n.Index).OrderBy(i => i));
         // At a fixed 40 ms hold each of the 11 notices (200 ms apart) would go alone; the hold grows to ~2 gaps.
         Assert.InRange(batches.Count, 4, 8);
@@ -47,13 +47,13 @@ public class ForwarderNoticeHoldTests
         var (d, img) = Receiving();
         using var _ = d;
         Arrive(d, img, 0, 30);
-        Assert.Empty(d.Out(MessageType.NoticeBatch)); // held: 30 of the 40 ms minimum
+        Assert.Empty(d.Out(MessageType.CompactNoticeBatch)); // held: 30 of the 40 ms minimum
         Arrive(d, img, 1, 20);
-        Assert.Single(d.Out(MessageType.NoticeBatch)); // 50 ms: out, with the second one
+        Assert.Single(d.Out(MessageType.CompactNoticeBatch)); // 50 ms: out, with the second one
         for (int i = 2; i < 8; i++) Arrive(d, img, i, 10);
         Arrive(d, img, 8, 60); // 10 ms gaps keep the hold at the 40 ms minimum
         Assert.Equal(9, d.Notices().Count);
-        Assert.InRange(d.Out(MessageType.NoticeBatch).Count, 3, 4);
+        Assert.InRange(d.Out(MessageType.CompactNoticeBatch).Count, 3, 4);
     }
 
     [Fact]
@@ -63,7 +63,7 @@ public class ForwarderNoticeHoldTests
         using var _ = d;
         for (int i = 0; i < 12; i++) Arrive(d, img, i, 500);
         var outbound = d.Mqtt.Published.Where(p => p.Topic == d.OutTopic && p.Bytes.Length >= 4).ToList();
-        var batches = outbound.Where(p => p.Bytes[3] == (byte)MessageType.NoticeBatch).ToList();
+        var batches = outbound.Where(p => p.Bytes[3] == (byte)MessageType.CompactNoticeBatch).ToList();
         Assert.NotEmpty(batches);
         // QoS 0: the broker sends no PUBACK for a batch, nor a packet id with it to the gateway (6 B of ~55)
         Assert.All(batches, b => Assert.True(b.AtMostOnce));

@@ -157,11 +157,12 @@ public sealed class DeviceHarness : IDisposable
     public List<byte[]> Out(MessageType type)
         => Mqtt.Published.Where(p => p.Topic == OutTopic && p.Bytes.Length >= 4 && p.Bytes[3] == (byte)type).Select(p => p.Bytes).ToList();
 
-    /// <summary>The receipt notices this device sent, out of its NoticeBatches (protocol v2), in order.</summary>
-    public List<ReceiptNotice> Notices() => Out(MessageType.NoticeBatch).SelectMany(b =>
+    /// <summary>The receipt notices this device sent, out of its CompactNoticeBatches (protocol v2), in order.</summary>
+    public List<ReceiptNotice> Notices() => Out(MessageType.CompactNoticeBatch).SelectMany(b =>
     {
         var batch = new NoticeBatch();
         batch.Parse(b, 0, b.Length);
+        batch.NodeId = NodeId; // a CompactNoticeBatch: its out topic names it
         return Enumerable.Range(0, batch.Count).Select(i =>
         {
             var n = new ReceiptNotice();

@@ -197,7 +197,7 @@ public sealed class BrokerObserver : IAsyncDisposable
                     _devices[node] = new DeviceView(node, old?.Group ?? 0, true, _progress.State, _progress.RunningVersion, _progress.ImageId,
                         _progress.HeldCount, _progress.ChunkCount, DateTime.UtcNow);
                 }
-                else if (t == MessageType.NoticeBatch)
+                else if (t == MessageType.NoticeBatch || t == MessageType.CompactNoticeBatch)
                 {
                     _batch.Parse(payload, 0, payload.Length);
                     if (_batch.ImageId != _imageId) return;

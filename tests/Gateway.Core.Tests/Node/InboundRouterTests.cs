@@ -83,7 +83,7 @@ public sealed class InboundRouterTests
         Assert.NotNull(h.Node.Overheads.RegisterNotice(notice, 1024));
     }
     [Fact]
-    public async Task A_receipt_notice_single_or_in_a_batch_tells_the_ledger_its_sender_holds_the_packet()
+    public async Task A_receipt_notice_single_or_in_a_batch_or_a_compact_one_tells_the_ledger_its_sender_holds_the_packet()
     {
         await using var h = await NodeHarness.StartAsync();
         await h.JoinAsync(3, 1);
@@ -106,6 +106,18 @@ public sealed class InboundRouterTests
         Assert.Equal(before + 3, h.Node.HeldReports); // each new packet known counts as learned (HeldSkipper looks again)
         h.Notice(3, NodeHarness.Image(size: 2048), 0); // another image's notice: nothing learned
         Assert.Equal(before + 3, h.Node.HeldReports);
+        // A compact batch names no node: its topic does (and one on a topic that names no device is rejected).
+        var compact = new NoticeBatch { ImageId = image.ImageId, Compact = true };
+        compact.Add(1, ReceiptNotice.KindOriginal, 10, 12, 1);
+        var cb = new byte[NoticeBatch.CompactEncodedLength(compact.Count)];
+        compact.Encode(cb, 0);
+        long rejected = h.Node.MessagesRejected;
+        h.Broker.Deliver(Topics.DeviceOut(3), cb);
+        Assert.True(h.Node.Holds(3, image.ImageId, 1));
+        Assert.False(h.Node.Holds(2, image.ImageId, 1));
+        Assert.Equal(before + 4, h.Node.HeldReports);
+        h.Broker.Deliver("iotota/dev/x/out", cb);
+        Assert.Equal(rejected + 1, h.Node.MessagesRejected);
         for (uint n = 1; n <= 3; n++) h.Updated(n, image);
         await h.PumpUntilAsync(() => run.IsCompleted);
     }

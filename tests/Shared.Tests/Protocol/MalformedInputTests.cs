@@ -92,8 +92,9 @@ public class MalformedInputTests
         var d = Samples.DecoderFor(name);
         foreach (var other in Samples.Decoders)
         {
-            if (other.Name == name) continue;
             var b = Samples.Valid(other.Name);
+            // itself, or another layout the same decoder reads (NoticeBatch and CompactNoticeBatch)
+            if (other.Name == name || Array.IndexOf(Samples.AcceptedTypes(name), (MessageType)b[3]) >= 0) continue;
             // The one deliberate exception: a v1 Manifest where a v2 root is expected is the old layout, a version error.
             var expected = name == "ImageRoot" && other.Name == "Manifest" ? ProtocolError.UnsupportedVersion : ProtocolError.UnexpectedType;
             Assert.Equal(expected, Samples.ErrorOf(d, b));

@@ -94,4 +94,61 @@ public class NoticeBatchTests
         d.Parse(w.Buffer, 0, w.Length);
         Assert.Equal((9u, 8u, 1), (d.NodeId, d.ImageId, d.Count));
     }
+
+    [Fact]
+    public void Compact_golden_layout_has_no_node_and_a_32_bit_base()
+    {
+        var b = Samples.CompactNoticeBatchBytes(2);
+        Assert.Equal(13 + 16, b.Length);
+        Assert.Equal(new byte[] { 0x49, 0x4F, 2, 15 }, b[0..4]);
+        Assert.Equal(new byte[] { 77, 0, 0, 0 }, b[4..8]);
+        Assert.Equal(BitConverter.GetBytes(1000u), b[8..12]);
+        Assert.Equal(2, b[12]);
+        Assert.Equal(new byte[] { 5, 0, 0, 0, 3, 0, 0, 0 }, b[13..21]);
+        Assert.Equal(new byte[] { 6, 0x80, 10, 0, 3, 0, 1, 0 }, b[21..29]);
+        var d = new NoticeBatch();
+        d.Parse(b, 0, b.Length);
+        Assert.Equal((true, 0u, 77u, 1000L, 2), (d.Compact, d.NodeId, d.ImageId, d.BaseTimeMs, d.Count));
+        d.Parse(Samples.NoticeBatchBytes(2), 0, 21 + 16);
+        Assert.Equal((false, 12u), (d.Compact, d.NodeId));
+    }
+
+    [Fact]
+    public void Compact_base_time_comes_back_whole_from_the_devices_previous_batch()
+    {
+        long t = 0x1_FFFF_FF00L; // the device clock's low 32 bits wrap between this batch and the next
+        var n = new NoticeBatch { ImageId = 3, Compact = true };
+        n.Add(1, ReceiptNotice.KindRelay, t + 0x200, t + 0x210, 2);
+        n.Add(2, ReceiptNotice.KindOriginal, t + 0x240, t + 0x250, 4);
+        var b = new byte[NoticeBatch.CompactEncodedLength(2)];
+        Assert.Equal(b.Length, n.Encode(b, 0));
+        var d = new NoticeBatch();
+        d.Parse(b, 0, b.Length);
+        Assert.Equal((t + 0x200) & 0xFFFF_FFFFL, d.BaseTimeMs);
+        long whole = NoticeBatch.Unwrap(d.BaseTimeMs, t);
+        Assert.Equal(t + 0x200, whole);
+        d.Rebase(whole);
+        var r = new ReceiptNotice();
+        d.Get(1, r);
+        Assert.Equal((2, t + 0x240, t + 0x250, 4), (r.Index, r.ReceiveTimeMs, r.ForwardedTimeMs, r.CopiesSent));
+        Assert.Equal(t - 5, NoticeBatch.Unwrap((t - 5) & 0xFFFF_FFFFL, t + 100)); // a little earlier: no wrap forward
+    }
+
+    [Fact]
+    public void The_devices_compact_writer_writes_exactly_what_encode_writes()
+    {
+        var w = new NoticeBatchWriter(3, true);
+        var n = new NoticeBatch { ImageId = 0xA0B0C0D0, Compact = true };
+        long[] recv = { 5_000_000_123, 5_000_000_200, 5_000_070_000 };
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.True(w.Add(0x01020304, 0xA0B0C0D0, 100 + i, i == 1 ? ReceiptNotice.KindRelay : ReceiptNotice.KindOriginal, recv[i], recv[i] + 9 * i, i));
+            n.Add(100 + i, i == 1 ? ReceiptNotice.KindRelay : ReceiptNotice.KindOriginal, recv[i], recv[i] + 9 * i, i);
+        }
+        Assert.True(w.IsFull);
+        var b = new byte[NoticeBatch.CompactEncodedLength(3)];
+        Assert.Equal(b.Length, n.Encode(b, 0));
+        Assert.Equal(b, w.Buffer[..w.Length]);
+        Assert.Equal(NoticeBatch.EncodedLength(3) - 8, w.Length);
+    }
 }
