@@ -29,7 +29,11 @@ namespace IotOta.DeviceFirmware.Agent
         /// same time; N = 1,000 and the real heterogeneous fleet no slower (docs/protocol.md, NoticeBatch).</summary>
         public int NoticeHoldMs = 80;
         public int NoticeHoldMaxMs = 700;
-        /// <summary>Notices one NoticeBatch holds at most (1 … 32; 21 + 8 per entry bytes of RAM). A device's share of
+        /// <summary>A silent interior relay of a relay tree (FlagSilentTree) notices after all when its forwarding ended
+        /// longer than this after the copy arrived: the gateway, which reckons when it is through, would take it for
+        /// done too early.</summary>
+        public int QuietRelayMaxMs = 1000;
+        /// <summary>Notices one CompactNoticeBatch holds at most (1 … 32; 13 + 8 per entry bytes of RAM). A device's share of
         /// the originals rarely gives it more than a few notices within NoticeHoldMs.</summary>
         public int NoticeBatchEntries = 8;
         /// <summary>While repairing and replies stop for this long: ask the next source.</summary>

@@ -52,6 +52,9 @@ namespace IotOta.DeviceFirmware.Copies
         /// <summary>A relay copy flagged FlagSilentRelays that goes to no other group sends no notice: its root's notice
         /// stands for it (Forwarder.QueueMinimumUnit; the gateway reckons when its forwarding is over).</summary>
         public const byte NoticeNone = 255;
+        /// <summary>A silent interior relay of a tree (FlagSilentTree): no notice unless its forwarding took longer than
+        /// DeviceConfig.QuietRelayMaxMs from the copy's arrival; then a relay notice, so the gateway sees the backlog.</summary>
+        public const byte NoticeIfLate = 254;
         public long ReceivedAtMs;
         /// <summary>A node that must not get a copy (the one that sent this packet).</summary>
         public uint ExcludeNode;

@@ -12,19 +12,22 @@ namespace IotOta.DeviceFirmware.Copies
         /// copies it to the group and sends the receipt notice (under the lock). A relay copy flagged
         /// <see cref="DataPacket.FlagSilentRelays"/> (its original said so) that goes to no other group sends none:
         /// its root's notice stands for it at the gateway, which saves the broker 8 of 9 notices at N = 100 (~55 KB
-        /// for a 1 MiB image). An answer to a repair request (<see cref="DataPacket.FlagRepair"/>) notices, and so
+        /// for a 1 MiB image). With <see cref="DataPacket.FlagSilentTree"/> too, a tree relay that passes it on to its
+        /// table's children is silent as well unless its forwarding ends late (<see cref="ForwardJob.NoticeIfLate"/>).
+        /// An answer to a repair request (<see cref="DataPacket.FlagRepair"/>) notices, and so
         /// does the first minimum unit of an image: the gateway measures this device's forwarding rate from it even
         /// when the device never gets an original, and reckons its silent jobs by that rate.</summary>
         public void QueueMinimumUnit(DataPacket p, Manifest m, int idx)
         {
-            bool leaf;
-            int relays = QueueRelays(p, m, idx, out leaf);
+            bool quiet, interior;
+            int relays = QueueRelays(p, m, idx, out quiet, out interior);
             ForwardJob job = ReserveMemberJob(ForwardJob.KindMinimumUnit, p, m, idx);
             if (job == null) return;
             bool first = _firstUnitImage != m.ImageId;
             _firstUnitImage = m.ImageId;
-            bool silent = leaf && !first && (p.Flags & DataPacket.FlagSilentRelays) != 0 && (p.Flags & DataPacket.FlagRepair) == 0;
-            job.NoticeKind = p.IsOriginal ? ReceiptNotice.KindOriginal : silent ? ForwardJob.NoticeNone : ReceiptNotice.KindRelay;
+            bool silent = quiet && !first && (p.Flags & DataPacket.FlagSilentRelays) != 0 && (p.Flags & DataPacket.FlagRepair) == 0;
+            job.NoticeKind = p.IsOriginal ? ReceiptNotice.KindOriginal
+                : !silent ? ReceiptNotice.KindRelay : interior ? ForwardJob.NoticeIfLate : ForwardJob.NoticeNone;
             job.RelayCount = relays;
             _queue.Commit();
         }
@@ -63,12 +66,14 @@ namespace IotOta.DeviceFirmware.Copies
             return job;
         }
 
-        /// <summary>Queues the packet's relay copies to other groups; <paramref name="leaf"/> is true when it goes to
-        /// no other group at all (not even owed until a table comes).</summary>
-        private int QueueRelays(DataPacket p, Manifest m, int idx, out bool leaf)
+        /// <summary>Queues the packet's relay copies to other groups; <paramref name="quiet"/> is true when it goes to
+        /// no other group at all (not even owed until a table comes), or down this group's relay tree by a table it
+        /// holds while the copy asks the tree's interior relays for silence (<see cref="DataPacket.FlagSilentTree"/>).</summary>
+        private int QueueRelays(DataPacket p, Manifest m, int idx, out bool quiet, out bool interior)
         {
             int kind = _planner.RelayFor(p, _trees, m.ImageId, idx);
-            leaf = kind == CopyPlanner.RelayNone;
+            interior = kind == CopyPlanner.RelayTree && (p.Flags & DataPacket.FlagSilentTree) != 0;
+            quiet = kind == CopyPlanner.RelayNone || interior;
             if (kind == CopyPlanner.RelayNone) return 0;
             if (kind == CopyPlanner.RelayOwed)
             {
@@ -78,8 +83,9 @@ namespace IotOta.DeviceFirmware.Copies
                 if (_trees.Owe(idx)) _counters.TreeRelaysOwed++;
                 return 0;
             }
-            if (kind == CopyPlanner.RelayTree) return QueueTreeRelay(m.ImageId, idx, (byte)(p.Flags & DataPacket.FlagSilentRelays));
-            return QueueNamedRelays(p, m.ImageId, idx, (byte)(DataPacket.FlagRelay | (p.IsTree ? DataPacket.FlagTree : 0) | (p.Flags & DataPacket.FlagSilentRelays)));
+            byte silence = (byte)(p.Flags & (DataPacket.FlagSilentRelays | DataPacket.FlagSilentTree));
+            if (kind == CopyPlanner.RelayTree) return QueueTreeRelay(m.ImageId, idx, silence);
+            return QueueNamedRelays(p, m.ImageId, idx, (byte)(DataPacket.FlagRelay | (p.IsTree ? DataPacket.FlagTree : 0) | silence));
         }
 
         /// <summary>Queues one relay job to the devices the packet names (this device left out): packet (or with
@@ -107,7 +113,8 @@ namespace IotOta.DeviceFirmware.Copies
         }
 
         /// <summary>Queues the relay copies of packet idx to this group's tree children; <paramref name="silent"/>
-        /// (FlagSilentRelays, from the copy this device got) passes on, so the tree's leaves send no notice.</summary>
+        /// (FlagSilentRelays and FlagSilentTree, from the copy this device got) passes on, so the tree's leaves (and
+        /// with FlagSilentTree its interior relays) send no notice.</summary>
         private int QueueTreeRelay(uint imageId, int idx, byte silent)
         {
             ForwardJob rj = _relayQueue.Reserve();

@@ -86,6 +86,8 @@ namespace IotOta.DeviceFirmware.Copies
         private int _txPayloadLen;
         private bool _txSpan;
 
+        private readonly int _quietRelayMaxMs;
+
         public Forwarder(DeviceConfig cfg, object gate, CopyPlanner planner, MemberList members, RelayTreeTable trees, ReceivePath rx,
             RootAssembly roots, IPeerPort peer, IMqttPort mqtt, string topicOut, IClock clock, DeviceCounters counters)
         {
@@ -97,6 +99,7 @@ namespace IotOta.DeviceFirmware.Copies
             _treeSpan = new int[children];
             _gate = gate;
             _self = cfg.NodeId;
+            _quietRelayMaxMs = cfg.QuietRelayMaxMs;
             _planner = planner;
             _members = members;
             _trees = trees;
@@ -222,8 +225,10 @@ namespace IotOta.DeviceFirmware.Copies
             }
             _workActive = false;
             _lastJobEndMs = _clock.NowMs;
-            bool notice = _work.Kind == ForwardJob.KindMinimumUnit && _work.NoticeKind != ForwardJob.NoticeNone;
-            if (notice) _notices.Add(_work.ImageId, _work.Index, _work.NoticeKind, _workFromMs, _workSentTotal + _workSent + _work.RelayCount);
+            byte kind = _work.NoticeKind;
+            if (kind == ForwardJob.NoticeIfLate) kind = _lastJobEndMs - _work.ReceivedAtMs > _quietRelayMaxMs ? ReceiptNotice.KindRelay : ForwardJob.NoticeNone;
+            bool notice = _work.Kind == ForwardJob.KindMinimumUnit && kind != ForwardJob.NoticeNone;
+            if (notice) _notices.Add(_work.ImageId, _work.Index, kind, _workFromMs, _workSentTotal + _workSent + _work.RelayCount);
             lock (_gate)
             {
                 if (notice) _counters.NoticesSent++;

@@ -13,14 +13,15 @@ public sealed class Packetizer(FirmwareImage image)
 
     /// <summary>An original naming its relays; with <paramref name="tree"/> it carries FlagTree, so the relays pass
     /// it on down the relay trees; with <paramref name="silentRelays"/> FlagSilentRelays, so the relays send no
-    /// notice.</summary>
-    public byte[] Original(int index, IReadOnlyList<FleetMember> relays, bool tree = false, bool silentRelays = false)
+    /// notice; with <paramref name="silentTree"/> FlagSilentTree, so the tree's interior relays send none either.</summary>
+    public byte[] Original(int index, IReadOnlyList<FleetMember> relays, bool tree = false, bool silentRelays = false, bool silentTree = false)
     {
         if (relays.Count > DataPacket.MaxTargets) throw new ArgumentException($"at most {DataPacket.MaxTargets} copy destinations per original");
         var nodes = relays.Select(r => r.NodeId).ToArray();
         var ips = relays.Select(r => r.Ip).ToArray();
         var ports = relays.Select(r => r.Port).ToArray();
-        byte flags = (byte)((tree ? DataPacket.FlagTree : 0) | (silentRelays ? DataPacket.FlagSilentRelays : 0));
+        byte flags = (byte)((tree ? DataPacket.FlagTree : 0) | (silentRelays ? DataPacket.FlagSilentRelays : 0)
+            | (silentRelays && silentTree ? DataPacket.FlagSilentTree : 0));
         return Build(MessageType.Original, index, flags, relays.Count, nodes, ips, ports);
     }
 

@@ -342,7 +342,7 @@ public sealed partial class RolloutEngine
                 _recent.Enqueue(order);
                 if (_recent.Count > RecentOrderCapacity) _recent.Dequeue();
             }
-            byte[] packet = _packetizer.Original(order.Index, order.Relays, order.Tree, order.SilentRelays);
+            byte[] packet = _packetizer.Original(order.Index, order.Relays, order.Tree, order.SilentRelays, order.SilentTree);
             _held.CountResent(order.Root.NodeId, order.Index, false);
             _overheads.RegisterSend(order.Root.NodeId, order.Index);
             // A silent relay's send is not registered: no notice would take it out (a first unit's measures the rate

@@ -50,6 +50,7 @@ public sealed partial class RolloutScheduler
         {
             _tablesOutEpoch = epoch;
             _tablesOutAt = _time.GetTimestamp();
+            if (_firstTablesEpoch == 0) _firstTablesEpoch = epoch;
         }
     }
 
@@ -76,8 +77,13 @@ public sealed partial class RolloutScheduler
         }
     }
 
-    /// <summary>The tables of the trees in use went out at least <see cref="TableSettle"/> ago.</summary>
-    private bool TablesSettled => TablesOut && _time.GetElapsedTime(_tablesOutAt) >= TableSettle;
+    /// <summary>The tables of the trees in use went out at least <see cref="TableSettle"/> ago, or they are the run's
+    /// first (no device holds an older table of this run's trees; a level-1 group's table of an earlier run is taken
+    /// back by the new digest, published before this; a device without a table owes its copies and notices; at
+    /// `demo --devices 100 --groups 10` the wait kept 56 of 256 packets' relays noticing, ~6 KB at the broker).</summary>
+    private bool TablesSettled => TablesOut && (TreeEpoch == _firstTablesEpoch || _time.GetElapsedTime(_tablesOutAt) >= TableSettle);
+
+    private uint _firstTablesEpoch;
 
     /// <summary>The relay-tree table of every group that has children below level 1, and the empty table of every
     /// other group, for the current trees (none when there are no trees). The gateway publishes each retained on its group's tree topic.</summary>
@@ -261,11 +267,15 @@ public sealed partial class RolloutScheduler
         // silent but where a level-1 leaf is not reckonable, 101.4–106.3 s and 60–64 s (16 s late); with every leaf,
         // 88.0–109.6 s and 46–63 s (3–6 s late).
         bool silent = _options.SilentTreeLeaves && TablesSettled;
+        // The interior relays too (FlagSilentTree), when the gateway can reckon every one of them: a root's notice
+        // settles its children once they should be through, and each of those its own (Settle).
+        bool interior = silent && _options.SilentTreeInterior;
+        for (int p = 1; p < n && interior; p++) interior = f.ChildCount(p) == 0 || Reckonable(picks[p].NodeId);
         var quiet = new HashSet<uint>();
         for (int p = 0; p < n; p++)
         {
             if (p > RelayForest.FanOut && _forced.TryGetValue(picks[p].NodeId, out int left) && left > 0) _forced[picks[p].NodeId] = left - 1;
-            bool leaf = silent && p > 0 && f.ChildCount(p) == 0;
+            bool leaf = silent && p > 0 && (f.ChildCount(p) == 0 || interior);
             if (leaf) quiet.Add(picks[p].NodeId);
             Assign(plans[p], k, picks[p], bytes[p], finish[p], now, via: p == 0 ? 0 : picks[RelayForest.Parent(p)].NodeId, deep: p > RelayForest.FanOut, silent: leaf);
         }
@@ -275,6 +285,7 @@ public sealed partial class RolloutScheduler
             Tree = true,
             Deep = picks.Skip(1 + direct).ToList(),
             Silent = quiet,
+            SilentTree = interior,
         });
         OriginalsPlanned++;
         RelaysPlanned += n - 1;

@@ -33,6 +33,10 @@ public sealed record SchedulerOptions
     /// <summary>The leaves of a relay tree (groups with no children at their position) send no receipt notice
     /// (RolloutScheduler.SilentRelays): their parents' notices stand for them.</summary>
     public bool SilentTreeLeaves { get; init; } = true;
+    /// <summary>With silent leaves, the interior relays of a relay tree send no receipt notice either
+    /// (FlagSilentTree; RolloutScheduler.SilentRelays): the gateway reckons when each is through and settles its
+    /// children then.</summary>
+    public bool SilentTreeInterior { get; init; } = true;
     /// <summary>Largest number of orders handed out per planning call.</summary>
     public int MaxOrdersPerCall { get; init; } = 64;
     /// <summary>A device's staging capacity in packets when its slot takes writes in order only (0 or null for

@@ -16,6 +16,8 @@ public sealed record SendOrder(int Index, FleetMember Root, IReadOnlyList<FleetM
     public IReadOnlySet<uint> Silent { get; init; } = NoneSilent;
     /// <summary>The original asks for silence (FlagSilentRelays): some relay is to send no notice.</summary>
     public bool SilentRelays => Silent.Count > 0;
+    /// <summary>Down a relay tree: the interior relays are silent too (FlagSilentTree; they are in <see cref="Silent"/>).</summary>
+    public bool SilentTree { get; init; }
     /// <summary>The relays (named, then deep) whose notices will come: the sends the gateway registers.</summary>
     public IEnumerable<FleetMember> NoticingRelays => Relays.Concat(Deep).Where(r => !Silent.Contains(r.NodeId));
 

@@ -39,6 +39,11 @@ namespace IotOta.Shared.Protocol
         /// takes it only when it matches that digest. A device that predates it reads a copy of chunk 0 whose hash does
         /// not match, and drops it.</summary>
         public const byte FlagTable = 0x40;
+        /// <summary>Silent trees (issue #15), with <see cref="FlagSilentRelays"/> on an original down a relay tree: the
+        /// interior relays (those whose table passes the packet on to other groups) send no receipt notice either; the
+        /// gateway reckons when each is through and settles its children then. Relay copies carry it on. A receiver
+        /// that still owes the tree copies (no table yet) and a device that predates it notice as before.</summary>
+        public const byte FlagSilentTree = 0x80;
         public const int FixedLength = WireHeader.Length + 4 + 4 + 1 + 4 + 1 + 4;
         public const int TargetLength = 10;
         /// <summary>Offset of the flags byte from the start of an encoded packet.</summary>

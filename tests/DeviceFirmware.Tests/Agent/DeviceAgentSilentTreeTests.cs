@@ -1,3 +1,4 @@
+using IotOta.DeviceFirmware.Agent;
 using IotOta.DeviceFirmware.Tests.Support;
 using IotOta.Shared.Protocol;
 using static IotOta.DeviceFirmware.Tests.Support.Images;
@@ -8,7 +9,8 @@ namespace IotOta.DeviceFirmware.Tests.Agent;
 /// the tree children its table names and notices (its notice says the children have their copies); a device whose
 /// table says it relays the packet to no other group — a table for another tree, or an empty one (its group is a leaf
 /// of every tree) — sends no notice but its first; a device without a table cannot tell a leaf from a table on its
-/// way, and notices.</summary>
+/// way, and notices. With FlagSilentTree too the interior relays notice only their first, and any whose forwarding
+/// ended late (DeviceConfig.QuietRelayMaxMs).</summary>
 public class DeviceAgentSilentTreeTests
 {
     private const byte SilentTree = DataPacket.FlagRelay | DataPacket.FlagTree | DataPacket.FlagSilentRelays;
@@ -54,6 +56,38 @@ public class DeviceAgentSilentTreeTests
         Assert.Equal(2, toChild.Count);
         Assert.All(toChild, s => Assert.Equal(SilentTree, Parsed.Data(s.Bytes).Flags));
         Assert.Equal(new[] { 1, 3 }, d.Notices().Select(n => n.Index).Order());
+    }
+
+    [Fact]
+    public void An_interior_relay_asked_for_silence_too_passes_both_flags_on_and_notices_only_its_first()
+    {
+        var (d, img) = Receiving();
+        using var _ = d;
+        Hold(d, Table(img.ImageId));
+        const byte quiet = SilentTree | DataPacket.FlagSilentTree;
+        foreach (int k in new[] { 1, 3, 5 }) d.FromPeer(Copy(img, k, sender: 77, flags: quiet));
+        d.PumpAll();
+        var toChild = d.Peer.Sends.Where(s => s.Port == DeviceHarness.PortOf(1000)).ToList();
+        Assert.Equal(3, toChild.Count);
+        Assert.All(toChild, s => Assert.Equal(quiet, Parsed.Data(s.Bytes).Flags));
+        Assert.Equal(1, Assert.Single(d.Notices()).Index); // its first only: the gateway measures its rate from that
+    }
+
+    [Fact]
+    public void A_silent_interior_relay_whose_forwarding_ended_late_notices_after_all()
+    {
+        var (d, img) = Receiving();
+        using var _ = d;
+        Hold(d, Table(img.ImageId));
+        const byte quiet = SilentTree | DataPacket.FlagSilentTree;
+        Relays(d, img, 1); // its first: notices
+        d.FromPeer(Copy(img, 3, sender: 77, flags: quiet));
+        d.Clock.Advance(new DeviceConfig().QuietRelayMaxMs + 1); // its forwarding ends longer than that after the copy came
+        d.PumpAll();
+        d.FromPeer(Copy(img, 5, sender: 77, flags: quiet));
+        d.PumpAll(); // on time: silent
+        Assert.Equal(new[] { 1, 3 }, d.Notices().Select(n => n.Index).Order());
+        Assert.All(d.Notices(), n => Assert.Equal(ReceiptNotice.KindRelay, n.Kind));
     }
 
     [Fact]

@@ -95,6 +95,16 @@ public class PacketizerTests : IDisposable
     }
 
     [Fact]
+    public void An_original_asking_its_trees_interior_relays_for_silence_carries_FlagSilentTree_only_with_FlagSilentRelays()
+    {
+        var relays = new List<FleetMember> { new(11, 1, 0x0A000001, 4000) };
+        Assert.Equal(0x80, DataPacket.FlagSilentTree); // bit 7: docs/protocol.md
+        Assert.Equal(DataPacket.FlagTree | DataPacket.FlagSilentRelays | DataPacket.FlagSilentTree,
+            Parse(_p.Original(0, relays, tree: true, silentRelays: true, silentTree: true)).Flags);
+        Assert.Equal(DataPacket.FlagTree, Parse(_p.Original(0, relays, tree: true, silentTree: true)).Flags); // no silence asked: none
+    }
+
+    [Fact]
     public void RepairCopyIsACopyFlaggedRepairNotARelay()
     {
         var d = Parse(_p.RepairCopy(1));

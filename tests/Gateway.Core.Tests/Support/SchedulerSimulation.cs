@@ -86,6 +86,9 @@ internal sealed class SchedulerSimulation
     /// <summary>Orders naming a device (as root or relay) after it had left.</summary>
     public List<SendOrder> OrdersToDeparted { get; } = new();
     public int NoticesDelivered { get; private set; }
+    /// <summary>Interior tree relays that sent no notice (FlagSilentTree).</summary>
+    public int QuietInteriors { get; private set; }
+    private static readonly int QuietRelayMaxMs = new IotOta.DeviceFirmware.Agent.DeviceConfig().QuietRelayMaxMs;
     /// <summary>Minimum units received per (group, packet): 1 everywhere when each packet reached each group once.</summary>
     public Dictionary<(int Group, int Index), int> MinimumUnits { get; } = new();
     private Dictionary<int, RelayTree> _tables = new();
@@ -156,7 +159,8 @@ internal sealed class SchedulerSimulation
             var relays = o.Relays.Select(r => Devices[r.NodeId]).ToList();
             bool tree = o.Tree;
             bool silent = o.SilentRelays;
-            At(arrive, () => Receive(root, o.Index, relays, ReceiptNotice.KindOriginal, tree, silent));
+            bool silentTree = o.SilentRelays && o.SilentTree;
+            At(arrive, () => Receive(root, o.Index, relays, ReceiptNotice.KindOriginal, tree, silent, silentTree));
         }
         foreach (var l in Scheduler.Loads()) MaxInFlightSeen = Math.Max(MaxInFlightSeen, l.InFlight);
     }
@@ -172,14 +176,16 @@ internal sealed class SchedulerSimulation
     private long DeviceMs(SimDevice d, long ticks) => d.ClockOffsetMs + ticks / TimeSpan.TicksPerMillisecond;
 
     /// <summary>A minimum unit reaches the device: it queues forwarding relay copies then its group's copies.</summary>
-    private void Receive(SimDevice d, int index, List<SimDevice> relays, byte kind, bool tree, bool silent)
+    private void Receive(SimDevice d, int index, List<SimDevice> relays, byte kind, bool tree, bool silent, bool silentTree = false)
     {
         if (!d.Online) return;
         d.MinimumUnitsReceived++;
         MinimumUnits[(d.Group, index)] = MinimumUnits.GetValueOrDefault((d.Group, index)) + 1;
+        bool interior = false;
         if (tree && kind == ReceiptNotice.KindRelay && _tables.TryGetValue(d.Group, out RelayTree? t) && t.RelaysPacket(index))
         {
             relays = Enumerable.Range(0, t.ChildCount).Select(c => Devices[t.CandidateNode[t.SlotFor(c, index)]]).ToList();
+            interior = true;
         }
         long now = NowTicks;
         bool first = !d.UnitSeen;
@@ -194,7 +200,7 @@ internal sealed class SchedulerSimulation
             long sent = start + (i + 1) * perCopy;
             At(sent, () =>
             {
-                if (d.Online) At(NowTicks + LatencyTicks, () => Receive(relay, index, new List<SimDevice>(), ReceiptNotice.KindRelay, tree, silent));
+                if (d.Online) At(NowTicks + LatencyTicks, () => Receive(relay, index, new List<SimDevice>(), ReceiptNotice.KindRelay, tree, silent, silentTree));
             });
         }
         long done = start + copies * perCopy;
@@ -212,6 +218,12 @@ internal sealed class SchedulerSimulation
             // A relay of an original flagged FlagSilentRelays that passed the packet to no other group sends no
             // notice, unless it was the device's first minimum unit (Forwarder.QueueMinimumUnit).
             if (kind == ReceiptNotice.KindRelay && relays.Count == 0 && !first && silent) return;
+            // With FlagSilentTree an interior relay of a tree is silent too, unless its forwarding ended late.
+            if (interior && silentTree && !first && (done - now) / TimeSpan.TicksPerMillisecond <= QuietRelayMaxMs)
+            {
+                QuietInteriors++;
+                return;
+            }
             At(NowTicks + LatencyTicks, () =>
             {
                 NoticesDelivered++;
