@@ -46,11 +46,12 @@ public sealed record RolloutOptions
 
     /// <summary>Protocol v2 with at most 21 groups (every relay-tree table a level-1 one): the tables go first and the
     /// hash-list pieces go down the relay trees, one original each, instead of one per 9 groups (docs/protocol.md,
-    /// *Pieces down the relay trees*). Off by default: at 100 devices in 10 groups it saves the broker 8.5–10 KB (the list
-    /// once, not twice) in the same time, but in the real heterogeneous fleet (a quarter of the devices ten times
-    /// slower) the median device took 61–63 s against 48–60 s: a piece now passes two relays chosen before any rate is
-    /// known, and a slow one holds the whole list back, and data waits for it.</summary>
-    public bool PiecesDownTrees { get; init; }
+    /// *Pieces down the relay trees*). At 100 devices in 10 groups it saves the broker 8.5–10 KB (the list once, not
+    /// twice) in the same time. Off until session 16: in the real heterogeneous fleet (a quarter of the devices ten times
+    /// slower) the median device took 61–63 s against 48–60 s (a piece passes two relays chosen before any rate is
+    /// known). With silent interior relays (SchedulerOptions.SilentTreeInterior) the median device takes 56–62 s either
+    /// way, and with the pieces down the trees the last device 91.5–94.9 s against 84–103 s without (2 runs).</summary>
+    public bool PiecesDownTrees { get; init; } = true;
 
     /// <summary>A phase resumed from the durable store (a restarted gateway): the devices may hold much of the image,
     /// so nothing is planned until the online targets told what they hold, as after a broker reconnect (at most

@@ -18,7 +18,7 @@ public static class DemoCommand
         var broker = new Option<string?>("--broker") { Description = "HOST:PORT[,HOST:PORT…] of an external MQTT broker or cluster (default: embedded broker); credentials and TLS: IotOta:Mqtt" };
         var perGroup = new Option<bool>("--per-group") { Description = "send one original per group instead of once for the whole fleet" };
         var manifestV1 = new Option<bool>("--manifest-v1") { Description = "protocol v1 control: the whole signed manifest to every device (default: v2, a 160-byte signed root per device, the chunk-hash list over the devices' links)" };
-        var piecesDownTrees = new Option<bool>("--pieces-down-trees") { Description = "protocol v2 with at most 21 groups: the hash-list pieces go down the relay trees, one original each (saves the broker a second copy of the list at 10 groups; slower with slow devices: RolloutOptions.PiecesDownTrees)" };
+        var piecesDownTrees = new Option<bool>("--pieces-down-trees") { Description = "protocol v2 with at most 21 groups: the hash-list pieces go down the relay trees, one original each (saves the broker a second copy of the list at 10 groups: RolloutOptions.PiecesDownTrees); on by default, --pieces-down-trees false names relays in every group", DefaultValueFactory = _ => true };
         var gwUp = new Option<double>("--gateway-up-kbps") { Description = "gateway upload rate (0 = unlimited)" };
         var devUp = new Option<double>("--device-up-kbps") { Description = "device upload rate (0 = unlimited)" };
         var devDown = new Option<double>("--device-down-kbps") { Description = "device download rate (0 = unlimited)" };

@@ -17,7 +17,7 @@ public sealed record DemoOptions
     /// links; false: the v1 manifest to every device.</summary>
     public bool SignedRoot { get; init; } = true;
     /// <summary>RolloutOptions.PiecesDownTrees: the hash-list pieces down the relay trees (at most 21 groups).</summary>
-    public bool PiecesDownTrees { get; init; }
+    public bool PiecesDownTrees { get; init; } = true;
     /// <summary>0 = unlimited.</summary>
     public double GatewayUpKbps { get; init; }
     public double DeviceUpKbps { get; init; }
