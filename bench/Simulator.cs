@@ -166,7 +166,8 @@ public sealed class Simulator
             int k = o.Index;
             bool tree = o.Tree;
             bool silent = o.SilentRelays;
-            At(arrive, () => Receive(root, k, relays, ReceiptNotice.KindOriginal, tree, silent));
+            bool silentTree = o.SilentRelays && o.SilentTree;
+            At(arrive, () => Receive(root, k, relays, ReceiptNotice.KindOriginal, tree, silent, silentTree));
         }
     }
 
@@ -215,11 +216,14 @@ public sealed class Simulator
         return children;
     }
 
-    private void Receive(int d, int k, int[] relays, byte kind, bool tree, bool silent)
+    private static readonly int QuietRelayMaxMs = new IotOta.DeviceFirmware.Agent.DeviceConfig().QuietRelayMaxMs;
+
+    private void Receive(int d, int k, int[] relays, byte kind, bool tree, bool silent, bool silentTree)
     {
         long now = NowTicks;
         Hold(d, k, now);
         if (tree && kind == ReceiptNotice.KindRelay) relays = TreeChildren(d, k);
+        bool interior = tree && kind == ReceiptNotice.KindRelay && relays.Length > 0;
         uint[] members = _members[_groupOf[d] - 1];
         int copies = relays.Length + members.Length - 1;
         int len = ChunkLength(k);
@@ -232,7 +236,7 @@ public sealed class Simulator
         {
             int r = relays[i];
             long arrive = Download(r, relayStart + (i + 1) * perCopy + _latency, k);
-            At(arrive, () => Receive(r, k, [], ReceiptNotice.KindRelay, tree, silent));
+            At(arrive, () => Receive(r, k, [], ReceiptNotice.KindRelay, tree, silent, silentTree));
         }
         _relayBusyUntil[d] = relayStart + relays.Length * perCopy;
         long start = Math.Max(now, _busyUntil[d]) + relays.Length * perCopy;
@@ -253,6 +257,9 @@ public sealed class Simulator
         bool first = !_unitSeen[d];
         _unitSeen[d] = true;
         if (kind == ReceiptNotice.KindRelay && relays.Length == 0 && !first && silent) return;
+        // With FlagSilentTree an interior tree relay sends none either, unless its forwarding ended late
+        // (ForwardJob.NoticeIfLate, DeviceConfig.QuietRelayMaxMs).
+        if (interior && silentTree && !first && (done - now) / TimeSpan.TicksPerMillisecond <= QuietRelayMaxMs) return;
         var notice = new ReceiptNotice
         {
             NodeId = (uint)d + 1, ImageId = 1, Index = k, Kind = kind,
