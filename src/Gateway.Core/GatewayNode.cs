@@ -39,7 +39,7 @@ public sealed class GatewayNode : IAsyncDisposable
         CatchUp = Broker.Retained is { } retained
             ? new DeviceCatchUp(retained, (topic, bytes) => Broker.PublishAsync(topic, bytes), n => Registry.Get(n)?.Version, _time, log)
             : null;
-        _router = new InboundRouter(Registry, Held, () => _rollout, store, log, CatchUp);
+        _router = new InboundRouter(Registry, Held, () => _rollout, store, log, CatchUp, _time);
         Destinations = new DestinationList(Registry, (group, bytes) => Broker.PublishAsync(Topics.GroupMembers(group), bytes, retain: true));
         Broker.Disconnected += reason => _log?.Invoke($"gateway MQTT disconnected: {reason}");
         Broker.Reconnected += OnReconnected;

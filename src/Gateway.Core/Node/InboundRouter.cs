@@ -12,16 +12,18 @@ namespace IotOta.Gateway.Node;
 /// rejected (counted and logged), never thrown.
 /// </summary>
 public sealed class InboundRouter(DeviceRegistry registry, HeldPacketLedger ledger, Func<RolloutEngine?> rollout, INodeStore? store = null,
-    Action<string>? log = null, DeviceCatchUp? catchUp = null)
+    Action<string>? log = null, DeviceCatchUp? catchUp = null, TimeProvider? time = null)
 {
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly Presence _presence = new();
     private readonly ProgressReport _progress = new();
     private readonly ReceiptNotice _notice = new();
     private readonly RepairRequest _repair = new();
     private readonly PieceRequest _pieceRequest = new();
     private readonly NoticeBatch _noticeBatch = new();
-    /// <summary>Per device, the base time of its last compact notice batch (<see cref="FromTopic"/>).</summary>
-    private readonly Dictionary<uint, long> _lastBaseMs = new();
+    /// <summary>Per device, the base time of its last compact notice batch and when it came, in the gateway's ms
+    /// (<see cref="FromTopic"/>).</summary>
+    private readonly Dictionary<uint, (long BaseMs, long AtMs)> _lastBase = new();
     private long _rejected;
 
     /// <summary>Messages rejected so far.</summary>
@@ -112,16 +114,18 @@ public sealed class InboundRouter(DeviceRegistry registry, HeldPacketLedger ledg
         if (n.ImageId == r.Image.ImageId) ledger.Noticed(n.NodeId, n.ImageId, r.Image.ChunkCount, n.Index);
     }
 
-    /// <summary>A compact batch's node is its topic's; its base time's high bits are those of the same device's
-    /// previous batch (the nearest time with those low 32 bits: a device clock wraps them every 49.7 days).</summary>
+    /// <summary>A compact batch's node is its out topic's; its base time's high bits are those of the time nearest to
+    /// where the device's clock should be now: its previous batch's base plus the gateway's time since (a device clock
+    /// wraps the low 32 bits every 49.7 days, and a device may send nothing for longer between rollouts).</summary>
     private void FromTopic(NoticeBatch batch, string topic)
     {
         uint node = Topics.NodeIdOf(topic);
-        if (node == 0) throw new ProtocolException(ProtocolError.FieldOutOfRange, $"compact notice batch on {topic}, not on a device's topic");
+        if (node == 0 || topic != Topics.DeviceOut(node)) throw new ProtocolException(ProtocolError.FieldOutOfRange, $"compact notice batch on {topic}, not on a device's out topic");
         batch.NodeId = node;
-        long full = _lastBaseMs.TryGetValue(node, out long last) ? NoticeBatch.Unwrap(batch.BaseTimeMs, last) : batch.BaseTimeMs;
+        long nowMs = (long)(_time.GetTimestamp() * 1000.0 / _time.TimestampFrequency);
+        long full = _lastBase.TryGetValue(node, out var last) ? NoticeBatch.Unwrap(batch.BaseTimeMs, last.BaseMs + (nowMs - last.AtMs)) : batch.BaseTimeMs;
         batch.Rebase(full);
-        _lastBaseMs[node] = full;
+        _lastBase[node] = (full, nowMs);
     }
 
     private static void CheckNode(uint node, string topic, string what)

@@ -62,6 +62,9 @@ public sealed class OverheadTable(TimeProvider time, double alpha = 0.3)
                 e.ArrivalMs = double.IsNaN(e.ArrivalMs) ? arrival : e.ArrivalMs + alpha * (arrival - e.ArrivalMs);
                 e.ArrivalAt = time.GetTimestamp();
             }
+            // A device's jobs end in order, each no earlier than the last: one that ends before it means the device
+            // clock started again (a restart, an install) and the old end says nothing about this job.
+            if (notice.ForwardedTimeMs < e.LastForwardedMs) e.LastForwardedMs = long.MinValue;
             long start = Math.Max(notice.ReceiveTimeMs, e.LastForwardedMs);
             long busyMs = Math.Max(1, notice.ForwardedTimeMs - start);
             e.LastForwardedMs = Math.Max(e.LastForwardedMs, notice.ForwardedTimeMs);

@@ -82,7 +82,7 @@ public sealed partial class RolloutScheduler
     /// settle once they should have forwarded them. A relay copy leaves its root first, so it reached the relay about
     /// when the root got the packet: it queues on the relay's device by the planning time (the root's and its
     /// relays' are one).</summary>
-    private void SettleSilentRelays(uint node, int k)
+    private void SettleSilentRelays(uint node, int k, long arrival = long.MinValue)
     {
         if (!_silentOf.Remove((node, k), out List<GroupPlan>? groups)) return;
         foreach (GroupPlan g in groups)
@@ -90,7 +90,7 @@ public sealed partial class RolloutScheduler
             if (g.Status[k] != InFlight || g.Via[k] != node || !g.Silent[k] || g.SettleAt[k] != 0) continue;
             if (!_members.ContainsKey(g.Owner[k]) || IsOrphan(g, k)) continue; // gone: RolloutScheduler.Departures
             g.SettleAt[k] = long.MinValue; // settling; Reckon sets when
-            Enqueue(g.Owner[k], g, k, g.Planned[k]);
+            Enqueue(g.Owner[k], g, k, Math.Max(arrival, g.Planned[k]));
         }
     }
 
@@ -147,13 +147,16 @@ public sealed partial class RolloutScheduler
             Reckon(node, q);
             return;
         }
+        var settle = new List<(GroupPlan G, int K)>();
         for (int i = 0; i < at; i++)
         {
             var (h, j, _) = q.Jobs[i];
-            if (IsQueued(h, j, node) && h.SettleAt[j] != 0 && !IsOrphan(h, j)) Settle(h, j, now);
+            if (IsQueued(h, j, node) && h.SettleAt[j] != 0 && !IsOrphan(h, j)) settle.Add((h, j));
         }
         q.Jobs.RemoveRange(0, at + 1);
         q.FreeAt = now;
+        // Settled after the queue was cut: a settled interior relay queues its children, maybe on this device.
+        foreach (var (h, j) in settle) if (IsQueued(h, j, node)) Settle(h, j, now);
         Reckon(node, q);
     }
 
@@ -199,6 +202,9 @@ public sealed partial class RolloutScheduler
     {
         MarkDone(g, k, now);
         SilentSettled++;
-        SettleSilentRelays(g.Owner[k], k); // a silent interior relay of a tree (FlagSilentTree): its children follow
+        // A silent interior relay of a tree (FlagSilentTree): its children follow, their copies out about when it
+        // began forwarding (relay copies go first).
+        long end = g.SettleAt[k] > 0 ? Math.Min(g.SettleAt[k], now) : now;
+        SettleSilentRelays(g.Owner[k], k, end - TicksToForward(g, k, g.Owner[k]));
     }
 }

@@ -308,10 +308,12 @@ public sealed partial class RolloutScheduler
             }
             uint owner = g.Owner[k];
             bool relay = g.Via[k] != 0;
+            bool quiet = g.Silent[k];
             long before = Reallocations;
             if (!IsOrphan(g, k) && _loads.TryGetValue(owner, out DeviceLoad? silent)) silent.Strikes++;
             Replan(g, k);
-            ReleaseSubtree(k, owner);
+            // A silent interior relay's silent children would settle only by it: they go again with it.
+            ReleaseSubtree(k, owner, silentToo: quiet);
             if (relay) _replansRelayTimedOut += Reallocations - before;
             else _replansTimedOut += Reallocations - before;
         }

@@ -118,6 +118,9 @@ public sealed class InboundRouterTests
         Assert.Equal(before + 4, h.Node.HeldReports);
         h.Broker.Deliver("iotota/dev/x/out", cb);
         Assert.Equal(rejected + 1, h.Node.MessagesRejected);
+        h.Broker.Deliver(Topics.DeviceStatus(2), cb); // a device topic, but not its out topic
+        Assert.Equal(rejected + 2, h.Node.MessagesRejected);
+        Assert.False(h.Node.Holds(2, image.ImageId, 1));
         for (uint n = 1; n <= 3; n++) h.Updated(n, image);
         await h.PumpUntilAsync(() => run.IsCompleted);
     }

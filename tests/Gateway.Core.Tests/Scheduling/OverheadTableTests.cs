@@ -66,6 +66,18 @@ public class OverheadTableTests
     }
 
     [Fact]
+    public void A_notice_ending_before_the_last_one_is_a_device_clock_that_started_again()
+    {
+        var t = new OverheadTable(_clock);
+        t.RegisterSend(1, 0);
+        t.RegisterNotice(Notice(1, 0, 9_000_000, 9_000_040, 4), Chunk); // 4000 B in 40 ms
+        t.RegisterSend(1, 1);
+        // restarted (an install): its clock is back near 0; the job took 20 ms for 4000 B, not 1 ms
+        var d = t.RegisterNotice(Notice(1, 1, 1_000, 1_020, 4), Chunk)!;
+        Assert.Equal(8000 * 1000.0 / 60, d.ForwardBytesPerSecond, 6);
+    }
+
+    [Fact]
     public void BackToBackNoticesMeasureServiceFromPreviousForwardDone()
     {
         var t = new OverheadTable(_clock);

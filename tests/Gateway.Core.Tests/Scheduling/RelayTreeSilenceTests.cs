@@ -120,6 +120,30 @@ public class RelayTreeSilenceTests
     }
 
     [Fact]
+    public void A_silent_interior_relay_that_times_out_goes_again_with_its_silent_children()
+    {
+        var (s, clock, _, members) = Scheduler(chunks: 1); // nobody measured: silent jobs wait for a first notice
+        s.TablesPublished(s.TreeEpoch);
+        SendOrder o = Assert.Single(s.Plan());
+        Assert.True(o.SilentTree);
+        RelayForest f = s.Forest!;
+        int tree = f.TreeOf(0);
+        s.OnNotice(o.Root.NodeId, 0); // the root's notice: its level-1 relays settle once measured, which never happens
+        IReadOnlyList<SendOrder> again = [];
+        for (int step = 0; step < 6000 && again.Count == 0; step++)
+        {
+            clock.Advance(TimeSpan.FromMilliseconds(10));
+            again = s.Plan();
+        }
+        var groups = again.SelectMany(a => a.Relays.Concat(a.Deep).Prepend(a.Root)).Select(m => m.GroupId).ToHashSet();
+        var interiors = Enumerable.Range(1, f.GroupCount - 1).Where(p => f.ChildCount(p) > 0 && groups.Contains(f.GroupAt(tree, p))).ToList();
+        Assert.NotEmpty(interiors); // the level-1 relays timed out
+        foreach (int p in interiors)
+            for (int c = 1; c < f.GroupCount; c++)
+                if (RelayForest.Parent(c) == p) Assert.Contains(f.GroupAt(tree, c), groups); // and their children went with them
+    }
+
+    [Fact]
     public void Without_silent_interiors_in_the_options_only_the_leaves_are_silent()
     {
         var clock = new FakeTimeProvider();
