@@ -186,9 +186,12 @@ public class BoardBudgetTests(ITestOutputHelper output)
         public bool SequentialOnly => inner.SequentialOnly;
         public int NextOffset => inner.NextOffset;
         public void Begin(int slot, int imageSize) { long a = GC.GetAllocatedBytesForCurrentThread(); inner.Begin(slot, imageSize); Adapter.Add(GC.GetAllocatedBytesForCurrentThread() - a); }
-        public bool Resume(int slot, int imageSize, int offset) => inner.Resume(slot, imageSize, offset);
+        public bool Resume(int slot, int imageSize, int offset) { long a = GC.GetAllocatedBytesForCurrentThread(); bool r = inner.Resume(slot, imageSize, offset); Adapter.Add(GC.GetAllocatedBytesForCurrentThread() - a); return r; }
         public void Write(int offset, byte[] buffer, int bufferOffset, int count) { long a = GC.GetAllocatedBytesForCurrentThread(); inner.Write(offset, buffer, bufferOffset, count); Adapter.Add(GC.GetAllocatedBytesForCurrentThread() - a); }
-        public bool Complete() => inner.Complete();
+        // Resume (its sector buffer, its reads and erases) and Complete are the virtual sink's, as Begin and Write are.
+        // Once in ~60 runs of this class a call on the sequential board allocated 5,176 B more than its usual 544
+        // (session 16, full suite); unwrapped, Resume's would have counted against the core.
+        public bool Complete() { long a = GC.GetAllocatedBytesForCurrentThread(); bool r = inner.Complete(); Adapter.Add(GC.GetAllocatedBytesForCurrentThread() - a); return r; }
     }
 
     /// <summary>An MQTT port that keeps nothing (the fake records every message, which is test-side allocation).</summary>
