@@ -21,9 +21,9 @@ public sealed class InboundRouter(DeviceRegistry registry, HeldPacketLedger ledg
     private readonly RepairRequest _repair = new();
     private readonly PieceRequest _pieceRequest = new();
     private readonly NoticeBatch _noticeBatch = new();
-    /// <summary>Per device, the base time of its last compact notice batch and when it came, in the gateway's ms
-    /// (<see cref="FromTopic"/>).</summary>
-    private readonly Dictionary<uint, (long BaseMs, long AtMs)> _lastBase = new();
+    /// <summary>Per device, the base time of its last compact notice batch and when it came (a TimeProvider
+    /// timestamp; <see cref="FromTopic"/>).</summary>
+    private readonly Dictionary<uint, (long BaseMs, long At)> _lastBase = new();
     private long _rejected;
 
     /// <summary>Messages rejected so far.</summary>
@@ -122,10 +122,11 @@ public sealed class InboundRouter(DeviceRegistry registry, HeldPacketLedger ledg
         uint node = Topics.NodeIdOf(topic);
         if (node == 0 || topic != Topics.DeviceOut(node)) throw new ProtocolException(ProtocolError.FieldOutOfRange, $"compact notice batch on {topic}, not on a device's out topic");
         batch.NodeId = node;
-        long nowMs = (long)(_time.GetTimestamp() * 1000.0 / _time.TimestampFrequency);
-        long full = _lastBase.TryGetValue(node, out var last) ? NoticeBatch.Unwrap(batch.BaseTimeMs, last.BaseMs + (nowMs - last.AtMs)) : batch.BaseTimeMs;
+        long full = _lastBase.TryGetValue(node, out var last)
+            ? NoticeBatch.Unwrap(batch.BaseTimeMs, last.BaseMs + (long)_time.GetElapsedTime(last.At).TotalMilliseconds)
+            : batch.BaseTimeMs;
         batch.Rebase(full);
-        _lastBase[node] = (full, nowMs);
+        _lastBase[node] = (full, _time.GetTimestamp());
     }
 
     private static void CheckNode(uint node, string topic, string what)
